@@ -1,0 +1,113 @@
+/**
+ * Wire codec: a NATS message carries a JSON array of events of one kind for
+ * one channel (hence one partition). Decoding never throws: every event is
+ * either valid and returned, or returned as a failure with the reason that
+ * sends it to the dead-letter stream.
+ */
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { EVENT_SCHEMAS, isDerivedKind, isEventKind, isRawKind, type EventKind, type TgEvent } from './contract.ts';
+import type { Layer, ParsedSubject } from './subjects.ts';
+
+export type DeadLetterReason =
+  | 'oversized'
+  | 'malformed_json'
+  | 'not_a_batch'
+  | 'unknown_kind'
+  | 'schema_violation'
+  | 'subject_mismatch'
+  | 'late_event'
+  | 'operator_error'
+  | 'write_rejected';
+
+export interface DecodeFailure {
+  reason: DeadLetterReason;
+  detail: string;
+  /** The offending element (or the whole payload text when it could not be split). */
+  payload: unknown;
+}
+
+export interface DecodedBatch {
+  events: TgEvent[];
+  failures: DecodeFailure[];
+}
+
+const checks = new Map<EventKind, TypeCheck<any>>();
+function checkFor(kind: EventKind): TypeCheck<any> {
+  let c = checks.get(kind);
+  if (!c) {
+    c = TypeCompiler.Compile(EVENT_SCHEMAS[kind]);
+    checks.set(kind, c);
+  }
+  return c;
+}
+
+/** Validates one decoded value against the contract; returns a reason text or null when valid. */
+export function validateEvent(value: unknown): { ok: true; event: TgEvent } | { ok: false; reason: DeadLetterReason; detail: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'schema_violation', detail: 'event is not a JSON object' };
+  }
+  const kind = (value as { kind?: unknown }).kind;
+  if (typeof kind !== 'string' || !isEventKind(kind)) {
+    return { ok: false, reason: 'unknown_kind', detail: `unknown event kind ${JSON.stringify(kind)?.slice(0, 80)}` };
+  }
+  const check = checkFor(kind);
+  if (check.Check(value)) return { ok: true, event: value as TgEvent };
+  const first = check.Errors(value).First();
+  const detail = first ? `${first.path || '/'}: ${first.message}` : 'does not match the contract';
+  return { ok: false, reason: 'schema_violation', detail: `${kind} ${detail}` };
+}
+
+export function encodeBatch(events: readonly TgEvent[]): Uint8Array {
+  return Buffer.from(JSON.stringify(events));
+}
+
+export interface DecodeOptions {
+  maxMessageBytes: number;
+  /** When given, events must match the subject they arrived on. */
+  subject?: ParsedSubject | null;
+  layer?: Layer;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: false });
+
+export function decodeBatch(data: Uint8Array, opts: DecodeOptions): DecodedBatch {
+  if (data.byteLength > opts.maxMessageBytes) {
+    return {
+      events: [],
+      failures: [{ reason: 'oversized', detail: `message of ${data.byteLength} bytes exceeds the limit of ${opts.maxMessageBytes}`, payload: null }],
+    };
+  }
+  const text = textDecoder.decode(data);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return { events: [], failures: [{ reason: 'malformed_json', detail: (err as Error).message.slice(0, 200), payload: text }] };
+  }
+  const items = Array.isArray(parsed) ? parsed : [parsed];
+  if (!Array.isArray(parsed) && (typeof parsed !== 'object' || parsed === null)) {
+    return { events: [], failures: [{ reason: 'not_a_batch', detail: 'payload is neither an event nor an array of events', payload: text }] };
+  }
+  const out: DecodedBatch = { events: [], failures: [] };
+  for (const item of items) {
+    const r = validateEvent(item);
+    if (!r.ok) {
+      out.failures.push({ reason: r.reason, detail: r.detail, payload: item });
+      continue;
+    }
+    const mismatch = subjectMismatch(r.event, opts);
+    if (mismatch) out.failures.push({ reason: 'subject_mismatch', detail: mismatch, payload: item });
+    else out.events.push(r.event);
+  }
+  return out;
+}
+
+function subjectMismatch(e: TgEvent, opts: DecodeOptions): string | null {
+  if (opts.layer === 'raw' && !isRawKind(e.kind)) return `derived kind ${e.kind} on the raw stream`;
+  if (opts.layer === 'derived' && !isDerivedKind(e.kind)) return `raw kind ${e.kind} on the derived stream`;
+  const s = opts.subject;
+  if (!s) return null;
+  if (s.kind !== e.kind) return `event kind ${e.kind} on subject of kind ${s.kind}`;
+  if (s.channelId !== e.channel_id) return `event of channel ${e.channel_id} on subject of channel ${s.channelId}`;
+  return null;
+}

@@ -1,0 +1,49 @@
+/**
+ * Deterministic identities: the same fact always gets the same id, so every
+ * retry, replay or restart produces outputs that deduplicate downstream.
+ */
+import { createHash } from 'node:crypto';
+
+/** 32-bit FNV-1a over the UTF-8 bytes of `s` (ASCII fast path for channel ids). */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      h ^= c;
+      h = Math.imul(h, 0x01000193);
+    } else {
+      for (const b of Buffer.from(s.slice(i, i + 1))) {
+        h ^= b;
+        h = Math.imul(h, 0x01000193);
+      }
+    }
+  }
+  return h >>> 0;
+}
+
+/** The partition a channel belongs to: all events of a channel go to one partition. */
+export function partitionOf(channelId: string, partitions: number): number {
+  return fnv1a32(channelId) % partitions;
+}
+
+/**
+ * A deterministic event id: a short prefix naming the kind (readable in SQL)
+ * and a 128-bit hash of the identifying parts.
+ *
+ * ```ts
+ * eventId('pc', channelId, postId, eventTime) // "pc_3q2+..."
+ * ```
+ */
+export function eventId(prefix: string, ...parts: Array<string | number>): string {
+  const h = createHash('sha1').update(parts.join('\u001f')).digest('base64url').slice(0, 22);
+  return `${prefix}_${h}`;
+}
+
+/** Deterministic `Nats-Msg-Id` of a batch: the hash of its event ids in order. */
+export function batchId(subject: string, ids: readonly string[]): string {
+  const h = createHash('sha1');
+  h.update(subject);
+  for (const id of ids) h.update('\u001f').update(id);
+  return h.digest('base64url').slice(0, 27);
+}
