@@ -1,0 +1,25 @@
+/** The table of `tgpulse` commands. */
+import type { Command } from './command.ts';
+import { detectCommand } from './detect.ts';
+import { migrateCommand } from './migrate.ts';
+import { processCommand } from './process.ts';
+import { queryCommand } from './query.ts';
+import { simulateCommand } from './simulate.ts';
+import { sinkCommand } from './sink.ts';
+import { upCommand } from './up.ts';
+
+export const COMMANDS: Record<string, Command> = {
+  up: upCommand,
+  process: processCommand,
+  sink: sinkCommand,
+  simulate: simulateCommand,
+  migrate: migrateCommand,
+  query: queryCommand,
+  detect: detectCommand,
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n      ${c.usage}`);
+  return `usage: tgpulse <command> [options]\n\n${lines.join('\n')}\n\nConfiguration comes from TGPULSE_* environment variables (see README).\n`;
+}

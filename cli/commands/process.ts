@@ -1,0 +1,27 @@
+import { parseArgs } from 'node:util';
+import { Context, openNats } from '../context.ts';
+import { runProcessRole, superviseRole } from '../roles.ts';
+import { startOpsServer } from '../../observability/http.ts';
+import { lifecycle, parseIntList } from './lifecycle.ts';
+import type { Command } from './command.ts';
+
+export const processCommand: Command = {
+  summary: 'run the stateful processors for some or all partitions',
+  usage: 'tgpulse process [--partitions 0,1,2]',
+  async run(argv, config) {
+    const { values } = parseArgs({ args: argv, options: { partitions: { type: 'string' } } });
+    const partitions = parseIntList(values.partitions, 'partitions', config.streams.partitions);
+    const ctx = new Context(config);
+    const life = lifecycle(ctx);
+    try {
+      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-process' });
+      const ops = await startOpsServer({ host: config.http.host, port: config.http.port, metrics: ctx.metrics, readiness: { nats: async () => void (await nats.nc.flush()) } });
+      ctx.onClose(() => ops.close());
+      await superviseRole('process', runProcessRole(ctx, nats, life.signal, partitions), ctx, life.stop);
+      return 0;
+    } finally {
+      life.dispose();
+      await ctx.close();
+    }
+  },
+};

@@ -1,0 +1,38 @@
+import { parseArgs } from 'node:util';
+import { Context, openNats, openWarehouseMigrated } from '../context.ts';
+import { runSinkRole, superviseRole } from '../roles.ts';
+import { startOpsServer } from '../../observability/http.ts';
+import { lifecycle } from './lifecycle.ts';
+import type { SinkSource } from '../../sinks/clickhouse/sink.ts';
+import type { Command } from './command.ts';
+
+const SOURCES: readonly SinkSource[] = ['raw', 'derived', 'dlq'];
+
+export const sinkCommand: Command = {
+  summary: 'write TG_RAW, TG_DERIVED and TG_DLQ into ClickHouse',
+  usage: 'tgpulse sink [--sources raw,derived,dlq]',
+  async run(argv, config) {
+    const { values } = parseArgs({ args: argv, options: { sources: { type: 'string', default: SOURCES.join(',') } } });
+    const sources = values.sources!.split(',').map((s) => s.trim()) as SinkSource[];
+    const bad = sources.find((s) => !SOURCES.includes(s));
+    if (bad) throw new Error(`--sources expects a list of ${SOURCES.join(', ')}; got ${JSON.stringify(bad)}`);
+    const ctx = new Context(config);
+    const life = lifecycle(ctx);
+    try {
+      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-sink' });
+      const warehouse = await openWarehouseMigrated(ctx);
+      const ops = await startOpsServer({
+        host: config.http.host,
+        port: config.http.port,
+        metrics: ctx.metrics,
+        readiness: { nats: async () => void (await nats.nc.flush()), warehouse: () => warehouse.ping() },
+      });
+      ctx.onClose(() => ops.close());
+      await superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal, sources), ctx, life.stop);
+      return 0;
+    } finally {
+      life.dispose();
+      await ctx.close();
+    }
+  },
+};

@@ -1,0 +1,47 @@
+import { parseArgs } from 'node:util';
+import { Context, openNats, openWarehouseMigrated } from '../context.ts';
+import { removeInstance, writeInstance } from '../instance.ts';
+import { checkReadOnlySql } from '../read-only-sql.ts';
+import { runProcessRole, runSinkRole, superviseRole } from '../roles.ts';
+import { startOpsServer } from '../../observability/http.ts';
+import { lifecycle } from './lifecycle.ts';
+import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
+import type { Command } from './command.ts';
+
+export const upCommand: Command = {
+  summary: 'run every role in one process on the embedded store (and a local nats-server when none is reachable)',
+  usage: 'tgpulse up [--simulate] [--channels N] [--speed X] [--days D] [--seed S] [--labels FILE]',
+  async run(argv, config) {
+    const { values } = parseArgs({ args: argv, options: { simulate: { type: 'boolean', default: false }, ...SIMULATION_FLAGS } });
+    const ctx = new Context(config);
+    const life = lifecycle(ctx);
+    try {
+      const nats = await openNats(ctx, { autoStart: config.autoStartNats, name: 'tgpulse-up' });
+      const warehouse = await openWarehouseMigrated(ctx);
+      const ops = await startOpsServer({
+        host: config.http.host,
+        port: config.http.port,
+        metrics: ctx.metrics,
+        readiness: { nats: async () => void (await nats.nc.flush()), warehouse: () => warehouse.ping() },
+        query: (sql) => warehouse.query(checkReadOnlySql(sql)),
+      });
+      ctx.onClose(() => ops.close());
+      writeInstance(config.dataDir, { pid: process.pid, url: ops.url, started_at: Date.now() });
+      ctx.onClose(async () => removeInstance(config.dataDir, process.pid));
+      ctx.log.info({ ops: ops.url, nats: nats.local?.url ?? config.streams.natsUrl, warehouse: config.warehouse.driver, dataDir: config.dataDir }, 'tgpulse up: all roles starting');
+
+      const roles = [
+        superviseRole('process', runProcessRole(ctx, nats, life.signal), ctx, life.stop),
+        superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal), ctx, life.stop),
+      ];
+      if (values.simulate) roles.push(superviseRole('simulate', runSimulationRole(ctx, nats, life.signal, simulationOptions(values, config.dataDir)), ctx, life.stop));
+      const results = await Promise.allSettled(roles);
+      const failed = results.filter((r) => r.status === 'rejected');
+      ctx.log.info('tgpulse up: stopped cleanly');
+      return failed.length ? 1 : 0;
+    } finally {
+      life.dispose();
+      await ctx.close();
+    }
+  },
+};

@@ -1,0 +1,130 @@
+/**
+ * The one configuration object of a tgpulse process, read from the
+ * environment once at start and validated: a bad value stops the start with a
+ * message naming the variable and what it expects. Each component owns the
+ * shape and defaults of its own section.
+ */
+import { resolve } from 'node:path';
+import { defaultStreamsConfig, type StreamsConfig } from '../streams/config.ts';
+import { defaultSinkConfig, type SinkConfig } from '../sinks/clickhouse/sink.ts';
+import { defaultProcessorConfig, type ProcessorConfig } from '../processors/config.ts';
+import type { WarehouseConfig } from '../clickhouse/warehouse.ts';
+
+export interface TgpulseConfig {
+  dataDir: string;
+  logLevel: string;
+  streams: StreamsConfig;
+  /** Start a private nats-server when `streams.natsUrl` is unreachable (tgpulse up only). */
+  autoStartNats: boolean;
+  warehouse: WarehouseConfig;
+  processor: ProcessorConfig;
+  sink: SinkConfig;
+  http: { host: string; port: number };
+}
+
+export class ConfigError extends Error {
+  constructor(variable: string, expected: string, got: string) {
+    super(`${variable}=${JSON.stringify(got)} is invalid: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, def: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? def : v;
+}
+
+function int(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `an integer from ${min} to ${max}`, v);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const v = env[name];
+  if (v === undefined || v === '') return def;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, v);
+  return v as T;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const v = env[name];
+  if (v === undefined || v === '') return def;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new ConfigError(name, 'true or false', v);
+}
+
+/** Documented variables: the README's configuration table is generated from this list. */
+export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
+  { name: 'TGPULSE_DATA_DIR', default: './data', meaning: 'Local data folder: chDB tables, the private nats-server store' },
+  { name: 'TGPULSE_LOG_LEVEL', default: 'info', meaning: 'pino log level (trace, debug, info, warn, error)' },
+  { name: 'TGPULSE_NATS_URL', default: 'nats://127.0.0.1:4222', meaning: 'NATS server(s) with JetStream, comma separated' },
+  { name: 'TGPULSE_NATS_AUTOSTART', default: 'true', meaning: '`tgpulse up`: start a private nats-server when none is reachable' },
+  { name: 'TGPULSE_PARTITIONS', default: '8', meaning: 'Partitions P (fnv-1a(channel_id) mod P); fixed per deployment' },
+  { name: 'TGPULSE_REPLICAS', default: '1', meaning: 'Stream replicas (3 in a NATS cluster)' },
+  { name: 'TGPULSE_STREAM_MAX_AGE_HOURS', default: '168', meaning: 'How long streams keep messages' },
+  { name: 'TGPULSE_DUPLICATE_WINDOW_S', default: '120', meaning: 'JetStream duplicate window for Nats-Msg-Id' },
+  { name: 'TGPULSE_MAX_MESSAGE_BYTES', default: '1048576', meaning: 'Larger messages are dead-lettered as oversized' },
+  { name: 'TGPULSE_WAREHOUSE', default: 'embedded', meaning: '`embedded` (chDB in-process) or `server` (ClickHouse over HTTP)' },
+  { name: 'TGPULSE_CLICKHOUSE_URL', default: 'http://127.0.0.1:8123', meaning: 'server driver: ClickHouse HTTP URL' },
+  { name: 'TGPULSE_CLICKHOUSE_USER', default: 'default', meaning: 'server driver: user' },
+  { name: 'TGPULSE_CLICKHOUSE_PASSWORD', default: '', meaning: 'server driver: password' },
+  { name: 'TGPULSE_CLICKHOUSE_DATABASE', default: 'tgpulse', meaning: 'server driver: database' },
+  { name: 'TGPULSE_CLICKHOUSE_CLUSTER', default: '', meaning: 'server driver: cluster name for Replicated/Distributed DDL' },
+  { name: 'TGPULSE_ALLOWED_LATENESS_S', default: '600', meaning: 'Event-time lateness a window waits for before it is final' },
+  { name: 'TGPULSE_SINK_BATCH', default: '2000', meaning: 'Sink: messages per insert batch' },
+  { name: 'TGPULSE_SINK_WAIT_MS', default: '100', meaning: 'Sink: longest wait for a batch to fill' },
+  { name: 'TGPULSE_HTTP_HOST', default: '127.0.0.1', meaning: 'Address of /metrics, /healthz, /readyz and the local query endpoint' },
+  { name: 'TGPULSE_HTTP_PORT', default: '9464', meaning: 'Port of the same (0 = any free port)' },
+];
+
+export function loadConfig(env: Env = process.env): TgpulseConfig {
+  const dataDir = resolve(str(env, 'TGPULSE_DATA_DIR', './data'));
+  const driver = oneOf(env, 'TGPULSE_WAREHOUSE', 'embedded', ['embedded', 'server'] as const);
+  const natsUrl = str(env, 'TGPULSE_NATS_URL', defaultStreamsConfig.natsUrl);
+  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$|^[\w.-]+:\d+/.test(natsUrl.split(',')[0].trim())) {
+    throw new ConfigError('TGPULSE_NATS_URL', 'a URL like nats://host:4222', natsUrl);
+  }
+  const url = str(env, 'TGPULSE_CLICKHOUSE_URL', 'http://127.0.0.1:8123');
+  if (driver === 'server' && !/^https?:\/\//.test(url)) throw new ConfigError('TGPULSE_CLICKHOUSE_URL', 'an http(s) URL', url);
+  const cluster = str(env, 'TGPULSE_CLICKHOUSE_CLUSTER', '');
+  return {
+    dataDir,
+    logLevel: oneOf(env, 'TGPULSE_LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    streams: {
+      ...defaultStreamsConfig,
+      natsUrl,
+      partitions: int(env, 'TGPULSE_PARTITIONS', defaultStreamsConfig.partitions, 1, 99),
+      replicas: int(env, 'TGPULSE_REPLICAS', defaultStreamsConfig.replicas, 1, 5),
+      maxAgeMs: int(env, 'TGPULSE_STREAM_MAX_AGE_HOURS', defaultStreamsConfig.maxAgeMs / 3600_000, 0) * 3600_000,
+      duplicateWindowMs: int(env, 'TGPULSE_DUPLICATE_WINDOW_S', defaultStreamsConfig.duplicateWindowMs / 1000, 1) * 1000,
+      maxMessageBytes: int(env, 'TGPULSE_MAX_MESSAGE_BYTES', defaultStreamsConfig.maxMessageBytes, 1024),
+    },
+    autoStartNats: bool(env, 'TGPULSE_NATS_AUTOSTART', true),
+    warehouse:
+      driver === 'embedded'
+        ? { driver, path: resolve(dataDir, 'chdb') }
+        : {
+            driver,
+            url,
+            username: str(env, 'TGPULSE_CLICKHOUSE_USER', 'default'),
+            password: str(env, 'TGPULSE_CLICKHOUSE_PASSWORD', ''),
+            database: str(env, 'TGPULSE_CLICKHOUSE_DATABASE', 'tgpulse'),
+            ...(cluster ? { cluster } : {}),
+          },
+    processor: {
+      ...defaultProcessorConfig,
+      allowedLatenessMs: int(env, 'TGPULSE_ALLOWED_LATENESS_S', defaultProcessorConfig.allowedLatenessMs / 1000, 0) * 1000,
+    },
+    sink: {
+      maxBatchMessages: int(env, 'TGPULSE_SINK_BATCH', defaultSinkConfig.maxBatchMessages, 1, 100_000),
+      maxWaitMs: int(env, 'TGPULSE_SINK_WAIT_MS', defaultSinkConfig.maxWaitMs, 1, 60_000),
+    },
+    http: { host: str(env, 'TGPULSE_HTTP_HOST', '127.0.0.1'), port: int(env, 'TGPULSE_HTTP_PORT', 9464, 0, 65535) },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The running-instance file: `tgpulse up` writes where its ops endpoint
+ * listens, so `tgpulse query` reaches the running process instead of opening
+ * the chDB folder (only one process may open it).
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface InstanceInfo {
+  pid: number;
+  url: string;
+  started_at: number;
+}
+
+const FILE = 'instance.json';
+
+export function writeInstance(dataDir: string, info: InstanceInfo): void {
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, FILE), JSON.stringify(info));
+}
+
+export function removeInstance(dataDir: string, pid: number): void {
+  const current = readInstance(dataDir);
+  if (current?.pid === pid) rmSync(join(dataDir, FILE), { force: true });
+}
+
+/** The instance that owns the data folder, if its process is alive. */
+export function readInstance(dataDir: string): InstanceInfo | null {
+  const path = join(dataDir, FILE);
+  if (!existsSync(path)) return null;
+  try {
+    const info = JSON.parse(readFileSync(path, 'utf8')) as InstanceInfo;
+    process.kill(info.pid, 0);
+    return info;
+  } catch {
+    return null;
+  }
+}

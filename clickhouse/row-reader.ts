@@ -1,0 +1,94 @@
+/**
+ * Typed access to one JSONEachRow result row. Read models and the event
+ * decoder use it so that a column with an unexpected type fails loudly, naming
+ * the table and column, instead of leaking a string where a number was promised.
+ */
+import {
+  fromChTime,
+  toBool,
+  toFloat,
+  toSafeInt,
+  toSafeIntOrNull,
+  toStr,
+  toStrOrNull,
+} from './values.ts';
+
+/** A column value did not have the type the reader expected. */
+export class RowShapeError extends Error {
+  override readonly name = 'RowShapeError';
+}
+
+/**
+ * Read columns of a row returned by {@link Warehouse.query}.
+ *
+ * ```ts
+ * const r = new RowReader(row, 'channel_hourly');
+ * const point = { window_start: r.time('window_start'), views: r.int('views') };
+ * ```
+ */
+export class RowReader {
+  constructor(
+    readonly row: Readonly<Record<string, unknown>>,
+    /** Where the row came from, for error messages. */
+    readonly source: string,
+  ) {}
+
+  str(column: string): string {
+    return this.#read(column, toStr);
+  }
+  strOrNull(column: string): string | null {
+    return this.#read(column, toStrOrNull);
+  }
+  /** Any integer column, 64-bit ones included (quoted strings); must fit a JS number exactly. */
+  int(column: string): number {
+    return this.#read(column, toSafeInt);
+  }
+  intOrNull(column: string): number | null {
+    return this.#read(column, toSafeIntOrNull);
+  }
+  float(column: string): number {
+    return this.#read(column, toFloat);
+  }
+  bool(column: string): boolean {
+    return this.#read(column, toBool);
+  }
+  /** A DateTime64 column as epoch milliseconds. */
+  time(column: string): number {
+    return this.#read(column, fromChTime);
+  }
+  timeOrNull(column: string): number | null {
+    return this.#read(column, (v) => (v === null ? null : fromChTime(v)));
+  }
+  strArray(column: string): string[] {
+    return this.#read(column, (v) => arrayOf(v).map(toStr));
+  }
+  intArray(column: string): number[] {
+    return this.#read(column, (v) => arrayOf(v).map(toSafeInt));
+  }
+  /** A Map(String, UInt64|Int64) column as a plain object of numbers. */
+  intMap(column: string): Record<string, number> {
+    return this.#read(column, (v) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TypeError('expected a map object');
+      const out: Record<string, number> = {};
+      // defineProperty, not assignment: a key like "__proto__" must stay a plain key.
+      for (const [k, n] of Object.entries(v)) {
+        Object.defineProperty(out, k, { value: toSafeInt(n), enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    });
+  }
+
+  #read<T>(column: string, parse: (value: unknown) => T): T {
+    if (!Object.hasOwn(this.row, column)) throw new RowShapeError(`${this.source}: column ${column} is missing from the row`);
+    try {
+      return parse(this.row[column]);
+    } catch (err) {
+      throw new RowShapeError(`${this.source}.${column}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  }
+}
+
+function arrayOf(value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw new TypeError('expected an array');
+  return value;
+}

@@ -1,0 +1,119 @@
+/**
+ * The server driver: a ClickHouse server or cluster over HTTP through
+ * @clickhouse/client, with bounded retry of transient failures (see `retry.ts`).
+ *
+ * Query parameters travel as `param_<name>` URL parameters and are bound by
+ * the server; settings (including `insert_deduplication_token`) as URL
+ * parameters too; credentials in the Authorization header.
+ */
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { WarehouseError, clickhouseCodeOf, messageOf, sqlSnippet, type WarehouseOperation } from './errors.ts';
+import { DEFAULT_RETRY_POLICY, FailedAfterAttempts, withRetry } from './retry.ts';
+import { normalizeParams } from './values.ts';
+import {
+  assertTableName,
+  insertSettings,
+  type InsertOptions,
+  type RetryPolicy,
+  type Warehouse,
+  type WarehouseConfig,
+} from './warehouse.ts';
+
+type ServerConfig = Extract<WarehouseConfig, { driver: 'server' }>;
+
+/** Settings sent with every request so results look the same as from chDB. */
+const SESSION_SETTINGS = {
+  output_format_json_quote_64bit_integers: 1,
+} as const;
+
+/**
+ * Connect to a ClickHouse server. No request is made until the first call;
+ * use {@link Warehouse.ping} to check reachability and credentials.
+ */
+export function openServerWarehouse(cfg: ServerConfig): Warehouse {
+  let url: URL;
+  try {
+    url = new URL(cfg.url);
+  } catch (err) {
+    throw new WarehouseError({ driver: 'server', operation: 'open', target: cfg.url }, 'url is not a valid URL', { cause: err });
+  }
+  const client = createClient({
+    url,
+    username: cfg.username,
+    password: cfg.password,
+    database: cfg.database,
+    request_timeout: cfg.requestTimeoutMs ?? 30_000,
+    clickhouse_settings: SESSION_SETTINGS,
+    // Failures are thrown to the caller with context; the client must not print on its own.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  return new ServerWarehouse(client, { ...DEFAULT_RETRY_POLICY, ...cfg.retry });
+}
+
+class ServerWarehouse implements Warehouse {
+  readonly driver = 'server' as const;
+  #client: ClickHouseClient;
+  #retry: RetryPolicy;
+  #closed = false;
+
+  constructor(client: ClickHouseClient, retry: RetryPolicy) {
+    this.#client = client;
+    this.#retry = retry;
+  }
+
+  async exec(sql: string, params?: Record<string, unknown>): Promise<void> {
+    await this.#run('exec', sqlSnippet(sql), this.#retry, () =>
+      this.#client.command({ query: sql, query_params: params && normalizeParams(params) }),
+    );
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    return this.#run('query', sqlSnippet(sql), this.#retry, async () => {
+      const rs = await this.#client.query({
+        query: sql,
+        format: 'JSONEachRow',
+        query_params: params && normalizeParams(params),
+      });
+      return rs.json<T>();
+    });
+  }
+
+  async insertRows(table: string, rows: readonly Record<string, unknown>[], opts?: InsertOptions): Promise<void> {
+    assertTableName(this.driver, table);
+    if (rows.length === 0) return;
+    const settings = insertSettings(opts);
+    await this.#run('insert', table, this.#retry, () =>
+      this.#client.insert({ table, values: [...rows], format: 'JSONEachRow', clickhouse_settings: settings }),
+    );
+  }
+
+  async ping(): Promise<void> {
+    // A SELECT (not the /ping endpoint) so that credentials and database are checked;
+    // one attempt: a readiness probe should report, not wait.
+    await this.#run('ping', 'SELECT 1', { ...this.#retry, attempts: 1 }, async () => {
+      const rs = await this.#client.query({ query: 'SELECT 1 AS ok', format: 'JSONEachRow' });
+      await rs.json();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#client.close();
+  }
+
+  async #run<R>(operation: WarehouseOperation, target: string, policy: RetryPolicy, call: () => Promise<R>): Promise<R> {
+    if (this.#closed) throw new WarehouseError({ driver: this.driver, operation, target }, 'the warehouse is closed');
+    try {
+      return await withRetry(call, policy);
+    } catch (failure) {
+      const attempts = failure instanceof FailedAfterAttempts ? failure.attempts : 1;
+      const err = failure instanceof FailedAfterAttempts ? failure.lastError : failure;
+      throw new WarehouseError(
+        { driver: this.driver, operation, target, clickhouseCode: clickhouseCodeOf(err), attempts },
+        messageOf(err),
+        { cause: err },
+      );
+    }
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * Configuration of the pure operators: window sizes, lateness, retention and
+ * every detector. One typed object, validated once at start
+ * ({@link validateProcessorConfig}); the operators read it, never change it.
+ *
+ * Every default below says why it was chosen. Changing window names or
+ * detector settings on a running deployment is allowed, but state that was
+ * checkpointed under the old settings is interpreted under the new ones.
+ */
+
+/** One hour in milliseconds. */
+export const HOUR_MS = 3_600_000;
+/** One day in milliseconds. */
+export const DAY_MS = 24 * HOUR_MS;
+const MINUTE_MS = 60_000;
+
+/**
+ * An event-time window family. `hopMs === sizeMs` is tumbling; `hopMs < sizeMs`
+ * is sliding (`sizeMs` must be a multiple of `hopMs`). Windows start at
+ * multiples of `hopMs` since the epoch (UTC), so `1d` windows are UTC days.
+ */
+export interface WindowSpec {
+  /** Name carried in `window_agg.window`, e.g. `1h`, `1d`, `24h/1h`. */
+  name: string;
+  sizeMs: number;
+  hopMs: number;
+}
+
+/** Channel-level metrics of a window that a detector can score. */
+export type WindowMetric = 'views' | 'forwards' | 'reactions' | 'subscribers_gained' | 'subscribers_lost' | 'posts';
+/** All window metrics, in the order their trends are emitted. */
+export const WINDOW_METRICS: readonly WindowMetric[] = ['views', 'forwards', 'reactions', 'subscribers_gained', 'subscribers_lost', 'posts'];
+
+/** Which side of the expectation a detector alarms on. */
+export type SeriesDirection = 'spike' | 'drop';
+
+/** Variance-stabilising transform applied before the EWMA (`log1p` is signed: sign(x)·ln(1+|x|)). */
+export type SeriesTransform = 'none' | 'log1p';
+
+/**
+ * Floor on the standard deviation used for z: the largest of the EWMA sd,
+ * `absolute` and `relative · |mean|` (all in transformed units). Without it a
+ * flat series has sd 0 and the first wiggle scores z = ∞.
+ */
+export interface MinSd {
+  absolute: number;
+  relative: number;
+}
+
+/** Settings of one EWMA z-score detector over a series of window values. */
+export interface DetectorConfig {
+  /** Name of the {@link WindowSpec} whose final windows feed this detector. */
+  window: string;
+  /** EWMA smoothing factor in (0, 1]: weight of the newest value. */
+  alpha: number;
+  /** |z| at or above which an anomaly opens. */
+  zOpen: number;
+  /** |z| below which an open anomaly resolves (hysteresis: zClose ≤ zOpen). */
+  zClose: number;
+  /** Values folded into a (seasonal slot's) state before it is scored. */
+  warmup: number;
+  /** After a resolve, this many values cannot open a new anomaly. */
+  cooldownWindows: number;
+  /** Clamp the value folded into the state at mean ± robustK·sd, so an anomaly does not inflate the variance. */
+  robust: boolean;
+  robustK: number;
+  minSd: MinSd;
+  transform: SeriesTransform;
+  /** 0 = none; N = a separate EWMA state per slot `floor(window_start / hop) mod N` (24 on `1h` = hour of day, UTC). */
+  seasonality: number;
+  directions: SeriesDirection[];
+}
+
+/** |z| thresholds mapping a score to a severity; below `warning` an open anomaly is `info`. */
+export interface SeverityThresholds {
+  warning: number;
+  critical: number;
+}
+
+/**
+ * The quiet detector: a channel whose usual gap between posts is G fires when
+ * no post came for max(k·G, minGapMs), evaluated at the end of each final
+ * window of `window`; it resolves at the next post.
+ */
+export interface QuietConfig {
+  /** Window whose final emissions are the moments the gap is checked. */
+  window: string;
+  k: number;
+  minGapMs: number;
+  /** Posts needed before the usual gap is trusted. */
+  minPosts: number;
+  /** How many recent gaps the usual gap is estimated from. */
+  history: number;
+  /** Quantile of recent gaps taken as G: a high quantile so the nightly pause is "usual". */
+  quantile: number;
+  /** Posts closer than this are one publication (albums, bursts): their gap is ignored. */
+  burstMs: number;
+  /** gap/threshold ratios at which the severity becomes warning / critical (below: info). */
+  severity: SeverityThresholds;
+}
+
+/** Views-at-age detector: a post's views at fixed ages against the channel's usual curve. */
+export interface PostViewsConfig {
+  /** Ages (ms after the post date) at which a post is scored, ascending. */
+  agesMs: number[];
+  alpha: number;
+  zOpen: number;
+  zClose: number;
+  /** Posts scored at an age before that age's state is trusted. */
+  warmup: number;
+  robust: boolean;
+  robustK: number;
+  minSd: MinSd;
+  directions: SeriesDirection[];
+  /**
+   * Views at age A are interpolated between the snapshots around A only when
+   * they are at most `maxSpanFactor · A` apart; a wider gap is a guess, not a measurement.
+   */
+  maxSpanFactor: number;
+}
+
+export interface ProcessorConfig {
+  windows: WindowSpec[];
+  /** Watermark = max event time seen in the partition − allowedLatenessMs. */
+  allowedLatenessMs: number;
+  /** Per-post counter state is dropped this long after the post date; later snapshots of such posts are ignored. */
+  postRetentionMs: number;
+  /** A first snapshot of a post younger than this is `first` (counts in windows), older is `baseline`. */
+  freshPostMs: number;
+  /**
+   * A channel with no window contribution for this long stops getting (empty)
+   * windows and its window state is dropped; its next event starts it afresh.
+   * Bounds the work a dead channel or a jump of the watermark can cause.
+   */
+  channelIdleMs: number;
+  detectors: Record<WindowMetric, DetectorConfig>;
+  quiet: QuietConfig;
+  postViews: PostViewsConfig;
+  /** Severity of window and post-views anomalies from |z|. */
+  severity: SeverityThresholds;
+}
+
+/** Detector settings shared by the count metrics (views, forwards, ...). */
+const countDetector: Omit<DetectorConfig, 'window' | 'directions' | 'seasonality' | 'alpha' | 'warmup'> = {
+  // 4σ in log space is a ~3x jump for a typical channel: rare by chance, obvious to a person.
+  zOpen: 4,
+  // Hysteresis: stay open until the series is clearly back in band, so one anomaly is one alert.
+  zClose: 2,
+  // One quiet window after a resolve before the same series may alarm again (no flapping).
+  cooldownWindows: 1,
+  robust: true,
+  // Values beyond 3σ are folded in as 3σ: the state still adapts to a lasting change, but slowly.
+  robustK: 3,
+  // Counts are heavy-tailed and multiplicative: log1p makes a doubling the same step at any scale.
+  transform: 'log1p',
+  // 0.2 in log space ≈ ±22 %: below that, changes are noise even on very regular channels.
+  minSd: { absolute: 0.2, relative: 0 },
+};
+
+/** The defaults a deployment starts from (see each field for why). */
+export const defaultProcessorConfig: ProcessorConfig = {
+  windows: [
+    // Hourly and daily tumbling windows feed the serving tables and the detectors.
+    { name: '1h', sizeMs: HOUR_MS, hopMs: HOUR_MS },
+    { name: '1d', sizeMs: DAY_MS, hopMs: DAY_MS },
+    // A rolling day updated hourly: "last 24 hours" without waiting for midnight.
+    { name: '24h/1h', sizeMs: DAY_MS, hopMs: HOUR_MS },
+  ],
+  // Collectors poll every few minutes and batch; 10 min covers their skew without delaying results much.
+  allowedLatenessMs: 10 * MINUTE_MS,
+  // Posts gather almost all their views within weeks; collectors stop polling them after that.
+  postRetentionMs: 30 * DAY_MS,
+  // A post seen for the first time within 2 days of publication is new to us, not a backfill.
+  freshPostMs: 2 * DAY_MS,
+  // A week without a single snapshot means the channel is no longer tracked (≥ the largest window).
+  channelIdleMs: 7 * DAY_MS,
+  detectors: {
+    // Views follow the audience's day: a separate state per UTC hour of day keeps the rhythm
+    // from looking anomalous. Each slot sees one value a day: alpha 0.15 remembers ~2 weeks,
+    // warm-up of 7 values is one week of each hour.
+    views: { ...countDetector, window: '1h', alpha: 0.15, warmup: 7, seasonality: 24, cooldownWindows: 2, directions: ['spike', 'drop'] },
+    // Forwards and reactions are small hourly counts: daily totals are stable enough to score.
+    forwards: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, directions: ['spike', 'drop'] },
+    reactions: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, directions: ['spike', 'drop'] },
+    // A surge of joins (ads, a mention, bots) and a stall of growth both matter.
+    subscribers_gained: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike', 'drop'] },
+    // Only mass leaving is news; fewer people leaving is not.
+    subscribers_lost: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike'] },
+    // Posting cadence changes slowly; a longer warm-up avoids alarming on a new channel's first weeks.
+    // The floor of 0.3 keeps 0-vs-1 post days of a slow channel quiet (the quiet detector covers silence).
+    posts: { ...countDetector, window: '1d', alpha: 0.1, warmup: 14, seasonality: 0, zOpen: 3.5, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike', 'drop'] },
+  },
+  quiet: {
+    // Checked hourly: a silence is noticed within the hour it crosses the threshold.
+    window: '1h',
+    // Three usual gaps without a post is well outside a channel's habit.
+    k: 3,
+    // Never call a channel quiet after less than 6 hours: that is just a pause.
+    minGapMs: 6 * HOUR_MS,
+    // Ten posts give nine gaps, the least to call anything "usual".
+    minPosts: 10,
+    history: 30,
+    // The 90th percentile of recent gaps includes the nightly pause of a daytime channel.
+    quantile: 0.9,
+    burstMs: MINUTE_MS,
+    severity: { warning: 1.5, critical: 3 },
+  },
+  postViews: {
+    // First hour (push reach), first quarter-day, first day (most of a post's views).
+    agesMs: [HOUR_MS, 6 * HOUR_MS, DAY_MS],
+    // One value per post: 0.1 remembers about the last 20 posts.
+    alpha: 0.1,
+    zOpen: 3.5,
+    zClose: 2.5,
+    warmup: 10,
+    robust: true,
+    robustK: 3,
+    minSd: { absolute: 0.15, relative: 0 },
+    directions: ['spike', 'drop'],
+    maxSpanFactor: 1,
+  },
+  // |z| 4–5 is worth a look, 5–7 is a clear change, ≥ 7 (≈ 4x in log units at sd 0.2) is an incident.
+  severity: { warning: 5, critical: 7 },
+};
+
+/**
+ * The pane: the largest duration every window size and hop is a multiple of.
+ * Windows are assembled from panes, so a sliding window costs one pane per hop.
+ */
+export function paneSizeMs(windows: readonly WindowSpec[]): number {
+  let g = 0;
+  for (const w of windows) g = gcd(gcd(g, w.hopMs), w.sizeMs);
+  return g;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/** The window spec of a name, or undefined. */
+export function windowByName(cfg: ProcessorConfig, name: string): WindowSpec | undefined {
+  return cfg.windows.find((w) => w.name === name);
+}
+
+/** A compact label for an age in ms (`1h`, `6h`, `1d`, `90m`), used as the `window` of post-level series. */
+export function ageLabel(ms: number): string {
+  if (ms % DAY_MS === 0) return `${ms / DAY_MS}d`;
+  if (ms % HOUR_MS === 0) return `${ms / HOUR_MS}h`;
+  if (ms % MINUTE_MS === 0) return `${ms / MINUTE_MS}m`;
+  return `${ms}ms`;
+}
+
+/**
+ * Checks a configuration; returns one message per problem (empty when valid),
+ * each naming the field and what it expects, so a bad value stops the start.
+ */
+export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
+  const problems: string[] = [];
+  const posInt = (v: number, path: string) => {
+    if (!Number.isSafeInteger(v) || v <= 0) problems.push(`${path} must be a positive integer number of ms, got ${v}`);
+  };
+  if (cfg.windows.length === 0) problems.push('windows must name at least one window');
+  const names = new Set<string>();
+  for (const [i, w] of cfg.windows.entries()) {
+    const p = `windows[${i}]`;
+    if (!w.name || w.name.length > 256) problems.push(`${p}.name must be a non-empty string of at most 256 characters`);
+    if (names.has(w.name)) problems.push(`${p}.name ${JSON.stringify(w.name)} is used twice`);
+    names.add(w.name);
+    posInt(w.sizeMs, `${p}.sizeMs`);
+    posInt(w.hopMs, `${p}.hopMs`);
+    if (w.hopMs > w.sizeMs || w.sizeMs % w.hopMs !== 0) problems.push(`${p}: sizeMs must be a multiple of hopMs (hop ≤ size)`);
+  }
+  if (!Number.isSafeInteger(cfg.allowedLatenessMs) || cfg.allowedLatenessMs < 0) {
+    problems.push(`allowedLatenessMs must be a non-negative integer number of ms, got ${cfg.allowedLatenessMs}`);
+  }
+  posInt(cfg.postRetentionMs, 'postRetentionMs');
+  posInt(cfg.freshPostMs, 'freshPostMs');
+  posInt(cfg.channelIdleMs, 'channelIdleMs');
+  const largest = Math.max(0, ...cfg.windows.map((w) => w.sizeMs));
+  if (cfg.channelIdleMs < largest) problems.push(`channelIdleMs must be at least the largest window size (${largest} ms), or windows holding data would never be emitted`);
+  for (const metric of WINDOW_METRICS) {
+    const d = cfg.detectors[metric];
+    const p = `detectors.${metric}`;
+    if (!d) {
+      problems.push(`${p} is missing`);
+      continue;
+    }
+    if (!names.has(d.window)) problems.push(`${p}.window ${JSON.stringify(d.window)} is not the name of a configured window`);
+    checkSeries(problems, p, d);
+    if (!Number.isInteger(d.cooldownWindows) || d.cooldownWindows < 0) problems.push(`${p}.cooldownWindows must be a non-negative integer`);
+    if (!Number.isInteger(d.seasonality) || d.seasonality < 0 || d.seasonality > 10_000) problems.push(`${p}.seasonality must be an integer in [0, 10000]`);
+    if (d.transform !== 'none' && d.transform !== 'log1p') problems.push(`${p}.transform must be 'none' or 'log1p'`);
+  }
+  const q = cfg.quiet;
+  if (!names.has(q.window)) problems.push(`quiet.window ${JSON.stringify(q.window)} is not the name of a configured window`);
+  if (!(q.k > 0)) problems.push('quiet.k must be > 0');
+  if (!(q.minGapMs > 0)) problems.push('quiet.minGapMs must be > 0');
+  if (!Number.isInteger(q.minPosts) || q.minPosts < 2) problems.push('quiet.minPosts must be an integer ≥ 2 (one gap needs two posts)');
+  if (!Number.isInteger(q.history) || q.history < 1) problems.push('quiet.history must be a positive integer');
+  if (!(q.quantile > 0 && q.quantile <= 1)) problems.push('quiet.quantile must be in (0, 1]');
+  if (!(q.burstMs >= 0)) problems.push('quiet.burstMs must be ≥ 0');
+  if (!(q.severity.warning >= 1 && q.severity.critical >= q.severity.warning)) problems.push('quiet.severity must satisfy 1 ≤ warning ≤ critical');
+  const pv = cfg.postViews;
+  if (pv.agesMs.length === 0) problems.push('postViews.agesMs must list at least one age');
+  pv.agesMs.forEach((a, i) => {
+    posInt(a, `postViews.agesMs[${i}]`);
+    if (i > 0 && a <= pv.agesMs[i - 1]) problems.push('postViews.agesMs must be strictly ascending');
+  });
+  checkSeries(problems, 'postViews', pv);
+  if (!(pv.maxSpanFactor > 0)) problems.push('postViews.maxSpanFactor must be > 0');
+  if (!(cfg.severity.warning > 0 && cfg.severity.critical >= cfg.severity.warning)) problems.push('severity must satisfy 0 < warning ≤ critical');
+  return problems;
+}
+
+function checkSeries(
+  problems: string[],
+  p: string,
+  d: Pick<DetectorConfig, 'alpha' | 'zOpen' | 'zClose' | 'warmup' | 'robustK' | 'minSd' | 'directions'>,
+): void {
+  if (!(d.alpha > 0 && d.alpha <= 1)) problems.push(`${p}.alpha must be in (0, 1], got ${d.alpha}`);
+  if (!(d.zOpen > 0)) problems.push(`${p}.zOpen must be > 0`);
+  if (!(d.zClose >= 0 && d.zClose <= d.zOpen)) problems.push(`${p}.zClose must be in [0, zOpen]`);
+  if (!Number.isInteger(d.warmup) || d.warmup < 1) problems.push(`${p}.warmup must be a positive integer`);
+  if (!(d.robustK > 0)) problems.push(`${p}.robustK must be > 0`);
+  if (!(d.minSd.absolute >= 0 && d.minSd.relative >= 0)) problems.push(`${p}.minSd values must be ≥ 0`);
+  if (d.directions.length === 0 || d.directions.some((x) => x !== 'spike' && x !== 'drop')) problems.push(`${p}.directions must list 'spike' and/or 'drop'`);
+}

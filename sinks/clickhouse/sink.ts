@@ -1,0 +1,197 @@
+/**
+ * The ClickHouse sink: consumes a stream (TG_RAW, TG_DERIVED or TG_DLQ),
+ * batches by size and time, writes each table's rows in one insert with a
+ * deduplication token, then acks. Writes are idempotent (ReplacingMergeTree
+ * keys on event ids, argMax/Replacing serving tables), so a redelivery after a
+ * crash cannot double anything.
+ *
+ * ClickHouse failures are retried with backoff for as long as the role runs
+ * (the messages stay unacked meanwhile); a batch that ClickHouse rejects for
+ * its content is split per message and the rejected messages dead-lettered.
+ */
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { TgEvent } from '../../streams/contract.ts';
+import { decodeBatch } from '../../streams/codec.ts';
+import { consumerLag, ensureDurable, type DurableSpec } from '../../streams/consumers.ts';
+import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/dlq.ts';
+import { batchId } from '../../streams/ids.ts';
+import { BatchPuller } from '../../streams/puller.ts';
+import { withRetry } from '../../streams/retry.ts';
+import type { StreamsConfig } from '../../streams/config.ts';
+import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import type { Logger } from '../../observability/log.ts';
+import type { PipelineMetrics } from '../../observability/metrics.ts';
+import { deadLetterRow, tableFor, toRow } from './encoder.ts';
+
+export type SinkSource = 'raw' | 'derived' | 'dlq';
+
+export interface SinkConfig {
+  /** Messages per batch (each message holds a batch of events). */
+  maxBatchMessages: number;
+  /** Longest wait for a batch to fill once it has a message, ms. */
+  maxWaitMs: number;
+}
+
+export const defaultSinkConfig: SinkConfig = { maxBatchMessages: 2000, maxWaitMs: 100 };
+
+export interface SinkOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  warehouse: Warehouse;
+  streams: StreamsConfig;
+  sink: SinkConfig;
+  source: SinkSource;
+  log: Logger;
+  metrics: PipelineMetrics;
+  signal: AbortSignal;
+}
+
+export function sinkConsumer(streams: StreamsConfig, source: SinkSource): DurableSpec {
+  const stream = source === 'raw' ? streams.names.raw : source === 'derived' ? streams.names.derived : streams.names.dlq;
+  return { stream, name: `sink_${source}`, filterSubject: `tg.${source}.>`, ackWaitMs: 300_000, maxAckPending: 200_000 };
+}
+
+interface Prepared {
+  msg: JsMsg;
+  rows: Array<{ table: string; row: Record<string, unknown>; id: string }>;
+}
+
+/** Runs the sink for one stream until the signal aborts; the batch in hand is written and acked first. */
+export async function runSink(opts: SinkOptions): Promise<void> {
+  const stage = `sink_${opts.source}`;
+  const log = opts.log.child({ role: 'sink', source: opts.source });
+  const spec = sinkConsumer(opts.streams, opts.source);
+  await ensureDurable(opts.jsm, spec);
+  const consumer = await opts.js.consumers.get(spec.stream, spec.name);
+  const puller = new BatchPuller(consumer, { maxBatch: opts.sink.maxBatchMessages, maxWaitMs: opts.sink.maxWaitMs, signal: opts.signal });
+  await puller.start();
+  const dlq = new DeadLetterPublisher(opts.js, opts.metrics);
+  const lagTimer = setInterval(() => {
+    consumerLag(opts.jsm, spec.stream, spec.name).then(
+      (lag) => opts.metrics.consumerLag.set({ consumer: spec.name }, lag),
+      (err) => log.debug({ err: String(err) }, 'consumer lag unavailable'),
+    );
+  }, 5000);
+  try {
+    for (;;) {
+      const batch = await puller.next();
+      if (!batch.length) {
+        if (opts.signal.aborted || puller.stopped) break;
+        continue;
+      }
+      opts.metrics.batchSize.observe({ stage }, batch.length);
+      const prepared = batch.map((m) => prepare(m, opts, stage));
+      await writeBatch(prepared, opts, dlq, stage, log);
+      for (const p of prepared) p.msg.ack();
+    }
+  } finally {
+    clearInterval(lagTimer);
+    puller.stop();
+  }
+  log.info('sink drained');
+}
+
+function prepare(m: JsMsg, opts: SinkOptions, stage: string): Prepared {
+  if (opts.source === 'dlq') {
+    try {
+      const rec = JSON.parse(Buffer.from(m.data).toString('utf8')) as DeadLetterRecord;
+      return { msg: m, rows: [{ table: 'dead_letters', row: deadLetterRow(rec), id: rec.id }] };
+    } catch (err) {
+      // A dead letter we cannot read is still kept, as text, under its own reason.
+      const rec = deadLetterRecord(
+        { stage, stream: opts.streams.names.dlq, subject: m.subject, seq: m.seq, receivedAt: Date.now() },
+        { reason: 'malformed_json', detail: String((err as Error).message), payload: Buffer.from(m.data).toString('utf8') },
+        0,
+      );
+      return { msg: m, rows: [{ table: 'dead_letters', row: deadLetterRow(rec), id: rec.id }] };
+    }
+  }
+  // Invalid raw input is dead-lettered by the processor (the decode stage); the sink only counts it.
+  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, layer: opts.source });
+  if (decoded.failures.length) opts.metrics.events.inc({ stage, kind: 'unknown', outcome: 'invalid' }, decoded.failures.length);
+  return { msg: m, rows: decoded.events.map((e: TgEvent) => ({ table: tableFor(e.kind), row: toRow(e), id: e.id })) };
+}
+
+function groupByTable(prepared: readonly Prepared[]): Map<string, Prepared['rows']> {
+  const byTable = new Map<string, Prepared['rows']>();
+  for (const p of prepared) {
+    for (const r of p.rows) {
+      let g = byTable.get(r.table);
+      if (!g) byTable.set(r.table, (g = []));
+      g.push(r);
+    }
+  }
+  return byTable;
+}
+
+async function insertTable(table: string, rows: Prepared['rows'], opts: SinkOptions): Promise<void> {
+  const started = process.hrtime.bigint();
+  await opts.warehouse.insertRows(
+    table,
+    rows.map((r) => r.row),
+    { dedupToken: batchId(table, rows.map((r) => r.id)) },
+  );
+  opts.metrics.flushSeconds.observe({ table }, Number(process.hrtime.bigint() - started) / 1e9);
+  opts.metrics.events.inc({ stage: 'sink', kind: table, outcome: 'ok' }, rows.length);
+}
+
+async function writeBatch(prepared: Prepared[], opts: SinkOptions, dlq: DeadLetterPublisher, stage: string, log: Logger): Promise<void> {
+  for (const [table, rows] of groupByTable(prepared)) {
+    try {
+      await withRetry(() => insertTable(table, rows, opts), {
+        attempts: 5,
+        baseMs: 200,
+        maxMs: 5000,
+        signal: opts.signal,
+        isFatal: isContentError,
+        onRetry: (err, attempt, waitMs) => {
+          opts.metrics.errors.inc({ stage, error: 'insert' });
+          log.warn({ err: String(err), table, rows: rows.length, attempt, waitMs }, 'insert failed, retrying');
+        },
+      });
+    } catch (err) {
+      if (!isContentError(err)) {
+        // ClickHouse unreachable: keep trying for as long as the role runs; nothing is acked meanwhile.
+        log.error({ err: String(err), table }, 'ClickHouse unavailable; retrying the batch until it is written');
+        await withRetry(() => insertTable(table, rows, opts), {
+          attempts: Infinity,
+          baseMs: 1000,
+          maxMs: 30_000,
+          signal: opts.signal,
+          isFatal: isContentError,
+          onRetry: () => opts.metrics.errors.inc({ stage, error: 'insert_unavailable' }),
+        });
+        continue;
+      }
+      log.error({ err: String(err), table }, 'ClickHouse rejected the batch; writing message by message');
+      await isolateRejected(table, prepared, opts, dlq, stage);
+    }
+  }
+}
+
+/** Writes a rejected batch message by message and dead-letters the messages ClickHouse refuses. */
+async function isolateRejected(table: string, prepared: Prepared[], opts: SinkOptions, dlq: DeadLetterPublisher, stage: string): Promise<void> {
+  for (const p of prepared) {
+    const rows = p.rows.filter((r) => r.table === table);
+    if (!rows.length) continue;
+    try {
+      await insertTable(table, rows, opts);
+    } catch (err) {
+      if (!isContentError(err)) throw err;
+      const rec = deadLetterRecord(
+        { stage, stream: p.msg.info.stream, subject: p.msg.subject, seq: p.msg.seq, receivedAt: Date.now() },
+        { reason: 'write_rejected', detail: `${table}: ${String((err as Error).message).slice(0, 500)}`, payload: Buffer.from(p.msg.data).toString('utf8') },
+        0,
+        p.msg.data.byteLength,
+      );
+      await dlq.send([rec]);
+    }
+  }
+}
+
+/** ClickHouse said the data is wrong (parse/type errors): retrying the same rows cannot help. */
+export function isContentError(err: unknown): boolean {
+  const code = Number((err as { clickhouseCode?: unknown; code?: unknown })?.clickhouseCode ?? NaN);
+  // CANNOT_PARSE_*, TYPE_MISMATCH, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE..., CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  return [6, 27, 38, 41, 53, 69, 70, 117, 321].includes(code);
+}

@@ -1,0 +1,64 @@
+/**
+ * Durable pull consumer definitions. Every arrow of the data flow is one of
+ * these, so any role can die and resume where its acks (or checkpoint) left off.
+ */
+import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
+import { isNotFound } from './topology.ts';
+
+const NS = 1_000_000;
+
+export interface DurableSpec {
+  stream: string;
+  name: string;
+  filterSubject: string;
+  /** How long a delivered, unacked message waits before redelivery. */
+  ackWaitMs: number;
+  maxAckPending: number;
+}
+
+function config(spec: DurableSpec): Partial<ConsumerConfig> {
+  return {
+    durable_name: spec.name,
+    filter_subject: spec.filterSubject,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: spec.ackWaitMs * NS,
+    max_ack_pending: spec.maxAckPending,
+    max_deliver: -1,
+    replay_policy: ReplayPolicy.Instant,
+  };
+}
+
+/** Creates the durable consumer if missing (delivering from the start of the stream). */
+export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): Promise<void> {
+  try {
+    await jsm.consumers.info(spec.stream, spec.name);
+    await jsm.consumers.update(spec.stream, spec.name, { ack_wait: spec.ackWaitMs * NS, max_ack_pending: spec.maxAckPending });
+  } catch (err) {
+    if (!isNotFound(err)) throw new Error(`cannot inspect consumer ${spec.stream}/${spec.name}: ${(err as Error).message}`, { cause: err });
+    await jsm.consumers.add(spec.stream, { ...config(spec), deliver_policy: DeliverPolicy.All });
+  }
+}
+
+/**
+ * Recreates the durable consumer so delivery restarts exactly after `lastSeq`
+ * in stream order. Processors do this at start: their checkpoint, not the
+ * consumer's ack floor, says what is covered, and a replay in stream order is
+ * what makes their outputs identical to those of a run without the restart.
+ */
+export async function resetDurable(jsm: JetStreamManager, spec: DurableSpec, lastSeq: number): Promise<void> {
+  try {
+    await jsm.consumers.delete(spec.stream, spec.name);
+  } catch (err) {
+    if (!isNotFound(err)) throw new Error(`cannot reset consumer ${spec.stream}/${spec.name}: ${(err as Error).message}`, { cause: err });
+  }
+  await jsm.consumers.add(spec.stream, {
+    ...config(spec),
+    ...(lastSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 } : { deliver_policy: DeliverPolicy.All }),
+  });
+}
+
+/** Messages of the filter not yet delivered plus delivered but unacked. */
+export async function consumerLag(jsm: JetStreamManager, stream: string, name: string): Promise<number> {
+  const info = await jsm.consumers.info(stream, name);
+  return info.num_pending + info.num_ack_pending;
+}

@@ -1,0 +1,37 @@
+/**
+ * NATS connection for every role: reconnects forever (a NATS restart must not
+ * kill a role), and reports status changes to the log instead of hiding them.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../observability/log.ts';
+
+export async function connectNats(url: string, name: string, log?: Logger): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: url.split(',').map((s) => s.trim()),
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    timeout: 5000,
+  }).catch((err) => {
+    throw new Error(`cannot connect to NATS at ${url}: ${(err as Error).message}. Is nats-server running with JetStream (-js)?`, { cause: err });
+  });
+  if (log) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn({ nats: s.type, server: 'server' in s ? s.server : undefined }, 'nats connection status');
+      }
+    })();
+  }
+  return nc;
+}
+
+/** True when a NATS server answers at `url` within `timeoutMs`. */
+export async function natsReachable(url: string, timeoutMs = 1500): Promise<boolean> {
+  try {
+    const nc = await connect({ servers: url.split(','), timeout: timeoutMs, maxReconnectAttempts: 0, reconnect: false });
+    await nc.close();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * A private nats-server per test file (own port, own store), so test runs
+ * never collide with each other or with a NATS already on the machine.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalNats, type LocalNats } from '../../cli/local-nats.ts';
+
+export interface TestNats extends LocalNats {
+  storeDir: string;
+}
+
+export async function startTestNats(): Promise<TestNats> {
+  const storeDir = mkdtempSync(join(tmpdir(), 'tgpulse-nats-'));
+  const local = await startLocalNats(storeDir);
+  return {
+    ...local,
+    storeDir,
+    async stop() {
+      await local.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `tgpulse-${prefix}-`));
+}

@@ -1,0 +1,98 @@
+/**
+ * The whole pipeline in the test process: real NATS (a private server), real
+ * chDB in a temp folder, the same roles `tgpulse up` runs.
+ */
+import type { ConsumerInfo } from '@nats-io/jetstream';
+import { loadConfig, type TgpulseConfig } from '../../cli/config.ts';
+import { Context, openNats, openWarehouseMigrated, type NatsContext } from '../../cli/context.ts';
+import { runProcessRole, runSinkRole } from '../../cli/roles.ts';
+import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { silentLogger } from '../../observability/log.ts';
+import { PipelineMetrics } from '../../observability/metrics.ts';
+import { EventPublisher } from '../../streams/publisher.ts';
+import { sleep } from '../../streams/retry.ts';
+import { processorConsumer } from '../../processors/runtime.ts';
+import { sinkConsumer } from '../../sinks/clickhouse/sink.ts';
+
+export interface TestPipeline {
+  config: TgpulseConfig;
+  ctx: Context;
+  nats: NatsContext;
+  warehouse: Warehouse;
+  publisher: EventPublisher;
+  /** Starts the process and sink roles (not started by default, so tests can publish first). */
+  startRoles(): void;
+  /** Stops the roles (drain + checkpoint) but keeps NATS and the warehouse open. */
+  stopRoles(): Promise<void>;
+  /** Waits until every consumer has nothing pending or unacked, twice in a row. */
+  waitIdle(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function testConfig(env: Record<string, string>): TgpulseConfig {
+  return loadConfig({ TGPULSE_LOG_LEVEL: 'silent', TGPULSE_HTTP_PORT: '0', ...env });
+}
+
+export async function startPipeline(opts: { natsUrl: string; dataDir: string; env?: Record<string, string>; configure?: (c: TgpulseConfig) => void }): Promise<TestPipeline> {
+  const config = testConfig({ TGPULSE_NATS_URL: opts.natsUrl, TGPULSE_DATA_DIR: opts.dataDir, ...opts.env });
+  opts.configure?.(config);
+  const ctx = new Context(config, { log: silentLogger, metrics: new PipelineMetrics() });
+  const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-test' });
+  const warehouse = await openWarehouseMigrated(ctx);
+  const publisher = new EventPublisher(nats.js, {
+    partitions: config.streams.partitions,
+    maxBatchBytes: config.streams.maxBatchBytes,
+    maxInflight: config.streams.maxInflight,
+    stream: config.streams.names.raw,
+  });
+  let controller: AbortController | null = null;
+  let running: Promise<unknown> | null = null;
+  const consumers = () => [
+    ...Array.from({ length: config.streams.partitions }, (_, p) => processorConsumer(config.streams, p)),
+    sinkConsumer(config.streams, 'raw'),
+    sinkConsumer(config.streams, 'derived'),
+    sinkConsumer(config.streams, 'dlq'),
+  ];
+  const pipeline: TestPipeline = {
+    config,
+    ctx,
+    nats,
+    warehouse,
+    publisher,
+    startRoles() {
+      controller = new AbortController();
+      running = Promise.all([runProcessRole(ctx, nats, controller.signal), runSinkRole(ctx, nats, warehouse, controller.signal)]);
+    },
+    async stopRoles() {
+      controller?.abort();
+      await running;
+      controller = null;
+      running = null;
+    },
+    async waitIdle(timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      let quietRounds = 0;
+      while (quietRounds < 2) {
+        if (Date.now() > deadline) throw new Error('pipeline did not become idle in time');
+        await sleep(300);
+        let busy = false;
+        for (const spec of consumers()) {
+          let info: ConsumerInfo;
+          try {
+            info = await nats.jsm.consumers.info(spec.stream, spec.name);
+          } catch {
+            busy = true; // not created yet
+            continue;
+          }
+          if (info.num_pending > 0 || info.num_ack_pending > 0) busy = true;
+        }
+        quietRounds = busy ? 0 : quietRounds + 1;
+      }
+    },
+    async close() {
+      await pipeline.stopRoles();
+      await ctx.close();
+    },
+  };
+  return pipeline;
+}
