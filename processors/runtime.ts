@@ -23,7 +23,7 @@ import type { StreamsConfig } from '../streams/config.ts';
 import type { Logger } from '../observability/log.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { ProcessorConfig } from './config.ts';
-import { createPartitionState, processEvent, restoreState, serializeState, type PartitionState } from './operators/partition.ts';
+import { createPartitionState, partitionWatermark, processEvent, restoreState, serializeState, type PartitionState } from './operators/partition.ts';
 
 export const PROCESS_STAGE = 'process';
 
@@ -62,8 +62,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   const store = new CheckpointStore(opts.kv, `processor.${p}`);
   const spec = processorConsumer(opts.streams, opts.partition);
 
-  const cp = await store.load<unknown>();
-  const state: PartitionState = cp ? restoreState(cp.state) : createPartitionState();
+  const cp = await store.load();
+  const state: PartitionState = cp ? restoreState(cp.text) : createPartitionState();
   let head: CheckpointHead | null = cp?.head ?? null;
   let lastSeq = head?.seq ?? 0;
   log.info({ seq: lastSeq, bytes: head?.bytes ?? 0 }, cp ? 'restored checkpoint' : 'starting without checkpoint');
@@ -123,6 +123,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
         lastSeq = m.seq;
         pending.push(m);
       }
+      const wm = partitionWatermark(state, opts.processor);
+      if (wm !== null) opts.metrics.watermark.set({ partition: p }, wm);
       if (pending.length >= maxUncovered || Date.now() - lastCheckpointAt >= interval) await checkpoint();
       if (batch.length === 0 && pending.length) await checkpoint();
     }
@@ -149,6 +151,8 @@ function handleMessage(state: PartitionState, m: JsMsg, opts: PartitionRuntimeOp
         failures.push({ reason: 'late_event', detail: `event time ${late.event_time} is behind the watermark beyond the allowed lateness`, payload: late });
         opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: late.kind, outcome: 'late' });
       }
+      for (const skipped of out.skipped) opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: event.kind, outcome: skipped.reason });
+      for (const e of out.errors ?? []) failures.push({ reason: 'operator_error', detail: e.detail, payload: e.event });
       opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: event.kind, outcome: 'ok' });
     } catch (err) {
       opts.log.error({ err, event_id: event.id, subject: m.subject, seq: m.seq }, 'operator failed on event; dead-lettering it');

@@ -18,9 +18,10 @@ export interface CheckpointHead {
   written_at: number;
 }
 
-export interface Checkpoint<S> {
+export interface Checkpoint {
   head: CheckpointHead;
-  state: S;
+  /** The state as the owner serialized it. */
+  text: string;
 }
 
 const CHUNK_BYTES = 512 * 1024;
@@ -32,7 +33,7 @@ export class CheckpointStore {
     private readonly owner: string,
   ) {}
 
-  async load<S>(): Promise<Checkpoint<S> | null> {
+  async load(): Promise<Checkpoint | null> {
     const entry = await this.kv.get(`${this.owner}.head`);
     if (!entry || entry.operation !== 'PUT' || entry.length === 0) return null;
     const head = entry.json<CheckpointHead>();
@@ -45,12 +46,12 @@ export class CheckpointStore {
     const buf = Buffer.concat(parts);
     const sha1 = createHash('sha1').update(buf).digest('hex');
     if (sha1 !== head.sha1) throw new Error(`checkpoint ${this.owner} generation ${head.generation} is corrupt (sha1 mismatch)`);
-    return { head, state: JSON.parse(buf.toString('utf8')) as S };
+    return { head, text: buf.toString('utf8') };
   }
 
   /** Writes a new checkpoint and returns its head; the previous generation's chunks are removed afterwards. */
-  async save<S>(seq: number, state: S, previous: CheckpointHead | null): Promise<CheckpointHead> {
-    const buf = Buffer.from(JSON.stringify(state));
+  async save(seq: number, text: string, previous: CheckpointHead | null): Promise<CheckpointHead> {
+    const buf = Buffer.from(text);
     const generation = (previous?.generation ?? 0) + 1;
     const chunks = Math.max(1, Math.ceil(buf.byteLength / CHUNK_BYTES));
     await Promise.all(

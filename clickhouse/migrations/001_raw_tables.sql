@@ -5,7 +5,10 @@
 -- and each table is a ReplacingMergeTree whose ORDER BY ends in `id`, so every
 -- copy of an event collapses into one row. Read with FINAL (or argMax) when
 -- duplicates must not count. Copies of one event share event_time, hence the
--- same monthly partition: collapsing works within a partition only.
+-- same partition: collapsing works within a partition only. raw_posts is
+-- partitioned by year because its event_time is the publication date, and a
+-- backfill batch of old posts must not touch more than
+-- max_partitions_per_insert_block (100) partitions.
 --
 -- non_replicated_deduplication_window lets insert_deduplication_token drop a
 -- retried batch on a single node (Replicated engines deduplicate by default).
@@ -37,7 +40,7 @@ CREATE TABLE IF NOT EXISTS {{local raw_posts}} {{on_cluster}}
     ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = {{engine ReplacingMergeTree(ingested_at)}}
-PARTITION BY toYYYYMM(event_time)
+PARTITION BY toYear(event_time)
 ORDER BY (channel_id, post_id, id)
 SETTINGS non_replicated_deduplication_window = 1000;
 

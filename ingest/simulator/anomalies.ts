@@ -133,6 +133,7 @@ function activeTimeInDay(rng: Rng, profile: ChannelProfile, dayStart: number): n
   return roundSeconds(t);
 }
 
+/** Everything the default schedule of one channel-day depends on. */
 export interface DailyScheduleInput {
   rootSeed: number;
   profile: ChannelProfile;
@@ -182,15 +183,23 @@ export class AnomalyPlanError extends Error {
   override readonly name = 'AnomalyPlanError';
 }
 
-/** Validates explicit plans and fills omitted sizes from the seed. */
-export function resolvePlans(plans: readonly AnomalyPlan[], rootSeed: number, profiles: readonly ChannelProfile[]): ScheduledAnomaly[] {
+/** Validates explicit plans against the run (channels, [runStart, runEnd)) and fills omitted sizes from the seed. */
+export function resolvePlans(
+  plans: readonly AnomalyPlan[],
+  rootSeed: number,
+  profiles: readonly ChannelProfile[],
+  runStart: number,
+  runEnd: number,
+): ScheduledAnomaly[] {
   return plans.map((plan, i) => {
     const where = `anomalies[${i}]`;
     if (!ANOMALY_KINDS.includes(plan.kind)) throw new AnomalyPlanError(`${where}.kind must be one of ${ANOMALY_KINDS.join(', ')} (got ${JSON.stringify(plan.kind)})`);
     if (!Number.isInteger(plan.channel) || plan.channel < 0 || plan.channel >= profiles.length) {
       throw new AnomalyPlanError(`${where}.channel must be a channel index in 0..${profiles.length - 1} (got ${plan.channel})`);
     }
-    if (!Number.isFinite(plan.start)) throw new AnomalyPlanError(`${where}.start must be a time in ms (got ${plan.start})`);
+    if (!(Number.isSafeInteger(plan.start) && plan.start >= runStart && plan.start < runEnd)) {
+      throw new AnomalyPlanError(`${where}.start must be a time in ms within the run [${runStart}, ${runEnd}) (got ${plan.start})`);
+    }
     if (plan.durationMs !== undefined && !(plan.durationMs > 0)) throw new AnomalyPlanError(`${where}.durationMs must be positive (got ${plan.durationMs})`);
     if (plan.magnitude !== undefined && !(plan.magnitude >= 0)) throw new AnomalyPlanError(`${where}.magnitude must be ≥ 0 (got ${plan.magnitude})`);
     const shape = drawShape(plan.kind, new Rng(deriveSeed(rootSeed, plan.channel, RngStream.Plans, i)));

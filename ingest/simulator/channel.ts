@@ -175,11 +175,6 @@ export class ChannelSim {
     this.#nextStatsAt = (firstFullDay + 1) * DAY_MS + profile.statsDelayMs;
   }
 
-  /** Members right now (after the last snapshot). */
-  get members(): number {
-    return this.#members;
-  }
-
   /**
    * Runs every action before `until` and appends its batches to `out` in time
    * order. Calls must use non-decreasing `until`.
@@ -246,7 +241,7 @@ export class ChannelSim {
 
   /** The next viral post still to publish, if any. */
   #nextViral(): ScheduledAnomaly | null {
-    for (const a of this.#anomalies) if (a.kind === 'viral_post' && a.postId === null && a.start >= this.#cfg.start) return a;
+    for (const a of this.#anomalies) if (a.kind === 'viral_post' && a.postId === null) return a;
     return null;
   }
 

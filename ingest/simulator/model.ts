@@ -10,6 +10,7 @@
 import type { PostEvent } from '../../streams/contract.ts';
 import { deriveSeed, Rng } from './rng.ts';
 
+/** Durations in ms; simulated time is plain epoch milliseconds. */
 export const SECOND_MS = 1_000;
 export const MINUTE_MS = 60 * SECOND_MS;
 export const HOUR_MS = 60 * MINUTE_MS;

@@ -14,6 +14,7 @@ import type { Simulator } from './simulator.ts';
 /** Waits `ms` of real time; resolves early (never rejects) when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
+/** What {@link runSimulator} drives and where the batches go. */
 export interface RunSimulatorOptions {
   sim: Simulator;
   /** Simulated ms per real ms: 1 is real time, 60 a minute per second, Infinity as fast as publishing allows. */
@@ -27,6 +28,7 @@ export interface RunSimulatorOptions {
   sleep?: Sleep;
 }
 
+/** What a run published, for logs and metrics. */
 export interface RunStats {
   batches: number;
   events: number;

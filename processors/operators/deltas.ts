@@ -13,8 +13,9 @@
  *   `baseline` (a backfill: windows keep it apart). A post whose date is
  *   unknown is `baseline`: when we cannot tell new from old, a spurious views
  *   spike from a backfill is worse than a first snapshot kept out of windows;
- * - a snapshot older than the newest one applied (out of order) can still
- *   raise views/forwards, but does not roll replies/reactions back;
+ * - a snapshot not newer than the newest one applied (out of order, or a
+ *   second observation at the same ms) can still raise views/forwards, but
+ *   does not roll replies/reactions back;
  * - redelivery is harmless: the same event id, or identical counters at the
  *   same time, is a `duplicate`, and a stale snapshot that changes nothing is
  *   `stale`; neither produces a delta (re-emitting one would overwrite the
@@ -78,7 +79,8 @@ export function applySnapshot(prev: TrackedCounters | null, snap: CounterSnapsho
   if (prev.time === snap.time && sameCounters(prev, snap.counters)) return { kind: 'duplicate' };
 
   const c = snap.counters;
-  const stale = snap.time < prev.time;
+  // Not newer than what we have: another replica of the past, at best raising views/forwards.
+  const stale = snap.time <= prev.time;
   const views = Math.max(prev.views, c.views);
   const forwards = Math.max(prev.forwards, c.forwards);
   const regressed = c.views < prev.views || c.forwards < prev.forwards;

@@ -133,13 +133,13 @@ export class SeriesDetector {
     return ((index % s) + s) % s;
   }
 
-  /** Scores `value` against its slot's state without touching the alarm (for series whose alarm lives elsewhere). */
-  score(state: SeriesDetectorState, value: number, slot: number): { score: SeriesScore; slots: EwmaState[] } {
+  /** Scores `value` against its slot's EWMA and folds it in, without an alarm (for series whose alarm lives elsewhere). */
+  score(slotStates: readonly EwmaState[], value: number, slot: number): { score: SeriesScore; slots: EwmaState[] } {
     const t = this.config.transform;
     const x = applyTransform(t, value);
     // A slot missing from the state (seasonality raised since the checkpoint) starts empty.
-    const { score, next } = updateEwma(state.slots[slot] ?? emptyEwma(), x, this.ewma);
-    const slots = state.slots.slice();
+    const { score, next } = updateEwma(slotStates[slot] ?? emptyEwma(), x, this.ewma);
+    const slots = slotStates.slice();
     while (slots.length <= slot) slots.push(emptyEwma());
     slots[slot] = next;
     const k = this.config.zOpen;
@@ -166,7 +166,7 @@ export class SeriesDetector {
 
   /** Scores `value`, folds it into its slot and advances the alarm. */
   step(state: SeriesDetectorState, value: number, pos: SeriesPosition): SeriesStep {
-    const { score, slots } = this.score(state, value, pos.slot);
+    const { score, slots } = this.score(state.slots, value, pos.slot);
     const { state: alarm, transition } = stepAlarm(state.alarm, { z: score.z, warm: score.warm, value, at: pos.at }, this.alarm);
     return { state: { slots, alarm }, score, transition };
   }

@@ -9,9 +9,11 @@
  * d = x − mean;  mean' = mean + α·d;  var' = (1 − α)·(var + α·d²)
  * ```
  *
- * which equals, for values x₀…xₙ₋₁ with weights w₀ = (1−α)ⁿ⁻¹ and
- * wᵢ = α(1−α)ⁿ⁻¹⁻ⁱ, mean = Σwᵢxᵢ and var = Σwᵢ(xᵢ − mean)². The first value
- * initialises the mean with variance 0.
+ * which equals mean = Σwᵢxᵢ and var = Σwᵢ(xᵢ − mean)² with weights
+ * wᵢ = αᵢ·Πⱼ>ᵢ(1 − αⱼ). The k-th value (k = 1, 2, …) is folded in with
+ * αₖ = max(α, 1/k): until 1/α values were seen the state is the plain mean and
+ * variance of all of them, so the first value does not dominate the early
+ * state (with a fixed α it would keep weight (1−α)ⁿ, near 1 for a slow EWMA).
  *
  * All functions are pure: they return a new state and never touch the old one.
  */
@@ -70,17 +72,23 @@ export function scoreEwma(state: EwmaState, x: number, p: Pick<EwmaParams, 'warm
   return { mean: state.n === 0 ? x : state.mean, sd, z, n: state.n, warm: state.n >= p.warmup };
 }
 
-/** Folds `x` into the state with weight `alpha` (no clamping). */
+/** The weight the next value gets: `alpha`, or more while fewer than 1/alpha values were seen. */
+export function foldWeight(state: EwmaState, alpha: number): number {
+  return Math.max(alpha, 1 / (state.n + 1));
+}
+
+/** Folds `x` into the state (no clamping). */
 export function foldEwma(state: EwmaState, x: number, alpha: number): EwmaState {
   if (state.n === 0) return { n: 1, mean: x, variance: 0 };
+  const a = foldWeight(state, alpha);
   const d = x - state.mean;
-  const incr = alpha * d;
-  return { n: state.n + 1, mean: state.mean + incr, variance: (1 - alpha) * (state.variance + d * incr) };
+  const incr = a * d;
+  return { n: state.n + 1, mean: state.mean + incr, variance: (1 - a) * (state.variance + d * incr) };
 }
 
 /**
  * The value robust mode folds in: `x` clamped to mean ± k·sd once the state is
- * warm, so a single outlier moves the state by at most α·k·sd. A lasting level
+ * warm, so a single outlier moves the state by at most αₙ·k·sd. A lasting level
  * change is still learned, because each clamped step widens the variance.
  */
 export function robustValue(state: EwmaState, x: number, p: EwmaParams): number {

@@ -16,6 +16,7 @@ import { consumerLag, ensureDurable, type DurableSpec } from '../../streams/cons
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/dlq.ts';
 import { batchId } from '../../streams/ids.ts';
 import { BatchPuller } from '../../streams/puller.ts';
+import { parseSubject } from '../../streams/subjects.ts';
 import { withRetry } from '../../streams/retry.ts';
 import type { StreamsConfig } from '../../streams/config.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
@@ -54,6 +55,8 @@ export function sinkConsumer(streams: StreamsConfig, source: SinkSource): Durabl
 interface Prepared {
   msg: JsMsg;
   rows: Array<{ table: string; row: Record<string, unknown>; id: string }>;
+  /** Events the encoder refused, dead-lettered before the message is acked. */
+  rejected?: DeadLetterRecord[];
 }
 
 /** Runs the sink for one stream until the signal aborts; the batch in hand is written and acked first. */
@@ -82,6 +85,8 @@ export async function runSink(opts: SinkOptions): Promise<void> {
       opts.metrics.batchSize.observe({ stage }, batch.length);
       const prepared = batch.map((m) => prepare(m, opts, stage));
       await writeBatch(prepared, opts, dlq, stage, log);
+      const rejected = prepared.flatMap((p) => p.rejected ?? []);
+      if (rejected.length) await dlq.send(rejected);
       for (const p of prepared) p.msg.ack();
     }
   } finally {
@@ -107,9 +112,25 @@ function prepare(m: JsMsg, opts: SinkOptions, stage: string): Prepared {
     }
   }
   // Invalid raw input is dead-lettered by the processor (the decode stage); the sink only counts it.
-  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, layer: opts.source });
+  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, layer: opts.source, subject: parseSubject(m.subject) });
   if (decoded.failures.length) opts.metrics.events.inc({ stage, kind: 'unknown', outcome: 'invalid' }, decoded.failures.length);
-  return { msg: m, rows: decoded.events.map((e: TgEvent) => ({ table: tableFor(e.kind), row: toRow(e), id: e.id })) };
+  const rows: Prepared['rows'] = [];
+  const rejected: DeadLetterRecord[] = [];
+  decoded.events.forEach((e: TgEvent, i) => {
+    try {
+      rows.push({ table: tableFor(e.kind), row: toRow(e), id: e.id });
+    } catch (err) {
+      // Valid by the contract but not storable (e.g. a date outside DateTime64's range).
+      rejected.push(
+        deadLetterRecord(
+          { stage, stream: m.info.stream, subject: m.subject, seq: m.seq, receivedAt: Date.now() },
+          { reason: 'write_rejected', detail: String((err as Error).message), payload: e },
+          i,
+        ),
+      );
+    }
+  });
+  return { msg: m, rows, rejected };
 }
 
 function groupByTable(prepared: readonly Prepared[]): Map<string, Prepared['rows']> {
@@ -137,35 +158,29 @@ async function insertTable(table: string, rows: Prepared['rows'], opts: SinkOpti
 
 async function writeBatch(prepared: Prepared[], opts: SinkOptions, dlq: DeadLetterPublisher, stage: string, log: Logger): Promise<void> {
   for (const [table, rows] of groupByTable(prepared)) {
-    try {
-      await withRetry(() => insertTable(table, rows, opts), {
-        attempts: 5,
-        baseMs: 200,
-        maxMs: 5000,
+    // The server driver already retries transient failures a few times; what
+    // still fails here is either bad content or a ClickHouse that is down.
+    await withRetry(
+      async () => {
+        try {
+          await insertTable(table, rows, opts);
+        } catch (err) {
+          if (!isContentError(err)) throw err;
+          log.error({ err: String(err), table }, 'ClickHouse rejected the batch; writing message by message');
+          await isolateRejected(table, prepared, opts, dlq, stage);
+        }
+      },
+      {
+        attempts: Infinity,
+        baseMs: 500,
+        maxMs: 30_000,
         signal: opts.signal,
-        isFatal: isContentError,
         onRetry: (err, attempt, waitMs) => {
           opts.metrics.errors.inc({ stage, error: 'insert' });
-          log.warn({ err: String(err), table, rows: rows.length, attempt, waitMs }, 'insert failed, retrying');
+          log.error({ err: String(err), table, rows: rows.length, attempt, waitMs }, 'ClickHouse insert failed; retrying (nothing is acked meanwhile)');
         },
-      });
-    } catch (err) {
-      if (!isContentError(err)) {
-        // ClickHouse unreachable: keep trying for as long as the role runs; nothing is acked meanwhile.
-        log.error({ err: String(err), table }, 'ClickHouse unavailable; retrying the batch until it is written');
-        await withRetry(() => insertTable(table, rows, opts), {
-          attempts: Infinity,
-          baseMs: 1000,
-          maxMs: 30_000,
-          signal: opts.signal,
-          isFatal: isContentError,
-          onRetry: () => opts.metrics.errors.inc({ stage, error: 'insert_unavailable' }),
-        });
-        continue;
-      }
-      log.error({ err: String(err), table }, 'ClickHouse rejected the batch; writing message by message');
-      await isolateRejected(table, prepared, opts, dlq, stage);
-    }
+      },
+    );
   }
 }
 

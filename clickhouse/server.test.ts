@@ -1,0 +1,213 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WarehouseError } from './errors.ts';
+import { loadMigrations, migrate, migrationStatements, renderTargetFor } from './migrate.ts';
+import { SINGLE_NODE } from './template.ts';
+import { openWarehouse, type Warehouse, type WarehouseConfig } from './warehouse.ts';
+
+/** What the fake server saw of one request. */
+interface SeenRequest {
+  params: URLSearchParams;
+  authorization: string | undefined;
+  body: string;
+}
+
+/** How the fake answers one request; `undefined` = like ClickHouse would for a good request. */
+type Answer = { status: number; body: string; exceptionCode?: number } | 'reset' | undefined;
+
+/**
+ * A minimal stand-in for ClickHouse's HTTP interface: checks the credentials
+ * and database, records each request, and answers SELECTs with JSONEachRow.
+ */
+class FakeClickHouse {
+  readonly seen: SeenRequest[] = [];
+  /** Scripted answers, consumed one per request (then the default behaviour). */
+  script: Answer[] = [];
+  /** JSONEachRow rows for a SELECT, by a substring of the query. */
+  rows: Array<{ match: string; rows: object[] }> = [];
+  #server: Server = createServer((req, res) => this.#handle(req, res));
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const seen = {
+        params: new URL(req.url ?? '/', 'http://fake').searchParams,
+        authorization: req.headers.authorization,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      this.seen.push(seen);
+      const answer = this.script.shift();
+      if (answer === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      if (answer !== undefined) return this.#reply(res, answer);
+      if (seen.authorization !== `Basic ${Buffer.from('tg:s3cr3t:x').toString('base64')}`) {
+        return this.#reply(res, { status: 403, exceptionCode: 516, body: 'Code: 516. DB::Exception: tg: Authentication failed. (AUTHENTICATION_FAILED) (version 24.8.1.1)\n' });
+      }
+      if (seen.params.get('database') !== 'tgpulse') {
+        return this.#reply(res, { status: 404, exceptionCode: 81, body: 'Code: 81. DB::Exception: Database x does not exist. (UNKNOWN_DATABASE) (version 24.8.1.1)\n' });
+      }
+      const query = seen.params.get('query') ?? seen.body;
+      const match = this.rows.find((r) => query.includes(r.match));
+      const body = query.trimStart().startsWith('SELECT') ? (match?.rows ?? []).map((r) => `${JSON.stringify(r)}\n`).join('') : '';
+      this.#reply(res, { status: 200, body });
+    });
+  }
+
+  #reply(res: ServerResponse, a: { status: number; body: string; exceptionCode?: number }): void {
+    const headers: Record<string, string> = { 'Content-Type': a.status === 200 ? 'application/x-ndjson; charset=UTF-8' : 'text/plain; charset=UTF-8' };
+    if (a.exceptionCode !== undefined) headers['X-ClickHouse-Exception-Code'] = String(a.exceptionCode);
+    res.writeHead(a.status, headers).end(a.body);
+  }
+}
+
+const SYNTAX_ERROR = {
+  status: 500,
+  exceptionCode: 62,
+  body: "Code: 62. DB::Exception: Syntax error: failed at position 1 ('SELEC'): SELEC 1. Expected one of: ... (SYNTAX_ERROR) (version 24.8.1.1)\n",
+};
+const UNAVAILABLE = { status: 503, body: 'Service Unavailable\n' };
+
+describe('server warehouse against a fake ClickHouse', () => {
+  const fake = new FakeClickHouse();
+  let cfg: Extract<WarehouseConfig, { driver: 'server' }>;
+  let wh: Warehouse;
+
+  beforeAll(async () => {
+    cfg = {
+      driver: 'server',
+      url: await fake.start(),
+      username: 'tg',
+      password: 's3cr3t:x',
+      database: 'tgpulse',
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
+    };
+    wh = await openWarehouse(cfg);
+  });
+  afterAll(async () => {
+    await wh?.close();
+    await fake.stop();
+  });
+  beforeEach(() => {
+    fake.seen.length = 0;
+    fake.script = [];
+    fake.rows = [];
+  });
+
+  it('sends query parameters as param_<name>, never in the SQL, and reads JSONEachRow', async () => {
+    fake.rows = [{ match: 'FROM raw_posts', rows: [{ id: 'p_1', views: '9007199254740993' }, { id: 'p_2', views: '1' }] }];
+    const sneaky = "p_1' OR 1=1 --\n";
+    const rows = await wh.query('SELECT id, views FROM raw_posts WHERE id = {id:String} AND channel_id = {c:String}', { id: sneaky, c: '-100' });
+    expect(rows).toEqual([{ id: 'p_1', views: '9007199254740993' }, { id: 'p_2', views: '1' }]);
+
+    const [req] = fake.seen;
+    expect(req.body).toContain('WHERE id = {id:String} AND channel_id = {c:String}');
+    expect(req.body).not.toContain('OR 1=1');
+    // The client escapes for the TSV-style parameter transport; the server unescapes and binds.
+    expect(req.params.get('param_id')).toBe("p_1\\' OR 1=1 --\\n");
+    expect(req.params.get('param_c')).toBe('-100');
+    expect(req.params.get('database')).toBe('tgpulse');
+    expect(req.authorization).toBe(`Basic ${Buffer.from('tg:s3cr3t:x').toString('base64')}`);
+    expect(req.params.get('output_format_json_quote_64bit_integers')).toBe('1');
+  });
+
+  it('inserts JSONEachRow with the dedup token and the strict insert settings', async () => {
+    await wh.insertRows('raw_channel_members', [{ id: 'cm_1', members: 5 }, { id: 'cm_2', members: 6 }], { dedupToken: 'TG_RAW:10-19' });
+    const [req] = fake.seen;
+    expect(req.params.get('query')).toBe('INSERT INTO raw_channel_members FORMAT JSONEachRow');
+    expect(req.params.get('insert_deduplication_token')).toBe('TG_RAW:10-19');
+    expect(req.params.get('input_format_skip_unknown_fields')).toBe('0');
+    expect(req.params.get('date_time_input_format')).toBe('basic');
+    expect(req.body).toBe('{"id":"cm_1","members":5}\n{"id":"cm_2","members":6}\n');
+  });
+
+  it('retries a 503 and then succeeds', async () => {
+    fake.script = [UNAVAILABLE];
+    fake.rows = [{ match: 'SELECT 42', rows: [{ answer: 42 }] }];
+    expect(await wh.query('SELECT 42 AS answer')).toEqual([{ answer: 42 }]);
+    expect(fake.seen).toHaveLength(2);
+  });
+
+  it('retries a reset connection and an overloaded server, resending the same insert', async () => {
+    fake.script = ['reset', { status: 503, exceptionCode: 202, body: 'Code: 202. DB::Exception: Too many simultaneous queries. (TOO_MANY_SIMULTANEOUS_QUERIES) (version 24.8.1.1)\n' }];
+    await wh.insertRows('raw_posts', [{ id: 'p_9' }], { dedupToken: 'tok-9' });
+    expect(fake.seen).toHaveLength(3);
+    expect(new Set(fake.seen.map((r) => `${r.params.get('insert_deduplication_token')}|${r.body}`))).toEqual(new Set(['tok-9|{"id":"p_9"}\n']));
+  });
+
+  it('gives up after the configured attempts and says so', async () => {
+    fake.script = [UNAVAILABLE, UNAVAILABLE, UNAVAILABLE, UNAVAILABLE];
+    const err = (await wh.query('SELECT 1 FROM channel_hourly').catch((e: unknown) => e)) as WarehouseError;
+    expect(err).toBeInstanceOf(WarehouseError);
+    expect(err).toMatchObject({ driver: 'server', operation: 'query', attempts: 3 });
+    expect(err.message).toBe('ClickHouse query failed (server) [SELECT 1 FROM channel_hourly] after 3 attempts: Service Unavailable\n');
+    expect(fake.seen).toHaveLength(3);
+  });
+
+  it('surfaces a ClickHouse exception at once, with the query and the exception code', async () => {
+    fake.script = [SYNTAX_ERROR];
+    const err = (await wh.query('SELEC 1').catch((e: unknown) => e)) as WarehouseError;
+    expect(err).toBeInstanceOf(WarehouseError);
+    expect(err).toMatchObject({ driver: 'server', operation: 'query', target: 'SELEC 1', clickhouseCode: 62, attempts: 1 });
+    expect(err.message).toMatch(/^ClickHouse query failed \(server\) \[SELEC 1\]: Syntax error/);
+    expect(err.cause).toBeInstanceOf(Error);
+    expect(fake.seen).toHaveLength(1);
+  });
+
+  it('names the table of a failed insert', async () => {
+    fake.script = [{ status: 404, exceptionCode: 60, body: 'Code: 60. DB::Exception: Table tgpulse.nope does not exist. (UNKNOWN_TABLE) (version 24.8.1.1)\n' }];
+    await expect(wh.insertRows('nope', [{ a: 1 }])).rejects.toThrow(/^ClickHouse insert failed \(server\) into nope: Table tgpulse\.nope does not exist/);
+  });
+
+  it('ping checks credentials with one attempt', async () => {
+    await wh.ping();
+    const wrong = await openWarehouse({ ...cfg, password: 'wrong' });
+    try {
+      await expect(wrong.ping()).rejects.toMatchObject({ operation: 'ping', clickhouseCode: 516, attempts: 1 });
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it('sends the migrations as the very statements the embedded driver runs', async () => {
+    const result = await migrate(wh, { now: () => Date.UTC(2024, 0, 1) });
+    const migrations = await loadMigrations();
+    expect(result.applied.map((m) => m.file)).toEqual(migrations.map((m) => m.file));
+
+    const commands = fake.seen.filter((r) => !r.params.has('query') && !r.body.includes('FORMAT JSONEachRow')).map((r) => r.body);
+    const expected = migrations.flatMap((m) => migrationStatements(m, SINGLE_NODE));
+    expect(commands.slice(1)).toEqual(expected);
+    expect(commands[0]).toMatch(/^CREATE TABLE IF NOT EXISTS schema_migrations/);
+
+    const recorded = fake.seen.filter((r) => r.params.get('query') === 'INSERT INTO schema_migrations FORMAT JSONEachRow').map((r) => JSON.parse(r.body) as object);
+    expect(recorded).toEqual(migrations.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum, applied_at: '2024-01-01 00:00:00.000' })));
+  });
+
+  it('renders cluster DDL when the configuration names a cluster', async () => {
+    const clustered = await openWarehouse({ ...cfg, cluster: 'tg_cluster' });
+    try {
+      await migrate(clustered, { target: renderTargetFor({ ...cfg, cluster: 'tg_cluster' }) });
+    } finally {
+      await clustered.close();
+    }
+    const bodies = fake.seen.map((r) => r.body);
+    expect(bodies[0]).toMatch(/^CREATE TABLE IF NOT EXISTS schema_migrations ON CLUSTER 'tg_cluster'\n/);
+    expect(bodies[0]).toContain("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', applied_at)");
+    expect(bodies).toContain(
+      "CREATE TABLE IF NOT EXISTS raw_posts ON CLUSTER 'tg_cluster' AS raw_posts_local ENGINE = Distributed('tg_cluster', 'tgpulse', 'raw_posts_local', cityHash64(channel_id))",
+    );
+    expect(bodies.some((b) => b.startsWith("CREATE MATERIALIZED VIEW IF NOT EXISTS channel_hourly_mv ON CLUSTER 'tg_cluster' TO channel_hourly_local AS"))).toBe(true);
+  });
+});

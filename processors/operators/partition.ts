@@ -1,0 +1,434 @@
+/**
+ * The partition operator: every pure operator composed into what the runtime
+ * calls for each raw event of a partition.
+ *
+ * ```ts
+ * let state = restoreState(checkpoint) ?? createPartitionState();
+ * for (const event of batch) {
+ *   const out = processEvent(state, event, cfg);
+ *   publish(out.derived); deadLetter(out.late, 'late_event');
+ * }
+ * checkpoint(serializeState(state));
+ * ```
+ *
+ * Guarantees the runtime relies on:
+ * - outputs are a deterministic function of (state, event sequence): the same
+ *   events in the same order give the same outputs with the same ids, also
+ *   across {@link serializeState}/{@link restoreState} at any point;
+ * - the state is plain JSON data; {@link processEvent} updates it in place and
+ *   does no I/O and reads no clock;
+ * - each event may move the partition watermark, and so close windows of any
+ *   channel of the partition: their window_agg, trend and anomaly events are
+ *   returned by that call.
+ */
+import type { Anomaly, DerivedEvent, PostCountersEvent, PostEvent, RawEvent, Source } from '../../streams/contract.ts';
+import { DAY_MS, ageLabel, windowByName, WINDOW_METRICS, type ProcessorConfig, type WindowMetric } from '../config.ts';
+import type { AlarmTransition } from './anomaly.ts';
+import { anomalyEvent, anomalyId, postDeltaEvent, trendEvent, windowAggEvent, type EmitContext } from './derived.ts';
+import { applySnapshot, type CounterSnapshot, type TrackedCounters } from './deltas.ts';
+import { SeriesDetector, seriesConfigOf, type SeriesDetectorState, type SeriesScore } from './detector.ts';
+import { createPostViewsChannel, createPostViewsPost, observePostViews, postViewsDetector, type PostViewsChannel, type PostViewsPost } from './post-views.ts';
+import { checkQuiet, createQuietState, notePost, QUIET_METRIC, type QuietState, type QuietTransition } from './quiet.ts';
+import { admit, createWindowsState, flush, observeTime, watermarkOf, type Contribution, type WindowEmission, type WindowsState } from './windows.ts';
+
+/** Version of the checkpointed state layout; {@link restoreState} refuses others. */
+export const PARTITION_STATE_VERSION = 1;
+
+/** Metric name of per-post views-at-age series. */
+export const POST_VIEWS_METRIC = 'views_at_age';
+
+/** What is kept per post. */
+export interface PostRecord {
+  /** Publication time, from the post event or the counters' `post_date`. */
+  date: number | null;
+  counters: TrackedCounters | null;
+  /** Whether the post has been offered to the windows' `posts` (once per post, so duplicates and edits do not recount). */
+  counted: boolean;
+  /** Views-at-age progress and alarm (once the date is known). */
+  views: PostViewsPost | null;
+}
+
+/** What is kept per channel besides its windows. */
+export interface ChannelState {
+  /** Source of the channel's latest event: the `source` of its window-level outputs. */
+  source: Source;
+  /** Keyed by post id. */
+  posts: Record<string, PostRecord>;
+  detectors: Partial<Record<WindowMetric, SeriesDetectorState>>;
+  postViews: PostViewsChannel;
+  quiet: QuietState;
+}
+
+/** The checkpointed state of one partition: plain JSON data. */
+export interface PartitionState {
+  version: typeof PARTITION_STATE_VERSION;
+  windows: WindowsState;
+  channels: Record<string, ChannelState>;
+  /** Day number of the watermark at the last post eviction. */
+  evictedDay: number | null;
+}
+
+/** Why (part of) an event left no trace in the derived outputs; for metrics, not the DLQ. */
+export type SkipReason =
+  /** The same snapshot, member count or post again (redelivery): already counted. */
+  | 'duplicate'
+  /** An out-of-order snapshot that changes nothing. */
+  | 'stale_snapshot'
+  /** A post older than `postRetentionMs`: no longer tracked. */
+  | 'post_expired'
+  /** Behind the watermark for a channel without windows yet: history, kept in the raw tables. */
+  | 'before_channel_start';
+
+export interface SkippedEvent {
+  event_id: string;
+  reason: SkipReason;
+}
+
+/** Reserved for events an operator rejects (DLQ reason `operator_error`); the current operators accept every contract-valid event. */
+export interface ProcessError {
+  event: RawEvent;
+  detail: string;
+}
+
+export interface ProcessOutput {
+  /** Full contract envelopes, in emission order. */
+  derived: DerivedEvent[];
+  /**
+   * Events with a contribution to an already-final window: that contribution
+   * was not applied (dead-letter as `late_event`). Per-post deltas of such an
+   * event were still applied and are in `derived`.
+   */
+  late: RawEvent[];
+  skipped: SkippedEvent[];
+  errors?: ProcessError[];
+}
+
+export function createPartitionState(): PartitionState {
+  return { version: PARTITION_STATE_VERSION, windows: createWindowsState(), channels: {}, evictedDay: null };
+}
+
+/** The checkpoint text of a state; {@link restoreState} gives back an equal state. */
+export function serializeState(state: PartitionState): string {
+  return JSON.stringify(state);
+}
+
+/**
+ * Restores a checkpoint written by {@link serializeState}: its text, or the
+ * value a store already parsed from it. Throws, saying what to do, on a
+ * foreign layout.
+ */
+export function restoreState(saved: unknown): PartitionState {
+  const parsed = (typeof saved === 'string' ? JSON.parse(saved) : saved) as Partial<PartitionState> | null;
+  if (!parsed || typeof parsed !== 'object' || parsed.version !== PARTITION_STATE_VERSION || !parsed.windows || !parsed.channels) {
+    throw new Error(
+      `processor checkpoint has state layout version ${JSON.stringify(parsed?.version)}, expected ${PARTITION_STATE_VERSION}: ` +
+        'delete the checkpoint key to rebuild the state by replaying the stream',
+    );
+  }
+  return parsed as PartitionState;
+}
+
+/** The partition watermark (null before any event). */
+export function partitionWatermark(state: PartitionState, cfg: ProcessorConfig): number | null {
+  return watermarkOf(state.windows, cfg);
+}
+
+/** Detectors built once per config object. */
+interface Compiled {
+  detectors: Record<WindowMetric, SeriesDetector>;
+  postViews: SeriesDetector;
+}
+const compiledByConfig = new WeakMap<ProcessorConfig, Compiled>();
+function compile(cfg: ProcessorConfig): Compiled {
+  let c = compiledByConfig.get(cfg);
+  if (!c) {
+    const detectors = {} as Record<WindowMetric, SeriesDetector>;
+    for (const m of WINDOW_METRICS) detectors[m] = new SeriesDetector(seriesConfigOf(cfg.detectors[m], cfg.severity));
+    c = { detectors, postViews: postViewsDetector(cfg.postViews, cfg.severity) };
+    compiledByConfig.set(cfg, c);
+  }
+  return c;
+}
+
+/** Everything a handler needs for one event. */
+interface Step {
+  state: PartitionState;
+  cfg: ProcessorConfig;
+  compiled: Compiled;
+  event: RawEvent;
+  channel: ChannelState;
+  out: ProcessOutput;
+  late: boolean;
+}
+
+/**
+ * Applies one raw event: deltas, window contributions, detectors, and
+ * whatever the watermark's move closes in any channel of the partition.
+ */
+export function processEvent(state: PartitionState, event: RawEvent, cfg: ProcessorConfig): ProcessOutput {
+  const out: ProcessOutput = { derived: [], late: [], skipped: [] };
+  // Statistics graphs and bot events go to raw tables only.
+  if (event.kind === 'channel_stats' || event.kind === 'bot_event') return out;
+
+  const channel = (state.channels[event.channel_id] ??= newChannel(event.source, cfg));
+  channel.source = event.source;
+  const step: Step = { state, cfg, compiled: compile(cfg), event, channel, out, late: false };
+  let observed = event.event_time;
+  switch (event.kind) {
+    case 'post_counters':
+      onCounters(step, event);
+      break;
+    case 'post':
+      onPost(step, event);
+      // The embedded counters are a snapshot taken at observed_at.
+      observed = Math.max(event.event_time, event.observed_at);
+      break;
+    case 'channel_members':
+      contribute(step, { type: 'members', time: event.event_time, members: event.data.members });
+      break;
+    case 'post_deleted':
+      for (const id of event.data.post_ids) delete channel.posts[String(id)];
+      break;
+  }
+  if (step.late) out.late.push(event);
+
+  observeTime(state.windows, observed);
+  for (const em of flush(state.windows, event.channel_id, cfg)) onWindow(step, em);
+  evictOnNewDay(state, cfg);
+  return out;
+}
+
+function newChannel(source: Source, cfg: ProcessorConfig): ChannelState {
+  return { source, posts: {}, detectors: {}, postViews: createPostViewsChannel(cfg.postViews), quiet: createQuietState() };
+}
+
+function onCounters(step: Step, event: PostCountersEvent): void {
+  const d = event.data;
+  handleSnapshot(step, {
+    id: event.id,
+    postId: d.post_id,
+    postDate: step.channel.posts[String(d.post_id)]?.date ?? d.post_date ?? null,
+    time: event.event_time,
+    counters: { views: d.views, forwards: d.forwards, replies: d.replies, reactions_total: d.reactions_total, reactions: d.reactions },
+  });
+}
+
+function onPost(step: Step, event: PostEvent): void {
+  const { channel, cfg } = step;
+  const d = event.data;
+  const key = String(d.post_id);
+  // Publication history feeds the quiet detector even for posts too old to track.
+  const noted = notePost(channel.quiet, d.date, cfg.quiet);
+  channel.quiet = noted.state;
+  if (noted.resolved) emitQuiet(step, noted.resolved, d.date);
+
+  const wm = partitionWatermark(step.state, cfg);
+  if (Math.max(event.observed_at, wm ?? event.observed_at) - d.date > cfg.postRetentionMs) {
+    step.out.skipped.push({ event_id: event.id, reason: 'post_expired' });
+    return;
+  }
+  const existing = channel.posts[key];
+  if (existing && existing.date !== d.date) {
+    existing.date = d.date;
+    existing.views = null;
+  }
+  handleSnapshot(step, { id: event.id, postId: d.post_id, postDate: d.date, time: event.observed_at, counters: d.counters });
+  const rec = channel.posts[key];
+  if (rec && !rec.counted) {
+    rec.counted = true;
+    contribute(step, { type: 'post', time: d.date });
+  }
+}
+
+/** Counters → delta → window contribution and views-at-age. */
+function handleSnapshot(step: Step, snap: CounterSnapshot): void {
+  const { channel, cfg, event, out } = step;
+  const key = String(snap.postId);
+  const rec = channel.posts[key];
+  const outcome = applySnapshot(rec?.counters ?? null, snap, {
+    freshPostMs: cfg.freshPostMs,
+    postRetentionMs: cfg.postRetentionMs,
+    watermark: partitionWatermark(step.state, cfg),
+  });
+  if (outcome.kind !== 'delta') {
+    out.skipped.push({ event_id: event.id, reason: outcome.kind === 'expired' ? 'post_expired' : outcome.kind === 'stale' ? 'stale_snapshot' : 'duplicate' });
+    if (outcome.kind === 'expired' && rec) delete channel.posts[key];
+    return;
+  }
+  const post: PostRecord = rec ?? { date: null, counters: null, counted: false, views: null };
+  post.date = snap.postDate;
+  post.counters = outcome.tracked;
+  channel.posts[key] = post;
+  const delta = outcome.delta;
+  out.derived.push(postDeltaEvent(emitContext(step, event.channel_id, event.source), snap.time, delta));
+  contribute(step, {
+    type: 'delta',
+    time: snap.time,
+    views: delta.d_views,
+    forwards: delta.d_forwards,
+    replies: delta.d_replies,
+    reactions: delta.d_reactions,
+    baseline: delta.flag === 'baseline',
+  });
+  if (post.date !== null) scorePostViews(step, snap.postId, post, post.date, Math.max(0, snap.time - post.date), outcome.tracked.views);
+}
+
+function contribute(step: Step, c: Contribution): void {
+  const admission = admit(step.state.windows, step.event.channel_id, c, step.cfg);
+  if (admission === 'late') step.late = true;
+  else if (admission === 'before_start') step.out.skipped.push({ event_id: step.event.id, reason: 'before_channel_start' });
+  else if (admission === 'duplicate') step.out.skipped.push({ event_id: step.event.id, reason: 'duplicate' });
+}
+
+function scorePostViews(step: Step, postId: number, post: PostRecord, postDate: number, ageMs: number, views: number): void {
+  const { channel, cfg, compiled } = step;
+  const r = observePostViews(channel.postViews, post.views ?? createPostViewsPost(), { ageMs, views, postDate }, compiled.postViews, cfg.postViews);
+  channel.postViews = r.channel;
+  post.views = r.post;
+  const ctx = emitContext(step, step.event.channel_id, channel.source);
+  for (const s of r.scored) {
+    const window = ageLabel(s.ageMs);
+    step.out.derived.push(trendEvent(ctx, trendData(POST_VIEWS_METRIC, window, postDate, postId, s.score)));
+    for (const t of s.transitions) {
+      step.out.derived.push(anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, t, s.score)));
+    }
+  }
+  if (r.ended && r.post.last) {
+    const last = r.post.last;
+    const window = ageLabel(cfg.postViews.agesMs[last.index]);
+    const score = { expected: last.expected, bandLow: last.bandLow, bandHigh: last.bandHigh };
+    step.out.derived.push(anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, r.ended, score)));
+  }
+}
+
+/** A window emission: its window_agg, and on final complete windows the detectors and the quiet check. */
+function onWindow(step: Step, em: WindowEmission): void {
+  const { cfg, compiled } = step;
+  const channel = step.state.channels[em.channelId];
+  const ctx = emitContext(step, em.channelId, channel.source);
+  step.out.derived.push(windowAggEvent(ctx, em.agg));
+  if (!em.agg.final) return;
+  const agg = em.agg;
+  const spec = windowByName(cfg, agg.window);
+  if (em.complete && spec) {
+    for (const metric of WINDOW_METRICS) {
+      if (cfg.detectors[metric].window !== agg.window) continue;
+      const det = compiled.detectors[metric];
+      const slot = det.slotOf(Math.floor(agg.window_start / spec.hopMs));
+      const s = det.step(channel.detectors[metric] ?? det.init(), agg[metric], { slot, at: agg.window_start });
+      channel.detectors[metric] = s.state;
+      step.out.derived.push(trendEvent(ctx, trendData(metric, agg.window, agg.window_start, null, s.score)));
+      if (s.transition) {
+        step.out.derived.push(anomalyEvent(ctx, anomalyData(em.channelId, metric, agg.window, agg.window, agg.window_start, null, s.transition, s.score)));
+      }
+    }
+  }
+  if (agg.window === cfg.quiet.window) {
+    const checked = checkQuiet(channel.quiet, agg.window_end, cfg.quiet);
+    channel.quiet = checked.state;
+    if (checked.transition) emitQuiet(step, checked.transition, agg.window_start, em.channelId);
+  }
+}
+
+function emitQuiet(step: Step, t: QuietTransition, at: number, channelId = step.event.channel_id): void {
+  const { cfg } = step;
+  const channel = step.state.channels[channelId];
+  const spec = windowByName(cfg, cfg.quiet.window);
+  const hop = spec?.hopMs ?? 1;
+  const windowStart = Math.floor(at / hop) * hop;
+  const hours = (ms: number) => ms / 3_600_000;
+  const ctx = emitContext(step, channelId, channel.source);
+  step.out.derived.push(
+    anomalyEvent(ctx, {
+      anomaly_id: anomalyId(channelId, QUIET_METRIC, cfg.quiet.window, null, t.openedAt),
+      state: t.state,
+      revision: t.revision,
+      metric: QUIET_METRIC,
+      window: cfg.quiet.window,
+      window_start: windowStart,
+      post_id: null,
+      direction: 'quiet',
+      severity: t.severity,
+      value: hours(t.gapMs),
+      expected: hours(t.usualGapMs),
+      band_low: 0,
+      band_high: hours(t.thresholdMs),
+      z: t.usualGapMs > 0 ? t.gapMs / t.usualGapMs : 0,
+      opened_at: t.openedAt,
+    }),
+  );
+}
+
+function emitContext(step: Step, channelId: string, source: Source): EmitContext {
+  return { channelId, source, observedAt: step.event.observed_at };
+}
+
+/**
+ * Trend data in the metric's own units: `mean` is the back-transformed
+ * expectation and `sd` half the ±1σ band; `z` is in the detector's space.
+ */
+function trendData(metric: string, window: string, windowStart: number, postId: number | null, s: SeriesScore) {
+  return { metric, window, window_start: windowStart, post_id: postId, value: s.value, mean: s.expected, sd: s.sdValue, z: s.z, n: s.n, warm: s.warm };
+}
+
+function anomalyData(
+  channelId: string,
+  metric: string,
+  seriesKey: string,
+  window: string,
+  windowStart: number,
+  postId: number | null,
+  t: AlarmTransition,
+  s: Pick<SeriesScore, 'expected' | 'bandLow' | 'bandHigh'>,
+): Anomaly {
+  return {
+    anomaly_id: anomalyId(channelId, metric, seriesKey, postId, t.openedAt),
+    state: t.state,
+    revision: t.revision,
+    metric,
+    window,
+    window_start: windowStart,
+    post_id: postId,
+    direction: t.direction,
+    severity: t.severity,
+    value: t.value,
+    expected: s.expected,
+    band_low: s.bandLow,
+    band_high: s.bandHigh,
+    z: t.z,
+    opened_at: t.openedAt,
+  };
+}
+
+/** Evicts expired posts whenever the watermark enters a new day: bounded memory without a timer. */
+function evictOnNewDay(state: PartitionState, cfg: ProcessorConfig): void {
+  const wm = partitionWatermark(state, cfg);
+  if (wm === null) return;
+  const day = Math.floor(wm / DAY_MS);
+  if (day === state.evictedDay) return;
+  state.evictedDay = day;
+  evict(state, cfg);
+}
+
+/**
+ * Drops per-post state older than `postRetentionMs` behind the watermark (by
+ * post date, or by last snapshot when the date is unknown); returns how many
+ * posts were dropped. {@link processEvent} calls it daily; calling it more
+ * often changes no output.
+ */
+export function evict(state: PartitionState, cfg: ProcessorConfig): number {
+  const wm = partitionWatermark(state, cfg);
+  if (wm === null) return 0;
+  const horizon = wm - cfg.postRetentionMs;
+  let dropped = 0;
+  for (const channel of Object.values(state.channels)) {
+    for (const [key, post] of Object.entries(channel.posts)) {
+      const t = post.date ?? post.counters?.time ?? null;
+      if (t !== null && t < horizon) {
+        delete channel.posts[key];
+        dropped++;
+      }
+    }
+  }
+  return dropped;
+}
