@@ -68,6 +68,13 @@ export interface DetectorConfig {
   transform: SeriesTransform;
   /** 0 = none; N = a separate EWMA state per slot `floor(window_start / hop) mod N` (24 on `1h` = hour of day, UTC). */
   seasonality: number;
+  /** With seasonality: `slot` = a variance per slot; `pooled` = a mean per slot and one spread shared by all slots. */
+  scale: 'slot' | 'pooled';
+  /**
+   * null: the detector scores the window's value of its metric. A metric:
+   * it scores the difference `value − window[minus]` (e.g. net loss = lost − gained).
+   */
+  minus: WindowMetric | null;
   directions: SeriesDirection[];
 }
 
@@ -78,24 +85,32 @@ export interface SeverityThresholds {
 }
 
 /**
- * The quiet detector: a channel whose usual gap between posts is G fires when
- * no post came for max(k·G, minGapMs), evaluated at the end of each final
- * window of `window`; it resolves at the next post.
+ * The quiet detector (see processors/operators/quiet.ts): per slot of the day
+ * (hour of day for a `1h` window), an EWMA across days of the channel's
+ * publications is its usual rate; a silence is anomalous once the posts it
+ * would usually have held, λ, reach λ* = max(minExpectedPosts,
+ * ln(postsPerDay / falseAlarmsPerDay)). Checked at the end of each final
+ * window of `window`; resolved by the next post.
  */
 export interface QuietConfig {
-  /** Window whose final emissions are the moments the gap is checked. */
+  /** Window whose final emissions are the moments the silence is checked; its hop is the slot of the rates (must divide a day). */
   window: string;
-  k: number;
+  /** EWMA weight of each day's count in a slot's rate. */
+  alpha: number;
+  /** Days every slot must have seen before the rates are trusted. */
+  warmupDays: number;
+  /**
+   * False alarms a channel may raise per day if its posting is as random as a
+   * Poisson process with its usual rates: λ* = ln(postsPerDay / this).
+   */
+  falseAlarmsPerDay: number;
+  /** Floor of λ*: a silence never alarms with fewer expected posts than this. */
+  minExpectedPosts: number;
+  /** Never call a channel quiet after a shorter silence than this. */
   minGapMs: number;
-  /** Posts needed before the usual gap is trusted. */
-  minPosts: number;
-  /** How many recent gaps the usual gap is estimated from. */
-  history: number;
-  /** Quantile of recent gaps taken as G: a high quantile so the nightly pause is "usual". */
-  quantile: number;
-  /** Posts closer than this are one publication (albums, bursts): their gap is ignored. */
+  /** Posts closer than this are one publication (albums, bursts). */
   burstMs: number;
-  /** gap/threshold ratios at which the severity becomes warning / critical (below: info). */
+  /** λ/λ* ratios at which the severity becomes warning / critical (below: info). */
   severity: SeverityThresholds;
 }
 
@@ -133,6 +148,14 @@ export interface ProcessorConfig {
    * Bounds the work a dead channel or a jump of the watermark can cause.
    */
   channelIdleMs: number;
+  /**
+   * Window detectors skip windows starting less than this after a channel's
+   * first data: its first windows are not its normal (posts published before
+   * tracking began count all their views at their first snapshot; a channel
+   * followed from its first post has no older posts drawing views yet), and a
+   * slot mean or shared scale learned from them takes weeks to forget.
+   */
+  detectorSettleMs: number;
   detectors: Record<WindowMetric, DetectorConfig>;
   quiet: QuietConfig;
   postViews: PostViewsConfig;
@@ -141,7 +164,7 @@ export interface ProcessorConfig {
 }
 
 /** Detector settings shared by the count metrics (views, forwards, ...). */
-const countDetector: Omit<DetectorConfig, 'window' | 'directions' | 'seasonality' | 'alpha' | 'warmup'> = {
+const countDetector: Omit<DetectorConfig, 'window' | 'directions' | 'seasonality' | 'alpha' | 'warmup' | 'scale' | 'minus'> = {
   // 4σ in log space is a ~3x jump for a typical channel: rare by chance, obvious to a person.
   zOpen: 4,
   // Hysteresis: stay open until the series is clearly back in band, so one anomaly is one alert.
@@ -156,6 +179,21 @@ const countDetector: Omit<DetectorConfig, 'window' | 'directions' | 'seasonality
   // 0.2 in log space ≈ ±22 %: below that, changes are noise even on very regular channels.
   minSd: { absolute: 0.2, relative: 0 },
 };
+
+/** Hourly count metrics: a mean per hour of day, one shared spread. */
+const hourly: DetectorConfig = {
+  ...countDetector,
+  window: '1h',
+  alpha: 0.15,
+  warmup: 5,
+  seasonality: 24,
+  scale: 'pooled',
+  minus: null,
+  directions: ['spike'],
+};
+
+/** Net member change per hour, in members. */
+const netMembers: Partial<DetectorConfig> = { transform: 'none', zOpen: 6, minSd: { absolute: 1, relative: 0 } };
 
 /** The defaults a deployment starts from (see each field for why). */
 export const defaultProcessorConfig: ProcessorConfig = {
@@ -174,35 +212,42 @@ export const defaultProcessorConfig: ProcessorConfig = {
   freshPostMs: 2 * DAY_MS,
   // A week without a single snapshot means the channel is no longer tracked (≥ the largest window).
   channelIdleMs: 7 * DAY_MS,
+  // The first day holds the first snapshots of posts up to freshPostMs old (each brings all its
+  // views at once) and the build-up of a new channel; from the second day on, windows are normal.
+  detectorSettleMs: DAY_MS,
   detectors: {
     // Views follow the audience's day: a separate state per UTC hour of day keeps the rhythm
     // from looking anomalous. Each slot sees one value a day: alpha 0.15 remembers ~2 weeks,
     // warm-up of 7 values is one week of each hour.
-    views: { ...countDetector, window: '1h', alpha: 0.15, warmup: 7, seasonality: 24, cooldownWindows: 2, directions: ['spike', 'drop'] },
-    // Forwards and reactions are small hourly counts: daily totals are stable enough to score.
-    forwards: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, directions: ['spike', 'drop'] },
-    reactions: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, directions: ['spike', 'drop'] },
-    // A surge of joins (ads, a mention, bots) and a stall of growth both matter.
-    subscribers_gained: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike', 'drop'] },
-    // Only mass leaving is news; fewer people leaving is not.
-    subscribers_lost: { ...countDetector, window: '1d', alpha: 0.15, warmup: 7, seasonality: 0, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike'] },
+    views: { ...hourly, cooldownWindows: 2 },
+    forwards: { ...hourly },
+    reactions: { ...hourly },
+    subscribers_gained: { ...hourly, ...netMembers, minus: 'subscribers_lost' },
+    subscribers_lost: { ...hourly, ...netMembers, minus: 'subscribers_gained' },
     // Posting cadence changes slowly; a longer warm-up avoids alarming on a new channel's first weeks.
     // The floor of 0.3 keeps 0-vs-1 post days of a slow channel quiet (the quiet detector covers silence).
-    posts: { ...countDetector, window: '1d', alpha: 0.1, warmup: 14, seasonality: 0, zOpen: 3.5, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike', 'drop'] },
+    posts: { ...countDetector, window: '1d', alpha: 0.1, warmup: 14, seasonality: 0, scale: 'slot', minus: null, zOpen: 3.5, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike', 'drop'] },
   },
   quiet: {
-    // Checked hourly: a silence is noticed within the hour it crosses the threshold.
+    // Checked hourly: a silence is noticed within the hour it crosses the threshold, and
+    // hourly slots follow the owner's day (the night is not a silence).
     window: '1h',
-    // Three usual gaps without a post is well outside a channel's habit.
-    k: 3,
+    // Each slot sees one count a day: 0.1 remembers about the last three weeks, long enough
+    // that a slot's rate is not a handful of posts, short enough to follow a new schedule.
+    alpha: 0.1,
+    // A week of every hour of day before the first alarm (the slots' rates need several days each).
+    warmupDays: 7,
+    // One false alarm per channel in ~500 days if posting were Poisson; real posting is burstier
+    // and the rates are estimates, so the rate seen is higher (≈ 0.005/channel-day on the simulator).
+    // λ* is then 6.2 expected posts for a channel posting once a day, 7.3 at 3/day, 9.6 at 30/day.
+    falseAlarmsPerDay: 0.002,
+    // Whatever the volume, a silence must hold at least 6 usual posts (e^−6 ≈ 0.25 % by chance).
+    minExpectedPosts: 6,
     // Never call a channel quiet after less than 6 hours: that is just a pause.
     minGapMs: 6 * HOUR_MS,
-    // Ten posts give nine gaps, the least to call anything "usual".
-    minPosts: 10,
-    history: 30,
-    // The 90th percentile of recent gaps includes the nightly pause of a daytime channel.
-    quantile: 0.9,
+    // Posts within a minute are one publication (albums are sent as several messages).
     burstMs: MINUTE_MS,
+    // 1.5× and 3× the expected posts of the threshold.
     severity: { warning: 1.5, critical: 3 },
   },
   postViews: {
@@ -210,7 +255,7 @@ export const defaultProcessorConfig: ProcessorConfig = {
     agesMs: [HOUR_MS, 6 * HOUR_MS, DAY_MS],
     // One value per post: 0.1 remembers about the last 20 posts.
     alpha: 0.1,
-    zOpen: 3.5,
+    zOpen: 5,
     zClose: 2.5,
     warmup: 10,
     robust: true,
@@ -277,6 +322,7 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
   posInt(cfg.postRetentionMs, 'postRetentionMs');
   posInt(cfg.freshPostMs, 'freshPostMs');
   posInt(cfg.channelIdleMs, 'channelIdleMs');
+  if (!Number.isSafeInteger(cfg.detectorSettleMs) || cfg.detectorSettleMs < 0) problems.push(`detectorSettleMs must be a non-negative integer number of ms, got ${cfg.detectorSettleMs}`);
   const largest = Math.max(0, ...cfg.windows.map((w) => w.sizeMs));
   if (cfg.channelIdleMs < largest) problems.push(`channelIdleMs must be at least the largest window size (${largest} ms), or windows holding data would never be emitted`);
   for (const metric of WINDOW_METRICS) {
@@ -294,11 +340,13 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
   }
   const q = cfg.quiet;
   if (!names.has(q.window)) problems.push(`quiet.window ${JSON.stringify(q.window)} is not the name of a configured window`);
-  if (!(q.k > 0)) problems.push('quiet.k must be > 0');
+  const qSpec = windowByName(cfg, q.window);
+  if (qSpec && DAY_MS % qSpec.hopMs !== 0) problems.push(`quiet.window ${JSON.stringify(q.window)} must hop by a divisor of a day (its hop is the slot of the daily rates)`);
+  if (!(q.alpha > 0 && q.alpha <= 1)) problems.push(`quiet.alpha must be in (0, 1], got ${q.alpha}`);
+  if (!Number.isInteger(q.warmupDays) || q.warmupDays < 1) problems.push('quiet.warmupDays must be a positive integer');
+  if (!(q.falseAlarmsPerDay > 0)) problems.push('quiet.falseAlarmsPerDay must be > 0');
+  if (!(q.minExpectedPosts > 0)) problems.push('quiet.minExpectedPosts must be > 0');
   if (!(q.minGapMs > 0)) problems.push('quiet.minGapMs must be > 0');
-  if (!Number.isInteger(q.minPosts) || q.minPosts < 2) problems.push('quiet.minPosts must be an integer ≥ 2 (one gap needs two posts)');
-  if (!Number.isInteger(q.history) || q.history < 1) problems.push('quiet.history must be a positive integer');
-  if (!(q.quantile > 0 && q.quantile <= 1)) problems.push('quiet.quantile must be in (0, 1]');
   if (!(q.burstMs >= 0)) problems.push('quiet.burstMs must be ≥ 0');
   if (!(q.severity.warning >= 1 && q.severity.critical >= q.severity.warning)) problems.push('quiet.severity must satisfy 1 ≤ warning ≤ critical');
   const pv = cfg.postViews;

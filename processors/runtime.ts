@@ -108,7 +108,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
 
   try {
     while (!opts.signal.aborted) {
-      const batch = await puller.next();
+      const batch = await puller.next(interval);
       if (opts.signal.aborted) break;
       opts.metrics.batchSize.observe({ stage: PROCESS_STAGE }, batch.length);
       for (const m of batch) {
@@ -125,8 +125,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
       }
       const wm = partitionWatermark(state, opts.processor);
       if (wm !== null) opts.metrics.watermark.set({ partition: p }, wm);
-      if (pending.length >= maxUncovered || Date.now() - lastCheckpointAt >= interval) await checkpoint();
-      if (batch.length === 0 && pending.length) await checkpoint();
+      // Idle (empty batch) also checkpoints, so the tail of a burst is acked promptly.
+      if (batch.length === 0 || pending.length >= maxUncovered || Date.now() - lastCheckpointAt >= interval) await checkpoint();
     }
   } finally {
     clearInterval(ageTimer);

@@ -17,7 +17,8 @@ export interface PullerOptions {
 
 export class BatchPuller {
   #buf: JsMsg[] = [];
-  #wake: (() => void) | null = null;
+  /** The caller waiting in `next()` and how many buffered messages end its wait. */
+  #waiter: { min: number; wake: () => void } | null = null;
   #resume: (() => void) | null = null;
   #messages: ConsumerMessages | null = null;
   #done = false;
@@ -41,7 +42,7 @@ export class BatchPuller {
     try {
       for await (const m of this.#messages!) {
         this.#buf.push(m);
-        if (this.#buf.length >= this.opts.maxBatch) this.#notify();
+        if (this.#waiter && this.#buf.length >= this.#waiter.min) this.#notify();
         while (this.#buf.length >= this.#highWater && !this.#done) await new Promise<void>((r) => (this.#resume = r));
         if (this.#done) break;
       }
@@ -54,15 +55,20 @@ export class BatchPuller {
   }
 
   #notify(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.wake();
   }
 
-  /** The next batch; empty once stopped. Throws if the underlying consumer failed. */
-  async next(): Promise<JsMsg[]> {
-    while (!this.#buf.length && !this.#done) await this.#waitFor(1_000);
-    if (this.#buf.length && this.#buf.length < this.opts.maxBatch && !this.#done) await this.#waitFor(this.opts.maxWaitMs);
+  /**
+   * The next batch: empty when nothing arrived within `idleMs` (so the caller
+   * can do its idle work, e.g. checkpoint) or once stopped. Throws if the
+   * underlying consumer failed.
+   */
+  async next(idleMs = 1_000): Promise<JsMsg[]> {
+    // First wait for anything at all, then briefly for the batch to fill.
+    if (!this.#buf.length && !this.#done) await this.#waitFor(1, idleMs);
+    if (this.#buf.length && this.#buf.length < this.opts.maxBatch && !this.#done) await this.#waitFor(this.opts.maxBatch, this.opts.maxWaitMs);
     if (this.#error && !this.#buf.length) throw this.#error;
     const batch = this.#buf.splice(0, this.opts.maxBatch);
     const r = this.#resume;
@@ -71,15 +77,18 @@ export class BatchPuller {
     return batch;
   }
 
-  #waitFor(ms: number): Promise<void> {
+  #waitFor(min: number, ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const t = setTimeout(() => {
-        this.#wake = null;
+        this.#waiter = null;
         resolve();
       }, ms);
-      this.#wake = () => {
-        clearTimeout(t);
-        resolve();
+      this.#waiter = {
+        min,
+        wake: () => {
+          clearTimeout(t);
+          resolve();
+        },
       };
     });
   }

@@ -3,6 +3,7 @@
  * role drains, checkpoints and returns, then resources close. A second signal
  * exits at once.
  */
+import { setMaxListeners } from 'node:events';
 import type { Context } from '../context.ts';
 
 export interface Lifecycle {
@@ -13,6 +14,8 @@ export interface Lifecycle {
 
 export function lifecycle(ctx: Context): Lifecycle {
   const controller = new AbortController();
+  // Every role loop listens on this one signal.
+  setMaxListeners(100, controller.signal);
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;

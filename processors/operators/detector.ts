@@ -13,7 +13,7 @@
  */
 import type { DetectorConfig, MinSd, SeriesDirection, SeriesTransform, SeverityThresholds } from '../config.ts';
 import { closedAlarm, stepAlarm, type AlarmParams, type AlarmState, type AlarmTransition } from './anomaly.ts';
-import { emptyEwma, updateEwma, type EwmaParams, type EwmaState } from './ewma.ts';
+import { emptyEwma, foldEwma, updateEwma, Z_CAP, type EwmaParams, type EwmaState } from './ewma.ts';
 
 /** Everything a series detector needs; see {@link DetectorConfig} for the meaning of each field. */
 export interface SeriesDetectorConfig {
@@ -29,14 +29,32 @@ export interface SeriesDetectorConfig {
   transform: SeriesTransform;
   /** Number of seasonal slots; 0 or 1 = one state. */
   seasonality: number;
+  /**
+   * `slot` (default): each seasonal slot scores with its own variance.
+   * `pooled`: each slot keeps its own mean, but the spread is one scale shared
+   * by all slots (the EWMA of squared residuals against the slot means), so it
+   * is estimated from every value instead of one value per season.
+   */
+  scale?: ScaleMode;
   directions: readonly SeriesDirection[];
   severity: SeverityThresholds;
+}
+
+/** How seasonal slots get their spread; see {@link SeriesDetectorConfig.scale}. */
+export type ScaleMode = 'slot' | 'pooled';
+
+/** The shared scale of a pooled detector: values folded and the EWMA of squared residuals. */
+export interface PooledScale {
+  n: number;
+  meanSquare: number;
 }
 
 /** The detector's state: an EWMA per slot and one alarm across slots. Plain JSON data. */
 export interface SeriesDetectorState {
   slots: EwmaState[];
   alarm: AlarmState;
+  /** The shared scale, with `scale: 'pooled'` only. */
+  pooled?: PooledScale;
 }
 
 /**
@@ -101,6 +119,7 @@ export function seriesConfigOf(d: DetectorConfig, severity: SeverityThresholds):
     minSd: d.minSd,
     transform: d.transform,
     seasonality: d.seasonality,
+    scale: d.scale,
     directions: d.directions,
     severity,
   };
@@ -166,9 +185,64 @@ export class SeriesDetector {
 
   /** Scores `value`, folds it into its slot and advances the alarm. */
   step(state: SeriesDetectorState, value: number, pos: SeriesPosition): SeriesStep {
+    if (this.config.scale === 'pooled') return this.stepPooled(state, value, pos);
     const { score, slots } = this.score(state.slots, value, pos.slot);
     const { state: alarm, transition } = stepAlarm(state.alarm, { z: score.z, warm: score.warm, value, at: pos.at }, this.alarm);
     return { state: { slots, alarm }, score, transition };
+  }
+
+  /**
+   * The pooled step: z = (x − slot mean) / shared scale. The residual of each
+   * value against its slot's mean (before the value) feeds the shared scale,
+   * whose weight per value is alpha / seasonality, so it spans as many days as
+   * a slot's mean. Only residuals against warm slot means (`warmup` values)
+   * feed the scale; the score is warm once the scale has a residual of every
+   * slot (and at least `warmup`). Robust mode clamps both folds at ±robustK·sd.
+   */
+  private stepPooled(state: SeriesDetectorState, value: number, pos: SeriesPosition): SeriesStep {
+    const c = this.config;
+    const t = c.transform;
+    const x = applyTransform(t, value);
+    const slot = state.slots[pos.slot] ?? emptyEwma();
+    const pooled = state.pooled ?? { n: 0, meanSquare: 0 };
+    const mean = slot.n === 0 ? x : slot.mean;
+    const sd = Math.max(Math.sqrt(pooled.meanSquare), c.minSd.absolute, c.minSd.relative * Math.abs(mean), 1e-12);
+    const r = x - mean;
+    const z = slot.n === 0 ? 0 : Math.max(-Z_CAP, Math.min(Z_CAP, r / sd));
+    // The scale is trusted once it has seen a residual of every slot (and at least `warmup`).
+    const scaleWarmup = Math.max(c.warmup, c.seasonality);
+    const warm = slot.n >= c.warmup && pooled.n >= scaleWarmup;
+    const k = c.robust && warm ? c.robustK * sd : Infinity;
+    const rc = Math.max(-k, Math.min(k, r));
+    const slots = state.slots.slice();
+    while (slots.length <= pos.slot) slots.push(emptyEwma());
+    slots[pos.slot] = foldEwma(slot, mean + rc, c.alpha);
+    // Only residuals against a warm slot mean feed the scale: a young mean's error is not spread.
+    let nextPooled = pooled;
+    if (slot.n >= c.warmup) {
+      const kScale = c.robust && pooled.n >= scaleWarmup ? c.robustK * sd : Infinity;
+      const rs = Math.max(-kScale, Math.min(kScale, r));
+      const a = Math.max(c.alpha / Math.max(1, c.seasonality), 1 / (pooled.n + 1));
+      nextPooled = { n: pooled.n + 1, meanSquare: pooled.meanSquare + a * (rs * rs - pooled.meanSquare) };
+    }
+    const hi1 = invertTransform(t, mean + sd);
+    const lo1 = invertTransform(t, mean - sd);
+    const score: SeriesScore = {
+      value,
+      x,
+      mean,
+      sd,
+      z,
+      n: slot.n,
+      warm,
+      slot: pos.slot,
+      expected: invertTransform(t, mean),
+      sdValue: (hi1 - lo1) / 2,
+      bandLow: invertTransform(t, mean - c.zOpen * sd),
+      bandHigh: invertTransform(t, mean + c.zOpen * sd),
+    };
+    const { state: alarm, transition } = stepAlarm(state.alarm, { z, warm, value, at: pos.at }, this.alarm);
+    return { state: { slots, alarm, pooled: nextPooled }, score, transition };
   }
 
   /** The alarm parameters, for series that keep their alarm apart from their EWMA (post views). */

@@ -22,7 +22,7 @@
  *   returned by that call.
  */
 import type { Anomaly, DerivedEvent, PostCountersEvent, PostEvent, RawEvent, Source } from '../../streams/contract.ts';
-import { DAY_MS, ageLabel, windowByName, WINDOW_METRICS, type ProcessorConfig, type WindowMetric } from '../config.ts';
+import { DAY_MS, HOUR_MS, ageLabel, windowByName, WINDOW_METRICS, type ProcessorConfig, type WindowMetric } from '../config.ts';
 import type { AlarmTransition } from './anomaly.ts';
 import { anomalyEvent, anomalyId, postDeltaEvent, trendEvent, windowAggEvent, type EmitContext } from './derived.ts';
 import { applySnapshot, type CounterSnapshot, type TrackedCounters } from './deltas.ts';
@@ -218,7 +218,7 @@ function onPost(step: Step, event: PostEvent): void {
   const d = event.data;
   const key = String(d.post_id);
   // Publication history feeds the quiet detector even for posts too old to track.
-  const noted = notePost(channel.quiet, d.date, cfg.quiet);
+  const noted = notePost(channel.quiet, d.date, windowByName(cfg, cfg.quiet.window)?.hopMs ?? HOUR_MS, cfg.quiet);
   channel.quiet = noted.state;
   if (noted.resolved) emitQuiet(step, noted.resolved, d.date);
 
@@ -293,8 +293,8 @@ function scorePostViews(step: Step, postId: number, post: PostRecord, postDate: 
       step.out.derived.push(anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, t, s.score)));
     }
   }
-  if (r.ended && r.post.last) {
-    const last = r.post.last;
+  if (r.ended && r.lastScore) {
+    const last = r.lastScore;
     const window = ageLabel(cfg.postViews.agesMs[last.index]);
     const score = { expected: last.expected, bandLow: last.bandLow, bandHigh: last.bandHigh };
     step.out.derived.push(anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, r.ended, score)));
@@ -310,12 +310,14 @@ function onWindow(step: Step, em: WindowEmission): void {
   if (!em.agg.final) return;
   const agg = em.agg;
   const spec = windowByName(cfg, agg.window);
-  if (em.complete && spec) {
+  if (em.complete && spec && agg.window_start >= em.firstData + cfg.detectorSettleMs) {
     for (const metric of WINDOW_METRICS) {
       if (cfg.detectors[metric].window !== agg.window) continue;
       const det = compiled.detectors[metric];
       const slot = det.slotOf(Math.floor(agg.window_start / spec.hopMs));
-      const s = det.step(channel.detectors[metric] ?? det.init(), agg[metric], { slot, at: agg.window_start });
+      const minus = cfg.detectors[metric].minus;
+      const value = minus ? agg[metric] - agg[minus] : agg[metric];
+      const s = det.step(channel.detectors[metric] ?? det.init(), value, { slot, at: agg.window_start });
       channel.detectors[metric] = s.state;
       step.out.derived.push(trendEvent(ctx, trendData(metric, agg.window, agg.window_start, null, s.score)));
       if (s.transition) {
@@ -323,8 +325,8 @@ function onWindow(step: Step, em: WindowEmission): void {
       }
     }
   }
-  if (agg.window === cfg.quiet.window) {
-    const checked = checkQuiet(channel.quiet, agg.window_end, cfg.quiet);
+  if (agg.window === cfg.quiet.window && spec) {
+    const checked = checkQuiet(channel.quiet, { start: agg.window_end - spec.hopMs, end: agg.window_end, complete: em.complete }, cfg.quiet);
     channel.quiet = checked.state;
     if (checked.transition) emitQuiet(step, checked.transition, agg.window_start, em.channelId);
   }
@@ -336,7 +338,7 @@ function emitQuiet(step: Step, t: QuietTransition, at: number, channelId = step.
   const spec = windowByName(cfg, cfg.quiet.window);
   const hop = spec?.hopMs ?? 1;
   const windowStart = Math.floor(at / hop) * hop;
-  const hours = (ms: number) => ms / 3_600_000;
+  const hours = (ms: number) => ms / HOUR_MS;
   const ctx = emitContext(step, channelId, channel.source);
   step.out.derived.push(
     anomalyEvent(ctx, {
@@ -353,7 +355,8 @@ function emitQuiet(step: Step, t: QuietTransition, at: number, channelId = step.
       expected: hours(t.usualGapMs),
       band_low: 0,
       band_high: hours(t.thresholdMs),
-      z: t.usualGapMs > 0 ? t.gapMs / t.usualGapMs : 0,
+      // Posts the silence would usually have held (≈ usual gaps passed; not a z-score).
+      z: t.expectedPosts,
       opened_at: t.openedAt,
     }),
   );

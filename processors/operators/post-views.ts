@@ -27,7 +27,7 @@ export interface PostViewsProgress {
 export interface PostViewsPost {
   progress: PostViewsProgress;
   alarm: AlarmState;
-  /** The last score, repeated by the `resolved` that ends the post's anomaly after its last age. */
+  /** The last score, repeated by the `resolved` that ends the post's anomaly after its last age (null once the curve is done). */
   last: LastPostViewsScore | null;
 }
 
@@ -115,7 +115,7 @@ export function advanceProgress(
  * Scores the ages a snapshot completes against the channel's curve and steps
  * the post's alarm. `postDate` keys the anomaly (`openedAt` = post date + age).
  * When the snapshot completes the post's last age while its anomaly is open,
- * `ended` resolves it, repeating the last score.
+ * `ended` resolves it, repeating `lastScore`.
  */
 export function observePostViews(
   channel: PostViewsChannel,
@@ -123,7 +123,7 @@ export function observePostViews(
   snapshot: { ageMs: number; views: number; postDate: number },
   det: SeriesDetector,
   cfg: PostViewsConfig,
-): { channel: PostViewsChannel; post: PostViewsPost; scored: PostViewsScore[]; ended: AlarmTransition | null } {
+): { channel: PostViewsChannel; post: PostViewsPost; scored: PostViewsScore[]; ended: AlarmTransition | null; lastScore: LastPostViewsScore | null } {
   const { progress, reached } = advanceProgress(post.progress, snapshot.ageMs, snapshot.views, cfg.agesMs, cfg.maxSpanFactor);
   let ages = channel.ages;
   let alarm = post.alarm;
@@ -142,11 +142,14 @@ export function observePostViews(
     scored.push({ index: r.index, ageMs, score, transitions });
   }
   let ended: AlarmTransition | null = null;
+  const lastScore = last;
   if (post.progress.next < cfg.agesMs.length && progress.next >= cfg.agesMs.length && last) {
     // The curve is complete: nothing will confirm or clear the anomaly any more.
     const closed = closeAlarm(alarm, last, det.alarmParams);
     alarm = closed.state;
     ended = closed.transition;
   }
-  return { channel: { ages }, post: { progress, alarm, last }, scored, ended };
+  // A finished curve with no open anomaly needs no last score: keep the checkpoint small.
+  if (progress.next >= cfg.agesMs.length && !alarm.open) last = null;
+  return { channel: { ages }, post: { progress, alarm, last }, scored, ended, lastScore };
 }

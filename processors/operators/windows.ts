@@ -44,7 +44,11 @@ export type Contribution =
 /** What became of a contribution. */
 export type Admission = 'applied' | 'late' | 'before_start' | 'duplicate';
 
-/** A window's aggregate without its identity: what revisions compare. */
+/**
+ * A window's aggregate without its identity: what revisions compare. `events`
+ * counts the contributions applied (a post event brings two: its publication
+ * and its embedded counters), not redeliveries.
+ */
 export type WindowTotals = Omit<WindowAgg, 'window' | 'window_start' | 'window_end' | 'revision' | 'final'>;
 
 /** A member count observation: [time, members]. */
@@ -109,6 +113,8 @@ export interface WindowEmission {
   agg: WindowAgg;
   /** False for windows starting before the channel's first data: partial, not fit for scoring. */
   complete: boolean;
+  /** The channel's earliest contribution time (since its windows started, or restarted after being idle). */
+  firstData: number;
 }
 
 export function createWindowsState(): WindowsState {
@@ -260,6 +266,7 @@ function flushChannel(id: string, ch: ChannelWindows, max: number, wm: number, P
       channelId: id,
       agg: { window: spec.name, window_start: start, window_end: start + spec.sizeMs, revision, final, ...totals },
       complete: start >= firstPane,
+      firstData: ch.firstData,
     });
   };
   for (const spec of cfg.windows) {

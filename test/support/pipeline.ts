@@ -2,6 +2,7 @@
  * The whole pipeline in the test process: real NATS (a private server), real
  * chDB in a temp folder, the same roles `tgpulse up` runs.
  */
+import { setMaxListeners } from 'node:events';
 import type { ConsumerInfo } from '@nats-io/jetstream';
 import { loadConfig, type TgpulseConfig } from '../../cli/config.ts';
 import { Context, openNats, openWarehouseMigrated, type NatsContext } from '../../cli/context.ts';
@@ -61,6 +62,7 @@ export async function startPipeline(opts: { natsUrl: string; dataDir: string; en
     publisher,
     startRoles() {
       controller = new AbortController();
+      setMaxListeners(100, controller.signal);
       running = Promise.all([runProcessRole(ctx, nats, controller.signal), runSinkRole(ctx, nats, warehouse, controller.signal)]);
     },
     async stopRoles() {
