@@ -31,9 +31,14 @@ export interface SinkConfig {
   maxBatchMessages: number;
   /** Longest wait for a batch to fill once it has a message, ms. */
   maxWaitMs: number;
+  /**
+   * Redelivery delay of messages a dead sink held. Short, so a restarted sink
+   * resumes quickly; a long write keeps its messages with `working()` heartbeats.
+   */
+  ackWaitMs: number;
 }
 
-export const defaultSinkConfig: SinkConfig = { maxBatchMessages: 2000, maxWaitMs: 100 };
+export const defaultSinkConfig: SinkConfig = { maxBatchMessages: 2000, maxWaitMs: 100, ackWaitMs: 30_000 };
 
 export interface SinkOptions {
   js: JetStreamClient;
@@ -47,9 +52,9 @@ export interface SinkOptions {
   signal: AbortSignal;
 }
 
-export function sinkConsumer(streams: StreamsConfig, source: SinkSource): DurableSpec {
+export function sinkConsumer(streams: StreamsConfig, source: SinkSource, sink: SinkConfig = defaultSinkConfig): DurableSpec {
   const stream = source === 'raw' ? streams.names.raw : source === 'derived' ? streams.names.derived : streams.names.dlq;
-  return { stream, name: `sink_${source}`, filterSubject: `tg.${source}.>`, ackWaitMs: 300_000, maxAckPending: 200_000 };
+  return { stream, name: `sink_${source}`, filterSubject: `tg.${source}.>`, ackWaitMs: sink.ackWaitMs, maxAckPending: 200_000 };
 }
 
 interface Prepared {
@@ -63,7 +68,7 @@ interface Prepared {
 export async function runSink(opts: SinkOptions): Promise<void> {
   const stage = `sink_${opts.source}`;
   const log = opts.log.child({ role: 'sink', source: opts.source });
-  const spec = sinkConsumer(opts.streams, opts.source);
+  const spec = sinkConsumer(opts.streams, opts.source, opts.sink);
   await ensureDurable(opts.jsm, spec);
   const consumer = await opts.js.consumers.get(spec.stream, spec.name);
   const puller = new BatchPuller(consumer, { maxBatch: opts.sink.maxBatchMessages, maxWaitMs: opts.sink.maxWaitMs, signal: opts.signal });
@@ -84,7 +89,13 @@ export async function runSink(opts: SinkOptions): Promise<void> {
       }
       opts.metrics.batchSize.observe({ stage }, batch.length);
       const prepared = batch.map((m) => prepare(m, opts, stage));
-      await writeBatch(prepared, opts, dlq, stage, log);
+      // Tell JetStream the batch is still being worked on while ClickHouse is slow or down.
+      const heartbeat = setInterval(() => batch.forEach((m) => m.working()), Math.max(500, opts.sink.ackWaitMs / 3));
+      try {
+        await writeBatch(prepared, opts, dlq, stage, log);
+      } finally {
+        clearInterval(heartbeat);
+      }
       const rejected = prepared.flatMap((p) => p.rejected ?? []);
       if (rejected.length) await dlq.send(rejected);
       for (const p of prepared) p.msg.ack();

@@ -3,7 +3,6 @@
  * chDB in a temp folder, the same roles `tgpulse up` runs.
  */
 import { setMaxListeners } from 'node:events';
-import type { ConsumerInfo } from '@nats-io/jetstream';
 import { loadConfig, type TgpulseConfig } from '../../cli/config.ts';
 import { Context, openNats, openWarehouseMigrated, type NatsContext } from '../../cli/context.ts';
 import { runProcessRole, runSinkRole } from '../../cli/roles.ts';
@@ -11,9 +10,7 @@ import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { silentLogger } from '../../observability/log.ts';
 import { PipelineMetrics } from '../../observability/metrics.ts';
 import { EventPublisher } from '../../streams/publisher.ts';
-import { sleep } from '../../streams/retry.ts';
-import { processorConsumer } from '../../processors/runtime.ts';
-import { sinkConsumer } from '../../sinks/clickhouse/sink.ts';
+import { waitIdle } from './idle.ts';
 
 export interface TestPipeline {
   config: TgpulseConfig;
@@ -48,12 +45,6 @@ export async function startPipeline(opts: { natsUrl: string; dataDir: string; en
   });
   let controller: AbortController | null = null;
   let running: Promise<unknown> | null = null;
-  const consumers = () => [
-    ...Array.from({ length: config.streams.partitions }, (_, p) => processorConsumer(config.streams, p)),
-    sinkConsumer(config.streams, 'raw'),
-    sinkConsumer(config.streams, 'derived'),
-    sinkConsumer(config.streams, 'dlq'),
-  ];
   const pipeline: TestPipeline = {
     config,
     ctx,
@@ -72,24 +63,7 @@ export async function startPipeline(opts: { natsUrl: string; dataDir: string; en
       running = null;
     },
     async waitIdle(timeoutMs = 120_000) {
-      const deadline = Date.now() + timeoutMs;
-      let quietRounds = 0;
-      while (quietRounds < 2) {
-        if (Date.now() > deadline) throw new Error('pipeline did not become idle in time');
-        await sleep(300);
-        let busy = false;
-        for (const spec of consumers()) {
-          let info: ConsumerInfo;
-          try {
-            info = await nats.jsm.consumers.info(spec.stream, spec.name);
-          } catch {
-            busy = true; // not created yet
-            continue;
-          }
-          if (info.num_pending > 0 || info.num_ack_pending > 0) busy = true;
-        }
-        quietRounds = busy ? 0 : quietRounds + 1;
-      }
+      await waitIdle(nats.jsm, config.streams, timeoutMs);
     },
     async close() {
       await pipeline.stopRoles();

@@ -1,0 +1,172 @@
+/**
+ * Crash test: the processing and sink roles run as child processes and are
+ * killed with SIGKILL at random points, then restarted. The final tables must
+ * equal those of an uninterrupted run of the same input.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { openWarehouse } from '../clickhouse/warehouse.ts';
+import { Simulator } from '../ingest/simulator/simulator.ts';
+import { Rng } from '../ingest/simulator/rng.ts';
+import { EventPublisher } from '../streams/publisher.ts';
+import { defaultStreamsConfig } from '../streams/config.ts';
+import { ensureStreams } from '../streams/topology.ts';
+import { jetstream } from '@nats-io/jetstream';
+import { sleep } from '../streams/retry.ts';
+import type { RawEvent } from '../streams/contract.ts';
+import { waitIdle } from './support/idle.ts';
+import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
+import { killRole, spawnRole, stopRole, type RoleProcess } from './support/roles.ts';
+
+const DAY = 86_400_000;
+
+/** Every table a user can query, in a canonical order, without per-run columns (ingested_at). */
+const TABLES: Record<string, string> = {
+  raw_posts: 'SELECT * EXCEPT ingested_at FROM raw_posts FINAL ORDER BY id',
+  raw_post_counters: 'SELECT * EXCEPT ingested_at FROM raw_post_counters FINAL ORDER BY id',
+  raw_channel_members: 'SELECT * EXCEPT ingested_at FROM raw_channel_members FINAL ORDER BY id',
+  raw_channel_stats: 'SELECT * EXCEPT ingested_at FROM raw_channel_stats FINAL ORDER BY id',
+  post_deltas: 'SELECT * EXCEPT ingested_at FROM post_deltas FINAL ORDER BY id',
+  window_aggs: 'SELECT * EXCEPT ingested_at FROM window_aggs FINAL ORDER BY channel_id, window, window_start',
+  trends: 'SELECT * EXCEPT ingested_at FROM trends FINAL ORDER BY id',
+  anomaly_events: 'SELECT * EXCEPT ingested_at FROM anomaly_events FINAL ORDER BY id',
+  dead_letters: 'SELECT id, stage, reason, detail, stream, subject, seq FROM dead_letters FINAL ORDER BY id',
+  channel_hourly: 'SELECT * EXCEPT ingested_at FROM channel_hourly FINAL ORDER BY channel_id, window_start',
+  channel_daily: 'SELECT * EXCEPT ingested_at FROM channel_daily FINAL ORDER BY channel_id, window_start',
+  anomalies: 'SELECT * EXCEPT ingested_at FROM anomalies FINAL ORDER BY anomaly_id',
+  post_latest:
+    'SELECT channel_id, post_id, argMaxMerge(views) AS v, argMaxMerge(forwards) AS f, argMaxMerge(reactions_total) AS r FROM post_latest GROUP BY channel_id, post_id ORDER BY channel_id, post_id',
+};
+
+type Dump = Record<string, unknown[]>;
+
+function input(): RawEvent[][] {
+  const sim = new Simulator({ seed: 11, channels: 6, start: Date.UTC(2026, 4, 4), durationMs: 12 * DAY, anomalyRate: 0.2 });
+  return [...sim.batches()] as RawEvent[][];
+}
+
+async function publishAll(url: string, batches: RawEvent[][]): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    await ensureStreams(await jetstreamManager(nc), defaultStreamsConfig);
+    const pub = new EventPublisher(jetstream(nc), { partitions: 8, maxBatchBytes: 256 * 1024, maxInflight: 256, stream: 'TG_RAW' });
+    for (const b of batches) await pub.publish(b);
+    await pub.flush();
+  } finally {
+    await nc.close();
+  }
+}
+
+async function dumpTables(dataDir: string): Promise<Dump> {
+  const wh = await openWarehouse({ driver: 'embedded', path: `${dataDir}/chdb` });
+  try {
+    const out: Dump = {};
+    for (const [name, sql] of Object.entries(TABLES)) {
+      out[name] = await wh.query<Record<string, unknown>>(sql);
+    }
+    return out;
+  } finally {
+    await wh.close();
+  }
+}
+
+interface Run {
+  nats: TestNats;
+  dataDir: string;
+  env: Record<string, string>;
+}
+
+async function startRun(batches: RawEvent[][], name: string): Promise<Run> {
+  const nats = await startTestNats();
+  const dataDir = tempDir(name);
+  await publishAll(nats.url, batches);
+  // A short ack wait: what a killed sink held comes back within seconds.
+  return { nats, dataDir, env: { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: dataDir, TGPULSE_SINK_ACK_WAIT_S: '3' } };
+}
+
+async function untilIdle(run: Run): Promise<void> {
+  const nc = await connect({ servers: run.nats.url });
+  try {
+    await waitIdle(await jetstreamManager(nc), defaultStreamsConfig, 300_000);
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('crash recovery: SIGKILLed roles restart to the same final tables', () => {
+  let batches: RawEvent[][];
+  let clean: Dump;
+  let crashed: Dump;
+  const kills: string[] = [];
+  let killsUnderLoad = 0;
+  const runs: Run[] = [];
+
+  beforeAll(async () => {
+    batches = input();
+
+    // Uninterrupted run.
+    const a = await startRun(batches, 'clean');
+    runs.push(a);
+    const roles = [spawnRole('process', [], a.env), spawnRole('sink', [], a.env)];
+    await untilIdle(a);
+    for (const r of roles) expect(await stopRole(r), r.output()).toBe(0);
+    clean = await dumpTables(a.dataDir);
+
+    // Run with crashes: kill a random role (or both) at random points, restart it.
+    const b = await startRun(batches, 'crash');
+    runs.push(b);
+    const rng = new Rng(20260504);
+    const nc = await connect({ servers: b.nats.url });
+    const jsm = await jetstreamManager(nc);
+    const backlog = async () => {
+      let n = 0;
+      for (const name of ['processor_p00', 'processor_p03', 'processor_p05', 'sink_raw']) {
+        const info = await jsm.consumers.info('TG_RAW', name).catch(() => null);
+        n += info ? info.num_pending + info.num_ack_pending : 0;
+      }
+      return n;
+    };
+    let processRole: RoleProcess = spawnRole('process', [], b.env);
+    let sinkRole: RoleProcess = spawnRole('sink', [], b.env);
+    for (let i = 0; i < 5; i++) {
+      const waitMs = Math.round(1500 + rng.next() * 3000);
+      await sleep(waitMs);
+      const which = rng.next();
+      if ((await backlog()) > 0) killsUnderLoad++;
+      if (which < 0.4 || which >= 0.8) {
+        await killRole(processRole);
+        processRole = spawnRole('process', [], b.env);
+      }
+      if (which >= 0.4) {
+        await killRole(sinkRole);
+        sinkRole = spawnRole('sink', [], b.env);
+      }
+      kills.push(`${waitMs}ms:${which < 0.4 ? 'process' : which < 0.8 ? 'sink' : 'both'}`);
+    }
+    await nc.close();
+    await untilIdle(b);
+    for (const r of [processRole, sinkRole]) expect(await stopRole(r), r.output()).toBe(0);
+    crashed = await dumpTables(b.dataDir);
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const r of runs) await r.nats.stop();
+  });
+
+  it('killed roles while they had work in hand', () => {
+    expect(killsUnderLoad).toBeGreaterThanOrEqual(3);
+  });
+
+  it('produced data in every table it compares', () => {
+    console.info(`crash schedule: ${kills.join(', ')}; rows: ${JSON.stringify(Object.fromEntries(Object.entries(clean).map(([k, v]) => [k, v.length])))}`);
+    for (const name of ['raw_post_counters', 'post_deltas', 'window_aggs', 'trends', 'channel_hourly', 'channel_daily', 'post_latest']) {
+      expect(clean[name].length, name).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(Object.keys(TABLES))('%s equals the uninterrupted run', (name) => {
+    expect(crashed[name].length).toBe(clean[name].length);
+    expect(crashed[name]).toEqual(clean[name]);
+  });
+});

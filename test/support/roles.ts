@@ -1,0 +1,43 @@
+/**
+ * Roles as child processes (`tgpulse process`, `tgpulse sink`), so tests can
+ * kill them with SIGKILL at any point like a crash would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface RoleProcess {
+  name: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or the signal name) when the process ends. */
+  exited: Promise<number | string>;
+  output(): string;
+}
+
+export function spawnRole(role: string, args: string[], env: Record<string, string>): RoleProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', role, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TGPULSE_HTTP_PORT: '0', TGPULSE_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  return { name: role, child, exited, output: () => out };
+}
+
+/** SIGTERM and wait: the role drains, checkpoints and exits 0. */
+export async function stopRole(r: RoleProcess): Promise<number | string> {
+  if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGTERM');
+  return r.exited;
+}
+
+export async function killRole(r: RoleProcess): Promise<void> {
+  if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+  await r.exited;
+}
