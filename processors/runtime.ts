@@ -140,7 +140,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
 /** Decodes one message and runs its events through the operators. */
 function handleMessage(state: PartitionState, m: JsMsg, opts: PartitionRuntimeOptions): { derived: TgEvent[]; dead: DeadLetterRecord[] } {
   const origin = { stage: PROCESS_STAGE, stream: opts.streams.names.raw, subject: m.subject, seq: m.seq, receivedAt: Date.now() };
-  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, subject: parseSubject(m.subject), layer: 'raw' });
+  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, subject: parseSubject(m.subject), partitions: opts.streams.partitions, layer: 'raw' });
   const failures: DecodeFailure[] = [...decoded.failures];
   const derived: TgEvent[] = [];
   for (const event of decoded.events) {

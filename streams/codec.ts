@@ -6,7 +6,8 @@
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { EVENT_SCHEMAS, isDerivedKind, isEventKind, isRawKind, type EventKind, type TgEvent } from './contract.ts';
-import type { Layer, ParsedSubject } from './subjects.ts';
+import { SEVERAL_CHANNELS, type Layer, type ParsedSubject } from './subjects.ts';
+import { partitionOf } from './ids.ts';
 
 export type DeadLetterReason =
   | 'oversized'
@@ -65,6 +66,8 @@ export interface DecodeOptions {
   maxMessageBytes: number;
   /** When given, events must match the subject they arrived on. */
   subject?: ParsedSubject | null;
+  /** Partition count, to check events of a several-channel batch belong to its partition. */
+  partitions?: number;
   layer?: Layer;
 }
 
@@ -108,6 +111,8 @@ function subjectMismatch(e: TgEvent, opts: DecodeOptions): string | null {
   const s = opts.subject;
   if (!s) return null;
   if (s.kind !== e.kind) return `event kind ${e.kind} on subject of kind ${s.kind}`;
-  if (s.channelId !== e.channel_id) return `event of channel ${e.channel_id} on subject of channel ${s.channelId}`;
+  if (s.channelId === SEVERAL_CHANNELS) {
+    if (opts.partitions && partitionOf(e.channel_id, opts.partitions) !== s.partition) return `event of channel ${e.channel_id} on a batch of partition ${s.partition}`;
+  } else if (s.channelId !== e.channel_id) return `event of channel ${e.channel_id} on subject of channel ${s.channelId}`;
   return null;
 }

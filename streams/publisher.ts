@@ -11,8 +11,8 @@
 import { headers } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { TgEvent } from './contract.ts';
-import { batchId } from './ids.ts';
-import { eventSubject } from './subjects.ts';
+import { batchId, partitionOf } from './ids.ts';
+import { batchSubject, eventSubject } from './subjects.ts';
 import { withRetry } from './retry.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/log.ts';
@@ -37,16 +37,27 @@ export interface PublishResult {
   msgId: string;
 }
 
-/** Groups events by subject, keeping first-seen order of subjects and events. */
+/**
+ * Groups events into batches of one kind for one partition, keeping
+ * first-seen order. A batch of a single channel gets that channel's subject,
+ * a batch of several the partition's `_` subject.
+ */
 export function groupBySubject(events: readonly TgEvent[], partitions: number): Map<string, TgEvent[]> {
   const groups = new Map<string, TgEvent[]>();
   for (const e of events) {
-    const s = eventSubject(e.kind, e.channel_id, partitions);
-    let g = groups.get(s);
-    if (!g) groups.set(s, (g = []));
+    const key = `${e.kind}.${partitionOf(e.channel_id, partitions)}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
     g.push(e);
   }
-  return groups;
+  const bySubject = new Map<string, TgEvent[]>();
+  for (const g of groups.values()) {
+    const first = g[0];
+    const single = g.every((e) => e.channel_id === first.channel_id);
+    const subject = single ? eventSubject(first.kind, first.channel_id, partitions) : batchSubject(first.kind, partitionOf(first.channel_id, partitions));
+    bySubject.set(subject, g);
+  }
+  return bySubject;
 }
 
 /** Splits a batch into JSON payloads no larger than `maxBytes` (one oversized event stays alone). */

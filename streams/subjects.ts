@@ -2,6 +2,10 @@
  * Subjects: `tg.raw.p{NN}.{kind}.{channel_id}`, `tg.derived.p{NN}.{kind}.{channel_id}`,
  * `tg.dlq.{stage}`. The partition token lets a processor own whole partitions
  * with a plain filter subject.
+ *
+ * A batch that holds events of several channels of one partition (the
+ * publisher coalesces them: per-message cost is what limits throughput) goes
+ * to `tg.{layer}.p{NN}.{kind}._`: the channel token `_` means "several".
  */
 import { isRawKind, type DerivedKind, type EventKind, type RawKind } from './contract.ts';
 import { partitionOf } from './ids.ts';
@@ -18,6 +22,13 @@ export function layerOf(kind: EventKind): Layer {
 
 export function eventSubject(kind: EventKind, channelId: string, partitions: number): string {
   return `tg.${layerOf(kind)}.${partitionToken(partitionOf(channelId, partitions))}.${kind}.${channelId}`;
+}
+
+/** Channel token of a batch that spans several channels of one partition. */
+export const SEVERAL_CHANNELS = '_';
+
+export function batchSubject(kind: EventKind, partition: number): string {
+  return `tg.${layerOf(kind)}.${partitionToken(partition)}.${kind}.${SEVERAL_CHANNELS}`;
 }
 
 export function rawSubject(kind: RawKind, channelId: string, partitions: number): string {

@@ -123,7 +123,7 @@ function prepare(m: JsMsg, opts: SinkOptions, stage: string): Prepared {
     }
   }
   // Invalid raw input is dead-lettered by the processor (the decode stage); the sink only counts it.
-  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, layer: opts.source, subject: parseSubject(m.subject) });
+  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, layer: opts.source, subject: parseSubject(m.subject), partitions: opts.streams.partitions });
   if (decoded.failures.length) opts.metrics.events.inc({ stage, kind: 'unknown', outcome: 'invalid' }, decoded.failures.length);
   const rows: Prepared['rows'] = [];
   const rejected: DeadLetterRecord[] = [];

@@ -1,0 +1,188 @@
+/**
+ * `npm run bench`: throughput and freshness of the whole pipeline, with the
+ * raw ceilings of its two stores measured in the same run on the same data.
+ *
+ *   1. workload   simulated channels (counters-heavy), pre-encoded as the
+ *                 publisher would send them
+ *   2. JetStream  publish, then consume, the same messages on a scratch stream
+ *   3. chDB       bulk insert of the same rows into copies of the raw tables
+ *   4. pipeline   the same messages through TG_RAW → processors → TG_DERIVED
+ *                 → sinks → chDB, until every consumer is idle
+ *   5. freshness  a paced stream with observed_at = publish time; p50/p99 of
+ *                 (ingested_at − observed_at) for raw and derived rows
+ *
+ * Sizes: BENCH_CHANNELS (default 1000), BENCH_HOURS (simulated, default 12),
+ * BENCH_RATE (events/s of the paced phase, default 20000).
+ */
+import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { setMaxListeners } from 'node:events';
+import { Simulator } from '../ingest/simulator/simulator.ts';
+import type { RawEvent, TgEvent } from '../streams/contract.ts';
+import { batchId } from '../streams/ids.ts';
+import { chunkPayloads, EventPublisher, groupBySubject } from '../streams/publisher.ts';
+import { BatchPuller } from '../streams/puller.ts';
+import { sleep } from '../streams/retry.ts';
+import { tableFor, toRow } from '../sinks/clickhouse/encoder.ts';
+import { startTestNats, tempDir } from '../test/support/nats.ts';
+import { startPipeline } from '../test/support/pipeline.ts';
+
+const HOUR = 3_600_000;
+const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1000);
+const HOURS = Number(process.env.BENCH_HOURS ?? 12);
+const RATE = Number(process.env.BENCH_RATE ?? 20_000);
+const PARTITIONS = 8;
+
+interface Message {
+  subject: string;
+  payload: Uint8Array;
+  msgId: string;
+  events: TgEvent[];
+}
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+
+function line(label: string, value: string): void {
+  process.stdout.write(`${label.padEnd(44)} ${value}\n`);
+}
+const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleString('en-US')}/s`;
+
+function encode(events: RawEvent[]): Message[] {
+  const out: Message[] = [];
+  for (const [subject, group] of groupBySubject(events, PARTITIONS)) {
+    for (const c of chunkPayloads(group, 256 * 1024)) out.push({ subject, payload: c.payload, msgId: batchId(subject, c.events.map((e) => e.id)), events: c.events });
+  }
+  return out;
+}
+
+/** The workload: one simulated day of warm-up is skipped so counters polling is in steady state. */
+function workload(seed: number, channels: number, hours: number): { messages: Message[]; events: number; genMs: number } {
+  const t0 = performance.now();
+  const start = Date.UTC(2026, 0, 1);
+  const sim = new Simulator({ seed, channels, start, durationMs: (48 + hours) * HOUR, anomalies: 'none' });
+  sim.step(start + 48 * HOUR); // history before the measured span: generated, not published
+  const messages: Message[] = [];
+  let events = 0;
+  for (const tick of sim.ticks()) {
+    const flat = tick.batches.flat() as RawEvent[];
+    events += flat.length;
+    messages.push(...encode(flat));
+  }
+  return { messages, events, genMs: performance.now() - t0 };
+}
+
+async function jetstreamCeiling(url: string, messages: Message[], events: number): Promise<void> {
+  const nc = await connect({ servers: url });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'] });
+  const js = jetstream(nc);
+  const pub = new EventPublisher(js, { partitions: PARTITIONS, maxBatchBytes: 256 * 1024, maxInflight: 512, stream: 'BENCH' });
+  let t = performance.now();
+  for (const m of messages) await pub.publishRaw(`bench.${m.subject}`, m.payload, m.msgId);
+  await pub.flush();
+  const pubMs = performance.now() - t;
+  line('JetStream publish (same messages)', `${rate(messages.length, pubMs)} msgs, ${rate(events, pubMs)} events`);
+  await jsm.consumers.add('BENCH', { durable_name: 'bench', ack_policy: AckPolicy.Explicit, max_ack_pending: 100_000 });
+  const ac = new AbortController();
+  setMaxListeners(100, ac.signal);
+  const puller = new BatchPuller(await js.consumers.get('BENCH', 'bench'), { maxBatch: 1000, maxWaitMs: 20, signal: ac.signal });
+  await puller.start();
+  t = performance.now();
+  let n = 0;
+  while (n < messages.length) {
+    const batch = await puller.next();
+    for (const m of batch) m.ack();
+    n += batch.length;
+  }
+  const subMs = performance.now() - t;
+  ac.abort();
+  line('JetStream consume + ack (same messages)', `${rate(messages.length, subMs)} msgs, ${rate(events, subMs)} events`);
+  await jsm.streams.delete('BENCH');
+  await nc.close();
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`tgpulse bench: ${CHANNELS} channels, ${HOURS} simulated hours, ${PARTITIONS} partitions, node ${process.version}\n`);
+  const w = workload(1, CHANNELS, HOURS);
+  line('workload', `${w.events.toLocaleString('en-US')} events in ${w.messages.length.toLocaleString('en-US')} messages (${(w.events / w.messages.length).toFixed(1)} events/msg)`);
+  line('simulator generation + encoding', rate(w.events, w.genMs));
+
+  const nats = await startTestNats();
+  await jetstreamCeiling(nats.url, w.messages, w.events);
+
+  const pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('bench') });
+  const wh = pipe.warehouse;
+
+  // chDB ceiling: the same rows, bulk-inserted into copies of their tables.
+  const rowsByTable = new Map<string, Record<string, unknown>[]>();
+  for (const m of w.messages) for (const e of m.events) {
+    const table = tableFor(e.kind);
+    let rows = rowsByTable.get(table);
+    if (!rows) rowsByTable.set(table, (rows = []));
+    rows.push(toRow(e));
+  }
+  let t = performance.now();
+  let rowsInserted = 0;
+  for (const [table, rows] of rowsByTable) {
+    await wh.exec(`CREATE TABLE bench_${table} AS ${table}`);
+    for (let i = 0; i < rows.length; i += 50_000) {
+      await wh.insertRows(`bench_${table}`, rows.slice(i, i + 50_000));
+      rowsInserted += Math.min(50_000, rows.length - i);
+    }
+  }
+  const chMs = performance.now() - t;
+  line('chDB bulk insert (same rows, 50k/insert)', `${rate(rowsInserted, chMs)} rows`);
+  rowsByTable.clear();
+
+  // End to end: publish everything, roles running, until every consumer is idle.
+  pipe.startRoles();
+  t = performance.now();
+  for (const m of w.messages) await pipe.publisher.publishRaw(m.subject, m.payload, m.msgId);
+  await pipe.publisher.flush();
+  const publishedMs = performance.now() - t;
+  await pipe.waitIdle(1_800_000);
+  const e2eMs = performance.now() - t - 600; // waitIdle needs two quiet checks 300 ms apart
+  const [derived] = await wh.query<{ n: string }>('SELECT count() AS n FROM post_deltas');
+  line('end to end (raw → processors → chDB)', `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`);
+  line('  derived post_delta rows written', Number(derived.n).toLocaleString('en-US'));
+
+  // Freshness: a paced stream; observed_at is the publish time.
+  const fresh = workload(2, Math.max(50, Math.round(CHANNELS / 5)), 2);
+  const paced = fresh.messages.slice(0, Math.min(fresh.messages.length, Math.round((RATE * 20) / (fresh.events / fresh.messages.length))));
+  const pacedEvents = paced.reduce((n, m) => n + m.events.length, 0);
+  t = performance.now();
+  let sent = 0;
+  for (const m of paced) {
+    const due = t + (sent / RATE) * 1000;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const now = Date.now();
+    const events = m.events.map((e) => ({ ...e, observed_at: now }));
+    await pipe.publisher.publishRaw(m.subject, Buffer.from(JSON.stringify(events)), m.msgId);
+    sent += m.events.length;
+  }
+  await pipe.publisher.flush();
+  await pipe.waitIdle(600_000);
+  const ids = paced.flatMap((m) => m.events.map((e) => e.id));
+  for (const [label, table, idCol] of [
+    ['freshness raw (publish → queryable)', 'raw_post_counters', 'id'],
+    ['freshness derived post_delta', 'post_deltas', 'source_id'],
+  ] as const) {
+    const [q] = await wh.query<{ p50: number; p99: number; n: string }>(
+      `SELECT quantile(0.5)(lag) AS p50, quantile(0.99)(lag) AS p99, count() AS n FROM (
+         SELECT toUnixTimestamp64Milli(ingested_at) - toUnixTimestamp64Milli(observed_at) AS lag FROM ${table} WHERE ${idCol} IN {ids:Array(String)})`,
+      { ids },
+    );
+    line(label, `p50 ${Math.round(q.p50)} ms, p99 ${Math.round(q.p99)} ms over ${Number(q.n).toLocaleString('en-US')} rows at ${RATE.toLocaleString('en-US')} events/s offered (${pacedEvents.toLocaleString('en-US')} events)`);
+  }
+  line('peak RSS of the bench process', `${Math.round(peakRss / 1024 / 1024)} MiB`);
+  clearInterval(rssTimer);
+  await pipe.close();
+  await nats.stop();
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
