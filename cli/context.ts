@@ -14,6 +14,7 @@ import { migrate, renderTargetFor } from '../clickhouse/migrate.ts';
 import { createLogger, type Logger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { startLocalNats, type LocalNats } from './local-nats.ts';
+import { startOpsServer, type OpsServer } from '../observability/http.ts';
 import type { TgpulseConfig } from './config.ts';
 
 export interface NatsContext {
@@ -87,4 +88,18 @@ export async function openWarehouseMigrated(ctx: Context): Promise<Warehouse> {
   const result = await migrate(wh, { target: renderTargetFor(ctx.config.warehouse) });
   if (result.applied.length) ctx.log.info({ applied: result.applied.map((m) => m.name) }, 'migrations applied');
   return wh;
+}
+
+/**
+ * Starts the role's ops endpoint (/metrics, /healthz, /readyz with a check
+ * per opened dependency, and `POST /query` when a query runner is given).
+ */
+export async function startOps(ctx: Context, opts: { query?: (sql: string) => Promise<unknown[]> } = {}): Promise<OpsServer> {
+  const readiness: Record<string, () => Promise<void>> = {};
+  const { nats, warehouse } = ctx;
+  if (nats) readiness.nats = async () => void (await nats.nc.flush());
+  if (warehouse) readiness.warehouse = () => warehouse.ping();
+  const ops = await startOpsServer({ host: ctx.config.http.host, port: ctx.config.http.port, metrics: ctx.metrics, readiness, query: opts.query });
+  ctx.onClose(() => ops.close());
+  return ops;
 }

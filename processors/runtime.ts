@@ -14,7 +14,7 @@ import type { KV } from '@nats-io/kv';
 import type { RawEvent, TgEvent } from '../streams/contract.ts';
 import { decodeBatch, type DecodeFailure } from '../streams/codec.ts';
 import { CheckpointStore, type CheckpointHead } from '../streams/checkpoint.ts';
-import { consumerLag, resetDurable, type DurableSpec } from '../streams/consumers.ts';
+import { watchConsumerLag, resetDurable, type DurableSpec } from '../streams/consumers.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/dlq.ts';
 import { EventPublisher } from '../streams/publisher.ts';
 import { BatchPuller } from '../streams/puller.ts';
@@ -99,12 +99,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   };
 
   const ageTimer = setInterval(() => opts.metrics.checkpointAge.set({ partition: p }, (Date.now() - lastCheckpointAt) / 1000), 1000);
-  const lagTimer = setInterval(() => {
-    consumerLag(opts.jsm, spec.stream, spec.name).then(
-      (lag) => opts.metrics.consumerLag.set({ consumer: spec.name }, lag),
-      (err) => log.debug({ err: String(err) }, 'consumer lag unavailable'),
-    );
-  }, 5000);
+  const lagTimer = watchConsumerLag(opts.jsm, spec, opts.metrics, log);
 
   try {
     while (!opts.signal.aborted) {

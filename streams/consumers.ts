@@ -4,6 +4,8 @@
  */
 import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
 import { isNotFound } from './topology.ts';
+import type { PipelineMetrics } from '../observability/metrics.ts';
+import type { Logger } from '../observability/log.ts';
 
 const NS = 1_000_000;
 
@@ -61,4 +63,14 @@ export async function resetDurable(jsm: JetStreamManager, spec: DurableSpec, las
 export async function consumerLag(jsm: JetStreamManager, stream: string, name: string): Promise<number> {
   const info = await jsm.consumers.info(stream, name);
   return info.num_pending + info.num_ack_pending;
+}
+
+/** Reports the consumer's lag to the metrics every few seconds until the returned timer is cleared. */
+export function watchConsumerLag(jsm: JetStreamManager, spec: DurableSpec, metrics: PipelineMetrics, log: Logger, everyMs = 5000): NodeJS.Timeout {
+  return setInterval(() => {
+    consumerLag(jsm, spec.stream, spec.name).then(
+      (lag) => metrics.consumerLag.set({ consumer: spec.name }, lag),
+      (err) => log.debug({ err: String(err) }, 'consumer lag unavailable'),
+    );
+  }, everyMs);
 }

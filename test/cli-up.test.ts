@@ -6,6 +6,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sleep } from '../streams/retry.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
@@ -49,6 +51,15 @@ describe('tgpulse up --simulate', () => {
     expect(Number(last.deltas)).toBeGreaterThan(0);
     expect(Number(last.hourly)).toBeGreaterThan(0);
     expect(Number(last.anomalies)).toBeGreaterThan(0);
+    // The ops endpoint of the running instance: metrics of every stage and readiness.
+    const instance = JSON.parse(readFileSync(join(env.TGPULSE_DATA_DIR!, 'instance.json'), 'utf8')) as { url: string };
+    const metrics = await (await fetch(`${instance.url}/metrics`)).text();
+    for (const name of ['tgpulse_events_total', 'tgpulse_published_messages_total', 'tgpulse_batch_size', 'tgpulse_flush_seconds', 'tgpulse_checkpoint_age_seconds', 'tgpulse_watermark_ms']) {
+      expect(metrics).toContain(name);
+    }
+    const ready = await fetch(`${instance.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { nats: 'ok', warehouse: 'ok' } });
     // A write through the query path is refused, and the process keeps running.
     expect(() => query(env, 'DROP TABLE raw_posts')).toThrow(/read-only/);
     up.kill('SIGTERM');

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulator, type AnomalyLabel } from '../ingest/simulator/simulator.ts';
 import type { PostCountersEvent, RawEvent, RawKind } from '../streams/contract.ts';
+import { tableFor } from '../sinks/clickhouse/encoder.ts';
 import { scoreDetections, type DetectedAnomaly } from './support/labels.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
@@ -16,15 +17,6 @@ const START = Date.UTC(2026, 2, 2);
 /** 12 channels × 21 days: one week of warm-up, two weeks with anomalies (~440k events). */
 const CHANNELS = 12;
 const DAYS = 21;
-
-const RAW_TABLE: Record<RawKind, string> = {
-  post: 'raw_posts',
-  post_counters: 'raw_post_counters',
-  channel_members: 'raw_channel_members',
-  channel_stats: 'raw_channel_stats',
-  post_deleted: 'raw_post_deleted',
-  bot_event: 'raw_bot_events',
-};
 
 interface Published {
   idsByKind: Map<RawKind, Set<string>>;
@@ -92,7 +84,7 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
 
   it('stores every published raw event exactly once', async () => {
     for (const [kind, ids] of published.idsByKind) {
-      const [row] = await pipe.warehouse.query<{ n: string; u: string }>(`SELECT count() AS n, uniqExact(id) AS u FROM ${RAW_TABLE[kind]} FINAL`);
+      const [row] = await pipe.warehouse.query<{ n: string; u: string }>(`SELECT count() AS n, uniqExact(id) AS u FROM ${tableFor(kind)} FINAL`);
       expect({ kind, n: Number(row.n), u: Number(row.u) }).toEqual({ kind, n: ids.size, u: ids.size });
     }
   });

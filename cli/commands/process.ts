@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { Context, openNats } from '../context.ts';
+import { Context, openNats, startOps } from '../context.ts';
 import { runProcessRole, superviseRole } from '../roles.ts';
-import { startOpsServer } from '../../observability/http.ts';
 import { lifecycle, parseIntList } from './lifecycle.ts';
 import type { Command } from './command.ts';
 
@@ -15,8 +14,7 @@ export const processCommand: Command = {
     const life = lifecycle(ctx);
     try {
       const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-process' });
-      const ops = await startOpsServer({ host: config.http.host, port: config.http.port, metrics: ctx.metrics, readiness: { nats: async () => void (await nats.nc.flush()) } });
-      ctx.onClose(() => ops.close());
+      await startOps(ctx);
       await superviseRole('process', runProcessRole(ctx, nats, life.signal, partitions), ctx, life.stop);
       return 0;
     } finally {

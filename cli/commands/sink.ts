@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import { Context, openNats, openWarehouseMigrated } from '../context.ts';
+import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { runSinkRole, superviseRole } from '../roles.ts';
-import { startOpsServer } from '../../observability/http.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { SinkSource } from '../../sinks/clickhouse/sink.ts';
 import type { Command } from './command.ts';
@@ -21,13 +20,7 @@ export const sinkCommand: Command = {
     try {
       const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-sink' });
       const warehouse = await openWarehouseMigrated(ctx);
-      const ops = await startOpsServer({
-        host: config.http.host,
-        port: config.http.port,
-        metrics: ctx.metrics,
-        readiness: { nats: async () => void (await nats.nc.flush()), warehouse: () => warehouse.ping() },
-      });
-      ctx.onClose(() => ops.close());
+      await startOps(ctx);
       await superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal, sources), ctx, life.stop);
       return 0;
     } finally {

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { Context, openNats, openWarehouseMigrated } from '../context.ts';
+import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { removeInstance, writeInstance } from '../instance.ts';
 import { checkReadOnlySql } from '../read-only-sql.ts';
 import { runProcessRole, runSinkRole, superviseRole } from '../roles.ts';
-import { startOpsServer } from '../../observability/http.ts';
 import { lifecycle } from './lifecycle.ts';
 import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
 import type { Command } from './command.ts';
@@ -18,14 +17,7 @@ export const upCommand: Command = {
     try {
       const nats = await openNats(ctx, { autoStart: config.autoStartNats, name: 'tgpulse-up' });
       const warehouse = await openWarehouseMigrated(ctx);
-      const ops = await startOpsServer({
-        host: config.http.host,
-        port: config.http.port,
-        metrics: ctx.metrics,
-        readiness: { nats: async () => void (await nats.nc.flush()), warehouse: () => warehouse.ping() },
-        query: (sql) => warehouse.query(checkReadOnlySql(sql)),
-      });
-      ctx.onClose(() => ops.close());
+      const ops = await startOps(ctx, { query: (sql) => warehouse.query(checkReadOnlySql(sql)) });
       writeInstance(config.dataDir, { pid: process.pid, url: ops.url, started_at: Date.now() });
       ctx.onClose(async () => removeInstance(config.dataDir, process.pid));
       ctx.log.info({ ops: ops.url, nats: nats.local?.url ?? config.streams.natsUrl, warehouse: config.warehouse.driver, dataDir: config.dataDir }, 'tgpulse up: all roles starting');

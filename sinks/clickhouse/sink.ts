@@ -12,7 +12,7 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { TgEvent } from '../../streams/contract.ts';
 import { decodeBatch } from '../../streams/codec.ts';
-import { consumerLag, ensureDurable, type DurableSpec } from '../../streams/consumers.ts';
+import { watchConsumerLag, ensureDurable, type DurableSpec } from '../../streams/consumers.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/dlq.ts';
 import { batchId } from '../../streams/ids.ts';
 import { BatchPuller } from '../../streams/puller.ts';
@@ -74,12 +74,7 @@ export async function runSink(opts: SinkOptions): Promise<void> {
   const puller = new BatchPuller(consumer, { maxBatch: opts.sink.maxBatchMessages, maxWaitMs: opts.sink.maxWaitMs, signal: opts.signal });
   await puller.start();
   const dlq = new DeadLetterPublisher(opts.js, opts.metrics);
-  const lagTimer = setInterval(() => {
-    consumerLag(opts.jsm, spec.stream, spec.name).then(
-      (lag) => opts.metrics.consumerLag.set({ consumer: spec.name }, lag),
-      (err) => log.debug({ err: String(err) }, 'consumer lag unavailable'),
-    );
-  }, 5000);
+  const lagTimer = watchConsumerLag(opts.jsm, spec, opts.metrics, log);
   try {
     for (;;) {
       const batch = await puller.next();
