@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Simulator, type AnomalyLabel } from '../ingest/simulator/simulator.ts';
-import type { PostCountersEvent, RawEvent, RawKind } from '../streams/contract.ts';
 import { tableFor } from '../sinks/clickhouse/encoder.ts';
-import { scoreDetections, type DetectedAnomaly } from './support/labels.ts';
+import { scoreDetections } from './support/labels.ts';
+import { detectedAnomalies, publishSimulation, type Published } from './support/simulation.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 
@@ -17,49 +17,6 @@ const START = Date.UTC(2026, 2, 2);
 /** 12 channels × 21 days: one week of warm-up, two weeks with anomalies (~440k events). */
 const CHANNELS = 12;
 const DAYS = 21;
-
-interface Published {
-  idsByKind: Map<RawKind, Set<string>>;
-  /** Last (max) cumulative views per channel/post, as published. */
-  finalViews: Map<string, number>;
-  events: number;
-}
-
-async function publishSimulation(pipe: TestPipeline, sim: Simulator): Promise<Published> {
-  const out: Published = { idsByKind: new Map(), finalViews: new Map(), events: 0 };
-  for (const batch of sim.batches()) {
-    await pipe.publisher.publish(batch);
-    for (const e of batch as RawEvent[]) {
-      out.events++;
-      let ids = out.idsByKind.get(e.kind);
-      if (!ids) out.idsByKind.set(e.kind, (ids = new Set()));
-      ids.add(e.id);
-      if (e.kind === 'post_counters') {
-        const key = `${e.channel_id}/${(e as PostCountersEvent).data.post_id}`;
-        out.finalViews.set(key, Math.max(out.finalViews.get(key) ?? 0, (e as PostCountersEvent).data.views));
-      }
-    }
-  }
-  await pipe.publisher.flush();
-  return out;
-}
-
-async function detected(pipe: TestPipeline): Promise<DetectedAnomaly[]> {
-  const rows = await pipe.warehouse.query<Record<string, string | number | null>>(
-    `SELECT anomaly_id, channel_id, metric, direction, toUnixTimestamp64Milli(window_start) AS ws,
-            toUnixTimestamp64Milli(opened_at) AS oa, post_id
-       FROM anomaly_events FINAL WHERE state = 'opened' ORDER BY oa`,
-  );
-  return rows.map((r) => ({
-    anomaly_id: String(r.anomaly_id),
-    channel_id: String(r.channel_id),
-    metric: String(r.metric),
-    direction: String(r.direction),
-    window_start: Number(r.ws),
-    opened_at: Number(r.oa),
-    post_id: r.post_id === null ? null : Number(r.post_id),
-  }));
-}
 
 describe('pipeline end to end on simulated channels (real NATS, real chDB)', () => {
   let nats: TestNats;
@@ -120,7 +77,7 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
   });
 
   it('detects the injected anomalies with useful precision and recall', async () => {
-    const score = scoreDetections(labels, await detected(pipe));
+    const score = scoreDetections(labels, await detectedAnomalies(pipe.warehouse));
     // Printed so a run shows the detector's quality, not just pass/fail.
     console.info(
       `detection on ${CHANNELS} channels × ${DAYS} days: labels=${score.labels} detections=${score.detections} ` +
