@@ -22,6 +22,7 @@ export async function runProcessRole(ctx: Context, nats: NatsContext, signal: Ab
         log: ctx.log,
         metrics: ctx.metrics,
         signal,
+        checkpointIntervalMs: ctx.config.checkpointIntervalMs,
       }),
     ),
   );

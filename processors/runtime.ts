@@ -103,7 +103,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
 
   try {
     while (!opts.signal.aborted) {
-      const batch = await puller.next(interval);
+      // Wake at least every second when idle, so the tail of a burst is checkpointed promptly.
+      const batch = await puller.next(Math.min(interval, 1000));
       if (opts.signal.aborted) break;
       opts.metrics.batchSize.observe({ stage: PROCESS_STAGE }, batch.length);
       for (const m of batch) {

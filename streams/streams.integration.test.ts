@@ -1,0 +1,97 @@
+/**
+ * The stream machinery against a real nats-server: topology is idempotent,
+ * republished batches are dropped by their Nats-Msg-Id, large batches are
+ * split under the size limit, checkpoints survive in chunks, and the puller
+ * hands out batches and an empty batch when idle.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { setMaxListeners } from 'node:events';
+import type { ChannelMembersEvent } from './contract.ts';
+import { defaultStreamsConfig } from './config.ts';
+import { CheckpointStore } from './checkpoint.ts';
+import { ensureDurable } from './consumers.ts';
+import { eventId } from './ids.ts';
+import { EventPublisher } from './publisher.ts';
+import { BatchPuller } from './puller.ts';
+import { ensureStreams, openCheckpointBucket } from './topology.ts';
+import { startTestNats, type TestNats } from '../test/support/nats.ts';
+
+function members(channel: string, i: number): ChannelMembersEvent {
+  const t = Date.UTC(2026, 0, 1) + i * 60_000;
+  return { v: 1, kind: 'channel_members', id: eventId('cm', channel, t), channel_id: channel, event_time: t, observed_at: t, source: 'simulator', data: { members: 1000 + i } };
+}
+
+describe('streams on a real nats-server', () => {
+  let server: TestNats;
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+
+  beforeAll(async () => {
+    server = await startTestNats();
+    nc = await connect({ servers: server.url });
+    js = jetstream(nc);
+    jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, defaultStreamsConfig);
+  });
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  it('creates the topology idempotently', async () => {
+    await ensureStreams(jsm, defaultStreamsConfig);
+    const names = [];
+    for await (const s of jsm.streams.list()) names.push(s.config.name);
+    expect(names.sort()).toEqual(expect.arrayContaining(['TG_DERIVED', 'TG_DLQ', 'TG_RAW']));
+  });
+
+  it('drops a republished batch and splits a large one under the size limit', async () => {
+    const before = (await jsm.streams.info('TG_RAW')).state.messages;
+    const pub = new EventPublisher(js, { partitions: 8, maxBatchBytes: 4096, maxInflight: 16, stream: 'TG_RAW' });
+    const batch = Array.from({ length: 100 }, (_, i) => members('4242', i));
+    await pub.publish(batch);
+    await pub.flush();
+    const first = (await jsm.streams.info('TG_RAW')).state.messages - before;
+    expect(first).toBeGreaterThan(1); // 100 events of ~250 bytes do not fit in 4 KiB
+    await pub.publish(batch); // a retry of the same facts
+    await pub.flush();
+    expect((await jsm.streams.info('TG_RAW')).state.messages - before).toBe(first);
+    expect(pub.duplicates).toBe(first);
+  });
+
+  it('checkpoints a state larger than one NATS message and restores it exactly', async () => {
+    const kv = await openCheckpointBucket(nc, defaultStreamsConfig);
+    const store = new CheckpointStore(kv, 'test.p00');
+    expect(await store.load()).toBeNull();
+    const big = JSON.stringify({ posts: Array.from({ length: 40_000 }, (_, i) => ({ id: i, views: i * 7, emoji: '🔥' })) });
+    const h1 = await store.save(17, big, null);
+    expect(h1.chunks).toBeGreaterThan(1);
+    const h2 = await store.save(42, big.replace('🔥', '👍'), h1);
+    const loaded = await store.load();
+    expect(loaded?.head.seq).toBe(42);
+    expect(loaded?.head.generation).toBe(h2.generation);
+    expect(loaded?.text).toBe(big.replace('🔥', '👍'));
+  });
+
+  it('pulls batches, and an empty batch when idle', async () => {
+    const spec = { stream: 'TG_RAW', name: 'puller_test', filterSubject: 'tg.raw.>', ackWaitMs: 30_000, maxAckPending: 10_000 };
+    await ensureDurable(jsm, spec);
+    const ac = new AbortController();
+    setMaxListeners(20, ac.signal);
+    const puller = new BatchPuller(await js.consumers.get(spec.stream, spec.name), { maxBatch: 5, maxWaitMs: 20, signal: ac.signal });
+    await puller.start();
+    let seen = 0;
+    for (;;) {
+      const b = await puller.next(300);
+      if (!b.length) break;
+      expect(b.length).toBeLessThanOrEqual(5);
+      b.forEach((m) => m.ack());
+      seen += b.length;
+    }
+    expect(seen).toBe((await jsm.streams.info('TG_RAW')).state.messages);
+    ac.abort();
+  });
+});
