@@ -83,6 +83,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   { name: 'TGPULSE_SINK_BATCH', default: '2000', meaning: 'Sink: messages per insert batch' },
   { name: 'TGPULSE_SINK_WAIT_MS', default: '100', meaning: 'Sink: longest wait for a batch to fill' },
   { name: 'TGPULSE_SINK_ACK_WAIT_S', default: '30', meaning: 'Sink: redelivery delay of messages a crashed sink held' },
+  { name: 'TGPULSE_SINK_MAX_DELIVERIES', default: '20', meaning: 'Sink: a message delivered this often is dead-lettered (poison protection)' },
   { name: 'TGPULSE_HTTP_HOST', default: '127.0.0.1', meaning: 'Address of /metrics, /healthz, /readyz and the local query endpoint' },
   { name: 'TGPULSE_HTTP_PORT', default: '9464', meaning: 'Port of the same (0 = any free port)' },
 ];
@@ -130,6 +131,7 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
       maxBatchMessages: int(env, 'TGPULSE_SINK_BATCH', defaultSinkConfig.maxBatchMessages, 1, 100_000),
       maxWaitMs: int(env, 'TGPULSE_SINK_WAIT_MS', defaultSinkConfig.maxWaitMs, 1, 60_000),
       ackWaitMs: int(env, 'TGPULSE_SINK_ACK_WAIT_S', defaultSinkConfig.ackWaitMs / 1000, 1, 3600) * 1000,
+      maxDeliveries: int(env, 'TGPULSE_SINK_MAX_DELIVERIES', defaultSinkConfig.maxDeliveries, 2, 1_000_000),
     },
     http: { host: str(env, 'TGPULSE_HTTP_HOST', '127.0.0.1'), port: int(env, 'TGPULSE_HTTP_PORT', 9464, 0, 65535) },
   };

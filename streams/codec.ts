@@ -18,7 +18,8 @@ export type DeadLetterReason =
   | 'subject_mismatch'
   | 'late_event'
   | 'operator_error'
-  | 'write_rejected';
+  | 'write_rejected'
+  | 'redelivery_limit';
 
 export interface DecodeFailure {
   reason: DeadLetterReason;

@@ -36,9 +36,14 @@ export interface SinkConfig {
    * resumes quickly; a long write keeps its messages with `working()` heartbeats.
    */
   ackWaitMs: number;
+  /**
+   * A message delivered this many times (its sink died on it again and again)
+   * is dead-lettered instead of being tried once more: poison protection.
+   */
+  maxDeliveries: number;
 }
 
-export const defaultSinkConfig: SinkConfig = { maxBatchMessages: 2000, maxWaitMs: 100, ackWaitMs: 30_000 };
+export const defaultSinkConfig: SinkConfig = { maxBatchMessages: 2000, maxWaitMs: 100, ackWaitMs: 30_000, maxDeliveries: 20 };
 
 export interface SinkOptions {
   js: JetStreamClient;
@@ -103,6 +108,15 @@ export async function runSink(opts: SinkOptions): Promise<void> {
 }
 
 function prepare(m: JsMsg, opts: SinkOptions, stage: string): Prepared {
+  if (m.info.deliveryCount > opts.sink.maxDeliveries) {
+    const rec = deadLetterRecord(
+      { stage, stream: m.info.stream, subject: m.subject, seq: m.seq, receivedAt: Date.now() },
+      { reason: 'redelivery_limit', detail: `delivered ${m.info.deliveryCount} times without being written`, payload: Buffer.from(m.data).toString('utf8') },
+      0,
+      m.data.byteLength,
+    );
+    return { msg: m, rows: [], rejected: [rec] };
+  }
   if (opts.source === 'dlq') {
     try {
       const rec = JSON.parse(Buffer.from(m.data).toString('utf8')) as DeadLetterRecord;

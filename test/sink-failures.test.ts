@@ -1,0 +1,84 @@
+/**
+ * ClickHouse failures in the sink: an unavailable warehouse is retried until
+ * the rows are written (nothing acked meanwhile, nothing lost, nothing
+ * doubled); rows ClickHouse rejects for their content are dead-lettered per
+ * message while the rest of the batch is written.
+ */
+import { setMaxListeners } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WarehouseError } from '../clickhouse/errors.ts';
+import type { Warehouse } from '../clickhouse/warehouse.ts';
+import type { ChannelMembersEvent } from '../streams/contract.ts';
+import { eventId } from '../streams/ids.ts';
+import { sleep } from '../streams/retry.ts';
+import { runSink } from '../sinks/clickhouse/sink.ts';
+import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
+import { startPipeline, type TestPipeline } from './support/pipeline.ts';
+
+function members(channel: string, i: number, count = 1000 + i): ChannelMembersEvent {
+  const t = Date.UTC(2026, 1, 1) + i * 60_000;
+  return { v: 1, kind: 'channel_members', id: eventId('cm', channel, t), channel_id: channel, event_time: t, observed_at: t, source: 'simulator', data: { members: count } };
+}
+
+/** The real warehouse, with failures injected into its inserts. */
+function faulty(wh: Warehouse, failInsert: (table: string, rows: readonly Record<string, unknown>[]) => Error | null): Warehouse {
+  return { ...wh, driver: wh.driver, insertRows: async (table, rows, opts) => {
+    const err = failInsert(table, rows);
+    if (err) throw err;
+    return wh.insertRows(table, rows, opts);
+  } } as Warehouse;
+}
+
+describe('sink under ClickHouse failures', () => {
+  let nats: TestNats;
+  let pipe: TestPipeline;
+
+  beforeAll(async () => {
+    nats = await startTestNats();
+    pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('sinkfail'), env: { TGPULSE_PARTITIONS: '2' } });
+  });
+  afterAll(async () => {
+    await pipe?.close();
+    await nats?.stop();
+  });
+
+  async function runRawSinkUntil(wh: Warehouse, done: () => Promise<boolean>): Promise<void> {
+    const ac = new AbortController();
+    setMaxListeners(50, ac.signal);
+    const running = runSink({ js: pipe.nats.js, jsm: pipe.nats.jsm, warehouse: wh, streams: pipe.config.streams, sink: pipe.config.sink, source: 'raw', log: pipe.ctx.log, metrics: pipe.ctx.metrics, signal: ac.signal });
+    const deadline = Date.now() + 60_000;
+    while (!(await done()) && Date.now() < deadline) await sleep(200);
+    ac.abort();
+    await running;
+  }
+
+  const count = async (channel: string) =>
+    Number((await pipe.warehouse.query<{ n: string }>('SELECT count() AS n FROM raw_channel_members FINAL WHERE channel_id = {c:String}', { c: channel }))[0].n);
+
+  it('retries an unavailable warehouse until every row is written once', async () => {
+    const events = Array.from({ length: 50 }, (_, i) => members('7001', i));
+    for (let i = 0; i < events.length; i += 10) await pipe.publisher.publish(events.slice(i, i + 10));
+    await pipe.publisher.flush();
+    let failures = 0;
+    const down = faulty(pipe.warehouse, () => (failures++ < 3 ? new WarehouseError({ driver: 'server', operation: 'insert', target: 'raw_channel_members' }, 'connect ECONNREFUSED 127.0.0.1:8123') : null));
+    await runRawSinkUntil(down, async () => (await count('7001')) === 50);
+    expect(failures).toBeGreaterThan(3);
+    expect(await count('7001')).toBe(50);
+    const metrics = await pipe.ctx.metrics.registry.getSingleMetricAsString('tgpulse_errors_total');
+    expect(metrics).toMatch(/stage="sink_raw",error="insert"} [3-9]/);
+  });
+
+  it('dead-letters the messages ClickHouse rejects and writes the rest', async () => {
+    await pipe.publisher.publish([members('7002', 1)]);
+    await pipe.publisher.publish([members('7002', 2, 666)]); // the engine will "reject" this one
+    await pipe.publisher.publish([members('7002', 3)]);
+    await pipe.publisher.flush();
+    const rejecting = faulty(pipe.warehouse, (_t, rows) =>
+      rows.some((r) => r.members === 666) ? Object.assign(new WarehouseError({ driver: 'embedded', operation: 'insert', target: 'raw_channel_members', clickhouseCode: 27 }, 'Cannot parse input'), {}) : null,
+    );
+    await runRawSinkUntil(rejecting, async () => (await count('7002')) === 2);
+    expect(await count('7002')).toBe(2);
+    const msg = await pipe.nats.jsm.streams.getMessage('TG_DLQ', { last_by_subj: 'tg.dlq.sink_raw' });
+    expect(msg.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_raw', stream: 'TG_RAW', detail: expect.stringMatching(/raw_channel_members/) });
+  });
+});
