@@ -4,12 +4,15 @@
  * alarms per metric, missed labels per kind) and a calm run (`anomalies:
  * 'none'`: every alarm is false; alarms per channel-day is the false-alarm rate).
  *
- *   node --import tsx bench/detection.ts [--seeds 1,2,3,4,5,7] [--channels 12] [--days 21] [--rate 0.1] [--verbose]
+ *   node --import tsx bench/detection.ts [--seeds 1,2,3,4,5,7] [--channels 12] [--days 21] [--rate 0.1] [--order step|batch] [--verbose]
+ *
+ * `--order`: how events reach the partitions (see `runDetection`); `step`, the default, is how
+ * the simulate role and the end-to-end tests publish.
  */
 import { parseArgs } from 'node:util';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import { DAY_MS, defaultProcessorConfig, type ProcessorConfig } from '../processors/config.ts';
-import { countByMetric, runDetection, scoreDetections, type DetectionScore } from '../processors/quality.ts';
+import { countByMetric, runDetection, scoreDetections, type DetectionScore, type FeedOrder } from '../processors/quality.ts';
 
 const START = Date.UTC(2026, 2, 2);
 
@@ -19,6 +22,7 @@ const { values } = parseArgs({
     channels: { type: 'string', default: '12' },
     days: { type: 'string', default: '21' },
     rate: { type: 'string', default: '0.1' },
+    order: { type: 'string', default: 'step' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -28,6 +32,8 @@ const channels = Number(values.channels);
 const days = Number(values.days);
 const rate = Number(values.rate);
 const cfg: ProcessorConfig = defaultProcessorConfig;
+if (values.order !== 'step' && values.order !== 'batch') throw new Error(`--order must be step or batch, got ${values.order}`);
+const order = values.order as FeedOrder;
 
 function fmt(counts: Record<string, number>): string {
   const parts = Object.entries(counts).map(([k, n]) => `${k}:${n}`);
@@ -51,12 +57,12 @@ interface Row {
 
 const rows: Row[] = [];
 const t0 = performance.now();
-console.log(`detection quality: ${channels} channels × ${days} days from ${new Date(START).toISOString().slice(0, 10)}, anomalyRate ${rate}`);
+console.log(`detection quality: ${channels} channels × ${days} days from ${new Date(START).toISOString().slice(0, 10)}, anomalyRate ${rate}, ${order} order`);
 for (const seed of seeds) {
   const base = { seed, channels, start: START, durationMs: days * DAY_MS };
-  const run = runDetection(new Simulator({ ...base, anomalyRate: rate }), cfg);
+  const run = runDetection(new Simulator({ ...base, anomalyRate: rate }), cfg, { order });
   const score = scoreDetections(run.labels, run.detections);
-  const calm = runDetection(new Simulator({ ...base, anomalies: 'none' }), cfg);
+  const calm = runDetection(new Simulator({ ...base, anomalies: 'none' }), cfg, { order });
   const calmRate = calm.detections.length / calm.channelDays;
   rows.push({ seed, labels: score.labels, detections: score.detections, precision: score.precision, recall: score.recall, calmRate });
   console.log(

@@ -180,19 +180,43 @@ const countDetector: Omit<DetectorConfig, 'window' | 'directions' | 'seasonality
   minSd: { absolute: 0.2, relative: 0 },
 };
 
-/** Hourly count metrics: a mean per hour of day, one shared spread. */
+/**
+ * Hourly count metrics (views, forwards, reactions). Scored on `1h` windows so
+ * an alert follows the hour it happened in (final within allowedLatenessMs),
+ * not the end of a UTC day.
+ */
 const hourly: DetectorConfig = {
   ...countDetector,
   window: '1h',
+  // Engagement follows the audience's day: a mean per UTC hour of day keeps the rhythm from
+  // looking anomalous. Each slot sees one value a day: 0.15 remembers about two weeks.
   alpha: 0.15,
-  warmup: 5,
   seasonality: 24,
+  // ...but one spread shared by all hours: a slot's own variance would rest on a handful of
+  // values (its z-scores then have heavy, Student-t-like tails: dozens of false alarms per week
+  // on 12 simulated channels); the shared one rests on every hour of the last week.
   scale: 'pooled',
+  // Five days per hour of day for the means, then a day of residuals for the shared spread:
+  // after the settle day, the first scores come on day 7 of a channel.
+  warmup: 5,
   minus: null,
+  // Spikes only. An hour with few views is mostly posting timing (the morning's first post came
+  // an hour late: that hour has a tenth of its usual views), not a fall in reach; a fall in reach
+  // shows in views_at_age (every new post a flop) and needs a daily scale to be told from timing.
   directions: ['spike'],
 };
 
-/** Net member change per hour, in members. */
+/**
+ * Members: `subscribers_gained`/`lost` of a window are the positive/negative
+ * parts of the 15-minute member changes, so in a growing channel `lost` is
+ * mostly 0 with a few net-negative night steps, a zero-inflated series in which
+ * 0 → 15 looks like a surge. Both detectors score the hour's net change instead
+ * (gained − lost, resp. lost − gained: spikes only, each being the other's drop), in members:
+ * its spread is the channel's flow of joins and leaves (Poisson-like, so no log),
+ * learned per channel. A burst or a mass unsubscribe of 0.5 % of members in an hour or two
+ * sits at z ≥ 10 on the simulator while normal hours stay below 5: 6 leaves margin for
+ * real channels' burstier flow.
+ */
 const netMembers: Partial<DetectorConfig> = { transform: 'none', zOpen: 6, minSd: { absolute: 1, relative: 0 } };
 
 /** The defaults a deployment starts from (see each field for why). */
@@ -216,9 +240,7 @@ export const defaultProcessorConfig: ProcessorConfig = {
   // views at once) and the build-up of a new channel; from the second day on, windows are normal.
   detectorSettleMs: DAY_MS,
   detectors: {
-    // Views follow the audience's day: a separate state per UTC hour of day keeps the rhythm
-    // from looking anomalous. Each slot sees one value a day: alpha 0.15 remembers ~2 weeks,
-    // warm-up of 7 values is one week of each hour.
+    // Two quiet hours after a views anomaly before another: a surge fades over a few hours.
     views: { ...hourly, cooldownWindows: 2 },
     forwards: { ...hourly },
     reactions: { ...hourly },
@@ -237,9 +259,10 @@ export const defaultProcessorConfig: ProcessorConfig = {
     alpha: 0.1,
     // A week of every hour of day before the first alarm (the slots' rates need several days each).
     warmupDays: 7,
-    // One false alarm per channel in ~500 days if posting were Poisson; real posting is burstier
-    // and the rates are estimates, so the rate seen is higher (≈ 0.005/channel-day on the simulator).
-    // λ* is then 6.2 expected posts for a channel posting once a day, 7.3 at 3/day, 9.6 at 30/day.
+    // One false alarm per channel in ~500 days if posting is Poisson with the usual rates (the
+    // simulator's calm runs give ≈ 0.002 per scored channel-day). λ* is then 6.2 expected posts
+    // for a channel posting once a day, 7.3 at 3/day, 9.6 at 30/day: a 30-post/day channel is
+    // quiet after 5–6 of its daytime hours without a post, a 3-post/day one after ~2.5 days.
     falseAlarmsPerDay: 0.002,
     // Whatever the volume, a silence must hold at least 6 usual posts (e^−6 ≈ 0.25 % by chance).
     minExpectedPosts: 6,
@@ -255,6 +278,11 @@ export const defaultProcessorConfig: ProcessorConfig = {
     agesMs: [HOUR_MS, 6 * HOUR_MS, DAY_MS],
     // One value per post: 0.1 remembers about the last 20 posts.
     alpha: 0.1,
+    // A post's reach varies by a log-sd of 0.2–0.4 around the channel's usual, and that sd is
+    // estimated from ~20 posts (so z has heavy tails): at 3.5, about one post in 150 alarmed by
+    // chance (≈ 0.06 per channel-day on the simulator). 5 is a post doing ~4–7× (or a fifth of)
+    // its usual: viral posts (8–20× reach) mostly score 6–17 at some age, while chance alarms
+    // fall to ≈ 0.001 per channel-day.
     zOpen: 5,
     zClose: 2.5,
     warmup: 10,
@@ -337,6 +365,8 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
     if (!Number.isInteger(d.cooldownWindows) || d.cooldownWindows < 0) problems.push(`${p}.cooldownWindows must be a non-negative integer`);
     if (!Number.isInteger(d.seasonality) || d.seasonality < 0 || d.seasonality > 10_000) problems.push(`${p}.seasonality must be an integer in [0, 10000]`);
     if (d.transform !== 'none' && d.transform !== 'log1p') problems.push(`${p}.transform must be 'none' or 'log1p'`);
+    if (d.scale !== 'slot' && d.scale !== 'pooled') problems.push(`${p}.scale must be 'slot' or 'pooled'`);
+    if (d.minus !== null && (!WINDOW_METRICS.includes(d.minus) || d.minus === metric)) problems.push(`${p}.minus must be null or another window metric`);
   }
   const q = cfg.quiet;
   if (!names.has(q.window)) problems.push(`quiet.window ${JSON.stringify(q.window)} is not the name of a configured window`);

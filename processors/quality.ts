@@ -97,30 +97,59 @@ export interface DetectionRun {
   events: number;
 }
 
+/** How the events reach the partitions; see {@link runDetection}. */
+export type FeedOrder = 'step' | 'batch';
+
 /**
- * Feeds every batch of `sim` (from where it stands to its end) through one
- * partition state per partition, as the process role does with
- * `partitions` partitions (the watermark is per partition, so the split
- * matters), and collects the anomalies opened. The simulator must be finite.
+ * Feeds every event of `sim` (from where it stands to its end) through one
+ * partition state per partition, as the process role does with `partitions`
+ * partitions (the watermark is per partition, so the split matters), and
+ * collects the anomalies opened. The simulator must be finite.
+ *
+ * `order` is the order events reach a partition: `step` (default) as the
+ * simulate role and the end-to-end tests publish, one publish per simulator
+ * step coalesced per (kind, partition) in first-seen order (so within a step
+ * a partition reads all its posts, then all its counters, ...); `batch` in the
+ * simulator's own batch order. Both are valid orders for the operators; the
+ * detections can differ slightly where an event's place moves the watermark.
  */
-export function runDetection(sim: Simulator, cfg: ProcessorConfig, opts: { partitions?: number } = {}): DetectionRun {
+export function runDetection(sim: Simulator, cfg: ProcessorConfig, opts: { partitions?: number; order?: FeedOrder } = {}): DetectionRun {
   if (!Number.isFinite(sim.end)) throw new RangeError('runDetection needs a finite simulator run (set durationMs)');
   const partitions = opts.partitions ?? 8;
   const states: PartitionState[] = Array.from({ length: partitions }, createPartitionState);
   const partitionByChannel = new Map<string, number>();
+  const partitionOfChannel = (id: string): number => {
+    let p = partitionByChannel.get(id);
+    if (p === undefined) partitionByChannel.set(id, (p = partitionOf(id, partitions)));
+    return p;
+  };
   const detections: DetectedAnomaly[] = [];
   const startedAt = sim.now;
   let events = 0;
-  for (const batch of sim.batches()) {
-    const first = batch[0];
-    let p = partitionByChannel.get(first.channel_id);
-    if (p === undefined) partitionByChannel.set(first.channel_id, (p = partitionOf(first.channel_id, partitions)));
-    const state = states[p];
-    for (const event of batch as RawEvent[]) {
-      events++;
-      for (const d of processEvent(state, event, cfg).derived) {
-        if (d.kind === 'anomaly' && d.data.state === 'opened') detections.push(detectionOf(d));
+  const feed = (state: PartitionState, event: RawEvent) => {
+    events++;
+    for (const d of processEvent(state, event, cfg).derived) {
+      if (d.kind === 'anomaly' && d.data.state === 'opened') detections.push(detectionOf(d));
+    }
+  };
+  if (opts.order === 'batch') {
+    for (const batch of sim.batches()) {
+      const state = states[partitionOfChannel(batch[0].channel_id)];
+      for (const event of batch as RawEvent[]) feed(state, event);
+    }
+  } else {
+    for (const tick of sim.ticks()) {
+      const groups = new Map<string, { partition: number; events: RawEvent[] }>();
+      for (const batch of tick.batches) {
+        for (const event of batch as RawEvent[]) {
+          const partition = partitionOfChannel(event.channel_id);
+          const key = `${event.kind}.${partition}`;
+          let g = groups.get(key);
+          if (!g) groups.set(key, (g = { partition, events: [] }));
+          g.events.push(event);
+        }
       }
+      for (const g of groups.values()) for (const event of g.events) feed(states[g.partition], event);
     }
   }
   return { detections, labels: sim.labels(), channelDays: (sim.options.channels * (sim.end - startedAt)) / DAY_MS, events };

@@ -85,7 +85,9 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
         `missed=${JSON.stringify(score.missed.map((l) => l.kind))} false=${JSON.stringify(score.falseAlarms.map((a) => a.metric))}`,
     );
     expect(score.labels).toBeGreaterThan(5);
-    expect(score.recall).toBeGreaterThanOrEqual(0.6);
-    expect(score.precision).toBeGreaterThanOrEqual(0.5);
+    // Offline over 12 seeds the detectors reach precision ~0.9 and recall ~0.9 (bench/detection.ts);
+    // these bounds leave room for one more miss or two more false alarms on this seed.
+    expect(score.recall).toBeGreaterThanOrEqual(0.8);
+    expect(score.precision).toBeGreaterThanOrEqual(0.7);
   });
 });

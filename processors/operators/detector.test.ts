@@ -99,3 +99,41 @@ describe('SeriesDetector', () => {
     expect(s.state.slots[3].n).toBe(1);
   });
 });
+
+describe('SeriesDetector with a pooled scale', () => {
+  const pooled: SeriesDetectorConfig = { ...base, seasonality: 24, scale: 'pooled', warmup: 5, alpha: 0.15, transform: 'log1p', minSd: { absolute: 0, relative: 0 } };
+  /** Hourly values with a daily rhythm (×10 in the evening) and ±3 % noise. */
+  const rhythm = (i: number) => (i % 24 >= 18 && i % 24 < 22 ? 1000 : 100) * (1 + noise(i) / 100);
+
+  it('keeps a mean per slot but one spread for all slots, scored against the slot’s mean', () => {
+    const values = Array.from({ length: 24 * 14 }, (_, i) => rhythm(i));
+    const steps = run(new SeriesDetector(pooled), values);
+    expect(steps.filter((s) => s.transition?.state === 'opened')).toHaveLength(0);
+    const evening = steps[24 * 13 + 19].score;
+    const night = steps[24 * 13 + 3].score;
+    expect(evening.expected).toBeCloseTo(1000, -1);
+    expect(night.expected).toBeCloseTo(100, 0);
+    // One spread: the same sd (in the detector's space) at every hour.
+    expect(Math.abs(evening.sd - night.sd)).toBeLessThan(1e-3);
+    // A ×3 value in one hour stands out, wherever it falls in the day.
+    const spiked = values.slice();
+    spiked[24 * 12 + 3] *= 3;
+    const found = run(new SeriesDetector(pooled), spiked).find((s) => s.transition?.state === 'opened');
+    expect(found?.transition?.openedAt).toBe(24 * 12 + 3);
+  });
+
+  it('is warm only once the shared scale has a residual against a warm mean in every slot', () => {
+    const steps = run(new SeriesDetector(pooled), Array.from({ length: 24 * 8 }, (_, i) => rhythm(i)));
+    const firstWarm = steps.findIndex((s) => s.score.warm);
+    // Slots are warm after 5 days; the scale then needs one more day of residuals.
+    expect(firstWarm).toBe(24 * 6);
+    expect(steps[firstWarm].state.pooled?.n).toBe(25);
+  });
+
+  it('does not let the errors of young slot means reach the shared scale', () => {
+    // Wild values while the slots are young (a channel starting up) feed only the slot means.
+    const values = Array.from({ length: 24 * 5 }, (_, i) => (i % 7 === 0 ? 1 : 1e5) * (1 + noise(i) / 100));
+    const steps = run(new SeriesDetector(pooled), values);
+    expect(steps[steps.length - 1].state.pooled).toEqual({ n: 0, meanSquare: 0 });
+  });
+});

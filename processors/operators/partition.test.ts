@@ -72,12 +72,13 @@ describe('default config', () => {
     const bad: ProcessorConfig = {
       ...cfg,
       windows: [{ name: '1h', sizeMs: 3 * H, hopMs: 2 * H }],
-      detectors: { ...cfg.detectors, views: { ...cfg.detectors.views, alpha: 2 } },
+      detectors: { ...cfg.detectors, views: { ...cfg.detectors.views, alpha: 2 }, forwards: { ...cfg.detectors.forwards, minus: 'forwards' } },
     };
     const problems = validateProcessorConfig(bad);
     expect(problems).toContain('windows[0]: sizeMs must be a multiple of hopMs (hop ≤ size)');
     expect(problems).toContain('detectors.views.alpha must be in (0, 1], got 2');
-    expect(problems.some((p) => p.startsWith('detectors.forwards.window "1d" is not the name'))).toBe(true);
+    expect(problems).toContain('detectors.forwards.minus must be null or another window metric');
+    expect(problems.some((p) => p.startsWith('detectors.posts.window "1d" is not the name'))).toBe(true);
   });
 });
 
@@ -135,8 +136,12 @@ describe('processEvent', () => {
     const views = trends.filter((t) => t.channel_id === '-1002' && t.data.metric === 'views');
     expect(views.length).toBeGreaterThan(24 * 10);
     expect(views.every((t) => t.data.window === '1h')).toBe(true);
+    const hourly = trends.filter((t) => t.channel_id === '-1002' && t.data.window === '1h').map((t) => t.data.metric);
+    expect(new Set(hourly)).toEqual(new Set(['views', 'forwards', 'reactions', 'subscribers_gained', 'subscribers_lost']));
     const daily = trends.filter((t) => t.channel_id === '-1002' && t.data.window === '1d').map((t) => t.data.metric);
-    expect(new Set(daily)).toEqual(new Set(['forwards', 'reactions', 'subscribers_gained', 'subscribers_lost', 'posts']));
+    expect(new Set(daily)).toEqual(new Set(['posts']));
+    // Nothing is scored in a channel's first day (detectorSettleMs): its windows are not its normal yet.
+    expect(Math.min(...trends.filter((t) => t.channel_id === '-1002').map((t) => t.data.window_start))).toBeGreaterThanOrEqual(T0 + 24 * H);
     expect(views[views.length - 1].data.warm).toBe(true);
   });
 
@@ -273,5 +278,50 @@ describe('event kinds', () => {
     for (const a of anomalies.filter((x) => x.data.state !== 'opened')) {
       expect(anomalies.some((o) => o.data.state === 'opened' && o.data.anomaly_id === a.data.anomaly_id)).toBe(true);
     }
+  });
+});
+
+describe('subscriber detectors', () => {
+  /**
+   * A big, growing channel: members every 15 minutes, +30..50 by day, +5..15 at
+   * night and now and then a net loss of 15 there (leaves outnumber the few
+   * joins); optionally 3,000 members leave in one hour.
+   */
+  function membersStream(massUnsubscribeAt: number | null): RawEvent[] {
+    let a = 7;
+    const rnd = () => {
+      a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+      return a / 4294967296;
+    };
+    const out: RawEvent[] = [];
+    let members = 900_000;
+    for (let t = T0; t < T0 + 12 * 24 * H; t += 15 * M) {
+      const hour = ((t - T0) / H) % 24;
+      const night = hour < 6;
+      members += night ? (rnd() < 0.05 ? -15 : 5 + Math.round(rnd() * 10)) : 30 + Math.round(rnd() * 20);
+      if (massUnsubscribeAt !== null && t >= massUnsubscribeAt && t < massUnsubscribeAt + H) members -= 750;
+      out.push(membersEvent('-20', t, members));
+    }
+    return out;
+  }
+  const anomaliesOf = (events: RawEvent[]) => ofKind(derivedOf(runAll(events).outs), 'anomaly').filter((x) => x.data.state === 'opened');
+
+  it('alarms on a mass unsubscribe within its hour, as subscribers_lost', () => {
+    const at = T0 + (10 * 24 + 14) * H;
+    const opened = anomaliesOf(membersStream(at));
+    expect(opened.map((x) => [x.data.metric, x.data.window, x.data.direction, x.data.window_start])).toEqual([['subscribers_lost', '1h', 'spike', at]]);
+    // Scored on the net loss of the hour (lost − gained), in members.
+    expect(opened[0].data.value).toBeGreaterThan(2800);
+  });
+
+  it('does not alarm on the net-negative night steps of a growing channel', () => {
+    expect(anomaliesOf(membersStream(null))).toEqual([]);
+    // Scored on `lost` alone, those steps are a zero-inflated series where 0 → 20 looks like a surge.
+    const lostAlone: ProcessorConfig = {
+      ...cfg,
+      detectors: { ...cfg.detectors, subscribers_lost: { ...cfg.detectors.subscribers_lost, minus: null, transform: 'log1p', zOpen: 4, minSd: { absolute: 0.3, relative: 0 } } },
+    };
+    const opened = ofKind(derivedOf(runAll(membersStream(null), createPartitionState(), lostAlone).outs), 'anomaly').filter((x) => x.data.state === 'opened');
+    expect(opened.length).toBeGreaterThan(0);
   });
 });

@@ -31,8 +31,12 @@ import { createPostViewsChannel, createPostViewsPost, observePostViews, postView
 import { checkQuiet, createQuietState, notePost, QUIET_METRIC, type QuietState, type QuietTransition } from './quiet.ts';
 import { admit, createWindowsState, flush, observeTime, watermarkOf, type Contribution, type WindowEmission, type WindowsState } from './windows.ts';
 
-/** Version of the checkpointed state layout; {@link restoreState} refuses others. */
-export const PARTITION_STATE_VERSION = 1;
+/**
+ * Version of the checkpointed state layout; {@link restoreState} refuses others.
+ * 2: the quiet detector keeps posting rates per hour of day instead of recent
+ * publication dates; seasonal detectors may keep a pooled scale.
+ */
+export const PARTITION_STATE_VERSION = 2;
 
 /** Metric name of per-post views-at-age series. */
 export const POST_VIEWS_METRIC = 'views_at_age';

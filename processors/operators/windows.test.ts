@@ -125,6 +125,8 @@ describe('window emission', () => {
       [2, 11100, true],
       [3, 11000, true],
     ]);
+    // Every emission says where the channel's data began, so detectors can let it settle first.
+    expect(new Set(out.map((e) => e.firstData))).toEqual(new Set([T0 + 5 * M]));
   });
 
   it('treats data behind the watermark of a channel without windows as history, not late', () => {
