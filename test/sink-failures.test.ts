@@ -79,6 +79,6 @@ describe('sink under ClickHouse failures', () => {
     await runRawSinkUntil(rejecting, async () => (await count('7002')) === 2);
     expect(await count('7002')).toBe(2);
     const msg = await pipe.nats.jsm.streams.getMessage('TG_DLQ', { last_by_subj: 'tg.dlq.sink_raw' });
-    expect(msg.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_raw', stream: 'TG_RAW', detail: expect.stringMatching(/raw_channel_members/) });
+    expect(msg?.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_raw', stream: 'TG_RAW', detail: expect.stringMatching(/raw_channel_members/) });
   });
 });
