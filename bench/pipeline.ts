@@ -12,7 +12,7 @@
  *                 (ingested_at − observed_at) for raw and derived rows
  *
  * Sizes: BENCH_CHANNELS (default 1000), BENCH_HOURS (simulated, default 12),
- * BENCH_RATE (events/s of the paced phase, default 20000).
+ * BENCH_RATE (events/s of the paced phase, default half the end-to-end rate).
  */
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -30,7 +30,8 @@ import { startPipeline } from '../test/support/pipeline.ts';
 const HOUR = 3_600_000;
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1000);
 const HOURS = Number(process.env.BENCH_HOURS ?? 12);
-const RATE = Number(process.env.BENCH_RATE ?? 20_000);
+/** Offered rate of the paced phase; by default half the measured end-to-end throughput, so queues stay short. */
+const RATE_OVERRIDE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : null;
 const PARTITIONS = 8;
 
 interface Message {
@@ -148,6 +149,7 @@ async function main(): Promise<void> {
   line('  derived post_delta rows written', Number(derived.n).toLocaleString('en-US'));
 
   // Freshness: a paced stream; observed_at is the publish time.
+  const RATE = RATE_OVERRIDE ?? Math.max(1000, Math.round((w.events / e2eMs) * 500));
   const fresh = workload(2, Math.max(50, Math.round(CHANNELS / 5)), 2);
   const paced = fresh.messages.slice(0, Math.min(fresh.messages.length, Math.round((RATE * 20) / (fresh.events / fresh.messages.length))));
   const pacedEvents = paced.reduce((n, m) => n + m.events.length, 0);

@@ -31,9 +31,25 @@ export function toChTime(ms: number): string {
   if (!Number.isInteger(ms) || ms < MIN_CH_TIME_MS || ms > MAX_CH_TIME_MS) {
     throw new RangeError(`time ${ms} is not an integer epoch-ms within 1900..2299 (DateTime64 range)`);
   }
-  const iso = new Date(ms).toISOString(); // 'YYYY-MM-DDTHH:MM:SS.mmmZ' for these years
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  // Hot path of every insert: the date part is cached per day, the time of day is arithmetic.
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDate = `${new Date(day * DAY_MS).toISOString().slice(0, 10)} `;
+  }
+  let rest = ms - day * DAY_MS;
+  const h = Math.floor(rest / 3_600_000);
+  rest -= h * 3_600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const sec = Math.floor(rest / 1000);
+  const milli = rest - sec * 1000;
+  return `${cachedDate}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}`;
 }
+
+const DAY_MS = 86_400_000;
+let cachedDay = Number.NaN;
+let cachedDate = '';
 
 /**
  * Parse a `DateTime64` value printed by ClickHouse (UTC column) back to epoch ms.

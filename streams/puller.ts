@@ -12,6 +12,8 @@ export interface PullerOptions {
   maxWaitMs: number;
   /** Messages buffered before pulling pauses (backpressure). */
   highWater?: number;
+  /** Bytes requested per pull (default 8 MiB). */
+  maxBytes?: number;
   signal: AbortSignal;
 }
 
@@ -34,7 +36,9 @@ export class BatchPuller {
   }
 
   async start(): Promise<void> {
-    this.#messages = await this.consumer.consume({ max_messages: Math.min(this.#highWater, 10_000) });
+    // Bounded by bytes as well: coalesced batches are large, and an unbounded pull of
+    // thousands of them would overrun the server's per-client buffer (slow consumer).
+    this.#messages = await this.consumer.consume({ max_bytes: this.opts.maxBytes ?? 8 * 1024 * 1024 });
     void this.#pump();
   }
 

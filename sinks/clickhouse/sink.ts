@@ -165,12 +165,22 @@ function groupByTable(prepared: readonly Prepared[]): Map<string, Prepared['rows
   return byTable;
 }
 
-async function insertTable(table: string, rows: Prepared['rows'], opts: SinkOptions): Promise<void> {
+/**
+ * Deduplication token of one table's rows from a set of messages: derived
+ * from the messages' stream sequences (cheap), so a retry of the same batch
+ * writes nothing twice; a batch formed differently after a restart gets a new
+ * token and its duplicates collapse in the ReplacingMergeTree instead.
+ */
+function dedupToken(table: string, messages: readonly Prepared[]): string {
+  return batchId(table, messages.map((p) => `${p.msg.info.stream}:${p.msg.seq}`));
+}
+
+async function insertTable(table: string, rows: Prepared['rows'], token: string, opts: SinkOptions): Promise<void> {
   const started = process.hrtime.bigint();
   await opts.warehouse.insertRows(
     table,
     rows.map((r) => r.row),
-    { dedupToken: batchId(table, rows.map((r) => r.id)) },
+    { dedupToken: token },
   );
   opts.metrics.flushSeconds.observe({ table }, Number(process.hrtime.bigint() - started) / 1e9);
   opts.metrics.events.inc({ stage: 'sink', kind: table, outcome: 'ok' }, rows.length);
@@ -183,7 +193,7 @@ async function writeBatch(prepared: Prepared[], opts: SinkOptions, dlq: DeadLett
     await withRetry(
       async () => {
         try {
-          await insertTable(table, rows, opts);
+          await insertTable(table, rows, dedupToken(table, prepared), opts);
         } catch (err) {
           if (!isContentError(err)) throw err;
           log.error({ err: String(err), table }, 'ClickHouse rejected the batch; writing message by message');
@@ -210,7 +220,7 @@ async function isolateRejected(table: string, prepared: Prepared[], opts: SinkOp
     const rows = p.rows.filter((r) => r.table === table);
     if (!rows.length) continue;
     try {
-      await insertTable(table, rows, opts);
+      await insertTable(table, rows, dedupToken(table, [p]), opts);
     } catch (err) {
       if (!isContentError(err)) throw err;
       const rec = deadLetterRecord(
