@@ -12,6 +12,7 @@ import {
   toStr,
   toStrOrNull,
 } from './values.ts';
+import type { WindowAgg } from '../streams/contract.ts';
 
 /** A column value did not have the type the reader expected. */
 export class RowShapeError extends Error {
@@ -91,4 +92,27 @@ export class RowReader {
 function arrayOf(value: unknown): unknown[] {
   if (!Array.isArray(value)) throw new TypeError('expected an array');
   return value;
+}
+
+/** The WindowAgg figures of a `window_aggs`, `channel_hourly` or `channel_daily` row (one reading for the sink's round trip and the read models). */
+export function readWindowAgg(r: RowReader): WindowAgg {
+  return {
+    window: r.str('window'),
+    window_start: r.time('window_start'),
+    window_end: r.time('window_end'),
+    revision: r.int('revision'),
+    final: r.bool('final'),
+    views: r.int('views'),
+    forwards: r.int('forwards'),
+    replies: r.int('replies'),
+    reactions: r.int('reactions'),
+    views_baseline: r.int('views_baseline'),
+    posts: r.int('posts'),
+    members_last: r.intOrNull('members_last'),
+    members_min: r.intOrNull('members_min'),
+    members_max: r.intOrNull('members_max'),
+    subscribers_gained: r.int('subscribers_gained'),
+    subscribers_lost: r.int('subscribers_lost'),
+    events: r.int('events'),
+  };
 }

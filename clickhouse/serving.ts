@@ -10,7 +10,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { AnomalyDirection, AnomalyState, Severity, type Anomaly, type Trend, type WindowAgg } from '../streams/contract.ts';
-import { RowReader, RowShapeError } from './row-reader.ts';
+import { readWindowAgg, RowReader, RowShapeError } from './row-reader.ts';
 import { toChTime } from './values.ts';
 import type { Warehouse } from './warehouse.ts';
 
@@ -46,27 +46,7 @@ export async function channelSeries(
   );
   return rows.map((row) => {
     const r = new RowReader(row, table);
-    return {
-      channel_id: r.str('channel_id'),
-      window,
-      window_start: r.time('window_start'),
-      window_end: r.time('window_end'),
-      revision: r.int('revision'),
-      final: r.bool('final'),
-      views: r.int('views'),
-      forwards: r.int('forwards'),
-      replies: r.int('replies'),
-      reactions: r.int('reactions'),
-      views_baseline: r.int('views_baseline'),
-      posts: r.int('posts'),
-      members_last: r.intOrNull('members_last'),
-      members_min: r.intOrNull('members_min'),
-      members_max: r.intOrNull('members_max'),
-      subscribers_gained: r.int('subscribers_gained'),
-      subscribers_lost: r.int('subscribers_lost'),
-      events: r.int('events'),
-      updated_at: r.time('updated_at'),
-    };
+    return { channel_id: r.str('channel_id'), ...readWindowAgg(r), window, updated_at: r.time('updated_at') };
   });
 }
 

@@ -70,7 +70,15 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
 
   await resetDurable(opts.jsm, spec, lastSeq);
   const consumer = await opts.js.consumers.get(spec.stream, spec.name);
-  const puller = new BatchPuller(consumer, { maxBatch: opts.maxBatch ?? 500, maxWaitMs: 20, signal: opts.signal });
+  const puller = new BatchPuller(consumer, {
+    maxBatch: opts.maxBatch ?? 500,
+    maxWaitMs: 20,
+    signal: opts.signal,
+    onRestart: (n) => {
+      opts.metrics.errors.inc({ stage: PROCESS_STAGE, error: 'delivery_restarted' });
+      log.warn({ restarts: n }, 'consumer delivery ended unexpectedly; restarted');
+    },
+  });
   await puller.start();
 
   const publisher = new EventPublisher(opts.js, {
@@ -106,6 +114,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
       // Wake at least every second when idle, so the tail of a burst is checkpointed promptly.
       const batch = await puller.next(Math.min(interval, 1000));
       if (opts.signal.aborted) break;
+      if (!batch.length && puller.stopped) throw new Error(`consumer ${spec.name} stopped delivering`);
       opts.metrics.batchSize.observe({ stage: PROCESS_STAGE }, batch.length);
       for (const m of batch) {
         if (m.seq <= lastSeq) {

@@ -5,6 +5,7 @@
  * first one. Acks are the caller's job, after its work is durable.
  */
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { sleep } from './retry.ts';
 
 export interface PullerOptions {
   maxBatch: number;
@@ -12,8 +13,10 @@ export interface PullerOptions {
   maxWaitMs: number;
   /** Messages buffered before pulling pauses (backpressure). */
   highWater?: number;
-  /** Bytes requested per pull (default 8 MiB). */
-  maxBytes?: number;
+  /** Messages requested per pull (default 100). */
+  maxPull?: number;
+  /** Told each time delivery had to be restarted (for logs and metrics). */
+  onRestart?: (restarts: number) => void;
   signal: AbortSignal;
 }
 
@@ -26,6 +29,8 @@ export class BatchPuller {
   #done = false;
   #error: unknown = null;
   readonly #highWater: number;
+  /** Times delivery ended unasked and was restarted. */
+  restarts = 0;
 
   constructor(
     private readonly consumer: Consumer,
@@ -36,19 +41,35 @@ export class BatchPuller {
   }
 
   async start(): Promise<void> {
-    // Bounded by bytes as well: coalesced batches are large, and an unbounded pull of
-    // thousands of them would overrun the server's per-client buffer (slow consumer).
-    this.#messages = await this.consumer.consume({ max_bytes: this.opts.maxBytes ?? 8 * 1024 * 1024 });
+    this.#messages = await this.#consume();
     void this.#pump();
+  }
+
+  /**
+   * Pulls are bounded in messages, not bytes: coalesced batches can be 256 KiB,
+   * and a pull of thousands of them would overrun the server's per-client
+   * buffer (slow consumer), while byte-bounded pulls stalled in testing.
+   */
+  #consume(): Promise<ConsumerMessages> {
+    return this.consumer.consume({ max_messages: Math.min(this.#highWater, this.opts.maxPull ?? 100) });
   }
 
   async #pump(): Promise<void> {
     try {
-      for await (const m of this.#messages!) {
-        this.#buf.push(m);
-        if (this.#waiter && this.#buf.length >= this.#waiter.min) this.#notify();
-        while (this.#buf.length >= this.#highWater && !this.#done) await new Promise<void>((r) => (this.#resume = r));
+      while (!this.#done) {
+        for await (const m of this.#messages!) {
+          this.#buf.push(m);
+          if (this.#waiter && this.#buf.length >= this.#waiter.min) this.#notify();
+          while (this.#buf.length >= this.#highWater && !this.#done) await new Promise<void>((r) => (this.#resume = r));
+          if (this.#done) break;
+        }
         if (this.#done) break;
+        // The client ended delivery without being asked to (a dropped pull,
+        // missed heartbeats): start consuming again rather than go quiet.
+        this.restarts++;
+        this.opts.onRestart?.(this.restarts);
+        await sleep(Math.min(5_000, 100 * this.restarts), this.opts.signal);
+        if (!this.#done) this.#messages = await this.#consume();
       }
     } catch (err) {
       this.#error = err;

@@ -20,7 +20,7 @@ import {
   type TgEvent,
 } from '../../streams/contract.ts';
 import type { DeadLetterRecord } from '../../streams/dlq.ts';
-import { RowReader } from '../../clickhouse/row-reader.ts';
+import { readWindowAgg, RowReader } from '../../clickhouse/row-reader.ts';
 import { toChTime } from '../../clickhouse/values.ts';
 
 export type { DeadLetterRecord };
@@ -279,25 +279,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       subscribers_lost: d.subscribers_lost,
       events: d.events,
     }),
-    decode: (r) => ({
-      window: r.str('window'),
-      window_start: r.time('window_start'),
-      window_end: r.time('window_end'),
-      revision: r.int('revision'),
-      final: r.bool('final'),
-      views: r.int('views'),
-      forwards: r.int('forwards'),
-      replies: r.int('replies'),
-      reactions: r.int('reactions'),
-      views_baseline: r.int('views_baseline'),
-      posts: r.int('posts'),
-      members_last: r.intOrNull('members_last'),
-      members_min: r.intOrNull('members_min'),
-      members_max: r.intOrNull('members_max'),
-      subscribers_gained: r.int('subscribers_gained'),
-      subscribers_lost: r.int('subscribers_lost'),
-      events: r.int('events'),
-    }),
+    decode: readWindowAgg,
   },
   trend: {
     encode: (d) => ({

@@ -76,7 +76,15 @@ export async function runSink(opts: SinkOptions): Promise<void> {
   const spec = sinkConsumer(opts.streams, opts.source, opts.sink);
   await ensureDurable(opts.jsm, spec);
   const consumer = await opts.js.consumers.get(spec.stream, spec.name);
-  const puller = new BatchPuller(consumer, { maxBatch: opts.sink.maxBatchMessages, maxWaitMs: opts.sink.maxWaitMs, signal: opts.signal });
+  const puller = new BatchPuller(consumer, {
+    maxBatch: opts.sink.maxBatchMessages,
+    maxWaitMs: opts.sink.maxWaitMs,
+    signal: opts.signal,
+    onRestart: (n) => {
+      opts.metrics.errors.inc({ stage, error: 'delivery_restarted' });
+      log.warn({ restarts: n }, 'consumer delivery ended unexpectedly; restarted');
+    },
+  });
   await puller.start();
   const dlq = new DeadLetterPublisher(opts.js, opts.metrics);
   const lagTimer = watchConsumerLag(opts.jsm, spec, opts.metrics, log);
@@ -84,7 +92,8 @@ export async function runSink(opts: SinkOptions): Promise<void> {
     for (;;) {
       const batch = await puller.next();
       if (!batch.length) {
-        if (opts.signal.aborted || puller.stopped) break;
+        if (opts.signal.aborted) break;
+        if (puller.stopped) throw new Error(`consumer ${spec.name} stopped delivering`);
         continue;
       }
       opts.metrics.batchSize.observe({ stage }, batch.length);
