@@ -95,9 +95,10 @@ function arrayOf(value: unknown): unknown[] {
 }
 
 /** The WindowAgg figures of a `window_aggs`, `channel_hourly` or `channel_daily` row (one reading for the sink's round trip and the read models). */
-export function readWindowAgg(r: RowReader): WindowAgg {
+export function readWindowAgg(r: RowReader, window?: string): WindowAgg {
   return {
-    window: r.str('window'),
+    // Serving tables hold one window each and have no `window` column.
+    window: window ?? r.str('window'),
     window_start: r.time('window_start'),
     window_end: r.time('window_end'),
     revision: r.int('revision'),

@@ -46,7 +46,7 @@ export async function channelSeries(
   );
   return rows.map((row) => {
     const r = new RowReader(row, table);
-    return { channel_id: r.str('channel_id'), ...readWindowAgg(r), window, updated_at: r.time('updated_at') };
+    return { channel_id: r.str('channel_id'), ...readWindowAgg(r, window), updated_at: r.time('updated_at') };
   });
 }
 

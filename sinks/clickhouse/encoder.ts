@@ -279,7 +279,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       subscribers_lost: d.subscribers_lost,
       events: d.events,
     }),
-    decode: readWindowAgg,
+    decode: (r) => readWindowAgg(r),
   },
   trend: {
     encode: (d) => ({
