@@ -9,6 +9,7 @@
  */
 import { clickhouseCodeOf } from './errors.ts';
 import type { RetryPolicy } from './warehouse.ts';
+import { backoffMs, withRetry as retryLoop } from '../streams/retry.ts';
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 5000 };
 
@@ -63,10 +64,9 @@ export function isTransient(err: unknown): boolean {
   return Object.getPrototypeOf(err) === Error.prototype;
 }
 
-/** Delay before retry number `retry` (1-based): full jitter over an exponential cap. */
+/** Delay before retry number `retry` (1-based): the shared backoff of streams/retry.ts under a policy. */
 export function backoffDelayMs(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.round(cap * (0.5 + random() / 2));
+  return backoffMs(retry, policy.baseDelayMs, policy.maxDelayMs, random);
 }
 
 /** A retried call that failed for good: the last error and how many attempts were made. */
@@ -89,14 +89,18 @@ export class FailedAfterAttempts extends Error {
 export async function withRetry<T>(
   fn: () => Promise<T>,
   policy: RetryPolicy,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep?: (ms: number) => Promise<void>,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= policy.attempts || !isTransient(err)) throw new FailedAfterAttempts(attempt, err);
-      await sleep(backoffDelayMs(attempt, policy));
-    }
+  let attempts = 0;
+  try {
+    return await retryLoop(
+      (attempt) => {
+        attempts = attempt;
+        return fn();
+      },
+      { attempts: policy.attempts, baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, isFatal: (err) => !isTransient(err), sleep },
+    );
+  } catch (err) {
+    throw new FailedAfterAttempts(attempts, err);
   }
 }

@@ -12,7 +12,9 @@ import {
   toStr,
   toStrOrNull,
 } from './values.ts';
-import type { WindowAgg } from '../streams/contract.ts';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { AnomalyDirection, AnomalyState, Severity, type Anomaly, type WindowAgg } from '../streams/contract.ts';
 
 /** A column value did not have the type the reader expected. */
 export class RowShapeError extends Error {
@@ -115,5 +117,32 @@ export function readWindowAgg(r: RowReader, window?: string): WindowAgg {
     subscribers_gained: r.int('subscribers_gained'),
     subscribers_lost: r.int('subscribers_lost'),
     events: r.int('events'),
+  };
+}
+
+/** A string column whose values the contract restricts (state, direction, severity). */
+export function literal<S extends TSchema>(schema: S, value: string, column: string): Static<S> {
+  if (!Value.Check(schema, value)) throw new RowShapeError(`${column}: ${JSON.stringify(value)} is not a value the contract allows`);
+  return value;
+}
+
+/** The Anomaly figures of an `anomaly_events` or `anomalies` row. */
+export function readAnomaly(r: RowReader, table: string): Anomaly {
+  return {
+    anomaly_id: r.str('anomaly_id'),
+    state: literal(AnomalyState, r.str('state'), `${table}.state`),
+    revision: r.int('revision'),
+    metric: r.str('metric'),
+    window: r.str('window'),
+    window_start: r.time('window_start'),
+    post_id: r.intOrNull('post_id'),
+    direction: literal(AnomalyDirection, r.str('direction'), `${table}.direction`),
+    severity: literal(Severity, r.str('severity'), `${table}.severity`),
+    value: r.float('value'),
+    expected: r.float('expected'),
+    band_low: r.float('band_low'),
+    band_high: r.float('band_high'),
+    z: r.float('z'),
+    opened_at: r.time('opened_at'),
   };
 }

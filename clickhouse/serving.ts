@@ -7,10 +7,8 @@
  * `-Merge`/`max` and GROUP BY, so the answer is the same before and after
  * background merges, and duplicates never count twice.
  */
-import type { Static, TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { AnomalyDirection, AnomalyState, Severity, type Anomaly, type Trend, type WindowAgg } from '../streams/contract.ts';
-import { readWindowAgg, RowReader, RowShapeError } from './row-reader.ts';
+import type { Anomaly, Trend, WindowAgg } from '../streams/contract.ts';
+import { readAnomaly, readWindowAgg, RowReader } from './row-reader.ts';
 import { toChTime } from './values.ts';
 import type { Warehouse } from './warehouse.ts';
 
@@ -87,21 +85,7 @@ export async function listAnomalies(
     const r = new RowReader(row, 'anomalies');
     return {
       channel_id: r.str('channel_id'),
-      anomaly_id: r.str('anomaly_id'),
-      state: literal(AnomalyState, r.str('state'), 'anomalies.state'),
-      revision: r.int('revision'),
-      metric: r.str('metric'),
-      window: r.str('window'),
-      window_start: r.time('window_start'),
-      post_id: r.intOrNull('post_id'),
-      direction: literal(AnomalyDirection, r.str('direction'), 'anomalies.direction'),
-      severity: literal(Severity, r.str('severity'), 'anomalies.severity'),
-      value: r.float('value'),
-      expected: r.float('expected'),
-      band_low: r.float('band_low'),
-      band_high: r.float('band_high'),
-      z: r.float('z'),
-      opened_at: r.time('opened_at'),
+      ...readAnomaly(r, 'anomalies'),
       updated_at: r.time('updated_at'),
       resolved_at: r.timeOrNull('resolved_at'),
     };
@@ -228,7 +212,3 @@ export async function latestTrends(wh: Warehouse, q: { channel_id: string }): Pr
 }
 
 /** Narrow a stored string to one of the contract's literals, or fail naming the column. */
-function literal<S extends TSchema>(schema: S, value: string, column: string): Static<S> {
-  if (!Value.Check(schema, value)) throw new RowShapeError(`${column}: ${JSON.stringify(value)} is not a value the contract allows`);
-  return value;
-}

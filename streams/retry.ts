@@ -12,6 +12,14 @@ export interface RetryOptions {
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
   /** Errors for which retrying cannot help; thrown at once. */
   isFatal?: (err: unknown) => boolean;
+  /** How to wait (tests pass one that does not). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Delay before retry number `retry` (1-based): jitter over the upper half of an exponential cap. */
+export function backoffMs(retry: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const cap = Math.min(maxMs, baseMs * 2 ** (retry - 1));
+  return Math.round(cap * (0.5 + random() / 2));
 }
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
@@ -20,10 +28,9 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       return await fn(attempt);
     } catch (err) {
       if (attempt >= opts.attempts || opts.isFatal?.(err) || opts.signal?.aborted) throw err;
-      const exp = Math.min(opts.maxMs, opts.baseMs * 2 ** (attempt - 1));
-      const waitMs = Math.round(exp / 2 + Math.random() * (exp / 2));
+      const waitMs = backoffMs(attempt, opts.baseMs, opts.maxMs);
       opts.onRetry?.(err, attempt, waitMs);
-      await sleep(waitMs, opts.signal);
+      await (opts.sleep ?? sleep)(waitMs, opts.signal);
     }
   }
 }

@@ -20,7 +20,7 @@ import {
   type TgEvent,
 } from '../../streams/contract.ts';
 import type { DeadLetterRecord } from '../../streams/dlq.ts';
-import { readWindowAgg, RowReader } from '../../clickhouse/row-reader.ts';
+import { readAnomaly, readWindowAgg, RowReader } from '../../clickhouse/row-reader.ts';
 import { toChTime } from '../../clickhouse/values.ts';
 
 export type { DeadLetterRecord };
@@ -325,23 +325,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       z: d.z,
       opened_at: time(d.opened_at, 'opened_at'),
     }),
-    decode: (r) => ({
-      anomaly_id: r.str('anomaly_id'),
-      state: r.str('state'),
-      revision: r.int('revision'),
-      metric: r.str('metric'),
-      window: r.str('window'),
-      window_start: r.time('window_start'),
-      post_id: r.intOrNull('post_id'),
-      direction: r.str('direction'),
-      severity: r.str('severity'),
-      value: r.float('value'),
-      expected: r.float('expected'),
-      band_low: r.float('band_low'),
-      band_high: r.float('band_high'),
-      z: r.float('z'),
-      opened_at: r.time('opened_at'),
-    }),
+    decode: (r) => readAnomaly(r, 'anomaly_events'),
   },
 };
 
