@@ -9,6 +9,8 @@ import { defaultStreamsConfig, type StreamsConfig } from '../streams/config.ts';
 import { defaultSinkConfig, type SinkConfig } from '../sinks/clickhouse/sink.ts';
 import { defaultProcessorConfig, type ProcessorConfig } from '../processors/config.ts';
 import type { WarehouseConfig } from '../clickhouse/warehouse.ts';
+import type { ControlConfig } from '../control/config.ts';
+import type { ApiConfig } from '../api/config.ts';
 
 export interface TgpulseConfig {
   dataDir: string;
@@ -22,6 +24,9 @@ export interface TgpulseConfig {
   checkpointIntervalMs: number;
   sink: SinkConfig;
   http: { host: string; port: number };
+  /** The Postgres control plane (API keys, share links, audit log; later accounts, bot users). */
+  control: ControlConfig;
+  api: ApiConfig;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +91,14 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   { name: 'TGPULSE_SINK_MAX_DELIVERIES', default: '20', meaning: 'Sink: a message delivered this often is dead-lettered (poison protection)' },
   { name: 'TGPULSE_HTTP_HOST', default: '127.0.0.1', meaning: 'Address of /metrics, /healthz, /readyz and the local query endpoint' },
   { name: 'TGPULSE_HTTP_PORT', default: '9464', meaning: 'Port of the same (0 = any free port)' },
+  { name: 'TGPULSE_POSTGRES_URL', default: '', meaning: 'Control-plane Postgres (postgres://…); empty = embedded PGlite under the data folder' },
+  { name: 'TGPULSE_SHARE_SECRET', default: '', meaning: 'HMAC key of share links (32+ chars); empty = generated once and kept in Postgres' },
+  { name: 'TGPULSE_API_HOST', default: '127.0.0.1', meaning: 'REST API listen address' },
+  { name: 'TGPULSE_API_PORT', default: '8080', meaning: 'REST API port (0 = any free port)' },
+  { name: 'TGPULSE_API_RATE_PER_MIN', default: '600', meaning: 'REST API: default requests per minute per API key (a key may set its own)' },
+  { name: 'TGPULSE_API_CACHE_S', default: '30', meaning: 'REST API: seconds an answer is cached in-process and in Cache-Control' },
+  { name: 'TGPULSE_API_MAX_RANGE_DAYS', default: '400', meaning: 'REST API: longest from..to range a query may ask for' },
+  { name: 'TGPULSE_API_CORS_ORIGINS', default: '', meaning: 'REST API: comma-separated origins allowed by CORS; empty = CORS off' },
 ];
 
 export function loadConfig(env: Env = process.env): TgpulseConfig {
@@ -134,5 +147,28 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
       maxDeliveries: int(env, 'TGPULSE_SINK_MAX_DELIVERIES', defaultSinkConfig.maxDeliveries, 2, 1_000_000),
     },
     http: { host: str(env, 'TGPULSE_HTTP_HOST', '127.0.0.1'), port: int(env, 'TGPULSE_HTTP_PORT', 9464, 0, 65535) },
+    control: controlConfig(env, dataDir),
+    api: {
+      host: str(env, 'TGPULSE_API_HOST', '127.0.0.1'),
+      port: int(env, 'TGPULSE_API_PORT', 8080, 0, 65535),
+      ratePerMinute: int(env, 'TGPULSE_API_RATE_PER_MIN', 600, 1, 1_000_000),
+      cacheSeconds: int(env, 'TGPULSE_API_CACHE_S', 30, 0, 86_400),
+      maxRangeDays: int(env, 'TGPULSE_API_MAX_RANGE_DAYS', 400, 1, 3650),
+      corsOrigins: str(env, 'TGPULSE_API_CORS_ORIGINS', '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o.length > 0),
+    },
   };
+}
+
+function controlConfig(env: Env, dataDir: string): ControlConfig {
+  const url = str(env, 'TGPULSE_POSTGRES_URL', '');
+  if (url !== '' && !/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('TGPULSE_POSTGRES_URL', 'a URL like postgres://user@host:5432/db', url);
+  const shareSecret = str(env, 'TGPULSE_SHARE_SECRET', '');
+  if (shareSecret !== '' && shareSecret.length < 32) throw new ConfigError('TGPULSE_SHARE_SECRET', 'at least 32 characters', '<hidden>');
+  const secret = shareSecret === '' ? {} : { shareSecret };
+  return url === ''
+    ? { driver: 'embedded', path: resolve(dataDir, 'pglite'), ...secret }
+    : { driver: 'server', url, ...secret };
 }

@@ -42,7 +42,7 @@ describe('migrate (chDB)', () => {
     const result = await migrate(t.wh);
     expect(result.applied).toEqual([]);
     expect(result.unchanged).toBe(3);
-    expect(await t.wh.query('SELECT count() AS n FROM schema_migrations')).toEqual([{ n: '3' }]);
+    expect(await t.wh.query('SELECT count() AS n FROM schema_migrations')).toEqual([{ n: '4' }]);
   });
 
   it('applies only a new migration', async () => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what tgpulse needs on this machine, once: npm packages (when
-# node_modules is missing or older than package.json) and nats-server from the
-# OS package manager when it is missing. Says exactly what to install when it
-# cannot do it itself.
+# node_modules is missing or older than package.json), and nats-server and
+# fonts-dejavu-core from the OS package manager when they are missing. Says
+# exactly what to install when it cannot do it itself.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -25,18 +25,36 @@ if [ ! -f "$stamp" ] || [ "$root/package.json" -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# OS packages are collected first, so that apt-get update runs once.
+apt_missing=()
 have_nats() {
   command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || [ -x /usr/local/sbin/nats-server ]
 }
 if ! have_nats && [ "${TGPULSE_SKIP_NATS_INSTALL:-}" != "1" ]; then
+  apt_missing+=(nats-server)
+fi
+# PNG charts are drawn with DejaVu Sans; without a font their text silently disappears.
+if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ "${TGPULSE_SKIP_FONTS_INSTALL:-}" != "1" ]; then
+  apt_missing+=(fonts-dejavu-core)
+fi
+if [ "${#apt_missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "tgpulse: installing nats-server with apt-get..." >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server) >&2
+    echo "tgpulse: installing ${apt_missing[*]} with apt-get..." >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}") >&2
   elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    echo "tgpulse: installing nats-server with sudo apt-get..." >&2
-    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server) >&2
+    echo "tgpulse: installing ${apt_missing[*]} with sudo apt-get..." >&2
+    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}") >&2
   else
-    echo "tgpulse: nats-server is missing. Install it with: sudo apt-get install nats-server" >&2
-    echo "          (or set TGPULSE_NATS_URL to a running nats-server with JetStream)" >&2
+    for package in "${apt_missing[@]}"; do
+      case "$package" in
+        nats-server)
+          echo "tgpulse: nats-server is missing. Install it with: sudo apt-get install nats-server" >&2
+          echo "          (or set TGPULSE_NATS_URL to a running nats-server with JetStream)" >&2
+          ;;
+        fonts-dejavu-core)
+          echo "tgpulse: fonts-dejavu-core is missing (PNG charts need it). Install it with: sudo apt-get install fonts-dejavu-core" >&2
+          ;;
+      esac
+    done
   fi
 fi

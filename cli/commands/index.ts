@@ -1,5 +1,6 @@
 /** The table of `tgpulse` commands. */
 import type { Command } from './command.ts';
+import { apikeyCommand } from './apikey.ts';
 import { detectCommand } from './detect.ts';
 import { migrateCommand } from './migrate.ts';
 import { processCommand } from './process.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   migrate: migrateCommand,
   query: queryCommand,
   detect: detectCommand,
+  apikey: apikeyCommand,
 };
 
 export function usage(): string {

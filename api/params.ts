@@ -1,0 +1,108 @@
+/**
+ * Query and path parameter schemas. Fastify validates requests against them
+ * (unknown parameters are refused, not ignored, so a typo is noticed) and
+ * they document the parameters in the OpenAPI document.
+ */
+import { Type } from '@sinclair/typebox';
+import { CHART_SIZE_LIMITS } from '../read/charts/specs.ts';
+
+export const ChannelParams = Type.Object(
+  { id: Type.String({ pattern: '^-?[0-9]{1,20}$', description: 'Telegram channel id (decimal)' }) },
+  { additionalProperties: false },
+);
+
+const TimeParam = (what: string) =>
+  Type.String({ maxLength: 32, description: `${what}: ISO 8601 date or date-time (UTC unless an offset is given), or epoch milliseconds` });
+
+export const PeriodQuery = {
+  from: Type.Optional(TimeParam('start of the period, inclusive (default: 30 days before `to`)')),
+  to: Type.Optional(TimeParam('end of the period, exclusive (default: now)')),
+};
+
+export const GranularityParam = Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')], {
+  default: 'day',
+  description: 'bucket size of the series (UTC; weeks start on Monday)',
+});
+
+export const Query = {
+  period: Type.Object(PeriodQuery, { additionalProperties: false }),
+  series: Type.Object({ ...PeriodQuery, granularity: Type.Optional(GranularityParam) }, { additionalProperties: false }),
+  topPosts: Type.Object(
+    {
+      ...PeriodQuery,
+      metric: Type.Optional(
+        Type.Union([Type.Literal('views'), Type.Literal('forwards'), Type.Literal('reactions'), Type.Literal('engagement')], {
+          default: 'views',
+          description: 'ranking: engagement = (forwards + reactions + replies) / views',
+        }),
+      ),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+    },
+    { additionalProperties: false },
+  ),
+  anomalies: Type.Object(
+    {
+      ...PeriodQuery,
+      severity: Type.Optional(
+        Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], {
+          default: 'info',
+          description: 'minimum severity',
+        }),
+      ),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    },
+    { additionalProperties: false },
+  ),
+  bestTime: Type.Object(
+    {
+      ...PeriodQuery,
+      tz: Type.Optional(Type.String({ maxLength: 64, default: 'UTC', description: 'IANA time zone of the hours, e.g. Europe/Berlin' })),
+    },
+    { additionalProperties: false },
+  ),
+  trending: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) }, { additionalProperties: false }),
+  channels: Type.Object(
+    {
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+      offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+    },
+    { additionalProperties: false },
+  ),
+  chart: Type.Object(
+    {
+      ...PeriodQuery,
+      granularity: Type.Optional(GranularityParam),
+      metric: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$', default: 'views', description: 'anomalies chart: the metric to plot' })),
+      width: Type.Optional(Type.Integer({ minimum: CHART_SIZE_LIMITS.width.min, maximum: CHART_SIZE_LIMITS.width.max, default: 800 })),
+      height: Type.Optional(Type.Integer({ minimum: CHART_SIZE_LIMITS.height.min, maximum: CHART_SIZE_LIMITS.height.max, default: 400 })),
+    },
+    { additionalProperties: false },
+  ),
+};
+
+export const PostParams = Type.Object(
+  {
+    id: ChannelParams.properties.id,
+    postId: Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, description: 'message id of the post in the channel' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ChartParams = Type.Object(
+  {
+    id: ChannelParams.properties.id,
+    file: Type.String({ pattern: '^(growth|reach|views|anomalies)\\.(svg|png)$', description: 'chart name and format, e.g. growth.png' }),
+  },
+  { additionalProperties: false },
+);
+
+/** Is `tz` a time zone this runtime knows (and so ClickHouse, which uses the same IANA database)? */
+export function isTimeZone(tz: string): boolean {
+  if (tz === 'UTC') return true;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return /^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(tz);
+  } catch {
+    return false;
+  }
+}

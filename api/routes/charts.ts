@@ -1,0 +1,67 @@
+/**
+ * `/v1/channels/{id}/charts/{growth|reach|views|anomalies}.{svg|png}`:
+ * charts rendered on the server (Vega-Lite → SVG, resvg → PNG), cached and
+ * revalidated like any other answer. Freshness travels in headers, since an
+ * image has no room for a meta block.
+ */
+import type { FastifyInstance } from 'fastify';
+import { channelChart, isChartMetric, type ChartName, CHART_METRICS } from '../../read/charts/channel-charts.ts';
+import { renderChart } from '../../read/charts/render.ts';
+import { answerMeta, channelFreshness } from '../../read/models/freshness.ts';
+import type { RouteContext } from '../app.ts';
+import { ErrorBody, invalidParameter, unknownChannel } from '../errors.ts';
+import { ChartParams, Query } from '../params.ts';
+import { resolvePeriod } from '../period.ts';
+import type { Static } from '@sinclair/typebox';
+
+export function registerChartRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.get(
+    '/v1/channels/:id/charts/:file',
+    {
+      schema: {
+        summary: 'A chart of the channel as SVG or PNG',
+        description: 'growth: subscribers and their change; reach: posts and views per post; views: views, forwards, reactions; anomalies: a metric with its anomalies.',
+        tags: ['charts'],
+        params: ChartParams,
+        querystring: Query.chart,
+        response: { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody },
+      },
+      config: { scope: 'read', cache: true },
+    },
+    async (req, reply) => {
+      const { id, file } = req.params as Static<typeof ChartParams>;
+      const q = req.query as Static<typeof Query.chart>;
+      const [chart, format] = file.split('.') as [ChartName, 'svg' | 'png'];
+      const metric = q.metric ?? 'views';
+      if (!isChartMetric(metric)) throw invalidParameter('metric', `one of ${Object.keys(CHART_METRICS).join(', ')}`);
+      const freshness = await channelFreshness(ctx.warehouse, id);
+      if (freshness === null) throw unknownChannel(id);
+      const granularity = q.granularity ?? (chart === 'anomalies' ? 'hour' : 'day');
+      const period = resolvePeriod(q, {
+        now: ctx.now(),
+        defaultDays: granularity === 'hour' ? 7 : 30,
+        maxRangeDays: ctx.config.maxRangeDays,
+        granularity,
+      });
+      const spec = await channelChart(ctx.warehouse, {
+        channelId: id,
+        chart,
+        period,
+        granularity,
+        metric,
+        ...(q.width ? { width: q.width } : {}),
+        ...(q.height ? { height: q.height } : {}),
+      });
+      const meta = answerMeta(freshness, period);
+      reply.header('x-data-updated-at', new Date(meta.data_updated_at).toISOString());
+      reply.header('x-data-sources', meta.sources.join(','));
+      reply.header('x-window-open', String(meta.window_open));
+      if (format === 'svg') {
+        reply.type('image/svg+xml; charset=utf-8');
+        return renderChart(spec, 'svg');
+      }
+      reply.type('image/png');
+      return renderChart(spec, 'png');
+    },
+  );
+}

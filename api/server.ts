@@ -1,0 +1,47 @@
+/**
+ * The API as a running role: opens the control plane, builds the app on the
+ * given warehouse, listens, and closes in order.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Warehouse } from '../clickhouse/warehouse.ts';
+import type { ControlPlane } from '../control/postgres.ts';
+import { shareSecret } from '../control/share-links.ts';
+import type { ControlConfig } from '../control/config.ts';
+import type { Logger } from '../observability/log.ts';
+import { buildApi } from './app.ts';
+import type { ApiConfig } from './config.ts';
+
+export interface ApiServer {
+  app: FastifyInstance;
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Build and start the API on an open warehouse and control plane. */
+export async function startApiServer(opts: {
+  warehouse: Warehouse;
+  control: ControlPlane;
+  controlConfig: ControlConfig;
+  config: ApiConfig;
+  log: Logger;
+  registry: Registry;
+  now?: () => number;
+}): Promise<ApiServer> {
+  const secret = await shareSecret(opts.control.pool, opts.controlConfig.shareSecret);
+  const app = await buildApi({
+    warehouse: opts.warehouse,
+    control: opts.control.pool,
+    shareSecret: secret,
+    config: opts.config,
+    log: opts.log,
+    registry: opts.registry,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  await app.listen({ host: opts.config.host, port: opts.config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.config.port;
+  const host = opts.config.host.includes(':') ? `[${opts.config.host}]` : opts.config.host;
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}

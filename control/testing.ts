@@ -1,0 +1,132 @@
+/**
+ * Test support: a fresh control plane per test file on each driver, so the
+ * same specs run on embedded PGlite and, when one answers, a Postgres server.
+ * Not used by production code.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe } from 'vitest';
+import type { ControlConfig } from './config.ts';
+import { openControlPlane, type ControlPlane } from './postgres.ts';
+
+/** The server the `server` variant uses; it must allow creating databases. */
+export const TEST_POSTGRES_URL = process.env.TGPULSE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** Whether a Postgres server answers at `url` within two seconds. */
+export async function postgresAnswers(url: string = TEST_POSTGRES_URL): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A control plane of its own for one test file. */
+export interface TestControl {
+  /** The configuration to open it with. */
+  config: ControlConfig;
+  /** TGPULSE_* variables that make `loadConfig` point at the same control plane. */
+  env: Record<string, string>;
+  /** Removes the data folder, and the database on a server. Close handles first. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A fresh, empty control plane on `driver`: a temp folder for the embedded
+ * store, a database `tgpulse_test_<random>` on the test server, so parallel
+ * runs do not see each other.
+ */
+export async function freshTestControl(driver: ControlConfig['driver']): Promise<TestControl> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tgpulse-control-'));
+  const removeDir = () => rm(dataDir, { recursive: true, force: true });
+  if (driver === 'embedded') {
+    // The path cli/config.ts derives from TGPULSE_DATA_DIR.
+    return { config: { driver, path: join(dataDir, 'pglite') }, env: { TGPULSE_DATA_DIR: dataDir }, dispose: removeDir };
+  }
+  const database = `tgpulse_test_${randomBytes(6).toString('hex')}`;
+  await onServer(`CREATE DATABASE ${database}`);
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${database}`;
+  return {
+    config: { driver, url: url.toString() },
+    env: { TGPULSE_DATA_DIR: dataDir, TGPULSE_POSTGRES_URL: url.toString() },
+    async dispose() {
+      await onServer(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      await removeDir();
+    },
+  };
+}
+
+async function onServer(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+const serverAvailable = await postgresAnswers();
+
+/** What the specs of `describeControl` get: the driver and, once the suite started, its open control plane. */
+export interface ControlSuite {
+  driver: ControlConfig['driver'];
+  /** Open for the whole suite; closed after it. */
+  readonly control: ControlPlane;
+  readonly test: TestControl;
+  /** Closes the control plane and opens it again from its configuration, as a restart would. */
+  reopen(): Promise<void>;
+}
+
+/**
+ * Runs `specs` once per driver, each against a fresh control plane opened
+ * once for the suite (PGlite takes seconds to create). The server variant is
+ * reported as skipped when no server answers at TEST_POSTGRES_URL.
+ */
+export function describeControl(title: string, specs: (suite: ControlSuite) => void): void {
+  const drivers = [
+    { driver: 'embedded' as const, available: true },
+    { driver: 'server' as const, available: serverAvailable },
+  ];
+  describe.each(drivers)(`${title} ($driver)`, ({ driver, available }) => {
+    let test: TestControl | null = null;
+    let control: ControlPlane | null = null;
+    const started = <T>(value: T | null): T => {
+      if (value === null) throw new Error('the control plane opens in beforeAll: use it inside specs and hooks');
+      return value;
+    };
+    const suite: ControlSuite = {
+      driver,
+      get control() {
+        return started(control);
+      },
+      get test() {
+        return started(test);
+      },
+      async reopen() {
+        await started(control).close();
+        control = await openControlPlane(started(test).config);
+      },
+    };
+    describe.skipIf(!available)(available ? 'on a fresh control plane' : `needs Postgres at ${TEST_POSTGRES_URL}`, () => {
+      beforeAll(async () => {
+        test = await freshTestControl(driver);
+        control = await openControlPlane(test.config);
+      });
+      afterAll(async () => {
+        await control?.close();
+        await test?.dispose();
+      });
+      specs(suite);
+    });
+  });
+}

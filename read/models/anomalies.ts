@@ -1,0 +1,36 @@
+/** A channel's anomalies whose window starts in a period, at or above a severity. */
+import { readAnomaly, RowReader } from '../../clickhouse/row-reader.ts';
+import type { AnomalySummary } from '../../clickhouse/serving.ts';
+import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import type { Severity } from '../../streams/contract.ts';
+import { periodParams } from './freshness.ts';
+import type { Period } from './period.ts';
+
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+
+/** Severities at or above `min`. */
+export function severitiesFrom(min: Severity): Severity[] {
+  return SEVERITIES.slice(SEVERITIES.indexOf(min));
+}
+
+export type ChannelAnomaly = Omit<AnomalySummary, 'channel_id'>;
+
+/** Latest state of each anomaly, newest window first. */
+export async function channelAnomalies(
+  wh: Warehouse,
+  q: { channel_id: string; period: Period; minSeverity: Severity; limit: number },
+): Promise<ChannelAnomaly[]> {
+  const rows = await wh.query(
+    `SELECT * FROM anomalies FINAL
+     WHERE channel_id = {channel_id:String}
+       AND window_start >= {from:DateTime64(3, 'UTC')} AND window_start < {to:DateTime64(3, 'UTC')}
+       AND has({severities:Array(String)}, severity)
+     ORDER BY window_start DESC, anomaly_id
+     LIMIT {limit:UInt32}`,
+    { channel_id: q.channel_id, ...periodParams(q.period), severities: severitiesFrom(q.minSeverity), limit: q.limit },
+  );
+  return rows.map((row) => {
+    const r = new RowReader(row, 'anomalies');
+    return { ...readAnomaly(r, 'anomalies'), updated_at: r.time('updated_at'), resolved_at: r.timeOrNull('resolved_at') };
+  });
+}

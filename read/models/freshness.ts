@@ -1,0 +1,118 @@
+/**
+ * Freshness and provenance of a channel's data: which sources delivered what,
+ * when it was last observed, and up to when its hourly windows are final.
+ * Every analytics answer carries this block so a reader can tell a quiet
+ * channel from a stalled collector, and a final figure from a growing one.
+ */
+import { RowReader } from '../../clickhouse/row-reader.ts';
+import { toChTime } from '../../clickhouse/values.ts';
+import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import type { Period } from './period.ts';
+
+/** Where data came from, as a reader names it. Official statistics read over MTProto are told apart from other MTProto data. */
+export type Provenance = 'mtproto' | 'official_stats' | 'simulator' | 'replay' | 'botapi';
+
+export interface SourceFreshness {
+  source: Provenance;
+  /** Raw kinds this source delivered for the channel. */
+  kinds: string[];
+  first_observed_at: number;
+  last_observed_at: number;
+}
+
+export interface ChannelFreshness {
+  channel_id: string;
+  /** Latest observation of anything about the channel (epoch ms). */
+  data_updated_at: number;
+  sources: SourceFreshness[];
+  /** Hourly windows ending at or before this time are final; null when none is yet. */
+  final_until: number | null;
+}
+
+/** The block every analytics answer carries. */
+export interface AnswerMeta {
+  channel_id: string;
+  from: number;
+  to: number;
+  data_updated_at: number;
+  sources: Provenance[];
+  /** True when part of the period is not final yet: its figures may still grow. */
+  window_open: boolean;
+}
+
+/** Provenance label of a raw (source, kind) pair: Telegram's official statistics are named apart from other MTProto reads. */
+export function provenanceOf(source: string, kind: string): Provenance {
+  if (source === 'mtproto' && kind === 'channel_stats') return 'official_stats';
+  if (source === 'mtproto' || source === 'simulator' || source === 'replay' || source === 'botapi') return source;
+  throw new TypeError(`unknown source ${JSON.stringify(source)}`);
+}
+
+/** Freshness of one channel, or null when the warehouse has never seen it. */
+export async function channelFreshness(wh: Warehouse, channelId: string): Promise<ChannelFreshness | null> {
+  const [sourceRows, finalRows] = await Promise.all([
+    wh.query(
+      `SELECT source, kind, min(first_observed_at) AS first_observed_at, max(last_observed_at) AS last_observed_at
+       FROM channel_sources WHERE channel_id = {channel_id:String}
+       GROUP BY source, kind ORDER BY source, kind`,
+      { channel_id: channelId },
+    ),
+    // A final row is the last revision of its window, so no FINAL is needed for max().
+    wh.query(
+      `SELECT count() AS n, max(window_end) AS final_until FROM channel_hourly
+       WHERE channel_id = {channel_id:String} AND final`,
+      { channel_id: channelId },
+    ),
+  ]);
+  if (sourceRows.length === 0) return null;
+  const bySource = new Map<Provenance, SourceFreshness>();
+  for (const row of sourceRows) {
+    const r = new RowReader(row, 'channel_sources');
+    const kind = r.str('kind');
+    const source = provenanceOf(r.str('source'), kind);
+    const first = r.time('first_observed_at');
+    const last = r.time('last_observed_at');
+    const seen = bySource.get(source);
+    if (seen) {
+      seen.kinds.push(kind);
+      seen.first_observed_at = Math.min(seen.first_observed_at, first);
+      seen.last_observed_at = Math.max(seen.last_observed_at, last);
+    } else {
+      bySource.set(source, { source, kinds: [kind], first_observed_at: first, last_observed_at: last });
+    }
+  }
+  const sources = [...bySource.values()];
+  const fr = new RowReader(finalRows[0], 'channel_hourly');
+  return {
+    channel_id: channelId,
+    data_updated_at: Math.max(...sources.map((s) => s.last_observed_at)),
+    sources,
+    final_until: fr.int('n') === 0 ? null : fr.time('final_until'),
+  };
+}
+
+/** The meta block of an answer about `period` of a channel. */
+export function answerMeta(f: ChannelFreshness, period: Period): AnswerMeta {
+  return {
+    channel_id: f.channel_id,
+    from: period.from,
+    to: period.to,
+    data_updated_at: f.data_updated_at,
+    sources: f.sources.map((s) => s.source),
+    window_open: f.final_until === null || period.to > f.final_until,
+  };
+}
+
+/** Channels the warehouse knows, among `ids` (all when `ids` is null). */
+export async function knownChannels(wh: Warehouse, ids: readonly string[] | null): Promise<Set<string>> {
+  const rows = await wh.query(
+    `SELECT DISTINCT channel_id FROM channel_sources
+     ${ids === null ? '' : 'WHERE has({ids:Array(String)}, channel_id)'}`,
+    ids === null ? {} : { ids: [...ids] },
+  );
+  return new Set(rows.map((row) => new RowReader(row, 'channel_sources').str('channel_id')));
+}
+
+/** `DateTime64` parameters of a period. */
+export function periodParams(p: Period): { from: string; to: string } {
+  return { from: toChTime(p.from), to: toChTime(p.to) };
+}
