@@ -8,7 +8,7 @@
  *   handler     read models → JSON (schema-serialized) or CSV
  *   onSend      ETag, Cache-Control, 304 on a matching If-None-Match, cache fill
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type pg from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -76,8 +76,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const ctx: RouteContext = { ...deps, now: deps.now ?? Date.now };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
-    disableRequestLogging: true,
-    maxParamLength: 200,
+    // Requests are counted in metrics; logging each one would drown the pipeline's logs.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 200 },
     bodyLimit: 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
@@ -133,7 +134,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (hit) {
       metrics.cacheHits.inc();
       req.cachedEtag = hit.etag;
-      return reply.type(hit.contentType).send(hit.body);
+      return reply.headers(hit.headers).type(hit.contentType).send(hit.body);
     }
   });
 
@@ -151,6 +152,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (req.cacheKey !== null && req.cachedEtag === null) {
       cache.set(req.cacheKey, {
         contentType: String(reply.getHeader('content-type') ?? 'application/json'),
+        headers: keptHeaders(reply),
         body: payload,
         etag,
         expiresAt: ctx.now() + deps.config.cacheSeconds * 1000,
@@ -182,6 +184,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+/** Answer headers a cache hit must repeat. */
+const KEPT_HEADERS = ['content-disposition', 'x-data-updated-at', 'x-data-sources', 'x-window-open'];
+
+function keptHeaders(reply: FastifyReply): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    const value = reply.getHeader(name);
+    if (value !== undefined) out[name] = String(value);
+  }
+  return out;
 }
 
 function limit(r: ReturnType<RateLimiter['take']>, reply: FastifyReply): void {

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 
 export interface CachedAnswer {
   contentType: string;
+  /** Headers the answer was sent with besides its body's (freshness of charts, CSV file name). */
+  headers: Record<string, string>;
   body: string | Buffer;
   etag: string;
   expiresAt: number;

@@ -39,7 +39,17 @@ export async function startApiServer(opts: {
     registry: opts.registry,
     ...(opts.now ? { now: opts.now } : {}),
   });
-  await app.listen({ host: opts.config.host, port: opts.config.port });
+  try {
+    await app.listen({ host: opts.config.host, port: opts.config.port });
+  } catch (err) {
+    await app.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`the REST API cannot listen on ${opts.config.host}:${opts.config.port}: the port is in use; set TGPULSE_API_PORT to a free port (0 = any)`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.config.port;
   const host = opts.config.host.includes(':') ? `[${opts.config.host}]` : opts.config.host;

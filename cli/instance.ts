@@ -10,6 +10,10 @@ export interface InstanceInfo {
   pid: number;
   url: string;
   started_at: number;
+  /** The embedded control plane's Postgres wire URL (see ControlPlane.wireUrl), when it has one. */
+  postgres_url?: string;
+  /** Where the REST API listens. */
+  api_url?: string;
 }
 
 const FILE = 'instance.json';

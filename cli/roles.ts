@@ -1,3 +1,6 @@
+import { startApiServer, type ApiServer } from '../api/server.ts';
+import type { ControlPlane } from '../control/postgres.ts';
+import { openControlFor } from './control.ts';
 /**
  * Composition of the roles: each takes the shared context and the shutdown
  * signal, runs until the signal aborts, then drains and returns.
@@ -45,4 +48,31 @@ export function superviseRole(name: string, run: Promise<void>, ctx: Context, st
     stop(`${name} failed: ${(err as Error).message}`);
     throw err;
   });
+}
+
+/**
+ * Opens the control plane and starts the REST API on an open warehouse; the
+ * caller closes both through the context. The API's metrics join the
+ * process's registry.
+ */
+export async function startApiRole(ctx: Context, warehouse: Warehouse): Promise<{ api: ApiServer; control: ControlPlane }> {
+  const control = await openControlFor(ctx.config, ctx.log);
+  ctx.onClose(() => control.close());
+  const api = await startApiServer({
+    warehouse,
+    control,
+    controlConfig: ctx.config.control,
+    config: ctx.config.api,
+    log: ctx.log,
+    registry: ctx.metrics.registry,
+  });
+  ctx.onClose(() => api.close());
+  ctx.log.info({ url: api.url, docs: `${api.url}/docs`, control: control.driver }, 'REST API listening');
+  return { api, control };
+}
+
+/** Serves until the signal aborts (closing happens through the context). */
+export async function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

@@ -22,6 +22,12 @@ import { migrateControl } from './migrate.ts';
 export interface ControlPlane {
   readonly driver: 'embedded' | 'server';
   readonly pool: Pool;
+  /**
+   * Where other processes on this machine reach the embedded store over the
+   * Postgres wire protocol while this process holds it (`tgpulse up` writes
+   * it to data/instance.json for `tgpulse apikey`); null for a server.
+   */
+  readonly wireUrl: string | null;
   /** Resolves when the database answers a query; for readiness probes. */
   ping(): Promise<void>;
   /** Releases this handle; calling it again does nothing. */
@@ -69,12 +75,13 @@ async function openServer(url: string, log: Logger): Promise<ControlPlane> {
     await pool.end().catch(() => undefined);
     throw new Error(`cannot migrate the control plane at ${where}: ${describeError(err)}`, { cause: err });
   }
-  return handle('server', pool, () => pool.end());
+  return handle('server', pool, null, () => pool.end());
 }
 
 /** One running embedded store: PGlite, its socket server and the pool over it. */
 interface EmbeddedStore {
   pool: Pool;
+  wireUrl: string;
   stop(): Promise<void>;
 }
 
@@ -107,7 +114,7 @@ async function openEmbedded(path: string, log: Logger): Promise<ControlPlane> {
     store.handles--;
     throw err;
   }
-  return handle('embedded', running.pool, async () => {
+  return handle('embedded', running.pool, running.wireUrl, async () => {
     if (--store.handles > 0) return;
     openStores.delete(path);
     const stopped = running.stop();
@@ -154,7 +161,7 @@ async function startEmbedded(path: string, log: Logger): Promise<EmbeddedStore> 
     pool.on('error', (err) => log.warn({ err }, 'embedded control-plane connection failed; the pool will reconnect'));
     stops.push(() => pool.end());
     await migrateControl(pool, { log });
-    return { pool, stop: stopAll };
+    return { pool, wireUrl: `postgres://postgres@${conn.slice(0, colon)}:${conn.slice(colon + 1)}/postgres`, stop: stopAll };
   } catch (err) {
     await stopAll().catch((stopErr: unknown) => log.warn({ err: stopErr }, 'error while undoing a failed control-plane start'));
     throw new Error(`cannot open the embedded control plane at ${path}: ${describeError(err)}`, { cause: err });
@@ -197,11 +204,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function handle(driver: ControlPlane['driver'], pool: Pool, release: () => Promise<void>): ControlPlane {
+function handle(driver: ControlPlane['driver'], pool: Pool, wireUrl: string | null, release: () => Promise<void>): ControlPlane {
   let closing: Promise<void> | null = null;
   return {
     driver,
     pool,
+    wireUrl,
     async ping() {
       await pool.query('SELECT 1');
     },

@@ -16,9 +16,9 @@ import { ControlError } from './errors.ts';
 import { checkChannelId, checkInteger, checkSubset } from './validate.ts';
 
 /** Parts of a channel report a link may show. */
-export const SHARE_SECTIONS = ['overview', 'growth', 'reach', 'top_posts', 'anomalies', 'best_time'] as const;
-/** One of SHARE_SECTIONS; derived from the list so the two cannot drift apart. */
-export type ShareSection = (typeof SHARE_SECTIONS)[number];
+/** A link shows sections of a report; the read side defines which exist. */
+import { REPORT_SECTIONS as SHARE_SECTIONS, type ReportSection as ShareSection } from '../read/models/report.ts';
+export { SHARE_SECTIONS, type ShareSection };
 
 /** Shortest and longest life of a link, in seconds. */
 export const SHARE_TTL_SECONDS = { min: 60, max: 90 * 86_400 } as const;
@@ -151,7 +151,9 @@ export async function resolveShareToken(
   if (!match) return { ok: false, reason: 'malformed' };
   const [, id, expText, signature] = match;
   const exp = Number(expText);
-  if (!sameBytes(Buffer.from(signature, 'base64url'), sign(secret, id, exp))) return { ok: false, reason: 'bad_signature' };
+  // Compare the text, not the decoded bytes: base64url's last character carries
+  // spare bits, so decoding would accept a token with that character changed.
+  if (!sameBytes(Buffer.from(signature), Buffer.from(sign(secret, id, exp).toString('base64url')))) return { ok: false, reason: 'bad_signature' };
   if (now >= exp * 1000) return { ok: false, reason: 'expired' };
   const { rows } = await pool.query<ShareLinkRow>(`SELECT ${COLUMNS} FROM share_links WHERE id = $1`, [id]);
   if (rows.length === 0) return { ok: false, reason: 'unknown' };

@@ -377,6 +377,9 @@ describe('exports, charts and caching', () => {
       expect(text).toMatch(/^<svg/);
       expect(text).toContain(c);
       expect(svg.headers.get('x-data-sources')).toContain('simulator');
+      // A cached answer repeats its headers.
+      const again = await get(`/v1/channels/${c}/charts/${chart}.svg?from=${data.start}&to=${data.end}`);
+      expect([again.headers.get('x-data-sources'), again.headers.get('etag')]).toEqual([svg.headers.get('x-data-sources'), svg.headers.get('etag')]);
       const png = await get(`/v1/channels/${c}/charts/${chart}.png?from=${data.start}&to=${data.end}&width=640&height=320`);
       expect(png.status).toBe(200);
       const bytes = Buffer.from(await png.arrayBuffer());

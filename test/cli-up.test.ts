@@ -28,7 +28,7 @@ describe('tgpulse up --simulate', () => {
 
   it('fills raw, derived and serving tables, detects anomalies, and stops cleanly', async () => {
     nats = await startTestNats();
-    const env = { ...process.env, TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: tempDir('up'), TGPULSE_HTTP_PORT: '0', TGPULSE_LOG_LEVEL: 'warn' };
+    const env = { ...process.env, TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: tempDir('up'), TGPULSE_HTTP_PORT: '0', TGPULSE_API_PORT: '0', TGPULSE_LOG_LEVEL: 'warn' };
     const up = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'up', '--simulate', '--channels', '12', '--days', '12'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     up.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-10_000)));
@@ -60,6 +60,17 @@ describe('tgpulse up --simulate', () => {
     const ready = await fetch(`${instance.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { nats: 'ok', warehouse: 'ok' } });
+    // An API key made from the command line while `up` holds the embedded
+    // control plane (through its Postgres wire endpoint) opens the REST API.
+    const created = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'apikey', 'create', '--name', 'cli test', '--scopes', 'read'], { cwd: ROOT, env, encoding: 'utf8' });
+    expect(created.status, created.stderr).toBe(0);
+    const token = /tgp_\S+/.exec(created.stdout)?.[0];
+    expect(token).toBeDefined();
+    const { api_url } = JSON.parse(readFileSync(join(env.TGPULSE_DATA_DIR!, 'instance.json'), 'utf8')) as { api_url: string };
+    const channels = await fetch(`${api_url}/v1/channels`, { headers: { authorization: `Bearer ${token}` } });
+    expect(channels.status).toBe(200);
+    expect(((await channels.json()) as { meta: { total: number } }).meta.total).toBe(12);
+    expect((await fetch(`${api_url}/v1/channels`)).status).toBe(401);
     // A write through the query path is refused, and the process keeps running.
     expect(() => query(env, 'DROP TABLE raw_posts')).toThrow(/read-only/);
     up.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKey, type ApiScope } from '../../control/api-keys.ts';
 import { ControlError } from '../../control/errors.ts';
-import { openControlPlane } from '../../control/postgres.ts';
+import { openControlFor } from '../control.ts';
 import { createLogger } from '../../observability/log.ts';
 import type { Pool } from 'pg';
 import type { TgpulseConfig } from '../config.ts';
@@ -141,7 +141,7 @@ export const apikeyCommand: Command = {
       if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return usageError((err as Error).message);
       throw err;
     }
-    const control = await openControlPlane(config.control, { log: createLogger(config.logLevel) });
+    const control = await openControlFor(config, createLogger(config.logLevel));
     try {
       return await action(control.pool);
     } catch (err) {

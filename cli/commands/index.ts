@@ -1,6 +1,7 @@
 /** The table of `tgpulse` commands. */
 import type { Command } from './command.ts';
 import { apikeyCommand } from './apikey.ts';
+import { apiCommand } from './api.ts';
 import { detectCommand } from './detect.ts';
 import { migrateCommand } from './migrate.ts';
 import { processCommand } from './process.ts';
@@ -13,6 +14,7 @@ export const COMMANDS: Record<string, Command> = {
   up: upCommand,
   process: processCommand,
   sink: sinkCommand,
+  api: apiCommand,
   simulate: simulateCommand,
   migrate: migrateCommand,
   query: queryCommand,

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { removeInstance, writeInstance } from '../instance.ts';
 import { checkReadOnlySql } from '../read-only-sql.ts';
-import { runProcessRole, runSinkRole, superviseRole } from '../roles.ts';
+import { runProcessRole, runSinkRole, startApiRole, superviseRole } from '../roles.ts';
 import { lifecycle } from './lifecycle.ts';
 import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
 import type { Command } from './command.ts';
@@ -18,9 +18,16 @@ export const upCommand: Command = {
       const nats = await openNats(ctx, { autoStart: config.autoStartNats, name: 'tgpulse-up' });
       const warehouse = await openWarehouseMigrated(ctx);
       const ops = await startOps(ctx, { query: (sql) => warehouse.query(checkReadOnlySql(sql)) });
-      writeInstance(config.dataDir, { pid: process.pid, url: ops.url, started_at: Date.now() });
+      const { api, control } = await startApiRole(ctx, warehouse);
+      writeInstance(config.dataDir, {
+        pid: process.pid,
+        url: ops.url,
+        started_at: Date.now(),
+        api_url: api.url,
+        ...(control.wireUrl ? { postgres_url: control.wireUrl } : {}),
+      });
       ctx.onClose(async () => removeInstance(config.dataDir, process.pid));
-      ctx.log.info({ ops: ops.url, nats: nats.local?.url ?? config.streams.natsUrl, warehouse: config.warehouse.driver, dataDir: config.dataDir }, 'tgpulse up: all roles starting');
+      ctx.log.info({ ops: ops.url, api: api.url, nats: nats.local?.url ?? config.streams.natsUrl, warehouse: config.warehouse.driver, dataDir: config.dataDir }, 'tgpulse up: all roles starting');
 
       const roles = [
         superviseRole('process', runProcessRole(ctx, nats, life.signal), ctx, life.stop),

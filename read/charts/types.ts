@@ -4,8 +4,9 @@
  * without knowing how charts are drawn. All times are epoch milliseconds, UTC.
  */
 
-/** Width of one bucket of a series; also picks the date format of the time axis. */
-export type Granularity = 'hour' | 'day' | 'week';
+import type { Granularity } from '../models/period.ts';
+/** Width of one bucket of a series (the read models' grain); also picks the date format of the time axis. */
+export type { Granularity };
 
 /**
  * What a chart is about and how big it is drawn.

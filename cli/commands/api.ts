@@ -1,0 +1,22 @@
+import { Context, openWarehouseMigrated } from '../context.ts';
+import { startApiRole, superviseRole, untilAborted } from '../roles.ts';
+import { lifecycle } from './lifecycle.ts';
+import type { Command } from './command.ts';
+
+export const apiCommand: Command = {
+  summary: 'serve the read-only REST API (TGPULSE_API_HOST:TGPULSE_API_PORT, OpenAPI at /docs)',
+  usage: 'tgpulse api',
+  async run(_argv, config) {
+    const ctx = new Context(config);
+    const life = lifecycle(ctx);
+    try {
+      const warehouse = await openWarehouseMigrated(ctx);
+      await startApiRole(ctx, warehouse);
+      await superviseRole('api', untilAborted(life.signal), ctx, life.stop);
+      return 0;
+    } finally {
+      life.dispose();
+      await ctx.close();
+    }
+  },
+};
