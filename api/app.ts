@@ -82,7 +82,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
-  const verifier = new KeyVerifier(deps.control);
+  const verifier = new KeyVerifier(deps.control, deps.log);
   const limiter = new RateLimiter();
   const cache = new AnswerCache();
   const metrics = apiMetrics(deps.registry);

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { verifyApiKey, type ApiKey, type ApiScope } from '../control/api-keys.ts';
+import { touchApiKey, verifyApiKey, type ApiKey, type ApiScope } from '../control/api-keys.ts';
+import type { Logger } from '../observability/log.ts';
 import { ApiError } from './errors.ts';
 
 /** The key a request presents, or null when it presents none. */
@@ -23,8 +24,11 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
 /** Verifies keys with a short-lived memory of the answers. */
 export class KeyVerifier {
   readonly #seen = new Map<string, { key: ApiKey | null; until: number }>();
+  /** When each key's last_used_at was last written: at most once a minute per key. */
+  readonly #touched = new Map<string, number>();
   constructor(
     private readonly pool: pg.Pool,
+    private readonly log: Logger,
     private readonly ttlMs = 10_000,
     private readonly maxEntries = 10_000,
   ) {}
@@ -49,7 +53,18 @@ export class KeyVerifier {
     if (entry.key === null) {
       throw new ApiError(401, 'unauthorized', 'this API key is unknown or revoked', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });
     }
+    this.#touch(entry.key.id, now);
     return entry.key;
+  }
+
+  /** Record use without holding up the request; a failure is logged, and retried on a later request. */
+  #touch(id: string, now: number): void {
+    if ((this.#touched.get(id) ?? 0) > now - 60_000) return;
+    this.#touched.set(id, now);
+    touchApiKey(this.pool, id).catch((err: unknown) => {
+      this.#touched.delete(id);
+      this.log.warn({ err, keyId: id }, 'could not record the use of an API key');
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
 import { toChTime } from '../clickhouse/values.ts';
-import { createApiKey, type ApiScope } from '../control/api-keys.ts';
+import { createApiKey, listApiKeys, type ApiScope } from '../control/api-keys.ts';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { startApiServer, type ApiServer } from '../api/server.ts';
@@ -426,6 +426,9 @@ describe('access', () => {
     expect((await get(overview(data.channels[1]), { key: keys.oneChannel })).status).toBe(403);
     const { meta, data: list } = await json<any[]>('/v1/channels', keys.oneChannel);
     expect([meta.total, list.map((c) => c.channel_id)]).toEqual([1, [data.channels[0]]]);
+    // Use is recorded on the key (shown by `tgpulse apikey list`).
+    const used = (await listApiKeys(control.pool)).find((k) => k.name === 'owner of one');
+    expect(used?.lastUsedAt).toBeGreaterThan(0);
   });
 
   it('limits each key to its rate with 429 and Retry-After', async () => {

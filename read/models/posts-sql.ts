@@ -7,6 +7,21 @@
  * `post_meta` FINAL for the publication date, so duplicates of any source row
  * never count twice.
  */
+/**
+ * Latest counters per post of a channel (`post_latest` merged), restricted by
+ * a fixed SQL condition on `pl` (never input: values go in as parameters).
+ */
+export function latestCountersSql(condition = 'true'): string {
+  return `
+    SELECT pl.post_id AS post_id,
+           argMaxMerge(pl.views) AS views, argMaxMerge(pl.forwards) AS forwards,
+           argMaxMerge(pl.replies) AS replies, argMaxMerge(pl.reactions_total) AS reactions,
+           max(pl.as_of) AS as_of, max(pl.deleted_at) AS deleted_at
+    FROM post_latest AS pl
+    WHERE pl.channel_id = {channel_id:String} AND ${condition}
+    GROUP BY pl.post_id`;
+}
+
 export const PUBLISHED_POSTS_SQL = `
   SELECT m.post_id AS post_id, m.date AS date, m.media_type AS media_type, m.text_length AS text_length,
          l.views AS views, l.forwards AS forwards, l.replies AS replies, l.reactions AS reactions,
@@ -16,15 +31,7 @@ export const PUBLISHED_POSTS_SQL = `
     WHERE channel_id = {channel_id:String}
       AND date >= {from:DateTime64(3, 'UTC')} AND date < {to:DateTime64(3, 'UTC')}
   ) AS m
-  INNER JOIN (
-    SELECT pl.post_id AS post_id,
-           argMaxMerge(pl.views) AS views, argMaxMerge(pl.forwards) AS forwards,
-           argMaxMerge(pl.replies) AS replies, argMaxMerge(pl.reactions_total) AS reactions,
-           max(pl.as_of) AS as_of, max(pl.deleted_at) AS deleted_at
-    FROM post_latest AS pl
-    WHERE pl.channel_id = {channel_id:String}
-    GROUP BY pl.post_id
-  ) AS l ON l.post_id = m.post_id
+  INNER JOIN (${latestCountersSql()}) AS l ON l.post_id = m.post_id
   WHERE l.deleted_at IS NULL`;
 
 /** Interactions per view, the engagement of a post or a set of posts; null without views. */

@@ -6,7 +6,7 @@ import { RowReader } from '../../clickhouse/row-reader.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
-import { engagementRate, PUBLISHED_POSTS_SQL } from './posts-sql.ts';
+import { engagementRate, latestCountersSql, PUBLISHED_POSTS_SQL } from './posts-sql.ts';
 
 export type PostMetric = 'views' | 'forwards' | 'reactions' | 'engagement';
 export const POST_METRICS: readonly PostMetric[] = ['views', 'forwards', 'reactions', 'engagement'];
@@ -89,15 +89,7 @@ export async function postDetail(wh: Warehouse, q: { channel_id: string; post_id
               l.views AS views, l.forwards AS forwards, l.replies AS replies, l.reactions AS reactions,
               l.as_of AS as_of, l.deleted_at AS deleted_at
        FROM (SELECT * FROM post_meta FINAL WHERE channel_id = {channel_id:String} AND post_id = {post_id:UInt32}) AS m
-       INNER JOIN (
-         SELECT pl.post_id AS post_id,
-                argMaxMerge(pl.views) AS views, argMaxMerge(pl.forwards) AS forwards,
-                argMaxMerge(pl.replies) AS replies, argMaxMerge(pl.reactions_total) AS reactions,
-                max(pl.as_of) AS as_of, max(pl.deleted_at) AS deleted_at
-         FROM post_latest AS pl
-         WHERE pl.channel_id = {channel_id:String} AND pl.post_id = {post_id:UInt32}
-         GROUP BY pl.post_id
-       ) AS l ON l.post_id = m.post_id`,
+       INNER JOIN (${latestCountersSql('pl.post_id = {post_id:UInt32}')}) AS l ON l.post_id = m.post_id`,
       params,
     ),
     wh.query(
