@@ -6,6 +6,7 @@ const ALL_TABLES = [
   'raw_posts', 'raw_post_counters', 'raw_channel_members', 'raw_channel_stats', 'raw_post_deleted', 'raw_bot_events',
   'post_deltas', 'window_aggs', 'trends', 'anomaly_events', 'dead_letters',
   'channel_hourly', 'channel_daily', 'post_latest', 'post_meta', 'channel_members_latest', 'anomalies', 'trends_latest',
+  'channel_sources', 'post_timeline', 'channel_stats_latest',
 ];
 const CLUSTER: RenderTarget = { kind: 'cluster', cluster: 'tg_cluster', database: 'tgpulse' };
 

@@ -129,6 +129,12 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
     };
     let processRole: RoleProcess = spawnRole('process', [], b.env);
     let sinkRole: RoleProcess = spawnRole('sink', [], b.env);
+    // Kills count as "under load" only once the roles consume: on a busy
+    // machine starting them can take longer than the first kill's delay.
+    for (const until = Date.now() + 120_000; Date.now() < until; await sleep(250)) {
+      const infos = await Promise.all(['processor_p00', 'sink_raw'].map((name) => jsm.consumers.info('TG_RAW', name).catch(() => null)));
+      if (infos.every((x) => x !== null)) break;
+    }
     for (let i = 0; i < 5; i++) {
       const waitMs = Math.round(1500 + rng.next() * 3000);
       await sleep(waitMs);
