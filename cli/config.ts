@@ -11,6 +11,7 @@ import { defaultProcessorConfig, type ProcessorConfig } from '../processors/conf
 import type { WarehouseConfig } from '../clickhouse/warehouse.ts';
 import type { ControlConfig } from '../control/config.ts';
 import type { ApiConfig } from '../api/config.ts';
+import type { BotConfig } from '../bot/config.ts';
 
 export interface TgpulseConfig {
   dataDir: string;
@@ -27,6 +28,7 @@ export interface TgpulseConfig {
   /** The Postgres control plane (API keys, share links, audit log; later accounts, bot users). */
   control: ControlConfig;
   api: ApiConfig;
+  bot: BotConfig;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +101,13 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   { name: 'TGPULSE_API_CACHE_S', default: '30', meaning: 'REST API: seconds an answer is cached in-process and in Cache-Control' },
   { name: 'TGPULSE_API_MAX_RANGE_DAYS', default: '400', meaning: 'REST API: longest from..to range a query may ask for' },
   { name: 'TGPULSE_API_CORS_ORIGINS', default: '', meaning: 'REST API: comma-separated origins allowed by CORS; empty = CORS off' },
+  { name: 'TGPULSE_BOT_TOKEN', default: '', meaning: 'Telegram bot token (@BotFather); the bot and alert notifier run only when set' },
+  { name: 'TGPULSE_BOT_API_ROOT', default: 'https://api.telegram.org', meaning: 'Bot API root URL (a local Bot API server, or a fake in tests)' },
+  { name: 'TGPULSE_BOT_ADMINS', default: '', meaning: 'Comma-separated Telegram user ids who administer the bot (grant channels to users)' },
+  { name: 'TGPULSE_BOT_MODE', default: 'polling', meaning: '`polling` or `webhook` (served by the REST API at /telegram/webhook)' },
+  { name: 'TGPULSE_BOT_WEBHOOK_SECRET', default: '', meaning: 'Webhook mode: the secret token Telegram must send' },
+  { name: 'TGPULSE_PUBLIC_API_URL', default: 'http://127.0.0.1:8080', meaning: 'Public base URL of the REST API, used in share links the bot sends' },
+  { name: 'TGPULSE_BOT_MAX_SENDS_PER_S', default: '25', meaning: 'Notifier: messages per second at most across chats (Telegram allows about 30)' },
 ];
 
 export function loadConfig(env: Env = process.env): TgpulseConfig {
@@ -148,6 +157,7 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
     },
     http: { host: str(env, 'TGPULSE_HTTP_HOST', '127.0.0.1'), port: int(env, 'TGPULSE_HTTP_PORT', 9464, 0, 65535) },
     control: controlConfig(env, dataDir),
+    bot: botConfig(env),
     api: {
       host: str(env, 'TGPULSE_API_HOST', '127.0.0.1'),
       port: int(env, 'TGPULSE_API_PORT', 8080, 0, 65535),
@@ -171,4 +181,33 @@ function controlConfig(env: Env, dataDir: string): ControlConfig {
   return url === ''
     ? { driver: 'embedded', path: resolve(dataDir, 'pglite'), ...secret }
     : { driver: 'server', url, ...secret };
+}
+
+function botConfig(env: Env): BotConfig {
+  const token = str(env, 'TGPULSE_BOT_TOKEN', '');
+  if (token !== '' && !/^[0-9]{1,20}:[A-Za-z0-9_-]{10,}$/.test(token)) throw new ConfigError('TGPULSE_BOT_TOKEN', 'a token like 123456:ABC-DEF… from @BotFather', '<hidden>');
+  const admins = str(env, 'TGPULSE_BOT_ADMINS', '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  const bad = admins.find((a) => !/^[0-9]{1,20}$/.test(a));
+  if (bad !== undefined) throw new ConfigError('TGPULSE_BOT_ADMINS', 'comma-separated numeric Telegram user ids', bad);
+  const mode = oneOf(env, 'TGPULSE_BOT_MODE', 'polling', ['polling', 'webhook'] as const);
+  const webhookSecret = str(env, 'TGPULSE_BOT_WEBHOOK_SECRET', '');
+  if (mode === 'webhook' && token !== '' && !/^[A-Za-z0-9_-]{16,256}$/.test(webhookSecret)) {
+    throw new ConfigError('TGPULSE_BOT_WEBHOOK_SECRET', 'webhook mode: 16 to 256 characters of A-Z, a-z, 0-9, _ and -', '<hidden>');
+  }
+  const apiRoot = str(env, 'TGPULSE_BOT_API_ROOT', 'https://api.telegram.org');
+  if (!/^https?:\/\/[^\s]+$/.test(apiRoot)) throw new ConfigError('TGPULSE_BOT_API_ROOT', 'an http(s) URL', apiRoot);
+  const publicApiUrl = str(env, 'TGPULSE_PUBLIC_API_URL', 'http://127.0.0.1:8080');
+  if (!/^https?:\/\/[^\s]+$/.test(publicApiUrl)) throw new ConfigError('TGPULSE_PUBLIC_API_URL', 'an http(s) URL', publicApiUrl);
+  return {
+    token: token === '' ? null : token,
+    apiRoot: apiRoot.replace(/\/+$/, ''),
+    admins,
+    mode,
+    webhookSecret: webhookSecret === '' ? null : webhookSecret,
+    publicApiUrl: publicApiUrl.replace(/\/+$/, ''),
+    maxSendsPerSecond: int(env, 'TGPULSE_BOT_MAX_SENDS_PER_S', 25, 1, 30),
+  };
 }

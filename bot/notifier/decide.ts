@@ -1,0 +1,54 @@
+/**
+ * What the notifier does with one anomaly event for one subscription, as a
+ * pure function of what it knows: the subscription, what was already decided
+ * for this anomaly and chat, and how many alerts the chat got in the last
+ * hour. The notifier records every decision, so a redelivered event finds its
+ * earlier decision and nothing is sent twice.
+ */
+import type { AlertDelivery, AlertStage, AlertSubscription, DeliveryOutcome, Severity } from '../../control/bot-store.ts';
+import type { Anomaly } from '../../streams/contract.ts';
+
+const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+export type Decision =
+  /** Send the alert (opened) or the resolution (resolved, as a reply to the alert). */
+  | { action: 'send'; stage: AlertStage; replyTo: number | null }
+  /** Deliberately not sent; recorded so it is not reconsidered. */
+  | { action: 'skip'; stage: AlertStage; outcome: Exclude<DeliveryOutcome, 'sent'> }
+  /** Nothing to do and nothing to record. */
+  | { action: 'ignore'; why: 'updated' | 'severity' | 'metric' | 'duplicate' | 'not_alerted' };
+
+export interface DecisionInput {
+  anomaly: Anomaly;
+  subscription: AlertSubscription;
+  /** The earlier decision for this anomaly, chat and the event's stage. */
+  prior: AlertDelivery | null;
+  /** For a resolution: the decision made when it opened. */
+  opened: AlertDelivery | null;
+  sentLastHour: number;
+  now: number;
+}
+
+export function decide(x: DecisionInput): Decision {
+  const { anomaly: a, subscription: s } = x;
+  if (a.state === 'updated') return { action: 'ignore', why: 'updated' };
+  const stage: AlertStage = a.state;
+  if (x.prior !== null) return { action: 'ignore', why: 'duplicate' };
+  if (stage === 'resolved') {
+    // A resolution is news only to a chat that was told of the anomaly.
+    if (x.opened?.outcome !== 'sent') return { action: 'ignore', why: 'not_alerted' };
+    return { action: 'send', stage, replyTo: x.opened.messageId };
+  }
+  if (RANK[a.severity] < RANK[s.minSeverity]) return { action: 'ignore', why: 'severity' };
+  if (s.metrics !== null && !s.metrics.includes(a.metric)) return { action: 'ignore', why: 'metric' };
+  if (s.quiet !== null && inQuietHours(s.quiet, s.timeZone, x.now)) return { action: 'skip', stage, outcome: 'skipped_quiet' };
+  if (x.sentLastHour >= s.maxPerHour) return { action: 'skip', stage, outcome: 'skipped_cap' };
+  return { action: 'send', stage, replyTo: null };
+}
+
+/** Is `now` within [from, to) hours in `timeZone`? A window may wrap midnight (22 → 7). */
+export function inQuietHours(quiet: { from: number; to: number }, timeZone: string, now: number): boolean {
+  const hour = Number(new Intl.DateTimeFormat('en-GB', { hour: '2-digit', hourCycle: 'h23', timeZone }).format(new Date(now)));
+  if (quiet.from === quiet.to) return false;
+  return quiet.from < quiet.to ? hour >= quiet.from && hour < quiet.to : hour >= quiet.from || hour < quiet.to;
+}

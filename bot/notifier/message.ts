@@ -1,0 +1,32 @@
+/**
+ * The words of an alert: what moved, by how much against what was expected,
+ * in which window — and, later, that it is over. HTML parse mode; every
+ * data-derived string is escaped.
+ */
+import type { Anomaly } from '../../streams/contract.ts';
+import { compact, html, metricName, utc } from '../format.ts';
+
+const ARROW: Record<Anomaly['direction'], string> = { spike: '🔺', drop: '🔻', quiet: '⏸' };
+const WHAT: Record<Anomaly['direction'], string> = { spike: 'spike', drop: 'drop', quiet: 'unusually quiet' };
+
+/** Callback data of the button that opens the channel overview (handled by the bot's commands). */
+export function overviewButtonData(channelId: string): string {
+  return `overview:${channelId}:7d`;
+}
+
+export function alertCaption(channelId: string, a: Anomaly): string {
+  const post = a.post_id === null ? '' : `, post ${a.post_id}`;
+  return [
+    `${ARROW[a.direction]} <b>${html(metricName(a.metric))}: ${WHAT[a.direction]}</b> · ${a.severity}`,
+    `Channel <code>${html(channelId)}</code>${post}`,
+    `Window ${html(a.window)} from ${utc(a.window_start)}`,
+    `Observed <b>${compact(a.value)}</b>, expected ${compact(a.expected)} (normal range ${compact(a.band_low)}–${compact(a.band_high)}), z = ${a.z.toFixed(1)}`,
+  ].join('\n');
+}
+
+export function resolutionText(channelId: string, a: Anomaly): string {
+  return [
+    `✅ <b>Resolved: ${html(metricName(a.metric))}</b> on <code>${html(channelId)}</code>`,
+    `Back within the normal range (${compact(a.band_low)}–${compact(a.band_high)}); last value ${compact(a.value)}.`,
+  ].join('\n');
+}

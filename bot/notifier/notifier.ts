@@ -1,0 +1,198 @@
+/**
+ * The alert notifier: a durable consumer of anomaly events on TG_DERIVED.
+ * For each opened or resolved anomaly it asks every subscription of the
+ * channel what to do ({@link decide}), sends what must be sent, records each
+ * decision in the control plane, and only then acks the message. A crash
+ * before the ack redelivers the event; the recorded decisions make the second
+ * pass send nothing twice. (A crash between Telegram's answer and the record
+ * could still repeat one message: Telegram has no idempotency key.)
+ *
+ * It does not wait for ClickHouse: anomaly events come straight from the
+ * processors, so an alert goes out seconds after its window closes.
+ */
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { Api } from 'grammy';
+import type pg from 'pg';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import {
+  channelSubscriptions,
+  deliveryOf,
+  disableChat,
+  recordDelivery,
+  sentInLastHour,
+  type AlertSubscription,
+} from '../../control/bot-store.ts';
+import type { Logger } from '../../observability/log.ts';
+import { CHART_METRICS, isChartMetric } from '../../read/charts/channel-charts.ts';
+import { renderChart } from '../../read/charts/render.ts';
+import { anomaliesChart } from '../../read/charts/specs.ts';
+import { activitySeries } from '../../read/models/series.ts';
+import { decodeBatch } from '../../streams/codec.ts';
+import type { StreamsConfig } from '../../streams/config.ts';
+import { ensureDurable, type DurableSpec } from '../../streams/consumers.ts';
+import type { AnomalyEvent } from '../../streams/contract.ts';
+import { BatchPuller } from '../../streams/puller.ts';
+import { parseSubject } from '../../streams/subjects.ts';
+import { decide } from './decide.ts';
+import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
+import { AlertSender, ChatUnreachable } from './sender.ts';
+
+export function notifierConsumer(streams: StreamsConfig): DurableSpec {
+  return { stream: streams.names.derived, name: 'notifier', filterSubject: 'tg.derived.*.anomaly.>', ackWaitMs: 60_000, maxAckPending: 1000 };
+}
+
+export interface NotifierOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  streams: StreamsConfig;
+  control: pg.Pool;
+  warehouse: Warehouse;
+  api: Api;
+  log: Logger;
+  registry: Registry;
+  maxSendsPerSecond: number;
+  signal: AbortSignal;
+  now?: () => number;
+}
+
+/** Runs until the signal aborts; the event in hand is finished first. */
+export async function runNotifier(opts: NotifierOptions): Promise<void> {
+  const log = opts.log.child({ role: 'notifier' });
+  const metrics = notifierMetrics(opts.registry);
+  const spec = notifierConsumer(opts.streams);
+  await ensureDurable(opts.jsm, spec);
+  const consumer = await opts.js.consumers.get(spec.stream, spec.name);
+  const puller = new BatchPuller(consumer, { maxBatch: 50, maxWaitMs: 50, signal: opts.signal });
+  await puller.start();
+  const sender = new AlertSender(opts.api, {
+    maxPerSecond: opts.maxSendsPerSecond,
+    signal: opts.signal,
+    log,
+    onRateLimited: () => metrics.rateLimited.inc(),
+  });
+  const now = opts.now ?? Date.now;
+  try {
+    for (;;) {
+      const batch = await puller.next();
+      if (!batch.length) {
+        if (opts.signal.aborted) break;
+        if (puller.stopped) throw new Error(`consumer ${spec.name} stopped delivering`);
+        continue;
+      }
+      for (const msg of batch) {
+        if (opts.signal.aborted) break; // unacked: redelivered to the next run
+        await handleMessage(msg, { ...opts, log, metrics, sender, now });
+      }
+    }
+  } finally {
+    puller.stop();
+  }
+  log.info('notifier drained');
+}
+
+interface Handling extends NotifierOptions {
+  metrics: ReturnType<typeof notifierMetrics>;
+  sender: AlertSender;
+  now: () => number;
+}
+
+async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
+  const decoded = decodeBatch(msg.data, { maxMessageBytes: h.streams.maxMessageBytes, layer: 'derived', subject: parseSubject(msg.subject), partitions: h.streams.partitions });
+  // Invalid derived events are the processors' bug and were dead-lettered where they were made; count and move on.
+  if (decoded.failures.length) h.metrics.events.inc({ outcome: 'invalid' }, decoded.failures.length);
+  const heartbeat = setInterval(() => msg.working(), 20_000);
+  try {
+    // When the processor published the event: the start of the alert's own delay.
+    const emittedAt = Math.floor(Number(msg.info.timestampNanos) / 1e6);
+    for (const e of decoded.events) if (e.kind === 'anomaly') await handleAnomaly(e as AnomalyEvent, emittedAt, h);
+    msg.ack();
+  } catch (err) {
+    // Telegram or Postgres trouble that retries did not cure: leave it for redelivery.
+    h.metrics.events.inc({ outcome: 'retry_later' });
+    h.log.error({ err, subject: msg.subject, seq: msg.seq }, 'could not finish an anomaly event; it will be redelivered');
+    msg.nak(10_000);
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): Promise<void> {
+  const a = e.data;
+  if (a.state === 'updated') return;
+  const subscriptions = await channelSubscriptions(h.control, e.channel_id);
+  let chart: Buffer | null | undefined;
+  for (const s of subscriptions) {
+    const stage = a.state;
+    const [prior, opened, sentLastHour] = await Promise.all([
+      deliveryOf(h.control, a.anomaly_id, s.chatId, stage),
+      stage === 'resolved' ? deliveryOf(h.control, a.anomaly_id, s.chatId, 'opened') : Promise.resolve(null),
+      sentInLastHour(h.control, s.chatId, h.now()),
+    ]);
+    const decision = decide({ anomaly: a, subscription: s, prior, opened, sentLastHour, now: h.now() });
+    if (decision.action === 'ignore') continue;
+    const base = { anomalyId: a.anomaly_id, chatId: s.chatId, stage: decision.stage, channelId: e.channel_id };
+    if (decision.action === 'skip') {
+      await recordDelivery(h.control, { ...base, outcome: decision.outcome, messageId: null, at: h.now() });
+      h.metrics.events.inc({ outcome: decision.outcome });
+      continue;
+    }
+    try {
+      let messageId: number;
+      if (decision.stage === 'opened') {
+        chart ??= await alertChart(e, h);
+        const keyboard = { inline_keyboard: [[{ text: 'Channel overview', callback_data: overviewButtonData(e.channel_id) }]] };
+        ({ messageId } = await h.sender.sendAlert(s.chatId, chart, alertCaption(e.channel_id, a), keyboard));
+      } else {
+        ({ messageId } = await h.sender.sendText(s.chatId, resolutionText(e.channel_id, a), decision.replyTo));
+      }
+      await recordDelivery(h.control, { ...base, outcome: 'sent', messageId, at: h.now() });
+      h.metrics.events.inc({ outcome: 'sent' });
+      h.metrics.delay.observe(Math.max(0, Date.now() - emittedAt) / 1000);
+    } catch (err) {
+      if (!(err instanceof ChatUnreachable)) throw err;
+      await disableSubscriber(s, err, h);
+      await recordDelivery(h.control, { ...base, outcome: 'skipped_disabled', messageId: null, at: h.now() });
+    }
+  }
+}
+
+async function disableSubscriber(s: AlertSubscription, err: ChatUnreachable, h: Handling): Promise<void> {
+  const n = await disableChat(h.control, s.chatId, err.reason);
+  h.metrics.events.inc({ outcome: 'chat_disabled' });
+  h.log.warn({ chatId: s.chatId, reason: err.reason, subscriptions: n }, 'chat unreachable: its alert subscriptions are disabled');
+}
+
+/** A small chart of the day around the anomaly; null when it cannot be drawn (the alert goes out as text). */
+async function alertChart(e: AnomalyEvent, h: Handling): Promise<Buffer | null> {
+  const a = e.data;
+  const hour = 3_600_000;
+  const from = Math.floor((a.window_start - 24 * hour) / hour) * hour;
+  const to = Math.floor(a.window_start / hour) * hour + 2 * hour;
+  try {
+    const metric = isChartMetric(a.metric) ? a.metric : null;
+    const points = metric === null ? [] : await activitySeries(h.warehouse, { channel_id: e.channel_id, period: { from, to }, granularity: 'hour' });
+    const series = metric === null ? [] : points.map((p) => ({ t: p.t, value: CHART_METRICS[metric](p) }));
+    const mark = { t: a.window_start, metric: a.metric, severity: a.severity, direction: a.direction, value: a.value, expected: a.expected, bandLow: a.band_low, bandHigh: a.band_high };
+    const spec = anomaliesChart({ channelId: e.channel_id, from, to, granularity: 'hour', width: 640, height: 320 }, a.metric, series, [mark]);
+    return await renderChart(spec, 'png');
+  } catch (err) {
+    h.log.warn({ err, anomalyId: a.anomaly_id }, 'alert chart failed; sending the alert without it');
+    h.metrics.events.inc({ outcome: 'chart_failed' });
+    return null;
+  }
+}
+
+function notifierMetrics(registry: Registry) {
+  for (const n of ['tgpulse_alerts_total', 'tgpulse_alert_delay_seconds', 'tgpulse_alert_rate_limited_total']) if (registry.getSingleMetric(n)) registry.removeSingleMetric(n);
+  return {
+    events: new Counter({ name: 'tgpulse_alerts_total', help: 'Alert decisions by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+    delay: new Histogram({
+      name: 'tgpulse_alert_delay_seconds',
+      help: 'From the anomaly event being emitted to the alert being sent',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({ name: 'tgpulse_alert_rate_limited_total', help: '429 answers from Telegram waited out', registers: [registry] }),
+  };
+}
