@@ -21,7 +21,9 @@ import { KeyVerifier, presentedKey, requireChannel, requireScope } from './auth.
 import { AnswerCache, etagOf, matchesEtag } from './cache.ts';
 import type { ApiConfig } from './config.ts';
 import { ApiError, ErrorBody } from './errors.ts';
+import { Memo } from './memo.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { channelFreshness, type ChannelFreshness } from '../read/models/freshness.ts';
 import { Meta } from './schemas.ts';
 import { registerChannelRoutes } from './routes/channels.ts';
 import { registerChartRoutes } from './routes/charts.ts';
@@ -66,14 +68,30 @@ export interface ApiDeps {
 /** Everything a route needs. */
 export interface RouteContext extends ApiDeps {
   now: () => number;
+  /**
+   * A channel's freshness, shared by the requests of the same few seconds:
+   * every analytics answer needs it, and it is two warehouse queries.
+   */
+  freshness(channelId: string): Promise<ChannelFreshness | null>;
+  /** Identical requests in flight at once share one computation (e.g. when a popular cache entry expires). */
+  inFlight: Memo<unknown>;
 }
+
+/** How long a channel's freshness is reused; its `data_updated_at` may be this much behind. */
+const FRESHNESS_TTL_MS = 2000;
 
 /** Longest URL accepted (path and query); longer ones get 414. */
 export const MAX_URL_LENGTH = 2048;
 
 /** Build the API (not listening yet: call `listen`). */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const ctx: RouteContext = { ...deps, now: deps.now ?? Date.now };
+  const freshness = new Memo<ChannelFreshness | null>(FRESHNESS_TTL_MS);
+  const ctx: RouteContext = {
+    ...deps,
+    now: deps.now ?? Date.now,
+    freshness: (channelId) => freshness.get(channelId, () => channelFreshness(deps.warehouse, channelId)),
+    inFlight: new Memo<unknown>(0),
+  };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // Requests are counted in metrics; logging each one would drown the pipeline's logs.

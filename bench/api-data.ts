@@ -154,7 +154,10 @@ class Chunk {
   }
 }
 
-/** A post's cumulative counters at `age` (ms SQL expression) on its saturating view curve. */
+/**
+ * A post's cumulative counters at `age` (ms SQL expression, ≥ 0) on its
+ * saturating view curve. A negative age would wrap toUInt64 to ~2^64.
+ */
 function countersAt(age: string): string {
   return `toUInt64(floor(final_views * (1 - exp(-(${age}) / tau_ms)))) AS views,
           toUInt64(floor(views * fpv)) AS forwards,
@@ -163,6 +166,14 @@ function countersAt(age: string): string {
           map('👍', toUInt64(floor(reactions_total * 0.5)), '❤', toUInt64(floor(reactions_total * 0.3)),
               '🔥', toUInt64(reactions_total - floor(reactions_total * 0.5) - floor(reactions_total * 0.3))) AS reactions`;
 }
+
+/**
+ * The usual value of a channel metric in its window (hourly counts, posts per
+ * day), from the channel's behaviour: what a detector's EWMA mean would hold.
+ */
+const TYPICAL = `multiIf(metric = 'posts', ppd,
+                         metric IN ('subscribers_gained', 'subscribers_lost'), subs0 * churn / 24,
+                         subs0 * reach * ppd / 24 * multiIf(metric = 'forwards', fpv, metric = 'reactions', rpv, 1))`;
 
 /** `INSERT INTO table (columns) SELECT columns FROM (source)`: the column list is written once, so it cannot drift. */
 function insertSql(table: string, columns: readonly string[], source: string): string {
@@ -216,7 +227,7 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         ],
         // A post event's event_time is its publication date; its counters were seen at observed_at.
         `SELECT channel_id, post_id, 1 AS v, ${idSql('post', 'channel_id', 'post_id')} AS id, ${ms('date_ms')} AS event_time,
-                ${ms(`least(date_ms + ${4 * DAY}, ${end - 60_000})`)} AS observed_at, 'simulator' AS source,
+                ${ms(`greatest(date_ms, least(date_ms + ${4 * DAY}, ${end - 60_000}))`)} AS observed_at, 'simulator' AS source,
                 event_time AS date, NULL AS edit_date,
                 if(${u('ch', 'post_id', 19)} < 0.2, 0, toUInt64(40 + 900 * ${u('ch', 'post_id', 20)})) AS text_length,
                 ['none', 'photo', 'photo', 'video', 'webpage', 'document', 'poll'][1 + cityHash64(ch, post_id, 21) % 7] AS media_type,
@@ -295,7 +306,7 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         `SELECT channel_id, ${envelope(idSql('tr', 'channel_id', 'metric', 'ws_ms'), 'ws_ms + size')},
                 tupleElement(m, 1) AS metric, tupleElement(m, 2) AS window, tupleElement(m, 3) AS size,
                 intDiv(${end} - size, size) * size AS ws_ms, ${ms('ws_ms')} AS window_start, NULL AS post_id,
-                100 * pow(100, ${u('ch', 'metric', 33)}) AS mean, 0.3 * mean AS sd, 6 * (${u('ch', 'metric', 34)} - 0.5) AS z,
+                ${TYPICAL} * (0.8 + 0.4 * ${u('ch', 'metric', 33)}) AS mean, 0.3 * mean AS sd, 6 * (${u('ch', 'metric', 34)} - 0.5) AS z,
                 greatest(0, mean + z * sd) AS value, toUInt64(${hours} / intDiv(size, ${HOUR})) AS n, true AS warm
          FROM (${c.channelRows()})
          ARRAY JOIN [('views', '1h', ${HOUR}), ('forwards', '1h', ${HOUR}), ('reactions', '1h', ${HOUR}),
@@ -336,7 +347,7 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
                 ws_ms + size + 60000 AS opened_ms, ${ms('opened_ms')} AS opened_at, opened_ms + (rev - 1) * ${3 * HOUR} AS ev_ms,
                 if(${u('ch', 'j', 38)} < 0.7, 'spike', 'drop') AS direction,
                 ['info', 'warning', 'critical'][1 + cityHash64(ch, j, 39) % 3] AS severity,
-                1000 * pow(100, ${u('ch', 'j', 40)}) AS expected, 0.2 * expected AS band_half,
+                ${TYPICAL} * (0.8 + 0.4 * ${u('ch', 'j', 40)}) AS expected, 0.2 * expected AS band_half,
                 expected - band_half AS band_low, expected + band_half AS band_high,
                 if(direction = 'spike', 1, -1) * (3.5 + 4 * ${u('ch', 'j', 41)}) AS z,
                 greatest(0, expected + z * band_half / 2) AS value

@@ -24,9 +24,10 @@
  * API's clock is then shifted so the data ends at the current hour).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { migrate } from '../clickhouse/migrate.ts';
@@ -35,7 +36,7 @@ import { openWarehouse, type Warehouse } from '../clickhouse/warehouse.ts';
 import { createApiKey } from '../control/api-keys.ts';
 import { openControlPlane } from '../control/postgres.ts';
 import { freshTestControl } from '../control/testing.ts';
-import { silentLogger } from '../observability/log.ts';
+import type { Logger } from '../observability/log.ts';
 import { topPostsBy } from '../read/models/posts.ts';
 import { activitySeries } from '../read/models/series.ts';
 import { generateData, readTargets, servingSizes, settleMerges, type Targets } from './api-data.ts';
@@ -142,6 +143,18 @@ function loadGeneratorMain(): void {
   process.send?.('ready');
 }
 
+/** The next message of a child process; rejects if it exits first. */
+function nextMessage<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new Error(`the load generator exited (${code}) without answering`));
+    child.once('exit', onExit);
+    child.once('message', (message: T) => {
+      child.off('exit', onExit);
+      resolve(message);
+    });
+  });
+}
+
 /** The child process running autocannon, one job at a time. */
 class LoadGenerator {
   private constructor(readonly child: ChildProcess) {}
@@ -149,18 +162,16 @@ class LoadGenerator {
   static async start(): Promise<LoadGenerator> {
     // fork passes this process's execArgv (--import tsx) on, so the child runs this same file.
     const child = fork(fileURLToPath(import.meta.url), [LOAD_ROLE], { serialization: 'advanced' });
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`the load generator exited with ${code} before it was ready`)));
-    });
+    await nextMessage<'ready'>(child);
     return new LoadGenerator(child);
   }
 
-  run(job: LoadJob): Promise<LoadResult> {
-    return new Promise((resolve, reject) => {
-      this.child.once('message', (reply: LoadReply) => (reply.ok ? resolve(reply.result) : reject(new Error(`load generator: ${reply.error}`))));
-      this.child.send(job);
-    });
+  async run(job: LoadJob): Promise<LoadResult> {
+    const reply = nextMessage<LoadReply>(this.child);
+    this.child.send(job);
+    const r = await reply;
+    if (!r.ok) throw new Error(`load generator: ${r.error}`);
+    return r.result;
   }
 
   close(): void {
@@ -218,6 +229,35 @@ class QueryMeter {
       await new Promise((resolve) => setTimeout(resolve, 100));
       quiet = this.#inFlight === 0 ? quiet + 1 : 0;
     }
+  }
+}
+
+/**
+ * What the API logs at error level: the cause of each 5xx, which the answer
+ * itself does not tell. Everything below error level is dropped, as with
+ * the silent logger.
+ */
+class ErrorLog {
+  readonly logger: Logger;
+  /** First URL and count per distinct error message. */
+  #byMessage = new Map<string, { url: string; count: number }>();
+
+  constructor() {
+    this.logger = pino({ level: 'error' }, { write: (entry: string) => this.#record(entry) });
+  }
+
+  #record(entry: string): void {
+    const e = JSON.parse(entry) as { msg?: string; url?: string; err?: { type?: string; message?: string } };
+    const message = e.err ? `${e.err.type ?? 'Error'}: ${e.err.message ?? ''}` : (e.msg ?? entry);
+    const seen = this.#byMessage.get(message);
+    if (seen) seen.count++;
+    else this.#byMessage.set(message, { url: e.url ?? '?', count: 1 });
+  }
+
+  /** Print what was logged since the last call, and forget it. */
+  flush(): void {
+    for (const [message, { url, count }] of this.#byMessage) out(`  server logged ${count}× ${message.slice(0, 400)} (first on ${url})`);
+    this.#byMessage.clear();
   }
 }
 
@@ -389,25 +429,32 @@ async function printSizes(wh: Warehouse): Promise<void> {
 }
 
 /**
- * Does chDB run concurrent queries in parallel? The same read model for `n`
- * channels one after another, then all at once.
+ * Does chDB run concurrent queries in parallel? The same call `n` times one
+ * after another, then all at once. `sleep` needs no CPU, so with any overlap
+ * at all its calls would finish together.
  */
 async function overlap(wh: Warehouse, t: Targets, now: number): Promise<void> {
   const period = { from: now - 30 * DAY, to: now };
-  const n = Math.min(32, t.channels.length);
-  const ids = t.channels.filter((_, i) => i % Math.ceil(t.channels.length / n) === 0).slice(0, n);
-  const models: Array<[string, (channel: string) => Promise<unknown>]> = [
+  const n = Math.min(16, t.channels.length);
+  const ids = Array.from({ length: n }, (_, i) => t.channels[Math.floor((i * t.channels.length) / n)]);
+  const calls: Array<[string, (channel: string) => Promise<unknown>]> = [
+    ['SELECT 1', () => wh.query('SELECT 1')],
+    ['SELECT sleep(0.05)', () => wh.query('SELECT sleep(0.05)')],
+    ['SELECT sleep({s}) with a bound parameter', () => wh.query('SELECT sleep({s:Float64})', { s: 0.05 })],
     ['activity series (channel_hourly FINAL)', (c) => activitySeries(wh, { channel_id: c, period, granularity: 'day' })],
     ['top posts (post_meta FINAL ⋈ post_latest)', (c) => topPostsBy(wh, { channel_id: c, period, metric: 'engagement', limit: 10 })],
   ];
-  for (const [label, run] of models) {
+  for (const [label, call] of calls) {
     let t0 = performance.now();
-    for (const c of ids) await run(c);
+    for (const c of ids) await call(c);
     const sequential = performance.now() - t0;
     t0 = performance.now();
-    await Promise.all(ids.map(run));
+    await Promise.all(ids.map(call));
     const parallel = performance.now() - t0;
-    line(`  ${label}`, `${ids.length} one by one ${int(sequential)} ms, all at once ${int(parallel)} ms: ×${(sequential / parallel).toFixed(2)}`);
+    line(
+      `  ${label}`,
+      `×${n}: one by one ${int(sequential)} ms (${msText(sequential / n)} each), all at once ${int(parallel)} ms: speed-up ×${(sequential / parallel).toFixed(2)}`,
+    );
   }
 }
 
@@ -422,9 +469,10 @@ async function main(): Promise<void> {
 
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
-  out(`tgpulse API bench: ${int(channels)} channels × ${days} days, ${seconds} s per endpoint, ${connections} connections, node ${process.version}, ${availableParallelism()} cores`);
+  out(`tgpulse API bench: ${int(channels)} channels × ${days} days, ${seconds} s per endpoint, ${connections} connections, node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)}`);
 
   const data = await prepareData(channels, days, keep, reuse);
+  line('RSS with the data open', `${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
   // Resources in the order they were opened; closed in reverse, also when a step fails.
   const opened: Array<() => unknown> = [() => data.release()];
   try {
@@ -442,13 +490,14 @@ async function main(): Promise<void> {
     const { token } = await createApiKey(control.pool, { name: 'bench', scopes: ['read', 'export', 'share'], ratePerMinute: 1_000_000 });
     const meter = new QueryMeter();
     const warehouse = meter.wrap(data.wh);
+    const errors = new ErrorLog();
     const start = (cacheSeconds: number) =>
       startApiServer({
         warehouse,
         control,
         controlConfig: testControl.config,
         config: { host: '127.0.0.1', port: 0, ratePerMinute: 1_000_000, cacheSeconds, maxRangeDays: 400, corsOrigins: [] },
-        log: silentLogger,
+        log: errors.logger,
         registry: new Registry(),
         now,
       });
@@ -471,6 +520,7 @@ async function main(): Promise<void> {
     const coldRows: Array<[string, Figures]> = [];
     for (const ep of eps) coldRows.push([ep.label, await measure(cold, pathsOf(ep, 'cold'), connections, seconds)]);
     printFigures(coldRows);
+    errors.flush();
 
     out(`\nwarm: answer cache on (60 s), ${Math.min(WARM_CHANNELS, targets.channels.length)} channels warmed up first, ${connections} connections`);
     const warmRows: Array<[string, Figures]> = [];
@@ -481,6 +531,7 @@ async function main(): Promise<void> {
       warmRows.push([ep.label, await measure(warm, paths, connections, seconds)]);
     }
     printFigures(warmRows);
+    errors.flush();
 
     const seqSeconds = Math.max(2, Math.ceil(seconds / 2));
     out(`\nlimits: each endpoint at 1 connection for ${seqSeconds} s (cache off), against the ${connections}-connection cold run`);
@@ -502,12 +553,14 @@ async function main(): Promise<void> {
       ]);
     }
     printTable(['endpoint', 'c=1 p50 ms', 'c=1 mean ms', 'chDB ms/req', 'queries/req', 'c=1 req/s', `c=${connections} req/s`, 'speed-up'], rows);
+    errors.flush();
     out(`\nchDB with concurrent queries (async calls on the libuv pool: UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'})`);
     await overlap(data.wh, targets, now());
 
     out('');
     const met = (rows: Array<[string, Figures]>) => `${rows.filter(([, f]) => f.p95 < TARGET_P95_MS).length} of ${rows.length}`;
     line(`endpoints with p95 < ${TARGET_P95_MS} ms`, `cold ${met(coldRows)}, warm ${met(warmRows)}`);
+    line('load average (1 min) at the end', loadavg()[0].toFixed(1));
     line('non-2xx answers', `cold ${int(coldRows.reduce((s, [, f]) => s + f.non2xx, 0))}, warm ${int(warmRows.reduce((s, [, f]) => s + f.non2xx, 0))}`);
   } finally {
     line('peak RSS of the bench process (server + chDB)', `${Math.round(peakRss / 2 ** 20)} MiB`);

@@ -23,7 +23,17 @@ describeControl('control plane', (suite) => {
     const { rows } = await pool().query('SELECT version, name, checksum FROM control_migrations ORDER BY version');
     expect(rows).toEqual(migrations.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })));
     const tables = await pool().query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-    expect(tables.rows.map((r) => r.table_name)).toEqual(['api_keys', 'audit_log', 'control_migrations', 'control_secrets', 'share_links']);
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'alert_deliveries',
+      'alert_subscriptions',
+      'api_keys',
+      'audit_log',
+      'bot_users',
+      'channel_grants',
+      'control_migrations',
+      'control_secrets',
+      'share_links',
+    ]);
   });
 
   it('applies nothing the second time', async () => {

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import { toCsv, type CsvColumn, type CsvRow } from '../../read/csv.ts';
-import { answerMeta, channelFreshness, type ChannelFreshness } from '../../read/models/freshness.ts';
+import { answerMeta, type ChannelFreshness } from '../../read/models/freshness.ts';
 import type { Granularity, Period } from '../../read/models/period.ts';
 import type { RouteContext } from '../app.ts';
 import { ErrorBody, unknownChannel } from '../errors.ts';
@@ -42,13 +42,14 @@ export function channelRoute<P extends TObject, Q extends TObject, D extends TSc
 ): void {
   const url = `/v1/channels/:id${route.path}`;
   const handler = async (
-    req: { params: unknown; query: unknown; wantsCsv: boolean },
+    req: { params: unknown; query: unknown; wantsCsv: boolean; url: string },
     reply: { type(t: string): unknown; header(k: string, v: string): unknown },
   ) => {
     const params = req.params as Static<P> & { id: string };
-    const freshness = await channelFreshness(ctx.warehouse, params.id);
+    const freshness = await ctx.freshness(params.id);
     if (freshness === null) throw unknownChannel(params.id);
-    const loaded = await route.load({ channelId: params.id, params, query: req.query as Static<Q>, freshness });
+    const load = () => route.load({ channelId: params.id, params, query: req.query as Static<Q>, freshness });
+    const loaded = (await ctx.inFlight.get(`${req.url}|${req.wantsCsv}`, load)) as Loaded<Static<D>>;
     const meta = { ...answerMeta(freshness, loaded.period), ...(loaded.granularity ? { granularity: loaded.granularity } : {}) };
     if (req.wantsCsv && route.csv) {
       const { rows, columns } = route.csv(loaded.data);

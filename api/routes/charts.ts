@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { channelChart, isChartMetric, type ChartName, CHART_METRICS } from '../../read/charts/channel-charts.ts';
 import { renderChart } from '../../read/charts/render.ts';
-import { answerMeta, channelFreshness } from '../../read/models/freshness.ts';
+import { answerMeta } from '../../read/models/freshness.ts';
 import type { RouteContext } from '../app.ts';
 import { ErrorBody, invalidParameter, unknownChannel } from '../errors.ts';
 import { ChartParams, Query } from '../params.ts';
@@ -34,7 +34,7 @@ export function registerChartRoutes(app: FastifyInstance, ctx: RouteContext): vo
       const [chart, format] = file.split('.') as [ChartName, 'svg' | 'png'];
       const metric = q.metric ?? 'views';
       if (!isChartMetric(metric)) throw invalidParameter('metric', `one of ${Object.keys(CHART_METRICS).join(', ')}`);
-      const freshness = await channelFreshness(ctx.warehouse, id);
+      const freshness = await ctx.freshness(id);
       if (freshness === null) throw unknownChannel(id);
       const granularity = q.granularity ?? (chart === 'anomalies' ? 'hour' : 'day');
       const period = resolvePeriod(q, {

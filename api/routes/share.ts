@@ -7,7 +7,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createShareLink, resolveShareToken, revokeShareLink, SHARE_TTL_SECONDS } from '../../control/share-links.ts';
-import { answerMeta, channelFreshness } from '../../read/models/freshness.ts';
+import { answerMeta } from '../../read/models/freshness.ts';
 import { channelReport, REPORT_SECTIONS, type ReportSection } from '../../read/models/report.ts';
 import type { RouteContext } from '../app.ts';
 import { ApiError, ErrorBody, unknownChannel } from '../errors.ts';
@@ -57,7 +57,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
     async (req, reply) => {
       const { id } = req.params as Static<typeof ChannelParams>;
       const body = (req.body ?? {}) as Static<typeof CreateBody>;
-      if ((await channelFreshness(ctx.warehouse, id)) === null) throw unknownChannel(id);
+      if ((await ctx.freshness(id)) === null) throw unknownChannel(id);
       const period = resolvePeriod(body, { now: ctx.now(), defaultDays: 30, maxRangeDays: ctx.config.maxRangeDays });
       const sections = (body.sections ?? [...REPORT_SECTIONS]) as ReportSection[];
       const { link, token } = await createShareLink(
@@ -124,7 +124,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
         throw new ApiError(404, 'share_link_gone', `this share link is ${resolved.reason === 'unknown' ? 'unknown' : resolved.reason}`);
       }
       const { link } = resolved;
-      const freshness = await channelFreshness(ctx.warehouse, link.channelId);
+      const freshness = await ctx.freshness(link.channelId);
       if (freshness === null) throw unknownChannel(link.channelId);
       const period = { from: link.from, to: link.to };
       const data = await channelReport(ctx.warehouse, { channel_id: link.channelId, period, sections: link.sections, now: ctx.now() });
