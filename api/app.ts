@@ -61,8 +61,10 @@ export interface ApiDeps {
   log: Logger;
   /** prom-client registry the API's metrics join (the process's one). */
   registry: Registry;
-  /** Readiness beyond the warehouse and Postgres, e.g. "migrations applied". */
+  /** Clock of default periods and expiry (tests pin it). */
   now?: () => number;
+  /** More routes on the same server, e.g. the bot's webhook. */
+  routes?: Array<(app: FastifyInstance) => void>;
 }
 
 /** Everything a route needs. */
@@ -199,6 +201,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerChannelRoutes(app, ctx);
   registerChartRoutes(app, ctx);
   registerShareRoutes(app, ctx);
+  for (const register of deps.routes ?? []) register(app);
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

@@ -28,6 +28,7 @@ export async function startApiServer(opts: {
   log: Logger;
   registry: Registry;
   now?: () => number;
+  routes?: Array<(app: FastifyInstance) => void>;
 }): Promise<ApiServer> {
   const secret = await shareSecret(opts.control.pool, opts.controlConfig.shareSecret);
   const app = await buildApi({
@@ -38,6 +39,7 @@ export async function startApiServer(opts: {
     log: opts.log,
     registry: opts.registry,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.routes ? { routes: opts.routes } : {}),
   });
   try {
     await app.listen({ host: opts.config.host, port: opts.config.port });

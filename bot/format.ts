@@ -6,6 +6,11 @@
 import type { AnswerMeta } from '../read/models/freshness.ts';
 import type { Period } from '../read/models/period.ts';
 
+/** Text cut to `max` characters with an ellipsis: data and input can be kilobytes, a message holds 4096. */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 /** Escape text for Telegram's HTML parse mode. */
 export function html(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

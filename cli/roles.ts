@@ -1,6 +1,12 @@
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import type { ControlPlane } from '../control/postgres.ts';
 import { openControlFor } from './control.ts';
+import type { FastifyInstance } from 'fastify';
+import type { Bot } from 'grammy';
+import { createBot, registerCommands, type BotContext } from '../bot/bot.ts';
+import { runNotifier } from '../bot/notifier/notifier.ts';
+import { setWebhook } from '../bot/webhook.ts';
+import { shareSecret } from '../control/share-links.ts';
 /**
  * Composition of the roles: each takes the shared context and the shutdown
  * signal, runs until the signal aborts, then drains and returns.
@@ -50,14 +56,18 @@ export function superviseRole(name: string, run: Promise<void>, ctx: Context, st
   });
 }
 
-/**
- * Opens the control plane and starts the REST API on an open warehouse; the
- * caller closes both through the context. The API's metrics join the
- * process's registry.
- */
-export async function startApiRole(ctx: Context, warehouse: Warehouse): Promise<{ api: ApiServer; control: ControlPlane }> {
+/** Opens the control plane (closed through the context). */
+export async function openControlRole(ctx: Context): Promise<ControlPlane> {
   const control = await openControlFor(ctx.config, ctx.log);
   ctx.onClose(() => control.close());
+  return control;
+}
+
+/**
+ * Starts the REST API on an open warehouse and control plane (closed through
+ * the context). The API's metrics join the process's registry.
+ */
+export async function startApiRole(ctx: Context, warehouse: Warehouse, control: ControlPlane, routes: Array<(app: FastifyInstance) => void> = []): Promise<ApiServer> {
   const api = await startApiServer({
     warehouse,
     control,
@@ -65,10 +75,57 @@ export async function startApiRole(ctx: Context, warehouse: Warehouse): Promise<
     config: ctx.config.api,
     log: ctx.log,
     registry: ctx.metrics.registry,
+    routes,
   });
   ctx.onClose(() => api.close());
   ctx.log.info({ url: api.url, docs: `${api.url}/docs`, control: control.driver }, 'REST API listening');
-  return { api, control };
+  return api;
+}
+
+/** The bot, built but not started; null when no token is configured. */
+export async function createBotRole(ctx: Context, warehouse: Warehouse, control: ControlPlane): Promise<Bot<BotContext> | null> {
+  const cfg = ctx.config.bot;
+  if (cfg.token === null) return null;
+  const secret = await shareSecret(control.pool, ctx.config.control.shareSecret);
+  const bot = createBot({ config: cfg, warehouse, control: control.pool, shareSecret: secret, log: ctx.log, maxRangeDays: ctx.config.api.maxRangeDays });
+  await bot.init().catch((err: unknown) => {
+    throw new Error(`the Telegram bot could not start: getMe failed (${(err as Error).message}); check TGPULSE_BOT_TOKEN and TGPULSE_BOT_API_ROOT`, { cause: err });
+  });
+  return bot;
+}
+
+/**
+ * Runs the bot (long polling, unless updates come by webhook) and the alert
+ * notifier until the signal aborts.
+ */
+export async function runBotRole(ctx: Context, nats: NatsContext, warehouse: Warehouse, control: ControlPlane, bot: Bot<BotContext>, signal: AbortSignal): Promise<void> {
+  const cfg = ctx.config.bot;
+  await registerCommands(bot);
+  if (cfg.mode === 'webhook') await setWebhook(bot, cfg.publicApiUrl, cfg.webhookSecret ?? '');
+  else await bot.api.deleteWebhook();
+  const polling = cfg.mode === 'polling' ? bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] }) : Promise.resolve();
+  ctx.log.info({ bot: bot.botInfo.username, mode: cfg.mode }, 'Telegram bot running');
+  const stopPolling = () => void bot.stop().catch((err: unknown) => ctx.log.warn({ err }, 'stopping the bot failed'));
+  signal.addEventListener('abort', stopPolling, { once: true });
+  try {
+    await Promise.all([
+      polling,
+      runNotifier({
+        js: nats.js,
+        jsm: nats.jsm,
+        streams: ctx.config.streams,
+        control: control.pool,
+        warehouse,
+        api: bot.api,
+        log: ctx.log,
+        registry: ctx.metrics.registry,
+        maxSendsPerSecond: cfg.maxSendsPerSecond,
+        signal,
+      }),
+    ]);
+  } finally {
+    signal.removeEventListener('abort', stopPolling);
+  }
 }
 
 /** Serves until the signal aborts (closing happens through the context). */

@@ -16,6 +16,7 @@ import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import { runNotifier } from '../bot/notifier/notifier.ts';
 import { compact } from '../bot/format.ts';
+import { parseChoice } from '../bot/keyboards.ts';
 import { silentLogger } from '../observability/log.ts';
 import type { RawEvent } from '../streams/contract.ts';
 import { FakeBotApi, type BotApiCall } from './support/fake-bot-api.ts';
@@ -153,7 +154,9 @@ describe('alert notifications through the fake Bot API', () => {
     expect(caption).toContain(`Observed <b>${compact(Number(planted!.value))}</b>, expected ${compact(Number(planted!.expected))}`);
     expect(caption).toContain(`z = ${Number(planted!.z).toFixed(1)}`);
     expect(alert.files.photo.subarray(1, 4).toString()).toBe('PNG');
-    expect(JSON.stringify(alert.params.reply_markup)).toContain(`overview:${channel}`);
+    // The button opens the 7-day overview through the bot's own callback format.
+    const button = (alert.params.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> }).inline_keyboard[0][0];
+    expect(parseChoice(button.callback_data)).toEqual({ command: 'overview', channelId: channel, days: 7 });
   });
 
   it('sends the resolution once, as a reply to the alert', async () => {

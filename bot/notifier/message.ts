@@ -5,13 +5,14 @@
  */
 import type { Anomaly } from '../../streams/contract.ts';
 import { compact, html, metricName, utc } from '../format.ts';
+import { choiceData } from '../keyboards.ts';
 
 const ARROW: Record<Anomaly['direction'], string> = { spike: '🔺', drop: '🔻', quiet: '⏸' };
 const WHAT: Record<Anomaly['direction'], string> = { spike: 'spike', drop: 'drop', quiet: 'unusually quiet' };
 
-/** Callback data of the button that opens the channel overview (handled by the bot's commands). */
+/** Callback data of the button that opens the channel's 7-day overview (handled by the bot's commands). */
 export function overviewButtonData(channelId: string): string {
-  return `overview:${channelId}:7d`;
+  return choiceData({ command: 'overview', channelId, days: 7 });
 }
 
 export function alertCaption(channelId: string, a: Anomaly): string {

@@ -1,5 +1,5 @@
 import { Context, openWarehouseMigrated } from '../context.ts';
-import { startApiRole, superviseRole, untilAborted } from '../roles.ts';
+import { openControlRole, startApiRole, superviseRole, untilAborted } from '../roles.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';
 
@@ -11,7 +11,7 @@ export const apiCommand: Command = {
     const life = lifecycle(ctx);
     try {
       const warehouse = await openWarehouseMigrated(ctx);
-      await startApiRole(ctx, warehouse);
+      await startApiRole(ctx, warehouse, await openControlRole(ctx));
       await superviseRole('api', untilAborted(life.signal), ctx, life.stop);
       return 0;
     } finally {

@@ -2,6 +2,7 @@
 import type { Command } from './command.ts';
 import { apikeyCommand } from './apikey.ts';
 import { apiCommand } from './api.ts';
+import { botCommand } from './bot.ts';
 import { detectCommand } from './detect.ts';
 import { migrateCommand } from './migrate.ts';
 import { processCommand } from './process.ts';
@@ -15,6 +16,7 @@ export const COMMANDS: Record<string, Command> = {
   process: processCommand,
   sink: sinkCommand,
   api: apiCommand,
+  bot: botCommand,
   simulate: simulateCommand,
   migrate: migrateCommand,
   query: queryCommand,

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { removeInstance, writeInstance } from '../instance.ts';
 import { checkReadOnlySql } from '../read-only-sql.ts';
-import { runProcessRole, runSinkRole, startApiRole, superviseRole } from '../roles.ts';
+import { createBotRole, openControlRole, runBotRole, runProcessRole, runSinkRole, startApiRole, superviseRole } from '../roles.ts';
+import { webhookRoute } from '../../bot/webhook.ts';
 import { lifecycle } from './lifecycle.ts';
 import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
 import type { Command } from './command.ts';
@@ -18,7 +19,10 @@ export const upCommand: Command = {
       const nats = await openNats(ctx, { autoStart: config.autoStartNats, name: 'tgpulse-up' });
       const warehouse = await openWarehouseMigrated(ctx);
       const ops = await startOps(ctx, { query: (sql) => warehouse.query(checkReadOnlySql(sql)) });
-      const { api, control } = await startApiRole(ctx, warehouse);
+      const control = await openControlRole(ctx);
+      const bot = await createBotRole(ctx, warehouse, control);
+      const webhook = bot !== null && config.bot.mode === 'webhook' ? [webhookRoute(bot, config.bot.webhookSecret ?? '')] : [];
+      const api = await startApiRole(ctx, warehouse, control, webhook);
       writeInstance(config.dataDir, {
         pid: process.pid,
         url: ops.url,
@@ -33,6 +37,7 @@ export const upCommand: Command = {
         superviseRole('process', runProcessRole(ctx, nats, life.signal), ctx, life.stop),
         superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal), ctx, life.stop),
       ];
+      if (bot !== null) roles.push(superviseRole('bot', runBotRole(ctx, nats, warehouse, control, bot, life.signal), ctx, life.stop));
       if (values.simulate) roles.push(superviseRole('simulate', runSimulationRole(ctx, nats, life.signal, simulationOptions(values, config.dataDir)), ctx, life.stop));
       const results = await Promise.allSettled(roles);
       const failed = results.filter((r) => r.status === 'rejected');
