@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sleep } from '../streams/retry.ts';
+import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -22,13 +23,28 @@ function query(env: NodeJS.ProcessEnv, sql: string): Array<Record<string, unknow
 
 describe('tgpulse up --simulate', () => {
   let nats: TestNats | null = null;
+  const fake = new FakeBotApi();
+
   afterAll(async () => {
     await nats?.stop();
+    await fake.stop();
   });
 
   it('fills raw, derived and serving tables, detects anomalies, and stops cleanly', async () => {
     nats = await startTestNats();
-    const env = { ...process.env, TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: tempDir('up'), TGPULSE_HTTP_PORT: '0', TGPULSE_API_PORT: '0', TGPULSE_LOG_LEVEL: 'warn' };
+    await fake.start();
+    const env = {
+      ...process.env,
+      TGPULSE_NATS_URL: nats.url,
+      TGPULSE_DATA_DIR: tempDir('up'),
+      TGPULSE_HTTP_PORT: '0',
+      TGPULSE_API_PORT: '0',
+      TGPULSE_LOG_LEVEL: 'warn',
+      // The bot and the notifier run in `up` when a token is set; Telegram is the local fake.
+      TGPULSE_BOT_TOKEN: fake.token,
+      TGPULSE_BOT_API_ROOT: fake.url,
+      TGPULSE_BOT_ADMINS: '4242',
+    };
     const up = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'up', '--simulate', '--channels', '12', '--days', '12'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     up.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-10_000)));
@@ -71,6 +87,11 @@ describe('tgpulse up --simulate', () => {
     expect(channels.status).toBe(200);
     expect(((await channels.json()) as { meta: { total: number } }).meta.total).toBe(12);
     expect((await fetch(`${api_url}/v1/channels`)).status).toBe(401);
+    // The bot of the running instance answers an admin with the channels.
+    expect(fake.sent('setMyCommands').length).toBeGreaterThan(0);
+    fake.say(4242, '/channels');
+    const [reply] = await fake.waitFor(() => fake.delivered(4242).length > 0 && fake.delivered(4242), 30_000);
+    expect(String(reply.params.text)).toMatch(/10012345\d\d/);
     // A write through the query path is refused, and the process keeps running.
     expect(() => query(env, 'DROP TABLE raw_posts')).toThrow(/read-only/);
     up.kill('SIGTERM');
