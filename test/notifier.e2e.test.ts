@@ -14,7 +14,9 @@ import { chatSubscriptions, upsertSubscription } from '../control/bot-store.ts';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { Simulator } from '../ingest/simulator/simulator.ts';
-import { runNotifier } from '../bot/notifier/notifier.ts';
+import { notifierConsumer, runNotifier } from '../bot/notifier/notifier.ts';
+import { resetDurable } from '../streams/consumers.ts';
+import { sleep } from '../streams/retry.ts';
 import { compact } from '../bot/format.ts';
 import { parseChoice } from '../bot/keyboards.ts';
 import { silentLogger } from '../observability/log.ts';
@@ -174,6 +176,35 @@ describe('alert notifications through the fake Bot API', () => {
     expect(opened.every((e) => e.severity !== 'critical'), `the planted anomaly must be below critical for this check: ${JSON.stringify(opened)}`).toBe(true);
     expect(fake.sent('sendPhoto', CHAT_CRITICAL_ONLY)).toEqual([]);
     expect(fake.sent('sendMessage', CHAT_CRITICAL_ONLY)).toEqual([]);
+  });
+
+  it('sends nothing again when every anomaly event is delivered a second time (as after a crash before the ack)', async () => {
+    const before = fake.calls.filter((c) => /^send/.test(c.method)).length;
+    stop.abort();
+    await notifier;
+    // Redeliver the whole anomaly history to a fresh notifier run.
+    const spec = notifierConsumer(pipe.config.streams);
+    await resetDurable(pipe.nats.jsm, spec, 0);
+    const again = new AbortController();
+    const rerun = runNotifier({
+      js: pipe.nats.js,
+      jsm: pipe.nats.jsm,
+      streams: pipe.config.streams,
+      control: control.pool,
+      warehouse: pipe.warehouse,
+      api: new Api(fake.token, { apiRoot: fake.url }),
+      log: silentLogger,
+      registry: new Registry(),
+      maxSendsPerSecond: 25,
+      signal: again.signal,
+    });
+    for (const until = Date.now() + 30_000; Date.now() < until; await sleep(200)) {
+      const info = await pipe.nats.jsm.consumers.info(spec.stream, spec.name);
+      if (info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq > 0) break;
+    }
+    again.abort();
+    await rerun;
+    expect(fake.calls.filter((c) => /^send/.test(c.method)).length).toBe(before);
   });
 
   it('survived a 429 and a 500 without doubling, and disabled the chat that blocked the bot', async () => {
