@@ -45,6 +45,22 @@ let delayMs = Number.NaN;
 let deliveredMs = Number.NaN;
 let alert: BotApiCall;
 
+/** The notifier as `tgpulse bot` runs it, against the fake Bot API. */
+function startNotifier(signal: AbortSignal): Promise<void> {
+  return runNotifier({
+    js: pipe.nats.js,
+    jsm: pipe.nats.jsm,
+    streams: pipe.config.streams,
+    control: control.pool,
+    warehouse: pipe.warehouse,
+    api: new Api(fake.token, { apiRoot: fake.url }),
+    log: silentLogger,
+    registry: new Registry(),
+    maxSendsPerSecond: 25,
+    signal,
+  });
+}
+
 beforeAll(async () => {
   nats = await startTestNats();
   // Severity thresholds are deployment configuration: here only |z| ≥ 100 is critical, so the
@@ -78,18 +94,7 @@ beforeAll(async () => {
   fake.fail({ method: 'sendPhoto', chatId: CHAT_ALL, status: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1, times: 1 });
   fake.fail({ method: 'sendPhoto', chatId: CHAT_ALL, status: 500, description: 'Internal Server Error', times: 1 });
 
-  notifier = runNotifier({
-    js: pipe.nats.js,
-    jsm: pipe.nats.jsm,
-    streams: pipe.config.streams,
-    control: control.pool,
-    warehouse: pipe.warehouse,
-    api: new Api(fake.token, { apiRoot: fake.url }),
-    log: silentLogger,
-    registry: new Registry(),
-    maxSendsPerSecond: 25,
-    signal: stop.signal,
-  });
+  notifier = startNotifier(stop.signal);
 
   // History up to the end of the anomaly's hour as fast as the pipeline takes it;
   // then step by step, so the step that closes the window is known.
@@ -186,18 +191,7 @@ describe('alert notifications through the fake Bot API', () => {
     const spec = notifierConsumer(pipe.config.streams);
     await resetDurable(pipe.nats.jsm, spec, 0);
     const again = new AbortController();
-    const rerun = runNotifier({
-      js: pipe.nats.js,
-      jsm: pipe.nats.jsm,
-      streams: pipe.config.streams,
-      control: control.pool,
-      warehouse: pipe.warehouse,
-      api: new Api(fake.token, { apiRoot: fake.url }),
-      log: silentLogger,
-      registry: new Registry(),
-      maxSendsPerSecond: 25,
-      signal: again.signal,
-    });
+    const rerun = startNotifier(again.signal);
     for (const until = Date.now() + 30_000; Date.now() < until; await sleep(200)) {
       const info = await pipe.nats.jsm.consumers.info(spec.stream, spec.name);
       if (info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq > 0) break;
