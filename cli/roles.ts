@@ -6,6 +6,7 @@ import type { Bot } from 'grammy';
 import { createBot, registerCommands, type BotContext } from '../bot/bot.ts';
 import { runNotifier } from '../bot/notifier/notifier.ts';
 import { setWebhook } from '../bot/webhook.ts';
+import { retryTelegram } from '../bot/telegram-retry.ts';
 import { shareSecret } from '../control/share-links.ts';
 /**
  * Composition of the roles: each takes the shared context and the shutdown
@@ -88,7 +89,7 @@ export async function createBotRole(ctx: Context, warehouse: Warehouse, control:
   if (cfg.token === null) return null;
   const secret = await shareSecret(control.pool, ctx.config.control.shareSecret);
   const bot = createBot({ config: cfg, warehouse, control: control.pool, shareSecret: secret, log: ctx.log, maxRangeDays: ctx.config.api.maxRangeDays });
-  await bot.init().catch((err: unknown) => {
+  await retryTelegram('getMe', () => bot.init(), { log: ctx.log }).catch((err: unknown) => {
     throw new Error(`the Telegram bot could not start: getMe failed (${(err as Error).message}); check TGPULSE_BOT_TOKEN and TGPULSE_BOT_API_ROOT`, { cause: err });
   });
   return bot;
@@ -100,9 +101,10 @@ export async function createBotRole(ctx: Context, warehouse: Warehouse, control:
  */
 export async function runBotRole(ctx: Context, nats: NatsContext, warehouse: Warehouse, control: ControlPlane, bot: Bot<BotContext>, signal: AbortSignal): Promise<void> {
   const cfg = ctx.config.bot;
-  await registerCommands(bot);
-  if (cfg.mode === 'webhook') await setWebhook(bot, cfg.publicApiUrl, cfg.webhookSecret ?? '');
-  else await bot.api.deleteWebhook();
+  const retry = { log: ctx.log, signal };
+  await retryTelegram('setMyCommands', () => registerCommands(bot), retry);
+  if (cfg.mode === 'webhook') await retryTelegram('setWebhook', () => setWebhook(bot, cfg.publicApiUrl, cfg.webhookSecret ?? ''), retry);
+  else await retryTelegram('deleteWebhook', () => bot.api.deleteWebhook(), retry);
   const polling = cfg.mode === 'polling' ? bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] }) : Promise.resolve();
   ctx.log.info({ bot: bot.botInfo.username, mode: cfg.mode }, 'Telegram bot running');
   const stopPolling = () => void bot.stop().catch((err: unknown) => ctx.log.warn({ err }, 'stopping the bot failed'));

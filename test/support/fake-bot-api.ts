@@ -60,6 +60,9 @@ export class FakeBotApi {
   }
 
   async start(): Promise<void> {
+    // grammY keeps connections alive; a server closing an idle one just as a request
+    // reuses it answers ECONNRESET. Keep them open longer than any test waits.
+    this.#server.keepAliveTimeout = 120_000;
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
