@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { touchApiKey, verifyApiKey, type ApiKey, type ApiScope } from '../control/api-keys.ts';
 import type { Logger } from '../observability/log.ts';
+import { Memo } from './memo.ts';
 import { ApiError } from './errors.ts';
 
 /** The key a request presents, or null when it presents none. */
@@ -23,15 +24,16 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
 
 /** Verifies keys with a short-lived memory of the answers. */
 export class KeyVerifier {
-  readonly #seen = new Map<string, { key: ApiKey | null; until: number }>();
+  readonly #seen: Memo<ApiKey | null>;
   /** When each key's last_used_at was last written: at most once a minute per key. */
   readonly #touched = new Map<string, number>();
   constructor(
     private readonly pool: pg.Pool,
     private readonly log: Logger,
-    private readonly ttlMs = 10_000,
-    private readonly maxEntries = 10_000,
-  ) {}
+    ttlMs = 10_000,
+  ) {
+    this.#seen = new Memo(ttlMs);
+  }
 
   /**
    * The key, or a 401 error saying what is wrong.
@@ -44,17 +46,12 @@ export class KeyVerifier {
     }
     // Remember by a hash of the token, so the secret is not kept in memory longer than needed.
     const id = createHash('sha256').update(token).digest('base64url');
-    let entry = this.#seen.get(id);
-    if (!entry || entry.until <= now) {
-      entry = { key: token.length > 200 ? null : await verifyApiKey(this.pool, token), until: now + this.ttlMs };
-      if (this.#seen.size >= this.maxEntries) this.#seen.delete(this.#seen.keys().next().value as string);
-      this.#seen.set(id, entry);
-    }
-    if (entry.key === null) {
+    const key = await this.#seen.get(id, async () => (token.length > 200 ? null : verifyApiKey(this.pool, token)), now);
+    if (key === null) {
       throw new ApiError(401, 'unauthorized', 'this API key is unknown or revoked', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });
     }
-    this.#touch(entry.key.id, now);
-    return entry.key;
+    this.#touch(key.id, now);
+    return key;
   }
 
   /** Record use without holding up the request; a failure is logged, and retried on a later request. */

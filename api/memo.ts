@@ -23,7 +23,7 @@ export class Memo<T> {
         this.#running.delete(key);
         if (this.ttlMs > 0) {
           if (this.#done.size >= this.maxEntries) this.#done.delete(this.#done.keys().next().value as string);
-          this.#done.set(key, { value, until: Date.now() + this.ttlMs });
+          this.#done.set(key, { value, until: now + this.ttlMs });
         }
         return value;
       },

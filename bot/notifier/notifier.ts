@@ -73,13 +73,7 @@ export async function runNotifier(opts: NotifierOptions): Promise<void> {
   });
   const now = opts.now ?? Date.now;
   try {
-    for (;;) {
-      const batch = await puller.next();
-      if (!batch.length) {
-        if (opts.signal.aborted) break;
-        if (puller.stopped) throw new Error(`consumer ${spec.name} stopped delivering`);
-        continue;
-      }
+    for await (const batch of puller.batches(spec.name)) {
       for (const msg of batch) {
         if (opts.signal.aborted) break; // unacked: redelivered to the next run
         await handleMessage(msg, { ...opts, log, metrics, sender, now });

@@ -89,13 +89,7 @@ export async function runSink(opts: SinkOptions): Promise<void> {
   const dlq = new DeadLetterPublisher(opts.js, opts.metrics);
   const lagTimer = watchConsumerLag(opts.jsm, spec, opts.metrics, log);
   try {
-    for (;;) {
-      const batch = await puller.next();
-      if (!batch.length) {
-        if (opts.signal.aborted) break;
-        if (puller.stopped) throw new Error(`consumer ${spec.name} stopped delivering`);
-        continue;
-      }
+    for await (const batch of puller.batches(spec.name)) {
       opts.metrics.batchSize.observe({ stage }, batch.length);
       const prepared = batch.map((m) => prepare(m, opts, stage));
       // Tell JetStream the batch is still being worked on while ClickHouse is slow or down.
