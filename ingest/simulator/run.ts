@@ -7,12 +7,12 @@
  * `publish` gives backpressure, so at `speed: Infinity` the producer runs as
  * fast as the pipeline accepts and no faster.
  */
-import { setImmediate as yieldToLoop, setTimeout as sleepFor } from 'node:timers/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { EventTimePacer, type Sleep } from '../pacing.ts';
 import type { SimBatch } from './channel.ts';
 import type { Simulator } from './simulator.ts';
 
-/** Waits `ms` of real time; resolves early (never rejects) when `signal` aborts. */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+export type { Sleep } from '../pacing.ts';
 
 /** What {@link runSimulator} drives and where the batches go. */
 export interface RunSimulatorOptions {
@@ -57,14 +57,6 @@ export class SimulatorPublishError extends Error {
   }
 }
 
-const defaultSleep: Sleep = async (ms, signal) => {
-  try {
-    await sleepFor(ms, undefined, { signal });
-  } catch (err) {
-    if (!signal?.aborted) throw err;
-  }
-};
-
 /** Batches published between yields to the event loop at unbounded speed. */
 const YIELD_EVERY_BATCHES = 256;
 
@@ -79,17 +71,9 @@ const YIELD_EVERY_BATCHES = 256;
 export async function runSimulator(opts: RunSimulatorOptions): Promise<RunStats> {
   const { sim, speed, signal, publish } = opts;
   if (!(speed > 0)) throw new RangeError(`runSimulator speed must be > 0 or Infinity (got ${speed})`);
-  const clock = opts.clock ?? Date.now;
-  const sleep = opts.sleep ?? defaultSleep;
-  const paced = Number.isFinite(speed);
-  const realStart = clock();
   const simulatedFrom = sim.now;
-  /** Real time at which simulated time `t` is due. */
-  const dueAt = (t: number): number => realStart + (t - simulatedFrom) / speed;
-  const waitUntil = async (t: number): Promise<void> => {
-    const wait = dueAt(t) - clock();
-    if (wait > 0) await sleep(wait, signal);
-  };
+  const pacer = new EventTimePacer({ speed, from: simulatedFrom, signal, clock: opts.clock, sleep: opts.sleep });
+  const { paced } = pacer;
 
   let batches = 0;
   let events = 0;
@@ -98,7 +82,7 @@ export async function runSimulator(opts: RunSimulatorOptions): Promise<RunStats>
   let aborted = false;
   ticks: for (const tick of sim.ticks()) {
     for (const batch of tick.batches) {
-      if (paced) await waitUntil(batch[0].event_time);
+      if (paced) await pacer.waitUntil(batch[0].event_time);
       if (signal?.aborted) {
         aborted = true;
         break ticks;
@@ -119,7 +103,7 @@ export async function runSimulator(opts: RunSimulatorOptions): Promise<RunStats>
       }
     }
     // Quiet stretches still take their real time, so the run never races ahead of the clock.
-    if (paced) await waitUntil(tick.to);
+    if (paced) await pacer.waitUntil(tick.to);
     if (signal?.aborted) {
       aborted = true;
       break;
@@ -131,7 +115,7 @@ export async function runSimulator(opts: RunSimulatorOptions): Promise<RunStats>
     events,
     simulatedFrom,
     simulatedUntil: reached,
-    elapsedMs: clock() - realStart,
+    elapsedMs: pacer.elapsedMs(),
     aborted,
   };
 }

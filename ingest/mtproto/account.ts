@@ -1,0 +1,182 @@
+/**
+ * One Telegram account as the collectors use it: every MTProto call of the
+ * account goes through {@link AccountSession.call}, which holds it to its rate
+ * limits, retries what is worth retrying, follows a DC migration once, and
+ * parks the whole account when Telegram answers FLOOD_WAIT, so the pool can
+ * move its work to other accounts instead of hammering on.
+ */
+import type { Api, TelegramClient } from 'telegram';
+import { RateLimiter } from '../../api/rate-limit.ts';
+import { backoffMs, sleep } from '../../streams/retry.ts';
+import type { Logger } from '../../observability/log.ts';
+import { classifyRpcFailure, MtprotoCallError } from './rpc-errors.ts';
+import type { CollectorMetrics } from './metrics.ts';
+
+/** Requests per minute, per account: `default` for each method, `methods` overriding it by class name. */
+export interface RateLimits {
+  default: number;
+  methods: Record<string, number>;
+  /** All methods together. */
+  total: number;
+}
+
+/**
+ * What we assume of Telegram's limits (it publishes none): about 30 calls a
+ * minute per method and a few per second overall keep user accounts clear of
+ * FLOOD_WAIT in practice; stats calls are heavier and rarer.
+ */
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  default: 30,
+  total: 120,
+  methods: { 'stats.GetBroadcastStats': 6, 'stats.LoadAsyncGraph': 30, 'stats.GetMessageStats': 10, 'stats.GetMessagePublicForwards': 10, 'contacts.ResolveUsername': 5 },
+};
+
+export interface AccountSessionOptions {
+  accountId: string;
+  client: TelegramClient;
+  limits?: RateLimits;
+  /** Attempts for transient failures (network, Telegram internal errors). */
+  attempts?: number;
+  log: Logger;
+  metrics?: CollectorMetrics;
+  clock?: () => number;
+  /** Waits; tests pass one that advances a fake clock. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface CallOptions {
+  /** Send to this DC (stats live on the channel's stats DC). */
+  dcId?: number;
+  signal?: AbortSignal;
+  /** Told the DC Telegram redirected the call to (e.g. STATS_MIGRATE_4), so later calls go there first. */
+  onMigrate?: (dcId: number) => void;
+}
+
+/** An account's live state as the pool sees it. */
+export interface AccountHealth {
+  /** 1 = every recent call succeeded; decays with failures, recovers with successes. */
+  health: number;
+  /** Epoch ms until which the account must not call Telegram (FLOOD_WAIT), or null. */
+  parkedUntil: number | null;
+  lastError: string | null;
+  /** Transient failures in a row: many suggest the connection or proxy is bad. */
+  connectionFailures: number;
+}
+
+export class AccountSession {
+  readonly accountId: string;
+  client: TelegramClient;
+  readonly #limits: RateLimits;
+  readonly #limiter = new RateLimiter();
+  readonly #attempts: number;
+  readonly #log: Logger;
+  readonly #metrics?: CollectorMetrics;
+  readonly #clock: () => number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly state: AccountHealth = { health: 1, parkedUntil: null, lastError: null, connectionFailures: 0 };
+
+  constructor(opts: AccountSessionOptions) {
+    this.accountId = opts.accountId;
+    this.client = opts.client;
+    this.#limits = opts.limits ?? DEFAULT_RATE_LIMITS;
+    this.#attempts = opts.attempts ?? 3;
+    this.#log = opts.log.child({ account: opts.accountId });
+    this.#metrics = opts.metrics;
+    this.#clock = opts.clock ?? Date.now;
+    this.#sleep = opts.sleep ?? sleep;
+  }
+
+  /** Whether FLOOD_WAIT keeps the account off Telegram at `now`. */
+  parked(now = this.#clock()): boolean {
+    return this.state.parkedUntil !== null && now < this.state.parkedUntil;
+  }
+
+  /**
+   * Calls Telegram. Throws {@link MtprotoCallError} when the call fails for
+   * good; its `failure` says why (flood: the account is now parked).
+   *
+   * ```ts
+   * const full = await account.call(new Api.channels.GetFullChannel({ channel }));
+   * ```
+   */
+  async call<R extends Api.AnyRequest>(request: R, opts: CallOptions = {}): Promise<R['__response']> {
+    const method = request.className;
+    let dcId = opts.dcId;
+    let migrated = false;
+    for (let attempt = 1; ; attempt++) {
+      if (this.parked()) {
+        throw new MtprotoCallError(method, { kind: 'flood', seconds: Math.ceil((this.state.parkedUntil! - this.#clock()) / 1000), message: 'account parked' });
+      }
+      await this.#takeToken(method, opts.signal);
+      if (opts.signal?.aborted) throw new MtprotoCallError(method, { kind: 'transient', message: 'stopped' });
+      const stopTimer = this.#metrics?.requestSeconds.startTimer({ method });
+      try {
+        // The home DC is the main connection; naming it would open a second one.
+        const target = dcId === this.client.session.dcId ? undefined : dcId;
+        const result = await this.client.invoke(request, target);
+        stopTimer?.();
+        this.#metrics?.requests.inc({ method, outcome: 'ok' });
+        this.#succeeded();
+        return result;
+      } catch (err) {
+        stopTimer?.();
+        const failure = classifyRpcFailure(err);
+        this.#metrics?.requests.inc({ method, outcome: failure.kind });
+        if (failure.kind === 'migrate' && !migrated) {
+          // STATS_MIGRATE_X and kin: the answer is on DC X; ask there once.
+          migrated = true;
+          dcId = failure.dcId;
+          opts.onMigrate?.(dcId);
+          attempt--;
+          continue;
+        }
+        if (failure.kind === 'flood') {
+          this.state.parkedUntil = this.#clock() + failure.seconds * 1000;
+          this.#metrics?.floodWaits.inc({ method });
+          this.#metrics?.floodWaitSeconds.inc({ method }, failure.seconds);
+          this.#log.warn({ method, seconds: failure.seconds }, 'FLOOD_WAIT: account parked');
+        }
+        if (failure.kind === 'transient') {
+          this.state.connectionFailures++;
+          if (attempt < this.#attempts && !opts.signal?.aborted) {
+            const waitMs = backoffMs(attempt, 500, 10_000);
+            this.#log.warn({ method, attempt, waitMs, error: failure.message }, 'Telegram call failed; retrying');
+            await this.#sleep(waitMs, opts.signal);
+            continue;
+          }
+        }
+        this.#failed(failure.message);
+        throw new MtprotoCallError(method, failure, { cause: err });
+      }
+    }
+  }
+
+  async #takeToken(method: string, signal?: AbortSignal): Promise<void> {
+    const perMinute = this.#limits.methods[method] ?? this.#limits.default;
+    for (;;) {
+      const now = this.#clock();
+      const total = this.#limiter.take('*', this.#limits.total, now);
+      if (!total.ok) {
+        this.#metrics?.rateLimited.inc({ method });
+        await this.#sleep(total.retryAfterMs, signal);
+        if (signal?.aborted) return;
+        continue;
+      }
+      const own = this.#limiter.take(method, perMinute, now);
+      if (own.ok) return;
+      this.#metrics?.rateLimited.inc({ method });
+      await this.#sleep(own.retryAfterMs, signal);
+      if (signal?.aborted) return;
+    }
+  }
+
+  #succeeded(): void {
+    this.state.health = Math.min(1, this.state.health * 0.9 + 0.1);
+    this.state.connectionFailures = 0;
+  }
+
+  #failed(message: string): void {
+    this.state.health *= 0.8;
+    this.state.lastError = message.slice(0, 500);
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The collector against a fake Telegram at gramjs's sender layer: real
+ * TelegramClients serialise every request, route DCs and raise gramjs's own
+ * errors; the control plane is a real (embedded) Postgres.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api } from 'telegram';
+import { freshTestControl, type TestControl } from '../../control/testing.ts';
+import { openControlPlane, type ControlPlane } from '../../control/postgres.ts';
+import { getChannel } from '../../control/tracked-channels.ts';
+import { leasesOf } from '../../control/collector-leases.ts';
+import { validateEvent } from '../../streams/codec.ts';
+import type { PostEvent } from '../../streams/contract.ts';
+import { chartGraph, FakeTelegram, type FakeChannel } from '../../test/support/fake-telegram.ts';
+import { labels, startCollectorHarness, type CollectorHarness } from '../../test/support/mtproto.ts';
+
+const HOUR_S = 3600;
+const DAY_S = 86_400;
+
+let test: TestControl;
+let control: ControlPlane;
+beforeAll(async () => {
+  test = await freshTestControl('embedded');
+  control = await openControlPlane(test.config);
+});
+afterAll(async () => {
+  await control?.close();
+  await test?.dispose();
+});
+
+/** A channel with `days` of history, `perDay` posts a day, the newest a few minutes old. */
+function channelWithHistory(tg: FakeTelegram, id: string, days: number, perDay: number, extra: Partial<Parameters<FakeTelegram['addChannel']>[0]> = {}): FakeChannel {
+  const ch = tg.addChannel({ id, username: `chan${id}`, members: 5000, ...extra });
+  const n = days * perDay;
+  for (let i = n; i >= 1; i--) {
+    const ageS = Math.round((i * DAY_S) / perDay) - 300;
+    ch.addPost({ date: tg.now - ageS, text: `post ${i} #tag @someone https://example.com/${i}`, views: 1000 + i, forwards: 3, replies: 1, reactions: { '👍': 5, '🔥': 2 } });
+  }
+  return ch;
+}
+
+function postsOf(h: CollectorHarness, channelId: string): PostEvent[] {
+  return h.events.filter((e): e is PostEvent => e.kind === 'post' && e.channel_id === channelId);
+}
+
+describe('a collector over a fake Telegram', () => {
+  it('backfills history to the configured depth, snapshots members, reads official stats on the stats DC, polls fresh counters', async () => {
+    const tg = new FakeTelegram();
+    const ch = channelWithHistory(tg, '1700000001', 40, 6, { canViewStats: true, statsDc: 4 });
+    const day = 86_400_000;
+    const x = [tg.now * 1000 - 2 * day, tg.now * 1000 - day];
+    ch.graphs.set('growthGraph', chartGraph(x, { y0: { name: 'Total followers', values: [4900, 5000] } }));
+    ch.graphs.set('followersGraph', new Api.StatsGraphAsync({ token: 'followers-token' }));
+    ch.asyncGraphs.set('followers-token', chartGraph(x, { y0: { name: 'Joined', values: [12, 20] }, y1: { name: 'Left', values: [3, null] } }));
+    ch.graphs.set('viewsBySourceGraph', new Api.StatsGraph({ json: new Api.DataJSON({ data: '{"columns": [["x", 1, 2], ["y0", 1]]' }) }));
+    const h = await startCollectorHarness({ control, tg, accounts: ['a1'], channels: [ch] });
+    try {
+      await h.step();
+      for (const e of h.events) expect(validateEvent(e), JSON.stringify(e).slice(0, 200)).toMatchObject({ ok: true });
+
+      // 30 days of 6 posts a day (the default depth), not the 40 the channel has.
+      const posts = postsOf(h, ch.id);
+      expect(new Set(posts.map((p) => p.data.post_id)).size).toBe(30 * 6);
+      const oldest = Math.min(...posts.map((p) => p.data.date));
+      expect(h.clock.now - oldest).toBeLessThanOrEqual(30 * day);
+      const row = await getChannel(control.pool, ch.id);
+      expect(row).toMatchObject({ backfillDone: true, statsDc: 4, lastPostId: 240 });
+
+      expect(h.events.filter((e) => e.kind === 'channel_members').map((e) => e.kind === 'channel_members' && e.data.members)).toEqual([5000]);
+
+      // getFullChannel named the stats DC, so getBroadcastStats and the async graph went straight there.
+      expect(tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`)).toEqual(['stats.GetBroadcastStats@4', 'stats.LoadAsyncGraph@4']);
+      const stats = h.events.filter((e) => e.kind === 'channel_stats').map((e) => e.kind === 'channel_stats' && `${e.data.metric}/${e.data.series}=${e.data.value}`);
+      expect(stats.sort()).toEqual(['followers/joined=12', 'followers/joined=20', 'followers/left=3', 'growth/total_followers=4900', 'growth/total_followers=5000']);
+      // The malformed graph is dead-lettered with its text; the others still arrived.
+      expect(h.deadLetters).toHaveLength(1);
+      expect(h.deadLetters[0]).toMatchObject({ channelId: ch.id, what: 'stats.views_by_source' });
+      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_channel_problems_total')).toMatch(/problem="malformed_graph"\} 1/);
+
+      // Posts younger than 7 days are polled: views without incrementing them, 100 ids per call.
+      const viewCalls = tg.requests.filter((r) => r.request instanceof Api.messages.GetMessagesViews).map((r) => r.request as Api.messages.GetMessagesViews);
+      expect(viewCalls.every((r) => r.increment === false && r.id.length <= 100)).toBe(true);
+      const polled = viewCalls.flatMap((r) => r.id);
+      const fresh = [...ch.posts.values()].filter((m) => tg.now - m.date < 7 * DAY_S).map((m) => m.id);
+      expect(polled.sort((a, b) => a - b)).toEqual(fresh.sort((a, b) => a - b));
+      const counters = h.events.filter((e) => e.kind === 'post_counters');
+      expect(counters).toHaveLength(fresh.length);
+      const newest = counters.find((e) => e.kind === 'post_counters' && e.data.post_id === 240);
+      expect(newest?.data).toMatchObject({ views: 1001, forwards: 3, replies: 1, reactions_total: 7, reactions: { '👍': 5, '🔥': 2 } });
+
+      // Fifteen minutes later only the newest post (4 h old: polled every 15 min) is due again.
+      tg.requests.length = 0;
+      ch.setCounters(240, { views: 1500 });
+      h.clock.advance(15 * 60_000);
+      await h.step();
+      const again = tg.requests.filter((r) => r.request instanceof Api.messages.GetMessagesViews).flatMap((r) => (r.request as Api.messages.GetMessagesViews).id);
+      expect(again).toEqual([240]);
+      expect(h.events.at(-1)).toMatchObject({ kind: 'post_counters', data: { post_id: 240, views: 1500 } });
+      // The stats move to DC 5 while getFullChannel still says 4: DC 4 answers STATS_MIGRATE_5, the call is repeated there.
+      ch.statsDc = 5;
+      ch.advertisedStatsDc = 4;
+      tg.requests.length = 0;
+      h.clock.advance(6 * 3_600_000);
+      await h.step();
+      expect(tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`)).toEqual([
+        'stats.GetBroadcastStats@4',
+        'stats.GetBroadcastStats@5',
+        'stats.LoadAsyncGraph@5',
+      ]);
+
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('applies live updates in pts order, recovers a gap with getChannelDifference, and ignores repeats', async () => {
+    const tg = new FakeTelegram();
+    const ch = channelWithHistory(tg, '1700000002', 2, 4);
+    const h = await startCollectorHarness({ control, tg, accounts: ['live'], channels: [ch] });
+    try {
+      await h.step();
+      const before = h.events.length;
+      expect((await getChannel(control.pool, ch.id))?.pts).toBe(ch.pts);
+
+      // In sequence: applied from the push alone.
+      const m1 = ch.addPost({ date: tg.now, text: 'breaking', views: 1 });
+      tg.push('live', ch.changes.at(-1)!.update);
+      await h.settle();
+      expect(h.events.slice(before).map((e) => e.kind === 'post' && e.data.post_id)).toEqual([m1.id]);
+      expect(tg.count('updates.GetChannelDifference')).toBe(0);
+
+      // The same update again: nothing new.
+      tg.push('live', ch.changes.at(-1)!.update);
+      await h.settle();
+      expect(h.events.length).toBe(before + 1);
+
+      // A gap: one post was never pushed, the next one was.
+      const missed = ch.addPost({ date: tg.now + 1, text: 'missed', views: 1 });
+      ch.deletePosts([1]);
+      const m3 = ch.addPost({ date: tg.now + 2, text: 'seen', views: 1 });
+      tg.push('live', ch.changes.at(-1)!.update);
+      await h.settle();
+      expect(tg.count('updates.GetChannelDifference')).toBe(1);
+      const recovered = h.events.slice(before + 1);
+      expect(recovered.filter((e) => e.kind === 'post').map((e) => e.kind === 'post' && e.data.post_id)).toEqual([missed.id, m3.id]);
+      expect(recovered.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids)).toEqual([[1]]);
+      expect((await getChannel(control.pool, ch.id))?.pts).toBe(ch.pts);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(/reason="gap"\} 1/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('parks an account on FLOOD_WAIT_30 and moves its channels to another account', async () => {
+    const tg = new FakeTelegram();
+    const a = channelWithHistory(tg, '1700000003', 1, 2);
+    const b = channelWithHistory(tg, '1700000004', 1, 2);
+    const h = await startCollectorHarness({ control, tg, accounts: ['f1', 'f2'], channels: [a, b], holder: 'flood-test' });
+    try {
+      await h.step();
+      const leases = await leasesOf(control.pool, 'flood-test', { now: h.clock.now });
+      expect(new Set(leases.map((l) => l.accountId)).size).toBe(2);
+      const victim = labels.get(leases.find((l) => l.channelId === a.id)!.accountId)!;
+
+      tg.requests.length = 0;
+      tg.failNext('messages.GetMessagesViews', { rpc: 'FLOOD_WAIT_30' });
+      a.setCounters(2, { views: 99 });
+      b.setCounters(2, { views: 99 });
+      h.clock.advance(31 * 60_000);
+      await h.step();
+      const flooded = tg.requests.find((r) => r.className === 'messages.GetMessagesViews')!.account;
+      const parked = h.accounts.filter((s) => s.parked());
+      expect(parked.map((s) => labels.get(s.accountId))).toEqual([flooded]);
+      const free = h.accounts.find((s) => !s.parked())!;
+      const after = await leasesOf(control.pool, 'flood-test', { now: h.clock.now });
+      expect(after.map((l) => l.accountId)).toEqual([free.accountId, free.accountId]);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_flood_waits_total')).toMatch(/method="messages.GetMessagesViews"\} 1/);
+
+      // The other account does the flooded channel's work from now on; the parked one calls nothing.
+      tg.requests.length = 0;
+      await h.step();
+      expect(tg.requests.length).toBeGreaterThan(0);
+      expect(new Set(tg.requests.map((r) => r.account))).toEqual(new Set([labels.get(free.accountId)]));
+      expect(h.events.filter((e) => e.kind === 'post_counters' && e.data.views === 99).map((e) => e.channel_id).sort()).toEqual([a.id, b.id]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('marks a channel that turned private, stops only stats when admin rights go, and retries a dropped connection', async () => {
+    const tg = new FakeTelegram();
+    const gone = channelWithHistory(tg, '1700000005', 1, 2);
+    const admin = channelWithHistory(tg, '1700000006', 1, 2, { canViewStats: true, statsDc: 2 });
+    const h = await startCollectorHarness({ control, tg, accounts: ['p1'], channels: [gone, admin] });
+    try {
+      await h.step();
+      expect(tg.count('stats.GetBroadcastStats')).toBe(1);
+
+      gone.unavailable = 'CHANNEL_PRIVATE';
+      admin.canViewStats = false;
+      tg.failNext('messages.GetMessagesViews', { drop: true });
+      admin.setCounters(2, { views: 7777 });
+      h.clock.advance(7 * 3_600_000);
+      tg.requests.length = 0;
+      await h.step();
+
+      expect(await getChannel(control.pool, gone.id)).toMatchObject({ status: 'private', statusReason: 'CHANNEL_PRIVATE' });
+      expect(h.collector.works.has(gone.id)).toBe(false);
+      expect(await getChannel(control.pool, admin.id)).toMatchObject({ status: 'active', canViewStats: false });
+      expect(tg.count('stats.GetBroadcastStats')).toBe(0);
+      // The dropped connection was retried and the counters still arrived.
+      expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_requests_total')).toMatch(/method="messages.GetMessagesViews",outcome="transient"\} 1/);
+      expect(h.events.some((e) => e.kind === 'post_counters' && e.channel_id === admin.id && e.data.views === 7777)).toBe(true);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_channel_problems_total')).toMatch(/problem="private"\} 1/);
+
+      // The collector goes on with the remaining channel.
+      tg.requests.length = 0;
+      h.clock.advance(6 * 3_600_000);
+      await h.step();
+      expect(tg.requests.length).toBeGreaterThan(0);
+      expect(tg.requests.every((r) => !('peer' in r.request) || String((r.request as { peer: Api.InputPeerChannel }).peer.channelId) === admin.id)).toBe(true);
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * When to poll a post's counters. Pushed view and reaction updates are
+ * unreliable (Telegram sends them only for some channels and not always), so
+ * counters are polled, often while a post is fresh and its views move fast,
+ * rarely as it ages, and not at all past the configured age.
+ */
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Posts younger than `maxAgeMs` are polled every `everyMs`. */
+export interface PollTier {
+  maxAgeMs: number;
+  everyMs: number;
+}
+
+/**
+ * The default schedule: a view curve saturates over days, so most of its
+ * change happens in the first hours. Past 7 days a post is not polled.
+ */
+export const DEFAULT_POLL_TIERS: readonly PollTier[] = [
+  { maxAgeMs: 1 * HOUR, everyMs: 5 * MINUTE },
+  { maxAgeMs: 6 * HOUR, everyMs: 15 * MINUTE },
+  { maxAgeMs: 1 * DAY, everyMs: 30 * MINUTE },
+  { maxAgeMs: 3 * DAY, everyMs: 2 * HOUR },
+  { maxAgeMs: 7 * DAY, everyMs: 6 * HOUR },
+];
+
+/** The poll interval of a post of age `ageMs`, or null when it is too old to poll. */
+export function pollInterval(ageMs: number, tiers: readonly PollTier[] = DEFAULT_POLL_TIERS): number | null {
+  for (const t of tiers) if (ageMs < t.maxAgeMs) return t.everyMs;
+  return null;
+}
+
+/** The oldest age the schedule polls. */
+export function maxPollAge(tiers: readonly PollTier[] = DEFAULT_POLL_TIERS): number {
+  return tiers.length ? tiers[tiers.length - 1].maxAgeMs : 0;
+}
+
+/** A post the poller knows: its date and when its counters were last read. */
+export interface PolledPost {
+  postId: number;
+  dateMs: number;
+  lastPolledMs: number | null;
+}
+
+/**
+ * The posts due for a poll at `now`, most overdue first (a never-polled post
+ * is the most overdue). Posts past the schedule's oldest age are not due.
+ */
+export function duePosts(posts: Iterable<PolledPost>, now: number, tiers: readonly PollTier[] = DEFAULT_POLL_TIERS): number[] {
+  const due: Array<{ id: number; overdue: number }> = [];
+  for (const p of posts) {
+    const every = pollInterval(now - p.dateMs, tiers);
+    if (every === null) continue;
+    const overdue = p.lastPolledMs === null ? Number.POSITIVE_INFINITY : now - p.lastPolledMs - every;
+    if (overdue >= 0) due.push({ id: p.postId, overdue });
+  }
+  return due.sort((a, b) => b.overdue - a.overdue || b.id - a.id).map((d) => d.id);
+}
+
+/**
+ * Polls per hour one post costs over its polled life, averaged over `spanMs`
+ * of posting: the figure the request benchmark multiplies by posts and by
+ * requests per poll.
+ */
+export function pollsOverLife(tiers: readonly PollTier[] = DEFAULT_POLL_TIERS): number {
+  let from = 0;
+  let polls = 0;
+  for (const t of tiers) {
+    polls += (t.maxAgeMs - from) / t.everyMs;
+    from = t.maxAgeMs;
+  }
+  return polls;
+}
+
+/** Splits ids into requests of at most `size` (getMessagesViews takes 100). */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
