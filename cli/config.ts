@@ -12,6 +12,9 @@ import type { WarehouseConfig } from '../clickhouse/warehouse.ts';
 import type { ControlConfig } from '../control/config.ts';
 import type { ApiConfig } from '../api/config.ts';
 import type { BotConfig } from '../bot/config.ts';
+import { DEFAULT_MTPROTO_CONFIG, pollTiersUpTo, type MtprotoConfig } from '../ingest/mtproto/config.ts';
+import { parseSessionKey } from '../control/session-crypto.ts';
+import { checkProxy, redactProxy } from '../control/mtproto-accounts.ts';
 
 export interface TgpulseConfig {
   dataDir: string;
@@ -29,6 +32,8 @@ export interface TgpulseConfig {
   control: ControlConfig;
   api: ApiConfig;
   bot: BotConfig;
+  /** The MTProto collectors (`tgpulse ingest`, `login`, `channels add`). */
+  mtproto: MtprotoConfig;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +113,18 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   { name: 'TGPULSE_BOT_WEBHOOK_SECRET', default: '', meaning: 'Webhook mode: the secret token Telegram must send' },
   { name: 'TGPULSE_PUBLIC_API_URL', default: 'http://127.0.0.1:8080', meaning: 'Public base URL of the REST API, used in share links the bot sends' },
   { name: 'TGPULSE_BOT_MAX_SENDS_PER_S', default: '25', meaning: 'Notifier: messages per second at most across chats (Telegram allows about 30)' },
+  { name: 'TGPULSE_TG_API_ID', default: '', meaning: 'MTProto collectors: api_id of your application at my.telegram.org (needed by `login`, `channels add`, `ingest`)' },
+  { name: 'TGPULSE_TG_API_HASH', default: '', meaning: 'MTProto collectors: api_hash of the same application' },
+  { name: 'TGPULSE_SESSION_KEY', default: '', meaning: 'Key sealing the stored Telegram sessions: 64 hex characters (`openssl rand -hex 32`) or 44 base64; never logged' },
+  { name: 'TGPULSE_MTPROTO_PROXIES', default: '', meaning: 'Comma-separated fallback proxies (socks5://[user:pass@]host:port, mtproxy://secret@host:port) tried when an account cannot connect' },
+  { name: 'TGPULSE_POLL_MAX_AGE_DAYS', default: '7', meaning: 'Collectors: posts younger than this have their counters polled (often while fresh, rarely as they age); 0 = no polling' },
+  { name: 'TGPULSE_MEMBERS_INTERVAL_S', default: '900', meaning: 'Collectors: seconds between member-count snapshots of a channel' },
+  { name: 'TGPULSE_STATS_INTERVAL_S', default: '21600', meaning: 'Collectors: seconds between reads of official statistics (channels whose stats the account may view)' },
+  { name: 'TGPULSE_DIFFERENCE_INTERVAL_S', default: '900', meaning: 'Collectors: seconds between getChannelDifference safety-net reads of a channel' },
+  { name: 'TGPULSE_BACKFILL_DAYS', default: '30', meaning: 'Collectors: history read for a channel added without `--since`' },
+  { name: 'TGPULSE_LEASE_TTL_S', default: '60', meaning: 'Collectors: channel lease lifetime; a dead collector\'s channels move to others after it' },
+  { name: 'TGPULSE_CHANNELS_PER_ACCOUNT', default: '500', meaning: 'Collectors: channels one Telegram account takes at most' },
+  { name: 'TGPULSE_MTPROTO_RATE_PER_MINUTE', default: '30', meaning: 'Collectors: calls per minute per account and method (heavier methods keep their lower limits)' },
 ];
 
 export function loadConfig(env: Env = process.env): TgpulseConfig {
@@ -158,6 +175,7 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
     http: { host: str(env, 'TGPULSE_HTTP_HOST', '127.0.0.1'), port: int(env, 'TGPULSE_HTTP_PORT', 9464, 0, 65535) },
     control: controlConfig(env, dataDir),
     bot: botConfig(env),
+    mtproto: mtprotoConfig(env),
     api: {
       host: str(env, 'TGPULSE_API_HOST', '127.0.0.1'),
       port: int(env, 'TGPULSE_API_PORT', 8080, 0, 65535),
@@ -209,5 +227,57 @@ function botConfig(env: Env): BotConfig {
     webhookSecret: webhookSecret === '' ? null : webhookSecret,
     publicApiUrl: publicApiUrl.replace(/\/+$/, ''),
     maxSendsPerSecond: int(env, 'TGPULSE_BOT_MAX_SENDS_PER_S', 25, 1, 30),
+  };
+}
+
+function mtprotoConfig(env: Env): MtprotoConfig {
+  const d = DEFAULT_MTPROTO_CONFIG;
+  const apiIdText = str(env, 'TGPULSE_TG_API_ID', '');
+  const apiId = apiIdText === '' ? null : int(env, 'TGPULSE_TG_API_ID', 0, 1, 2_147_483_647);
+  const apiHashText = str(env, 'TGPULSE_TG_API_HASH', '');
+  if (apiHashText !== '' && !/^[0-9a-f]{32}$/i.test(apiHashText)) throw new ConfigError('TGPULSE_TG_API_HASH', 'the 32 hex characters of api_hash from my.telegram.org', '<hidden>');
+  if ((apiId === null) !== (apiHashText === '')) {
+    const missing = apiId === null ? 'TGPULSE_TG_API_ID' : 'TGPULSE_TG_API_HASH';
+    throw new ConfigError(missing, 'to be set together with ' + (apiId === null ? 'TGPULSE_TG_API_HASH' : 'TGPULSE_TG_API_ID') + ' (both from my.telegram.org)', '');
+  }
+  const keyText = str(env, 'TGPULSE_SESSION_KEY', '');
+  let sessionKey: Buffer | null = null;
+  if (keyText !== '') {
+    try {
+      sessionKey = parseSessionKey(keyText);
+    } catch {
+      // Never echo the key, not even a wrong one.
+      throw new ConfigError('TGPULSE_SESSION_KEY', '32 bytes as 64 hex characters or 44 base64 characters; make one with `openssl rand -hex 32`', '<hidden>');
+    }
+  }
+  const proxies = str(env, 'TGPULSE_MTPROTO_PROXIES', '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+    .map((p) => {
+      try {
+        return checkProxy(p);
+      } catch (err) {
+        throw new ConfigError('TGPULSE_MTPROTO_PROXIES', `comma-separated proxy URLs (${(err as Error).message})`, redactProxy(p));
+      }
+    });
+  const maxAgeDays = int(env, 'TGPULSE_POLL_MAX_AGE_DAYS', 7, 0, 365);
+  const rate = int(env, 'TGPULSE_MTPROTO_RATE_PER_MINUTE', d.rateLimits.default, 1, 6000);
+  return {
+    apiId,
+    apiHash: apiHashText === '' ? null : apiHashText.toLowerCase(),
+    sessionKey,
+    proxies,
+    schedule: {
+      ...d.schedule,
+      pollTiers: pollTiersUpTo(maxAgeDays * 86_400_000),
+      membersEveryMs: int(env, 'TGPULSE_MEMBERS_INTERVAL_S', d.schedule.membersEveryMs / 1000, 60, 86_400 * 7) * 1000,
+      statsEveryMs: int(env, 'TGPULSE_STATS_INTERVAL_S', d.schedule.statsEveryMs / 1000, 300, 86_400 * 7) * 1000,
+      differenceEveryMs: int(env, 'TGPULSE_DIFFERENCE_INTERVAL_S', d.schedule.differenceEveryMs / 1000, 10, 86_400) * 1000,
+      backfillDays: int(env, 'TGPULSE_BACKFILL_DAYS', d.schedule.backfillDays, 0, 3650),
+    },
+    leaseTtlMs: int(env, 'TGPULSE_LEASE_TTL_S', d.leaseTtlMs / 1000, 5, 3600) * 1000,
+    channelsPerAccount: int(env, 'TGPULSE_CHANNELS_PER_ACCOUNT', d.channelsPerAccount, 1, 100_000),
+    rateLimits: { ...d.rateLimits, default: rate, total: Math.max(d.rateLimits.total, rate) },
   };
 }

@@ -30,9 +30,12 @@ describeControl('control plane', (suite) => {
       'audit_log',
       'bot_users',
       'channel_grants',
+      'collector_leases',
       'control_migrations',
       'control_secrets',
+      'mtproto_accounts',
       'share_links',
+      'tracked_channels',
     ]);
   });
 

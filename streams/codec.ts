@@ -19,7 +19,9 @@ export type DeadLetterReason =
   | 'late_event'
   | 'operator_error'
   | 'write_rejected'
-  | 'redelivery_limit';
+  | 'redelivery_limit'
+  /** A collector read something from its source (e.g. a Telegram statistics graph) it cannot turn into events. */
+  | 'malformed_source';
 
 export interface DecodeFailure {
   reason: DeadLetterReason;

@@ -1,12 +1,18 @@
 /** The table of `tgpulse` commands. */
 import type { Command } from './command.ts';
+import { accountsCommand } from './accounts.ts';
 import { apikeyCommand } from './apikey.ts';
 import { apiCommand } from './api.ts';
 import { botCommand } from './bot.ts';
+import { channelsCommand } from './channels.ts';
 import { detectCommand } from './detect.ts';
+import { ingestCommand } from './ingest.ts';
+import { loginCommand } from './login.ts';
 import { migrateCommand } from './migrate.ts';
 import { processCommand } from './process.ts';
 import { queryCommand } from './query.ts';
+import { recordCommand } from './record.ts';
+import { replayCommand } from './replay.ts';
 import { simulateCommand } from './simulate.ts';
 import { sinkCommand } from './sink.ts';
 import { upCommand } from './up.ts';
@@ -17,11 +23,17 @@ export const COMMANDS: Record<string, Command> = {
   sink: sinkCommand,
   api: apiCommand,
   bot: botCommand,
+  ingest: ingestCommand,
   simulate: simulateCommand,
   migrate: migrateCommand,
   query: queryCommand,
   detect: detectCommand,
   apikey: apikeyCommand,
+  login: loginCommand,
+  accounts: accountsCommand,
+  channels: channelsCommand,
+  record: recordCommand,
+  replay: replayCommand,
 };
 
 export function usage(): string {

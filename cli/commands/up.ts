@@ -4,6 +4,8 @@ import { removeInstance, writeInstance } from '../instance.ts';
 import { checkReadOnlySql } from '../read-only-sql.ts';
 import { createBotRole, openControlRole, runBotRole, runProcessRole, runSinkRole, startApiRole, superviseRole } from '../roles.ts';
 import { webhookRoute } from '../../bot/webhook.ts';
+import { listAccounts } from '../../control/mtproto-accounts.ts';
+import { runIngestRole } from './ingest.ts';
 import { lifecycle } from './lifecycle.ts';
 import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
 import type { Command } from './command.ts';
@@ -38,6 +40,11 @@ export const upCommand: Command = {
         superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal), ctx, life.stop),
       ];
       if (bot !== null) roles.push(superviseRole('bot', runBotRole(ctx, nats, warehouse, control, bot, life.signal), ctx, life.stop));
+      // The collectors join once an account is logged in and the Telegram API is configured (with or without --simulate).
+      if (config.mtproto.apiId !== null && (await listAccounts(control.pool)).length > 0) {
+        if (config.mtproto.sessionKey === null) ctx.log.warn('MTProto accounts exist but TGPULSE_SESSION_KEY is not set: the collectors cannot open their sessions and do not run');
+        else roles.push(superviseRole('ingest', runIngestRole(ctx, nats, control.pool, life.signal), ctx, life.stop));
+      }
       if (values.simulate) roles.push(superviseRole('simulate', runSimulationRole(ctx, nats, life.signal, simulationOptions(values, config.dataDir)), ctx, life.stop));
       const results = await Promise.allSettled(roles);
       const failed = results.filter((r) => r.status === 'rejected');

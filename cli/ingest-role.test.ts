@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TelegramClient } from 'telegram';
+import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
+import { freshTestControl, type TestControl } from '../control/testing.ts';
+import { addAccount } from '../control/mtproto-accounts.ts';
+import { upsertChannel } from '../control/tracked-channels.ts';
+import { encryptSession } from '../control/session-crypto.ts';
+import { silentLogger } from '../observability/log.ts';
+import { PipelineMetrics } from '../observability/metrics.ts';
+import { rawSubject } from '../streams/subjects.ts';
+import { sleep } from '../streams/retry.ts';
+import type { PostEvent } from '../streams/contract.ts';
+import { FakeTelegram } from '../test/support/fake-telegram.ts';
+import { startTestNats, type TestNats } from '../test/support/nats.ts';
+import { loadConfig, type TgpulseConfig } from './config.ts';
+import { Context, openNats, type NatsContext } from './context.ts';
+import { runIngestRole } from './commands/ingest.ts';
+
+/** Polls `check` until it holds (the role runs on its own schedule); fails after many rounds. */
+async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+describe('tgpulse ingest: the collector role', () => {
+  let natsServer: TestNats;
+  let test: TestControl;
+  let control: ControlPlane;
+  let config: TgpulseConfig;
+  let ctx: Context;
+  let nats: NatsContext;
+  const keyHex = randomBytes(32).toString('hex');
+  const tg = new FakeTelegram();
+  const clients: TelegramClient[] = [];
+
+  beforeAll(async () => {
+    natsServer = await startTestNats();
+    test = await freshTestControl('embedded');
+    control = await openControlPlane(test.config);
+    config = loadConfig({
+      ...test.env,
+      TGPULSE_NATS_URL: natsServer.url,
+      TGPULSE_LOG_LEVEL: 'silent',
+      TGPULSE_TG_API_ID: '12345',
+      TGPULSE_TG_API_HASH: '0123456789abcdef0123456789abcdef',
+      TGPULSE_SESSION_KEY: keyHex,
+    });
+    ctx = new Context(config, { log: silentLogger, metrics: new PipelineMetrics() });
+    nats = await openNats(ctx, { autoStart: false, name: 'ingest-test' });
+  });
+  afterAll(async () => {
+    for (const c of clients) await FakeTelegram.close(c);
+    await ctx?.close();
+    await control?.close();
+    await test?.dispose();
+    await natsServer?.stop();
+  });
+
+  it('waits for an account, then publishes the tracked channel\'s history to TG_RAW and stops on abort', async () => {
+    // The collector reads on the wall clock: the fake world is set to now.
+    tg.now = Math.floor(Date.now() / 1000);
+    const ch = tg.addChannel({ id: '3001', username: 'wall_clock_news', members: 50 });
+    for (let i = 0; i < 3; i++) ch.addPost({ date: tg.now - 3600 * (i + 1), text: `post ${i}`, views: 10 * i });
+
+    const stop = new AbortController();
+    const progress: string[] = [];
+    let connects = 0;
+    const role = runIngestRole(ctx, nats, control.pool, stop.signal, {
+      waitMs: 20,
+      progress: (line) => progress.push(line),
+      connect: async (o) => {
+        connects++;
+        expect(o.session).toBe('session-3001');
+        const client = await tg.client({ account: 'ingest' });
+        clients.push(client);
+        return client;
+      },
+    });
+    // No account yet: the role waits instead of failing.
+    await sleep(100);
+    expect(connects).toBe(0);
+
+    const key = Buffer.from(keyHex, 'hex');
+    await addAccount(control.pool, { phone: '+15557770001', userId: '1', sealSession: (id) => encryptSession('session-3001', key, id) });
+    await upsertChannel(control.pool, { channelId: ch.id, username: ch.username ?? null, title: ch.title, accessHash: ch.accessHash, canViewStats: false, statsDc: null, members: ch.members });
+
+    await eventually(() => progress.some((l) => l.includes('3001') && l.endsWith('done')), 'the backfill finished');
+    expect(progress.at(-1)).toMatch(/^backfill 3001: 3 posts/);
+
+    const msg = await nats.jsm.streams.getMessage(config.streams.names.raw, { last_by_subj: rawSubject('post', '3001', config.streams.partitions) });
+    const posts = JSON.parse(new TextDecoder().decode(msg!.data)) as PostEvent[];
+    expect(posts.map((p) => p.data.post_id).sort()).toEqual([1, 2, 3]);
+    expect(posts.every((p) => p.source === 'mtproto')).toBe(true);
+
+    stop.abort();
+    await role;
+    expect(connects).toBe(1);
+  }, 60_000);
+});
