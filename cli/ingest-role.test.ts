@@ -8,7 +8,9 @@ import { upsertChannel } from '../control/tracked-channels.ts';
 import { encryptSession } from '../control/session-crypto.ts';
 import { silentLogger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
-import { rawSubject } from '../streams/subjects.ts';
+import { dlqSubject, rawSubject } from '../streams/subjects.ts';
+import type { DeadLetterRecord } from '../streams/dlq.ts';
+import { Api } from 'telegram';
 import { sleep } from '../streams/retry.ts';
 import type { PostEvent } from '../streams/contract.ts';
 import { FakeTelegram } from '../test/support/fake-telegram.ts';
@@ -63,7 +65,9 @@ describe('tgpulse ingest: the collector role', () => {
   it('waits for an account, then publishes the tracked channel\'s history to TG_RAW and stops on abort', async () => {
     // The collector reads on the wall clock: the fake world is set to now.
     tg.now = Math.floor(Date.now() / 1000);
-    const ch = tg.addChannel({ id: '3001', username: 'wall_clock_news', members: 50 });
+    const ch = tg.addChannel({ id: '3001', username: 'wall_clock_news', members: 50, canViewStats: true, statsDc: 2 });
+    // Telegram sends one statistics graph the collector cannot read: it must reach TG_DLQ, not stop the role.
+    ch.graphs.set('growthGraph', new Api.StatsGraph({ json: new Api.DataJSON({ data: '{"columns": "not a list"}' }) }));
     for (let i = 0; i < 3; i++) ch.addPost({ date: tg.now - 3600 * (i + 1), text: `post ${i}`, views: 10 * i });
 
     const stop = new AbortController();
@@ -86,7 +90,7 @@ describe('tgpulse ingest: the collector role', () => {
 
     const key = Buffer.from(keyHex, 'hex');
     await addAccount(control.pool, { phone: '+15557770001', userId: '1', sealSession: (id) => encryptSession('session-3001', key, id) });
-    await upsertChannel(control.pool, { channelId: ch.id, username: ch.username ?? null, title: ch.title, accessHash: ch.accessHash, canViewStats: false, statsDc: null, members: ch.members });
+    await upsertChannel(control.pool, { channelId: ch.id, username: ch.username ?? null, title: ch.title, accessHash: ch.accessHash, canViewStats: true, statsDc: 2, members: ch.members });
 
     await eventually(() => progress.some((l) => l.includes('3001') && l.endsWith('done')), 'the backfill finished');
     expect(progress.at(-1)).toMatch(/^backfill 3001: 3 posts/);
@@ -95,6 +99,11 @@ describe('tgpulse ingest: the collector role', () => {
     const posts = JSON.parse(new TextDecoder().decode(msg!.data)) as PostEvent[];
     expect(posts.map((p) => p.data.post_id).sort()).toEqual([1, 2, 3]);
     expect(posts.every((p) => p.source === 'mtproto')).toBe(true);
+
+    await eventually(async () => (await nats.jsm.streams.getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') }).catch(() => null)) !== null, 'the malformed graph was dead-lettered');
+    const dead = await nats.jsm.streams.getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') });
+    const record = JSON.parse(new TextDecoder().decode(dead!.data)) as DeadLetterRecord;
+    expect(record).toMatchObject({ stage: 'collector', reason: 'malformed_source', channel_id: '3001', subject: 'stats.growth', payload: '{"columns": "not a list"}' });
 
     stop.abort();
     await role;

@@ -47,6 +47,9 @@ describe('a collector over a fake Telegram', () => {
   it('backfills history to the configured depth, snapshots members, reads official stats on the stats DC, polls fresh counters', async () => {
     const tg = new FakeTelegram();
     const ch = channelWithHistory(tg, '1700000001', 40, 6, { canViewStats: true, statsDc: 4 });
+    // getFullChannel names a stale stats DC: DC 2 will answer STATS_MIGRATE_4.
+    ch.advertisedStatsDc = 2;
+    ch.publicForwards.set(221, 17);
     const day = 86_400_000;
     const x = [tg.now * 1000 - 2 * day, tg.now * 1000 - day];
     ch.graphs.set('growthGraph', chartGraph(x, { y0: { name: 'Total followers', values: [4900, 5000] } }));
@@ -68,10 +71,22 @@ describe('a collector over a fake Telegram', () => {
 
       expect(h.events.filter((e) => e.kind === 'channel_members').map((e) => e.kind === 'channel_members' && e.data.members)).toEqual([5000]);
 
-      // getFullChannel named the stats DC, so getBroadcastStats and the async graph went straight there.
-      expect(tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`)).toEqual(['stats.GetBroadcastStats@4', 'stats.LoadAsyncGraph@4']);
+      // getBroadcastStats went to the DC getFullChannel named, met STATS_MIGRATE_4 and was repeated on DC 4;
+      // the async graph and the top posts' stats were read there too.
+      expect(tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`)).toEqual([
+        'stats.GetBroadcastStats@2',
+        'stats.GetBroadcastStats@4',
+        'stats.LoadAsyncGraph@4',
+        ...[1, 2, 3].flatMap(() => ['stats.GetMessageStats@4', 'stats.GetMessagePublicForwards@4']),
+      ]);
+      expect(await getChannel(control.pool, ch.id)).toMatchObject({ statsDc: 4 });
       const stats = h.events.filter((e) => e.kind === 'channel_stats').map((e) => e.kind === 'channel_stats' && `${e.data.metric}/${e.data.series}=${e.data.value}`);
-      expect(stats.sort()).toEqual(['followers/joined=12', 'followers/joined=20', 'followers/left=3', 'growth/total_followers=4900', 'growth/total_followers=5000']);
+      expect(stats.filter((p) => !String(p).startsWith('post_')).sort()).toEqual(['followers/joined=12', 'followers/joined=20', 'followers/left=3', 'growth/total_followers=4900', 'growth/total_followers=5000']);
+      // The three most viewed of the recent posts (221–223 here): their own view graph and public forwards.
+      const perPost = tg.requests.filter((r) => r.request instanceof Api.stats.GetMessageStats).map((r) => (r.request as Api.stats.GetMessageStats).msgId);
+      expect(perPost).toEqual([221, 222, 223]);
+      expect(stats).toContain('post_views/221/views=1020');
+      expect(stats).toContain('post_public_forwards/221=17');
       // The malformed graph is dead-lettered with its text; the others still arrived.
       expect(h.deadLetters).toHaveLength(1);
       expect(h.deadLetters[0]).toMatchObject({ channelId: ch.id, what: 'stats.views_by_source' });
@@ -99,6 +114,7 @@ describe('a collector over a fake Telegram', () => {
       // The stats move to DC 5 while getFullChannel still says 4: DC 4 answers STATS_MIGRATE_5, the call is repeated there.
       ch.statsDc = 5;
       ch.advertisedStatsDc = 4;
+      ch.posts.clear();
       tg.requests.length = 0;
       h.clock.advance(6 * 3_600_000);
       await h.step();
@@ -221,6 +237,38 @@ describe('a collector over a fake Telegram', () => {
       expect(tg.requests.every((r) => !('peer' in r.request) || String((r.request as { peer: Api.InputPeerChannel }).peer.channelId) === admin.id)).toBe(true);
     } finally {
       await h.close();
+    }
+  });
+
+  it('resumes after a restart: takes the expired lease over, keeps the backfill cursor, recovers what changed while it was down', async () => {
+    const tg = new FakeTelegram();
+    const ch = channelWithHistory(tg, '1700000007', 10, 6);
+    const first = await startCollectorHarness({ control, tg, accounts: ['r1'], channels: [ch], holder: 'before-restart' });
+    await first.step();
+    await first.close();
+    expect(await getChannel(control.pool, ch.id)).toMatchObject({ backfillDone: true, pts: ch.pts });
+
+    // While no collector runs: a post arrives and one is deleted, nobody pushes them.
+    const late = ch.addPost({ date: tg.now + 60, text: 'while down', views: 5 });
+    ch.deletePosts([2]);
+    tg.requests.length = 0;
+    const second = await startCollectorHarness({ control, tg, accounts: ['r2'], channels: [ch], holder: 'after-restart' });
+    try {
+      // The first holder's lease is still live: the new process must not take the channel yet.
+      await second.step();
+      expect(second.collector.works.size).toBe(0);
+      second.clock.advance(61_000);
+      await second.step();
+      expect([...second.collector.works.keys()]).toEqual([ch.id]);
+      // Not backfilled again: one page of recent posts for the poller, and the difference from the saved pts.
+      expect(tg.count('messages.GetHistory')).toBe(1);
+      expect(tg.count('updates.GetChannelDifference')).toBe(1);
+      expect(second.events.filter((e) => e.kind === 'post' && e.data.post_id === late.id)).toHaveLength(2); // difference and recent page: same id
+      expect(new Set(second.events.filter((e) => e.kind === 'post' && e.data.post_id === late.id).map((e) => e.id)).size).toBe(1);
+      expect(second.events.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids)).toEqual([[2]]);
+      expect((await getChannel(control.pool, ch.id))?.pts).toBe(ch.pts);
+    } finally {
+      await second.close();
     }
   });
 });

@@ -141,7 +141,9 @@ export class Collector {
       const channel = await getChannel(this.#opts.control, id);
       if (!channel) continue;
       const now = this.#clock();
-      this.works.set(id, { channel, accountId, posts: new Map(), next: { members: now, stats: now, difference: now }, pts: channel.pts, backoffUntil: 0, failures: 0 });
+      // A backfill starting from the newest post tracks the recent posts itself; otherwise they are read once.
+      const recentScanned = !channel.backfillDone && !channel.backfillOffsetId;
+      this.works.set(id, { channel, accountId, posts: new Map(), next: { members: now, stats: now, difference: now }, pts: channel.pts, backoffUntil: 0, failures: 0, recentScanned });
       this.#opts.metrics?.leaseChanges.inc({ change: 'acquired' });
     }
     for (const a of this.#accounts.values()) {
@@ -183,7 +185,7 @@ export class Collector {
       await recoverDifference(ctx, work, 'periodic');
       work.next.difference = now + s.differenceEveryMs;
     }
-    if (work.posts.size === 0 && work.channel.backfillDone && !work.recentScanned) {
+    if (!work.recentScanned) {
       await scanRecent(ctx, work);
       work.recentScanned = true;
     }

@@ -50,7 +50,7 @@ export async function collectOfficialStats(ctx: JobContext, work: ChannelWork): 
       : graph;
     events.push(...(await pointsOrRecord(ctx, metric, loaded, obs, run)));
   }
-  for (const postId of topPosts(stats, work, ctx.schedule.topPostsForStats)) {
+  for (const postId of topPosts(stats, ctx.schedule.topPostsForStats)) {
     const msgStats = await ctx.account.call(new Api.stats.GetMessageStats({ channel, msgId: postId, dark: false }), { dcId, signal: ctx.signal, onMigrate });
     events.push(...(await pointsOrRecord(ctx, 'post_views', msgStats.viewsGraph, obs, run, `${postId}/`)));
     events.push(...(await pointsOrRecord(ctx, 'post_reactions_by_emotion', msgStats.reactionsByEmotionGraph, obs, run, `${postId}/`)));
@@ -91,8 +91,8 @@ async function pointsOrRecord(ctx: JobContext, metric: string, graph: Api.TypeSt
   }
 }
 
-/** The posts whose own stats are read: Telegram's recent interactions by views, else the most viewed tracked posts. */
-function topPosts(stats: Api.stats.BroadcastStats, work: ChannelWork, n: number): number[] {
+/** The posts whose own stats are read: the most viewed of the recent posts Telegram lists with the channel's stats. */
+function topPosts(stats: Api.stats.BroadcastStats, n: number): number[] {
   if (n <= 0) return [];
   const recent = (stats.recentPostsInteractions ?? [])
     .filter((p): p is Api.PostInteractionCountersMessage => p instanceof Api.PostInteractionCountersMessage)

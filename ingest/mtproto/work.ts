@@ -46,7 +46,7 @@ export interface ChannelWork {
   backoffUntil: number;
   failures: number;
   /** The recent posts were read once after the lease started (counters need a post list). */
-  recentScanned?: boolean;
+  recentScanned: boolean;
 }
 
 /** Publishes events and waits for JetStream's acks, so cursors saved after it are safe. */

@@ -85,6 +85,8 @@ export class FakeChannel {
   advertisedStatsDc: number | undefined = undefined;
   megagroup: boolean;
   member: boolean;
+  /** getChannelDifference from a pts below this answers ChannelDifferenceTooLong (Telegram's "too far behind"). */
+  differenceHorizon = 0;
   /** Not readable any more: requests about it fail with this RPC error. */
   unavailable: string | null = null;
   pts = 1;
@@ -464,6 +466,17 @@ export class FakeTelegram {
     if (request instanceof Api.updates.GetChannelDifference) {
       const ch = this.#channelOf(request.channel);
       const limit = request.limit ?? 100;
+      if (request.pts < ch.differenceHorizon) {
+        const newest = [...ch.posts.values()].sort((a, b) => b.id - a.id).slice(0, limit);
+        return new Api.updates.ChannelDifferenceTooLong({
+          final: true,
+          dialog: new Api.Dialog({
+            peer: ch.peer(), topMessage: newest[0]?.id ?? 0, readInboxMaxId: 0, readOutboxMaxId: 0, unreadCount: 0,
+            unreadMentionsCount: 0, unreadReactionsCount: 0, notifySettings: new Api.PeerNotifySettings({}), pts: ch.pts,
+          }),
+          messages: newest, chats: chats(), users: [],
+        });
+      }
       const after = ch.changes.filter((c) => c.pts > request.pts);
       if (after.length === 0) return new Api.updates.ChannelDifferenceEmpty({ pts: ch.pts, final: true });
       const page = after.slice(0, limit);
@@ -519,7 +532,8 @@ function broadcastStats(ch: FakeChannel): Api.stats.BroadcastStats {
     interactionsGraph: g('interactionsGraph'), ivInteractionsGraph: g('ivInteractionsGraph'), viewsBySourceGraph: g('viewsBySourceGraph'),
     newFollowersBySourceGraph: g('newFollowersBySourceGraph'), languagesGraph: g('languagesGraph'), reactionsByEmotionGraph: g('reactionsByEmotionGraph'),
     storyInteractionsGraph: g('storyInteractionsGraph'), storyReactionsByEmotionGraph: g('storyReactionsByEmotionGraph'),
-    recentPostsInteractions: [],
+    // Telegram lists the recent posts with their interactions; the newest 20 here.
+    recentPostsInteractions: [...ch.posts.values()].slice(-20).map((m) => new Api.PostInteractionCountersMessage({ msgId: m.id, views: m.views ?? 0, forwards: m.forwards ?? 0, reactions: 0 })),
   });
 }
 
