@@ -102,6 +102,26 @@ describe('tgpulse login stores the session sealed, one account per phone', () =>
     expect((await listAccounts(control.pool)).filter((a) => a.phone === '+15551230000')).toHaveLength(1);
   });
 
+  it('signs in with the code Telegram sends, asking again after a wrong one', async () => {
+    const label = `acc${clients.length}`;
+    tg.requireLogin(label, '12345');
+    const client = await fakeConnect();
+    const authKey = new AuthKey();
+    await authKey.setKey(randomBytes(256));
+    client.session.setAuthKey(authKey);
+    const asked: boolean[] = [];
+    const answers = ['99999', '12345'];
+    const io = capture();
+    const account = await loginAccount({
+      client, control: control.pool, sessionKey: KEY, phone: '+15551239999', io,
+      prompts: { code: async (viaApp) => { asked.push(viaApp); return answers.shift()!; }, password: async () => { throw new Error('no 2FA here'); } },
+    });
+    expect(asked).toEqual([true, true]);
+    expect(io.stderr).toMatch(/PHONE_CODE_INVALID.*try again/);
+    expect(tg.requests.filter((r) => r.account === label).map((r) => r.className)).toEqual(expect.arrayContaining(['auth.SendCode', 'auth.SignIn']));
+    expect(decryptSession(await accountSession(control.pool, account.id), KEY, account.id)).toBe(client.session.save());
+  });
+
   it('refuses a malformed phone number before storing anything', async () => {
     const client = await loggedInClient();
     await expect(loginAccount({ client, control: control.pool, sessionKey: KEY, phone: '+12', prompts: noPrompts, io: capture() })).rejects.toThrow(/phone/);

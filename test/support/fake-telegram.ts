@@ -302,6 +302,15 @@ export class FakeTelegram {
     return ch;
   }
 
+  /**
+   * Makes `account`'s session unauthorized until it signs in with `code`
+   * through auth.sendCode / auth.signIn, as `tgpulse login` does.
+   */
+  requireLogin(account: string, code: string): void {
+    this.#logins.set(account, { code, signedIn: false });
+  }
+  readonly #logins = new Map<string, { code: string; signedIn: boolean }>();
+
   /** The next `times` requests of `className` (e.g. `stats.GetBroadcastStats`) fail with `failure`. */
   failNext(className: string, failure: FakeFailure, times = 1): void {
     const queue = this.#failures.get(className) ?? [];
@@ -391,6 +400,19 @@ export class FakeTelegram {
 
   #handle(request: Api.AnyRequest, dcId: number, account: string): unknown {
     const chats = () => [...this.channels.values()].filter((c) => !c.unavailable).map((c) => c.entity());
+    const login = this.#logins.get(account);
+    if (login && !login.signedIn) {
+      if (request instanceof Api.auth.SendCode) {
+        return new Api.auth.SentCode({ type: new Api.auth.SentCodeTypeApp({ length: login.code.length }), phoneCodeHash: `hash-${request.phoneNumber}` });
+      }
+      if (request instanceof Api.auth.SignIn) {
+        if (request.phoneCodeHash !== `hash-${request.phoneNumber}`) throw new RpcRefusal('PHONE_CODE_HASH_EMPTY', 400);
+        if (request.phoneCode !== login.code) throw new RpcRefusal('PHONE_CODE_INVALID', 400);
+        login.signedIn = true;
+        return new Api.auth.Authorization({ user: new Api.User({ id: bigInt(this.#userIds.get(account) ?? 1), self: true, firstName: account, accessHash: bigInt(1) }) });
+      }
+      throw new RpcRefusal('AUTH_KEY_UNREGISTERED', 401);
+    }
     if (request instanceof Api.users.GetUsers) {
       return [new Api.User({ id: bigInt(this.#userIds.get(account) ?? 1), self: true, firstName: account, accessHash: bigInt(1) })];
     }
