@@ -128,7 +128,17 @@ describe('MTProto collector → NATS → processors → ClickHouse', () => {
       "SELECT metric, series, value FROM raw_channel_stats FINAL WHERE channel_id = {c:String} ORDER BY t",
       { c: channels[0].id },
     );
-    expect(stats.map((s) => `${s.metric}/${s.series}=${s.value}`)).toEqual(['growth/total_followers=9990', 'growth/total_followers=10000']);
+    expect(stats.map((s) => `${s.metric}/${s.series}=${s.value}`).sort()).toEqual([
+      'growth/total_followers=10000',
+      'growth/total_followers=9990',
+      // The three most viewed recent posts at the time: their view graphs and public forwards.
+      'post_public_forwards/21=0',
+      'post_public_forwards/22=0',
+      'post_public_forwards/23=0',
+      'post_views/21/views=2000',
+      'post_views/22/views=1900',
+      'post_views/23/views=1800',
+    ]);
   });
 
   it('records the source as mtproto', async () => {
