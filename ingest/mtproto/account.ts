@@ -68,6 +68,8 @@ export class AccountSession {
   client: TelegramClient;
   readonly #limits: RateLimits;
   readonly #limiter = new RateLimiter();
+  /** The last waiting call of each method: calls of a method take tokens in arrival order. */
+  readonly #queues = new Map<string, Promise<void>>();
   readonly #attempts: number;
   readonly #log: Logger;
   readonly #metrics?: CollectorMetrics;
@@ -151,22 +153,36 @@ export class AccountSession {
     }
   }
 
+  /**
+   * Waits for a token of the method's own bucket, then of the account's
+   * total. Calls of one method queue first-in first-out, so a burst of waiting
+   * calls neither wakes all at once nor overtakes each other, and a call
+   * never spends a total token while its method is still over its rate.
+   */
   async #takeToken(method: string, signal?: AbortSignal): Promise<void> {
-    const perMinute = this.#limits.methods[method] ?? this.#limits.default;
+    const prev = this.#queues.get(method) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = prev.then(() => mine);
+    this.#queues.set(method, tail);
+    try {
+      await prev;
+      const perMinute = this.#limits.methods[method] ?? this.#limits.default;
+      await this.#waitFor(method, perMinute, signal);
+      await this.#waitFor('*', this.#limits.total, signal, method);
+    } finally {
+      release();
+      if (this.#queues.get(method) === tail) this.#queues.delete(method);
+    }
+  }
+
+  /** Takes one token of `bucket`, sleeping until the bucket has one. */
+  async #waitFor(bucket: string, perMinute: number, signal: AbortSignal | undefined, method = bucket): Promise<void> {
     for (;;) {
-      const now = this.#clock();
-      const total = this.#limiter.take('*', this.#limits.total, now);
-      if (!total.ok) {
-        this.#metrics?.rateLimited.inc({ method });
-        await this.#sleep(total.retryAfterMs, signal);
-        if (signal?.aborted) return;
-        continue;
-      }
-      const own = this.#limiter.take(method, perMinute, now);
-      if (own.ok) return;
+      const taken = this.#limiter.take(bucket, perMinute, this.#clock());
+      if (taken.ok || signal?.aborted) return;
       this.#metrics?.rateLimited.inc({ method });
-      await this.#sleep(own.retryAfterMs, signal);
-      if (signal?.aborted) return;
+      await this.#sleep(taken.retryAfterMs, signal);
     }
   }
 

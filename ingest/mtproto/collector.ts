@@ -78,6 +78,11 @@ export class Collector {
   /** Runs until `signal` aborts, then waits for running jobs and releases the leases. */
   async run(signal: AbortSignal): Promise<void> {
     this.#signal = signal;
+    // gramjs looks itself up before dispatching each update until it knows who it is; ask once now,
+    // or a burst of pushed updates becomes a burst of users.getUsers outside the rate limits.
+    for (const a of this.#accounts.values()) {
+      await a.client.getMe(true).catch((err: unknown) => this.#opts.log.warn({ err, account: a.accountId }, 'could not read the account\'s own user; updates will ask for it'));
+    }
     try {
       while (!signal.aborted) {
         try {

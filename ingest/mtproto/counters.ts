@@ -3,11 +3,12 @@
  * posts the schedule says are due are read with messages.getMessagesViews
  * (increment=false: reading must not add a view) and
  * messages.getMessagesReactions, 100 ids per call, and published as
- * `post_counters` snapshots.
+ * `post_counters` snapshots. Posts nearly due ride along with the due ones
+ * (see `pollBatch`), so a channel's posts share calls.
  */
 import { Api } from 'telegram';
 import { countersFromViews, reactionsFromUpdates } from './parse.ts';
-import { chunk, duePosts, maxPollAge } from './schedule.ts';
+import { chunk, maxPollAge, pollBatch } from './schedule.ts';
 import { inputPeer, type ChannelWork, type JobContext } from './work.ts';
 
 const IDS_PER_CALL = 100;
@@ -15,7 +16,7 @@ const IDS_PER_CALL = 100;
 /** Polls the due posts of one channel; returns how many snapshots it published. */
 export async function pollCounters(ctx: JobContext, work: ChannelWork): Promise<number> {
   const now = ctx.clock();
-  const due = duePosts(work.posts.values(), now, ctx.schedule.pollTiers);
+  const due = pollBatch(work.posts.values(), now, ctx.schedule.pollTiers);
   // Posts past the schedule's oldest age will never be due again.
   for (const [id, p] of work.posts) if (now - p.dateMs >= maxPollAge(ctx.schedule.pollTiers)) work.posts.delete(id);
   let published = 0;

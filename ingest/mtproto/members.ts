@@ -20,7 +20,9 @@ export async function snapshotMembers(ctx: JobContext, work: ChannelWork): Promi
     ctx.log.warn({ channel: ch.channelId }, 'the account lost the right to view statistics of this channel: official stats stop until it is an admin again');
     ctx.metrics?.channelProblems.inc({ problem: 'lost_stats_rights' });
   }
-  await updateChannelFacts(ctx.control, ch.channelId, facts);
+  // The registry is written only when a fact changed: a snapshot every few minutes per channel adds up.
+  const changed = facts.canViewStats !== ch.canViewStats || facts.statsDc !== ch.statsDc || facts.members !== ch.members || facts.title !== ch.title || facts.username !== ch.username;
+  if (changed) await updateChannelFacts(ctx.control, ch.channelId, facts);
   ch.canViewStats = facts.canViewStats;
   ch.statsDc = facts.statsDc;
   if (facts.members !== null) ch.members = facts.members;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { chunk, DEFAULT_POLL_TIERS, duePosts, maxPollAge, pollInterval, pollsOverLife } from './schedule.ts';
+import { chunk, DEFAULT_POLL_TIERS, duePosts, maxPollAge, pollBatch, pollInterval, pollsOverLife } from './schedule.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -34,6 +34,17 @@ describe('the counter poll schedule', () => {
       { postId: 5, dateMs: now - 8 * DAY, lastPolledMs: null }, // too old
     ], now);
     expect(due).toEqual([3, 4, 1]);
+  });
+
+  it('reads nearly-due posts along with due ones, and nothing while none is due', () => {
+    const now = 10 * DAY;
+    const posts = [
+      { postId: 1, dateMs: now - 12 * HOUR, lastPolledMs: now - 20 * MIN }, // 30-min tier, due in 10 min
+      { postId: 2, dateMs: now - 2 * DAY, lastPolledMs: now - 10 * MIN }, // 2-h tier, due in 110 min
+    ];
+    expect(pollBatch(posts, now)).toEqual([]);
+    const withDue = [...posts, { postId: 3, dateMs: now - 30 * MIN, lastPolledMs: now - 5 * MIN }];
+    expect(pollBatch(withDue, now)).toEqual([3, 1]);
   });
 
   it('costs 108 polls over a post’s life with the default tiers', () => {

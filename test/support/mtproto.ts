@@ -40,7 +40,7 @@ export interface CollectorHarness {
   metrics: CollectorMetrics;
   registry: Registry;
   /** The fake clock (epoch ms); `advance` moves it and the fake Telegram's `now`. */
-  clock: { now: number; advance(ms: number): void };
+  clock: { now: number; advance(ms: number): void; sleep(ms: number): Promise<void> };
   /** One collector pass, waiting for the jobs it started. */
   step(): Promise<void>;
   /** Waits until pushed updates were dispatched by gramjs and their jobs finished. */
@@ -75,6 +75,12 @@ export async function startCollectorHarness(opts: HarnessOptions): Promise<Colle
       clock.now += ms;
       tg.now = Math.floor(clock.now / 1000);
     },
+    /** A wait on the fake clock: it moves to the caller's wake-up time, not by `ms` on top of other waiters. */
+    async sleep(ms: number) {
+      const target = clock.now + ms;
+      await Promise.resolve();
+      if (target > clock.now) clock.advance(target - clock.now);
+    },
   };
   const registry = new Registry();
   const metrics = new CollectorMetrics(registry);
@@ -84,7 +90,7 @@ export async function startCollectorHarness(opts: HarnessOptions): Promise<Colle
     const phone = `+1555${String(fnv(label + (opts.holder ?? ''))).padStart(7, '0').slice(0, 7)}${i}`;
     const stored = await addAccount(control.pool, { phone, sealSession: (id) => encryptSession('fake-session', key, id), userId: String(1000 + i) });
     const client = await tg.client({ account: label });
-    accounts.push(new AccountSession({ accountId: stored.id, client, log, metrics, clock: () => clock.now, sleep: async (ms) => clock.advance(ms) }));
+    accounts.push(new AccountSession({ accountId: stored.id, client, log, metrics, clock: () => clock.now, sleep: (ms) => clock.sleep(ms) }));
     labels.set(stored.id, label);
   }
   for (const ch of opts.channels) {
