@@ -17,7 +17,7 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
     expect(m.schedule.pollTiers).toEqual(DEFAULT_POLL_TIERS);
     expect(m.schedule).toMatchObject({ membersEveryMs: 900_000, statsEveryMs: 21_600_000, differenceEveryMs: 900_000, keepAliveEveryMs: 900_000, backfillDays: 30, backfillPagesPerStep: 5, topPostsForStats: 3 });
     expect(m.leaseTtlMs).toBe(60_000);
-    expect(m.channelsPerAccount).toBe(500);
+    expect(m.channelsPerAccount).toBe(250);
     expect(m.rateLimits.default).toBe(30);
   });
 

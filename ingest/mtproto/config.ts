@@ -76,7 +76,7 @@ export const DEFAULT_MTPROTO_CONFIG: MtprotoConfig = {
   proxies: [],
   schedule: DEFAULT_COLLECTOR_SCHEDULE,
   leaseTtlMs: 60_000,
-  channelsPerAccount: 500,
+  channelsPerAccount: 250,
   rateLimits: DEFAULT_RATE_LIMITS,
 };
 
