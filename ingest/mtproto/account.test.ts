@@ -65,3 +65,36 @@ describe('an account session', () => {
     expect(account.state.health).toBeLessThan(1);
   });
 });
+
+describe('an account session whose connection keeps failing', () => {
+  it('reconnects through the next route, keeps its update subscribers, and the call goes through', async () => {
+    const tg = new FakeTelegram();
+    const registry = new Registry();
+    const routes: string[] = [];
+    const account = new AccountSession({
+      accountId: 'acc2',
+      client: await tg.client({ account: 'via-proxy-1' }),
+      log: createLogger('silent'),
+      metrics: new CollectorMetrics(registry),
+      sleep: async () => undefined,
+      reconnect: async () => {
+        routes.push('via-proxy-2');
+        return tg.client({ account: 'via-proxy-2' });
+      },
+    });
+    const updates: string[] = [];
+    account.onUpdate((u) => updates.push(u.className));
+    tg.failNext('updates.GetState', { drop: true }, 3);
+    await account.call(new Api.updates.GetState());
+    expect(routes).toEqual(['via-proxy-2']);
+    expect(tg.requests.filter((r) => r.className === 'updates.GetState').map((r) => r.account)).toEqual(['via-proxy-1', 'via-proxy-1', 'via-proxy-1', 'via-proxy-2']);
+    expect(await registry.getSingleMetricAsString('tgpulse_mtproto_reconnects_total')).toMatch(/outcome="ok"\} 1/);
+    // Updates now arrive on the new connection and still reach the subscriber.
+    const ch = tg.addChannel({ id: '77' });
+    ch.addPost({ date: tg.now, views: 1 });
+    tg.push('via-proxy-2', ch.changes[0].update);
+    for (let i = 0; i < 20 && updates.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(updates).toEqual(['UpdateNewChannelMessage']);
+    await FakeTelegram.close(account.client);
+  });
+});

@@ -39,6 +39,13 @@ export interface AccountSessionOptions {
   attempts?: number;
   log: Logger;
   metrics?: CollectorMetrics;
+  /**
+   * Opens a new connection (the next proxy route) when the current one keeps
+   * failing; without it, failures are only retried.
+   */
+  reconnect?: () => Promise<TelegramClient>;
+  /** Transient failures in a row after which the account reconnects (default 3). */
+  reconnectAfter?: number;
   clock?: () => number;
   /** Waits; tests pass one that advances a fake clock. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -76,6 +83,10 @@ export class AccountSession {
   readonly #clock: () => number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly state: AccountHealth = { health: 1, parkedUntil: null, lastError: null, connectionFailures: 0 };
+  readonly #reconnect?: () => Promise<TelegramClient>;
+  readonly #reconnectAfter: number;
+  readonly #updateHandlers: Array<(update: Api.TypeUpdate) => void> = [];
+  #reconnecting: Promise<void> | null = null;
 
   constructor(opts: AccountSessionOptions) {
     this.accountId = opts.accountId;
@@ -86,6 +97,39 @@ export class AccountSession {
     this.#metrics = opts.metrics;
     this.#clock = opts.clock ?? Date.now;
     this.#sleep = opts.sleep ?? sleep;
+    this.#reconnect = opts.reconnect;
+    this.#reconnectAfter = opts.reconnectAfter ?? 3;
+  }
+
+  /** Subscribes to the account's pushed updates; kept across reconnects. */
+  onUpdate(handler: (update: Api.TypeUpdate) => void): void {
+    this.#updateHandlers.push(handler);
+    this.client.addEventHandler((update: unknown) => handler(update as Api.TypeUpdate));
+  }
+
+  /** Swaps in a new connection (next proxy route), once at a time, moving the update handlers over; true when it did. */
+  async #rotate(): Promise<boolean> {
+    if (!this.#reconnect) return false;
+    const before = this.client;
+    this.#reconnecting ??= (async () => {
+      const old = this.client;
+      try {
+        const client = await this.#reconnect!();
+        for (const handler of this.#updateHandlers) client.addEventHandler((update: unknown) => handler(update as Api.TypeUpdate));
+        this.client = client;
+        this.state.connectionFailures = 0;
+        this.#metrics?.reconnects.inc({ outcome: 'ok' });
+        this.#log.warn('the connection kept failing: reconnected through the next route');
+        await old.destroy().catch(() => undefined);
+      } catch (err) {
+        this.#metrics?.reconnects.inc({ outcome: 'failed' });
+        this.#log.error({ err }, 'reconnecting to Telegram failed on every route; calls keep failing until the network is back');
+      } finally {
+        this.#reconnecting = null;
+      }
+    })();
+    await this.#reconnecting;
+    return this.client !== before;
   }
 
   /** Whether FLOOD_WAIT keeps the account off Telegram at `now`. */
@@ -105,6 +149,7 @@ export class AccountSession {
     const method = request.className;
     let dcId = opts.dcId;
     let migrated = false;
+    let rotated = false;
     for (let attempt = 1; ; attempt++) {
       if (this.parked()) {
         throw new MtprotoCallError(method, { kind: 'flood', seconds: Math.ceil((this.state.parkedUntil! - this.#clock()) / 1000), message: 'account parked' });
@@ -140,6 +185,12 @@ export class AccountSession {
         }
         if (failure.kind === 'transient') {
           this.state.connectionFailures++;
+          if (this.state.connectionFailures >= this.#reconnectAfter && !rotated && (await this.#rotate())) {
+            // A fresh connection earns the call another try.
+            rotated = true;
+            attempt--;
+            continue;
+          }
           if (attempt < this.#attempts && !opts.signal?.aborted) {
             const waitMs = backoffMs(attempt, 500, 10_000);
             this.#log.warn({ method, attempt, waitMs, error: failure.message }, 'Telegram call failed; retrying');

@@ -71,7 +71,7 @@ export class Collector {
     this.#clock = opts.clock ?? Date.now;
     for (const a of opts.accounts) {
       this.#accounts.set(a.accountId, a);
-      a.client.addEventHandler((update: unknown) => this.onUpdate(a.accountId, update as Api.TypeUpdate));
+      a.onUpdate((update) => this.onUpdate(a.accountId, update));
     }
   }
 

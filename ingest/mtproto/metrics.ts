@@ -25,6 +25,8 @@ export class CollectorMetrics {
   /** Gaps in a channel's pts sequence recovered through getChannelDifference. */
   readonly gapsRecovered: Counter<'reason'>;
   readonly jobFailures: Counter<'job' | 'kind'>;
+  /** Accounts that reconnected through the next proxy route after repeated connection failures. */
+  readonly reconnects: Counter<'outcome'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -39,6 +41,7 @@ export class CollectorMetrics {
     this.events = new Counter({ name: 'tgpulse_collector_events_total', help: 'Events published by the collectors', labelNames: ['job', 'kind'], registers });
     this.channelProblems = new Counter({ name: 'tgpulse_collector_channel_problems_total', help: 'Channels that became unreadable, lost rights, or sent malformed data', labelNames: ['problem'], registers });
     this.gapsRecovered = new Counter({ name: 'tgpulse_collector_gaps_recovered_total', help: 'getChannelDifference recoveries by reason', labelNames: ['reason'], registers });
+    this.reconnects = new Counter({ name: 'tgpulse_mtproto_reconnects_total', help: 'Reconnects through the next route after repeated connection failures', labelNames: ['outcome'], registers });
     this.jobFailures = new Counter({ name: 'tgpulse_collector_job_failures_total', help: 'Collector jobs that failed and will run again', labelNames: ['job', 'kind'], registers });
   }
 }

@@ -175,12 +175,20 @@ export async function openAccounts(opts: OpenAccountsOptions): Promise<OpenedAcc
       skipped.push({ accountId: account.id, phone: account.phone, reason: (err as Error).message });
       continue;
     }
-    const client = await connectAny(account, session, creds, opts.config.proxies, connect, log);
-    if (client instanceof Error) {
-      skipped.push({ accountId: account.id, phone: account.phone, reason: client.message });
+    const first = await connectAny(account, session, creds, opts.config.proxies, connect, log);
+    if (first instanceof Error) {
+      skipped.push({ accountId: account.id, phone: account.phone, reason: first.message });
       continue;
     }
-    sessions.push(new AccountSession({ accountId: account.id, client, limits: opts.config.rateLimits, log: opts.log, metrics: opts.metrics }));
+    let route = first.route;
+    // When the connection keeps failing mid-run, the account moves on to the next route.
+    const reconnect = async (): Promise<TelegramClient> => {
+      const next = await connectAny(account, session, creds, opts.config.proxies, connect, log, route + 1);
+      if (next instanceof Error) throw next;
+      route = next.route;
+      return next.client;
+    };
+    sessions.push(new AccountSession({ accountId: account.id, client: first.client, reconnect, limits: opts.config.rateLimits, log: opts.log, metrics: opts.metrics }));
   }
   return {
     sessions,
@@ -210,15 +218,19 @@ async function connectAny(
   fallbacks: readonly string[],
   connect: ConnectTelegram,
   log: Logger,
-): Promise<TelegramClient | Error> {
+  /** Index of the route to try first; the others follow in order, wrapping around. */
+  from = 0,
+): Promise<{ client: TelegramClient; route: number } | Error> {
   const routes = connectionRoutes(account.proxy, fallbacks);
   const failures: string[] = [];
-  for (const proxy of routes) {
+  for (let k = 0; k < routes.length; k++) {
+    const route = (from + k) % routes.length;
+    const proxy = routes[route];
     const shown = proxy === null ? 'direct' : redactProxy(proxy);
     try {
       const client = await connect({ session, apiId: creds.apiId, apiHash: creds.apiHash, proxy, log });
-      if (failures.length) log.info({ proxy: shown }, 'connected to Telegram through a fallback route');
-      return client;
+      if (failures.length || from > 0) log.info({ proxy: shown }, 'connected to Telegram through another route');
+      return { client, route };
     } catch (err) {
       failures.push(shown);
       log.warn({ proxy: shown, error: (err as Error).message }, 'connecting to Telegram failed; trying the next route');
