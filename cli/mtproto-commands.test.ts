@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TelegramClient } from 'telegram';
-import { AuthKey } from 'telegram/crypto/AuthKey.js';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { accountSession, addAccount, getAccount, listAccounts } from '../control/mtproto-accounts.ts';
 import { getChannel, listChannels } from '../control/tracked-channels.ts';
 import { decryptSession, encryptSession } from '../control/session-crypto.ts';
 import { silentLogger } from '../observability/log.ts';
-import { FakeTelegram } from '../test/support/fake-telegram.ts';
+import { FakeTelegram, madeUpAuthKey } from '../test/support/fake-telegram.ts';
 import { loadConfig, type TgpulseConfig } from './config.ts';
 import { runAccounts } from './commands/accounts.ts';
 import { parseSince, runChannels } from './commands/channels.ts';
@@ -73,9 +72,7 @@ describe('tgpulse login stores the session sealed, one account per phone', () =>
   async function loggedInClient(): Promise<TelegramClient> {
     const client = await fakeConnect();
     // The fake answers as an authorized session; give it the auth key a real login would have.
-    const authKey = new AuthKey();
-    await authKey.setKey(randomBytes(256));
-    client.session.setAuthKey(authKey);
+    client.session.setAuthKey(await madeUpAuthKey());
     return client;
   }
   const noPrompts = { code: async () => { throw new Error('not asked: the session is authorized'); }, password: async () => { throw new Error('not asked'); } };
@@ -106,9 +103,7 @@ describe('tgpulse login stores the session sealed, one account per phone', () =>
     const label = `acc${clients.length}`;
     tg.requireLogin(label, '12345');
     const client = await fakeConnect();
-    const authKey = new AuthKey();
-    await authKey.setKey(randomBytes(256));
-    client.session.setAuthKey(authKey);
+    client.session.setAuthKey(await madeUpAuthKey());
     const asked: boolean[] = [];
     const answers = ['99999', '12345'];
     const io = capture();

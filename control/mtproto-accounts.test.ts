@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AuthKey } from 'telegram/crypto/AuthKey.js';
-import { StringSession } from 'telegram/sessions/index.js';
+import { madeUpSession } from '../test/support/fake-telegram.ts';
 import { beforeAll, expect, it } from 'vitest';
 import { listAudit } from './audit.ts';
 import { acquireLeases, leasesOf } from './collector-leases.ts';
@@ -21,15 +20,6 @@ import { decryptSession, encryptSession, SessionKeyError } from './session-crypt
 import { describeControl } from './testing.ts';
 import { upsertChannel } from './tracked-channels.ts';
 
-/** A real gramjs StringSession for a made-up auth key, as a login would save it. */
-async function loggedInSession(): Promise<string> {
-  const authKey = new AuthKey();
-  await authKey.setKey(randomBytes(256));
-  const session = new StringSession('');
-  session.setDC(2, '149.154.167.51', 443);
-  session.setAuthKey(authKey);
-  return session.save();
-}
 
 const key = randomBytes(32);
 const sealWith = (session: string) => (id: string) => encryptSession(session, key, id);
@@ -39,7 +29,7 @@ describeControl('MTProto accounts', (suite) => {
   let first = '';
   let second = '';
   beforeAll(async () => {
-    [first, second] = await Promise.all([loggedInSession(), loggedInSession()]);
+    [first, second] = await Promise.all([madeUpSession(), madeUpSession()]);
   });
 
   it('stores an account with its session sealed for its own id, and never lists the session', async () => {

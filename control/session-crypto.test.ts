@@ -1,24 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { AuthKey } from 'telegram/crypto/AuthKey.js';
-import { StringSession } from 'telegram/sessions/index.js';
+import { madeUpSession } from '../test/support/fake-telegram.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decryptSession, encryptSession, parseSessionKey, SessionKeyError } from './session-crypto.ts';
 
-/** A real gramjs StringSession, as `tgpulse login` would save it. */
-async function realSession(): Promise<string> {
-  const authKey = new AuthKey();
-  await authKey.setKey(randomBytes(256));
-  const session = new StringSession('');
-  session.setDC(2, '149.154.167.51', 443);
-  session.setAuthKey(authKey);
-  return session.save();
-}
 
 describe('session crypto', () => {
   const key = randomBytes(32);
   let plain = '';
   beforeAll(async () => {
-    plain = await realSession();
+    plain = await madeUpSession();
     expect(plain).toMatch(/^1[A-Za-z0-9+/=]{300,}$/);
   });
 

@@ -75,6 +75,32 @@ async function onServer(sql: string): Promise<void> {
   }
 }
 
+/**
+ * An embedded control plane for the specs of the enclosing describe (or file):
+ * opened before them, closed and removed after. Read it inside specs.
+ *
+ * ```ts
+ * const control = embeddedControlForSuite();
+ * it('…', async () => { await listAccounts(control().pool); });
+ * ```
+ */
+export function embeddedControlForSuite(): () => ControlPlane {
+  let test: TestControl | null = null;
+  let control: ControlPlane | null = null;
+  beforeAll(async () => {
+    test = await freshTestControl('embedded');
+    control = await openControlPlane(test.config);
+  });
+  afterAll(async () => {
+    await control?.close();
+    await test?.dispose();
+  });
+  return () => {
+    if (control === null) throw new Error('the control plane opens in beforeAll: use it inside specs and hooks');
+    return control;
+  };
+}
+
 const serverAvailable = await postgresAnswers();
 
 /** What the specs of `describeControl` get: the driver and, once the suite started, its open control plane. */

@@ -7,19 +7,10 @@
  * The clock and the sleep are injected so tests drive pacing with a fake
  * clock instead of waiting and asserting on timings.
  */
-import { setTimeout as sleepFor } from 'node:timers/promises';
+import { sleep } from '../streams/retry.ts';
 
 /** Waits `ms` of real time; resolves early (never rejects) when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-/** The real {@link Sleep}: a timer that an abort ends early without an error. */
-export const realSleep: Sleep = async (ms, signal) => {
-  try {
-    await sleepFor(ms, undefined, { signal });
-  } catch (err) {
-    if (!signal?.aborted) throw err;
-  }
-};
 
 /** Where pacing starts and how fast event time runs. */
 export interface PacerOptions {
@@ -57,7 +48,7 @@ export class EventTimePacer {
   constructor(private readonly opts: PacerOptions) {
     if (!(opts.speed > 0)) throw new RangeError(`pacing speed must be > 0 or Infinity (got ${opts.speed})`);
     this.#clock = opts.clock ?? Date.now;
-    this.#sleep = opts.sleep ?? realSleep;
+    this.#sleep = opts.sleep ?? sleep;
     this.realStart = this.#clock();
     this.paced = Number.isFinite(opts.speed);
   }

@@ -16,6 +16,7 @@ import { batchSubject, eventSubject } from './subjects.ts';
 import { withRetry } from './retry.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/log.ts';
+import type { StreamsConfig } from './config.ts';
 
 export interface PublisherOptions {
   partitions: number;
@@ -82,6 +83,24 @@ export function chunkPayloads(events: readonly TgEvent[], maxBytes: number): Arr
   }
   push();
   return out;
+}
+
+/**
+ * The publisher of raw events every producer role uses (collectors,
+ * simulator, replay): TG_RAW with the deployment's partitions and limits.
+ *
+ * ```ts
+ * const publisher = rawEventPublisher(nats.js, config.streams, { metrics, log, signal });
+ * ```
+ */
+export function rawEventPublisher(js: JetStreamClient, streams: StreamsConfig, extra: Pick<PublisherOptions, 'metrics' | 'log' | 'signal'> = {}): EventPublisher {
+  return new EventPublisher(js, {
+    partitions: streams.partitions,
+    maxBatchBytes: streams.maxBatchBytes,
+    maxInflight: streams.maxInflight,
+    stream: streams.names.raw,
+    ...extra,
+  });
 }
 
 export class EventPublisher {

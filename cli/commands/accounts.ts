@@ -9,7 +9,7 @@ import { listAccounts, redactProxy, removeAccount, setAccountProxy, setAccountSt
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';
-import { CLI_ACTOR, isUsageProblem, TERMINAL, UsageError, when, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
+import { CLI_ACTOR, planCommand, TERMINAL, UsageError, when, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
 
 const USAGE = [
   'tgpulse accounts list',
@@ -102,18 +102,9 @@ function plan(argv: string[]): Action {
  */
 export async function runAccounts(argv: string[], config: TgpulseConfig, deps: ControlDeps = {}): Promise<number> {
   const io = deps.io ?? TERMINAL;
-  if (argv[0] === '--help' || argv[0] === '-h') {
-    io.out(`usage:\n      ${USAGE}\n`);
-    return 0;
-  }
-  let action: Action;
-  try {
-    action = plan(argv);
-  } catch (err) {
-    if (!isUsageProblem(err)) throw err;
-    io.err(`tgpulse accounts: ${(err as Error).message}\nusage:\n      ${USAGE}\n`);
-    return 2;
-  }
+  const planned = planCommand('accounts', USAGE, argv, io, () => plan(argv));
+  if ('exit' in planned) return planned.exit;
+  const { action } = planned;
   return withControl('accounts', config, deps, (pool) => action(pool, io));
 }
 

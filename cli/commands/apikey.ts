@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';
+import { CLI_ACTOR, planCommand, TERMINAL, UsageError, when } from './cli-io.ts';
 
 // Continuation lines are indented like the first line in `tgpulse --help`.
 const USAGE = [
@@ -18,11 +19,7 @@ const USAGE = [
 /** The flag each control-plane field comes from, so errors name what the user typed. */
 const FLAG_OF: Record<string, string> = { name: '--name', scopes: '--scopes', channels: '--channels', ratePerMinute: '--rate' };
 
-/** Audit actor of changes made from the command line. */
-const ACTOR = 'cli';
 
-/** A wrong invocation: reported with the usage and exit code 2. */
-class UsageError extends Error {}
 
 /** `a,b,,c` → `['a', 'b', 'c']`. */
 function list(value: string | undefined): string[] | undefined {
@@ -48,10 +45,6 @@ function glueNegativeValues(args: string[]): string[] {
   return glued;
 }
 
-/** Epoch ms as a UTC time to the second for the table; `-` for never. */
-function when(ms: number | null): string {
-  return ms === null ? '-' : `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;
-}
 
 /** One row of `apikey list`: everything about a key but its secret, which is not kept. */
 function tableRow(key: ApiKey): Record<string, string> {
@@ -88,7 +81,7 @@ function plan(argv: string[]): Action {
         ratePerMinute: values.rate === undefined ? null : Number(values.rate),
       };
       return async (pool) => {
-        const { key, token } = await createApiKey(pool, input, { actor: ACTOR });
+        const { key, token } = await createApiKey(pool, input, { actor: CLI_ACTOR });
         process.stdout.write(renderTable([tableRow(key)]));
         process.stdout.write(`\n${token}\n\nThis token will not be shown again: store it now (only a hash of it is kept).\n`);
         return 0;
@@ -106,7 +99,7 @@ function plan(argv: string[]): Action {
       if (positionals.length !== 1) throw new UsageError('revoke needs exactly one key id');
       const [id] = positionals;
       return async (pool) => {
-        if (await revokeApiKey(pool, id, { actor: ACTOR })) {
+        if (await revokeApiKey(pool, id, { actor: CLI_ACTOR })) {
           process.stdout.write(`revoked API key ${id}\n`);
           return 0;
         }
@@ -129,18 +122,9 @@ export const apikeyCommand: Command = {
   summary: 'create, list and revoke API keys of the REST API',
   usage: USAGE,
   async run(argv: string[], config: TgpulseConfig) {
-    if (argv[0] === '--help' || argv[0] === '-h') {
-      process.stdout.write(`usage:\n      ${USAGE}\n`);
-      return 0;
-    }
-    let action: Action;
-    try {
-      action = plan(argv);
-    } catch (err) {
-      // parseArgs reports unknown or malformed flags as a TypeError with an ERR_PARSE_ARGS_* code.
-      if (err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) return usageError((err as Error).message);
-      throw err;
-    }
+    const planned = planCommand('apikey', USAGE, argv, TERMINAL, () => plan(argv));
+    if ('exit' in planned) return planned.exit;
+    const { action } = planned;
     const control = await openControlFor(config, createLogger(config.logLevel));
     try {
       return await action(control.pool);

@@ -15,7 +15,7 @@ import { ChannelResolveError, parseChannelRef, resolveChannel } from '../../inge
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';
-import { CLI_ACTOR, isUsageProblem, TERMINAL, UsageError, when, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
+import { CLI_ACTOR, planCommand, TERMINAL, UsageError, when, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
 
 const USAGE = [
   'tgpulse channels add @name|t.me/name|t.me/c/ID/POST|ID [--since YYYY-MM-DD] [--account ACCOUNT_ID]',
@@ -154,18 +154,9 @@ function plan(argv: string[], config: TgpulseConfig, deps: ChannelsDeps): Action
 /** Runs `tgpulse channels` with its dependencies (tests pass a control plane, a fake Telegram and capture the output). */
 export async function runChannels(argv: string[], config: TgpulseConfig, deps: ChannelsDeps = {}): Promise<number> {
   const io = deps.io ?? TERMINAL;
-  if (argv[0] === '--help' || argv[0] === '-h') {
-    io.out(`usage:\n      ${USAGE}\n`);
-    return 0;
-  }
-  let action: Action;
-  try {
-    action = plan(argv, config, deps);
-  } catch (err) {
-    if (!isUsageProblem(err)) throw err;
-    io.err(`tgpulse channels: ${(err as Error).message}\nusage:\n      ${USAGE}\n`);
-    return 2;
-  }
+  const planned = planCommand('channels', USAGE, argv, io, () => plan(argv, config, deps));
+  if ('exit' in planned) return planned.exit;
+  const { action } = planned;
   if (argv[0] === 'add') {
     // Resolving needs the Telegram credentials and the key that opens sessions: say so before opening anything.
     const missing = [config.mtproto.apiId === null ? 'TGPULSE_TG_API_ID/TGPULSE_TG_API_HASH' : null, config.mtproto.sessionKey === null ? 'TGPULSE_SESSION_KEY' : null].filter((m) => m !== null);

@@ -33,6 +33,25 @@ export function isUsageProblem(err: unknown): boolean {
   return err instanceof UsageError || ((err as NodeJS.ErrnoException | null)?.code?.startsWith('ERR_PARSE_ARGS') ?? false);
 }
 
+/**
+ * The start every command with subcommands shares: `--help` prints the usage
+ * (exit 0); otherwise `plan` parses argv, and a usage problem is printed with
+ * the usage (exit 2) instead of thrown.
+ */
+export function planCommand<A>(command: string, usage: string, argv: string[], io: CliIo, plan: () => A): { action: A } | { exit: number } {
+  if (argv[0] === '--help' || argv[0] === '-h') {
+    io.out(`usage:\n      ${usage}\n`);
+    return { exit: 0 };
+  }
+  try {
+    return { action: plan() };
+  } catch (err) {
+    if (!isUsageProblem(err)) throw err;
+    io.err(`tgpulse ${command}: ${(err as Error).message}\nusage:\n      ${usage}\n`);
+    return { exit: 2 };
+  }
+}
+
 /** Epoch ms as a UTC time to the second for tables; `-` for none. */
 export function when(ms: number | null): string {
   return ms === null ? '-' : `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}Z`;

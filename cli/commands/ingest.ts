@@ -18,7 +18,7 @@ import { openAccounts, type ConnectTelegram } from '../../ingest/mtproto/telegra
 import type { JobContext } from '../../ingest/mtproto/work.ts';
 import { deadLetterRecord, DeadLetterPublisher } from '../../streams/dlq.ts';
 import { eventId } from '../../streams/ids.ts';
-import { EventPublisher } from '../../streams/publisher.ts';
+import { rawEventPublisher } from '../../streams/publisher.ts';
 import { sleep } from '../../streams/retry.ts';
 import { Context, openNats, startOps, type NatsContext } from '../context.ts';
 import { openControlRole, superviseRole } from '../roles.ts';
@@ -103,15 +103,7 @@ export async function runIngestRole(ctx: Context, nats: NatsContext, control: Po
     if ((await listChannels(control)).length === 0) {
       log.warn('no channels tracked yet: add one with `tgpulse channels add @name`; the collector picks channels up as they are added');
     }
-    const publisher = new EventPublisher(nats.js, {
-      partitions: ctx.config.streams.partitions,
-      maxBatchBytes: ctx.config.streams.maxBatchBytes,
-      maxInflight: ctx.config.streams.maxInflight,
-      stream: ctx.config.streams.names.raw,
-      metrics: ctx.metrics,
-      log,
-      signal,
-    });
+    const publisher = rawEventPublisher(nats.js, ctx.config.streams, { metrics: ctx.metrics, log, signal });
     const collector = new Collector({
       accounts: opened.sessions,
       control,

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { replay } from '../../ingest/replay/replay.ts';
-import { EventPublisher } from '../../streams/publisher.ts';
+import { rawEventPublisher } from '../../streams/publisher.ts';
 import { Context, openNats } from '../context.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';
@@ -62,15 +62,7 @@ export const replayCommand: Command = {
     try {
       const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-replay' });
       const streams = config.streams;
-      const publisher = new EventPublisher(nats.js, {
-        partitions: streams.partitions,
-        maxBatchBytes: streams.maxBatchBytes,
-        maxInflight: streams.maxInflight,
-        stream: streams.names.raw,
-        metrics: ctx.metrics,
-        log: ctx.log,
-        signal: life.signal,
-      });
+      const publisher = rawEventPublisher(nats.js, streams, { metrics: ctx.metrics, log: ctx.log, signal: life.signal });
       const stats = await replay({ file, publisher, partitions: streams.partitions, speed, signal: life.signal, log: ctx.log, metrics: ctx.metrics });
       const stopped = stats.aborted ? ` (stopped after line ${stats.lastLine})` : '';
       process.stdout.write(`replayed ${stats.events} events from ${file} in ${stats.batches} batches${stopped}\n`);

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { Simulator } from '../../ingest/simulator/simulator.ts';
-import { EventPublisher } from '../../streams/publisher.ts';
+import { rawEventPublisher } from '../../streams/publisher.ts';
 import { sleep } from '../../streams/retry.ts';
 import { Context, openNats, type NatsContext } from '../context.ts';
 import { superviseRole } from '../roles.ts';
@@ -66,15 +66,7 @@ export async function runSimulationRole(ctx: Context, nats: NatsContext, signal:
     durationMs: Number.isFinite(opts.liveDays) ? Math.round((opts.historyDays + opts.liveDays) * DAY_MS) : undefined,
     anomalies: 'default',
   });
-  const publisher = new EventPublisher(nats.js, {
-    partitions: ctx.config.streams.partitions,
-    maxBatchBytes: ctx.config.streams.maxBatchBytes,
-    maxInflight: ctx.config.streams.maxInflight,
-    stream: ctx.config.streams.names.raw,
-    metrics: ctx.metrics,
-    log,
-    signal,
-  });
+  const publisher = rawEventPublisher(nats.js, ctx.config.streams, { metrics: ctx.metrics, log, signal });
   log.info({ channels: opts.channels, from: new Date(sim.now).toISOString(), speed: opts.speed }, 'simulating channels');
   let events = 0;
   let labelsWritten = 0;

@@ -3,10 +3,9 @@
  * TelegramClients serialise every request, route DCs and raise gramjs's own
  * errors; the control plane is a real (embedded) Postgres.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Api } from 'telegram';
-import { freshTestControl, type TestControl } from '../../control/testing.ts';
-import { openControlPlane, type ControlPlane } from '../../control/postgres.ts';
+import { embeddedControlForSuite } from '../../control/testing.ts';
 import { getChannel } from '../../control/tracked-channels.ts';
 import { leasesOf } from '../../control/collector-leases.ts';
 import { validateEvent } from '../../streams/codec.ts';
@@ -17,16 +16,7 @@ import { labels, startCollectorHarness, type CollectorHarness } from '../../test
 const HOUR_S = 3600;
 const DAY_S = 86_400;
 
-let test: TestControl;
-let control: ControlPlane;
-beforeAll(async () => {
-  test = await freshTestControl('embedded');
-  control = await openControlPlane(test.config);
-});
-afterAll(async () => {
-  await control?.close();
-  await test?.dispose();
-});
+const controlPlane = embeddedControlForSuite();
 
 /** A channel with `days` of history, `perDay` posts a day, the newest a few minutes old. */
 function channelWithHistory(tg: FakeTelegram, id: string, days: number, perDay: number, extra: Partial<Parameters<FakeTelegram['addChannel']>[0]> = {}): FakeChannel {
@@ -56,7 +46,7 @@ describe('a collector over a fake Telegram', () => {
     ch.graphs.set('followersGraph', new Api.StatsGraphAsync({ token: 'followers-token' }));
     ch.asyncGraphs.set('followers-token', chartGraph(x, { y0: { name: 'Joined', values: [12, 20] }, y1: { name: 'Left', values: [3, null] } }));
     ch.graphs.set('viewsBySourceGraph', new Api.StatsGraph({ json: new Api.DataJSON({ data: '{"columns": [["x", 1, 2], ["y0", 1]]' }) }));
-    const h = await startCollectorHarness({ control, tg, accounts: ['a1'], channels: [ch] });
+    const h = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['a1'], channels: [ch] });
     try {
       await h.step();
       for (const e of h.events) expect(validateEvent(e), JSON.stringify(e).slice(0, 200)).toMatchObject({ ok: true });
@@ -66,7 +56,7 @@ describe('a collector over a fake Telegram', () => {
       expect(new Set(posts.map((p) => p.data.post_id)).size).toBe(30 * 6);
       const oldest = Math.min(...posts.map((p) => p.data.date));
       expect(h.clock.now - oldest).toBeLessThanOrEqual(30 * day);
-      const row = await getChannel(control.pool, ch.id);
+      const row = await getChannel(controlPlane().pool, ch.id);
       expect(row).toMatchObject({ backfillDone: true, statsDc: 4, lastPostId: 240 });
 
       expect(h.events.filter((e) => e.kind === 'channel_members').map((e) => e.kind === 'channel_members' && e.data.members)).toEqual([5000]);
@@ -79,7 +69,7 @@ describe('a collector over a fake Telegram', () => {
         'stats.LoadAsyncGraph@4',
         ...[1, 2, 3].flatMap(() => ['stats.GetMessageStats@4', 'stats.GetMessagePublicForwards@4']),
       ]);
-      expect(await getChannel(control.pool, ch.id)).toMatchObject({ statsDc: 4 });
+      expect(await getChannel(controlPlane().pool, ch.id)).toMatchObject({ statsDc: 4 });
       const stats = h.events.filter((e) => e.kind === 'channel_stats').map((e) => e.kind === 'channel_stats' && `${e.data.metric}/${e.data.series}=${e.data.value}`);
       expect(stats.filter((p) => !String(p).startsWith('post_')).sort()).toEqual(['followers/joined=12', 'followers/joined=20', 'followers/left=3', 'growth/total_followers=4900', 'growth/total_followers=5000']);
       // The three most viewed of the recent posts (221–223 here): their own view graph and public forwards.
@@ -133,11 +123,11 @@ describe('a collector over a fake Telegram', () => {
   it('applies live updates in pts order, recovers a gap with getChannelDifference, and ignores repeats', async () => {
     const tg = new FakeTelegram();
     const ch = channelWithHistory(tg, '1700000002', 2, 4);
-    const h = await startCollectorHarness({ control, tg, accounts: ['live'], channels: [ch] });
+    const h = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['live'], channels: [ch] });
     try {
       await h.step();
       const before = h.events.length;
-      expect((await getChannel(control.pool, ch.id))?.pts).toBe(ch.pts);
+      expect((await getChannel(controlPlane().pool, ch.id))?.pts).toBe(ch.pts);
 
       // In sequence: applied from the push alone.
       const m1 = ch.addPost({ date: tg.now, text: 'breaking', views: 1 });
@@ -161,7 +151,7 @@ describe('a collector over a fake Telegram', () => {
       const recovered = h.events.slice(before + 1);
       expect(recovered.filter((e) => e.kind === 'post').map((e) => e.kind === 'post' && e.data.post_id)).toEqual([missed.id, m3.id]);
       expect(recovered.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids)).toEqual([[1]]);
-      expect((await getChannel(control.pool, ch.id))?.pts).toBe(ch.pts);
+      expect((await getChannel(controlPlane().pool, ch.id))?.pts).toBe(ch.pts);
       expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(/reason="gap"\} 1/);
     } finally {
       await h.close();
@@ -172,10 +162,10 @@ describe('a collector over a fake Telegram', () => {
     const tg = new FakeTelegram();
     const a = channelWithHistory(tg, '1700000003', 1, 2);
     const b = channelWithHistory(tg, '1700000004', 1, 2);
-    const h = await startCollectorHarness({ control, tg, accounts: ['f1', 'f2'], channels: [a, b], holder: 'flood-test' });
+    const h = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['f1', 'f2'], channels: [a, b], holder: 'flood-test' });
     try {
       await h.step();
-      const leases = await leasesOf(control.pool, 'flood-test', { now: h.clock.now });
+      const leases = await leasesOf(controlPlane().pool, 'flood-test', { now: h.clock.now });
       expect(new Set(leases.map((l) => l.accountId)).size).toBe(2);
       const victim = labels.get(leases.find((l) => l.channelId === a.id)!.accountId)!;
 
@@ -189,7 +179,7 @@ describe('a collector over a fake Telegram', () => {
       const parked = h.accounts.filter((s) => s.parked());
       expect(parked.map((s) => labels.get(s.accountId))).toEqual([flooded]);
       const free = h.accounts.find((s) => !s.parked())!;
-      const after = await leasesOf(control.pool, 'flood-test', { now: h.clock.now });
+      const after = await leasesOf(controlPlane().pool, 'flood-test', { now: h.clock.now });
       expect(after.map((l) => l.accountId)).toEqual([free.accountId, free.accountId]);
       expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_flood_waits_total')).toMatch(/method="messages.GetMessagesViews"\} 1/);
 
@@ -208,7 +198,7 @@ describe('a collector over a fake Telegram', () => {
     const tg = new FakeTelegram();
     const gone = channelWithHistory(tg, '1700000005', 1, 2);
     const admin = channelWithHistory(tg, '1700000006', 1, 2, { canViewStats: true, statsDc: 2 });
-    const h = await startCollectorHarness({ control, tg, accounts: ['p1'], channels: [gone, admin] });
+    const h = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['p1'], channels: [gone, admin] });
     try {
       await h.step();
       expect(tg.count('stats.GetBroadcastStats')).toBe(1);
@@ -221,9 +211,9 @@ describe('a collector over a fake Telegram', () => {
       tg.requests.length = 0;
       await h.step();
 
-      expect(await getChannel(control.pool, gone.id)).toMatchObject({ status: 'private', statusReason: 'CHANNEL_PRIVATE' });
+      expect(await getChannel(controlPlane().pool, gone.id)).toMatchObject({ status: 'private', statusReason: 'CHANNEL_PRIVATE' });
       expect(h.collector.works.has(gone.id)).toBe(false);
-      expect(await getChannel(control.pool, admin.id)).toMatchObject({ status: 'active', canViewStats: false });
+      expect(await getChannel(controlPlane().pool, admin.id)).toMatchObject({ status: 'active', canViewStats: false });
       expect(tg.count('stats.GetBroadcastStats')).toBe(0);
       // The dropped connection was retried and the counters still arrived.
       expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_requests_total')).toMatch(/method="messages.GetMessagesViews",outcome="transient"\} 1/);
@@ -244,16 +234,16 @@ describe('a collector over a fake Telegram', () => {
   it('resumes after a restart: takes the expired lease over, keeps the backfill cursor, recovers what changed while it was down', async () => {
     const tg = new FakeTelegram();
     const ch = channelWithHistory(tg, '1700000007', 10, 6);
-    const first = await startCollectorHarness({ control, tg, accounts: ['r1'], channels: [ch], holder: 'before-restart' });
+    const first = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['r1'], channels: [ch], holder: 'before-restart' });
     await first.step();
     await first.close();
-    expect(await getChannel(control.pool, ch.id)).toMatchObject({ backfillDone: true, pts: ch.pts });
+    expect(await getChannel(controlPlane().pool, ch.id)).toMatchObject({ backfillDone: true, pts: ch.pts });
 
     // While no collector runs: a post arrives and one is deleted, nobody pushes them.
     const late = ch.addPost({ date: tg.now + 60, text: 'while down', views: 5 });
     ch.deletePosts([2]);
     tg.requests.length = 0;
-    const second = await startCollectorHarness({ control, tg, accounts: ['r2'], channels: [ch], holder: 'after-restart' });
+    const second = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['r2'], channels: [ch], holder: 'after-restart' });
     try {
       // The first holder's lease is still live: the new process must not take the channel yet.
       await second.step();
@@ -267,7 +257,7 @@ describe('a collector over a fake Telegram', () => {
       expect(second.events.filter((e) => e.kind === 'post' && e.data.post_id === late.id)).toHaveLength(2); // difference and recent page: same id
       expect(new Set(second.events.filter((e) => e.kind === 'post' && e.data.post_id === late.id).map((e) => e.id)).size).toBe(1);
       expect(second.events.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids)).toEqual([[2]]);
-      expect((await getChannel(control.pool, ch.id))?.pts).toBe(ch.pts);
+      expect((await getChannel(controlPlane().pool, ch.id))?.pts).toBe(ch.pts);
     } finally {
       await second.close();
     }

@@ -23,7 +23,7 @@ import { backoffMs, sleep } from '../../streams/retry.ts';
 import type { Logger } from '../../observability/log.ts';
 import { acquireLeases, moveLeases, releaseLeases } from '../../control/collector-leases.ts';
 import { recordAccountHealth, setAccountStatus } from '../../control/mtproto-accounts.ts';
-import { getChannel, setChannelStatus, updateChannelFacts } from '../../control/tracked-channels.ts';
+import { listChannels, setChannelStatus, updateChannelFacts, type TrackedChannel } from '../../control/tracked-channels.ts';
 import type { AccountSession } from './account.ts';
 import { backfillStep, scanRecent, type BackfillProgress } from './history.ts';
 import { applyUpdate, channelOfUpdate, recoverDifference } from './live-updates.ts';
@@ -141,9 +141,12 @@ export class Collector {
         this.#opts.log.info({ channel: id }, 'lease lost; another collector has the channel now');
       } else work.accountId = granted.get(id)!;
     }
-    for (const [id, accountId] of granted) {
-      if (this.works.has(id)) continue;
-      const channel = await getChannel(this.#opts.control, id);
+    const fresh = [...granted.keys()].filter((id) => !this.works.has(id));
+    // One registry read for all newly leased channels, not one per channel.
+    const registry = fresh.length ? new Map((await listChannels(this.#opts.control)).map((c) => [c.channelId, c])) : new Map<string, TrackedChannel>();
+    for (const id of fresh) {
+      const accountId = granted.get(id)!;
+      const channel = registry.get(id);
       if (!channel) continue;
       const now = this.#clock();
       // A backfill starting from the newest post tracks the recent posts itself; otherwise they are read once.
@@ -186,7 +189,8 @@ export class Collector {
     const ctx = this.#context(work);
     const s = this.#opts.schedule;
     const now = this.#clock();
-    if (work.pts === null || now >= work.next.difference) {
+    // Until a pts is known (the member snapshot below reads it) there is nothing to take a difference from.
+    if (work.pts !== null && now >= work.next.difference) {
       await recoverDifference(ctx, work, 'periodic');
       work.next.difference = now + s.differenceEveryMs;
     }

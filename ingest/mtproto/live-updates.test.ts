@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import bigInt from 'big-integer';
 import { Api } from 'telegram';
-import { freshTestControl, type TestControl } from '../../control/testing.ts';
-import { openControlPlane, type ControlPlane } from '../../control/postgres.ts';
+import { embeddedControlForSuite } from '../../control/testing.ts';
 import { getChannel } from '../../control/tracked-channels.ts';
 import { FakeTelegram } from '../../test/support/fake-telegram.ts';
 import { startCollectorHarness } from '../../test/support/mtproto.ts';
@@ -31,22 +30,13 @@ describe('the pts sequence of a channel', () => {
 });
 
 describe('live updates over a fake Telegram', () => {
-  let test: TestControl;
-  let control: ControlPlane;
-  beforeAll(async () => {
-    test = await freshTestControl('embedded');
-    control = await openControlPlane(test.config);
-  });
-  afterAll(async () => {
-    await control?.close();
-    await test?.dispose();
-  });
+  const controlPlane = embeddedControlForSuite();
 
   it('jumps to the current state when Telegram says the gap is too long, and polls a post whose views were pushed', async () => {
     const tg = new FakeTelegram();
     const ch = tg.addChannel({ id: '1900000001' });
     for (let i = 0; i < 5; i++) ch.addPost({ date: tg.now - 3600 + i * 60, views: 10 });
-    const h = await startCollectorHarness({ control, tg, accounts: ['tl'], channels: [ch] });
+    const h = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['tl'], channels: [ch] });
     try {
       await h.step();
       // Far behind: many changes were missed and Telegram will not list them.
@@ -54,7 +44,7 @@ describe('live updates over a fake Telegram', () => {
       ch.differenceHorizon = ch.pts;
       tg.push('tl', new Api.UpdateChannelTooLong({ channelId: bigInt(ch.id) }));
       await h.settle();
-      expect((await getChannel(control.pool, ch.id))?.pts).toBe(ch.pts);
+      expect((await getChannel(controlPlane().pool, ch.id))?.pts).toBe(ch.pts);
       const ids = new Set(h.events.filter((e) => e.kind === 'post').map((e) => e.kind === 'post' && e.data.post_id));
       expect(ids.has(35)).toBe(true);
       expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(/reason="too_long"\} 1/);

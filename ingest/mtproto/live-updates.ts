@@ -137,7 +137,8 @@ function markDue(work: ChannelWork, postId: number): void {
   if (p) p.lastPolledMs = null;
 }
 
-async function advancePts(ctx: JobContext, work: ChannelWork, pts: number): Promise<void> {
+/** Records that everything up to `pts` was published; only moves forward. */
+export async function advancePts(ctx: JobContext, work: ChannelWork, pts: number): Promise<void> {
   if (work.pts !== null && pts <= work.pts) return;
   work.pts = pts;
   await savePts(ctx.control, work.channel.channelId, pts);

@@ -6,6 +6,7 @@
  */
 import { Api } from 'telegram';
 import { updateChannelFacts } from '../../control/tracked-channels.ts';
+import { advancePts } from './live-updates.ts';
 import { channelFacts, membersEvent } from './parse.ts';
 import { inputChannel, type ChannelWork, type JobContext } from './work.ts';
 
@@ -15,6 +16,8 @@ export async function snapshotMembers(ctx: JobContext, work: ChannelWork): Promi
   const full = await ctx.account.call(new Api.channels.GetFullChannel({ channel: inputChannel(ch) }), { signal: ctx.signal });
   const event = membersEvent(full, { channelId: ch.channelId, observedAt: readAt });
   if (event) await ctx.emit('members', [event], readAt);
+  // The first snapshot of a lease also gives the update state to follow from.
+  if (work.pts === null && full.fullChat instanceof Api.ChannelFull && full.fullChat.pts !== undefined) await advancePts(ctx, work, full.fullChat.pts);
   const facts = channelFacts(full, ch.channelId);
   if (ch.canViewStats && !facts.canViewStats) {
     ctx.log.warn({ channel: ch.channelId }, 'the account lost the right to view statistics of this channel: official stats stop until it is an admin again');

@@ -15,7 +15,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { silentLogger } from '../../observability/log.ts';
 import { defaultStreamsConfig } from '../../streams/config.ts';
-import { EventPublisher } from '../../streams/publisher.ts';
+import { rawEventPublisher } from '../../streams/publisher.ts';
 import { sleep } from '../../streams/retry.ts';
 import { ensureStreams } from '../../streams/topology.ts';
 import { startTestNats, tempDir, type TestNats } from '../../test/support/nats.ts';
@@ -182,7 +182,7 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
       const jsm = await jetstreamManager(nc);
       await ensureStreams(jsm, defaultStreamsConfig);
       const s = defaultStreamsConfig;
-      const publisher = new EventPublisher(jetstream(nc), { partitions: s.partitions, maxBatchBytes: s.maxBatchBytes, maxInflight: s.maxInflight, stream: s.names.raw });
+      const publisher = rawEventPublisher(jetstream(nc), s);
       stats = await replay({ file: broken, publisher, partitions: s.partitions, speed: Infinity, log: silentLogger });
       const again = join(dir, 'rerecorded.jsonl');
       await record({ js: jetstream(nc), streams: s, file: again, from: 'all', idleMs: IDLE_MS, signal: new AbortController().signal, log: silentLogger });

@@ -4,6 +4,7 @@
  * time forward instead of waiting. The way through real NATS into a real
  * pipeline is in replay.e2e.test.ts.
  */
+import { fakeTime } from '../../test/support/fake-time.ts';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,19 +37,6 @@ function capture(lines: string[]): string {
   return path;
 }
 
-/** A manual clock: sleeping moves it forward instead of waiting. */
-function fakeTime(startAt = 5_000_000): { clock: () => number; sleep: Sleep; sleeps: number[] } {
-  let now = startAt;
-  const sleeps: number[] = [];
-  return {
-    clock: () => now,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-    sleeps,
-  };
-}
 
 interface PublishCall {
   at: number;
@@ -121,7 +109,7 @@ describe('replay', () => {
 
   it('paces by event time at the requested speed: never early, and in the expected total time', async () => {
     const events = simulatedEvents(2);
-    const time = fakeTime();
+    const time = fakeTime(5_000_000);
     const realStart = time.clock();
     const pub = notingPublisher(time.clock);
     const first = events[0].event_time;
@@ -136,7 +124,7 @@ describe('replay', () => {
   });
 
   it('does not sleep at max speed', async () => {
-    const time = fakeTime();
+    const time = fakeTime(5_000_000);
     const pub = notingPublisher(time.clock);
     await replay({ file: capture(simulatedEvents(1).map(encodeLine)), publisher: pub.publisher, partitions: P, speed: Infinity, clock: time.clock, sleep: time.sleep, log: silentLogger });
     expect(time.sleeps).toEqual([]);

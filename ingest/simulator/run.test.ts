@@ -1,6 +1,7 @@
+import { fakeTime } from '../../test/support/fake-time.ts';
 import { describe, expect, it } from 'vitest';
 import { HOUR_MS, MINUTE_MS } from './model.ts';
-import { runSimulator, SimulatorPublishError, type Sleep } from './run.ts';
+import { runSimulator, SimulatorPublishError } from './run.ts';
 import { Simulator, type SimBatch } from './simulator.ts';
 
 const START = Date.UTC(2024, 0, 1);
@@ -10,23 +11,10 @@ function newSim(durationMs: number | 'open' = 2 * HOUR_MS): Simulator {
   return new Simulator({ seed: 5, channels: 4, start: START, durationMs: durationMs === 'open' ? undefined : durationMs });
 }
 
-/** A manual clock: sleeping moves it forward instead of waiting. */
-function fakeTime(startAt = 1_000_000): { clock: () => number; sleep: Sleep; sleeps: number[] } {
-  let now = startAt;
-  const sleeps: number[] = [];
-  return {
-    clock: () => now,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-    sleeps,
-  };
-}
 
 describe('runSimulator', () => {
   it('paces simulated time at the requested speed on the given clock', async () => {
-    const time = fakeTime();
+    const time = fakeTime(1_000_000);
     const realStart = time.clock();
     const published: Array<{ at: number; eventTime: number }> = [];
     const stats = await runSimulator({
@@ -57,7 +45,7 @@ describe('runSimulator', () => {
   });
 
   it('runs without sleeping at infinite speed', async () => {
-    const time = fakeTime();
+    const time = fakeTime(1_000_000);
     await runSimulator({ sim: newSim(), speed: Infinity, clock: time.clock, sleep: time.sleep, publish: async () => {} });
     expect(time.sleeps).toEqual([]);
   });

@@ -18,6 +18,8 @@
 import bigInt from 'big-integer';
 import { Api, type TelegramClient } from 'telegram';
 import { StringSession } from 'telegram/sessions/index.js';
+import { AuthKey } from 'telegram/crypto/AuthKey.js';
+import { randomBytes } from 'node:crypto';
 import { BinaryReader, Logger } from 'telegram/extensions/index.js';
 import { LogLevel } from 'telegram/extensions/Logger.js';
 import { RPCMessageToError } from 'telegram/errors/index.js';
@@ -557,6 +559,21 @@ function broadcastStats(ch: FakeChannel): Api.stats.BroadcastStats {
     // Telegram lists the recent posts with their interactions; the newest 20 here.
     recentPostsInteractions: [...ch.posts.values()].slice(-20).map((m) => new Api.PostInteractionCountersMessage({ msgId: m.id, views: m.views ?? 0, forwards: m.forwards ?? 0, reactions: 0 })),
   });
+}
+
+/** An auth key of random bytes, as a completed login leaves in a session. */
+export async function madeUpAuthKey(): Promise<AuthKey> {
+  const authKey = new AuthKey();
+  await authKey.setKey(randomBytes(256));
+  return authKey;
+}
+
+/** A real gramjs StringSession for a made-up auth key, as `tgpulse login` would save it. */
+export async function madeUpSession(): Promise<string> {
+  const session = new StringSession('');
+  session.setDC(2, '149.154.167.51', 443);
+  session.setAuthKey(await madeUpAuthKey());
+  return session.save();
 }
 
 /** A graph in Telegram's chart JSON: an x column (ms) and named series. */

@@ -9,7 +9,7 @@ import { runProcessRole, runSinkRole } from '../../cli/roles.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { silentLogger } from '../../observability/log.ts';
 import { PipelineMetrics } from '../../observability/metrics.ts';
-import { EventPublisher } from '../../streams/publisher.ts';
+import { rawEventPublisher, type EventPublisher } from '../../streams/publisher.ts';
 import { waitIdle } from './idle.ts';
 
 export interface TestPipeline {
@@ -37,12 +37,7 @@ export async function startPipeline(opts: { natsUrl: string; dataDir: string; en
   const ctx = new Context(config, { log: silentLogger, metrics: new PipelineMetrics() });
   const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-test' });
   const warehouse = await openWarehouseMigrated(ctx);
-  const publisher = new EventPublisher(nats.js, {
-    partitions: config.streams.partitions,
-    maxBatchBytes: config.streams.maxBatchBytes,
-    maxInflight: config.streams.maxInflight,
-    stream: config.streams.names.raw,
-  });
+  const publisher = rawEventPublisher(nats.js, config.streams);
   let controller: AbortController | null = null;
   let running: Promise<unknown> | null = null;
   const pipeline: TestPipeline = {
