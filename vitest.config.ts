@@ -6,10 +6,12 @@ export default defineConfig({
     exclude: ['node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    // Integration tests each start their own nats-server and chDB folder; the
-    // machine has 2 cores, so keep file-level parallelism modest.
+    // One local warehouse server for the suite; each file uses databases of its own on it.
+    globalSetup: ['test/support/warehouse-global-setup.ts'],
+    // Integration tests each start their own nats-server; the machine has 2
+    // cores, so keep file-level parallelism modest.
     maxWorkers: 2,
-    // chDB allows one data folder per process: isolate files in forks.
+    // The embedded driver's own tests need chDB's one-folder-per-process rule: isolate files in forks.
     pool: 'forks',
   },
 });

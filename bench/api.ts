@@ -19,19 +19,22 @@
  *
  * Sizes: BENCH_API_CHANNELS (default 1000), BENCH_API_DAYS (90, at most 400),
  * BENCH_API_SECONDS per endpoint and mode (10), BENCH_API_CONNECTIONS (64).
- * BENCH_API_KEEP=1 keeps the generated chDB folder and prints its path;
+ * BENCH_API_KEEP=1 keeps the generated data folder (a local warehouse) and prints its path;
  * BENCH_API_DATA=<path> reuses such a folder instead of generating (the
  * API's clock is then shifted so the data ends at the current hour).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { availableParallelism, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { migrate } from '../clickhouse/migrate.ts';
-import { openTempWarehouse } from '../clickhouse/testing.ts';
+import { LocalWarehouse } from '../clickhouse/local-server/server.ts';
+import { silentLogger } from '../observability/log.ts';
 import { openWarehouse, type Warehouse } from '../clickhouse/warehouse.ts';
 import { createApiKey } from '../control/api-keys.ts';
 import { openControlPlane } from '../control/postgres.ts';
@@ -391,29 +394,35 @@ interface BenchData {
 }
 
 async function prepareData(channels: number, days: number, keep: boolean, reuse: string | null): Promise<BenchData> {
+  // The API reads the local warehouse server over HTTP, as in `tgpulse up`.
+  const dataDir = reuse ?? mkdtempSync(join(tmpdir(), 'tgpulse-bench-api-'));
+  const server = await LocalWarehouse.start({ dataDir, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger });
+  const wh = await openWarehouse({ driver: 'local', dataDir, database: 'tgpulse', httpPort: 0, nativePort: 0 });
+  const release = async () => {
+    await wh.close();
+    await server.stop();
+  };
+  await migrate(wh);
   if (reuse !== null) {
-    const wh = await openWarehouse({ driver: 'embedded', path: reuse });
-    await migrate(wh);
     const targets = await readTargets(wh);
     line('data (reused)', `${reuse}: ${int(targets.channels.length)} channels × ${targets.days} days ending ${new Date(targets.end).toISOString()}`);
-    return { wh, targets, release: () => wh.close() };
+    return { wh, targets, release };
   }
-  const temp = await openTempWarehouse();
   const end = Math.floor(Date.now() / HOUR) * HOUR;
-  const report = await generateData(temp.wh, { channels, days, end }, (done) => {
+  const report = await generateData(wh, { channels, days, end }, (done) => {
     if (process.stdout.isTTY) process.stdout.write(`\r  generating: ${done}/${channels} channels`);
   });
   if (process.stdout.isTTY) process.stdout.write('\r');
   line('data generation (INSERT … SELECT + views)', `${(report.ms / 1000).toFixed(1)} s`);
   for (const [name, ms] of report.byStatement) line(`  ${name}`, `${(ms / 1000).toFixed(1)} s`);
-  const targets = await readTargets(temp.wh);
+  const targets = await readTargets(wh);
   return {
-    wh: temp.wh,
+    wh,
     targets,
     async release() {
-      if (!keep) return temp.dispose();
-      await temp.wh.close();
-      line('data kept at', `${temp.path} (reuse: BENCH_API_DATA=${temp.path})`);
+      await release();
+      if (!keep) rmSync(dataDir, { recursive: true, force: true });
+      else line('data kept at', `${dataDir} (reuse: BENCH_API_DATA=${dataDir})`);
     },
   };
 }

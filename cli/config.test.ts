@@ -6,15 +6,18 @@ describe('configuration is read once and validated', () => {
   it('has working defaults', () => {
     const c = loadConfig({});
     expect(c.streams.partitions).toBe(8);
-    expect(c.warehouse.driver).toBe('embedded');
-    expect(c.streams.natsUrl).toBe('nats://127.0.0.1:4222');
+    expect(c.warehouse).toMatchObject({ driver: 'local', database: 'tgpulse', httpPort: 8123, nativePort: 9000 });
+    // Without TGPULSE_NATS_URL the data folder's private nats-server is used, never whatever answers on :4222.
+    expect(c.natsUrlExplicit).toBe(false);
+    expect(loadConfig({ TGPULSE_NATS_URL: 'nats://10.0.0.1:4222' }).natsUrlExplicit).toBe(true);
   });
 
   it('names the variable and what it expects on a bad value', () => {
     expect(() => loadConfig({ TGPULSE_PARTITIONS: 'eight' })).toThrow(ConfigError);
     expect(() => loadConfig({ TGPULSE_PARTITIONS: '0' })).toThrow(/TGPULSE_PARTITIONS="0" is invalid: expected an integer from 1 to 99/);
-    expect(() => loadConfig({ TGPULSE_WAREHOUSE: 'sqlite' })).toThrow(/TGPULSE_WAREHOUSE.*one of embedded, server/);
-    expect(() => loadConfig({ TGPULSE_NATS_AUTOSTART: 'maybe' })).toThrow(/true or false/);
+    expect(() => loadConfig({ TGPULSE_WAREHOUSE: 'sqlite' })).toThrow(/TGPULSE_WAREHOUSE.*one of local, server/);
+    expect(() => loadConfig({ TGPULSE_API_PORT: 'maybe' })).toThrow(/TGPULSE_API_PORT/);
+    expect(() => loadConfig({ TGPULSE_CLICKHOUSE_DATABASE: 'x; DROP' })).toThrow(/TGPULSE_CLICKHOUSE_DATABASE/);
     expect(() => loadConfig({ TGPULSE_WAREHOUSE: 'server', TGPULSE_CLICKHOUSE_URL: 'ftp://x' })).toThrow(/TGPULSE_CLICKHOUSE_URL/);
   });
 

@@ -20,8 +20,12 @@ export interface TgpulseConfig {
   dataDir: string;
   logLevel: string;
   streams: StreamsConfig;
-  /** Start a private nats-server when `streams.natsUrl` is unreachable (tgpulse up only). */
-  autoStartNats: boolean;
+  /**
+   * Whether TGPULSE_NATS_URL was set. Without it every command uses the data
+   * folder's private nats-server (started when none runs), never a NATS that
+   * merely happens to answer on the default port.
+   */
+  natsUrlExplicit: boolean;
   warehouse: WarehouseConfig;
   processor: ProcessorConfig;
   /** Processors: checkpoint at least this often while input flows (ms). */
@@ -77,18 +81,19 @@ function bool(env: Env, name: string, def: boolean): boolean {
 export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
   { name: 'TGPULSE_DATA_DIR', default: './data', meaning: 'Local data folder: chDB tables, the private nats-server store' },
   { name: 'TGPULSE_LOG_LEVEL', default: 'info', meaning: 'pino log level (trace, debug, info, warn, error)' },
-  { name: 'TGPULSE_NATS_URL', default: 'nats://127.0.0.1:4222', meaning: 'NATS server(s) with JetStream, comma separated' },
-  { name: 'TGPULSE_NATS_AUTOSTART', default: 'true', meaning: '`tgpulse up`: start a private nats-server when none is reachable' },
+  { name: 'TGPULSE_NATS_URL', default: '(private)', meaning: 'NATS server(s) with JetStream, comma separated; unset = a private nats-server with its store in the data folder, on a free port' },
   { name: 'TGPULSE_PARTITIONS', default: '8', meaning: 'Partitions P (fnv-1a(channel_id) mod P); fixed per deployment' },
   { name: 'TGPULSE_REPLICAS', default: '1', meaning: 'Stream replicas (3 in a NATS cluster)' },
   { name: 'TGPULSE_STREAM_MAX_AGE_HOURS', default: '168', meaning: 'How long streams keep messages' },
   { name: 'TGPULSE_DUPLICATE_WINDOW_S', default: '120', meaning: 'JetStream duplicate window for Nats-Msg-Id' },
   { name: 'TGPULSE_MAX_MESSAGE_BYTES', default: '1048576', meaning: 'Larger messages are dead-lettered as oversized' },
-  { name: 'TGPULSE_WAREHOUSE', default: 'embedded', meaning: '`embedded` (chDB in-process) or `server` (ClickHouse over HTTP)' },
+  { name: 'TGPULSE_WAREHOUSE', default: 'local', meaning: '`local` (a ClickHouse server from the chDB engine, run by tgpulse, data in the data folder) or `server` (your ClickHouse server or cluster)' },
+  { name: 'TGPULSE_WAREHOUSE_HTTP_PORT', default: '8123', meaning: 'local warehouse: HTTP port on 127.0.0.1 (a free one when busy; 0 = any)' },
+  { name: 'TGPULSE_WAREHOUSE_NATIVE_PORT', default: '9000', meaning: 'local warehouse: native-protocol port on 127.0.0.1 (a free one when busy; 0 = any)' },
   { name: 'TGPULSE_CLICKHOUSE_URL', default: 'http://127.0.0.1:8123', meaning: 'server driver: ClickHouse HTTP URL' },
   { name: 'TGPULSE_CLICKHOUSE_USER', default: 'default', meaning: 'server driver: user' },
   { name: 'TGPULSE_CLICKHOUSE_PASSWORD', default: '', meaning: 'server driver: password' },
-  { name: 'TGPULSE_CLICKHOUSE_DATABASE', default: 'tgpulse', meaning: 'server driver: database' },
+  { name: 'TGPULSE_CLICKHOUSE_DATABASE', default: 'tgpulse', meaning: 'the database of the tables (local and server)' },
   { name: 'TGPULSE_CLICKHOUSE_CLUSTER', default: '', meaning: 'server driver: cluster name for Replicated/Distributed DDL' },
   { name: 'TGPULSE_ALLOWED_LATENESS_S', default: '600', meaning: 'Event-time lateness a window waits for before it is final' },
   { name: 'TGPULSE_CHECKPOINT_INTERVAL_S', default: '5', meaning: 'Processors: checkpoint (and ack) at least this often while input flows' },
@@ -129,7 +134,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
 
 export function loadConfig(env: Env = process.env): TgpulseConfig {
   const dataDir = resolve(str(env, 'TGPULSE_DATA_DIR', './data'));
-  const driver = oneOf(env, 'TGPULSE_WAREHOUSE', 'embedded', ['embedded', 'server'] as const);
+  const driver = oneOf(env, 'TGPULSE_WAREHOUSE', 'local', ['local', 'server'] as const);
   const natsUrl = str(env, 'TGPULSE_NATS_URL', defaultStreamsConfig.natsUrl);
   if (!/^(nats|tls|ws|wss):\/\/[^\s]+$|^[\w.-]+:\d+/.test(natsUrl.split(',')[0].trim())) {
     throw new ConfigError('TGPULSE_NATS_URL', 'a URL like nats://host:4222', natsUrl);
@@ -137,6 +142,8 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
   const url = str(env, 'TGPULSE_CLICKHOUSE_URL', 'http://127.0.0.1:8123');
   if (driver === 'server' && !/^https?:\/\//.test(url)) throw new ConfigError('TGPULSE_CLICKHOUSE_URL', 'an http(s) URL', url);
   const cluster = str(env, 'TGPULSE_CLICKHOUSE_CLUSTER', '');
+  const database = str(env, 'TGPULSE_CLICKHOUSE_DATABASE', 'tgpulse');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new ConfigError('TGPULSE_CLICKHOUSE_DATABASE', 'an identifier (letters, digits, _)', database);
   return {
     dataDir,
     logLevel: oneOf(env, 'TGPULSE_LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
@@ -149,16 +156,22 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
       duplicateWindowMs: int(env, 'TGPULSE_DUPLICATE_WINDOW_S', defaultStreamsConfig.duplicateWindowMs / 1000, 1) * 1000,
       maxMessageBytes: int(env, 'TGPULSE_MAX_MESSAGE_BYTES', defaultStreamsConfig.maxMessageBytes, 1024),
     },
-    autoStartNats: bool(env, 'TGPULSE_NATS_AUTOSTART', true),
+    natsUrlExplicit: str(env, 'TGPULSE_NATS_URL', '') !== '',
     warehouse:
-      driver === 'embedded'
-        ? { driver, path: resolve(dataDir, 'chdb') }
+      driver === 'local'
+        ? {
+            driver,
+            dataDir,
+            database,
+            httpPort: int(env, 'TGPULSE_WAREHOUSE_HTTP_PORT', 8123, 0, 65535),
+            nativePort: int(env, 'TGPULSE_WAREHOUSE_NATIVE_PORT', 9000, 0, 65535),
+          }
         : {
             driver,
             url,
             username: str(env, 'TGPULSE_CLICKHOUSE_USER', 'default'),
             password: str(env, 'TGPULSE_CLICKHOUSE_PASSWORD', ''),
-            database: str(env, 'TGPULSE_CLICKHOUSE_DATABASE', 'tgpulse'),
+            database,
             ...(cluster ? { cluster } : {}),
           },
     processor: {

@@ -7,17 +7,22 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { join } from 'node:path';
-import { connectNats, natsReachable } from '../streams/nats.ts';
+import { connectNats } from '../streams/nats.ts';
 import { ensureStreams, openCheckpointBucket } from '../streams/topology.ts';
 import { openWarehouse, type Warehouse } from '../clickhouse/warehouse.ts';
 import { migrate, renderTargetFor } from '../clickhouse/migrate.ts';
+import { createDatabaseIfMissing } from '../clickhouse/server.ts';
+import { LocalWarehouse, LocalWarehouseError, readRunningWarehouse } from '../clickhouse/local-server/server.ts';
+import { sleep } from '../streams/retry.ts';
 import { createLogger, type Logger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
-import { startLocalNats, type LocalNats } from './local-nats.ts';
+import { runningLocalNats, startLocalNats, type LocalNats } from './local-nats.ts';
 import { startOpsServer, type OpsServer } from '../observability/http.ts';
 import type { TgpulseConfig } from './config.ts';
 
 export interface NatsContext {
+  /** The server(s) connected to. */
+  url: string;
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -31,6 +36,8 @@ export class Context {
   readonly metrics: PipelineMetrics;
   nats: NatsContext | null = null;
   warehouse: Warehouse | null = null;
+  /** Set when this process started the local warehouse server (and so stops it). */
+  localWarehouse: LocalWarehouse | null = null;
   #closers: Array<() => Promise<void>> = [];
 
   constructor(
@@ -54,16 +61,24 @@ export class Context {
   }
 }
 
-/** Connects to NATS (starting a private nats-server when allowed and none answers) and ensures the topology. */
-export async function openNats(ctx: Context, opts: { autoStart: boolean; name: string }): Promise<NatsContext> {
+/**
+ * Connects to NATS and ensures the topology. With `TGPULSE_NATS_URL` set that
+ * server is used; otherwise the data folder's private nats-server, started
+ * (and owned by this process) when none runs yet.
+ */
+export async function openNats(ctx: Context, opts: { name: string }): Promise<NatsContext> {
   const cfg = ctx.config;
   let url = cfg.streams.natsUrl;
   let local: LocalNats | null = null;
-  if (opts.autoStart && !(await natsReachable(url))) {
-    ctx.log.info({ url }, 'no NATS reachable; starting a private nats-server');
-    local = await startLocalNats(join(cfg.dataDir, 'nats'));
-    url = local.url;
-    ctx.log.info({ url }, 'private nats-server started');
+  if (!cfg.natsUrlExplicit) {
+    const storeDir = join(cfg.dataDir, 'nats');
+    const running = runningLocalNats(storeDir);
+    if (running !== null) url = running;
+    else {
+      local = await startLocalNats(storeDir);
+      url = local.url;
+      ctx.log.info({ url, store: storeDir }, 'private nats-server started');
+    }
   }
   const nc = await connectNats(url, opts.name, ctx.log);
   const jsm = await jetstreamManager(nc).catch((err) => {
@@ -71,7 +86,7 @@ export async function openNats(ctx: Context, opts: { autoStart: boolean; name: s
   });
   await ensureStreams(jsm, cfg.streams);
   const kv = await openCheckpointBucket(nc, cfg.streams);
-  const nats: NatsContext = { nc, js: jetstream(nc), jsm, kv, local };
+  const nats: NatsContext = { url, nc, js: jetstream(nc), jsm, kv, local };
   ctx.nats = nats;
   ctx.onClose(async () => {
     await nc.drain().catch(() => nc.close());
@@ -80,9 +95,37 @@ export async function openNats(ctx: Context, opts: { autoStart: boolean; name: s
   return nats;
 }
 
-/** Opens the warehouse and applies pending migrations. */
+/**
+ * Makes sure the data folder's local warehouse server runs: connects to the
+ * one another tgpulse process runs, or starts one that this process owns and
+ * stops on close. A no-op for the other drivers.
+ */
+export async function ensureLocalWarehouse(ctx: Context): Promise<void> {
+  const cfg = ctx.config.warehouse;
+  if (cfg.driver !== 'local' || ctx.localWarehouse !== null) return;
+  for (let attempt = 0; ; attempt++) {
+    if (readRunningWarehouse(cfg.dataDir) !== null) return;
+    try {
+      const server = await LocalWarehouse.start({ ...cfg, log: ctx.log });
+      ctx.localWarehouse = server;
+      ctx.onClose(() => server.stop());
+      return;
+    } catch (err) {
+      // Another process may be starting the server on this folder right now: the engine's
+      // folder lock refused us. Wait for it to publish its endpoint.
+      const lockedByOther = err instanceof LocalWarehouseError && /Another server instance|already runs/.test(err.message);
+      if (!lockedByOther || attempt >= 50) throw err;
+      await sleep(200);
+    }
+  }
+}
+
+/** Opens the warehouse (starting the local server when needed) and applies pending migrations. */
 export async function openWarehouseMigrated(ctx: Context): Promise<Warehouse> {
-  const wh = await openWarehouse(ctx.config.warehouse);
+  const cfg = ctx.config.warehouse;
+  if (cfg.driver === 'local') await ensureLocalWarehouse(ctx);
+  if (cfg.driver === 'server') await createDatabaseIfMissing(cfg);
+  const wh = await openWarehouse(cfg);
   ctx.warehouse = wh;
   ctx.onClose(() => wh.close());
   const result = await migrate(wh, { target: renderTargetFor(ctx.config.warehouse) });
@@ -92,14 +135,14 @@ export async function openWarehouseMigrated(ctx: Context): Promise<Warehouse> {
 
 /**
  * Starts the role's ops endpoint (/metrics, /healthz, /readyz with a check
- * per opened dependency, and `POST /query` when a query runner is given).
+ * per opened dependency).
  */
-export async function startOps(ctx: Context, opts: { query?: (sql: string) => Promise<unknown[]> } = {}): Promise<OpsServer> {
+export async function startOps(ctx: Context): Promise<OpsServer> {
   const readiness: Record<string, () => Promise<void>> = {};
   const { nats, warehouse } = ctx;
   if (nats) readiness.nats = async () => void (await nats.nc.flush());
   if (warehouse) readiness.warehouse = () => warehouse.ping();
-  const ops = await startOpsServer({ host: ctx.config.http.host, port: ctx.config.http.port, metrics: ctx.metrics, readiness, query: opts.query });
+  const ops = await startOpsServer({ host: ctx.config.http.host, port: ctx.config.http.port, metrics: ctx.metrics, readiness });
   ctx.onClose(() => ops.close());
   return ops;
 }

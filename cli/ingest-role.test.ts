@@ -52,7 +52,7 @@ describe('tgpulse ingest: the collector role', () => {
       TGPULSE_SESSION_KEY: keyHex,
     });
     ctx = new Context(config, { log: silentLogger, metrics: new PipelineMetrics() });
-    nats = await openNats(ctx, { autoStart: false, name: 'ingest-test' });
+    nats = await openNats(ctx, { name: 'ingest-test' });
   });
   afterAll(async () => {
     for (const c of clients) await FakeTelegram.close(c);

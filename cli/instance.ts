@@ -1,7 +1,7 @@
 /**
- * The running-instance file: `tgpulse up` writes where its ops endpoint
- * listens, so `tgpulse query` reaches the running process instead of opening
- * the chDB folder (only one process may open it).
+ * The running-instance file: `tgpulse up` writes where its endpoints listen
+ * (ops, API, NATS, the embedded control plane), so other commands
+ * (`status`, `apikey`) find the running process.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ export interface InstanceInfo {
   postgres_url?: string;
   /** Where the REST API listens. */
   api_url?: string;
+  /** The NATS server the instance uses. */
+  nats_url?: string;
 }
 
 const FILE = 'instance.json';

@@ -1,9 +1,15 @@
 /**
- * Starts a private `nats-server -js` when no NATS is reachable, with its data
- * in the tgpulse data folder. Tests use the same code with a temp folder.
+ * The private `nats-server -js` of a data folder: its store lives in the data
+ * folder beside the warehouse, so an instance keeps its streams, consumers
+ * and checkpoints together with the tables they fed. It listens on a free
+ * loopback port, recorded in `<store>/server.json` for the other commands.
+ * Tests use the same code with a temp folder.
+ *
+ * It never outlives the process that started it: it runs under
+ * `setpriv --pdeathsig KILL` (util-linux) where that exists.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { natsReachable } from '../streams/nats.ts';
@@ -38,12 +44,45 @@ export interface LocalNats {
   stop(): Promise<void>;
 }
 
+/** Where a running private nats-server listens: `<store>/server.json`. */
+interface LocalNatsEndpoint {
+  url: string;
+  pid: number;
+  owner_pid: number;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The URL of the private nats-server running on a store folder, if any. */
+export function runningLocalNats(storeDir: string): string | null {
+  try {
+    const endpoint = JSON.parse(readFileSync(join(storeDir, 'server.json'), 'utf8')) as LocalNatsEndpoint;
+    return alive(endpoint.pid) && alive(endpoint.owner_pid) ? endpoint.url : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `setpriv --pdeathsig KILL --` when util-linux has it: the child then dies with this process. */
+function dieWithParent(): string[] {
+  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) if (existsSync(p)) return [p, '--pdeathsig', 'KILL', '--'];
+  return [];
+}
+
 export async function startLocalNats(storeDir: string, opts: { port?: number } = {}): Promise<LocalNats> {
   const bin = findNatsServer();
   if (!bin) throw new Error(NATS_INSTALL_HINT);
   mkdirSync(storeDir, { recursive: true });
   const port = opts.port ?? (await freePort());
-  const child = spawn(bin, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, ...args] = [...dieWithParent(), bin, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -58,10 +97,13 @@ export async function startLocalNats(storeDir: string, opts: { port?: number } =
     }
     await sleep(100);
   }
+  const endpointFile = join(storeDir, 'server.json');
+  writeFileSync(endpointFile, JSON.stringify({ url, pid: child.pid ?? -1, owner_pid: process.pid } satisfies LocalNatsEndpoint));
   return {
     url,
     process: child,
     async stop() {
+      rmSync(endpointFile, { force: true });
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

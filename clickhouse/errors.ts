@@ -8,7 +8,7 @@
 export type WarehouseOperation = 'open' | 'exec' | 'query' | 'insert' | 'ping' | 'close' | 'migrate';
 
 export interface WarehouseErrorContext {
-  driver: 'embedded' | 'server';
+  driver: 'server';
   operation: WarehouseOperation;
   /** Target table for inserts; the (shortened) SQL text otherwise. */
   target?: string;

@@ -16,10 +16,10 @@ import {
   type InsertOptions,
   type RetryPolicy,
   type Warehouse,
-  type WarehouseConfig,
+  type ServerWarehouseConfig,
 } from './warehouse.ts';
 
-type ServerConfig = Extract<WarehouseConfig, { driver: 'server' }>;
+type ServerConfig = ServerWarehouseConfig;
 
 /** Settings sent with every request so results look the same as from chDB. */
 const SESSION_SETTINGS = {
@@ -48,6 +48,26 @@ export function openServerWarehouse(cfg: ServerConfig): Warehouse {
     log: { level: ClickHouseLogLevel.OFF },
   });
   return new ServerWarehouse(client, { ...DEFAULT_RETRY_POLICY, ...cfg.retry });
+}
+
+/**
+ * Create the configured database when it does not exist (on every node of
+ * the cluster when one is configured), so migrations have somewhere to go.
+ */
+export async function createDatabaseIfMissing(cfg: ServerConfig): Promise<void> {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(cfg.database)) {
+    throw new WarehouseError({ driver: 'server', operation: 'open', target: cfg.database }, 'the database name must be an identifier');
+  }
+  if (cfg.cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(cfg.cluster)) {
+    throw new WarehouseError({ driver: 'server', operation: 'open', target: cfg.cluster }, 'the cluster name must be an identifier');
+  }
+  // Connected to the always-present `default` database, since the configured one may not exist yet.
+  const admin = openServerWarehouse({ ...cfg, database: 'default' });
+  try {
+    await admin.exec(`CREATE DATABASE IF NOT EXISTS ${cfg.database}${cfg.cluster ? ` ON CLUSTER '${cfg.cluster}'` : ''}`);
+  } finally {
+    await admin.close();
+  }
 }
 
 class ServerWarehouse implements Warehouse {

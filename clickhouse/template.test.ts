@@ -69,7 +69,7 @@ ENGINE = {{engine ReplacingMergeTree(ingested_at)}} ORDER BY id`;
   });
 
   it('derives the target from the warehouse configuration', () => {
-    expect(renderTargetFor({ driver: 'embedded', path: '/tmp/x' })).toEqual(SINGLE_NODE);
+    expect(renderTargetFor({ driver: 'local', dataDir: '/tmp/x', database: 'tgpulse', httpPort: 0, nativePort: 0 })).toEqual(SINGLE_NODE);
     expect(renderTargetFor({ driver: 'server', url: 'http://ch:8123', username: 'u', password: 'p', database: 'tgpulse' })).toEqual(SINGLE_NODE);
     expect(renderTargetFor({ driver: 'server', url: 'http://ch:8123', username: 'u', password: 'p', database: 'tgpulse', cluster: 'tg_cluster' })).toEqual(CLUSTER);
   });

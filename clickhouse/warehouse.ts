@@ -1,14 +1,15 @@
 /**
- * The analytics warehouse as the rest of tgpulse sees it: one small interface,
- * two drivers running the same SQL.
+ * The analytics warehouse as the rest of tgpulse sees it: one small interface
+ * over the ClickHouse protocol (@clickhouse/client), the same for every role
+ * and deployment.
  *
- * - `embedded` — chDB, the ClickHouse engine inside this process, data in a
- *   local folder. The default: nothing to install or run.
- * - `server` — a ClickHouse server or cluster over HTTP (@clickhouse/client).
+ * - `local` — the default: a ClickHouse server made from the chDB engine,
+ *   started by tgpulse with its data in the data folder (`local-server/`).
+ * - `server` — a ClickHouse server or cluster the operator runs.
  *
- * Both drivers agree on the wire conventions in `values.ts`: times as
- * `'YYYY-MM-DD HH:MM:SS.mmm'` UTC strings, 64-bit integers returned as decimal
- * strings, unknown JSON fields on insert rejected (never silently dropped).
+ * The wire conventions are in `values.ts`: times as `'YYYY-MM-DD HH:MM:SS.mmm'`
+ * UTC strings, 64-bit integers returned as decimal strings, unknown JSON
+ * fields on insert rejected (never silently dropped).
  */
 import { WarehouseError } from './errors.ts';
 
@@ -23,10 +24,10 @@ export interface InsertOptions {
 }
 
 /**
- * A ClickHouse database, embedded or remote.
+ * A ClickHouse database over its HTTP protocol.
  *
  * ```ts
- * const wh = await openWarehouse({ driver: 'embedded', path: './data/clickhouse' });
+ * const wh = await openWarehouse({ driver: 'local', dataDir: './data', database: 'tgpulse', httpPort: 8123, nativePort: 9000 });
  * await wh.insertRows('raw_channel_members', rows, { dedupToken: 'TG_RAW:100-199' });
  * const top = await wh.query<{ channel_id: string; c: string }>(
  *   'SELECT channel_id, count() AS c FROM raw_posts WHERE event_time >= {since:DateTime64(3)} GROUP BY channel_id',
@@ -36,7 +37,7 @@ export interface InsertOptions {
  * ```
  */
 export interface Warehouse {
-  readonly driver: 'embedded' | 'server';
+  readonly driver: 'server';
   /**
    * Run DDL or a statement without a result. Params fill ClickHouse
    * `{name:Type}` placeholders and are bound by the engine, never spliced into
@@ -71,9 +72,21 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** The server driver's connection: a ClickHouse server, cluster, or the local server. */
+export type ServerWarehouseConfig = Extract<WarehouseConfig, { driver: 'server' }>;
+
 /** Where the warehouse lives; read once from configuration at start. */
 export type WarehouseConfig =
-  | { driver: 'embedded'; path: string }
+  | {
+      driver: 'local';
+      /** The tgpulse data folder: the server keeps its files in `warehouse/` there. */
+      dataDir: string;
+      database: string;
+      /** Preferred HTTP port (0 = any free port). */
+      httpPort: number;
+      /** Preferred native-protocol port (0 = any free port). */
+      nativePort: number;
+    }
   | {
       driver: 'server';
       url: string;
@@ -88,19 +101,34 @@ export type WarehouseConfig =
     };
 
 /**
- * Open the warehouse a configuration names. Drivers are loaded lazily, so a
- * server deployment never loads the chDB native library.
+ * Open the warehouse a configuration names, as the writer the roles use. No
+ * request is made yet; {@link Warehouse.ping} checks reachability.
  *
- * @throws WarehouseError when the engine cannot be opened — for `embedded`,
- *   also when another data folder is already open in this process.
+ * @throws WarehouseError when `local` names a data folder no server runs on.
  */
 export async function openWarehouse(cfg: WarehouseConfig): Promise<Warehouse> {
-  if (cfg.driver === 'embedded') {
-    const { openEmbeddedWarehouse } = await import('./embedded.ts');
-    return openEmbeddedWarehouse(cfg.path);
-  }
   const { openServerWarehouse } = await import('./server.ts');
-  return openServerWarehouse(cfg);
+  return openServerWarehouse(cfg.driver === 'local' ? await localServerConfig(cfg, 'writer') : cfg);
+}
+
+/**
+ * The server-driver connection to a running local server, as its writer
+ * (the roles) or its reader (queries).
+ *
+ * @throws WarehouseError when no local server runs on the data folder.
+ */
+export async function localServerConfig(cfg: Extract<WarehouseConfig, { driver: 'local' }>, as: 'writer' | 'reader'): Promise<ServerWarehouseConfig> {
+  const { readRunningWarehouse, localWarehouseUsers } = await import('./local-server/server.ts');
+  const running = readRunningWarehouse(cfg.dataDir);
+  const users = localWarehouseUsers(cfg.dataDir);
+  if (running === null || users === null) {
+    throw new WarehouseError(
+      { driver: 'server', operation: 'open', target: cfg.dataDir },
+      `no local warehouse runs on ${cfg.dataDir}: start it with \`tgpulse up\` or \`tgpulse warehouse\``,
+    );
+  }
+  const user = users[as];
+  return { driver: 'server', url: running.http_url, username: user.username, password: user.password, database: running.database };
 }
 
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -125,7 +153,7 @@ export function assertTableName(driver: Warehouse['driver'], table: string): voi
 export const INSERT_SETTINGS = {
   /** A row key that is no column is a bug upstream: fail the batch, do not drop the field. */
   input_format_skip_unknown_fields: 0,
-  /** Times arrive as 'YYYY-MM-DD HH:MM:SS.mmm' (see values.ts); chDB defaults to best_effort. */
+  /** Times arrive as 'YYYY-MM-DD HH:MM:SS.mmm' (see values.ts); clickhouse-local defaults to best_effort. */
   date_time_input_format: 'basic',
   insert_deduplicate: 1,
   /** Let a retried batch also skip the materialized views it feeds. */
@@ -142,16 +170,3 @@ export function insertSettings(opts?: InsertOptions): Record<string, string | nu
   return settings;
 }
 
-/** Serialize rows as JSONEachRow text (one JSON object per line). */
-export function toJsonEachRow(rows: readonly Record<string, unknown>[]): string {
-  let out = '';
-  for (const row of rows) out += `${JSON.stringify(row)}\n`;
-  return out;
-}
-
-/** Parse a JSONEachRow result; strings inside never contain a raw newline. */
-export function parseJsonEachRow<T>(text: string): T[] {
-  const rows: T[] = [];
-  for (const line of text.split('\n')) if (line.length > 0) rows.push(JSON.parse(line) as T);
-  return rows;
-}

@@ -1,10 +1,10 @@
 /**
  * The operational HTTP endpoint of a role: `/metrics` (prom-client),
- * `/healthz` (the process is alive), `/readyz` (its dependencies answer) and,
- * when a warehouse is attached, `POST /query` so `tgpulse query` can reach a
- * running instance (chDB lets only one process open a data folder).
+ * `/healthz` (the process is alive) and `/readyz` (its dependencies answer).
+ * Nothing else: this is the port people open to Prometheus, so it serves no
+ * data and runs no SQL (SQL goes to the warehouse as its read-only user).
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PipelineMetrics } from './metrics.ts';
 
@@ -14,32 +14,12 @@ export interface OpsServerOptions {
   metrics: PipelineMetrics;
   /** Each check throws (or rejects) when not ready. */
   readiness: Record<string, () => Promise<void>>;
-  /** Read-only SQL runner for `POST /query`; absent = 404. */
-  query?: (sql: string) => Promise<unknown[]>;
 }
 
 export interface OpsServer {
   url: string;
   server: Server;
   close(): Promise<void>;
-}
-
-const MAX_SQL_BYTES = 64 * 1024;
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const parts: Buffer[] = [];
-    req.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size > limit) {
-        reject(new Error(`body larger than ${limit} bytes`));
-        req.destroy();
-      } else parts.push(d);
-    });
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
@@ -66,13 +46,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         }
         return send(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks });
       }
-      if (req.method === 'POST' && path === '/query' && opts.query) {
-        const sql = await readBody(req, MAX_SQL_BYTES);
-        return send(200, { rows: await opts.query(sql) });
-      }
       return send(404, { error: 'not_found', message: `no route ${req.method} ${path}` });
     } catch (err) {
-      return send(400, { error: 'bad_request', message: String((err as Error).message ?? err) });
+      return send(500, { error: 'internal', message: String((err as Error).message ?? err) });
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,8 @@
 # Installs what tgpulse needs on this machine, once: npm packages (when
 # node_modules is missing or older than package.json), and nats-server and
 # fonts-dejavu-core from the OS package manager when they are missing. Says
-# exactly what to install when it cannot do it itself.
+# exactly what to install when it cannot do it itself. Then builds the local
+# warehouse launcher (scripts/build-warehouse.sh), which needs gcc.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -37,6 +38,10 @@ fi
 if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && [ "${TGPULSE_SKIP_FONTS_INSTALL:-}" != "1" ]; then
   apt_missing+=(fonts-dejavu-core)
 fi
+# The local warehouse server is a small C launcher around chDB's engine.
+if ! command -v gcc >/dev/null 2>&1 && ! command -v cc >/dev/null 2>&1 && [ "${TGPULSE_SKIP_GCC_INSTALL:-}" != "1" ]; then
+  apt_missing+=(gcc libc6-dev)
+fi
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "tgpulse: installing ${apt_missing[*]} with apt-get..." >&2
@@ -51,6 +56,9 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
           echo "tgpulse: nats-server is missing. Install it with: sudo apt-get install nats-server" >&2
           echo "          (or set TGPULSE_NATS_URL to a running nats-server with JetStream)" >&2
           ;;
+        gcc)
+          echo "tgpulse: gcc is missing (it builds the local warehouse server). Install it with: sudo apt-get install gcc libc6-dev" >&2
+          ;;
         fonts-dejavu-core)
           echo "tgpulse: fonts-dejavu-core is missing (PNG charts need it). Install it with: sudo apt-get install fonts-dejavu-core" >&2
           ;;
@@ -58,3 +66,7 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
     done
   fi
 fi
+
+# Only the local warehouse needs it: a deployment on a ClickHouse server
+# (TGPULSE_WAREHOUSE=server) runs without, so a failed build only warns here.
+"$root/scripts/build-warehouse.sh" || echo "tgpulse: the local warehouse server could not be built (see above); it is needed unless TGPULSE_WAREHOUSE=server" >&2

@@ -1,12 +1,15 @@
 /**
- * Crash test: the processing and sink roles run as child processes and are
- * killed with SIGKILL at random points, then restarted. The final tables must
- * equal those of an uninterrupted run of the same input.
+ * Crash test: the warehouse (`tgpulse warehouse`), processing and sink roles
+ * run as child processes. The roles are killed with SIGKILL at random points
+ * and restarted, and the warehouse server itself is killed with SIGKILL
+ * mid-insert (its supervisor restarts it). The final tables must equal those
+ * of an uninterrupted run of the same input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { openWarehouse } from '../clickhouse/warehouse.ts';
+import { readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import { Rng } from '../ingest/simulator/rng.ts';
 import { EventPublisher } from '../streams/publisher.ts';
@@ -58,8 +61,9 @@ async function publishAll(url: string, batches: RawEvent[][]): Promise<void> {
   }
 }
 
+/** The tables of the run's warehouse (the `tgpulse warehouse` role must be running). */
 async function dumpTables(dataDir: string): Promise<Dump> {
-  const wh = await openWarehouse({ driver: 'embedded', path: `${dataDir}/chdb` });
+  const wh = await openWarehouse({ driver: 'local', dataDir, database: 'tgpulse', httpPort: 0, nativePort: 0 });
   try {
     const out: Dump = {};
     for (const [name, sql] of Object.entries(TABLES)) {
@@ -82,7 +86,17 @@ async function startRun(batches: RawEvent[][], name: string): Promise<Run> {
   const dataDir = tempDir(name);
   await publishAll(nats.url, batches);
   // A short ack wait: what a killed sink held comes back within seconds.
-  return { nats, dataDir, env: { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: dataDir, TGPULSE_SINK_ACK_WAIT_S: '3' } };
+  const env = { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: dataDir, TGPULSE_SINK_ACK_WAIT_S: '3', TGPULSE_WAREHOUSE_HTTP_PORT: '0', TGPULSE_WAREHOUSE_NATIVE_PORT: '0' };
+  return { nats, dataDir, env };
+}
+
+/** Starts the run's warehouse role and waits until its server answers. */
+async function startWarehouse(run: Run): Promise<RoleProcess> {
+  const role = spawnRole('warehouse', [], run.env);
+  for (const until = Date.now() + 60_000; readRunningWarehouse(run.dataDir) === null; await sleep(200)) {
+    if (Date.now() > until || role.child.exitCode !== null) throw new Error(`tgpulse warehouse did not start: ${role.output()}`);
+  }
+  return role;
 }
 
 async function untilIdle(run: Run): Promise<void> {
@@ -100,6 +114,7 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
   let crashed: Dump;
   const kills: string[] = [];
   let killsUnderLoad = 0;
+  let warehouseKills = 0;
   const runs: Run[] = [];
 
   beforeAll(async () => {
@@ -108,14 +123,17 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
     // Uninterrupted run.
     const a = await startRun(batches, 'clean');
     runs.push(a);
+    const warehouseA = await startWarehouse(a);
     const roles = [spawnRole('process', [], a.env), spawnRole('sink', [], a.env)];
     await untilIdle(a);
     for (const r of roles) expect(await stopRole(r), r.output()).toBe(0);
     clean = await dumpTables(a.dataDir);
+    expect(await stopRole(warehouseA), warehouseA.output()).toBe(0);
 
     // Run with crashes: kill a random role (or both) at random points, restart it.
     const b = await startRun(batches, 'crash');
     runs.push(b);
+    const warehouseB = await startWarehouse(b);
     const rng = new Rng(20260504);
     const nc = await connect({ servers: b.nats.url });
     const jsm = await jetstreamManager(nc);
@@ -149,19 +167,30 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
         sinkRole = spawnRole('sink', [], b.env);
       }
       kills.push(`${waitMs}ms:${which < 0.4 ? 'process' : which < 0.8 ? 'sink' : 'both'}`);
+      // The warehouse server itself dies mid-insert on two of the rounds; its supervisor restarts it.
+      if (i === 1 || i === 3) {
+        const server = readRunningWarehouse(b.dataDir);
+        if (server !== null) {
+          process.kill(server.pid, 'SIGKILL');
+          warehouseKills++;
+          kills.push('warehouse');
+        }
+      }
     }
     await nc.close();
     await untilIdle(b);
     for (const r of [processRole, sinkRole]) expect(await stopRole(r), r.output()).toBe(0);
     crashed = await dumpTables(b.dataDir);
+    expect(await stopRole(warehouseB), warehouseB.output()).toBe(0);
   }, 600_000);
 
   afterAll(async () => {
     for (const r of runs) await r.nats.stop();
   });
 
-  it('killed roles while they had work in hand', () => {
+  it('killed roles while they had work in hand, and the warehouse server twice', () => {
     expect(killsUnderLoad).toBeGreaterThanOrEqual(3);
+    expect(warehouseKills).toBe(2);
   });
 
   it('produced data in every table it compares', () => {

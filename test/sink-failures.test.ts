@@ -74,7 +74,7 @@ describe('sink under ClickHouse failures', () => {
     await pipe.publisher.publish([members('7002', 3)]);
     await pipe.publisher.flush();
     const rejecting = faulty(pipe.warehouse, (_t, rows) =>
-      rows.some((r) => r.members === 666) ? Object.assign(new WarehouseError({ driver: 'embedded', operation: 'insert', target: 'raw_channel_members', clickhouseCode: 27 }, 'Cannot parse input'), {}) : null,
+      rows.some((r) => r.members === 666) ? Object.assign(new WarehouseError({ driver: 'server', operation: 'insert', target: 'raw_channel_members', clickhouseCode: 27 }, 'Cannot parse input'), {}) : null,
     );
     await runRawSinkUntil(rejecting, async () => (await count('7002')) === 2);
     expect(await count('7002')).toBe(2);

@@ -18,7 +18,7 @@ export const botCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-bot' });
+      const nats = await openNats(ctx, { name: 'tgpulse-bot' });
       const warehouse = await openWarehouseMigrated(ctx);
       const control = await openControlRole(ctx);
       await startOps(ctx);

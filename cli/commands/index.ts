@@ -15,10 +15,14 @@ import { recordCommand } from './record.ts';
 import { replayCommand } from './replay.ts';
 import { simulateCommand } from './simulate.ts';
 import { sinkCommand } from './sink.ts';
+import { statusCommand } from './status.ts';
 import { upCommand } from './up.ts';
+import { warehouseCommand } from './warehouse.ts';
 
 export const COMMANDS: Record<string, Command> = {
   up: upCommand,
+  status: statusCommand,
+  warehouse: warehouseCommand,
   process: processCommand,
   sink: sinkCommand,
   api: apiCommand,

@@ -155,7 +155,7 @@ export const ingestCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-ingest' });
+      const nats = await openNats(ctx, { name: 'tgpulse-ingest' });
       await startOps(ctx);
       const control = await openControlRole(ctx);
       const progress = process.stdout.isTTY ? terminalProgress() : undefined;

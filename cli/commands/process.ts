@@ -13,7 +13,7 @@ export const processCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-process' });
+      const nats = await openNats(ctx, { name: 'tgpulse-process' });
       await startOps(ctx);
       await superviseRole('process', runProcessRole(ctx, nats, life.signal, partitions), ctx, life.stop);
       return 0;

@@ -72,7 +72,7 @@ export const recordCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-record' });
+      const nats = await openNats(ctx, { name: 'tgpulse-record' });
       const stats = await record({ js: nats.js, streams: config.streams, file, from, idleMs, append, signal: life.signal, log: ctx.log, metrics: ctx.metrics });
       const invalid = stats.invalid ? `, ${stats.invalid} invalid events skipped` : '';
       process.stdout.write(`recorded ${stats.events} events from ${stats.messages} messages to ${file}${invalid}\n`);

@@ -60,7 +60,7 @@ export const replayCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-replay' });
+      const nats = await openNats(ctx, { name: 'tgpulse-replay' });
       const streams = config.streams;
       const publisher = rawEventPublisher(nats.js, streams, { metrics: ctx.metrics, log: ctx.log, signal: life.signal });
       const stats = await replay({ file, publisher, partitions: streams.partitions, speed, signal: life.signal, log: ctx.log, metrics: ctx.metrics });

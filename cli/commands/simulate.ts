@@ -104,7 +104,7 @@ export const simulateCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-simulate' });
+      const nats = await openNats(ctx, { name: 'tgpulse-simulate' });
       await superviseRole('simulate', runSimulationRole(ctx, nats, life.signal, opts), ctx, life.stop);
       return 0;
     } finally {

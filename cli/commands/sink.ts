@@ -18,7 +18,7 @@ export const sinkCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-sink' });
+      const nats = await openNats(ctx, { name: 'tgpulse-sink' });
       const warehouse = await openWarehouseMigrated(ctx);
       await startOps(ctx);
       await superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal, sources), ctx, life.stop);

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { removeInstance, writeInstance } from '../instance.ts';
-import { checkReadOnlySql } from '../read-only-sql.ts';
 import { createBotRole, openControlRole, runBotRole, runProcessRole, runSinkRole, startApiRole, superviseRole } from '../roles.ts';
 import { webhookRoute } from '../../bot/webhook.ts';
 import { listAccounts } from '../../control/mtproto-accounts.ts';
@@ -18,9 +17,9 @@ export const upCommand: Command = {
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
-      const nats = await openNats(ctx, { autoStart: config.autoStartNats, name: 'tgpulse-up' });
+      const nats = await openNats(ctx, { name: 'tgpulse-up' });
       const warehouse = await openWarehouseMigrated(ctx);
-      const ops = await startOps(ctx, { query: (sql) => warehouse.query(checkReadOnlySql(sql)) });
+      const ops = await startOps(ctx);
       const control = await openControlRole(ctx);
       const bot = await createBotRole(ctx, warehouse, control);
       const webhook = bot !== null && config.bot.mode === 'webhook' ? [webhookRoute(bot, config.bot.webhookSecret ?? '')] : [];
@@ -30,10 +29,11 @@ export const upCommand: Command = {
         url: ops.url,
         started_at: Date.now(),
         api_url: api.url,
+        nats_url: nats.url,
         ...(control.wireUrl ? { postgres_url: control.wireUrl } : {}),
       });
       ctx.onClose(async () => removeInstance(config.dataDir, process.pid));
-      ctx.log.info({ ops: ops.url, api: api.url, nats: nats.local?.url ?? config.streams.natsUrl, warehouse: config.warehouse.driver, dataDir: config.dataDir }, 'tgpulse up: all roles starting');
+      ctx.log.info({ ops: ops.url, api: api.url, nats: nats.url, warehouse: config.warehouse.driver, dataDir: config.dataDir }, 'tgpulse up: all roles starting');
 
       const roles = [
         superviseRole('process', runProcessRole(ctx, nats, life.signal), ctx, life.stop),

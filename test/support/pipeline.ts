@@ -1,12 +1,14 @@
 /**
- * The whole pipeline in the test process: real NATS (a private server), real
- * chDB in a temp folder, the same roles `tgpulse up` runs.
+ * The whole pipeline in the test process: real NATS (a private server), a
+ * real ClickHouse server (the local chDB-engine server), the same roles
+ * `tgpulse up` runs.
  */
 import { setMaxListeners } from 'node:events';
 import { loadConfig, type TgpulseConfig } from '../../cli/config.ts';
 import { Context, openNats, openWarehouseMigrated, type NatsContext } from '../../cli/context.ts';
 import { runProcessRole, runSinkRole } from '../../cli/roles.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { sharedTestWarehouse, uniqueDatabase } from '../../clickhouse/testing.ts';
 import { silentLogger } from '../../observability/log.ts';
 import { PipelineMetrics } from '../../observability/metrics.ts';
 import { rawEventPublisher, type EventPublisher } from '../../streams/publisher.ts';
@@ -27,15 +29,30 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
+/**
+ * The configuration of a test pipeline: under vitest the suite's shared
+ * warehouse server with a database of its own; otherwise (benches) the data
+ * folder's own local server on free ports.
+ */
 export function testConfig(env: Record<string, string>): TgpulseConfig {
-  return loadConfig({ TGPULSE_LOG_LEVEL: 'silent', TGPULSE_HTTP_PORT: '0', ...env });
+  const shared = sharedTestWarehouse();
+  const warehouse: Record<string, string> = shared
+    ? {
+        TGPULSE_WAREHOUSE: 'server',
+        TGPULSE_CLICKHOUSE_URL: shared.url,
+        TGPULSE_CLICKHOUSE_USER: shared.username,
+        TGPULSE_CLICKHOUSE_PASSWORD: shared.password,
+        TGPULSE_CLICKHOUSE_DATABASE: uniqueDatabase('pipe'),
+      }
+    : { TGPULSE_WAREHOUSE_HTTP_PORT: '0', TGPULSE_WAREHOUSE_NATIVE_PORT: '0' };
+  return loadConfig({ TGPULSE_LOG_LEVEL: 'silent', TGPULSE_HTTP_PORT: '0', ...warehouse, ...env });
 }
 
 export async function startPipeline(opts: { natsUrl: string; dataDir: string; env?: Record<string, string>; configure?: (c: TgpulseConfig) => void }): Promise<TestPipeline> {
   const config = testConfig({ TGPULSE_NATS_URL: opts.natsUrl, TGPULSE_DATA_DIR: opts.dataDir, ...opts.env });
   opts.configure?.(config);
   const ctx = new Context(config, { log: silentLogger, metrics: new PipelineMetrics() });
-  const nats = await openNats(ctx, { autoStart: false, name: 'tgpulse-test' });
+  const nats = await openNats(ctx, { name: 'tgpulse-test' });
   const warehouse = await openWarehouseMigrated(ctx);
   const publisher = rawEventPublisher(nats.js, config.streams);
   let controller: AbortController | null = null;
@@ -62,6 +79,7 @@ export async function startPipeline(opts: { natsUrl: string; dataDir: string; en
     },
     async close() {
       await pipeline.stopRoles();
+      if (config.warehouse.driver === 'server') await warehouse.exec(`DROP DATABASE IF EXISTS ${config.warehouse.database}`).catch(() => undefined);
       await ctx.close();
     },
   };

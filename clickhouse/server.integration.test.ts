@@ -1,12 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/**
+ * The server driver against a real ClickHouse server (the suite's local
+ * server): parameter binding, 64-bit integers, dedup tokens, errors.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WarehouseError } from './errors.ts';
 import { openTempWarehouse, type TempWarehouse } from './testing.ts';
-import { openWarehouse } from './warehouse.ts';
 
-describe('embedded warehouse (chDB)', () => {
+describe('server warehouse over the ClickHouse HTTP protocol', () => {
   let t: TempWarehouse;
   beforeAll(async () => {
     t = await openTempWarehouse({ migrated: false });
@@ -57,49 +57,19 @@ describe('embedded warehouse (chDB)', () => {
   it('rejects a row key that is not a column instead of dropping it', async () => {
     const err = await t.wh.insertRows('notes', [{ id: 'c', body: '', n: 0, at: '2024-01-01 00:00:00.000', bogus: 1 }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WarehouseError);
-    expect((err as WarehouseError).message).toMatch(/insert failed \(embedded\) into notes: .*bogus/s);
+    expect((err as WarehouseError).message).toMatch(/insert failed \(server\) into notes: .*bogus/s);
   });
 
   it('wraps engine errors with the operation, the statement and the ClickHouse code', async () => {
     const syntax = (await t.wh.query('SELEC 1').catch((e: unknown) => e)) as WarehouseError;
     expect(syntax).toBeInstanceOf(WarehouseError);
-    expect(syntax).toMatchObject({ driver: 'embedded', operation: 'query', target: 'SELEC 1', clickhouseCode: 62 });
+    expect(syntax).toMatchObject({ driver: 'server', operation: 'query', target: 'SELEC 1', clickhouseCode: 62 });
     expect(syntax.cause).toBeInstanceOf(Error);
 
     const unknown = (await t.wh.insertRows('no_such_table', [{ x: 1 }]).catch((e: unknown) => e)) as WarehouseError;
     expect(unknown).toMatchObject({ operation: 'insert', target: 'no_such_table', clickhouseCode: 60 });
-    expect(unknown.message).toMatch(/^ClickHouse insert failed \(embedded\) into no_such_table: /);
+    expect(unknown.message).toMatch(/^ClickHouse insert failed \(server\) into no_such_table: /);
 
     await expect(t.wh.insertRows('notes; DROP TABLE notes', [{ id: 'x' }])).rejects.toThrow(/table name must be an identifier/);
-  });
-
-  it('shares the open folder and refuses a second one, saying what to do', async () => {
-    const again = await openWarehouse({ driver: 'embedded', path: t.path });
-    expect(await again.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
-    await again.close();
-    await again.close(); // idempotent
-    await expect(again.query('SELECT 1')).rejects.toThrow(/closed/);
-    // the first handle is unaffected by closing the second
-    await t.wh.ping();
-
-    const other = mkdtempSync(join(tmpdir(), 'tgpulse-ch-other-'));
-    try {
-      await expect(openWarehouse({ driver: 'embedded', path: other })).rejects.toThrow(/one data folder per process/);
-    } finally {
-      rmSync(other, { recursive: true, force: true });
-    }
-  });
-
-  it('opens another folder once every handle on the first is closed', async () => {
-    await t.dispose();
-    const other = mkdtempSync(join(tmpdir(), 'tgpulse-ch-next-'));
-    try {
-      const next = await openWarehouse({ driver: 'embedded', path: other });
-      expect(await next.query("SELECT count() AS n FROM system.tables WHERE name = 'notes' AND database = currentDatabase()")).toEqual([{ n: '0' }]);
-      await next.close();
-    } finally {
-      rmSync(other, { recursive: true, force: true });
-    }
-    t = await openTempWarehouse({ migrated: false });
   });
 });

@@ -1,0 +1,15 @@
+import { parseArgs } from 'node:util';
+import { readStatus, renderStatus } from '../status.ts';
+import type { Command } from './command.ts';
+
+export const statusCommand: Command = {
+  summary: 'show what runs and where: API, ops, NATS, the warehouse ports and reader credentials, the control plane, the data folder',
+  usage: 'tgpulse status [--format text|json]',
+  async run(argv, config) {
+    const { values } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'text' } } });
+    if (values.format !== 'text' && values.format !== 'json') throw new Error('--format expects text or json');
+    const status = readStatus(config);
+    process.stdout.write(values.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
+    return 0;
+  },
+};

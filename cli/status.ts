@@ -1,0 +1,83 @@
+/**
+ * What runs where for a data folder: the facts `tgpulse status` prints, read
+ * from the files the running processes keep there. Pure apart from reading
+ * those files.
+ */
+import { join } from 'node:path';
+import { readRunningWarehouse, readerPasswordFile } from '../clickhouse/local-server/server.ts';
+import { READER_USER } from '../clickhouse/local-server/credentials.ts';
+import { runningLocalNats } from './local-nats.ts';
+import { readInstance } from './instance.ts';
+import type { TgpulseConfig } from './config.ts';
+
+export interface Status {
+  /** Whether a `tgpulse up` runs on the data folder. */
+  running: boolean;
+  api_url: string | null;
+  ops_url: string | null;
+  nats_url: string | null;
+  warehouse: {
+    driver: string;
+    http_url: string | null;
+    native_port: number | null;
+    database: string;
+    reader_user: string | null;
+    reader_password_file: string | null;
+  };
+  control_plane: string;
+  data_dir: string;
+}
+
+export function readStatus(config: TgpulseConfig): Status {
+  const instance = readInstance(config.dataDir);
+  const wh = config.warehouse;
+  const local = wh.driver === 'local' ? readRunningWarehouse(wh.dataDir) : null;
+  const nats = instance?.nats_url ?? (config.natsUrlExplicit ? config.streams.natsUrl : runningLocalNats(join(config.dataDir, 'nats')));
+  const control = config.control.driver === 'embedded' ? `embedded PGlite in ${config.control.path}${instance?.postgres_url ? ` (wire ${redactUrl(instance.postgres_url)})` : ''}` : redactUrl(config.control.url);
+  return {
+    running: instance !== null,
+    api_url: instance?.api_url ?? null,
+    ops_url: instance?.url ?? null,
+    nats_url: nats,
+    warehouse: {
+      driver: wh.driver,
+      http_url: wh.driver === 'server' ? wh.url : (local?.http_url ?? null),
+      native_port: local?.native_port ?? null,
+      database: wh.database,
+      reader_user: wh.driver === 'local' ? READER_USER : wh.username,
+      reader_password_file: wh.driver === 'local' ? readerPasswordFile(wh.dataDir) : null,
+    },
+    control_plane: control,
+    data_dir: config.dataDir,
+  };
+}
+
+/** A URL without its password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** The status as lines for a terminal. */
+export function renderStatus(s: Status): string {
+  const row = (k: string, v: string | number | null) => `${k.padEnd(22)} ${v ?? '-'}`;
+  return [
+    row('instance', s.running ? 'running (tgpulse up)' : 'not running'),
+    row('api', s.api_url),
+    row('ops (metrics, health)', s.ops_url),
+    row('nats', s.nats_url),
+    row('warehouse', `${s.warehouse.driver}${s.warehouse.http_url ? ` ${s.warehouse.http_url}` : s.warehouse.driver === 'local' ? ' (not running)' : ''}`),
+    row('  native port', s.warehouse.native_port),
+    row('  database', s.warehouse.database),
+    row('  reader user', s.warehouse.reader_user),
+    row('  reader password file', s.warehouse.reader_password_file),
+    row('control plane', s.control_plane),
+    row('data folder', s.data_dir),
+    '',
+  ].join('\n');
+}
