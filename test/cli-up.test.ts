@@ -1,12 +1,16 @@
 /**
  * The README's first command, as a user runs it: `tgpulse up --simulate`
- * starts every role; while it runs, `tgpulse query` (a second process)
- * shows rows in raw, derived and serving tables and detected anomalies; on
- * SIGTERM it drains, checkpoints and exits 0.
+ * starts every role and its local warehouse server; while it runs,
+ * `tgpulse query` (a second process) shows rows in raw, derived and serving
+ * tables and detected anomalies, `tgpulse status` says where everything
+ * listens, and a SQL client logs in as the read-only `reader` over HTTP and
+ * runs the README's queries; on SIGTERM it drains, checkpoints and exits 0,
+ * taking its warehouse and nats-server with it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sleep } from '../streams/retry.ts';
@@ -14,6 +18,26 @@ import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+function tgpulse(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: ROOT, env, encoding: 'utf8' });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The README's example queries ("Look at the results"). */
+function readmeQueries(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Look at the results'));
+  return [...section.matchAll(/^\.\/tgpulse query "(.+)"$/gm)].map((m) => m[1]);
+}
 
 function query(env: NodeJS.ProcessEnv, sql: string): Array<Record<string, unknown>> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'query', sql, '--format', 'json'], { cwd: ROOT, env, encoding: 'utf8' });
@@ -33,10 +57,18 @@ describe('tgpulse up --simulate', () => {
   it('fills raw, derived and serving tables, detects anomalies, and stops cleanly', async () => {
     nats = await startTestNats();
     await fake.start();
+    const dataDir = tempDir('up');
+    // Before anything runs, query refuses to create a data folder and says what to run.
+    const early = tgpulse({ ...process.env, TGPULSE_DATA_DIR: join(dataDir, 'nothing-here') }, 'query', 'SELECT 1');
+    expect(early.status).not.toBe(0);
+    expect(early.stderr).toMatch(/tgpulse up/);
+    expect(existsSync(join(dataDir, 'nothing-here'))).toBe(false);
     const env = {
       ...process.env,
       TGPULSE_NATS_URL: nats.url,
-      TGPULSE_DATA_DIR: tempDir('up'),
+      TGPULSE_DATA_DIR: dataDir,
+      TGPULSE_WAREHOUSE_HTTP_PORT: '0',
+      TGPULSE_WAREHOUSE_NATIVE_PORT: '0',
       TGPULSE_HTTP_PORT: '0',
       TGPULSE_API_PORT: '0',
       TGPULSE_LOG_LEVEL: 'warn',
@@ -76,6 +108,41 @@ describe('tgpulse up --simulate', () => {
     const ready = await fetch(`${instance.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { nats: 'ok', warehouse: 'ok' } });
+    // The ops port (the one opened to Prometheus) serves no SQL.
+    expect((await fetch(`${instance.url}/query`, { method: 'POST', body: 'SELECT 1' })).status).toBe(404);
+
+    // `tgpulse status` says where everything listens.
+    const statusRun = tgpulse(env, 'status', '--format', 'json');
+    expect(statusRun.status, statusRun.stderr).toBe(0);
+    const status = JSON.parse(statusRun.stdout) as {
+      api_url: string;
+      ops_url: string;
+      nats_url: string;
+      data_dir: string;
+      warehouse: { http_url: string; native_port: number; reader_user: string; reader_password_file: string };
+    };
+    expect(status).toMatchObject({ ops_url: instance.url, nats_url: nats.url, data_dir: dataDir, warehouse: { reader_user: 'reader' } });
+    expect(status.api_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(status.warehouse.http_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(status.warehouse.native_port).toBeGreaterThan(0);
+
+    // A second process, as a SQL client would: @clickhouse/client over HTTP as the reader, the README's queries.
+    const client = createClient({ url: status.warehouse.http_url, username: status.warehouse.reader_user, password: readFileSync(status.warehouse.reader_password_file, 'utf8').trim() });
+    try {
+      const examples = readmeQueries();
+      expect(examples.length).toBeGreaterThanOrEqual(5);
+      for (const sql of examples) {
+        const rows = await (await client.query({ query: sql, format: 'JSONEachRow' })).json();
+        expect(Array.isArray(rows), sql).toBe(true);
+      }
+      const [counted] = await (await client.query({ query: 'SELECT count() AS n FROM raw_post_counters', format: 'JSONEachRow' })).json<{ n: string }>();
+      expect(Number(counted.n)).toBeGreaterThan(0);
+      await expect(client.command({ query: 'DROP TABLE raw_posts' })).rejects.toThrow(/ACCESS_DENIED|Not enough privileges/);
+    } finally {
+      await client.close();
+    }
+    const warehousePid = (JSON.parse(readFileSync(join(dataDir, 'warehouse', 'server.json'), 'utf8')) as { pid: number }).pid;
+    expect(alive(warehousePid)).toBe(true);
     // An API key made from the command line while `up` holds the embedded
     // control plane (through its Postgres wire endpoint) opens the REST API.
     const created = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'apikey', 'create', '--name', 'cli test', '--scopes', 'read'], { cwd: ROOT, env, encoding: 'utf8' });
@@ -96,5 +163,8 @@ describe('tgpulse up --simulate', () => {
     expect(() => query(env, 'DROP TABLE raw_posts')).toThrow(/read-only/);
     up.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);
+    // Its warehouse stopped with it.
+    for (const until = Date.now() + 10_000; alive(warehousePid) && Date.now() < until; ) await sleep(100);
+    expect(alive(warehousePid)).toBe(false);
   }, 240_000);
 });
