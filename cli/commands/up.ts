@@ -6,19 +6,31 @@ import { webhookRoute } from '../../bot/webhook.ts';
 import { listAccounts } from '../../control/mtproto-accounts.ts';
 import { runIngestRole } from './ingest.ts';
 import { lifecycle } from './lifecycle.ts';
+import { ackedButMissing, rewindSinks } from '../../sinks/clickhouse/rewind.ts';
 import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
 import type { Command } from './command.ts';
 
 export const upCommand: Command = {
   summary: 'run every role in one process on the embedded store (and a local nats-server when none is reachable)',
-  usage: 'tgpulse up [--simulate] [--channels N] [--speed X] [--days D] [--seed S] [--labels FILE]',
+  usage: 'tgpulse up [--simulate] [--rewind-sinks] [--channels N] [--speed X] [--days D] [--seed S] [--labels FILE]',
   async run(argv, config) {
-    const { values } = parseArgs({ args: argv, options: { simulate: { type: 'boolean', default: false }, ...SIMULATION_FLAGS } });
+    const { values } = parseArgs({ args: argv, options: { simulate: { type: 'boolean', default: false }, 'rewind-sinks': { type: 'boolean', default: false }, ...SIMULATION_FLAGS } });
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
       const nats = await openNats(ctx, { name: 'tgpulse-up' });
       const warehouse = await openWarehouseMigrated(ctx);
+      if (values['rewind-sinks']) await rewindSinks(nats.jsm, config.streams, ['raw', 'derived', 'dlq']);
+      else {
+        const missing = await ackedButMissing(nats.jsm, warehouse, config.streams);
+        if (missing > 0) {
+          ctx.log.warn(
+            { nats: nats.url, acked: missing },
+            `the warehouse holds no raw rows, but the sinks on ${nats.url} have already acked ${missing} messages of TG_RAW: ` +
+              'that history will not reach this warehouse. To write again what the streams still keep, restart with `tgpulse up --rewind-sinks`.',
+          );
+        }
+      }
       const ops = await startOps(ctx);
       const control = await openControlRole(ctx);
       const bot = await createBotRole(ctx, warehouse, control);
