@@ -1,7 +1,7 @@
 /**
- * Guard for `tgpulse query`: one read-only statement. The embedded engine has
- * no per-query readonly switch, so the statement kind is checked here; the
- * server driver additionally runs it with `readonly=1`.
+ * A friendlier message for `tgpulse query`: one read-only statement. This is
+ * not the protection: the query runs as the warehouse's `reader`, whom the
+ * engine allows only SELECT and SHOW (see clickhouse/local-server/).
  */
 const READ_KEYWORDS = new Set(['SELECT', 'WITH', 'SHOW', 'DESCRIBE', 'DESC', 'EXPLAIN', 'EXISTS']);
 

@@ -43,6 +43,8 @@ export function openServerWarehouse(cfg: ServerConfig): Warehouse {
     password: cfg.password,
     database: cfg.database,
     request_timeout: cfg.requestTimeoutMs ?? 30_000,
+    // The API answers many requests at once; the client's default of 10 sockets queues them (measured: +35 % req/s at 64).
+    max_open_connections: 64,
     clickhouse_settings: SESSION_SETTINGS,
     // Failures are thrown to the caller with context; the client must not print on its own.
     log: { level: ClickHouseLogLevel.OFF },
