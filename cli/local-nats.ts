@@ -107,7 +107,10 @@ export async function startLocalNats(storeDir: string, opts: { port?: number } =
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
+      // The grace timer is cancelled once the child is gone, so it does not hold the process open.
+      const grace = new AbortController();
+      await Promise.race([exited.then(() => grace.abort()), sleep(5000, grace.signal)]);
+      grace.abort();
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };

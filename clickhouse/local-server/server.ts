@@ -293,7 +293,10 @@ async function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
+  // The grace timer is cancelled once the child is gone, so it does not hold the process open.
+  const grace = new AbortController();
+  await Promise.race([exited.then(() => grace.abort()), sleep(10_000, grace.signal)]);
+  grace.abort();
   if (child.exitCode === null && child.signalCode === null) {
     child.kill('SIGKILL');
     await exited;
