@@ -10,9 +10,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { natsReachable } from '../streams/nats.ts';
+import { anyFreePort, processAlive, stopChild } from '../clickhouse/local-server/child.ts';
 import { sleep } from '../streams/retry.ts';
 
 export const NATS_INSTALL_HINT =
@@ -26,17 +26,8 @@ export function findNatsServer(): string | null {
   return null;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** A free loopback port (kept under this name for the tests that start their own servers). */
+export const freePort = anyFreePort;
 
 export interface LocalNats {
   url: string;
@@ -51,20 +42,11 @@ interface LocalNatsEndpoint {
   owner_pid: number;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The URL of the private nats-server running on a store folder, if any. */
 export function runningLocalNats(storeDir: string): string | null {
   try {
     const endpoint = JSON.parse(readFileSync(join(storeDir, 'server.json'), 'utf8')) as LocalNatsEndpoint;
-    return alive(endpoint.pid) && alive(endpoint.owner_pid) ? endpoint.url : null;
+    return processAlive(endpoint.pid) && processAlive(endpoint.owner_pid) ? endpoint.url : null;
   } catch {
     return null;
   }
@@ -104,14 +86,7 @@ export async function startLocalNats(storeDir: string, opts: { port?: number } =
     process: child,
     async stop() {
       rmSync(endpointFile, { force: true });
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      // The grace timer is cancelled once the child is gone, so it does not hold the process open.
-      const grace = new AbortController();
-      await Promise.race([exited.then(() => grace.abort()), sleep(5000, grace.signal)]);
-      grace.abort();
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await stopChild(child, 5000);
     },
   };
 }

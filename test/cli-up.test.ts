@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { processAlive as alive } from '../clickhouse/local-server/child.ts';
 import { sleep } from '../streams/retry.ts';
 import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
@@ -23,14 +24,6 @@ function tgpulse(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | 
   return spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: ROOT, env, encoding: 'utf8' });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The README's example queries ("Look at the results"). */
 function readmeQueries(): string[] {

@@ -53,13 +53,26 @@ export function renderConfigXml(usersXmlPath: string): string {
   return `<clickhouse>\n  <users_config>${xmlText(usersXmlPath)}</users_config>\n</clickhouse>\n`;
 }
 
+/** One password user, reachable from loopback only, with its profile and grants. */
+function userXml(user: { username: string; password: string }, profile: string, database: string, grants: string[]): string {
+  return `    <${user.username}>
+      <password_sha256_hex>${sha256Hex(user.password)}</password_sha256_hex>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>${profile}</profile>
+      <quota>default</quota>
+      <default_database>${database}</default_database>
+      <grants>
+${grants.map((g) => `        <query>${g}</query>`).join('\n')}
+      </grants>
+    </${user.username}>`;
+}
+
 /** `users.xml`: the three users, their profiles and the launcher's quota. Only password hashes are written. */
 export function renderUsersXml(users: WarehouseUsers, database: string, limits: ReaderLimits = DEFAULT_READER_LIMITS): string {
   if (!IDENT_RE.test(database)) throw new TypeError(`database ${JSON.stringify(database)} must be an identifier`);
   for (const u of [users.writer, users.reader]) {
     if (!IDENT_RE.test(u.username) || u.username === 'default') throw new TypeError(`user name ${JSON.stringify(u.username)} must be an identifier other than default`);
   }
-  const loopback = '<networks><ip>127.0.0.1</ip><ip>::1</ip></networks>';
   return `<clickhouse>
   <users>
     <default>
@@ -73,27 +86,8 @@ export function renderUsersXml(users: WarehouseUsers, database: string, limits: 
         <query>GRANT SELECT ON system.numbers</query>
       </grants>
     </default>
-    <${users.writer.username}>
-      <password_sha256_hex>${sha256Hex(users.writer.password)}</password_sha256_hex>
-      ${loopback}
-      <profile>default</profile>
-      <quota>default</quota>
-      <default_database>${database}</default_database>
-      <grants>
-        <query>GRANT SHOW, SELECT, INSERT, ALTER, CREATE, DROP, TRUNCATE, OPTIMIZE ON *.*</query>
-        <query>GRANT TABLE ENGINE ON *</query>
-      </grants>
-    </${users.writer.username}>
-    <${users.reader.username}>
-      <password_sha256_hex>${sha256Hex(users.reader.password)}</password_sha256_hex>
-      ${loopback}
-      <profile>reader</profile>
-      <quota>default</quota>
-      <default_database>${database}</default_database>
-      <grants>
-        <query>GRANT SHOW, SELECT ON *.*</query>
-      </grants>
-    </${users.reader.username}>
+${userXml(users.writer, 'default', database, ['GRANT SHOW, SELECT, INSERT, ALTER, CREATE, DROP, TRUNCATE, OPTIMIZE ON *.*', 'GRANT TABLE ENGINE ON *'])}
+${userXml(users.reader, 'reader', database, ['GRANT SHOW, SELECT ON *.*'])}
   </users>
   <profiles>
     <default/>

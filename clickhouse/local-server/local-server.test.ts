@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../observability/log.ts';
+import { processAlive as alive } from './child.ts';
 import { sleep } from '../../streams/retry.ts';
 import { LocalWarehouse, readRunningWarehouse, warehouseDir } from './server.ts';
 
@@ -24,14 +25,6 @@ async function sql(url: string, user: string, password: string, statement: strin
   return { status: res.status, body: (await res.text()).trim() };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('local warehouse server', () => {
   let dir: string;

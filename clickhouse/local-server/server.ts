@@ -13,6 +13,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { anyFreePort, processAlive, stopChild } from './child.ts';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,25 +77,10 @@ function endpointFile(dataDir: string): string {
   return join(warehouseDir(dataDir), 'server.json');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The running local server of a data folder, if its launcher and owner are alive. */
 export function readRunningWarehouse(dataDir: string): LocalWarehouseEndpoint | null {
-  const file = endpointFile(dataDir);
-  if (!existsSync(file)) return null;
-  try {
-    const endpoint = JSON.parse(readFileSync(file, 'utf8')) as LocalWarehouseEndpoint;
-    return alive(endpoint.pid) && alive(endpoint.owner_pid) ? endpoint : null;
-  } catch {
-    return null;
-  }
+  const endpoint = readEndpointFile(dataDir);
+  return endpoint !== null && processAlive(endpoint.pid) && processAlive(endpoint.owner_pid) ? endpoint : null;
 }
 
 /** The users of a data folder's local server, or null when it never ran. */
@@ -113,18 +99,6 @@ async function portFree(port: number): Promise<boolean> {
     srv.unref();
     srv.once('error', () => resolve(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-async function anyFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no free port'))));
-    });
   });
 }
 
@@ -222,7 +196,7 @@ export class LocalWarehouse {
     writeFileSync(join(dir, 'config.xml'), renderConfigXml(join(dir, 'users.xml')), { mode: 0o600 });
     const httpPort = await choosePort(opts.httpPort, [], opts.log, 'HTTP');
     const nativePort = await choosePort(opts.nativePort, [httpPort], opts.log, 'native');
-    const child = await launch(launcher, opts, httpPort, nativePort);
+    const child = await launch(launcher, opts, users, httpPort, nativePort);
     const server = new LocalWarehouse(opts, httpPort, nativePort, users, child);
     server.#writeEndpoint();
     opts.log.info({ http: server.httpUrl, native_port: nativePort, pid: child.pid }, 'local warehouse started');
@@ -254,9 +228,9 @@ export class LocalWarehouse {
       await sleep(backoffMs(attempt, 200, 5000));
       if (this.#stopping) return;
       try {
-        this.#child = await launch(LAUNCHER_PATH, this.options, this.httpPort, this.nativePort);
+        this.#child = await launch(LAUNCHER_PATH, this.options, this.users, this.httpPort, this.nativePort);
         if (this.#stopping) {
-          await terminate(this.#child);
+          await stopChild(this.#child, 10_000);
           return;
         }
         this.#restarts += 1;
@@ -275,7 +249,7 @@ export class LocalWarehouse {
     if (this.#stopping) return;
     this.#stopping = true;
     await this.#restarting;
-    await terminate(this.#child);
+    await stopChild(this.#child, 10_000);
     const current = readEndpointFile(this.options.dataDir);
     if (current === null || current.owner_pid === process.pid) rmSync(endpointFile(this.options.dataDir), { force: true });
   }
@@ -289,22 +263,8 @@ function readEndpointFile(dataDir: string): LocalWarehouseEndpoint | null {
   }
 }
 
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  // The grace timer is cancelled once the child is gone, so it does not hold the process open.
-  const grace = new AbortController();
-  await Promise.race([exited.then(() => grace.abort()), sleep(10_000, grace.signal)]);
-  grace.abort();
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await exited;
-  }
-}
-
 /** Spawn the launcher and wait until it serves, then lock its own user. */
-async function launch(launcher: string, opts: LocalWarehouseOptions, httpPort: number, nativePort: number): Promise<ChildProcess> {
+async function launch(launcher: string, opts: LocalWarehouseOptions, users: WarehouseUsers, httpPort: number, nativePort: number): Promise<ChildProcess> {
   const dir = warehouseDir(opts.dataDir);
   const args = [
     `--config-file=${join(dir, 'config.xml')}`,
@@ -337,7 +297,7 @@ async function launch(launcher: string, opts: LocalWarehouseOptions, httpPort: n
     if (early) throw failed(early.message);
     if (child.exitCode !== null || child.signalCode !== null) throw failed(`the launcher exited (code ${child.exitCode}, signal ${child.signalCode})`);
     if (Date.now() > deadline) throw failed(`no answer on ports ${httpPort}/${nativePort} within ${opts.startTimeoutMs ?? 60_000} ms`);
-    if ((await httpPing(httpPort)) && (await tcpListening(nativePort)) && (await launcherBlocked(httpPort, opts))) break;
+    if ((await httpPing(httpPort)) && (await tcpListening(nativePort)) && (await launcherBlocked(httpPort, users))) break;
   }
   await lockLauncherUser(httpPort).catch((err: Error) => {
     throw failed(err.message);
@@ -355,9 +315,7 @@ async function httpPing(port: number): Promise<boolean> {
 }
 
 /** True once the launcher's session sits in its final, blocking query (it has run all the others). */
-async function launcherBlocked(port: number, opts: LocalWarehouseOptions): Promise<boolean> {
-  const users = loadUsers(warehouseDir(opts.dataDir), { create: false });
-  if (users === null) return false;
+async function launcherBlocked(port: number, users: WarehouseUsers): Promise<boolean> {
   // The launcher's session has no user name in system.processes; its query text is ours.
   const sql = "SELECT count() FROM system.processes WHERE startsWith(query, 'SELECT sleepEachRow(1)') FORMAT TSV";
   try {
