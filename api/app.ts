@@ -23,7 +23,8 @@ import type { ApiConfig } from './config.ts';
 import { ApiError, ErrorBody } from './errors.ts';
 import { Memo } from './memo.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { channelFreshness, type ChannelFreshness } from '../read/models/freshness.ts';
+import { FreshnessBoard } from '../read/freshness-board.ts';
+import type { ChannelFreshness } from '../read/models/freshness.ts';
 import { Meta } from './schemas.ts';
 import { registerChannelRoutes } from './routes/channels.ts';
 import { registerChartRoutes } from './routes/charts.ts';
@@ -72,7 +73,7 @@ export interface RouteContext extends ApiDeps {
   now: () => number;
   /**
    * A channel's freshness, shared by the requests of the same few seconds:
-   * every analytics answer needs it, and it is two warehouse queries.
+   * every analytics answer needs it (see read/freshness-board.ts).
    */
   freshness(channelId: string): Promise<ChannelFreshness | null>;
   /** Identical requests in flight at once share one computation (e.g. when a popular cache entry expires). */
@@ -87,11 +88,12 @@ export const MAX_URL_LENGTH = 2048;
 
 /** Build the API (not listening yet: call `listen`). */
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const freshness = new Memo<ChannelFreshness | null>(FRESHNESS_TTL_MS);
+  // Its age is wall-clock time even when a test pins the answers' clock.
+  const freshness = new FreshnessBoard(deps.warehouse, FRESHNESS_TTL_MS);
   const ctx: RouteContext = {
     ...deps,
     now: deps.now ?? Date.now,
-    freshness: (channelId) => freshness.get(channelId, () => channelFreshness(deps.warehouse, channelId)),
+    freshness: (channelId) => freshness.get(channelId),
     inFlight: new Memo<unknown>(0),
   };
   const app = Fastify({

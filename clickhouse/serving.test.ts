@@ -102,7 +102,7 @@ describe('serving tables (chDB)', () => {
         text_length: 1200,
       },
     ]); // post 43 was deleted
-    const [raw] = await t.wh.query<{ n: string }>('SELECT count() AS n FROM post_latest');
+    const [raw] = await t.wh.query<{ n: string }>('SELECT count() AS n FROM post_summary');
     expect(Number(raw.n)).toBeGreaterThan(2); // duplicates are there, unmerged — and still not counted twice
   });
 

@@ -114,31 +114,26 @@ export interface PostSummary {
  */
 export async function topPosts(wh: Warehouse, q: { channel_id: string; limit?: number }): Promise<PostSummary[]> {
   const rows = await wh.query(
-    `SELECT l.channel_id AS channel_id, l.post_id AS post_id, l.views AS views, l.forwards AS forwards,
-            l.replies AS replies, l.reactions_total AS reactions_total, l.reactions AS reactions,
-            l.as_of AS as_of, l.deleted_at AS deleted_at,
-            m.date AS date, m.media_type AS media_type, m.text_length AS text_length
-     FROM (
-       SELECT pl.channel_id AS channel_id, pl.post_id AS post_id,
-              argMaxMerge(pl.views) AS views, argMaxMerge(pl.forwards) AS forwards,
-              argMaxMerge(pl.replies) AS replies, argMaxMerge(pl.reactions_total) AS reactions_total,
-              argMaxMerge(pl.reactions) AS reactions, max(pl.as_of) AS as_of, max(pl.deleted_at) AS deleted_at
-       FROM post_latest AS pl
-       WHERE pl.channel_id = {channel_id:String}
-       GROUP BY pl.channel_id, pl.post_id
-     ) AS l
-     LEFT JOIN (
-       SELECT channel_id, post_id, date, media_type, text_length
-       FROM post_meta FINAL WHERE channel_id = {channel_id:String}
-     ) AS m ON m.channel_id = l.channel_id AND m.post_id = l.post_id
-     WHERE l.deleted_at IS NULL
+    `SELECT * FROM (
+       SELECT ps.channel_id AS channel_id, ps.post_id AS post_id,
+              argMaxMerge(ps.views) AS views, argMaxMerge(ps.forwards) AS forwards,
+              argMaxMerge(ps.replies) AS replies, argMaxMerge(ps.reactions_total) AS reactions_total,
+              argMaxMerge(ps.reactions) AS reactions, max(ps.as_of) AS as_of, max(ps.deleted_at) AS deleted_at,
+              max(ps.date) AS date,
+              -- a post seen only through counter snapshots has no metadata yet
+              if(date IS NULL, NULL, argMaxMerge(ps.media_type)) AS media_type,
+              if(date IS NULL, NULL, argMaxMerge(ps.text_length)) AS text_length
+       FROM post_summary AS ps
+       WHERE ps.channel_id = {channel_id:String}
+       GROUP BY ps.channel_id, ps.post_id
+     )
+     WHERE deleted_at IS NULL
      ORDER BY views DESC, post_id DESC
-     LIMIT {limit:UInt32}
-     SETTINGS join_use_nulls = 1`,
+     LIMIT {limit:UInt32}`,
     { channel_id: q.channel_id, limit: q.limit ?? 10 },
   );
   return rows.map((row) => {
-    const r = new RowReader(row, 'post_latest');
+    const r = new RowReader(row, 'post_summary');
     return {
       channel_id: r.str('channel_id'),
       post_id: r.int('post_id'),

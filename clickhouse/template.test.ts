@@ -5,8 +5,8 @@ import { SINGLE_NODE, TemplateError, renderStatement, splitStatements, type Rend
 const ALL_TABLES = [
   'raw_posts', 'raw_post_counters', 'raw_channel_members', 'raw_channel_stats', 'raw_post_deleted', 'raw_bot_events',
   'post_deltas', 'window_aggs', 'trends', 'anomaly_events', 'dead_letters',
-  'channel_hourly', 'channel_daily', 'post_latest', 'post_meta', 'channel_members_latest', 'anomalies', 'trends_latest',
-  'channel_sources', 'post_timeline', 'channel_stats_latest',
+  'channel_hourly', 'channel_daily', 'post_summary', 'post_meta', 'channel_members_latest', 'anomalies', 'trends_latest',
+  'channel_sources', 'post_timeline', 'channel_stats_latest', 'channel_final_until',
 ];
 const CLUSTER: RenderTarget = { kind: 'cluster', cluster: 'tg_cluster', database: 'tgpulse' };
 
@@ -82,10 +82,12 @@ describe('shipped migrations rendered for a cluster', () => {
     expect(statements.every((s) => !s.includes('{{'))).toBe(true);
     expect(creates.every((s) => s.includes("ON CLUSTER 'tg_cluster'"))).toBe(true);
 
-    const localTables = [...statements.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS (\w+)_local ON CLUSTER/g)].map((m) => m[1]);
+    const dropped = new Set([...statements.join('\n').matchAll(/DROP TABLE IF EXISTS (\w+)_local ON CLUSTER/g)].map((m) => m[1]));
+    const created = [...statements.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS (\w+)_local ON CLUSTER/g)].map((m) => m[1]);
+    const localTables = created.filter((t) => !dropped.has(t));
     const distributed = [...statements.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS (\w+) ON CLUSTER '\w+' AS (\w+)_local ENGINE = Distributed/g)];
     expect([...localTables].sort()).toEqual([...ALL_TABLES].sort());
-    expect(distributed.map((m) => m[1]).sort()).toEqual([...localTables].sort());
+    expect(distributed.map((m) => m[1]).sort()).toEqual([...created].sort());
     for (const s of statements.filter((x) => /CREATE TABLE IF NOT EXISTS \w+_local/.test(x))) {
       expect(s).toMatch(/ENGINE = Replicated\w*MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'/);
     }

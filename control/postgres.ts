@@ -5,8 +5,13 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import pg, { type Pool } from 'pg';
 import { silentLogger, type Logger } from '../observability/log.ts';
 import type { ControlConfig } from './config.ts';
@@ -139,7 +144,8 @@ async function startEmbedded(path: string, log: Logger): Promise<EmbeddedStore> 
   try {
     await mkdir(path, { recursive: true });
     stops.push(await lockFolder(path));
-    const db = await PGlite.create(path);
+    if (!existsSync(join(path, 'PG_VERSION'))) await initInChildProcess(path);
+    const db = await PGlite.create(path, PGLITE_OPTIONS);
     stops.push(() => db.close());
     const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
     await server.start();
@@ -166,6 +172,28 @@ async function startEmbedded(path: string, log: Logger): Promise<EmbeddedStore> 
     await stopAll().catch((stopErr: unknown) => log.warn({ err: stopErr }, 'error while undoing a failed control-plane start'));
     throw new Error(`cannot open the embedded control plane at ${path}: ${describeError(err)}`, { cause: err });
   }
+}
+
+/**
+ * Sized for a control plane of a few thousand rows (keys, grants, leases):
+ * PGlite's default 128 MB of shared buffers and 256 MB of initial WebAssembly
+ * memory are most of its footprint. Measured on reopening a folder: 351 MB
+ * RSS with the defaults, 226 MB with these.
+ */
+const PGLITE_OPTIONS = { initialMemory: 128 * 2 ** 20, postgresqlconf: ['shared_buffers=16MB'] };
+
+/**
+ * Creates a new PGlite data folder in a short-lived child process. initdb
+ * runs in WebAssembly memory that is never handed back to the system: done
+ * in this process, it would stay for the process's life (measured: 830 MB
+ * RSS after a first start against 226 MB after a reopen).
+ */
+async function initInChildProcess(path: string): Promise<void> {
+  const pglite = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
+  const script = `const { PGlite } = await import(${JSON.stringify(pglite)});
+const db = await PGlite.create(process.argv[1]);
+await db.close();`;
+  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, path], { timeout: 120_000 });
 }
 
 /**

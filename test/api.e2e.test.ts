@@ -104,21 +104,26 @@ async function rawMembersBefore(c: string, t: number): Promise<number> {
   return Number(row.m);
 }
 
+/** The API on the test's control plane and clock, with an answer cache of `cacheSeconds` (0 = off). */
+function startTestApi(warehouse: Warehouse, cacheSeconds: number): Promise<ApiServer> {
+  return startApiServer({
+    warehouse,
+    control,
+    controlConfig: testControl.config,
+    config: { host: '127.0.0.1', port: 0, ratePerMinute: 10_000, cacheSeconds, maxRangeDays: 400, corsOrigins: [] },
+    log: silentLogger,
+    registry: new Registry(),
+    now: () => clock,
+  });
+}
+
 beforeAll(async () => {
   data = await produceReadSideData({ channels: 5, days: DAYS, seed: 11, start: START });
   wh = data.pipe.warehouse;
   testControl = await freshTestControl('embedded');
   control = await openControlPlane(testControl.config);
   clock = data.end + HOUR;
-  api = await startApiServer({
-    warehouse: wh,
-    control,
-    controlConfig: testControl.config,
-    config: { host: '127.0.0.1', port: 0, ratePerMinute: 10_000, cacheSeconds: 30, maxRangeDays: 400, corsOrigins: [] },
-    log: silentLogger,
-    registry: new Registry(),
-    now: () => clock,
-  });
+  api = await startTestApi(wh, 30);
   keys.all = await key('analyst', ['read', 'export', 'share']);
   keys.readOnly = await key('dashboard', ['read']);
   keys.oneChannel = await key('owner of one', ['read', 'export'], { channels: [data.channels[0]] });
@@ -397,6 +402,46 @@ describe('exports, charts and caching', () => {
     expect(await (await get('/readyz', { key: null })).json()).toEqual({ status: 'ready' });
     const metrics = await (await get('/metrics', { key: null })).text();
     expect(metrics).toMatch(/tgpulse_api_requests_total\{route="\/v1\/channels\/:id\/overview",method="GET",status="200"\} \d+/);
+  });
+});
+
+describe('read path', () => {
+  it('every answer costs at most 2 warehouse queries, freshness included', async () => {
+    // The same data behind a second API without an answer cache, whose warehouse counts queries.
+    let queries = 0;
+    const counting: Warehouse = { ...wh, driver: wh.driver, query: (sql, params) => (queries++, wh.query(sql, params)), close: async () => {} };
+    const uncached = await startTestApi(counting, 0);
+    try {
+      const c = data.forwarded.from_channel_id;
+      const from = new Date(data.end - 10 * DAY).toISOString();
+      const paths = [
+        '/v1/channels?limit=3',
+        `/v1/channels/${c}/overview`,
+        `/v1/channels/${c}/growth?granularity=hour&from=${from}`,
+        `/v1/channels/${c}/reach?granularity=week&from=${from}`,
+        `/v1/channels/${c}/posts/top?metric=engagement`,
+        `/v1/channels/${data.forwarded.channel_id}/posts/${data.forwarded.post_id}`,
+        `/v1/channels/${c}/sources?from=${from}`,
+        `/v1/channels/${c}/trending`,
+        `/v1/channels/${c}/anomalies?from=${from}`,
+        `/v1/channels/${c}/best-time?from=${from}&tz=Europe/Berlin`,
+        `/v1/channels/${c}/growth.csv`,
+        `/v1/channels/${c}/charts/anomalies.svg`,
+      ];
+      const costs: Record<string, number> = {};
+      for (const path of paths) {
+        queries = 0;
+        const res = await fetch(`${uncached.url}${path}`, { headers: { authorization: `Bearer ${keys.all}` } });
+        expect(res.status, path).toBe(200);
+        await res.arrayBuffer();
+        costs[path] = queries;
+      }
+      for (const [path, n] of Object.entries(costs)) expect(n, path).toBeLessThanOrEqual(2);
+      // The first channel answer read every channel's freshness at once; later ones reuse it.
+      expect(Object.values(costs).slice(2).filter((n) => n === 1).length).toBeGreaterThan(5);
+    } finally {
+      await uncached.close();
+    }
   });
 });
 

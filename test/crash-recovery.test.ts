@@ -38,8 +38,8 @@ const TABLES: Record<string, string> = {
   channel_hourly: 'SELECT * EXCEPT ingested_at FROM channel_hourly FINAL ORDER BY channel_id, window_start',
   channel_daily: 'SELECT * EXCEPT ingested_at FROM channel_daily FINAL ORDER BY channel_id, window_start',
   anomalies: 'SELECT * EXCEPT ingested_at FROM anomalies FINAL ORDER BY anomaly_id',
-  post_latest:
-    'SELECT channel_id, post_id, argMaxMerge(views) AS v, argMaxMerge(forwards) AS f, argMaxMerge(reactions_total) AS r FROM post_latest GROUP BY channel_id, post_id ORDER BY channel_id, post_id',
+  post_summary:
+    'SELECT channel_id, post_id, argMaxMerge(views) AS v, argMaxMerge(forwards) AS f, argMaxMerge(reactions_total) AS r FROM post_summary GROUP BY channel_id, post_id ORDER BY channel_id, post_id',
 };
 
 type Dump = Record<string, unknown[]>;
@@ -195,7 +195,7 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
 
   it('produced data in every table it compares', () => {
     console.info(`crash schedule: ${kills.join(', ')}; rows: ${JSON.stringify(Object.fromEntries(Object.entries(clean).map(([k, v]) => [k, v.length])))}`);
-    for (const name of ['raw_post_counters', 'post_deltas', 'window_aggs', 'trends', 'channel_hourly', 'channel_daily', 'post_latest']) {
+    for (const name of ['raw_post_counters', 'post_deltas', 'window_aggs', 'trends', 'channel_hourly', 'channel_daily', 'post_summary']) {
       expect(clean[name].length, name).toBeGreaterThan(0);
     }
   });

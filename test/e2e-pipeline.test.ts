@@ -56,7 +56,7 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
     for (const [key, views] of published.finalViews) if (sums.get(key) !== views) mismatches++;
     expect(mismatches).toBe(0);
     const latest = await pipe.warehouse.query<{ channel_id: string; post_id: number; views: string }>(
-      'SELECT channel_id, post_id, argMaxMerge(views) AS views FROM post_latest GROUP BY channel_id, post_id',
+      'SELECT channel_id, post_id, argMaxMerge(views) AS views FROM post_summary GROUP BY channel_id, post_id',
     );
     for (const r of latest) expect(Number(r.views)).toBe(published.finalViews.get(`${r.channel_id}/${r.post_id}`) ?? 0);
   });

@@ -97,7 +97,7 @@ describe('MTProto collector → NATS → processors → ClickHouse', () => {
   it('has the latest counters Telegram reported for each polled post', async () => {
     for (const ch of channels) {
       const rows = await pipe.warehouse.query<{ post_id: number; views: string }>(
-        'SELECT post_id, argMaxMerge(views) AS views FROM post_latest WHERE channel_id = {c:String} GROUP BY post_id',
+        'SELECT post_id, argMaxMerge(views) AS views FROM post_summary WHERE channel_id = {c:String} GROUP BY post_id',
         { c: ch.id },
       );
       const latest = new Map(rows.map((r) => [Number(r.post_id), Number(r.views)]));

@@ -25,7 +25,8 @@ export const growthCommand: ChannelCommand = {
     }
     // Rendering takes a moment: show "sending photo…" meanwhile.
     await ctx.replyWithChatAction('upload_photo');
-    const png = await renderChart(await channelChart(s.warehouse, { channelId: t.channelId, chart: 'growth', ...series, granularity: 'day' }), 'png');
+    const spec = await channelChart(s.warehouse, { channelId: t.channelId, chart: 'growth', ...series }, points);
+    const png = await renderChart(spec, 'png');
     const caption = growthCaption(points, t.days, answerMeta(t.freshness, period));
     await ctx.replyWithPhoto(new InputFile(png, `growth-${t.channelId}-${t.days}d.png`), { caption, parse_mode: 'HTML', ...otherPeriods('growth', t) });
   },

@@ -42,7 +42,7 @@ export const queryCommand: Command = {
     const sql = checkReadOnlySql(positionals.join(' '));
     const cfg = config.warehouse;
     const runOn = async (server: ServerWarehouseConfig) => {
-      const wh = openServerWarehouse(server);
+      const wh = openServerWarehouse(server, { concurrentLookups: false });
       try {
         return await wh.query(sql);
       } finally {

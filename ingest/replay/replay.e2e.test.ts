@@ -50,8 +50,8 @@ const TABLES: Record<string, string> = {
   dead_letters: 'SELECT id, stage, reason, detail, subject FROM dead_letters FINAL ORDER BY id',
   channel_hourly: 'SELECT * FROM channel_hourly FINAL ORDER BY channel_id, window_start',
   channel_daily: 'SELECT * FROM channel_daily FINAL ORDER BY channel_id, window_start',
-  post_latest:
-    'SELECT channel_id, post_id, argMaxMerge(views) AS v, argMaxMerge(forwards) AS f, argMaxMerge(replies) AS r, argMaxMerge(reactions_total) AS rt FROM post_latest GROUP BY channel_id, post_id ORDER BY channel_id, post_id',
+  post_summary:
+    'SELECT channel_id, post_id, argMaxMerge(views) AS v, argMaxMerge(forwards) AS f, argMaxMerge(replies) AS r, argMaxMerge(reactions_total) AS rt FROM post_summary GROUP BY channel_id, post_id ORDER BY channel_id, post_id',
 };
 
 type Dump = Record<string, unknown[]>;

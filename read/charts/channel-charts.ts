@@ -45,7 +45,12 @@ export interface ChannelChartRequest {
 /** Window names of the detectors per bucket size: an anomaly's own value is drawn where they match. */
 const WINDOW_OF: Record<Granularity, string> = { hour: '1h', day: '1d', week: '7d' };
 
-export async function channelChart(wh: Warehouse, q: ChannelChartRequest): Promise<TopLevelSpec> {
+/**
+ * The chart's spec, its series read from the warehouse: one query, two for
+ * the anomalies chart. A caller that already read the activity series of
+ * the same period and granularity passes it as `activity` and saves a query.
+ */
+export async function channelChart(wh: Warehouse, q: ChannelChartRequest, activity?: readonly ActivityPoint[]): Promise<TopLevelSpec> {
   const frame = {
     channelId: q.channelId,
     channelTitle: q.channelTitle ?? null,
@@ -56,9 +61,10 @@ export async function channelChart(wh: Warehouse, q: ChannelChartRequest): Promi
     ...(q.height ? { height: q.height } : {}),
   };
   const series = { channel_id: q.channelId, period: q.period, granularity: q.granularity };
+  const activityPoints = async () => activity ?? (await activitySeries(wh, series));
   switch (q.chart) {
     case 'growth': {
-      const points = await activitySeries(wh, series);
+      const points = await activityPoints();
       return growthChart(frame, points.map((p) => ({ t: p.t, subscribers: p.subscribers, gained: p.subscribers_gained, lost: p.subscribers_lost })));
     }
     case 'reach': {
@@ -66,13 +72,13 @@ export async function channelChart(wh: Warehouse, q: ChannelChartRequest): Promi
       return reachChart(frame, points.map((p) => ({ t: p.t, views: p.views, posts: p.posts, reachPerPost: p.reach_per_post })));
     }
     case 'views': {
-      const points = await activitySeries(wh, series);
+      const points = await activityPoints();
       return viewsChart(frame, points.map((p) => ({ t: p.t, views: p.views, forwards: p.forwards, reactions: p.reactions })));
     }
     case 'anomalies': {
       const metric = q.metric ?? 'views';
       const [points, anomalies] = await Promise.all([
-        activitySeries(wh, series),
+        activityPoints(),
         channelAnomalies(wh, { channel_id: q.channelId, period: q.period, minSeverity: 'info', limit: 1000 }),
       ]);
       const value = CHART_METRICS[metric];

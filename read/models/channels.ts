@@ -3,7 +3,6 @@
  * for), with their latest figures: subscribers, the last 24 hours of views
  * and posts, and open anomalies.
  */
-import { channelMembers } from '../../clickhouse/serving.ts';
 import { RowReader } from '../../clickhouse/row-reader.ts';
 import { toChTime } from '../../clickhouse/values.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
@@ -28,7 +27,9 @@ export interface ChannelPage {
 }
 
 /**
- * One page of channels ordered by id.
+ * One page of channels ordered by id, in two queries: the page with the
+ * total, then the latest figures of the page's channels (a UNION of three
+ * parts, each a primary-key lookup of the listed ids).
  *
  * @param q.ids only these channels (an API key's allow-list); null = all
  */
@@ -37,69 +38,88 @@ export async function listChannels(
   q: { ids: readonly string[] | null; limit: number; offset: number; now: number },
 ): Promise<ChannelPage> {
   const filter = q.ids === null ? '' : 'WHERE has({ids:Array(String)}, channel_id)';
-  const idParams = q.ids === null ? {} : { ids: [...q.ids] };
-  const [totalRows, pageRows] = await Promise.all([
-    wh.query(`SELECT uniqExact(channel_id) AS n FROM channel_sources ${filter}`, idParams),
-    wh.query(
-      `SELECT channel_id, groupArray(source) AS source_list, groupArray(kind) AS kind_list,
-              min(first_observed_at) AS first_observed_at, max(last_observed_at) AS last_observed_at
-       FROM (
-         SELECT channel_id, source, kind, min(first_observed_at) AS first_observed_at, max(last_observed_at) AS last_observed_at
-         FROM channel_sources ${filter} GROUP BY channel_id, source, kind
-       )
-       GROUP BY channel_id ORDER BY channel_id
-       LIMIT {limit:UInt32} OFFSET {offset:UInt32}`,
-      { ...idParams, limit: q.limit, offset: q.offset },
-    ),
-  ]);
-  const page = pageRows.map((row) => {
+  const pageRows = await wh.query(
+    `SELECT 'channel' AS part, channel_id, groupArray(source) AS source_list, groupArray(kind) AS kind_list,
+            min(first_observed_at) AS first_observed_at, max(last_observed_at) AS last_observed_at, toUInt64(0) AS total
+     FROM (
+       SELECT channel_id, source, kind, min(first_observed_at) AS first_observed_at, max(last_observed_at) AS last_observed_at
+       FROM channel_sources ${filter} GROUP BY channel_id, source, kind
+     )
+     GROUP BY channel_id ORDER BY channel_id
+     LIMIT {limit:UInt32} OFFSET {offset:UInt32}
+     UNION ALL
+     SELECT 'total', '', [], [], toDateTime64(0, 3, 'UTC'), toDateTime64(0, 3, 'UTC'), uniqExact(channel_id)
+     FROM channel_sources ${filter}`,
+    { ...(q.ids === null ? {} : { ids: [...q.ids] }), limit: q.limit, offset: q.offset },
+  );
+  let total = 0;
+  const page: Omit<ChannelListing, 'subscribers' | 'subscribers_as_of' | 'views_24h' | 'posts_24h' | 'open_anomalies'>[] = [];
+  for (const row of pageRows) {
     const r = new RowReader(row, 'channel_sources');
+    if (r.str('part') === 'total') {
+      total = r.int('total');
+      continue;
+    }
     const kinds = r.strArray('kind_list');
-    return {
+    page.push({
       channel_id: r.str('channel_id'),
       sources: [...new Set(r.strArray('source_list').map((source, i) => provenanceOf(source, kinds[i])))].sort(),
       first_observed_at: r.time('first_observed_at'),
       data_updated_at: r.time('last_observed_at'),
-    };
-  });
-  const ids = page.map((c) => c.channel_id);
-  const [members, recent, open] = await Promise.all([
-    channelMembers(wh, ids),
-    wh.query(
-      `SELECT channel_id, sum(views) AS views, sum(posts) AS posts FROM channel_hourly FINAL
-       WHERE has({ids:Array(String)}, channel_id)
-         AND window_start >= {since:DateTime64(3, 'UTC')} AND window_start < {now:DateTime64(3, 'UTC')}
-       GROUP BY channel_id`,
-      { ids, since: toChTime(q.now - 86_400_000), now: toChTime(q.now) },
-    ),
-    wh.query(
-      `SELECT channel_id, count() AS n FROM anomalies FINAL
-       WHERE has({ids:Array(String)}, channel_id) AND state != 'resolved' GROUP BY channel_id`,
-      { ids },
-    ),
-  ]);
-  const membersBy = new Map(members.map((m) => [m.channel_id, m]));
-  const recentBy = new Map(
-    recent.map((row) => {
-      const r = new RowReader(row, 'channel_hourly');
-      return [r.str('channel_id'), { views: r.int('views'), posts: r.int('posts') }];
-    }),
-  );
-  const openBy = new Map(
-    open.map((row) => {
-      const r = new RowReader(row, 'anomalies');
-      return [r.str('channel_id'), r.int('n')];
-    }),
-  );
+    });
+  }
+  // A UNION keeps no order between its parts.
+  page.sort((a, b) => (a.channel_id < b.channel_id ? -1 : a.channel_id > b.channel_id ? 1 : 0));
+  const figures = page.length === 0 ? new Map<string, Figures>() : await latestFigures(wh, page.map((c) => c.channel_id), q.now);
   return {
-    total: new RowReader(totalRows[0], 'channel_sources').int('n'),
-    channels: page.map((c) => ({
-      ...c,
-      subscribers: membersBy.get(c.channel_id)?.members ?? null,
-      subscribers_as_of: membersBy.get(c.channel_id)?.as_of ?? null,
-      views_24h: recentBy.get(c.channel_id)?.views ?? 0,
-      posts_24h: recentBy.get(c.channel_id)?.posts ?? 0,
-      open_anomalies: openBy.get(c.channel_id) ?? 0,
-    })),
+    total,
+    channels: page.map((c) => {
+      const f = figures.get(c.channel_id);
+      return {
+        ...c,
+        subscribers: f?.subscribers ?? null,
+        subscribers_as_of: f?.subscribers_as_of ?? null,
+        views_24h: f?.views_24h ?? 0,
+        posts_24h: f?.posts_24h ?? 0,
+        open_anomalies: f?.open_anomalies ?? 0,
+      };
+    }),
   };
+}
+
+type Figures = Pick<ChannelListing, 'subscribers' | 'subscribers_as_of' | 'views_24h' | 'posts_24h' | 'open_anomalies'>;
+
+/** Subscribers, the last 24 hours and open anomalies of the given channels: one query. */
+async function latestFigures(wh: Warehouse, ids: string[], now: number): Promise<Map<string, Figures>> {
+  const rows = await wh.query(
+    `SELECT 'members' AS part, channel_id, toInt64(argMaxMerge(members)) AS n, max(as_of) AS as_of, toInt64(0) AS posts
+     FROM channel_members_latest WHERE has({ids:Array(String)}, channel_id) GROUP BY channel_id
+     UNION ALL
+     SELECT 'recent', channel_id, toInt64(sum(views)), toDateTime64(0, 3, 'UTC'), toInt64(sum(posts)) FROM channel_hourly FINAL
+     WHERE has({ids:Array(String)}, channel_id)
+       AND window_start >= {since:DateTime64(3, 'UTC')} AND window_start < {now:DateTime64(3, 'UTC')}
+     GROUP BY channel_id
+     UNION ALL
+     SELECT 'open', channel_id, toInt64(count()), toDateTime64(0, 3, 'UTC'), toInt64(0) FROM anomalies FINAL
+     WHERE has({ids:Array(String)}, channel_id) AND state != 'resolved' GROUP BY channel_id`,
+    { ids, since: toChTime(now - 86_400_000), now: toChTime(now) },
+  );
+  const out = new Map<string, Figures>();
+  for (const row of rows) {
+    const r = new RowReader(row, 'channel_hourly');
+    const id = r.str('channel_id');
+    const f = out.get(id) ?? { subscribers: null, subscribers_as_of: null, views_24h: 0, posts_24h: 0, open_anomalies: 0 };
+    const part = r.str('part');
+    if (part === 'members') {
+      f.subscribers = r.int('n');
+      f.subscribers_as_of = r.time('as_of');
+    } else if (part === 'recent') {
+      f.views_24h = r.int('n');
+      f.posts_24h = r.int('posts');
+    } else {
+      f.open_anomalies = r.int('n');
+    }
+    out.set(id, f);
+  }
+  return out;
 }

@@ -47,47 +47,65 @@ export function provenanceOf(source: string, kind: string): Provenance {
   throw new TypeError(`unknown source ${JSON.stringify(source)}`);
 }
 
-/** Freshness of one channel, or null when the warehouse has never seen it. */
-export async function channelFreshness(wh: Warehouse, channelId: string): Promise<ChannelFreshness | null> {
-  const [sourceRows, finalRows] = await Promise.all([
-    wh.query(
-      `SELECT source, kind, min(first_observed_at) AS first_observed_at, max(last_observed_at) AS last_observed_at
-       FROM channel_sources WHERE channel_id = {channel_id:String}
-       GROUP BY source, kind ORDER BY source, kind`,
-      { channel_id: channelId },
-    ),
-    // A final row is the last revision of its window, so no FINAL is needed for max().
-    wh.query(
-      `SELECT count() AS n, max(window_end) AS final_until FROM channel_hourly
-       WHERE channel_id = {channel_id:String} AND final`,
-      { channel_id: channelId },
-    ),
-  ]);
-  if (sourceRows.length === 0) return null;
-  const bySource = new Map<Provenance, SourceFreshness>();
-  for (const row of sourceRows) {
+/**
+ * Sources per (channel, source, kind) with the channel's final_until, for the
+ * channels a fixed condition on `channel_id` selects (never input: values go
+ * in as parameters). One query, on two tables of a few rows per channel.
+ */
+function freshnessSql(condition: string): string {
+  return `
+    SELECT s.channel_id AS channel_id, s.source AS source, s.kind AS kind,
+           s.first_observed_at AS first_observed_at, s.last_observed_at AS last_observed_at,
+           f.final_until AS final_until
+    FROM (
+      SELECT channel_id, source, kind, min(first_observed_at) AS first_observed_at, max(last_observed_at) AS last_observed_at
+      FROM channel_sources WHERE ${condition}
+      GROUP BY channel_id, source, kind
+    ) AS s
+    LEFT JOIN (
+      SELECT channel_id, max(final_until) AS final_until FROM channel_final_until WHERE ${condition} GROUP BY channel_id
+    ) AS f ON f.channel_id = s.channel_id
+    ORDER BY channel_id, source, kind
+    SETTINGS join_use_nulls = 1`;
+}
+
+/** Fold freshness rows (ordered by channel) into one entry per channel. */
+function foldFreshness(rows: readonly Record<string, unknown>[]): Map<string, ChannelFreshness> {
+  const byChannel = new Map<string, ChannelFreshness>();
+  for (const row of rows) {
     const r = new RowReader(row, 'channel_sources');
+    const channelId = r.str('channel_id');
     const kind = r.str('kind');
     const source = provenanceOf(r.str('source'), kind);
     const first = r.time('first_observed_at');
     const last = r.time('last_observed_at');
-    const seen = bySource.get(source);
+    let f = byChannel.get(channelId);
+    if (!f) {
+      f = { channel_id: channelId, data_updated_at: last, sources: [], final_until: r.timeOrNull('final_until') };
+      byChannel.set(channelId, f);
+    }
+    f.data_updated_at = Math.max(f.data_updated_at, last);
+    const seen = f.sources.find((s) => s.source === source);
     if (seen) {
       seen.kinds.push(kind);
       seen.first_observed_at = Math.min(seen.first_observed_at, first);
       seen.last_observed_at = Math.max(seen.last_observed_at, last);
     } else {
-      bySource.set(source, { source, kinds: [kind], first_observed_at: first, last_observed_at: last });
+      f.sources.push({ source, kinds: [kind], first_observed_at: first, last_observed_at: last });
     }
   }
-  const sources = [...bySource.values()];
-  const fr = new RowReader(finalRows[0], 'channel_hourly');
-  return {
-    channel_id: channelId,
-    data_updated_at: Math.max(...sources.map((s) => s.last_observed_at)),
-    sources,
-    final_until: fr.int('n') === 0 ? null : fr.time('final_until'),
-  };
+  return byChannel;
+}
+
+/** Freshness of one channel, or null when the warehouse has never seen it. One query. */
+export async function channelFreshness(wh: Warehouse, channelId: string): Promise<ChannelFreshness | null> {
+  const rows = await wh.query(freshnessSql('channel_id = {channel_id:String}'), { channel_id: channelId });
+  return foldFreshness(rows).get(channelId) ?? null;
+}
+
+/** Freshness of every channel the warehouse knows, by channel id. One query. */
+export async function allFreshness(wh: Warehouse): Promise<Map<string, ChannelFreshness>> {
+  return foldFreshness(await wh.query(freshnessSql('true')));
 }
 
 /** The meta block of an answer about `period` of a channel. */

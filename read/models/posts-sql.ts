@@ -3,36 +3,36 @@
  * period, with their latest counters, deleted posts left out. Parameters:
  * `{channel_id:String}`, `{from:DateTime64}`, `{to:DateTime64}`.
  *
- * `post_latest` is aggregated (argMaxMerge) per post and joined with
- * `post_meta` FINAL for the publication date, so duplicates of any source row
- * never count twice.
+ * `post_summary` holds aggregate states (several rows per post until merges
+ * run), so it is merged per post: duplicates of any source row never count
+ * twice, and no join is needed since the date sits next to the counters.
  */
+
 /**
- * Latest counters per post of a channel (`post_latest` merged), restricted by
- * a fixed SQL condition on `pl` (never input: values go in as parameters).
+ * Every post of a channel merged to one row: date (NULL while only counter
+ * snapshots were seen), media, length, latest counters, deletion. `condition`
+ * is a fixed SQL condition on `ps` (never input: values go in as parameters);
+ * `having` one on the merged post.
  */
-export function latestCountersSql(condition = 'true'): string {
+export function postSummarySql(condition = 'true', having = 'true'): string {
   return `
-    SELECT pl.post_id AS post_id,
-           argMaxMerge(pl.views) AS views, argMaxMerge(pl.forwards) AS forwards,
-           argMaxMerge(pl.replies) AS replies, argMaxMerge(pl.reactions_total) AS reactions,
-           max(pl.as_of) AS as_of, max(pl.deleted_at) AS deleted_at
-    FROM post_latest AS pl
-    WHERE pl.channel_id = {channel_id:String} AND ${condition}
-    GROUP BY pl.post_id`;
+    SELECT ps.post_id AS post_id, max(ps.date) AS date,
+           argMaxMerge(ps.media_type) AS media_type, argMaxMerge(ps.text_length) AS text_length,
+           argMaxMerge(ps.views) AS views, argMaxMerge(ps.forwards) AS forwards,
+           argMaxMerge(ps.replies) AS replies, argMaxMerge(ps.reactions_total) AS reactions,
+           max(ps.as_of) AS as_of, max(ps.deleted_at) AS deleted_at
+    FROM post_summary AS ps
+    WHERE ps.channel_id = {channel_id:String} AND ${condition}
+    GROUP BY ps.post_id
+    HAVING ${having}`;
 }
 
 export const PUBLISHED_POSTS_SQL = `
-  SELECT m.post_id AS post_id, m.date AS date, m.media_type AS media_type, m.text_length AS text_length,
-         l.views AS views, l.forwards AS forwards, l.replies AS replies, l.reactions AS reactions,
-         l.as_of AS as_of
-  FROM (
-    SELECT post_id, date, media_type, text_length FROM post_meta FINAL
-    WHERE channel_id = {channel_id:String}
-      AND date >= {from:DateTime64(3, 'UTC')} AND date < {to:DateTime64(3, 'UTC')}
-  ) AS m
-  INNER JOIN (${latestCountersSql()}) AS l ON l.post_id = m.post_id
-  WHERE l.deleted_at IS NULL`;
+  SELECT post_id, assumeNotNull(date) AS date, media_type, text_length, views, forwards, replies, reactions, as_of
+  FROM (${postSummarySql(
+    'true',
+    `max(ps.date) >= {from:DateTime64(3, 'UTC')} AND max(ps.date) < {to:DateTime64(3, 'UTC')} AND max(ps.deleted_at) IS NULL`,
+  )})`;
 
 /** Interactions per view, the engagement of a post or a set of posts; null without views. */
 export function engagementRate(x: { views: number; forwards: number; reactions: number; replies: number }): number | null {

@@ -6,7 +6,7 @@ import { RowReader } from '../../clickhouse/row-reader.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
-import { engagementRate, latestCountersSql, PUBLISHED_POSTS_SQL } from './posts-sql.ts';
+import { engagementRate, postSummarySql, PUBLISHED_POSTS_SQL } from './posts-sql.ts';
 
 export type PostMetric = 'views' | 'forwards' | 'reactions' | 'engagement';
 export const POST_METRICS: readonly PostMetric[] = ['views', 'forwards', 'reactions', 'engagement'];
@@ -34,7 +34,7 @@ export interface PostPerformance {
 }
 
 function readPost(row: Record<string, unknown>): PostPerformance {
-  const r = new RowReader(row, 'post_latest');
+  const r = new RowReader(row, 'post_summary');
   const counters = { views: r.int('views'), forwards: r.int('forwards'), reactions: r.int('reactions'), replies: r.int('replies') };
   return {
     post_id: r.int('post_id'),
@@ -78,48 +78,55 @@ export interface PostDetail {
   timeline: PostTimelinePoint[];
 }
 
-/** A post with its counters over its age, or null when the post is unknown. */
+/**
+ * A post with its counters over its age, or null when the post is unknown.
+ * One query: the post's metadata and merged summary, with its timeline
+ * folded into arrays (one element per hour) on the same row.
+ */
 export async function postDetail(wh: Warehouse, q: { channel_id: string; post_id: number }): Promise<PostDetail | null> {
-  const params = { channel_id: q.channel_id, post_id: q.post_id };
-  const [postRows, timelineRows] = await Promise.all([
-    wh.query(
-      `SELECT m.post_id AS post_id, m.date AS date, m.media_type AS media_type, m.text_length AS text_length,
-              m.forward_from_channel_id AS forward_from_channel_id, m.mentions AS mentions,
-              m.hashtags AS hashtags, m.links AS links,
-              l.views AS views, l.forwards AS forwards, l.replies AS replies, l.reactions AS reactions,
-              l.as_of AS as_of, l.deleted_at AS deleted_at
-       FROM (SELECT * FROM post_meta FINAL WHERE channel_id = {channel_id:String} AND post_id = {post_id:UInt32}) AS m
-       INNER JOIN (${latestCountersSql('pl.post_id = {post_id:UInt32}')}) AS l ON l.post_id = m.post_id`,
-      params,
-    ),
-    wh.query(
-      `SELECT as_of, views, forwards, replies, reactions_total FROM post_timeline FINAL
+  const rows = await wh.query(
+    `SELECT l.post_id AS post_id, assumeNotNull(l.date) AS date, l.media_type AS media_type, l.text_length AS text_length,
+            m.forward_from_channel_id AS forward_from_channel_id, m.mentions AS mentions,
+            m.hashtags AS hashtags, m.links AS links,
+            l.views AS views, l.forwards AS forwards, l.replies AS replies, l.reactions AS reactions,
+            l.as_of AS as_of, l.deleted_at AS deleted_at,
+            tl.at AS timeline_at, tl.views AS timeline_views, tl.forwards AS timeline_forwards,
+            tl.replies AS timeline_replies, tl.reactions AS timeline_reactions
+     FROM (${postSummarySql('ps.post_id = {post_id:UInt32}', 'max(ps.date) IS NOT NULL')}) AS l
+     INNER JOIN (
+       SELECT post_id, forward_from_channel_id, mentions, hashtags, links FROM post_meta FINAL
        WHERE channel_id = {channel_id:String} AND post_id = {post_id:UInt32}
-       ORDER BY hour`,
-      params,
-    ),
-  ]);
-  if (postRows.length === 0) return null;
-  const r = new RowReader(postRows[0], 'post_meta');
+     ) AS m ON m.post_id = l.post_id
+     CROSS JOIN (
+       SELECT groupArray(toUnixTimestamp64Milli(as_of)) AS at, groupArray(views) AS views, groupArray(forwards) AS forwards,
+              groupArray(replies) AS replies, groupArray(reactions_total) AS reactions
+       FROM post_timeline FINAL
+       WHERE channel_id = {channel_id:String} AND post_id = {post_id:UInt32}
+     ) AS tl`,
+    { channel_id: q.channel_id, post_id: q.post_id },
+  );
+  if (rows.length === 0) return null;
+  const r = new RowReader(rows[0], 'post_summary');
   const post = {
-    ...readPost(postRows[0]),
+    ...readPost(rows[0]),
     deleted_at: r.timeOrNull('deleted_at'),
     forward_from_channel_id: r.strOrNull('forward_from_channel_id'),
     mentions: r.strArray('mentions'),
     hashtags: r.strArray('hashtags'),
     links: r.strArray('links'),
   };
-  const timeline = timelineRows.map((row) => {
-    const t = new RowReader(row, 'post_timeline');
-    const at = t.time('as_of');
-    return {
-      t: at,
-      age_hours: Math.max(0, (at - post.date) / 3_600_000),
-      views: t.int('views'),
-      forwards: t.int('forwards'),
-      reactions: t.int('reactions_total'),
-      replies: t.int('replies'),
-    };
-  });
+  const at = r.intArray('timeline_at');
+  const [views, forwards, replies, reactions] = ['views', 'forwards', 'replies', 'reactions'].map((c) => r.intArray(`timeline_${c}`));
+  const timeline = at
+    .map((t, i) => ({
+      t,
+      age_hours: Math.max(0, (t - post.date) / 3_600_000),
+      views: views[i],
+      forwards: forwards[i],
+      reactions: reactions[i],
+      replies: replies[i],
+    }))
+    // One point per hour, and the last snapshot of an hour is later than every one of the hour before.
+    .sort((a, b) => a.t - b.t);
   return { post, timeline };
 }
