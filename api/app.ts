@@ -23,7 +23,7 @@ import type { ApiConfig } from './config.ts';
 import { ApiError, ErrorBody } from './errors.ts';
 import { Memo } from './memo.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { FreshnessBoard } from '../read/freshness-board.ts';
+import { FreshnessBoard } from './freshness-board.ts';
 import type { ChannelFreshness } from '../read/models/freshness.ts';
 import { Meta } from './schemas.ts';
 import { registerChannelRoutes } from './routes/channels.ts';
