@@ -30,6 +30,8 @@ export interface TgpulseConfig {
   processor: ProcessorConfig;
   /** Processors: checkpoint at least this often while input flows (ms). */
   checkpointIntervalMs: number;
+  /** Processors: a partition lease not renewed for this long is taken over (ms). */
+  leaseTtlMs: number;
   sink: SinkConfig;
   http: { host: string; port: number };
   /** The Postgres control plane (API keys, share links, audit log; later accounts, bot users). */
@@ -97,6 +99,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   { name: 'TGPULSE_CLICKHOUSE_CLUSTER', default: '', meaning: 'server driver: cluster name for Replicated/Distributed DDL' },
   { name: 'TGPULSE_ALLOWED_LATENESS_S', default: '600', meaning: 'Event-time lateness a window waits for before it is final' },
   { name: 'TGPULSE_CHECKPOINT_INTERVAL_S', default: '5', meaning: 'Processors: checkpoint (and ack) at least this often while input flows' },
+  { name: 'TGPULSE_PARTITION_LEASE_TTL_S', default: '10', meaning: 'Processors: a partition lease not renewed for this long is taken over by another process' },
   { name: 'TGPULSE_SINK_BATCH', default: '2000', meaning: 'Sink: messages per insert batch' },
   { name: 'TGPULSE_SINK_WAIT_MS', default: '100', meaning: 'Sink: longest wait for a batch to fill' },
   { name: 'TGPULSE_SINK_ACK_WAIT_S', default: '30', meaning: 'Sink: redelivery delay of messages a crashed sink held' },
@@ -179,6 +182,7 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
       allowedLatenessMs: int(env, 'TGPULSE_ALLOWED_LATENESS_S', defaultProcessorConfig.allowedLatenessMs / 1000, 0) * 1000,
     },
     checkpointIntervalMs: int(env, 'TGPULSE_CHECKPOINT_INTERVAL_S', 5, 1, 3600) * 1000,
+    leaseTtlMs: int(env, 'TGPULSE_PARTITION_LEASE_TTL_S', 10, 1, 600) * 1000,
     sink: {
       maxBatchMessages: int(env, 'TGPULSE_SINK_BATCH', defaultSinkConfig.maxBatchMessages, 1, 100_000),
       maxWaitMs: int(env, 'TGPULSE_SINK_WAIT_MS', defaultSinkConfig.maxWaitMs, 1, 60_000),

@@ -13,15 +13,25 @@ import { shareSecret } from '../control/share-links.ts';
  * signal, runs until the signal aborts, then drains and returns.
  */
 import { runPartition } from '../processors/runtime.ts';
+import { runOwnership } from '../processors/ownership.ts';
+import { LeaseTable } from '../streams/leases.ts';
 import { runSink, type SinkSource } from '../sinks/clickhouse/sink.ts';
 import type { Context, NatsContext } from './context.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
 
-/** Runs the processor for the given partitions (default: all of them). */
+/**
+ * Runs the processors: this process joins the group sharing the partitions
+ * through leases and runs its share (or, pinned, exactly `partitions`).
+ */
 export async function runProcessRole(ctx: Context, nats: NatsContext, signal: AbortSignal, partitions?: number[]): Promise<void> {
-  const owned = partitions ?? Array.from({ length: ctx.config.streams.partitions }, (_, i) => i);
-  await Promise.all(
-    owned.map((partition) =>
+  await runOwnership({
+    table: new LeaseTable(nats.kv, { group: 'processor', ttlMs: ctx.config.leaseTtlMs }),
+    partitions: ctx.config.streams.partitions,
+    pinned: partitions ?? null,
+    log: ctx.log,
+    metrics: ctx.metrics,
+    signal,
+    run: (partition, lease, partitionSignal) =>
       runPartition({
         js: nats.js,
         jsm: nats.jsm,
@@ -29,13 +39,13 @@ export async function runProcessRole(ctx: Context, nats: NatsContext, signal: Ab
         streams: ctx.config.streams,
         processor: ctx.config.processor,
         partition,
+        lease,
         log: ctx.log,
         metrics: ctx.metrics,
-        signal,
+        signal: partitionSignal,
         checkpointIntervalMs: ctx.config.checkpointIntervalMs,
       }),
-    ),
-  );
+  });
 }
 
 /** Runs the ClickHouse sinks of TG_RAW, TG_DERIVED and TG_DLQ. */
@@ -120,7 +130,7 @@ export async function runBotRole(ctx: Context, nats: NatsContext, warehouse: War
         warehouse,
         api: bot.api,
         log: ctx.log,
-        registry: ctx.metrics.registry,
+        pipelineMetrics: ctx.metrics,
         maxSendsPerSecond: cfg.maxSendsPerSecond,
         signal,
       }),

@@ -17,6 +17,9 @@ export class PipelineMetrics {
   readonly consumerLag = new Gauge({ name: 'tgpulse_consumer_lag_messages', help: 'Messages in the stream not yet delivered to the consumer', labelNames: ['consumer'] as const, registers: [this.registry] });
   readonly checkpointAge = new Gauge({ name: 'tgpulse_checkpoint_age_seconds', help: 'Seconds since the partition state was last checkpointed', labelNames: ['partition'] as const, registers: [this.registry] });
   readonly checkpointBytes = new Gauge({ name: 'tgpulse_checkpoint_bytes', help: 'Size of the last checkpoint', labelNames: ['partition'] as const, registers: [this.registry] });
+  readonly partitionOwned = new Gauge({ name: 'tgpulse_partition_owned', help: 'Whether this process holds the partition lease and processes it (1) or not (0)', labelNames: ['partition'] as const, registers: [this.registry] });
+  readonly ownershipChanges = new Counter({ name: 'tgpulse_partition_ownership_changes_total', help: 'Partition leases acquired, released (handoff or stop) and lost (expired or taken over)', labelNames: ['partition', 'change'] as const, registers: [this.registry] });
+  readonly checkpointWrites = new Counter({ name: 'tgpulse_checkpoint_writes_total', help: 'Checkpoint writes: full (base), incremental (delta) and refused by fencing', labelNames: ['partition', 'kind'] as const, registers: [this.registry] });
   readonly watermark = new Gauge({ name: 'tgpulse_watermark_ms', help: 'Event-time watermark per partition (ms since epoch)', labelNames: ['partition'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'tgpulse_errors_total', help: 'Errors retried or surfaced, by stage and kind', labelNames: ['stage', 'error'] as const, registers: [this.registry] });
 

@@ -1,31 +1,57 @@
 /**
- * The partition runtime: feeds one partition of TG_RAW through the pure
- * operators, publishes their outputs to TG_DERIVED, dead-letters what cannot
- * be processed, and checkpoints the operator state to NATS KV together with
- * the last stream sequence it covers. Messages are acked only once a
- * checkpoint covers them.
+ * The partition runtime: while this process holds a partition's lease, feeds
+ * that partition of TG_RAW through the pure operators, publishes their
+ * outputs to TG_DERIVED, dead-letters what cannot be processed, and
+ * checkpoints the operator state to NATS KV together with the last stream
+ * sequence it covers. Messages are acked only once a checkpoint covers them.
  *
- * Restart: the state is restored from the checkpoint and the durable consumer
- * is reset to deliver from the next sequence in stream order, so outputs are
- * recomputed with the same ids (and deduplicated downstream).
+ * Checkpoints are incremental (only the channels that changed) and fenced:
+ * the owner claims the checkpoint under its lease epoch, and a write refused
+ * because a newer owner claimed it stops this owner at once.
+ *
+ * Start (first run, restart, or takeover): the state is restored from the
+ * checkpoint and a consumer of this owner's epoch delivers from the next
+ * sequence in stream order, so outputs are recomputed with the same ids (and
+ * deduplicated downstream).
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { RawEvent, TgEvent } from '../streams/contract.ts';
 import { decodeBatch, type DecodeFailure } from '../streams/codec.ts';
-import { CheckpointStore, type CheckpointHead } from '../streams/checkpoint.ts';
-import { watchConsumerLag, resetDurable, type DurableSpec } from '../streams/consumers.ts';
+import { CheckpointStore } from '../streams/checkpoint.ts';
+import { removeOtherConsumers, type DurableSpec } from '../streams/consumers.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/dlq.ts';
+import { retryNats } from '../streams/nats-errors.ts';
 import { EventPublisher } from '../streams/publisher.ts';
-import { BatchPuller } from '../streams/puller.ts';
+import { runConsumer } from '../streams/runner.ts';
 import { parseSubject, partitionFilter, partitionToken } from '../streams/subjects.ts';
 import type { StreamsConfig } from '../streams/config.ts';
 import type { Logger } from '../observability/log.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { ProcessorConfig } from './config.ts';
 import { createPartitionState, partitionWatermark, processEvent, restoreState, serializeState, type PartitionState } from './operators/partition.ts';
+import { applyDelta, serializeDelta, StateChanges } from './operators/state-delta.ts';
 
 export const PROCESS_STAGE = 'process';
+
+/** The lease under which a process runs a partition. */
+export interface PartitionLease {
+  /** Unique and increasing per acquisition: the fencing token. */
+  epoch: number;
+  /** False once the lease may have expired: the owner must stop before anyone else may start. */
+  valid(): boolean;
+}
+
+/** The partition's lease ran out while it was being processed (e.g. the process was paused). */
+export class LeaseExpiredError extends Error {
+  constructor(
+    readonly partition: number,
+    readonly epoch: number,
+  ) {
+    super(`partition ${partitionToken(partition)}: lease of epoch ${epoch} may have expired; stopping before another owner starts`);
+    this.name = 'LeaseExpiredError';
+  }
+}
 
 export interface PartitionRuntimeOptions {
   js: JetStreamClient;
@@ -34,6 +60,7 @@ export interface PartitionRuntimeOptions {
   streams: StreamsConfig;
   processor: ProcessorConfig;
   partition: number;
+  lease: PartitionLease;
   log: Logger;
   metrics: PipelineMetrics;
   signal: AbortSignal;
@@ -41,13 +68,16 @@ export interface PartitionRuntimeOptions {
   checkpointIntervalMs?: number;
   /** Or after this many uncheckpointed messages (default 5,000). */
   checkpointMaxMessages?: number;
+  /** Write the whole state instead of a delta after this many deltas (default 32). */
+  maxDeltas?: number;
   maxBatch?: number;
 }
 
-export function processorConsumer(streams: StreamsConfig, partition: number): DurableSpec {
+/** The consumer of one partition for the owner of one lease epoch. */
+export function processorConsumer(streams: StreamsConfig, partition: number, epoch: number): DurableSpec {
   return {
     stream: streams.names.raw,
-    name: `processor_${partitionToken(partition)}`,
+    name: `${processorConsumerPrefix(partition)}_e${epoch}`,
     filterSubject: partitionFilter('raw', partition),
     // Far above the checkpoint interval, so a healthy runtime never sees a redelivery.
     ackWaitMs: 120_000,
@@ -55,31 +85,28 @@ export function processorConsumer(streams: StreamsConfig, partition: number): Du
   };
 }
 
+export function processorConsumerPrefix(partition: number): string {
+  return `processor_${partitionToken(partition)}`;
+}
+
 /** Runs one partition until the signal aborts; then drains, checkpoints and returns. */
 export async function runPartition(opts: PartitionRuntimeOptions): Promise<void> {
   const p = partitionToken(opts.partition);
-  const log = opts.log.child({ role: 'process', partition: p });
+  const log = opts.log.child({ role: 'process', partition: p, epoch: opts.lease.epoch });
+  const onRetry = (err: unknown) => {
+    opts.metrics.errors.inc({ stage: PROCESS_STAGE, error: 'nats_retry' });
+    log.warn({ err: String(err) }, 'NATS request failed; retrying');
+  };
+  const retry = { signal: opts.signal, onRetry };
   const store = new CheckpointStore(opts.kv, `processor.${p}`);
-  const spec = processorConsumer(opts.streams, opts.partition);
+  const cp = await retryNats(() => store.claim(opts.lease.epoch), retry);
+  const state: PartitionState = cp?.base ? cp.deltas.reduce(applyDelta, restoreState(cp.base)) : createPartitionState();
+  let lastSeq = cp?.head.seq ?? 0;
+  log.info({ seq: lastSeq, bytes: cp?.head.base?.bytes ?? 0, deltas: cp?.deltas.length ?? 0 }, cp ? 'restored checkpoint' : 'starting without checkpoint');
 
-  const cp = await store.load();
-  const state: PartitionState = cp ? restoreState(cp.text) : createPartitionState();
-  let head: CheckpointHead | null = cp?.head ?? null;
-  let lastSeq = head?.seq ?? 0;
-  log.info({ seq: lastSeq, bytes: head?.bytes ?? 0 }, cp ? 'restored checkpoint' : 'starting without checkpoint');
-
-  await resetDurable(opts.jsm, spec, lastSeq);
-  const consumer = await opts.js.consumers.get(spec.stream, spec.name);
-  const puller = new BatchPuller(consumer, {
-    maxBatch: opts.maxBatch ?? 500,
-    maxWaitMs: 20,
-    signal: opts.signal,
-    onRestart: (n) => {
-      opts.metrics.errors.inc({ stage: PROCESS_STAGE, error: 'delivery_restarted' });
-      log.warn({ restarts: n }, 'consumer delivery ended unexpectedly; restarted');
-    },
-  });
-  await puller.start();
+  const spec = processorConsumer(opts.streams, opts.partition, opts.lease.epoch);
+  const removed = await retryNats(() => removeOtherConsumers(opts.jsm, spec.stream, processorConsumerPrefix(opts.partition), spec.name), retry);
+  if (removed.length) log.info({ removed }, 'removed the consumers of earlier owners');
 
   const publisher = new EventPublisher(opts.js, {
     partitions: opts.streams.partitions,
@@ -88,62 +115,88 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
     stream: opts.streams.names.derived,
     metrics: opts.metrics,
     log,
+    signal: opts.signal,
   });
-  const dlq = new DeadLetterPublisher(opts.js, opts.metrics);
+  const dlq = new DeadLetterPublisher(opts.js, opts.metrics, opts.signal);
   const interval = opts.checkpointIntervalMs ?? 1000;
   const maxUncovered = opts.checkpointMaxMessages ?? 5000;
+  const maxDeltas = opts.maxDeltas ?? 32;
+  const changes = new StateChanges();
   let pending: JsMsg[] = [];
   let lastCheckpointAt = Date.now();
+  // A first base, so every later checkpoint can be a delta on it.
+  let needBase = !cp?.base;
 
   const checkpoint = async () => {
-    if (!pending.length && head?.seq === lastSeq) return;
+    if (!pending.length && store.head?.seq === lastSeq && !needBase) return;
     // Outputs first: a checkpoint may only cover inputs whose outputs are durable.
     await publisher.flush();
-    head = await store.save(lastSeq, serializeState(state), head);
+    if (!opts.lease.valid()) throw new LeaseExpiredError(opts.partition, opts.lease.epoch);
+    const head = store.head;
+    const delta = needBase || changes.all || (head?.deltas.length ?? 0) >= maxDeltas ? null : serializeDelta(state, changes);
+    // Compact once replaying the deltas would cost more than reading the state.
+    const full = delta === null || store.deltaBytes + delta.length > (head?.base?.bytes ?? 0);
+    const text = full ? serializeState(state) : delta;
+    await retryNats(() => (full ? store.saveBase(lastSeq, text) : store.saveDelta(lastSeq, text)), retry);
+    changes.clear();
+    needBase = false;
     for (const m of pending) m.ack();
     pending = [];
     lastCheckpointAt = Date.now();
-    opts.metrics.checkpointBytes.set({ partition: p }, head.bytes);
+    opts.metrics.checkpointBytes.set({ partition: p }, Buffer.byteLength(text));
+    opts.metrics.checkpointWrites.inc({ partition: p, kind: full ? 'base' : 'delta' });
   };
 
   const ageTimer = setInterval(() => opts.metrics.checkpointAge.set({ partition: p }, (Date.now() - lastCheckpointAt) / 1000), 1000);
-  const lagTimer = watchConsumerLag(opts.jsm, spec, opts.metrics, log);
-
   try {
-    while (!opts.signal.aborted) {
-      // Wake at least every second when idle, so the tail of a burst is checkpointed promptly.
-      const batch = await puller.next(Math.min(interval, 1000));
-      if (opts.signal.aborted) break;
-      if (!batch.length && puller.stopped) throw new Error(`consumer ${spec.name} stopped delivering`);
-      opts.metrics.batchSize.observe({ stage: PROCESS_STAGE }, batch.length);
-      for (const m of batch) {
-        if (m.seq <= lastSeq) {
-          // Already covered by the state (a redelivery): ack with the next checkpoint.
-          pending.push(m);
-          continue;
-        }
-        const { derived, dead } = handleMessage(state, m, opts);
-        if (derived.length) await publisher.publish(derived);
-        if (dead.length) await dlq.send(dead);
-        lastSeq = m.seq;
-        pending.push(m);
-      }
-      const wm = partitionWatermark(state, opts.processor);
-      if (wm !== null) opts.metrics.watermark.set({ partition: p }, wm);
-      // Idle (empty batch) also checkpoints, so the tail of a burst is acked promptly.
-      if (batch.length === 0 || pending.length >= maxUncovered || Date.now() - lastCheckpointAt >= interval) await checkpoint();
-    }
+    await runConsumer(
+      {
+        js: opts.js,
+        jsm: opts.jsm,
+        spec,
+        stage: PROCESS_STAGE,
+        log,
+        metrics: opts.metrics,
+        signal: opts.signal,
+        maxBatch: opts.maxBatch ?? 500,
+        maxWaitMs: 20,
+        // Wake at least every second when idle, so the tail of a burst is checkpointed promptly.
+        idleMs: Math.min(interval, 1000),
+        startAfterSeq: lastSeq,
+        lagLabel: processorConsumerPrefix(opts.partition),
+      },
+      {
+        async handle(batch) {
+          for (const m of batch) {
+            // A paused or overloaded owner whose lease may have run out must not go on.
+            if (!opts.lease.valid()) throw new LeaseExpiredError(opts.partition, opts.lease.epoch);
+            if (m.seq <= lastSeq) {
+              // Already covered by the state (a redelivery): ack with the next checkpoint.
+              pending.push(m);
+              continue;
+            }
+            const { derived, dead } = handleMessage(state, changes, m, opts);
+            if (derived.length) await publisher.publish(derived);
+            if (dead.length) await dlq.send(dead);
+            lastSeq = m.seq;
+            pending.push(m);
+          }
+          const wm = partitionWatermark(state, opts.processor);
+          if (wm !== null) opts.metrics.watermark.set({ partition: p }, wm);
+          // Idle (empty batch) also checkpoints, so the tail of a burst is acked promptly.
+          if (batch.length === 0 || pending.length >= maxUncovered || Date.now() - lastCheckpointAt >= interval) await checkpoint();
+        },
+        drain: checkpoint,
+      },
+    );
   } finally {
     clearInterval(ageTimer);
-    clearInterval(lagTimer);
-    puller.stop();
   }
-  await checkpoint();
   log.info({ seq: lastSeq }, 'partition drained and checkpointed');
 }
 
 /** Decodes one message and runs its events through the operators. */
-function handleMessage(state: PartitionState, m: JsMsg, opts: PartitionRuntimeOptions): { derived: TgEvent[]; dead: DeadLetterRecord[] } {
+function handleMessage(state: PartitionState, changes: StateChanges, m: JsMsg, opts: PartitionRuntimeOptions): { derived: TgEvent[]; dead: DeadLetterRecord[] } {
   const origin = { stage: PROCESS_STAGE, stream: opts.streams.names.raw, subject: m.subject, seq: m.seq, receivedAt: Date.now() };
   const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, subject: parseSubject(m.subject), partitions: opts.streams.partitions, layer: 'raw' });
   const failures: DecodeFailure[] = [...decoded.failures];
@@ -151,6 +204,7 @@ function handleMessage(state: PartitionState, m: JsMsg, opts: PartitionRuntimeOp
   for (const event of decoded.events) {
     try {
       const out = processEvent(state, event as RawEvent, opts.processor);
+      changes.note(out.changed);
       derived.push(...out.derived);
       for (const late of out.late) {
         failures.push({ reason: 'late_event', detail: `event time ${late.event_time} is behind the watermark beyond the allowed lateness`, payload: late });
@@ -160,6 +214,8 @@ function handleMessage(state: PartitionState, m: JsMsg, opts: PartitionRuntimeOp
       for (const e of out.errors ?? []) failures.push({ reason: 'operator_error', detail: e.detail, payload: e.event });
       opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: event.kind, outcome: 'ok' });
     } catch (err) {
+      // The operator may have changed the channel before failing: checkpoint all of it.
+      changes.note('all');
       opts.log.error({ err, event_id: event.id, subject: m.subject, seq: m.seq }, 'operator failed on event; dead-lettering it');
       failures.push({ reason: 'operator_error', detail: String((err as Error)?.message ?? err), payload: event });
     }

@@ -59,6 +59,26 @@ export async function resetDurable(jsm: JetStreamManager, spec: DurableSpec, las
   });
 }
 
+/**
+ * Deletes the consumers named `{prefix}…` other than `keep`: those of earlier
+ * owners of a partition. A stale owner's pull then ends instead of sharing
+ * the new owner's messages.
+ */
+export async function removeOtherConsumers(jsm: JetStreamManager, stream: string, prefix: string, keep: string): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const info of jsm.consumers.list(stream)) {
+    const name = info.name;
+    if (name === keep || (name !== prefix && !name.startsWith(`${prefix}_`))) continue;
+    try {
+      await jsm.consumers.delete(stream, name);
+      removed.push(name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return removed;
+}
+
 /** Messages of the filter not yet delivered plus delivered but unacked. */
 export async function consumerLag(jsm: JetStreamManager, stream: string, name: string): Promise<number> {
   const info = await jsm.consumers.info(stream, name);
@@ -66,10 +86,10 @@ export async function consumerLag(jsm: JetStreamManager, stream: string, name: s
 }
 
 /** Reports the consumer's lag to the metrics every few seconds until the returned timer is cleared. */
-export function watchConsumerLag(jsm: JetStreamManager, spec: DurableSpec, metrics: PipelineMetrics, log: Logger, everyMs = 5000): NodeJS.Timeout {
+export function watchConsumerLag(jsm: JetStreamManager, spec: DurableSpec, metrics: PipelineMetrics, log: Logger, everyMs = 5000, label = spec.name): NodeJS.Timeout {
   return setInterval(() => {
     consumerLag(jsm, spec.stream, spec.name).then(
-      (lag) => metrics.consumerLag.set({ consumer: spec.name }, lag),
+      (lag) => metrics.consumerLag.set({ consumer: label }, lag),
       (err) => log.debug({ err: String(err) }, 'consumer lag unavailable'),
     );
   }, everyMs);

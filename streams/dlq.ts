@@ -8,7 +8,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { DeadLetterReason, DecodeFailure } from './codec.ts';
 import { eventId } from './ids.ts';
 import { dlqSubject } from './subjects.ts';
-import { withRetry } from './retry.ts';
+import { retryNats } from './nats-errors.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 
 /** Largest piece of the original payload kept in a dead letter. */
@@ -71,11 +71,9 @@ export class DeadLetterPublisher {
   async send(records: readonly DeadLetterRecord[]): Promise<void> {
     await Promise.all(
       records.map((r) =>
-        withRetry(() => this.js.publish(dlqSubject(r.stage), JSON.stringify(r), { msgID: r.id, timeout: 5000 }), {
-          attempts: 10,
-          baseMs: 100,
-          maxMs: 5000,
+        retryNats(() => this.js.publish(dlqSubject(r.stage), JSON.stringify(r), { msgID: r.id, timeout: 5000 }), {
           signal: this.signal,
+          onRetry: () => this.metrics?.publishRetries.inc({ stream: 'dlq' }),
         }).then(() => this.metrics?.deadLetters.inc({ stage: r.stage, reason: r.reason })),
       ),
     );

@@ -14,6 +14,7 @@ import type { TgEvent } from './contract.ts';
 import { batchId, partitionOf } from './ids.ts';
 import { batchSubject, eventSubject } from './subjects.ts';
 import { withRetry } from './retry.ts';
+import { isTransientNatsError } from './nats-errors.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/log.ts';
 import type { StreamsConfig } from './config.ts';
@@ -27,7 +28,11 @@ export interface PublisherOptions {
   metrics?: PipelineMetrics;
   log?: Logger;
   signal?: AbortSignal;
-  /** Publish attempts before a batch fails (default 10, about half a minute). */
+  /**
+   * Publish attempts before a batch fails. By default a transient failure
+   * (timeout, NATS down) is retried until the signal aborts, and anything
+   * else fails at once: under load a timeout must slow a role, not kill it.
+   */
   attempts?: number;
 }
 
@@ -150,10 +155,11 @@ export class EventPublisher {
     h.set('Tg-Kind', kind);
     h.set('Tg-Count', String(count));
     const ack = await withRetry(() => this.js.publish(subject, payload, { msgID: msgId, headers: h, timeout: 5000 }), {
-      attempts: this.opts.attempts ?? 10,
+      attempts: this.opts.attempts ?? Infinity,
       baseMs: 100,
       maxMs: 5000,
       signal: this.opts.signal,
+      isFatal: (err) => !isTransientNatsError(err),
       onRetry: (err, attempt, waitMs) => {
         this.opts.metrics?.publishRetries.inc({ stream: this.opts.stream });
         this.opts.log?.warn({ err: String(err), subject, attempt, waitMs }, 'publish failed, retrying');

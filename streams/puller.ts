@@ -6,6 +6,7 @@
  */
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { sleep } from './retry.ts';
+import { isTransientNatsError, retryNats } from './nats-errors.ts';
 
 export interface PullerOptions {
   maxBatch: number;
@@ -29,6 +30,8 @@ export class BatchPuller {
   #done = false;
   #error: unknown = null;
   readonly #highWater: number;
+  #endPump!: () => void;
+  readonly #pumpEnded = new Promise<void>((resolve) => (this.#endPump = resolve));
   /** Times delivery ended unasked and was restarted. */
   restarts = 0;
 
@@ -41,7 +44,19 @@ export class BatchPuller {
   }
 
   async start(): Promise<void> {
-    this.#messages = await this.#consume();
+    try {
+      this.#messages = await retryNats(() => this.#consume(), { signal: this.opts.signal });
+    } catch (err) {
+      this.#done = true;
+      this.#endPump();
+      throw err;
+    }
+    if (this.#done) {
+      // Stopped while the first pull was being set up.
+      this.#messages.stop();
+      this.#endPump();
+      return;
+    }
     void this.#pump();
   }
 
@@ -57,11 +72,16 @@ export class BatchPuller {
   async #pump(): Promise<void> {
     try {
       while (!this.#done) {
-        for await (const m of this.#messages!) {
-          this.#buf.push(m);
-          if (this.#waiter && this.#buf.length >= this.#waiter.min) this.#notify();
-          while (this.#buf.length >= this.#highWater && !this.#done) await new Promise<void>((r) => (this.#resume = r));
-          if (this.#done) break;
+        try {
+          for await (const m of this.#messages!) {
+            this.#buf.push(m);
+            if (this.#waiter && this.#buf.length >= this.#waiter.min) this.#notify();
+            while (this.#buf.length >= this.#highWater && !this.#done) await new Promise<void>((r) => (this.#resume = r));
+            if (this.#done) break;
+          }
+        } catch (err) {
+          // A frozen or restarting server: pull again once it answers; anything else ends delivery.
+          if (!isTransientNatsError(err)) throw err;
         }
         if (this.#done) break;
         // The client ended delivery without being asked to (a dropped pull,
@@ -69,13 +89,14 @@ export class BatchPuller {
         this.restarts++;
         this.opts.onRestart?.(this.restarts);
         await sleep(Math.min(5_000, 100 * this.restarts), this.opts.signal);
-        if (!this.#done) this.#messages = await this.#consume();
+        if (!this.#done) this.#messages = await retryNats(() => this.#consume(), { signal: this.opts.signal });
       }
     } catch (err) {
-      this.#error = err;
+      if (!this.#done) this.#error = err;
     } finally {
       this.#done = true;
       this.#notify();
+      this.#endPump();
     }
   }
 
@@ -139,11 +160,24 @@ export class BatchPuller {
     return this.#done;
   }
 
+  /** Stops pulling; buffered messages are dropped unacked (JetStream redelivers them). */
   stop(): void {
     if (this.#done) return;
     this.#done = true;
+    if (this.#messages === null) this.#endPump();
     this.#messages?.stop();
     this.#resume?.();
     this.#notify();
+  }
+
+  /** Stops pulling and resolves once the pull loop has ended. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.closed();
+  }
+
+  /** Resolves when the pull loop has ended, asked or not. */
+  closed(): Promise<void> {
+    return this.#pumpEnded;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The stream machinery against a real nats-server: topology is idempotent,
  * republished batches are dropped by their Nats-Msg-Id, large batches are
- * split under the size limit, checkpoints survive in chunks, and the puller
+ * split under the size limit, checkpoints survive in chunks and fence stale
+ * owners, and the puller
  * hands out batches and an empty batch when idle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { setMaxListeners } from 'node:events';
 import type { ChannelMembersEvent } from './contract.ts';
 import { defaultStreamsConfig } from './config.ts';
-import { CheckpointStore } from './checkpoint.ts';
+import { CheckpointStore, FencedError } from './checkpoint.ts';
 import { ensureDurable } from './consumers.ts';
 import { eventId } from './ids.ts';
 import { EventPublisher } from './publisher.ts';
@@ -62,18 +63,35 @@ describe('streams on a real nats-server', () => {
     expect(pub.duplicates).toBe(first);
   });
 
-  it('checkpoints a state larger than one NATS message and restores it exactly', async () => {
+  it('checkpoints a state larger than one NATS message, with deltas on it, and restores it exactly', async () => {
     const kv = await openCheckpointBucket(nc, defaultStreamsConfig);
     const store = new CheckpointStore(kv, 'test.p00');
-    expect(await store.load()).toBeNull();
+    expect(await store.claim(5)).toBeNull();
     const big = JSON.stringify({ posts: Array.from({ length: 40_000 }, (_, i) => ({ id: i, views: i * 7, emoji: '🔥' })) });
-    const h1 = await store.save(17, big, null);
-    expect(h1.chunks).toBeGreaterThan(1);
-    const h2 = await store.save(42, big.replace('🔥', '👍'), h1);
-    const loaded = await store.load();
+    const h1 = await store.saveBase(17, big);
+    expect(h1.base!.chunks).toBeGreaterThan(1);
+    await store.saveDelta(30, '{"d":1}');
+    await store.saveDelta(42, '{"d":2}');
+    const loaded = await new CheckpointStore(kv, 'test.p00').claim(6);
     expect(loaded?.head.seq).toBe(42);
-    expect(loaded?.head.generation).toBe(h2.generation);
-    expect(loaded?.text).toBe(big.replace('🔥', '👍'));
+    expect(loaded?.base).toBe(big);
+    expect(loaded?.deltas).toEqual(['{"d":1}', '{"d":2}']);
+  });
+
+  it('refuses the checkpoint of a stale owner once a newer owner has claimed it', async () => {
+    const kv = await openCheckpointBucket(nc, defaultStreamsConfig);
+    const stale = new CheckpointStore(kv, 'test.p01');
+    await stale.claim(10);
+    await stale.saveBase(100, '{"owner":"stale"}');
+    const fresh = new CheckpointStore(kv, 'test.p01');
+    expect((await fresh.claim(11))?.base).toBe('{"owner":"stale"}');
+    const refused = await stale.saveDelta(150, '{"late":true}').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FencedError);
+    await fresh.saveBase(120, '{"owner":"fresh"}');
+    const now = await new CheckpointStore(kv, 'test.p01').claim(12);
+    expect(now?.head.seq).toBe(120);
+    expect(now?.base).toBe('{"owner":"fresh"}');
+    expect(now?.deltas).toEqual([]);
   });
 
   it('pulls batches, and an empty batch when idle', async () => {

@@ -85,8 +85,8 @@ async function startRun(batches: RawEvent[][], name: string): Promise<Run> {
   const nats = await startTestNats();
   const dataDir = tempDir(name);
   await publishAll(nats.url, batches);
-  // A short ack wait: what a killed sink held comes back within seconds.
-  const env = { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: dataDir, TGPULSE_SINK_ACK_WAIT_S: '3', TGPULSE_WAREHOUSE_HTTP_PORT: '0', TGPULSE_WAREHOUSE_NATIVE_PORT: '0' };
+  // A short ack wait and lease TTL: what a killed sink or processor held comes back within seconds.
+  const env = { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: dataDir, TGPULSE_SINK_ACK_WAIT_S: '3', TGPULSE_PARTITION_LEASE_TTL_S: '2', TGPULSE_WAREHOUSE_HTTP_PORT: '0', TGPULSE_WAREHOUSE_NATIVE_PORT: '0' };
   return { nats, dataDir, env };
 }
 
@@ -139,10 +139,7 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
     const jsm = await jetstreamManager(nc);
     const backlog = async () => {
       let n = 0;
-      for (const name of ['processor_p00', 'processor_p03', 'processor_p05', 'sink_raw']) {
-        const info = await jsm.consumers.info('TG_RAW', name).catch(() => null);
-        n += info ? info.num_pending + info.num_ack_pending : 0;
-      }
+      for await (const info of jsm.consumers.list('TG_RAW')) n += info.num_pending + info.num_ack_pending;
       return n;
     };
     let processRole: RoleProcess = spawnRole('process', [], b.env);
@@ -150,8 +147,9 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
     // Kills count as "under load" only once the roles consume: on a busy
     // machine starting them can take longer than the first kill's delay.
     for (const until = Date.now() + 120_000; Date.now() < until; await sleep(250)) {
-      const infos = await Promise.all(['processor_p00', 'sink_raw'].map((name) => jsm.consumers.info('TG_RAW', name).catch(() => null)));
-      if (infos.every((x) => x !== null)) break;
+      const names: string[] = [];
+      for await (const info of jsm.consumers.list('TG_RAW')) names.push(info.name);
+      if (names.includes('sink_raw') && names.some((n) => n.startsWith('processor_p00_'))) break;
     }
     for (let i = 0; i < 5; i++) {
       const waitMs = Math.round(1500 + rng.next() * 3000);

@@ -8,7 +8,7 @@
  * The delay from the window closing to the send is printed.
  */
 import { Api } from 'grammy';
-import { Registry } from 'prom-client';
+import { PipelineMetrics } from '../observability/metrics.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatSubscriptions, upsertSubscription } from '../control/bot-store.ts';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
@@ -55,7 +55,7 @@ function startNotifier(signal: AbortSignal): Promise<void> {
     warehouse: pipe.warehouse,
     api: new Api(fake.token, { apiRoot: fake.url }),
     log: silentLogger,
-    registry: new Registry(),
+    pipelineMetrics: new PipelineMetrics(),
     maxSendsPerSecond: 25,
     signal,
   });

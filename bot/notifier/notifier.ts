@@ -24,15 +24,16 @@ import {
   type AlertSubscription,
 } from '../../control/bot-store.ts';
 import type { Logger } from '../../observability/log.ts';
+import type { PipelineMetrics } from '../../observability/metrics.ts';
 import { CHART_METRICS, isChartMetric } from '../../read/charts/channel-charts.ts';
 import { renderChart } from '../../read/charts/render.ts';
 import { anomaliesChart } from '../../read/charts/specs.ts';
 import { activitySeries } from '../../read/models/series.ts';
 import { decodeBatch } from '../../streams/codec.ts';
 import type { StreamsConfig } from '../../streams/config.ts';
-import { ensureDurable, type DurableSpec } from '../../streams/consumers.ts';
+import type { DurableSpec } from '../../streams/consumers.ts';
 import type { AnomalyEvent } from '../../streams/contract.ts';
-import { BatchPuller } from '../../streams/puller.ts';
+import { runConsumer } from '../../streams/runner.ts';
 import { parseSubject } from '../../streams/subjects.ts';
 import { decide } from './decide.ts';
 import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
@@ -50,7 +51,8 @@ export interface NotifierOptions {
   warehouse: Warehouse;
   api: Api;
   log: Logger;
-  registry: Registry;
+  /** The process's metrics: the notifier's consumer (lag, restarts) and its alert metrics join them. */
+  pipelineMetrics: PipelineMetrics;
   maxSendsPerSecond: number;
   signal: AbortSignal;
   now?: () => number;
@@ -59,29 +61,23 @@ export interface NotifierOptions {
 /** Runs until the signal aborts; the event in hand is finished first. */
 export async function runNotifier(opts: NotifierOptions): Promise<void> {
   const log = opts.log.child({ role: 'notifier' });
-  const metrics = notifierMetrics(opts.registry);
-  const spec = notifierConsumer(opts.streams);
-  await ensureDurable(opts.jsm, spec);
-  const consumer = await opts.js.consumers.get(spec.stream, spec.name);
-  const puller = new BatchPuller(consumer, { maxBatch: 50, maxWaitMs: 50, signal: opts.signal });
-  await puller.start();
+  const metrics = notifierMetrics(opts.pipelineMetrics.registry);
   const sender = new AlertSender(opts.api, {
     maxPerSecond: opts.maxSendsPerSecond,
     signal: opts.signal,
     log,
     onRateLimited: () => metrics.rateLimited.inc(),
   });
-  const now = opts.now ?? Date.now;
-  try {
-    for await (const batch of puller.batches(spec.name)) {
+  const h: Handling = { ...opts, log, metrics, sender, now: opts.now ?? Date.now };
+  const runner = { js: opts.js, jsm: opts.jsm, spec: notifierConsumer(opts.streams), stage: 'notifier', log, metrics: opts.pipelineMetrics, signal: opts.signal, maxBatch: 50, maxWaitMs: 50 };
+  await runConsumer(runner, {
+    async handle(batch) {
       for (const msg of batch) {
         if (opts.signal.aborted) break; // unacked: redelivered to the next run
-        await handleMessage(msg, { ...opts, log, metrics, sender, now });
+        await handleMessage(msg, h);
       }
-    }
-  } finally {
-    puller.stop();
-  }
+    },
+  });
   log.info('notifier drained');
 }
 
@@ -95,7 +91,6 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
   const decoded = decodeBatch(msg.data, { maxMessageBytes: h.streams.maxMessageBytes, layer: 'derived', subject: parseSubject(msg.subject), partitions: h.streams.partitions });
   // Invalid derived events are the processors' bug and were dead-lettered where they were made; count and move on.
   if (decoded.failures.length) h.metrics.events.inc({ outcome: 'invalid' }, decoded.failures.length);
-  const heartbeat = setInterval(() => msg.working(), 20_000);
   try {
     // When the processor published the event: the start of the alert's own delay.
     const emittedAt = Math.floor(Number(msg.info.timestampNanos) / 1e6);
@@ -106,8 +101,6 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
     h.metrics.events.inc({ outcome: 'retry_later' });
     h.log.error({ err, subject: msg.subject, seq: msg.seq }, 'could not finish an anomaly event; it will be redelivered');
     msg.nak(10_000);
-  } finally {
-    clearInterval(heartbeat);
   }
 }
 

@@ -105,6 +105,11 @@ export interface ProcessOutput {
   late: RawEvent[];
   skipped: SkippedEvent[];
   errors?: ProcessError[];
+  /**
+   * Channels whose state this event may have changed, for incremental
+   * checkpoints; `'all'` when a sweep or an eviction went over every channel.
+   */
+  changed: string[] | 'all';
 }
 
 export function createPartitionState(): PartitionState {
@@ -170,9 +175,10 @@ interface Step {
  * whatever the watermark's move closes in any channel of the partition.
  */
 export function processEvent(state: PartitionState, event: RawEvent, cfg: ProcessorConfig): ProcessOutput {
-  const out: ProcessOutput = { derived: [], late: [], skipped: [] };
+  const out: ProcessOutput = { derived: [], late: [], skipped: [], changed: [] };
   // Statistics graphs and bot events go to raw tables only.
   if (event.kind === 'channel_stats' || event.kind === 'bot_event') return out;
+  const sweptBefore = [state.windows.sweptMaxPane, state.windows.sweptWmPane, state.evictedDay];
 
   const channel = (state.channels[event.channel_id] ??= newChannel(event.source, cfg));
   channel.source = event.source;
@@ -197,8 +203,11 @@ export function processEvent(state: PartitionState, event: RawEvent, cfg: Proces
   if (step.late) out.late.push(event);
 
   observeTime(state.windows, observed);
-  for (const em of flush(state.windows, event.channel_id, cfg)) onWindow(step, em);
+  const emissions = flush(state.windows, event.channel_id, cfg);
+  for (const em of emissions) onWindow(step, em);
   evictOnNewDay(state, cfg);
+  const swept = sweptBefore[0] !== state.windows.sweptMaxPane || sweptBefore[1] !== state.windows.sweptWmPane || sweptBefore[2] !== state.evictedDay;
+  out.changed = swept ? 'all' : [event.channel_id, ...emissions.map((em) => em.channelId)];
   return out;
 }
 

@@ -12,10 +12,10 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { TgEvent } from '../../streams/contract.ts';
 import { decodeBatch } from '../../streams/codec.ts';
-import { watchConsumerLag, ensureDurable, type DurableSpec } from '../../streams/consumers.ts';
+import type { DurableSpec } from '../../streams/consumers.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/dlq.ts';
 import { batchId } from '../../streams/ids.ts';
-import { BatchPuller } from '../../streams/puller.ts';
+import { runConsumer } from '../../streams/runner.ts';
 import { parseSubject } from '../../streams/subjects.ts';
 import { withRetry } from '../../streams/retry.ts';
 import type { StreamsConfig } from '../../streams/config.ts';
@@ -74,39 +74,20 @@ export async function runSink(opts: SinkOptions): Promise<void> {
   const stage = `sink_${opts.source}`;
   const log = opts.log.child({ role: 'sink', source: opts.source });
   const spec = sinkConsumer(opts.streams, opts.source, opts.sink);
-  await ensureDurable(opts.jsm, spec);
-  const consumer = await opts.js.consumers.get(spec.stream, spec.name);
-  const puller = new BatchPuller(consumer, {
-    maxBatch: opts.sink.maxBatchMessages,
-    maxWaitMs: opts.sink.maxWaitMs,
-    signal: opts.signal,
-    onRestart: (n) => {
-      opts.metrics.errors.inc({ stage, error: 'delivery_restarted' });
-      log.warn({ restarts: n }, 'consumer delivery ended unexpectedly; restarted');
-    },
-  });
-  await puller.start();
-  const dlq = new DeadLetterPublisher(opts.js, opts.metrics);
-  const lagTimer = watchConsumerLag(opts.jsm, spec, opts.metrics, log);
-  try {
-    for await (const batch of puller.batches(spec.name)) {
-      opts.metrics.batchSize.observe({ stage }, batch.length);
-      const prepared = batch.map((m) => prepare(m, opts, stage));
-      // Tell JetStream the batch is still being worked on while ClickHouse is slow or down.
-      const heartbeat = setInterval(() => batch.forEach((m) => m.working()), Math.max(500, opts.sink.ackWaitMs / 3));
-      try {
+  const dlq = new DeadLetterPublisher(opts.js, opts.metrics, opts.signal);
+  await runConsumer(
+    { js: opts.js, jsm: opts.jsm, spec, stage, log, metrics: opts.metrics, signal: opts.signal, maxBatch: opts.sink.maxBatchMessages, maxWaitMs: opts.sink.maxWaitMs },
+    {
+      async handle(batch) {
+        if (!batch.length) return;
+        const prepared = batch.map((m) => prepare(m, opts, stage));
         await writeBatch(prepared, opts, dlq, stage, log);
-      } finally {
-        clearInterval(heartbeat);
-      }
-      const rejected = prepared.flatMap((p) => p.rejected ?? []);
-      if (rejected.length) await dlq.send(rejected);
-      for (const p of prepared) p.msg.ack();
-    }
-  } finally {
-    clearInterval(lagTimer);
-    puller.stop();
-  }
+        const rejected = prepared.flatMap((p) => p.rejected ?? []);
+        if (rejected.length) await dlq.send(rejected);
+        for (const p of prepared) p.msg.ack();
+      },
+    },
+  );
   log.info('sink drained');
 }
 

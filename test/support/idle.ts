@@ -2,17 +2,32 @@
 import type { ConsumerInfo, JetStreamManager } from '@nats-io/jetstream';
 import type { StreamsConfig } from '../../streams/config.ts';
 import { sleep } from '../../streams/retry.ts';
-import { processorConsumer } from '../../processors/runtime.ts';
+import { processorConsumerPrefix } from '../../processors/runtime.ts';
 import { sinkConsumer } from '../../sinks/clickhouse/sink.ts';
-import type { DurableSpec } from '../../streams/consumers.ts';
 
-export function pipelineConsumers(streams: StreamsConfig): DurableSpec[] {
-  return [
-    ...Array.from({ length: streams.partitions }, (_, p) => processorConsumer(streams, p)),
-    sinkConsumer(streams, 'raw'),
-    sinkConsumer(streams, 'derived'),
-    sinkConsumer(streams, 'dlq'),
-  ];
+/**
+ * The pipeline's consumers as they stand, or null while one is missing: one
+ * per partition (named after its owner's epoch) and the three sinks.
+ */
+async function pipelineConsumers(jsm: JetStreamManager, streams: StreamsConfig): Promise<ConsumerInfo[] | null> {
+  const raw: ConsumerInfo[] = [];
+  for await (const info of jsm.consumers.list(streams.names.raw)) raw.push(info);
+  const out: ConsumerInfo[] = [];
+  for (let p = 0; p < streams.partitions; p++) {
+    const prefix = `${processorConsumerPrefix(p)}_`;
+    const mine = raw.filter((c) => c.name.startsWith(prefix));
+    if (!mine.length) return null;
+    out.push(...mine);
+  }
+  for (const source of ['raw', 'derived', 'dlq'] as const) {
+    const spec = sinkConsumer(streams, source);
+    try {
+      out.push(await jsm.consumers.info(spec.stream, spec.name));
+    } catch {
+      return null; // not created yet
+    }
+  }
+  return out;
 }
 
 /** Waits until every consumer exists and has nothing pending or unacked, on two checks in a row. */
@@ -22,17 +37,8 @@ export async function waitIdle(jsm: JetStreamManager, streams: StreamsConfig, ti
   while (quietRounds < 2) {
     if (Date.now() > deadline) throw new Error('pipeline did not become idle in time');
     await sleep(300);
-    let busy = false;
-    for (const spec of pipelineConsumers(streams)) {
-      let info: ConsumerInfo;
-      try {
-        info = await jsm.consumers.info(spec.stream, spec.name);
-      } catch {
-        busy = true; // not created yet
-        continue;
-      }
-      if (info.num_pending > 0 || info.num_ack_pending > 0) busy = true;
-    }
+    const consumers = await pipelineConsumers(jsm, streams).catch(() => null);
+    const busy = consumers === null || consumers.some((c) => c.num_pending > 0 || c.num_ack_pending > 0);
     quietRounds = busy ? 0 : quietRounds + 1;
   }
 }

@@ -1,0 +1,114 @@
+/**
+ * Partition ownership among several members on a real nats-server: shares
+ * are balanced, a joining member gets its share by handoff, a member that
+ * goes silent (its NATS requests time out) stops its partitions before the
+ * others take them over, and no partition ever has two active owners.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TimeoutError } from '@nats-io/transport-node';
+import type { KV } from '@nats-io/kv';
+import { setMaxListeners } from 'node:events';
+import { LeaseTable } from '../streams/leases.ts';
+import { sleep } from '../streams/retry.ts';
+import { silentLogger } from '../observability/log.ts';
+import { PipelineMetrics } from '../observability/metrics.ts';
+import { startTestKv } from '../test/support/nats.ts';
+import { runOwnership } from './ownership.ts';
+import { LeaseExpiredError } from './runtime.ts';
+
+const TTL = 900;
+const PARTITIONS = 8;
+
+interface Interval {
+  member: string;
+  partition: number;
+  from: number;
+  to: number;
+}
+
+describe('partition ownership', () => {
+  let nats: Awaited<ReturnType<typeof startTestKv>>;
+  let kv: KV;
+  const intervals: Interval[] = [];
+
+  beforeAll(async () => {
+    nats = await startTestKv();
+    kv = nats.kv;
+  });
+
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  /** A member whose KV requests can be made to time out, as when its link to NATS freezes. */
+  function startMember(id: string) {
+    let frozen = false;
+    const flaky = new Proxy(kv, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => (frozen ? Promise.reject(new TimeoutError()) : (v as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const controller = new AbortController();
+    setMaxListeners(100, controller.signal);
+    const owned = new Set<number>();
+    const done = runOwnership({
+      table: new LeaseTable(flaky, { group: 'owners', ttlMs: TTL }),
+      partitions: PARTITIONS,
+      pinned: null,
+      log: silentLogger,
+      metrics: new PipelineMetrics(),
+      signal: controller.signal,
+      memberId: id,
+      async run(partition, lease, signal) {
+        const from = Date.now();
+        owned.add(partition);
+        try {
+          while (!signal.aborted) {
+            if (!lease.valid()) throw new LeaseExpiredError(partition, lease.epoch);
+            await sleep(10, signal);
+          }
+        } finally {
+          owned.delete(partition);
+          intervals.push({ member: id, partition, from, to: Date.now() });
+        }
+      },
+    });
+    return { id, owned, freeze: () => (frozen = true), stop: async () => (controller.abort(), await done) };
+  }
+
+  async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error('condition not reached in time');
+      await sleep(25);
+    }
+  }
+
+  it('balances, hands off on join, takes over from a silent member, and never has two owners at once', async () => {
+    const a = startMember('a');
+    await until(() => a.owned.size === PARTITIONS);
+    const b = startMember('b');
+    const c = startMember('c');
+    await until(() => a.owned.size + b.owned.size + c.owned.size === PARTITIONS && [a, b, c].every((m) => m.owned.size >= 2));
+    expect([a, b, c].map((m) => m.owned.size).sort()).toEqual([2, 3, 3]);
+
+    // B goes silent: its partitions stop on their own within the TTL, then A and C take them.
+    const bHeld = [...b.owned];
+    const frozenAt = Date.now();
+    b.freeze();
+    await until(() => b.owned.size === 0, TTL * 2);
+    await until(() => a.owned.size + c.owned.size === PARTITIONS, TTL * 6);
+    const movedIn = Date.now() - frozenAt;
+    expect(movedIn).toBeLessThan(TTL * 2 + 1500);
+    for (const p of bHeld) expect(a.owned.has(p) || c.owned.has(p)).toBe(true);
+
+    await Promise.all([a.stop(), b.stop(), c.stop()]);
+    // Every partition's owners, in time order, never overlap.
+    for (let p = 0; p < PARTITIONS; p++) {
+      const spans = intervals.filter((i) => i.partition === p).sort((x, y) => x.from - y.from);
+      for (let i = 1; i < spans.length; i++) expect(spans[i].from, `partition ${p}: ${spans[i - 1].member} then ${spans[i].member}`).toBeGreaterThanOrEqual(spans[i - 1].to);
+    }
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * Partition ownership: any number of `tgpulse process` processes share the P
+ * partitions through leases in NATS KV (see streams/leases.ts). Every tick a
+ * member heartbeats, renews the leases it holds, computes its share from the
+ * live members, hands off what is no longer its share (drain, checkpoint,
+ * release) and takes what is free. A lease it cannot renew is lost: its
+ * partition stops at once. A member that dies stops renewing; its leases
+ * expire after the TTL and the others take them over.
+ *
+ * ```ts
+ * await runOwnership({ table, partitions: 8, pinned: null, log, metrics, signal,
+ *   run: (partition, lease, signal) => runPartition({ ...deps, partition, lease, signal }) });
+ * ```
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { assignPartitions } from '../streams/assignment.ts';
+import type { LeaseTable, ObservedLease } from '../streams/leases.ts';
+import { sleep } from '../streams/retry.ts';
+import { partitionToken } from '../streams/subjects.ts';
+import type { Logger } from '../observability/log.ts';
+import type { PipelineMetrics } from '../observability/metrics.ts';
+import type { PartitionLease } from './runtime.ts';
+
+export interface OwnershipOptions {
+  table: LeaseTable;
+  partitions: number;
+  /** `--partitions`: this member takes exactly these (still under leases); null for a share of the rest. */
+  pinned: number[] | null;
+  log: Logger;
+  metrics: PipelineMetrics;
+  signal: AbortSignal;
+  memberId?: string;
+  /** Runs one owned partition until its signal aborts; resolves once drained and checkpointed. */
+  run(partition: number, lease: PartitionLease, signal: AbortSignal): Promise<void>;
+}
+
+interface Held {
+  partition: number;
+  epoch: number;
+  revision: number;
+  /** Monotonic time until which no one else can have taken the lease. */
+  validUntil: number;
+  controller: AbortController;
+  /** The partition's run, while one is going. */
+  running: Promise<void> | null;
+  /** Asked to stop for a handoff: release once the run has drained. */
+  releasing: boolean;
+  /** The lease went to someone else: the run must stop without another write. */
+  lost: boolean;
+}
+
+/** A member id unique across machines and restarts, safe as a KV key token. */
+export function newMemberId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'host';
+  return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Runs the ownership loop until the signal aborts; then drains every held partition and releases its lease. */
+export async function runOwnership(opts: OwnershipOptions): Promise<void> {
+  const { table, log, metrics } = opts;
+  const me = { id: opts.memberId ?? newMemberId(), pinned: opts.pinned };
+  const owner = { owner: me.id, host: hostname(), pid: process.pid };
+  const held = new Map<number, Held>();
+  const tickMs = Math.max(100, Math.floor(table.ttlMs / 3));
+  const mlog = log.child({ role: 'process', member: me.id });
+  mlog.info({ pinned: me.pinned, ttlMs: table.ttlMs }, 'joining the processor group');
+
+  const start = (h: Held) => {
+    const lease: PartitionLease = { epoch: h.epoch, valid: () => !h.lost && table.now() < h.validUntil };
+    metrics.partitionOwned.set({ partition: partitionToken(h.partition) }, 1);
+    h.running = opts.run(h.partition, lease, h.controller.signal).then(
+      () => undefined,
+      (err: unknown) => {
+        const name = (err as Error)?.name ?? 'Error';
+        metrics.errors.inc({ stage: 'process', error: name });
+        const fields = { err, partition: partitionToken(h.partition), epoch: h.epoch };
+        // Fencing and expiry are the protocol working (a newer owner exists, or may); anything else is a fault.
+        if (name === 'FencedError' || name === 'LeaseExpiredError') mlog.warn(fields, 'partition stopped: no longer its owner');
+        else mlog.error(fields, 'partition stopped with an error');
+      },
+    );
+    void h.running.finally(() => {
+      h.running = null;
+      metrics.partitionOwned.set({ partition: partitionToken(h.partition) }, 0);
+    });
+  };
+
+  const lose = (h: Held, why: string) => {
+    h.lost = true;
+    h.controller.abort(new Error(why));
+    held.delete(h.partition);
+    metrics.ownershipChanges.inc({ partition: partitionToken(h.partition), change: 'lost' });
+    // valid_until in wall time: the end of this owner's claim, for checking that owners never overlap.
+    mlog.warn({ partition: partitionToken(h.partition), epoch: h.epoch, why, valid_until: Date.now() - (table.now() - h.validUntil) }, 'partition lost');
+  };
+
+  const tick = async () => {
+    await table.heartbeat(me);
+    const snapshot = await table.snapshot();
+    // Renew before anything else: the lease's validity runs from when the renewal was sent.
+    await Promise.all(
+      [...held.values()].map(async (h) => {
+        const sent = table.now();
+        const current = snapshot.leases.get(h.partition);
+        const revision = current && current.owner === me.id && current.revision === h.revision ? await table.renew(h.partition, owner, h.revision) : null;
+        if (revision === null) return lose(h, current?.owner && current.owner !== me.id ? `taken by ${current.owner}` : 'renewal refused');
+        h.revision = revision;
+        h.validUntil = sent + table.ttlMs;
+      }),
+    );
+    const live = table.liveMembers(snapshot).filter((m) => m.id !== me.id);
+    const share = new Set(assignPartitions(opts.partitions, [...live, me]).get(me.id) ?? []);
+    for (const h of held.values()) {
+      if (share.has(h.partition) || h.releasing) continue;
+      // Handoff: drain and checkpoint, then release so the new owner need not wait for the TTL.
+      h.releasing = true;
+      h.controller.abort(new Error('handoff'));
+      mlog.info({ partition: partitionToken(h.partition), epoch: h.epoch }, 'handing partition off');
+    }
+    for (const h of [...held.values()]) {
+      if (h.running !== null) continue;
+      if (h.releasing) await release(h);
+      // The run ended on its own (an error, or its lease looked expired while paused): start again while we hold it.
+      else if (table.now() < h.validUntil) {
+        h.controller = childController(opts.signal);
+        start(h);
+      }
+    }
+    for (const partition of share) {
+      if (held.has(partition)) continue;
+      const lease = snapshot.leases.get(partition);
+      if (!table.isFree(lease)) continue;
+      await acquire(partition, lease);
+    }
+  };
+
+  const acquire = async (partition: number, lease: ObservedLease | undefined) => {
+    const sent = table.now();
+    const epoch = await table.acquire(partition, owner, lease);
+    if (epoch === null) return;
+    const h: Held = { partition, epoch, revision: epoch, validUntil: sent + table.ttlMs, controller: childController(opts.signal), running: null, releasing: false, lost: false };
+    held.set(partition, h);
+    metrics.ownershipChanges.inc({ partition: partitionToken(partition), change: 'acquired' });
+    mlog.info({ partition: partitionToken(partition), epoch, previous_owner: lease?.owner ?? null }, 'partition acquired');
+    start(h);
+  };
+
+  const release = async (h: Held) => {
+    await table.release(h.partition, h.revision);
+    held.delete(h.partition);
+    metrics.ownershipChanges.inc({ partition: partitionToken(h.partition), change: 'released' });
+    mlog.info({ partition: partitionToken(h.partition), epoch: h.epoch }, 'partition released');
+  };
+
+  try {
+    while (!opts.signal.aborted) {
+      const began = table.now();
+      try {
+        await tick();
+      } catch (err) {
+        // NATS frozen or restarting: leases that cannot be renewed run out and their partitions stop on their own.
+        metrics.errors.inc({ stage: 'process', error: 'ownership_tick' });
+        mlog.warn({ err: String(err) }, 'lease heartbeat failed; retrying');
+      }
+      await sleep(Math.max(0, tickMs - (table.now() - began)), opts.signal);
+    }
+  } finally {
+    // Shutdown: every partition drains and checkpoints (the signal reached them), then leases go back.
+    await Promise.all([...held.values()].map((h) => h.running));
+    for (const h of [...held.values()]) await release(h).catch((err: unknown) => mlog.warn({ err: String(err), partition: partitionToken(h.partition) }, 'could not release lease; it expires after the TTL'));
+    await table.leave(me.id).catch(() => undefined);
+    mlog.info('left the processor group');
+  }
+}
+
+/** An abort controller that also aborts with the parent signal. */
+function childController(parent: AbortSignal): AbortController {
+  const c = new AbortController();
+  setMaxListeners(100, c.signal);
+  if (parent.aborted) c.abort(parent.reason);
+  else parent.addEventListener('abort', () => c.abort(parent.reason), { once: true });
+  return c;
+}

@@ -1,0 +1,97 @@
+/**
+ * The lease protocol on a real nats-server KV bucket, with each member's own
+ * monotonic clock under the test's control: expiry is measured by the
+ * observer, and every change of a lease is a compare-and-set.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KV } from '@nats-io/kv';
+import { LeaseTable } from './leases.ts';
+import { startTestKv } from '../test/support/nats.ts';
+
+const TTL = 1000;
+
+describe('partition leases in NATS KV', () => {
+  let nats: Awaited<ReturnType<typeof startTestKv>>;
+  let kv: KV;
+
+  beforeAll(async () => {
+    nats = await startTestKv();
+    kv = nats.kv;
+  });
+
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  /** A member's view with its own clock. */
+  function member(group: string, id: string) {
+    let t = 0;
+    const table = new LeaseTable(kv, { group, ttlMs: TTL, now: () => t });
+    return { table, id, advance: (ms: number) => (t += ms), owner: { owner: id, host: 'test', pid: 1 } };
+  }
+
+  it('lets one member take a free lease and keeps the others off it until it expires in their own eyes', async () => {
+    const a = member('g1', 'a');
+    const b = member('g1', 'b');
+    const epoch = await a.table.acquire(0, a.owner, undefined);
+    expect(epoch).toBeGreaterThan(0);
+    expect(await b.table.acquire(0, b.owner, undefined)).toBeNull(); // create refused: it exists
+
+    let seen = (await b.table.snapshot()).leases.get(0);
+    expect(seen?.owner).toBe('a');
+    expect(b.table.isFree(seen)).toBe(false);
+    // A renews within the TTL: B's observation starts over, however long B has watched.
+    b.advance(TTL - 1);
+    const renewed = await a.table.renew(0, a.owner, epoch!);
+    expect(renewed).toBeGreaterThan(epoch!);
+    b.advance(TTL - 1);
+    seen = (await b.table.snapshot()).leases.get(0);
+    expect(b.table.isFree(seen)).toBe(false);
+    // A goes silent: a full TTL later, in B's clock, the lease is free and B takes it.
+    b.advance(TTL);
+    seen = (await b.table.snapshot()).leases.get(0);
+    expect(b.table.isFree(seen)).toBe(true);
+    const taken = await b.table.acquire(0, b.owner, seen);
+    expect(taken).toBeGreaterThan(renewed!);
+    // A's next renewal, at its old revision, is refused: A has lost the lease.
+    expect(await a.table.renew(0, a.owner, renewed!)).toBeNull();
+  });
+
+  it('lets exactly one of two members win a race for the same expired lease', async () => {
+    const a = member('g2', 'a');
+    await a.table.acquire(3, a.owner, undefined);
+    const racers = [member('g2', 'b'), member('g2', 'c')];
+    for (const r of racers) {
+      await r.table.snapshot();
+      r.advance(TTL);
+    }
+    const views = await Promise.all(racers.map((r) => r.table.snapshot()));
+    const results = await Promise.all(racers.map((r, i) => r.table.acquire(3, r.owner, views[i].leases.get(3))));
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+  });
+
+  it('frees a released lease at once, and a release by a former owner changes nothing', async () => {
+    const a = member('g3', 'a');
+    const b = member('g3', 'b');
+    const epoch = (await a.table.acquire(1, a.owner, undefined))!;
+    await a.table.release(1, epoch);
+    expect((await b.table.snapshot()).leases.has(1)).toBe(false);
+    const bEpoch = (await b.table.acquire(1, b.owner, undefined))!;
+    await a.table.release(1, epoch); // stale: refused quietly
+    expect((await b.table.snapshot()).leases.get(1)?.revision).toBe(bEpoch);
+  });
+
+  it('counts a member live while it heartbeats and dead a TTL after it stops', async () => {
+    const a = member('g4', 'a');
+    const b = member('g4', 'b');
+    await a.table.heartbeat({ id: 'a', pinned: null });
+    await b.table.heartbeat({ id: 'b', pinned: [2] });
+    expect(a.table.liveMembers(await a.table.snapshot()).map((m) => m.id).sort()).toEqual(['a', 'b']);
+    a.advance(TTL);
+    await a.table.heartbeat({ id: 'a', pinned: null });
+    const live = a.table.liveMembers(await a.table.snapshot());
+    expect(live.map((m) => m.id)).toEqual(['a']);
+    await b.table.leave('b');
+    expect((await a.table.snapshot()).members.map((m) => m.id)).toEqual(['a']);
+  });
+});

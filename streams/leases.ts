@@ -1,0 +1,167 @@
+/**
+ * Partition leases and group membership in a NATS KV bucket.
+ *
+ * - `member.{group}.{id}`: each member rewrites its key every heartbeat.
+ * - `lease.{group}.p{NN}`: the owner of a partition; every change is a
+ *   compare-and-set against the revision the writer last saw, so two members
+ *   can never both succeed in taking or keeping the same lease.
+ *
+ * Expiry needs no shared clock: a key is expired once its revision has not
+ * changed for the TTL *as measured by the observer* (monotonic time from the
+ * moment it first saw that revision). The owner, in turn, treats its lease as
+ * valid only until TTL after it *sent* its last successful renewal, which is
+ * never later than any observer's expiry: an owner stops before anyone else
+ * may start.
+ */
+import type { KV, KvEntry } from '@nats-io/kv';
+import { isWrongRevision } from './nats-errors.ts';
+import { casWrite } from './kv-cas.ts';
+import { partitionToken } from './subjects.ts';
+import type { Member } from './assignment.ts';
+
+export interface LeaseValue {
+  owner: string;
+  host: string;
+  pid: number;
+  /** Wall time of the write, for people reading the bucket (expiry never uses it). */
+  at: number;
+}
+
+export interface ObservedLease extends LeaseValue {
+  revision: number;
+  /** How long this revision has stood, as seen by this observer. */
+  ageMs: number;
+}
+
+export interface ObservedMember extends Member {
+  revision: number;
+  ageMs: number;
+}
+
+export interface LeaseSnapshot {
+  members: ObservedMember[];
+  /** Present leases by partition; a missing or deleted lease is free. */
+  leases: Map<number, ObservedLease>;
+}
+
+export interface LeaseTableOptions {
+  /** Which pool of partitions, e.g. `processor`. */
+  group: string;
+  ttlMs: number;
+  /** Monotonic clock (default `performance.now`). */
+  now?: () => number;
+}
+
+/** Remembers since when each key has been at its current revision. */
+class RevisionAges {
+  #seen = new Map<string, { revision: number; since: number }>();
+  constructor(private readonly now: () => number) {}
+
+  age(key: string, revision: number): number {
+    const t = this.now();
+    const s = this.#seen.get(key);
+    if (!s || s.revision !== revision) {
+      this.#seen.set(key, { revision, since: t });
+      return 0;
+    }
+    return t - s.since;
+  }
+}
+
+export class LeaseTable {
+  readonly #ages: RevisionAges;
+  readonly now: () => number;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly opts: LeaseTableOptions,
+  ) {
+    this.now = opts.now ?? (() => performance.now());
+    this.#ages = new RevisionAges(this.now);
+  }
+
+  get ttlMs(): number {
+    return this.opts.ttlMs;
+  }
+
+  leaseKey(partition: number): string {
+    return `lease.${this.opts.group}.${partitionToken(partition)}`;
+  }
+
+  memberKey(id: string): string {
+    return `member.${this.opts.group}.${id}`;
+  }
+
+  /** Reads every member and lease of the group. */
+  async snapshot(): Promise<LeaseSnapshot> {
+    const members: ObservedMember[] = [];
+    const leases = new Map<number, ObservedLease>();
+    for (const entry of await this.#entries(`member.${this.opts.group}.>`)) {
+      const v = parse<Member>(entry);
+      if (v) members.push({ id: v.id, pinned: v.pinned, revision: entry.revision, ageMs: this.#ages.age(entry.key, entry.revision) });
+    }
+    for (const entry of await this.#entries(`lease.${this.opts.group}.>`)) {
+      const v = parse<LeaseValue>(entry);
+      const partition = Number(entry.key.slice(entry.key.lastIndexOf('.p') + 2));
+      if (v && Number.isInteger(partition)) leases.set(partition, { ...v, revision: entry.revision, ageMs: this.#ages.age(entry.key, entry.revision) });
+    }
+    return { members, leases };
+  }
+
+  /** Members whose key changed within the TTL. */
+  liveMembers(snapshot: LeaseSnapshot): ObservedMember[] {
+    return snapshot.members.filter((m) => m.ageMs < this.opts.ttlMs);
+  }
+
+  /** A lease nobody holds: deleted, or unchanged for the TTL. */
+  isFree(lease: ObservedLease | undefined): boolean {
+    return lease === undefined || lease.ageMs >= this.opts.ttlMs;
+  }
+
+  async heartbeat(member: Member): Promise<void> {
+    await this.kv.put(this.memberKey(member.id), JSON.stringify(member));
+  }
+
+  async leave(memberId: string): Promise<void> {
+    await this.kv.delete(this.memberKey(memberId));
+  }
+
+  /**
+   * Takes a free lease: creates it, or replaces the expired one at the
+   * revision observed. Returns the revision written, which is also the
+   * owner's epoch (unique and increasing: the fencing token), or null when
+   * another member got there first.
+   */
+  acquire(partition: number, owner: Omit<LeaseValue, 'at'>, expired: ObservedLease | undefined): Promise<number | null> {
+    return casWrite(this.kv, this.leaseKey(partition), JSON.stringify({ ...owner, at: Date.now() }), expired?.revision ?? 0);
+  }
+
+  /** Rewrites a held lease at the revision last written; null when it is no longer ours. */
+  renew(partition: number, owner: Omit<LeaseValue, 'at'>, revision: number): Promise<number | null> {
+    return casWrite(this.kv, this.leaseKey(partition), JSON.stringify({ ...owner, at: Date.now() }), revision);
+  }
+
+  /** Gives a held lease up (only if still at our revision), so the next owner need not wait for the TTL. */
+  async release(partition: number, revision: number): Promise<void> {
+    try {
+      await this.kv.delete(this.leaseKey(partition), { previousSeq: revision });
+    } catch (err) {
+      if (!isWrongRevision(err)) throw err;
+    }
+  }
+
+  async #entries(filter: string): Promise<KvEntry[]> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys(filter)) keys.push(k);
+    const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
+    return entries.filter((e): e is KvEntry => e !== null && e.operation === 'PUT');
+  }
+}
+
+function parse<T>(entry: KvEntry): T | null {
+  try {
+    return entry.json<T>();
+  } catch {
+    return null;
+  }
+}
