@@ -4,6 +4,7 @@
  * message naming the variable and what it expects. Each component owns the
  * shape and defaults of its own section.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { defaultStreamsConfig, type StreamsConfig } from '../streams/config.ts';
 import { defaultSinkConfig, type SinkConfig } from '../sinks/clickhouse/sink.ts';
@@ -32,6 +33,8 @@ export interface TgpulseConfig {
   checkpointIntervalMs: number;
   /** Processors: a partition lease not renewed for this long is taken over (ms). */
   leaseTtlMs: number;
+  /** `up`: worker processes running processors and sinks (0: in the `up` process itself). */
+  workers: number;
   sink: SinkConfig;
   http: { host: string; port: number };
   /** The Postgres control plane (API keys, share links, audit log; later accounts, bot users). */
@@ -100,6 +103,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   { name: 'TGPULSE_ALLOWED_LATENESS_S', default: '600', meaning: 'Event-time lateness a window waits for before it is final' },
   { name: 'TGPULSE_CHECKPOINT_INTERVAL_S', default: '5', meaning: 'Processors: checkpoint (and ack) at least this often while input flows' },
   { name: 'TGPULSE_PARTITION_LEASE_TTL_S', default: '10', meaning: 'Processors: a partition lease not renewed for this long is taken over by another process' },
+  { name: 'TGPULSE_WORKERS', default: 'cores', meaning: '`up`: worker processes running processors and sinks, one per core by default (0 runs them in the `up` process)' },
   { name: 'TGPULSE_SINK_BATCH', default: '2000', meaning: 'Sink: messages per insert batch' },
   { name: 'TGPULSE_SINK_WAIT_MS', default: '100', meaning: 'Sink: longest wait for a batch to fill' },
   { name: 'TGPULSE_SINK_ACK_WAIT_S', default: '30', meaning: 'Sink: redelivery delay of messages a crashed sink held' },
@@ -183,6 +187,7 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
     },
     checkpointIntervalMs: int(env, 'TGPULSE_CHECKPOINT_INTERVAL_S', 5, 1, 3600) * 1000,
     leaseTtlMs: int(env, 'TGPULSE_PARTITION_LEASE_TTL_S', 10, 1, 600) * 1000,
+    workers: int(env, 'TGPULSE_WORKERS', availableParallelism(), 0, 64),
     sink: {
       maxBatchMessages: int(env, 'TGPULSE_SINK_BATCH', defaultSinkConfig.maxBatchMessages, 1, 100_000),
       maxWaitMs: int(env, 'TGPULSE_SINK_WAIT_MS', defaultSinkConfig.maxWaitMs, 1, 60_000),

@@ -14,10 +14,11 @@ import { migrate, renderTargetFor } from '../clickhouse/migrate.ts';
 import { createDatabaseIfMissing } from '../clickhouse/server.ts';
 import { LocalWarehouse, LocalWarehouseError, readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import { sleep } from '../streams/retry.ts';
+import { retryNats } from '../streams/nats-errors.ts';
 import { createLogger, type Logger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { runningLocalNats, startLocalNats, type LocalNats } from './local-nats.ts';
-import { startOpsServer, type OpsServer } from '../observability/http.ts';
+import { startOpsServer, type OpsServer, type OpsServerOptions } from '../observability/http.ts';
 import type { TgpulseConfig } from './config.ts';
 
 export interface NatsContext {
@@ -84,8 +85,15 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
   const jsm = await jetstreamManager(nc).catch((err) => {
     throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, { cause: err });
   });
-  await ensureStreams(jsm, cfg.streams);
-  const kv = await openCheckpointBucket(nc, cfg.streams);
+  // A frozen or restarting server at start is waited out like one later on.
+  const retry = {
+    onRetry: (err: unknown) => {
+      ctx.metrics.errors.inc({ stage: 'nats', error: 'setup_retry' });
+      ctx.log.warn({ err: String(err), url }, 'NATS did not answer while setting up streams; retrying');
+    },
+  };
+  await retryNats(() => ensureStreams(jsm, cfg.streams), retry);
+  const kv = await retryNats(() => openCheckpointBucket(nc, cfg.streams), retry);
   const nats: NatsContext = { url, nc, js: jetstream(nc), jsm, kv, local };
   ctx.nats = nats;
   ctx.onClose(async () => {
@@ -137,12 +145,12 @@ export async function openWarehouseMigrated(ctx: Context): Promise<Warehouse> {
  * Starts the role's ops endpoint (/metrics, /healthz, /readyz with a check
  * per opened dependency).
  */
-export async function startOps(ctx: Context): Promise<OpsServer> {
+export async function startOps(ctx: Context, more?: OpsServerOptions['more']): Promise<OpsServer> {
   const readiness: Record<string, () => Promise<void>> = {};
   const { nats, warehouse } = ctx;
   if (nats) readiness.nats = async () => void (await nats.nc.flush());
   if (warehouse) readiness.warehouse = () => warehouse.ping();
-  const ops = await startOpsServer({ host: ctx.config.http.host, port: ctx.config.http.port, metrics: ctx.metrics, readiness });
+  const ops = await startOpsServer({ host: ctx.config.http.host, port: ctx.config.http.port, metrics: ctx.metrics, readiness, more });
   ctx.onClose(() => ops.close());
   return ops;
 }

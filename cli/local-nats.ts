@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { natsReachable } from '../streams/nats.ts';
-import { anyFreePort, processAlive, stopChild } from '../clickhouse/local-server/child.ts';
+import { anyFreePort, dieWithParent, processAlive, stopChild } from '../clickhouse/local-server/child.ts';
 import { sleep } from '../streams/retry.ts';
 
 export const NATS_INSTALL_HINT =
@@ -53,11 +53,6 @@ export function runningLocalNats(storeDir: string): string | null {
 }
 
 /** `setpriv --pdeathsig KILL --` when util-linux has it: the child then dies with this process. */
-function dieWithParent(): string[] {
-  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) if (existsSync(p)) return [p, '--pdeathsig', 'KILL', '--'];
-  return [];
-}
-
 export async function startLocalNats(storeDir: string, opts: { port?: number } = {}): Promise<LocalNats> {
   const bin = findNatsServer();
   if (!bin) throw new Error(NATS_INSTALL_HINT);

@@ -29,13 +29,21 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest, config);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`tgpulse: ${err instanceof Error ? err.message : String(err)}\n`);
-    if (process.env.TGPULSE_LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = 1;
-  },
-);
+/**
+ * Once a command has returned, everything it opened is closed; a handle that
+ * still keeps the process alive (e.g. a socket a library failed to close after
+ * a timed-out connect) must not turn a clean stop into a hang.
+ */
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => {
+    process.stderr.write('tgpulse: resources still open 5 s after stopping; exiting anyway\n');
+    process.exit(code);
+  }, 5000).unref();
+}
+
+main(process.argv.slice(2)).then(exitSoon, (err: unknown) => {
+  process.stderr.write(`tgpulse: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (process.env.TGPULSE_LOG_LEVEL === 'debug' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  exitSoon(1);
+});

@@ -15,6 +15,9 @@ import { shareSecret } from '../control/share-links.ts';
 import { runPartition } from '../processors/runtime.ts';
 import { runOwnership } from '../processors/ownership.ts';
 import { LeaseTable } from '../streams/leases.ts';
+import { connectNats } from '../streams/nats.ts';
+import { retryNats } from '../streams/nats-errors.ts';
+import { openCheckpointBucket } from '../streams/topology.ts';
 import { runSink, type SinkSource } from '../sinks/clickhouse/sink.ts';
 import type { Context, NatsContext } from './context.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
@@ -24,28 +27,39 @@ import type { Warehouse } from '../clickhouse/warehouse.ts';
  * through leases and runs its share (or, pinned, exactly `partitions`).
  */
 export async function runProcessRole(ctx: Context, nats: NatsContext, signal: AbortSignal, partitions?: number[]): Promise<void> {
-  await runOwnership({
-    table: new LeaseTable(nats.kv, { group: 'processor', ttlMs: ctx.config.leaseTtlMs }),
-    partitions: ctx.config.streams.partitions,
-    pinned: partitions ?? null,
-    log: ctx.log,
-    metrics: ctx.metrics,
-    signal,
-    run: (partition, lease, partitionSignal) =>
-      runPartition({
-        js: nats.js,
-        jsm: nats.jsm,
-        kv: nats.kv,
-        streams: ctx.config.streams,
-        processor: ctx.config.processor,
-        partition,
-        lease,
-        log: ctx.log,
-        metrics: ctx.metrics,
-        signal: partitionSignal,
-        checkpointIntervalMs: ctx.config.checkpointIntervalMs,
-      }),
-  });
+  // Leases get a connection of their own: renewals must not queue behind thousands of in-flight publishes.
+  const leaseConn = await connectNats(nats.url, 'tgpulse-leases', ctx.log);
+  const onError = (err: unknown) => {
+    ctx.metrics.errors.inc({ stage: 'process', error: 'lease_read' });
+    ctx.log.warn({ err: String(err) }, 'reading the partition leases failed; retrying');
+  };
+  try {
+    const bucket = await retryNats(() => openCheckpointBucket(leaseConn, ctx.config.streams), { signal, onRetry: onError });
+    await runOwnership({
+      table: new LeaseTable(bucket, { group: 'processor', ttlMs: ctx.config.leaseTtlMs, onError }),
+      partitions: ctx.config.streams.partitions,
+      pinned: partitions ?? null,
+      log: ctx.log,
+      metrics: ctx.metrics,
+      signal,
+      run: (partition, lease, partitionSignal) =>
+        runPartition({
+          js: nats.js,
+          jsm: nats.jsm,
+          kv: nats.kv,
+          streams: ctx.config.streams,
+          processor: ctx.config.processor,
+          partition,
+          lease,
+          log: ctx.log,
+          metrics: ctx.metrics,
+          signal: partitionSignal,
+          checkpointIntervalMs: ctx.config.checkpointIntervalMs,
+        }),
+    });
+  } finally {
+    await leaseConn.close();
+  }
 }
 
 /** Runs the ClickHouse sinks of TG_RAW, TG_DERIVED and TG_DLQ. */

@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import type { PipelineMetrics } from './metrics.ts';
 
 export interface OpsServerOptions {
@@ -14,6 +15,8 @@ export interface OpsServerOptions {
   metrics: PipelineMetrics;
   /** Each check throws (or rejects) when not ready. */
   readiness: Record<string, () => Promise<void>>;
+  /** Metrics of other processes served here too (the workers of `up`), each series labelled by its process. */
+  more?: () => Promise<Array<MetricObjectWithValues<MetricValue<string>>[]>>;
 }
 
 export interface OpsServer {
@@ -30,7 +33,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     };
     try {
       const path = (req.url ?? '/').split('?')[0];
-      if (req.method === 'GET' && path === '/metrics') return send(200, await opts.metrics.registry.metrics(), opts.metrics.registry.contentType);
+      if (req.method === 'GET' && path === '/metrics') {
+        const registry = opts.more ? AggregatorRegistry.aggregate([await opts.metrics.registry.getMetricsAsJSON(), ...(await opts.more())]) : opts.metrics.registry;
+        return send(200, await registry.metrics(), opts.metrics.registry.contentType);
+      }
       if (req.method === 'GET' && path === '/healthz') return send(200, { status: 'ok' });
       if (req.method === 'GET' && path === '/readyz') {
         const checks: Record<string, string> = {};

@@ -76,8 +76,9 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
         const name = (err as Error)?.name ?? 'Error';
         metrics.errors.inc({ stage: 'process', error: name });
         const fields = { err, partition: partitionToken(h.partition), epoch: h.epoch };
-        // Fencing and expiry are the protocol working (a newer owner exists, or may); anything else is a fault.
-        if (name === 'FencedError' || name === 'LeaseExpiredError') mlog.warn(fields, 'partition stopped: no longer its owner');
+        // Fencing and expiry are the protocol working (a newer owner exists, or may), and so is any
+        // failure once the lease is gone (the new owner removed our consumer); anything else is a fault.
+        if (name === 'FencedError' || name === 'LeaseExpiredError' || !lease.valid()) mlog.warn(fields, 'partition stopped: no longer its owner');
         else mlog.error(fields, 'partition stopped with an error');
       },
     );
@@ -97,19 +98,18 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
   };
 
   const tick = async () => {
-    await table.heartbeat(me);
-    const snapshot = await table.snapshot();
-    // Renew before anything else: the lease's validity runs from when the renewal was sent.
-    await Promise.all(
-      [...held.values()].map(async (h) => {
+    // Heartbeat and renewals in one round trip: the lease's validity runs from when the renewal was sent.
+    await Promise.all([
+      table.heartbeat(me),
+      ...[...held.values()].map(async (h) => {
         const sent = table.now();
-        const current = snapshot.leases.get(h.partition);
-        const revision = current && current.owner === me.id && current.revision === h.revision ? await table.renew(h.partition, owner, h.revision) : null;
-        if (revision === null) return lose(h, current?.owner && current.owner !== me.id ? `taken by ${current.owner}` : 'renewal refused');
+        const revision = await table.renew(h.partition, owner, h.revision);
+        if (revision === null) return lose(h, 'renewal refused: another member holds it');
         h.revision = revision;
         h.validUntil = sent + table.ttlMs;
       }),
-    );
+    ]);
+    const snapshot = table.snapshot();
     const live = table.liveMembers(snapshot).filter((m) => m.id !== me.id);
     const share = new Set(assignPartitions(opts.partitions, [...live, me]).get(me.id) ?? []);
     for (const h of held.values()) {
@@ -148,17 +148,26 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
   };
 
   const release = async (h: Held) => {
+    // Its run has ended: from here on this member does nothing with the partition.
+    const until = Date.now();
     await table.release(h.partition, h.revision);
     held.delete(h.partition);
     metrics.ownershipChanges.inc({ partition: partitionToken(h.partition), change: 'released' });
-    mlog.info({ partition: partitionToken(h.partition), epoch: h.epoch }, 'partition released');
+    mlog.info({ partition: partitionToken(h.partition), epoch: h.epoch, until }, 'partition released');
   };
 
+  await table.open();
   try {
+    let lastTick = table.now();
     while (!opts.signal.aborted) {
       const began = table.now();
+      // A late heartbeat (a blocked event loop, a slow NATS) is how leases run out under load: say so.
+      if (began - lastTick > 2 * tickMs) mlog.warn({ lateMs: Math.round(began - lastTick - tickMs) }, 'lease heartbeat late');
+      lastTick = began;
       try {
         await tick();
+        const took = table.now() - began;
+        if (took > tickMs) mlog.warn({ tookMs: Math.round(took) }, 'lease heartbeat slow');
       } catch (err) {
         // NATS frozen or restarting: leases that cannot be renewed run out and their partitions stop on their own.
         metrics.errors.inc({ stage: 'process', error: 'ownership_tick' });
@@ -171,6 +180,7 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
     await Promise.all([...held.values()].map((h) => h.running));
     for (const h of [...held.values()]) await release(h).catch((err: unknown) => mlog.warn({ err: String(err), partition: partitionToken(h.partition) }, 'could not release lease; it expires after the TTL'));
     await table.leave(me.id).catch(() => undefined);
+    table.close();
     mlog.info('left the processor group');
   }
 }

@@ -167,7 +167,14 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
       },
       {
         async handle(batch) {
+          let slice = performance.now();
           for (const m of batch) {
+            // Let timers and I/O in between messages (lease renewals, acks, metrics): awaiting a
+            // publish that has room does not, and a big batch would otherwise hold the loop for seconds.
+            if (performance.now() - slice > 20) {
+              await yieldToLoop();
+              slice = performance.now();
+            }
             // A paused or overloaded owner whose lease may have run out must not go on.
             if (!opts.lease.valid()) throw new LeaseExpiredError(opts.partition, opts.lease.epoch);
             if (m.seq <= lastSeq) {
@@ -194,6 +201,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   }
   log.info({ seq: lastSeq }, 'partition drained and checkpointed');
 }
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Decodes one message and runs its events through the operators. */
 function handleMessage(state: PartitionState, changes: StateChanges, m: JsMsg, opts: PartitionRuntimeOptions): { derived: TgEvent[]; dead: DeadLetterRecord[] } {

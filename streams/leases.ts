@@ -6,7 +6,8 @@
  *   compare-and-set against the revision the writer last saw, so two members
  *   can never both succeed in taking or keeping the same lease.
  *
- * Expiry needs no shared clock: a key is expired once its revision has not
+ * Members and leases are read through KV watches (pushed, no round trip per
+ * heartbeat). Expiry needs no shared clock: a key is expired once its revision has not
  * changed for the TTL *as measured by the observer* (monotonic time from the
  * moment it first saw that revision). The owner, in turn, treats its lease as
  * valid only until TTL after it *sent* its last successful renewal, which is
@@ -14,7 +15,8 @@
  * may start.
  */
 import type { KV, KvEntry } from '@nats-io/kv';
-import { isWrongRevision } from './nats-errors.ts';
+import { isWrongRevision, retryNats } from './nats-errors.ts';
+import { sleep } from './retry.ts';
 import { casWrite } from './kv-cas.ts';
 import { partitionToken } from './subjects.ts';
 import type { Member } from './assignment.ts';
@@ -50,6 +52,8 @@ export interface LeaseTableOptions {
   ttlMs: number;
   /** Monotonic clock (default `performance.now`). */
   now?: () => number;
+  /** Told of a failed read (a watch ended or could not open), to log and count. */
+  onError?: (err: unknown) => void;
 }
 
 /** Remembers since when each key has been at its current revision. */
@@ -71,6 +75,11 @@ class RevisionAges {
 export class LeaseTable {
   readonly #ages: RevisionAges;
   readonly now: () => number;
+  /** Latest entries seen by the watches, by key. */
+  readonly #members = new Map<string, KvEntry>();
+  readonly #leases = new Map<string, KvEntry>();
+  readonly #watches = new Set<{ stop(): void }>();
+  readonly #closed = new AbortController();
 
   constructor(
     private readonly kv: KV,
@@ -92,15 +101,56 @@ export class LeaseTable {
     return `member.${this.opts.group}.${id}`;
   }
 
-  /** Reads every member and lease of the group. */
-  async snapshot(): Promise<LeaseSnapshot> {
+  /**
+   * Starts watching the group's members and leases. Reads then cost no round
+   * trip: on a busy event loop every sequential request of a heartbeat
+   * waits a full turn, and heartbeats must stay well inside the TTL.
+   */
+  async open(): Promise<void> {
+    await Promise.all([this.#watch(`member.${this.opts.group}.>`, this.#members), this.#watch(`lease.${this.opts.group}.>`, this.#leases)]);
+  }
+
+  /** Keeps `into` equal to the keys under `filter`; a watch that ends (NATS restarted) is opened again. */
+  async #watch(filter: string, into: Map<string, KvEntry>): Promise<void> {
+    const open = () => retryNats(() => this.kv.watch({ key: filter }), { signal: this.#closed.signal, onRetry: this.opts.onError });
+    let watch = await open();
+    this.#watches.add(watch);
+    void (async () => {
+      while (!this.#closed.signal.aborted) {
+        try {
+          for await (const e of watch) {
+            if (e.operation === 'PUT') into.set(e.key, e);
+            else into.delete(e.key);
+          }
+        } catch (err) {
+          this.opts.onError?.(err);
+        }
+        this.#watches.delete(watch);
+        if (this.#closed.signal.aborted) return;
+        await sleep(200, this.#closed.signal);
+        // The new watch delivers every current value again; a key deleted meanwhile stays as it was
+        // last seen, ages, and counts as gone after the TTL, which errs on the safe side.
+        watch = await open().catch(() => watch);
+        this.#watches.add(watch);
+      }
+    })();
+  }
+
+  close(): void {
+    this.#closed.abort();
+    for (const w of this.#watches) w.stop();
+    this.#watches.clear();
+  }
+
+  /** Every member and lease of the group as the watches have seen them. */
+  snapshot(): LeaseSnapshot {
     const members: ObservedMember[] = [];
     const leases = new Map<number, ObservedLease>();
-    for (const entry of await this.#entries(`member.${this.opts.group}.>`)) {
+    for (const entry of this.#members.values()) {
       const v = parse<Member>(entry);
       if (v) members.push({ id: v.id, pinned: v.pinned, revision: entry.revision, ageMs: this.#ages.age(entry.key, entry.revision) });
     }
-    for (const entry of await this.#entries(`lease.${this.opts.group}.>`)) {
+    for (const entry of this.#leases.values()) {
       const v = parse<LeaseValue>(entry);
       const partition = Number(entry.key.slice(entry.key.lastIndexOf('.p') + 2));
       if (v && Number.isInteger(partition)) leases.set(partition, { ...v, revision: entry.revision, ageMs: this.#ages.age(entry.key, entry.revision) });
@@ -148,13 +198,6 @@ export class LeaseTable {
     } catch (err) {
       if (!isWrongRevision(err)) throw err;
     }
-  }
-
-  async #entries(filter: string): Promise<KvEntry[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys(filter)) keys.push(k);
-    const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
-    return entries.filter((e): e is KvEntry => e !== null && e.operation === 'PUT');
   }
 }
 

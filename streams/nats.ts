@@ -4,16 +4,27 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../observability/log.ts';
+import { withRetry } from './retry.ts';
 
 export async function connectNats(url: string, name: string, log?: Logger): Promise<NatsConnection> {
-  const nc = await connect({
-    servers: url.split(',').map((s) => s.trim()),
-    name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-    timeout: 5000,
-    // Capturing a stack trace for every request costs more than the publish itself at our rates.
-    noAsyncTraces: true,
+  const open = () =>
+    connect({
+      servers: url.split(',').map((s) => s.trim()),
+      name,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      timeout: 5000,
+      // Capturing a stack trace for every request costs more than the publish itself at our rates.
+      noAsyncTraces: true,
+    });
+  // A server that accepts the connection but does not answer (frozen, overloaded) is waited for a
+  // while; one that refuses it is a wrong address or a stopped server, reported at once.
+  const nc = await withRetry(open, {
+    attempts: 12,
+    baseMs: 500,
+    maxMs: 5000,
+    isFatal: (err) => (err as Error)?.name !== 'TimeoutError',
+    onRetry: (err, attempt) => log?.warn({ err: String(err), url, attempt }, 'NATS accepted the connection but did not answer; retrying'),
   }).catch((err) => {
     throw new Error(`cannot connect to NATS at ${url}: ${(err as Error).message}. Is nats-server running with JetStream (-js)?`, { cause: err });
   });

@@ -9,7 +9,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,22 @@ import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** Pids of the `tgpulse worker` processes serving one data folder (read from /proc). */
+function workersOf(dataDir: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!cmd.includes('worker') || !cmd.some((a) => a.endsWith('main.ts'))) continue;
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`TGPULSE_DATA_DIR=${dataDir}`)) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 function tgpulse(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   return spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: ROOT, env, encoding: 'utf8' });
@@ -92,12 +109,16 @@ describe('tgpulse up --simulate', () => {
     expect(Number(last.deltas)).toBeGreaterThan(0);
     expect(Number(last.hourly)).toBeGreaterThan(0);
     expect(Number(last.anomalies)).toBeGreaterThan(0);
-    // The ops endpoint of the running instance: metrics of every stage and readiness.
+    // Processors and sinks run in one worker process per core.
+    const workers = workersOf(dataDir);
+    expect(workers).toHaveLength(availableParallelism());
+    // The ops endpoint of the running instance: metrics of every stage and readiness, the workers' included.
     const instance = JSON.parse(readFileSync(join(env.TGPULSE_DATA_DIR!, 'instance.json'), 'utf8')) as { url: string };
     const metrics = await (await fetch(`${instance.url}/metrics`)).text();
     for (const name of ['tgpulse_events_total', 'tgpulse_published_messages_total', 'tgpulse_batch_size', 'tgpulse_flush_seconds', 'tgpulse_checkpoint_age_seconds', 'tgpulse_watermark_ms']) {
       expect(metrics).toContain(name);
     }
+    for (let w = 0; w < workers.length; w++) expect(metrics).toMatch(new RegExp(`tgpulse_partition_owned\\{[^}]*worker="${w}"`));
     const ready = await fetch(`${instance.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { nats: 'ok', warehouse: 'ok' } });
@@ -156,8 +177,9 @@ describe('tgpulse up --simulate', () => {
     expect(() => query(env, 'DROP TABLE raw_posts')).toThrow(/read-only/);
     up.kill('SIGTERM');
     expect(await exited, stderr).toBe(0);
-    // Its warehouse stopped with it.
+    // Its warehouse and its workers stopped with it.
     for (const until = Date.now() + 10_000; alive(warehousePid) && Date.now() < until; ) await sleep(100);
     expect(alive(warehousePid)).toBe(false);
+    expect(workers.filter(alive)).toEqual([]);
   }, 240_000);
 });

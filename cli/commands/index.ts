@@ -18,6 +18,7 @@ import { sinkCommand } from './sink.ts';
 import { statusCommand } from './status.ts';
 import { upCommand } from './up.ts';
 import { warehouseCommand } from './warehouse.ts';
+import { workerCommand } from './worker.ts';
 
 export const COMMANDS: Record<string, Command> = {
   up: upCommand,
@@ -25,6 +26,7 @@ export const COMMANDS: Record<string, Command> = {
   warehouse: warehouseCommand,
   process: processCommand,
   sink: sinkCommand,
+  worker: workerCommand,
   api: apiCommand,
   bot: botCommand,
   ingest: ingestCommand,

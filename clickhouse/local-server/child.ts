@@ -4,6 +4,7 @@
  * port, and a stop that escalates to SIGKILL.
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { sleep } from '../../streams/retry.ts';
 
@@ -43,4 +44,14 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
     child.kill('SIGKILL');
     await exited;
   }
+}
+
+/**
+ * The command prefix that makes a child die with its parent, even when the
+ * parent is SIGKILLed: `setpriv --pdeathsig KILL` (util-linux) where it
+ * exists. Where it does not, children watch their stdin pipe instead.
+ */
+export function dieWithParent(): string[] {
+  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) if (existsSync(p)) return [p, '--pdeathsig', 'KILL', '--'];
+  return [];
 }

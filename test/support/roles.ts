@@ -15,7 +15,8 @@ export interface RoleProcess {
   output(): string;
 }
 
-export function spawnRole(role: string, args: string[], env: Record<string, string>): RoleProcess {
+/** Starts `tgpulse <role>`; the last `keepChars` of its output are kept for assertions and failure messages. */
+export function spawnRole(role: string, args: string[], env: Record<string, string>, keepChars = 20_000): RoleProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', role, ...args], {
     cwd: ROOT,
     env: { ...process.env, TGPULSE_HTTP_PORT: '0', TGPULSE_LOG_LEVEL: 'warn', ...env },
@@ -23,7 +24,7 @@ export function spawnRole(role: string, args: string[], env: Record<string, stri
   });
   let out = '';
   const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-20_000);
+    out = (out + d.toString()).slice(-keepChars);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
