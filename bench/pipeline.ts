@@ -5,14 +5,18 @@
  *   1. workload   simulated channels (counters-heavy), pre-encoded as the
  *                 publisher would send them
  *   2. JetStream  publish, then consume, the same messages on a scratch stream
- *   3. chDB       bulk insert of the same rows into copies of the raw tables
+ *   3. warehouse  bulk insert of the same rows into copies of the raw tables
  *   4. pipeline   the same messages through TG_RAW → processors → TG_DERIVED
- *                 → sinks → chDB, until every consumer is idle
+ *                 → sinks → warehouse, until every consumer is idle, with 1
+ *                 and with 2 `tgpulse worker` processes (processors + sinks),
+ *                 each on a fresh NATS and warehouse; peak RSS of each process
  *   5. freshness  a paced stream with observed_at = publish time; p50/p99 of
  *                 (ingested_at − observed_at) for raw and derived rows
  *
  * Sizes: BENCH_CHANNELS (default 1000), BENCH_HOURS (simulated, default 12),
- * BENCH_RATE (events/s of the paced phase, default half the end-to-end rate).
+ * BENCH_WORKERS (default "1,2"), BENCH_RATE (events/s of the paced phase,
+ * default half the last end-to-end rate). Every process it starts is stopped,
+ * also when it fails.
  */
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -24,8 +28,12 @@ import { chunkPayloads, EventPublisher, groupBySubject } from '../streams/publis
 import { BatchPuller } from '../streams/puller.ts';
 import { sleep } from '../streams/retry.ts';
 import { tableFor, toRow } from '../sinks/clickhouse/encoder.ts';
-import { startTestNats, tempDir } from '../test/support/nats.ts';
-import { startPipeline } from '../test/support/pipeline.ts';
+import { readFileSync } from 'node:fs';
+import { startTestNats, tempDir, type TestNats } from '../test/support/nats.ts';
+import { startPipeline, type TestPipeline } from '../test/support/pipeline.ts';
+import { killRole, spawnRole, stopRole, type RoleProcess } from '../test/support/roles.ts';
+import { readRunningWarehouse } from '../clickhouse/local-server/server.ts';
+import type { Warehouse } from '../clickhouse/warehouse.ts';
 
 const HOUR = 3_600_000;
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1000);
@@ -33,6 +41,8 @@ const HOURS = Number(process.env.BENCH_HOURS ?? 12);
 /** Offered rate of the paced phase; by default half the measured end-to-end throughput, so queues stay short. */
 const RATE_OVERRIDE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : null;
 const PARTITIONS = 8;
+/** Worker processes (processors + sinks) of each end-to-end run, e.g. "1,2". */
+const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((x) => Number(x.trim()));
 
 interface Message {
   subject: string;
@@ -103,19 +113,106 @@ async function jetstreamCeiling(url: string, messages: Message[], events: number
   await nc.close();
 }
 
+/** Peak resident memory of a process so far (VmHWM), MiB; null once it is gone. */
+function peakRssMiB(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Stage {
+  nats: TestNats;
+  pipe: TestPipeline;
+  workers: RoleProcess[];
+}
+
+/** A fresh NATS and warehouse with `n` `tgpulse worker` processes (processors and sinks) on them. */
+async function startStage(n: number): Promise<Stage> {
+  const nats = await startTestNats();
+  const pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('bench') });
+  const env = { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: pipe.config.dataDir, TGPULSE_LOG_LEVEL: 'warn' };
+  return { nats, pipe, workers: Array.from({ length: n }, () => spawnRole('worker', [], env)) };
+}
+
+async function stopStage(s: Stage): Promise<void> {
+  for (const w of s.workers) {
+    const code = await stopRole(w);
+    if (code !== 0) process.stderr.write(`worker exited with ${code}: ${w.output().slice(-2000)}\n`);
+  }
+  await s.pipe.close();
+  await s.nats.stop();
+}
+
+/** Publishes the whole workload with the workers running and waits until every consumer is idle. */
+async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<number> {
+  const t = performance.now();
+  for (const m of w.messages) await s.pipe.publisher.publishRaw(m.subject, m.payload, m.msgId);
+  await s.pipe.publisher.flush();
+  const publishedMs = performance.now() - t;
+  await s.pipe.waitIdle(1_800_000);
+  const e2eMs = performance.now() - t - 600; // waitIdle needs two quiet checks 300 ms apart
+  const [derived] = await s.pipe.warehouse.query<{ n: string }>('SELECT count() AS n FROM post_deltas');
+  line(`end to end, ${s.workers.length} worker process(es)`, `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s; ${Number(derived.n).toLocaleString('en-US')} post_delta rows)`);
+  return w.events / e2eMs * 1000;
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`tgpulse bench: ${CHANNELS} channels, ${HOURS} simulated hours, ${PARTITIONS} partitions, node ${process.version}\n`);
   const w = workload(1, CHANNELS, HOURS);
   line('workload', `${w.events.toLocaleString('en-US')} events in ${w.messages.length.toLocaleString('en-US')} messages (${(w.events / w.messages.length).toFixed(1)} events/msg)`);
   line('simulator generation + encoding', rate(w.events, w.genMs));
 
-  const nats = await startTestNats();
-  await jetstreamCeiling(nats.url, w.messages, w.events);
+  const stages: Stage[] = [];
+  // However the bench ends, nothing it started stays behind.
+  const cleanup = async () => {
+    for (const s of stages) for (const r of s.workers) await killRole(r);
+    for (const s of stages) await s.pipe.close().catch(() => undefined);
+    for (const s of stages) await s.nats.stop().catch(() => undefined);
+  };
+  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  try {
+    const first = await startStage(0);
+    stages.push(first);
+    await jetstreamCeiling(first.nats.url, w.messages, w.events);
+    await warehouseCeiling(first.pipe.warehouse, w);
+    await stopStage(first);
+    stages.splice(stages.indexOf(first), 1);
 
-  const pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('bench') });
-  const wh = pipe.warehouse;
+    let lastRate = 0;
+    for (const n of WORKER_COUNTS) {
+      const s = await startStage(n);
+      stages.push(s);
+      lastRate = await endToEnd(s, w);
+      const rss = [
+        ...s.workers.map((x, i) => `worker ${i} ${peakRssMiB(x.child.pid)} MiB`),
+        `nats-server ${peakRssMiB(s.nats.process.pid)} MiB`,
+        `warehouse ${peakRssMiB(readRunningWarehouse(s.pipe.config.dataDir)?.pid)} MiB`,
+      ];
+      line('  peak RSS', rss.join(', '));
+      if (n !== WORKER_COUNTS[WORKER_COUNTS.length - 1]) {
+        await stopStage(s);
+        stages.splice(stages.indexOf(s), 1);
+      }
+    }
+    await freshness(stages[stages.length - 1], lastRate);
+    line('peak RSS of the bench process', `${Math.round(peakRss / 1024 / 1024)} MiB`);
+    clearInterval(rssTimer);
+    for (const s of [...stages]) {
+      await stopStage(s);
+      stages.splice(stages.indexOf(s), 1);
+    }
+  } finally {
+    clearInterval(rssTimer);
+    await cleanup();
+  }
+}
 
-  // chDB ceiling: the same rows, bulk-inserted into copies of their tables.
+/** The warehouse's own insert ceiling: the same rows, bulk-inserted into copies of their tables. */
+async function warehouseCeiling(wh: Warehouse, w: ReturnType<typeof workload>): Promise<void> {
   const rowsByTable = new Map<string, Record<string, unknown>[]>();
   for (const m of w.messages) for (const e of m.events) {
     const table = tableFor(e.kind);
@@ -123,7 +220,7 @@ async function main(): Promise<void> {
     if (!rows) rowsByTable.set(table, (rows = []));
     rows.push(toRow(e));
   }
-  let t = performance.now();
+  const t = performance.now();
   let rowsInserted = 0;
   for (const [table, rows] of rowsByTable) {
     await wh.exec(`CREATE TABLE bench_${table} AS ${table}`);
@@ -132,28 +229,16 @@ async function main(): Promise<void> {
       rowsInserted += Math.min(50_000, rows.length - i);
     }
   }
-  const chMs = performance.now() - t;
-  line('chDB bulk insert (same rows, 50k/insert)', `${rate(rowsInserted, chMs)} rows`);
-  rowsByTable.clear();
+  line('warehouse bulk insert (same rows, 50k/insert)', `${rate(rowsInserted, performance.now() - t)} rows`);
+}
 
-  // End to end: publish everything, roles running, until every consumer is idle.
-  pipe.startRoles();
-  t = performance.now();
-  for (const m of w.messages) await pipe.publisher.publishRaw(m.subject, m.payload, m.msgId);
-  await pipe.publisher.flush();
-  const publishedMs = performance.now() - t;
-  await pipe.waitIdle(1_800_000);
-  const e2eMs = performance.now() - t - 600; // waitIdle needs two quiet checks 300 ms apart
-  const [derived] = await wh.query<{ n: string }>('SELECT count() AS n FROM post_deltas');
-  line('end to end (raw → processors → chDB)', `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`);
-  line('  derived post_delta rows written', Number(derived.n).toLocaleString('en-US'));
-
-  // Freshness: a paced stream; observed_at is the publish time.
-  const RATE = RATE_OVERRIDE ?? Math.max(1000, Math.round((w.events / e2eMs) * 500));
+/** Freshness: a paced stream at half the measured rate; observed_at is the publish time. */
+async function freshness(s: Stage, measuredRate: number): Promise<void> {
+  const RATE = RATE_OVERRIDE ?? Math.max(1000, Math.round(measuredRate / 2));
   const fresh = workload(2, Math.max(50, Math.round(CHANNELS / 5)), 2);
   const paced = fresh.messages.slice(0, Math.min(fresh.messages.length, Math.round((RATE * 20) / (fresh.events / fresh.messages.length))));
   const pacedEvents = paced.reduce((n, m) => n + m.events.length, 0);
-  t = performance.now();
+  const t = performance.now();
   let sent = 0;
   for (const m of paced) {
     const due = t + (sent / RATE) * 1000;
@@ -161,27 +246,23 @@ async function main(): Promise<void> {
     if (wait > 1) await sleep(wait);
     const now = Date.now();
     const events = m.events.map((e) => ({ ...e, observed_at: now }));
-    await pipe.publisher.publishRaw(m.subject, Buffer.from(JSON.stringify(events)), m.msgId);
+    await s.pipe.publisher.publishRaw(m.subject, Buffer.from(JSON.stringify(events)), m.msgId);
     sent += m.events.length;
   }
-  await pipe.publisher.flush();
-  await pipe.waitIdle(600_000);
+  await s.pipe.publisher.flush();
+  await s.pipe.waitIdle(600_000);
   const ids = paced.flatMap((m) => m.events.map((e) => e.id));
   for (const [label, table, idCol] of [
     ['freshness raw (publish → queryable)', 'raw_post_counters', 'id'],
     ['freshness derived post_delta', 'post_deltas', 'source_id'],
   ] as const) {
-    const [q] = await wh.query<{ p50: number; p99: number; n: string }>(
+    const [q] = await s.pipe.warehouse.query<{ p50: number; p99: number; n: string }>(
       `SELECT quantile(0.5)(lag) AS p50, quantile(0.99)(lag) AS p99, count() AS n FROM (
          SELECT toUnixTimestamp64Milli(ingested_at) - toUnixTimestamp64Milli(observed_at) AS lag FROM ${table} WHERE ${idCol} IN {ids:Array(String)})`,
       { ids },
     );
     line(label, `p50 ${Math.round(q.p50)} ms, p99 ${Math.round(q.p99)} ms over ${Number(q.n).toLocaleString('en-US')} rows at ${RATE.toLocaleString('en-US')} events/s offered (${pacedEvents.toLocaleString('en-US')} events)`);
   }
-  line('peak RSS of the bench process', `${Math.round(peakRss / 1024 / 1024)} MiB`);
-  clearInterval(rssTimer);
-  await pipe.close();
-  await nats.stop();
 }
 
 main().catch((err) => {

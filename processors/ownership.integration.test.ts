@@ -41,7 +41,7 @@ describe('partition ownership', () => {
   });
 
   /** A member whose KV requests can be made to time out, as when its link to NATS freezes. */
-  function startMember(id: string) {
+  function startMember(id: string, pinned: number[] | null = null, group = 'owners') {
     let frozen = false;
     const flaky = new Proxy(kv, {
       get(target, prop, receiver) {
@@ -54,9 +54,9 @@ describe('partition ownership', () => {
     setMaxListeners(100, controller.signal);
     const owned = new Set<number>();
     const done = runOwnership({
-      table: new LeaseTable(flaky, { group: 'owners', ttlMs: TTL }),
+      table: new LeaseTable(flaky, { group, ttlMs: TTL }),
       partitions: PARTITIONS,
-      pinned: null,
+      pinned,
       log: silentLogger,
       metrics: new PipelineMetrics(),
       signal: controller.signal,
@@ -110,5 +110,15 @@ describe('partition ownership', () => {
       const spans = intervals.filter((i) => i.partition === p).sort((x, y) => x.from - y.from);
       for (let i = 1; i < spans.length; i++) expect(spans[i].from, `partition ${p}: ${spans[i - 1].member} then ${spans[i].member}`).toBeGreaterThanOrEqual(spans[i - 1].to);
     }
+  });
+
+  it('keeps a pinned member on exactly its partitions and shares the rest among the others', async () => {
+    const free = startMember('free', null, 'pinned');
+    await until(() => free.owned.size === PARTITIONS);
+    const pin = startMember('pin', [5], 'pinned');
+    await until(() => pin.owned.has(5) && free.owned.size === PARTITIONS - 1);
+    expect([...pin.owned]).toEqual([5]);
+    expect(free.owned.has(5)).toBe(false);
+    await Promise.all([free.stop(), pin.stop()]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { dieWithParent } from '../../clickhouse/local-server/child.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,7 +18,9 @@ export interface RoleProcess {
 
 /** Starts `tgpulse <role>`; the last `keepChars` of its output are kept for assertions and failure messages. */
 export function spawnRole(role: string, args: string[], env: Record<string, string>, keepChars = 20_000): RoleProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', role, ...args], {
+  // Dies with the test (or bench) process, even when that is killed.
+  const [cmd, ...prefix] = [...dieWithParent(), process.execPath];
+  const child = spawn(cmd, [...prefix, '--import', 'tsx', 'cli/main.ts', role, ...args], {
     cwd: ROOT,
     env: { ...process.env, TGPULSE_HTTP_PORT: '0', TGPULSE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
