@@ -157,8 +157,22 @@ async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<numbe
   const publishedMs = performance.now() - t;
   await s.pipe.waitIdle(1_800_000);
   const e2eMs = performance.now() - t - 600; // waitIdle needs two quiet checks 300 ms apart
-  const [derived] = await s.pipe.warehouse.query<{ n: string }>('SELECT count() AS n FROM post_deltas');
-  line(`end to end, ${s.workers.length} worker process(es)`, `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s; ${Number(derived.n).toLocaleString('en-US')} post_delta rows)`);
+  const [rows] = await s.pipe.warehouse.query<{ raw: string; raw_ids: string; deltas: string; delta_ids: string; dead: string }>(
+    `SELECT (SELECT count() FROM raw_post_counters) AS raw, (SELECT uniqExact(id) FROM raw_post_counters) AS raw_ids,
+            (SELECT count() FROM post_deltas) AS deltas, (SELECT uniqExact(id) FROM post_deltas) AS delta_ids,
+            (SELECT toString(groupArray((reason, c))) FROM (SELECT reason, count() AS c FROM dead_letters GROUP BY reason)) AS dead`,
+  );
+  const n = (x: string) => Number(x).toLocaleString('en-US');
+  line(`end to end, ${s.workers.length} worker process(es)`, `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`);
+  line('  rows written (distinct ids)', `raw_post_counters ${n(rows.raw)} (${n(rows.raw_ids)}), post_deltas ${n(rows.deltas)} (${n(rows.delta_ids)}), dead letters ${rows.dead}`);
+  const warnings = new Map<string, number>();
+  for (const worker of s.workers) {
+    for (const l of worker.output().split('\n')) {
+      const msg = /"level":(?:40|50|60).*?"msg":"([^"]+)"/.exec(l)?.[1];
+      if (msg) warnings.set(msg, (warnings.get(msg) ?? 0) + 1);
+    }
+  }
+  if (warnings.size) line('  worker warnings (last 20 kB of output)', [...warnings].map(([m, c]) => `${c}× ${m}`).join('; '));
   return w.events / e2eMs * 1000;
 }
 

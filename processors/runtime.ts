@@ -23,7 +23,7 @@ import { removeOtherConsumers, type DurableSpec } from '../streams/consumers.ts'
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/dlq.ts';
 import { retryNats } from '../streams/nats-errors.ts';
 import { EventPublisher } from '../streams/publisher.ts';
-import { runConsumer } from '../streams/runner.ts';
+import { CooperativeSlice, runConsumer } from '../streams/runner.ts';
 import { parseSubject, partitionFilter, partitionToken } from '../streams/subjects.ts';
 import type { StreamsConfig } from '../streams/config.ts';
 import type { Logger } from '../observability/log.ts';
@@ -50,6 +50,14 @@ export class LeaseExpiredError extends Error {
   ) {
     super(`partition ${partitionToken(partition)}: lease of epoch ${epoch} may have expired; stopping before another owner starts`);
     this.name = 'LeaseExpiredError';
+  }
+}
+
+/** Messages were delivered to this consumer but never handed to the runtime: order is no longer guaranteed. */
+export class DeliveryGapError extends Error {
+  constructor(partition: number, after: number, got: number) {
+    super(`partition ${partitionToken(partition)}: delivery ${got} followed ${after}; the messages between were lost on the way, restarting from the checkpoint`);
+    this.name = 'DeliveryGapError';
   }
 }
 
@@ -123,6 +131,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   const maxDeltas = opts.maxDeltas ?? 32;
   const changes = new StateChanges();
   let pending: JsMsg[] = [];
+  let lastDelivery = 0;
   let lastCheckpointAt = Date.now();
   // A first base, so every later checkpoint can be a delta on it.
   let needBase = !cp?.base;
@@ -167,14 +176,16 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
       },
       {
         async handle(batch) {
-          let slice = performance.now();
+          const slice = new CooperativeSlice();
           for (const m of batch) {
-            // Let timers and I/O in between messages (lease renewals, acks, metrics): awaiting a
-            // publish that has room does not, and a big batch would otherwise hold the loop for seconds.
-            if (performance.now() - slice > 20) {
-              await yieldToLoop();
-              slice = performance.now();
-            }
+            // Stream order is what makes outputs reproducible, and `seq <= lastSeq` below trusts it. A
+            // jump in the consumer's delivery sequence means messages were delivered but never reached
+            // us (a pull restarted under load drops what the client had buffered): their redelivery
+            // would come after later messages. Start over from the checkpoint instead.
+            const delivery = m.info.deliverySequence;
+            if (lastDelivery !== 0 && delivery !== lastDelivery + 1) throw new DeliveryGapError(opts.partition, lastDelivery, delivery);
+            lastDelivery = delivery;
+            await slice.pause();
             // A paused or overloaded owner whose lease may have run out must not go on.
             if (!opts.lease.valid()) throw new LeaseExpiredError(opts.partition, opts.lease.epoch);
             if (m.seq <= lastSeq) {
@@ -201,8 +212,6 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   }
   log.info({ seq: lastSeq }, 'partition drained and checkpointed');
 }
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Decodes one message and runs its events through the operators. */
 function handleMessage(state: PartitionState, changes: StateChanges, m: JsMsg, opts: PartitionRuntimeOptions): { derived: TgEvent[]; dead: DeadLetterRecord[] } {

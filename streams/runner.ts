@@ -95,3 +95,25 @@ export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHan
     await puller.close();
   }
 }
+
+/**
+ * Lets timers and I/O run (lease renewals, pull heartbeats, acks). Handlers
+ * call it between messages of a big batch: awaiting work that completes at
+ * once does not, and a loop held for seconds makes NATS clients think the
+ * server went quiet and restart their pulls.
+ */
+export function yieldToLoop(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Calls `yieldToLoop` once `sliceMs` of work has passed since the last yield. */
+export class CooperativeSlice {
+  #since = performance.now();
+  constructor(private readonly sliceMs = 20) {}
+
+  async pause(): Promise<void> {
+    if (performance.now() - this.#since < this.sliceMs) return;
+    await yieldToLoop();
+    this.#since = performance.now();
+  }
+}

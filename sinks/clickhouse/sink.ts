@@ -15,7 +15,7 @@ import { decodeBatch } from '../../streams/codec.ts';
 import type { DurableSpec } from '../../streams/consumers.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/dlq.ts';
 import { batchId } from '../../streams/ids.ts';
-import { runConsumer } from '../../streams/runner.ts';
+import { CooperativeSlice, runConsumer } from '../../streams/runner.ts';
 import { parseSubject } from '../../streams/subjects.ts';
 import { withRetry } from '../../streams/retry.ts';
 import type { StreamsConfig } from '../../streams/config.ts';
@@ -80,7 +80,13 @@ export async function runSink(opts: SinkOptions): Promise<void> {
     {
       async handle(batch) {
         if (!batch.length) return;
-        const prepared = batch.map((m) => prepare(m, opts, stage));
+        // Decoding thousands of messages is seconds of work: let the loop breathe in between.
+        const slice = new CooperativeSlice();
+        const prepared: Prepared[] = [];
+        for (const m of batch) {
+          prepared.push(prepare(m, opts, stage));
+          await slice.pause();
+        }
         await writeBatch(prepared, opts, dlq, stage, log);
         const rejected = prepared.flatMap((p) => p.rejected ?? []);
         if (rejected.length) await dlq.send(rejected);
