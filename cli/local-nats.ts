@@ -59,7 +59,8 @@ export async function startLocalNats(storeDir: string, opts: { port?: number } =
   mkdirSync(storeDir, { recursive: true });
   const port = opts.port ?? (await freePort());
   const [cmd, ...args] = [...dieWithParent(), bin, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir];
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Its own process group: Ctrl-C reaches tgpulse alone, which stops the server after the roles drained.
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);

@@ -53,6 +53,9 @@ export function startWorkers(ctx: Context, count: number, env: Record<string, st
     const child = spawn(cmd, args, {
       env: { ...process.env, ...env, TGPULSE_WORKER_INDEX: String(slot.index), TGPULSE_HTTP_PORT: '0' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A group of its own: Ctrl-C at the terminal reaches the parent alone, which then stops each
+      // worker once (a second signal would make the worker exit without draining).
+      detached: true,
     });
     slot.child = child;
     child.on('message', (m: WorkerMessage) => {

@@ -279,6 +279,8 @@ async function launch(launcher: string, opts: LocalWarehouseOptions, users: Ware
   const child = spawn(launcher, args, {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: Ctrl-C reaches tgpulse alone, which stops the server after the roles drained.
+    detached: true,
     env: { ...process.env, TGPULSE_WAREHOUSE_PARENT_PID: String(process.pid) },
   });
   let stderr = '';
