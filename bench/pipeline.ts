@@ -31,7 +31,7 @@ import { tableFor, toRow } from '../sinks/clickhouse/encoder.ts';
 import { readFileSync } from 'node:fs';
 import { startTestNats, tempDir, type TestNats } from '../test/support/nats.ts';
 import { startPipeline, type TestPipeline } from '../test/support/pipeline.ts';
-import { killRole, spawnRole, stopRole, type RoleProcess } from '../test/support/roles.ts';
+import { killRole, spawnRole, stopRole, warningSummary, type RoleProcess } from '../test/support/roles.ts';
 import { readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
 
@@ -165,14 +165,8 @@ async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<numbe
   const n = (x: string) => Number(x).toLocaleString('en-US');
   line(`end to end, ${s.workers.length} worker process(es)`, `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`);
   line('  rows written (distinct ids)', `raw_post_counters ${n(rows.raw)} (${n(rows.raw_ids)}), post_deltas ${n(rows.deltas)} (${n(rows.delta_ids)}), dead letters ${rows.dead}`);
-  const warnings = new Map<string, number>();
-  for (const worker of s.workers) {
-    for (const l of worker.output().split('\n')) {
-      const msg = /"level":(?:40|50|60).*?"msg":"([^"]+)"/.exec(l)?.[1];
-      if (msg) warnings.set(msg, (warnings.get(msg) ?? 0) + 1);
-    }
-  }
-  if (warnings.size) line('  worker warnings (last 20 kB of output)', [...warnings].map(([m, c]) => `${c}× ${m}`).join('; '));
+  const warnings = warningSummary(s.workers);
+  if (warnings) line('  worker warnings (last 20 kB of output)', warnings);
   return w.events / e2eMs * 1000;
 }
 

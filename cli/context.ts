@@ -14,7 +14,7 @@ import { migrate, renderTargetFor } from '../clickhouse/migrate.ts';
 import { createDatabaseIfMissing } from '../clickhouse/server.ts';
 import { LocalWarehouse, LocalWarehouseError, readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import { sleep } from '../streams/retry.ts';
-import { retryNats } from '../streams/nats-errors.ts';
+import { reportRetry, retryNats } from '../streams/nats-errors.ts';
 import { createLogger, type Logger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { runningLocalNats, startLocalNats, type LocalNats } from './local-nats.ts';
@@ -86,12 +86,7 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
     throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, { cause: err });
   });
   // A frozen or restarting server at start is waited out like one later on.
-  const retry = {
-    onRetry: (err: unknown) => {
-      ctx.metrics.errors.inc({ stage: 'nats', error: 'setup_retry' });
-      ctx.log.warn({ err: String(err), url }, 'NATS did not answer while setting up streams; retrying');
-    },
-  };
+  const retry = { onRetry: reportRetry(ctx.metrics, ctx.log, { stage: 'nats', error: 'setup_retry' }, 'NATS did not answer while setting up streams; retrying', { url }) };
   await retryNats(() => ensureStreams(jsm, cfg.streams), retry);
   const kv = await retryNats(() => openCheckpointBucket(nc, cfg.streams), retry);
   const nats: NatsContext = { url, nc, js: jetstream(nc), jsm, kv, local };

@@ -15,18 +15,10 @@ import { sleep } from '../streams/retry.ts';
 import type { PostEvent } from '../streams/contract.ts';
 import { FakeTelegram } from '../test/support/fake-telegram.ts';
 import { startTestNats, type TestNats } from '../test/support/nats.ts';
+import { until } from '../test/support/until.ts';
 import { loadConfig, type TgpulseConfig } from './config.ts';
 import { Context, openNats, type NatsContext } from './context.ts';
 import { runIngestRole } from './commands/ingest.ts';
-
-/** Polls `check` until it holds (the role runs on its own schedule); fails after many rounds. */
-async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 describe('tgpulse ingest: the collector role', () => {
   let natsServer: TestNats;
@@ -92,7 +84,7 @@ describe('tgpulse ingest: the collector role', () => {
     await addAccount(control.pool, { phone: '+15557770001', userId: '1', sealSession: (id) => encryptSession('session-3001', key, id) });
     await upsertChannel(control.pool, { channelId: ch.id, username: ch.username ?? null, title: ch.title, accessHash: ch.accessHash, canViewStats: true, statsDc: 2, members: ch.members });
 
-    await eventually(() => progress.some((l) => l.includes('3001') && l.endsWith('done')), 'the backfill finished');
+    await until('the backfill finished', () => progress.some((l) => l.includes('3001') && l.endsWith('done')));
     expect(progress.at(-1)).toMatch(/^backfill 3001: 3 posts/);
 
     const msg = await nats.jsm.streams.getMessage(config.streams.names.raw, { last_by_subj: rawSubject('post', '3001', config.streams.partitions) });
@@ -100,7 +92,7 @@ describe('tgpulse ingest: the collector role', () => {
     expect(posts.map((p) => p.data.post_id).sort()).toEqual([1, 2, 3]);
     expect(posts.every((p) => p.source === 'mtproto')).toBe(true);
 
-    await eventually(async () => (await nats.jsm.streams.getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') }).catch(() => null)) !== null, 'the malformed graph was dead-lettered');
+    await until('the malformed graph was dead-lettered', async () => (await nats.jsm.streams.getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') }).catch(() => null)) !== null);
     const dead = await nats.jsm.streams.getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') });
     const record = JSON.parse(new TextDecoder().decode(dead!.data)) as DeadLetterRecord;
     expect(record).toMatchObject({ stage: 'collector', reason: 'malformed_source', channel_id: '3001', subject: 'stats.growth', payload: '{"columns": "not a list"}' });

@@ -16,7 +16,7 @@ import { runPartition } from '../processors/runtime.ts';
 import { runOwnership } from '../processors/ownership.ts';
 import { LeaseTable } from '../streams/leases.ts';
 import { connectNats } from '../streams/nats.ts';
-import { retryNats } from '../streams/nats-errors.ts';
+import { reportRetry, retryNats } from '../streams/nats-errors.ts';
 import { openCheckpointBucket } from '../streams/topology.ts';
 import { runSink, type SinkSource } from '../sinks/clickhouse/sink.ts';
 import type { Context, NatsContext } from './context.ts';
@@ -29,10 +29,7 @@ import type { Warehouse } from '../clickhouse/warehouse.ts';
 export async function runProcessRole(ctx: Context, nats: NatsContext, signal: AbortSignal, partitions?: number[]): Promise<void> {
   // Leases get a connection of their own: renewals must not queue behind thousands of in-flight publishes.
   const leaseConn = await connectNats(nats.url, 'tgpulse-leases', ctx.log);
-  const onError = (err: unknown) => {
-    ctx.metrics.errors.inc({ stage: 'process', error: 'lease_read' });
-    ctx.log.warn({ err: String(err) }, 'reading the partition leases failed; retrying');
-  };
+  const onError = reportRetry(ctx.metrics, ctx.log, { stage: 'process', error: 'lease_read' }, 'reading the partition leases failed; retrying');
   try {
     const bucket = await retryNats(() => openCheckpointBucket(leaseConn, ctx.config.streams), { signal, onRetry: onError });
     await runOwnership({

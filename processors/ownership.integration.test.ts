@@ -13,6 +13,7 @@ import { sleep } from '../streams/retry.ts';
 import { silentLogger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { startTestKv } from '../test/support/nats.ts';
+import { until } from '../test/support/until.ts';
 import { runOwnership } from './ownership.ts';
 import { LeaseExpiredError } from './runtime.ts';
 
@@ -78,28 +79,20 @@ describe('partition ownership', () => {
     return { id, owned, freeze: () => (frozen = true), stop: async () => (controller.abort(), await done) };
   }
 
-  async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error('condition not reached in time');
-      await sleep(25);
-    }
-  }
-
   it('balances, hands off on join, takes over from a silent member, and never has two owners at once', async () => {
     const a = startMember('a');
-    await until(() => a.owned.size === PARTITIONS);
+    await until('A owns everything', () => a.owned.size === PARTITIONS, 10_000);
     const b = startMember('b');
     const c = startMember('c');
-    await until(() => a.owned.size + b.owned.size + c.owned.size === PARTITIONS && [a, b, c].every((m) => m.owned.size >= 2));
+    await until('three-way split', () => a.owned.size + b.owned.size + c.owned.size === PARTITIONS && [a, b, c].every((m) => m.owned.size >= 2), 10_000);
     expect([a, b, c].map((m) => m.owned.size).sort()).toEqual([2, 3, 3]);
 
     // B goes silent: its partitions stop on their own within the TTL, then A and C take them.
     const bHeld = [...b.owned];
     const frozenAt = Date.now();
     b.freeze();
-    await until(() => b.owned.size === 0, TTL * 2);
-    await until(() => a.owned.size + c.owned.size === PARTITIONS, TTL * 6);
+    await until('B stopped its partitions', () => b.owned.size === 0, TTL * 2);
+    await until('A and C took them over', () => a.owned.size + c.owned.size === PARTITIONS, TTL * 6);
     const movedIn = Date.now() - frozenAt;
     expect(movedIn).toBeLessThan(TTL * 2 + 1500);
     for (const p of bHeld) expect(a.owned.has(p) || c.owned.has(p)).toBe(true);
@@ -114,9 +107,9 @@ describe('partition ownership', () => {
 
   it('keeps a pinned member on exactly its partitions and shares the rest among the others', async () => {
     const free = startMember('free', null, 'pinned');
-    await until(() => free.owned.size === PARTITIONS);
+    await until('the free member owns everything', () => free.owned.size === PARTITIONS, 10_000);
     const pin = startMember('pin', [5], 'pinned');
-    await until(() => pin.owned.has(5) && free.owned.size === PARTITIONS - 1);
+    await until('the pinned member holds its partition', () => pin.owned.has(5) && free.owned.size === PARTITIONS - 1, 10_000);
     expect([...pin.owned]).toEqual([5]);
     expect(free.owned.has(5)).toBe(false);
     await Promise.all([free.stop(), pin.stop()]);

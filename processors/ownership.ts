@@ -190,6 +190,11 @@ function childController(parent: AbortSignal): AbortController {
   const c = new AbortController();
   setMaxListeners(100, c.signal);
   if (parent.aborted) c.abort(parent.reason);
-  else parent.addEventListener('abort', () => c.abort(parent.reason), { once: true });
+  else {
+    // Runs restart many times under one process signal: drop the link once this child is done.
+    const follow = () => c.abort(parent.reason);
+    parent.addEventListener('abort', follow, { once: true });
+    c.signal.addEventListener('abort', () => parent.removeEventListener('abort', follow), { once: true });
+  }
   return c;
 }

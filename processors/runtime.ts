@@ -21,7 +21,7 @@ import { decodeBatch, type DecodeFailure } from '../streams/codec.ts';
 import { CheckpointStore } from '../streams/checkpoint.ts';
 import { removeOtherConsumers, type DurableSpec } from '../streams/consumers.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/dlq.ts';
-import { retryNats } from '../streams/nats-errors.ts';
+import { reportRetry, retryNats } from '../streams/nats-errors.ts';
 import { EventPublisher } from '../streams/publisher.ts';
 import { CooperativeSlice, runConsumer } from '../streams/runner.ts';
 import { parseSubject, partitionFilter, partitionToken } from '../streams/subjects.ts';
@@ -101,11 +101,7 @@ export function processorConsumerPrefix(partition: number): string {
 export async function runPartition(opts: PartitionRuntimeOptions): Promise<void> {
   const p = partitionToken(opts.partition);
   const log = opts.log.child({ role: 'process', partition: p, epoch: opts.lease.epoch });
-  const onRetry = (err: unknown) => {
-    opts.metrics.errors.inc({ stage: PROCESS_STAGE, error: 'nats_retry' });
-    log.warn({ err: String(err) }, 'NATS request failed; retrying');
-  };
-  const retry = { signal: opts.signal, onRetry };
+  const retry = { signal: opts.signal, onRetry: reportRetry(opts.metrics, log, { stage: PROCESS_STAGE, error: 'nats_retry' }, 'NATS request failed; retrying') };
   const store = new CheckpointStore(opts.kv, `processor.${p}`);
   const cp = await retryNats(() => store.claim(opts.lease.epoch), retry);
   const state: PartitionState = cp?.base ? cp.deltas.reduce(applyDelta, restoreState(cp.base)) : createPartitionState();

@@ -116,10 +116,6 @@ export class CheckpointStore {
     return this.#writeHead({ ...current, seq, epoch: this.#epoch, deltas: [...current.deltas, segment], written_at: Date.now() }, [segment]);
   }
 
-  async clear(): Promise<void> {
-    await this.kv.purge(this.#headKey());
-  }
-
   async #writeHead(head: CheckpointHead, written: Segment[]): Promise<CheckpointHead> {
     const revision = await casWrite(this.kv, this.#headKey(), JSON.stringify(head), this.#revision);
     if (revision === null) {

@@ -6,6 +6,8 @@
  * someone else wrote the key, which is how fencing and leases work.
  */
 import { withRetry, type RetryOptions } from './retry.ts';
+import type { Logger } from '../observability/log.ts';
+import type { PipelineMetrics } from '../observability/metrics.ts';
 
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'NoResponders', 'RequestError', 'ConnectionError']);
 
@@ -41,6 +43,17 @@ export function isTransientNatsError(err: unknown): boolean {
 /** A KV update or create refused because the key is no longer at the expected revision. */
 export function isWrongRevision(err: unknown): boolean {
   return chain(err).some((e) => (typeof e.code === 'number' && WRONG_REVISION_CODES.has(e.code)) || /wrong last sequence|key exists/i.test(e.message ?? ''));
+}
+
+/**
+ * The `onRetry` of a role: counts each failed attempt in `tgpulse_errors_total`
+ * under (stage, error) and logs it, so a retried failure is never silent.
+ */
+export function reportRetry(metrics: PipelineMetrics, log: Logger, label: { stage: string; error: string }, message: string, fields: Record<string, unknown> = {}): (err: unknown) => void {
+  return (err) => {
+    metrics.errors.inc(label);
+    log.warn({ ...fields, err: String(err) }, message);
+  };
 }
 
 export interface NatsRetryOptions {

@@ -139,23 +139,6 @@ export class BatchPuller {
     });
   }
 
-  /**
-   * Non-empty batches until the signal aborts (idle waits are skipped). A
-   * consumer that stops delivering unasked is an error naming `consumer`,
-   * so a role fails loudly instead of idling forever.
-   */
-  async *batches(consumer: string): AsyncGenerator<JsMsg[]> {
-    for (;;) {
-      const batch = await this.next();
-      if (batch.length) {
-        yield batch;
-        continue;
-      }
-      if (this.opts.signal.aborted) return;
-      if (this.stopped) throw new Error(`consumer ${consumer} stopped delivering`);
-    }
-  }
-
   get stopped(): boolean {
     return this.#done;
   }

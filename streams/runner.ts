@@ -12,10 +12,11 @@
  * });
  * ```
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { ensureDurable, resetDurable, watchConsumerLag, type DurableSpec } from './consumers.ts';
 import { BatchPuller } from './puller.ts';
-import { retryNats } from './nats-errors.ts';
+import { reportRetry, retryNats } from './nats-errors.ts';
 import type { Logger } from '../observability/log.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 
@@ -57,10 +58,7 @@ export interface ConsumerRunOptions {
 /** Runs until the signal aborts or the handler throws; the batch in hand is finished first. */
 export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHandler): Promise<void> {
   const { spec, stage, log, metrics, signal } = opts;
-  const onRetry = (err: unknown) => {
-    metrics.errors.inc({ stage, error: 'nats_retry' });
-    log.warn({ err: String(err), consumer: spec.name }, 'NATS request failed; retrying');
-  };
+  const onRetry = reportRetry(metrics, log, { stage, error: 'nats_retry' }, 'NATS request failed; retrying', { consumer: spec.name });
   await retryNats(() => (opts.startAfterSeq === undefined ? ensureDurable(opts.jsm, spec) : resetDurable(opts.jsm, spec, opts.startAfterSeq)), { signal, onRetry });
   const consumer = await retryNats(() => opts.js.consumers.get(spec.stream, spec.name), { signal, onRetry });
   const puller = new BatchPuller(consumer, {
@@ -97,16 +95,12 @@ export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHan
 }
 
 /**
- * Lets timers and I/O run (lease renewals, pull heartbeats, acks). Handlers
- * call it between messages of a big batch: awaiting work that completes at
- * once does not, and a loop held for seconds makes NATS clients think the
- * server went quiet and restart their pulls.
+ * Lets timers and I/O run (lease renewals, pull heartbeats, acks) once
+ * `sliceMs` of work has passed since the last pause. Handlers call it between
+ * messages of a big batch: awaiting work that completes at once does not, and
+ * a loop held for seconds makes NATS clients think the server went quiet and
+ * restart their pulls.
  */
-export function yieldToLoop(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Calls `yieldToLoop` once `sliceMs` of work has passed since the last yield. */
 export class CooperativeSlice {
   #since = performance.now();
   constructor(private readonly sliceMs = 20) {}

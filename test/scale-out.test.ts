@@ -22,13 +22,16 @@ import { defaultStreamsConfig } from '../streams/config.ts';
 import { openCheckpointBucket } from '../streams/topology.ts';
 import { sleep } from '../streams/retry.ts';
 import type { RawEvent } from '../streams/contract.ts';
-import { killRole, spawnRole, stopRole, type RoleProcess } from './support/roles.ts';
+import { killRole, spawnRole, stopRole, warningSummary, type RoleProcess } from './support/roles.ts';
+import { until } from './support/until.ts';
 import { dumpTables, input, startRun, startWarehouse, TABLES, untilIdle, type Dump, type Run } from './support/runs.ts';
 
 const TTL_MS = 2000;
 const TICK_MS = TTL_MS / 3;
 const PARTITIONS = defaultStreamsConfig.partitions;
 const LOG_CHARS = 4_000_000;
+/** How long a role gets to reach a state (startup on a busy machine included). */
+const WAIT_MS = 60_000;
 
 interface Scenario {
   run: Run;
@@ -68,16 +71,6 @@ async function leaseHolders(kv: KV): Promise<Map<number, number>> {
   return out;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | null | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== null && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
-    await sleep(50);
-  }
-}
-
 /** Messages of TG_RAW not yet processed (pending or unacked at any processor consumer). */
 async function processorBacklog(nc: NatsConnection): Promise<number> {
   const jsm = await jetstreamManager(nc);
@@ -88,20 +81,20 @@ async function processorBacklog(nc: NatsConnection): Promise<number> {
 
 /** Waits until every partition has a holder among the given pids, and returns the holders. */
 function allHeldBy(s: Scenario, pids: number[]): Promise<Map<number, number>> {
-  return until('every partition owned', async () => {
-    const h = await leaseHolders(s.kv);
-    return h.size === PARTITIONS && [...h.values()].every((pid) => pids.includes(pid)) ? h : null;
-  });
+  return until(
+    'every partition owned',
+    async () => {
+      const h = await leaseHolders(s.kv);
+      return h.size === PARTITIONS && [...h.values()].every((pid) => pids.includes(pid)) ? h : null;
+    },
+    WAIT_MS,
+  );
 }
 
 /** What the roles logged at warn and above, counted by message: the story of a failed wait. */
 function warnings(s: Scenario): string {
   return [...s.processors, ...s.sinks]
-    .map((r, i) => {
-      const counts = new Map<string, number>();
-      for (const line of r.output().split('\n')) if (/"level":(40|50|60)/.test(line)) counts.set(JSON.parse(line).msg, (counts.get(JSON.parse(line).msg) ?? 0) + 1);
-      return `${r.name} #${i} (exit ${r.child.exitCode ?? r.child.signalCode ?? 'running'}): ${[...counts].map(([m, n]) => `${n}× ${m}`).join('; ')}`;
-    })
+    .map((r, i) => `${r.name} #${i} (exit ${r.child.exitCode ?? r.child.signalCode ?? 'running'}): ${warningSummary([r])}`)
     .join('\n');
 }
 
@@ -196,10 +189,14 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
       scenarios.push(s);
       const pids = s.processors.map((p) => p.child.pid!);
       // Wait for the three-way split (each holds at least two), while there is still work.
-      const holders = await until('three-way split', async () => {
-        const h = await leaseHolders(s.kv);
-        return pids.every((pid) => [...h.values()].filter((x) => x === pid).length >= 2) ? h : null;
-      });
+      const holders = await until(
+        'three-way split',
+        async () => {
+          const h = await leaseHolders(s.kv);
+          return pids.every((pid) => [...h.values()].filter((x) => x === pid).length >= 2) ? h : null;
+        },
+        WAIT_MS,
+      );
       expect(await processorBacklog(s.nc)).toBeGreaterThan(0);
       const victim = s.processors[0];
       moved = [...holders].filter(([, pid]) => pid === victim.child.pid).map(([p]) => p);
@@ -242,17 +239,21 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
       scenarios.push(s);
       const [a, b] = s.processors;
       const pids = [a.child.pid!, b.child.pid!];
-      await until('two-way split', async () => {
-        const h = [...(await leaseHolders(s.kv)).values()];
-        return h.length === PARTITIONS && pids.every((pid) => h.includes(pid));
-      });
+      await until(
+        'two-way split',
+        async () => {
+          const h = [...(await leaseHolders(s.kv)).values()];
+          return h.length === PARTITIONS && pids.every((pid) => h.includes(pid));
+        },
+        WAIT_MS,
+      );
       a.child.kill('SIGSTOP');
       // B takes everything over once A's leases expire, and makes progress on A's partitions.
       await allHeldBy(s, [b.child.pid!]);
       const backlogThen = await processorBacklog(s.nc);
-      await until('progress without A', async () => (await processorBacklog(s.nc)) < backlogThen || backlogThen === 0);
+      await until('progress without A', async () => (await processorBacklog(s.nc)) < backlogThen || backlogThen === 0, WAIT_MS);
       a.child.kill('SIGCONT');
-      await until('A gave up', async () => /"msg":"partition lost"/.test(a.output()));
+      await until('A gave up', async () => /"msg":"partition lost"/.test(a.output()), WAIT_MS);
       pausedLog = a.output();
       dump = await finish(s);
       owners = ownerships(s, Date.now());
@@ -287,7 +288,7 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
       );
       // Mid-run: the sinks consume too.
       const jsm = await jetstreamManager(s.nc);
-      await until('sinks consuming', async () => (await jsm.consumers.info(defaultStreamsConfig.names.raw, 'sink_raw').catch(() => null))?.delivered.stream_seq);
+      await until('sinks consuming', async () => (await jsm.consumers.info(defaultStreamsConfig.names.raw, 'sink_raw').catch(() => null))?.delivered.stream_seq, WAIT_MS);
       expect(await processorBacklog(s.nc)).toBeGreaterThan(0);
       const server = s.run.nats.process;
       server.kill('SIGSTOP');

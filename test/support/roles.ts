@@ -45,3 +45,18 @@ export async function killRole(r: RoleProcess): Promise<void> {
   if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
   await r.exited;
 }
+
+/**
+ * What roles logged at warn and above, counted by message and written as
+ * "3× message; …": the story of a run that went wrong, in one line.
+ */
+export function warningSummary(roles: readonly RoleProcess[]): string {
+  const counts = new Map<string, number>();
+  for (const r of roles) {
+    for (const line of r.output().split('\n')) {
+      const msg = /"level":(?:40|50|60).*?"msg":"([^"]+)"/.exec(line)?.[1];
+      if (msg) counts.set(msg, (counts.get(msg) ?? 0) + 1);
+    }
+  }
+  return [...counts].map(([m, n]) => `${n}× ${m}`).join('; ');
+}
