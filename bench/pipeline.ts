@@ -29,6 +29,7 @@ import { BatchPuller } from '../streams/puller.ts';
 import { sleep } from '../streams/retry.ts';
 import { tableFor, toRow } from '../sinks/clickhouse/encoder.ts';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { startTestNats, tempDir, type TestNats } from '../test/support/nats.ts';
 import { startPipeline, type TestPipeline } from '../test/support/pipeline.ts';
 import { killRole, spawnRole, stopRole, warningSummary, type RoleProcess } from '../test/support/roles.ts';
@@ -124,6 +125,30 @@ function peakRssMiB(pid: number | undefined): number | null {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far; null once it is gone. */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+
+/** The processes of a stage by name, for RSS and CPU figures. */
+function stageProcesses(s: Stage): Array<[string, number | undefined]> {
+  return [
+    ...s.workers.map((x, i): [string, number | undefined] => [`worker ${i}`, x.child.pid]),
+    ['nats-server', s.nats.process.pid],
+    ['warehouse', readRunningWarehouse(s.pipe.config.dataDir)?.pid],
+    ['bench (publisher)', process.pid],
+  ];
+}
+
 interface Stage {
   nats: TestNats;
   pipe: TestPipeline;
@@ -151,12 +176,14 @@ async function stopStage(s: Stage): Promise<void> {
 async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<number> {
   // Timing starts once every worker consumes (all consumers exist and are idle), not while they start.
   await s.pipe.waitIdle(120_000);
+  const cpuBefore = stageProcesses(s).map(([, pid]) => cpuSeconds(pid) ?? 0);
   const t = performance.now();
   for (const m of w.messages) await s.pipe.publisher.publishRaw(m.subject, m.payload, m.msgId);
   await s.pipe.publisher.flush();
   const publishedMs = performance.now() - t;
   await s.pipe.waitIdle(1_800_000);
   const e2eMs = performance.now() - t - 600; // waitIdle needs two quiet checks 300 ms apart
+  const cpu = stageProcesses(s).map(([name, pid], i) => `${name} ${((cpuSeconds(pid) ?? 0) - cpuBefore[i]).toFixed(1)}`);
   const [rows] = await s.pipe.warehouse.query<{ raw: string; raw_ids: string; deltas: string; delta_ids: string; dead: string }>(
     `SELECT (SELECT count() FROM raw_post_counters) AS raw, (SELECT uniqExact(id) FROM raw_post_counters) AS raw_ids,
             (SELECT count() FROM post_deltas) AS deltas, (SELECT uniqExact(id) FROM post_deltas) AS delta_ids,
@@ -165,6 +192,7 @@ async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<numbe
   const n = (x: string) => Number(x).toLocaleString('en-US');
   line(`end to end, ${s.workers.length} worker process(es)`, `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`);
   line('  rows written (distinct ids)', `raw_post_counters ${n(rows.raw)} (${n(rows.raw_ids)}), post_deltas ${n(rows.deltas)} (${n(rows.delta_ids)}), dead letters ${rows.dead}`);
+  line('  CPU seconds during the run', `${cpu.join(', ')} (of ${((availableParallelism() * e2eMs) / 1000).toFixed(1)} on ${availableParallelism()} cores)`);
   const warnings = warningSummary(s.workers);
   if (warnings) line('  worker warnings (last 20 kB of output)', warnings);
   return w.events / e2eMs * 1000;
@@ -197,12 +225,7 @@ async function main(): Promise<void> {
       const s = await startStage(n);
       stages.push(s);
       lastRate = await endToEnd(s, w);
-      const rss = [
-        ...s.workers.map((x, i) => `worker ${i} ${peakRssMiB(x.child.pid)} MiB`),
-        `nats-server ${peakRssMiB(s.nats.process.pid)} MiB`,
-        `warehouse ${peakRssMiB(readRunningWarehouse(s.pipe.config.dataDir)?.pid)} MiB`,
-      ];
-      line('  peak RSS', rss.join(', '));
+      line('  peak RSS', stageProcesses(s).slice(0, -1).map(([name, pid]) => `${name} ${peakRssMiB(pid)} MiB`).join(', '));
       if (n !== WORKER_COUNTS[WORKER_COUNTS.length - 1]) {
         await stopStage(s);
         stages.splice(stages.indexOf(s), 1);

@@ -4,6 +4,8 @@
  * tells an operator where to look.
  */
 
+import { RowEncodeError } from './rowbinary.ts';
+
 /** What the warehouse was doing when it failed. */
 export type WarehouseOperation = 'open' | 'exec' | 'query' | 'insert' | 'ping' | 'close' | 'migrate';
 
@@ -46,6 +48,20 @@ export class WarehouseError extends Error {
     this.attempts = context.attempts ?? 1;
   }
 }
+
+/**
+ * The data was refused for what it is (parse or type errors from the engine,
+ * or a value the row encoder cannot fit in its column): retrying the same
+ * rows cannot help, so the writer isolates and dead-letters them instead.
+ */
+export function isContentError(err: unknown): boolean {
+  if (err instanceof WarehouseError && err.cause instanceof RowEncodeError) return true;
+  const code = clickhouseCodeOf(err);
+  // CANNOT_PARSE_*, TYPE_MISMATCH, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE..., CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  return code !== undefined && CONTENT_ERROR_CODES.has(code);
+}
+
+const CONTENT_ERROR_CODES = new Set([6, 27, 38, 41, 53, 69, 70, 117, 321]);
 
 /** A one-line, bounded rendering of a statement for error messages and logs. */
 export function sqlSnippet(sql: string, max = 200): string {

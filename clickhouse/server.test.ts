@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { WarehouseError } from './errors.ts';
+import { isContentError, WarehouseError } from './errors.ts';
 import { loadMigrations, migrate, migrationStatements, renderTargetFor } from './migrate.ts';
 import { SINGLE_NODE } from './template.ts';
 import { openWarehouse, type Warehouse, type WarehouseConfig } from './warehouse.ts';
@@ -11,14 +11,21 @@ interface SeenRequest {
   params: URLSearchParams;
   authorization: string | undefined;
   body: string;
+  bytes: Buffer;
 }
+
+const MEMBERS_COLUMNS = [
+  { name: 'id', type: 'String', default_type: '' },
+  { name: 'members', type: 'UInt64', default_type: '' },
+  { name: 'ingested_at', type: "DateTime64(3, 'UTC')", default_type: 'DEFAULT' },
+];
 
 /** How the fake answers one request; `undefined` = like ClickHouse would for a good request. */
 type Answer = { status: number; body: string; exceptionCode?: number } | 'reset' | undefined;
 
 /**
  * A minimal stand-in for ClickHouse's HTTP interface: checks the credentials
- * and database, records each request, and answers SELECTs with JSONEachRow.
+ * and database, records each request, and answers SELECT and DESCRIBE with JSONEachRow.
  */
 class FakeClickHouse {
   readonly seen: SeenRequest[] = [];
@@ -26,6 +33,17 @@ class FakeClickHouse {
   script: Answer[] = [];
   /** JSONEachRow rows for a SELECT, by a substring of the query. */
   rows: Array<{ match: string; rows: object[] }> = [];
+  /** What DESCRIBE TABLE answers, by table. */
+  readonly tables: Record<string, object[]> = {
+    raw_channel_members: MEMBERS_COLUMNS,
+    raw_posts: [{ name: 'id', type: 'String', default_type: '' }],
+    schema_migrations: [
+      { name: 'version', type: 'UInt32', default_type: '' },
+      { name: 'name', type: 'String', default_type: '' },
+      { name: 'checksum', type: 'String', default_type: '' },
+      { name: 'applied_at', type: "DateTime64(3, 'UTC')", default_type: '' },
+    ],
+  };
   #server: Server = createServer((req, res) => this.#handle(req, res));
 
   async start(): Promise<string> {
@@ -45,6 +63,7 @@ class FakeClickHouse {
         params: new URL(req.url ?? '/', 'http://fake').searchParams,
         authorization: req.headers.authorization,
         body: Buffer.concat(chunks).toString('utf8'),
+        bytes: Buffer.concat(chunks),
       };
       this.seen.push(seen);
       const answer = this.script.shift();
@@ -60,8 +79,9 @@ class FakeClickHouse {
         return this.#reply(res, { status: 404, exceptionCode: 81, body: 'Code: 81. DB::Exception: Database x does not exist. (UNKNOWN_DATABASE) (version 24.8.1.1)\n' });
       }
       const query = seen.params.get('query') ?? seen.body;
-      const match = this.rows.find((r) => query.includes(r.match));
-      const body = query.trimStart().startsWith('SELECT') ? (match?.rows ?? []).map((r) => `${JSON.stringify(r)}\n`).join('') : '';
+      const described = /^DESCRIBE TABLE (\w+)/.exec(query.trimStart());
+      const rows = described ? (this.tables[described[1]] ?? []) : query.trimStart().startsWith('SELECT') ? (this.rows.find((r) => query.includes(r.match))?.rows ?? []) : [];
+      const body = rows.map((r) => `${JSON.stringify(r)}\n`).join('');
       this.#reply(res, { status: 200, body });
     });
   }
@@ -72,6 +92,9 @@ class FakeClickHouse {
     res.writeHead(a.status, headers).end(a.body);
   }
 }
+
+/** The statement of a request: in the URL when a body carries data, else the body's first line. */
+const statement = (r: SeenRequest) => r.params.get('query') ?? r.body.trim().split('\n')[0].trim();
 
 const SYNTAX_ERROR = {
   status: 500,
@@ -123,14 +146,28 @@ describe('server warehouse against a fake ClickHouse', () => {
     expect(req.params.get('output_format_json_quote_64bit_integers')).toBe('1');
   });
 
-  it('inserts JSONEachRow with the dedup token and the strict insert settings', async () => {
-    await wh.insertRows('raw_channel_members', [{ id: 'cm_1', members: 5 }, { id: 'cm_2', members: 6 }], { dedupToken: 'TG_RAW:10-19' });
-    const [req] = fake.seen;
-    expect(req.params.get('query')).toBe('INSERT INTO raw_channel_members FORMAT JSONEachRow');
+  it('describes the table once, then inserts RowBinaryWithDefaults with the dedup token', async () => {
+    await wh.insertRows('raw_channel_members', [{ id: 'cm_1', members: 5 }, { id: 'cm_2', members: 2 ** 40 }], { dedupToken: 'TG_RAW:10-19' });
+    await wh.insertRows('raw_channel_members', [{ id: 'cm_3', members: 7 }]);
+    expect(fake.seen.map(statement)).toEqual([
+      'DESCRIBE TABLE raw_channel_members',
+      'INSERT INTO raw_channel_members (`id`, `members`, `ingested_at`) FORMAT RowBinaryWithDefaults',
+      'INSERT INTO raw_channel_members (`id`, `members`, `ingested_at`) FORMAT RowBinaryWithDefaults',
+    ]);
+    const req = fake.seen[1];
     expect(req.params.get('insert_deduplication_token')).toBe('TG_RAW:10-19');
-    expect(req.params.get('input_format_skip_unknown_fields')).toBe('0');
-    expect(req.params.get('date_time_input_format')).toBe('basic');
-    expect(req.body).toBe('{"id":"cm_1","members":5}\n{"id":"cm_2","members":6}\n');
+    expect(req.params.get('insert_deduplicate')).toBe('1');
+    // Per value a "default?" byte; a string is its length and bytes; UInt64 is 8 bytes little-endian; ingested_at takes its default.
+    expect(req.bytes.toString('hex')).toBe(['00', '04', Buffer.from('cm_1').toString('hex'), '00', '0500000000000000', '01', '00', '04', Buffer.from('cm_2').toString('hex'), '00', '0000000000010000', '01'].join(''));
+  });
+
+  it('refuses a row key that is not a column, before sending anything', async () => {
+    fake.tables.members_copy = MEMBERS_COLUMNS;
+    const err = (await wh.insertRows('members_copy', [{ id: 'cm_1', members: 5, bogus: 1 }]).catch((e: unknown) => e)) as WarehouseError;
+    expect(err).toBeInstanceOf(WarehouseError);
+    expect(err.message).toBe('ClickHouse insert failed (server) into members_copy: "bogus" is not a column of members_copy');
+    expect(isContentError(err)).toBe(true);
+    expect(fake.seen.map(statement)).toEqual(['DESCRIBE TABLE members_copy']);
   });
 
   it('retries a 503 and then succeeds', async () => {
@@ -141,10 +178,12 @@ describe('server warehouse against a fake ClickHouse', () => {
   });
 
   it('retries a reset connection and an overloaded server, resending the same insert', async () => {
+    await wh.insertRows('raw_posts', [{ id: 'p_8' }]);
+    fake.seen.length = 0;
     fake.script = ['reset', { status: 503, exceptionCode: 202, body: 'Code: 202. DB::Exception: Too many simultaneous queries. (TOO_MANY_SIMULTANEOUS_QUERIES) (version 24.8.1.1)\n' }];
     await wh.insertRows('raw_posts', [{ id: 'p_9' }], { dedupToken: 'tok-9' });
     expect(fake.seen).toHaveLength(3);
-    expect(new Set(fake.seen.map((r) => `${r.params.get('insert_deduplication_token')}|${r.body}`))).toEqual(new Set(['tok-9|{"id":"p_9"}\n']));
+    expect(new Set(fake.seen.map((r) => `${r.params.get('insert_deduplication_token')}|${r.bytes.toString('hex')}`))).toEqual(new Set([`tok-9|0003${Buffer.from('p_9').toString('hex')}`]));
   });
 
   it('gives up after the configured attempts and says so', async () => {
@@ -191,8 +230,13 @@ describe('server warehouse against a fake ClickHouse', () => {
     expect(commands.slice(1)).toEqual(expected);
     expect(commands[0]).toMatch(/^CREATE TABLE IF NOT EXISTS schema_migrations/);
 
-    const recorded = fake.seen.filter((r) => r.params.get('query') === 'INSERT INTO schema_migrations FORMAT JSONEachRow').map((r) => JSON.parse(r.body) as object);
-    expect(recorded).toEqual(migrations.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum, applied_at: '2024-01-01 00:00:00.000' })));
+    const recorded = fake.seen.filter((r) => r.params.get('query')?.startsWith('INSERT INTO schema_migrations ')).map((r) => r.bytes.toString('hex'));
+    // RowBinaryWithDefaults: per value a 0 ("not the default") byte, then UInt32 / length-prefixed strings / Int64 ms.
+    const u32 = (n: number) => Buffer.from(Uint32Array.of(n).buffer).toString('hex');
+    const str = (x: string) => `${Buffer.byteLength(x).toString(16).padStart(2, '0')}${Buffer.from(x).toString('hex')}`;
+    const ms = Buffer.alloc(8);
+    ms.writeBigInt64LE(BigInt(Date.UTC(2024, 0, 1)));
+    expect(recorded).toEqual(migrations.map((m) => `00${u32(m.version)}00${str(m.name)}00${str(m.checksum)}00${ms.toString('hex')}`));
   });
 
   it('renders cluster DDL when the configuration names a cluster', async () => {

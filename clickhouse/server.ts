@@ -6,9 +6,11 @@
  * the server; settings (including `insert_deduplication_token`) as URL
  * parameters too; credentials in the Authorization header.
  */
+import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { WarehouseError, clickhouseCodeOf, messageOf, sqlSnippet, type WarehouseOperation } from './errors.ts';
 import { DEFAULT_RETRY_POLICY, FailedAfterAttempts, withRetry } from './retry.ts';
+import { ByteWriter, rowBinaryTable, type RowBinaryTable } from './rowbinary.ts';
 import { normalizeParams } from './values.ts';
 import {
   assertTableName,
@@ -89,6 +91,7 @@ class ServerWarehouse implements Warehouse {
   #client: ClickHouseClient;
   #retry: RetryPolicy;
   #closed = false;
+  #tables = new Map<string, Promise<RowBinaryTable>>();
 
   constructor(client: ClickHouseClient, retry: RetryPolicy) {
     this.#client = client;
@@ -116,9 +119,41 @@ class ServerWarehouse implements Warehouse {
     assertTableName(this.driver, table);
     if (rows.length === 0) return;
     const settings = insertSettings(opts);
-    await this.#run('insert', table, this.#retry, () =>
-      this.#client.insert({ table, values: [...rows], format: 'JSONEachRow', clickhouse_settings: settings }),
-    );
+    const encoder = await this.#tableEncoder(table);
+    const w = new ByteWriter(Math.max(4096, rows.length * 128));
+    try {
+      for (const row of rows) encoder.write(w, row);
+    } catch (err) {
+      // The columns may have changed under us (a migration): describe the table again next time.
+      this.#tables.delete(table);
+      throw new WarehouseError({ driver: this.driver, operation: 'insert', target: table }, messageOf(err), { cause: err });
+    }
+    const body = w.bytes();
+    const query = `INSERT INTO ${table} (${encoder.columns.map(quoteIdentifier).join(', ')}) FORMAT RowBinaryWithDefaults`;
+    await this.#run('insert', table, this.#retry, async () => {
+      // A fresh stream per attempt: a retry resends the same bytes (and the same dedup token).
+      const res = await this.#client.exec({ query, values: Readable.from([body]), clickhouse_settings: settings });
+      // The answer is empty; reading it to the end returns the socket to the pool.
+      for await (const _ of res.stream);
+    }).catch((err: unknown) => {
+      this.#tables.delete(table);
+      throw err;
+    });
+  }
+
+  /** The row encoder of a table, from the columns the server reports (cached until an insert fails). */
+  #tableEncoder(table: string): Promise<RowBinaryTable> {
+    let encoder = this.#tables.get(table);
+    if (!encoder) {
+      encoder = this.#run('insert', table, this.#retry, async () => {
+        const rs = await this.#client.query({ query: `DESCRIBE TABLE ${table}`, format: 'JSONEachRow' });
+        const cols = await rs.json<{ name: string; type: string; default_type: string }>();
+        return rowBinaryTable(table, cols.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default_type })));
+      });
+      this.#tables.set(table, encoder);
+      encoder.catch(() => this.#tables.delete(table));
+    }
+    return encoder;
   }
 
   async ping(): Promise<void> {
@@ -150,4 +185,9 @@ class ServerWarehouse implements Warehouse {
       );
     }
   }
+}
+
+/** A column name as a quoted identifier (names come from the server, but may hold anything). */
+function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/[\\`]/g, (c) => `\\${c}`)}\``;
 }

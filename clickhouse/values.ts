@@ -1,12 +1,12 @@
 /**
- * Value conventions shared by both warehouse drivers, the encoder and the read
- * models, so that a row means the same thing whichever engine stored it.
+ * Value conventions shared by the warehouse driver, the encoder and the read
+ * models, so that a value means the same thing on the way in and out.
  *
- * - Times travel as `'YYYY-MM-DD HH:MM:SS.mmm'` UTC strings: the form ClickHouse
- *   itself prints for `DateTime64(3, 'UTC')`, and the one every server parses
- *   with `date_time_input_format=basic`. Epoch-ms integers are NOT used on the
- *   way in: ClickHouse versions disagree on whether a bare integer is seconds
- *   or ticks of the column's scale.
+ * - Times in query parameters and results are `'YYYY-MM-DD HH:MM:SS.mmm'` UTC
+ *   strings: the form ClickHouse itself prints for `DateTime64(3, 'UTC')`.
+ *   (Bare integers are avoided in text: ClickHouse versions disagree on
+ *   whether one is seconds or ticks of the column's scale.) Inserted rows are
+ *   binary, where a DateTime64 is exactly its ticks (rowbinary.ts).
  * - 64-bit integers come back from both drivers as decimal strings
  *   (`output_format_json_quote_64bit_integers=1`); {@link toSafeInt} turns
  *   them into numbers where the domain guarantees they fit.

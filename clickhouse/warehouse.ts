@@ -52,8 +52,10 @@ export interface Warehouse {
    */
   query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
   /**
-   * Insert rows (plain objects whose keys are the table's columns) as
-   * JSONEachRow. A key that is not a column is an error, not silently dropped.
+   * Insert rows (plain objects whose keys are the table's columns), encoded
+   * as RowBinary by the column types the server reports (see rowbinary.ts for
+   * the values each type takes). A key that is not a column, or a value that
+   * does not fit its column, fails the insert: nothing is silently dropped.
    */
   insertRows(table: string, rows: readonly Record<string, unknown>[], opts?: InsertOptions): Promise<void>;
   /** Check that the engine answers (and, for a server, that the credentials work). */
@@ -147,14 +149,10 @@ export function assertTableName(driver: Warehouse['driver'], table: string): voi
 }
 
 /**
- * Settings both drivers send with every insert so that JSONEachRow means the
- * same on chDB (whose defaults differ) and on a server.
+ * Settings sent with every insert, so deduplication behaves the same on the
+ * local server (clickhouse-local, whose defaults differ) and on a server.
  */
 export const INSERT_SETTINGS = {
-  /** A row key that is no column is a bug upstream: fail the batch, do not drop the field. */
-  input_format_skip_unknown_fields: 0,
-  /** Times arrive as 'YYYY-MM-DD HH:MM:SS.mmm' (see values.ts); clickhouse-local defaults to best_effort. */
-  date_time_input_format: 'basic',
   insert_deduplicate: 1,
   /** Let a retried batch also skip the materialized views it feeds. */
   deduplicate_blocks_in_dependent_materialized_views: 1,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { PostCountersEvent } from './contract.ts';
 import { decodeBatch, encodeBatch, validateEvent } from './codec.ts';
 import { eventId, partitionOf } from './ids.ts';
+import { chunkPayloads } from './publisher.ts';
 import { batchSubject, eventSubject, parseSubject } from './subjects.ts';
 
 const T = Date.UTC(2026, 0, 1);
@@ -77,5 +78,30 @@ describe('subjects and partitions', () => {
     expect(eventId('pc', '1', 2, T)).not.toBe(eventId('pc', '1', 2, T + 1));
     // Parts are separated, so ("1","23") and ("12","3") differ.
     expect(eventId('x', '1', '23')).not.toBe(eventId('x', '12', '3'));
+  });
+});
+
+describe('chunkPayloads', () => {
+  const decode = (p: Uint8Array) => decodeBatch(p, { maxMessageBytes: 1 << 20 }).events;
+
+  it('sends a batch that fits as one payload', () => {
+    const batch = [counters('100', 1), counters('100', 2)];
+    const chunks = chunkPayloads(batch, 64 * 1024);
+    expect(chunks).toHaveLength(1);
+    expect(decode(chunks[0].payload)).toEqual(batch);
+  });
+
+  it('splits a larger batch into payloads within the limit, in order, keeping an oversized event alone', () => {
+    const batch = Array.from({ length: 40 }, (_, i) => counters('100', i + 1));
+    const one = encodeBatch([batch[0]]).byteLength;
+    const chunks = chunkPayloads(batch, one * 5);
+    expect(chunks.length).toBeGreaterThan(7);
+    for (const c of chunks) {
+      expect(c.payload.byteLength).toBeLessThanOrEqual(one * 5);
+      expect(decode(c.payload)).toEqual(c.events);
+    }
+    expect(chunks.flatMap((c) => c.events)).toEqual(batch);
+    const tiny = chunkPayloads(batch.slice(0, 3), 10);
+    expect(tiny.map((c) => c.events.length)).toEqual([1, 1, 1]);
   });
 });

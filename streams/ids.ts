@@ -2,7 +2,7 @@
  * Deterministic identities: the same fact always gets the same id, so every
  * retry, replay or restart produces outputs that deduplicate downstream.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** 32-bit FNV-1a over the UTF-8 bytes of `s` (ASCII fast path for channel ids). */
 export function fnv1a32(s: string): number {
@@ -36,8 +36,8 @@ export function partitionOf(channelId: string, partitions: number): number {
  * ```
  */
 export function eventId(prefix: string, ...parts: Array<string | number>): string {
-  const h = createHash('sha1').update(parts.join('\u001f')).digest('base64url').slice(0, 22);
-  return `${prefix}_${h}`;
+  // One-shot hash: a third of the cost of a Hash object, and every output event pays it.
+  return `${prefix}_${hash('sha1', parts.join('\u001f'), 'base64url').slice(0, 22)}`;
 }
 
 /** Deterministic `Nats-Msg-Id` of a batch: the hash of its event ids in order. */

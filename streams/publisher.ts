@@ -68,6 +68,9 @@ export function groupBySubject(events: readonly TgEvent[], partitions: number): 
 
 /** Splits a batch into JSON payloads no larger than `maxBytes` (one oversized event stays alone). */
 export function chunkPayloads(events: readonly TgEvent[], maxBytes: number): Array<{ events: TgEvent[]; payload: Uint8Array }> {
+  // The common case, one chunk, costs one stringify and one encode of the whole batch.
+  const whole = Buffer.from(JSON.stringify(events));
+  if (whole.byteLength <= maxBytes || events.length === 1) return [{ events: [...events], payload: whole }];
   const out: Array<{ events: TgEvent[]; payload: Uint8Array }> = [];
   let cur: TgEvent[] = [];
   let parts: string[] = [];

@@ -9,7 +9,6 @@ import {
   encodeBatch,
   tableFor,
   toRow,
-  wellFormed,
 } from './encoder.ts';
 import { CHANNEL, T0, deadLetter, hostileEvents, oneOfEachKind, postCountersEvent, postEvent } from './encoder.fixtures.ts';
 
@@ -28,16 +27,16 @@ describe('encoder', () => {
     expect(Object.keys(TABLE_BY_KIND).sort()).toEqual([...EVENT_KINDS].sort());
   });
 
-  it('maps the envelope to id, channel_id, times as DateTime64 text, and source', () => {
+  it('maps the envelope to id, channel_id, times as epoch ms, and source', () => {
     const row = toRow(postCountersEvent(10, Date.UTC(2024, 1, 29, 23, 59, 59, 7)));
     expect(row).toMatchObject({
       v: 1,
       id: 'pc_1709251199007',
       channel_id: CHANNEL,
-      event_time: '2024-02-29 23:59:59.007',
-      observed_at: '2024-03-01 00:00:00.241',
+      event_time: Date.UTC(2024, 1, 29, 23, 59, 59, 7),
+      observed_at: Date.UTC(2024, 2, 1, 0, 0, 0, 241),
       source: 'simulator',
-      post_date: '2024-01-31 22:00:00.000',
+      post_date: Date.UTC(2024, 0, 31, 22),
     });
   });
 
@@ -77,21 +76,11 @@ describe('encoder', () => {
     expect(() => toRow(e)).toThrow(/post_counters event pc_8000000000000000: event_time/);
   });
 
-  it('replaces lone surrogates (which ClickHouse rejects for the whole batch) and nothing else', () => {
-    expect(wellFormed('ok 😀')).toBe('ok 😀');
-    expect(wellFormed('cut \ud83d')).toBe('cut \ufffd');
-    expect(wellFormed('\ude00 tail')).toBe('\ufffd tail');
-    expect(wellFormed('nul\u0000"\\')).toBe('nul\u0000"\\');
-    const row = toRow(postEvent({ mentions: ['@a\ud800'] }));
-    expect(row.mentions).toEqual(['@a\ufffd']);
-  });
-
-  it('keeps a "__proto__" reaction key as a plain key', () => {
+  it('keeps a "__proto__" reaction key (as JSON.parse made it) as a plain key', () => {
     const e = postEvent();
     e.data.counters.reactions = JSON.parse('{"__proto__": 3}') as Record<string, number>;
     const row = toRow(e);
-    expect(Object.keys(row.reactions as object)).toEqual(['__proto__']);
-    expect(JSON.stringify(row.reactions)).toBe('{"__proto__":3}');
+    expect(Object.entries(row.reactions as object)).toEqual([['__proto__', 3]]);
   });
 
   it('encodes a batch into rows per table and sets apart the events that cannot be stored', () => {
@@ -118,7 +107,7 @@ describe('encoder', () => {
         channel_id: CHANNEL,
         payload: '{"kind":"post",',
         payload_bytes: 15,
-        received_at: '2024-01-31 22:00:00.099',
+        received_at: Date.UTC(2024, 0, 31, 22, 0, 0, 99),
       });
     });
 
@@ -129,9 +118,5 @@ describe('encoder', () => {
       expect(row.payload_bytes).toBe(1_000_000);
     });
 
-    it('repairs a payload that was already cut inside a surrogate pair upstream', () => {
-      const row = deadLetterRow(deadLetter({ payload: 'abc\ud83d' }));
-      expect(row.payload).toBe('abc\ufffd');
-    });
   });
 });

@@ -5,8 +5,12 @@
  *
  * Columns are named like the contract fields (streams/contract.ts); nested
  * objects are flattened (`forward_from.channel_id` → `forward_from_channel_id`,
- * `counters.views` → `views`). Times become DateTime64 text (see
- * clickhouse/values.ts), which chDB and every server parse the same way.
+ * `counters.views` → `views`). Rows hold plain values the warehouse writes as
+ * RowBinary (clickhouse/rowbinary.ts): times as epoch-ms numbers checked
+ * against the DateTime64 range, maps as the event's own objects, strings as
+ * they are (the binary writer turns a lone surrogate into U+FFFD). Rows are
+ * built for every event the sink stores, so nothing here copies or formats
+ * what the writer can take as it is.
  *
  * Both directions live here, next to each other, so a field added to the
  * contract is added in one place; {@link eventFromRow} checks its result
@@ -21,11 +25,11 @@ import {
 } from '../../streams/contract.ts';
 import type { DeadLetterRecord } from '../../streams/dlq.ts';
 import { readAnomaly, readWindowAgg, RowReader } from '../../clickhouse/row-reader.ts';
-import { toChTime } from '../../clickhouse/values.ts';
+import { MAX_CH_TIME_MS, MIN_CH_TIME_MS } from '../../clickhouse/values.ts';
 
 export type { DeadLetterRecord };
 
-/** One row for `Warehouse.insertRows`: column name → JSONEachRow value. */
+/** One row for `Warehouse.insertRows`: column name → value (see clickhouse/rowbinary.ts). */
 export type TableRow = Record<string, unknown>;
 
 /** The table each event kind is stored in. */
@@ -78,45 +82,17 @@ export class DecodeError extends Error {
   override readonly name = 'DecodeError';
 }
 
-// ---- strings ------------------------------------------------------------------
-
-const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * Replace lone UTF-16 surrogates with U+FFFD. ClickHouse stores UTF-8 and
- * rejects the escape of a lone surrogate — for the whole batch — so one broken
- * string (e.g. a text cut in the middle of an emoji) would block the sink.
- * Every other string, NUL and control characters included, is kept exactly.
- */
-export function wellFormed(s: string): string {
-  LONE_SURROGATE_RE.lastIndex = 0;
-  return LONE_SURROGATE_RE.test(s) ? s.replace(LONE_SURROGATE_RE, '\uFFFD') : s;
-}
-
-function wellFormedOrNull(s: string | null): string | null {
-  return s === null ? null : wellFormed(s);
-}
-
-function counts<V>(map: Readonly<Record<string, V>>): Record<string, V> {
-  const out: Record<string, V> = {};
-  // defineProperty, not assignment: a reaction key like "__proto__" stays a plain key.
-  for (const [k, v] of Object.entries(map)) {
-    Object.defineProperty(out, wellFormed(k), { value: v, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
-}
-
 // ---- times --------------------------------------------------------------------
 
-function time(ms: number, field: string): string {
-  try {
-    return toChTime(ms);
-  } catch (err) {
-    throw new RangeError(`${field}: ${err instanceof Error ? err.message : String(err)}`);
+/** Epoch ms a DateTime64(3) column stores faithfully (ClickHouse would clamp the others silently). */
+function time(ms: number, field: string): number {
+  if (!Number.isInteger(ms) || ms < MIN_CH_TIME_MS || ms > MAX_CH_TIME_MS) {
+    throw new RangeError(`${field}: time ${ms} is not an integer epoch-ms within 1900..2299 (DateTime64 range)`);
   }
+  return ms;
 }
 
-function timeOrNull(ms: number | null | undefined, field: string): string | null {
+function timeOrNull(ms: number | null | undefined, field: string): number | null {
   return ms === null || ms === undefined ? null : time(ms, field);
 }
 
@@ -142,14 +118,14 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       grouped_id: d.grouped_id,
       forward_from_channel_id: d.forward_from?.channel_id ?? null,
       forward_from_post_id: d.forward_from?.post_id ?? null,
-      mentions: d.mentions.map(wellFormed),
-      links: d.links.map(wellFormed),
-      hashtags: d.hashtags.map(wellFormed),
+      mentions: d.mentions,
+      links: d.links,
+      hashtags: d.hashtags,
       views: d.counters.views,
       forwards: d.counters.forwards,
       replies: d.counters.replies,
       reactions_total: d.counters.reactions_total,
-      reactions: counts(d.counters.reactions),
+      reactions: d.counters.reactions,
     }),
     decode: (r) => {
       const forwardChannel = r.strOrNull('forward_from_channel_id');
@@ -182,7 +158,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       forwards: d.forwards,
       replies: d.replies,
       reactions_total: d.reactions_total,
-      reactions: counts(d.reactions),
+      reactions: d.reactions,
     }),
     decode: (r) => {
       const postDate = r.timeOrNull('post_date');
@@ -203,7 +179,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
     decode: (r) => ({ members: r.int('members') }),
   },
   channel_stats: {
-    encode: (d) => ({ metric: wellFormed(d.metric), series: wellFormed(d.series), t: time(d.t, 't'), value: d.value }),
+    encode: (d) => ({ metric: d.metric, series: d.series, t: time(d.t, 't'), value: d.value }),
     decode: (r) => ({ metric: r.str('metric'), series: r.str('series'), t: r.time('t'), value: r.float('value') }),
   },
   post_deleted: {
@@ -213,7 +189,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
   bot_event: {
     encode: (d) => ({
       bot_id: d.bot_id,
-      event_type: wellFormed(d.event_type),
+      event_type: d.event_type,
       user_id: d.user_id,
       // JSON text: values of any JSON type and the key order survive exactly.
       properties: JSON.stringify(d.properties),
@@ -228,7 +204,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
   post_delta: {
     encode: (d) => ({
       post_id: d.post_id,
-      source_id: wellFormed(d.source_id),
+      source_id: d.source_id,
       post_date: timeOrNull(d.post_date, 'post_date'),
       age_ms: d.age_ms,
       flag: d.flag,
@@ -236,7 +212,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       d_forwards: d.d_forwards,
       d_replies: d.d_replies,
       d_reactions: d.d_reactions,
-      d_reactions_by: counts(d.d_reactions_by),
+      d_reactions_by: d.d_reactions_by,
       views: d.views,
       forwards: d.forwards,
       replies: d.replies,
@@ -261,7 +237,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
   },
   window_agg: {
     encode: (d) => ({
-      window: wellFormed(d.window),
+      window: d.window,
       window_start: time(d.window_start, 'window_start'),
       window_end: time(d.window_end, 'window_end'),
       revision: d.revision,
@@ -283,8 +259,8 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
   },
   trend: {
     encode: (d) => ({
-      metric: wellFormed(d.metric),
-      window: wellFormed(d.window),
+      metric: d.metric,
+      window: d.window,
       window_start: time(d.window_start, 'window_start'),
       post_id: d.post_id,
       value: d.value,
@@ -309,11 +285,11 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
   },
   anomaly: {
     encode: (d) => ({
-      anomaly_id: wellFormed(d.anomaly_id),
+      anomaly_id: d.anomaly_id,
       state: d.state,
       revision: d.revision,
-      metric: wellFormed(d.metric),
-      window: wellFormed(d.window),
+      metric: d.metric,
+      window: d.window,
       window_start: time(d.window_start, 'window_start'),
       post_id: d.post_id,
       direction: d.direction,
@@ -357,7 +333,7 @@ export function toRow(event: TgEvent): TableRow {
     const data = encodeData(event.kind, event.data);
     return {
       v: event.v,
-      id: wellFormed(event.id),
+      id: event.id,
       channel_id: event.channel_id,
       event_time: time(event.event_time, 'event_time'),
       observed_at: time(event.observed_at, 'observed_at'),
@@ -446,16 +422,16 @@ export function eventFromRow<K extends EventKind>(kind: K, row: Readonly<Record<
 export function deadLetterRow(record: DeadLetterRecord): TableRow {
   try {
     return {
-      id: wellFormed(record.id),
-      stage: wellFormed(record.stage),
-      reason: wellFormed(record.reason),
-      detail: wellFormed(record.detail),
-      stream: wellFormed(record.stream),
-      subject: wellFormed(record.subject),
+      id: record.id,
+      stage: record.stage,
+      reason: record.reason,
+      detail: record.detail,
+      stream: record.stream,
+      subject: record.subject,
       seq: record.seq,
-      event_id: wellFormedOrNull(record.event_id),
-      channel_id: wellFormedOrNull(record.channel_id),
-      payload: wellFormed(truncate(record.payload, DEAD_LETTER_PAYLOAD_MAX)),
+      event_id: record.event_id,
+      channel_id: record.channel_id,
+      payload: truncate(record.payload, DEAD_LETTER_PAYLOAD_MAX),
       payload_bytes: record.payload_bytes,
       received_at: time(record.received_at, 'received_at'),
     };

@@ -19,6 +19,7 @@ import { CooperativeSlice, runConsumer } from '../../streams/runner.ts';
 import { parseSubject } from '../../streams/subjects.ts';
 import { withRetry } from '../../streams/retry.ts';
 import type { StreamsConfig } from '../../streams/config.ts';
+import { isContentError } from '../../clickhouse/errors.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import type { Logger } from '../../observability/log.ts';
 import type { PipelineMetrics } from '../../observability/metrics.ts';
@@ -222,11 +223,4 @@ async function isolateRejected(table: string, prepared: Prepared[], opts: SinkOp
       await dlq.send([rec]);
     }
   }
-}
-
-/** ClickHouse said the data is wrong (parse/type errors): retrying the same rows cannot help. */
-export function isContentError(err: unknown): boolean {
-  const code = Number((err as { clickhouseCode?: unknown; code?: unknown })?.clickhouseCode ?? NaN);
-  // CANNOT_PARSE_*, TYPE_MISMATCH, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE..., CANNOT_PARSE_INPUT_ASSERTION_FAILED
-  return [6, 27, 38, 41, 53, 69, 70, 117, 321].includes(code);
 }

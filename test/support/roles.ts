@@ -20,7 +20,9 @@ export interface RoleProcess {
 export function spawnRole(role: string, args: string[], env: Record<string, string>, keepChars = 20_000): RoleProcess {
   // Dies with the test (or bench) process, even when that is killed.
   const [cmd, ...prefix] = [...dieWithParent(), process.execPath];
-  const child = spawn(cmd, [...prefix, '--import', 'tsx', 'cli/main.ts', role, ...args], {
+  // BENCH_CPU_PROF=<dir>: each role writes a V8 CPU profile there when it exits (open it in Chrome DevTools).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(cmd, [...prefix, ...profile, '--import', 'tsx', 'cli/main.ts', role, ...args], {
     cwd: ROOT,
     env: { ...process.env, TGPULSE_HTTP_PORT: '0', TGPULSE_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
