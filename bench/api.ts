@@ -211,6 +211,8 @@ class QueryMeter {
       query,
       exec: (sql, params) => wh.exec(sql, params),
       insertRows: (table, rows, opts) => wh.insertRows(table, rows, opts),
+      startInsert: (table) => wh.startInsert(table),
+      sendInsert: (insert, opts) => wh.sendInsert(insert, opts),
       ping: () => wh.ping(),
       close: () => wh.close(),
     };

@@ -106,6 +106,8 @@ beforeAll(async () => {
       params?.channel_id === BROKEN_CHANNEL ? Promise.reject(new Error('disk on fire at /var/lib/chdb')) : wh.query<T>(sql, params),
     exec: (sql, params) => wh.exec(sql, params),
     insertRows: (table, rows, opts) => wh.insertRows(table, rows, opts),
+    startInsert: (table) => wh.startInsert(table),
+    sendInsert: (insert, opts) => wh.sendInsert(insert, opts),
     ping: () => wh.ping(),
     // The pipeline owns the warehouse and closes it.
     close: async () => undefined,

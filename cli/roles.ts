@@ -14,6 +14,7 @@ import { shareSecret } from '../control/share-links.ts';
  */
 import { runPartition } from '../processors/runtime.ts';
 import { runOwnership } from '../processors/ownership.ts';
+import { jetstream } from '@nats-io/jetstream';
 import { LeaseTable } from '../streams/leases.ts';
 import { connectNats } from '../streams/nats.ts';
 import { reportRetry, retryNats } from '../streams/nats-errors.ts';
@@ -29,9 +30,14 @@ import type { Warehouse } from '../clickhouse/warehouse.ts';
 export async function runProcessRole(ctx: Context, nats: NatsContext, signal: AbortSignal, partitions?: number[]): Promise<void> {
   // Leases get a connection of their own: renewals must not queue behind thousands of in-flight publishes.
   const leaseConn = await connectNats(nats.url, 'tgpulse-leases', ctx.log);
+  // So do outputs and checkpoints: their acks must not queue behind the megabytes of pulled input
+  // the server is still sending on the consuming connection.
+  const outputConn = await connectNats(nats.url, 'tgpulse-outputs', ctx.log);
   const onError = reportRetry(ctx.metrics, ctx.log, { stage: 'process', error: 'lease_read' }, 'reading the partition leases failed; retrying');
   try {
     const bucket = await retryNats(() => openCheckpointBucket(leaseConn, ctx.config.streams), { signal, onRetry: onError });
+    const checkpoints = await retryNats(() => openCheckpointBucket(outputConn, ctx.config.streams), { signal, onRetry: onError });
+    const outputs = jetstream(outputConn);
     await runOwnership({
       table: new LeaseTable(bucket, { group: 'processor', ttlMs: ctx.config.leaseTtlMs, onError }),
       partitions: ctx.config.streams.partitions,
@@ -43,7 +49,8 @@ export async function runProcessRole(ctx: Context, nats: NatsContext, signal: Ab
         runPartition({
           js: nats.js,
           jsm: nats.jsm,
-          kv: nats.kv,
+          outputs,
+          kv: checkpoints,
           streams: ctx.config.streams,
           processor: ctx.config.processor,
           partition,
@@ -55,7 +62,7 @@ export async function runProcessRole(ctx: Context, nats: NatsContext, signal: Ab
         }),
     });
   } finally {
-    await leaseConn.close();
+    await Promise.all([leaseConn.close(), outputConn.drain().catch(() => outputConn.close())]);
   }
 }
 

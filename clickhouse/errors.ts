@@ -57,11 +57,11 @@ export class WarehouseError extends Error {
 export function isContentError(err: unknown): boolean {
   if (err instanceof WarehouseError && err.cause instanceof RowEncodeError) return true;
   const code = clickhouseCodeOf(err);
-  // CANNOT_PARSE_*, TYPE_MISMATCH, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE..., CANNOT_PARSE_INPUT_ASSERTION_FAILED
   return code !== undefined && CONTENT_ERROR_CODES.has(code);
 }
 
-const CONTENT_ERROR_CODES = new Set([6, 27, 38, 41, 53, 69, 70, 117, 321]);
+/** CANNOT_PARSE_*, TYPE_MISMATCH, INCORRECT_DATA, VALUE_IS_OUT_OF_RANGE…, CANNOT_PARSE_INPUT_ASSERTION_FAILED, VIOLATED_CONSTRAINT. */
+const CONTENT_ERROR_CODES = new Set([6, 27, 38, 41, 53, 69, 70, 117, 321, 469]);
 
 /** A one-line, bounded rendering of a statement for error messages and logs. */
 export function sqlSnippet(sql: string, max = 200): string {

@@ -50,6 +50,11 @@ export class ByteWriter {
     return this.#buf.subarray(0, this.#pos);
   }
 
+  /** Forgets what was written after `length` (a row that failed half-way). */
+  truncate(length: number): void {
+    this.#pos = Math.min(this.#pos, length);
+  }
+
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
     const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
@@ -375,4 +380,58 @@ export function rowBinaryTable(table: string, specs: readonly ColumnSpec[]): Row
       }
     },
   };
+}
+
+/**
+ * One INSERT being built: rows are encoded as they are added, so a sink can
+ * grow it across many pulled batches while the events themselves are let go.
+ *
+ * ```ts
+ * const insert = await wh.startInsert('raw_post_counters');
+ * for (const row of rows) insert.add(row); // RowEncodeError: that row is not added
+ * await wh.sendInsert(insert, { dedupToken });
+ * ```
+ */
+export class TableInsert {
+  readonly #w = new ByteWriter();
+  #rows = 0;
+
+  constructor(
+    readonly table: string,
+    private readonly encoder: RowBinaryTable,
+  ) {}
+
+  /** Appends a row, or throws {@link RowEncodeError} and leaves the insert as it was. */
+  add(row: Readonly<Record<string, unknown>>): void {
+    const mark = this.#w.length;
+    try {
+      this.encoder.write(this.#w, row);
+    } catch (err) {
+      this.#w.truncate(mark);
+      throw err;
+    }
+    this.#rows++;
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  get bytes(): number {
+    return this.#w.length;
+  }
+
+  /** The statement the body goes with. */
+  statement(): string {
+    return `INSERT INTO ${this.table} (${this.encoder.columns.map(quoteIdentifier).join(', ')}) FORMAT RowBinaryWithDefaults`;
+  }
+
+  body(): Buffer {
+    return this.#w.bytes();
+  }
+}
+
+/** A column name as a quoted identifier (names come from the server, but may hold anything). */
+function quoteIdentifier(name: string): string {
+  return `\`${name.replace(/[\\`]/g, (c) => `\\${c}`)}\``;
 }

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { WarehouseError, clickhouseCodeOf, messageOf, sqlSnippet, type WarehouseOperation } from './errors.ts';
 import { DEFAULT_RETRY_POLICY, FailedAfterAttempts, withRetry } from './retry.ts';
-import { ByteWriter, rowBinaryTable, type RowBinaryTable } from './rowbinary.ts';
+import { rowBinaryTable, TableInsert, type RowBinaryTable } from './rowbinary.ts';
 import { normalizeParams } from './values.ts';
 import {
   assertTableName,
@@ -116,27 +116,35 @@ class ServerWarehouse implements Warehouse {
   }
 
   async insertRows(table: string, rows: readonly Record<string, unknown>[], opts?: InsertOptions): Promise<void> {
-    assertTableName(this.driver, table);
-    if (rows.length === 0) return;
-    const settings = insertSettings(opts);
-    const encoder = await this.#tableEncoder(table);
-    const w = new ByteWriter(Math.max(4096, rows.length * 128));
+    if (rows.length === 0) return assertTableName(this.driver, table);
+    const insert = await this.startInsert(table);
     try {
-      for (const row of rows) encoder.write(w, row);
+      for (const row of rows) insert.add(row);
     } catch (err) {
       // The columns may have changed under us (a migration): describe the table again next time.
       this.#tables.delete(table);
       throw new WarehouseError({ driver: this.driver, operation: 'insert', target: table }, messageOf(err), { cause: err });
     }
-    const body = w.bytes();
-    const query = `INSERT INTO ${table} (${encoder.columns.map(quoteIdentifier).join(', ')}) FORMAT RowBinaryWithDefaults`;
-    await this.#run('insert', table, this.#retry, async () => {
+    await this.sendInsert(insert, opts);
+  }
+
+  async startInsert(table: string): Promise<TableInsert> {
+    assertTableName(this.driver, table);
+    return new TableInsert(table, await this.#tableEncoder(table));
+  }
+
+  async sendInsert(insert: TableInsert, opts?: InsertOptions): Promise<void> {
+    if (insert.rows === 0) return;
+    const settings = insertSettings(opts);
+    const query = insert.statement();
+    const body = insert.body();
+    await this.#run('insert', insert.table, this.#retry, async () => {
       // A fresh stream per attempt: a retry resends the same bytes (and the same dedup token).
       const res = await this.#client.exec({ query, values: Readable.from([body]), clickhouse_settings: settings });
       // The answer is empty; reading it to the end returns the socket to the pool.
       for await (const _ of res.stream);
     }).catch((err: unknown) => {
-      this.#tables.delete(table);
+      this.#tables.delete(insert.table);
       throw err;
     });
   }
@@ -185,9 +193,4 @@ class ServerWarehouse implements Warehouse {
       );
     }
   }
-}
-
-/** A column name as a quoted identifier (names come from the server, but may hold anything). */
-function quoteIdentifier(name: string): string {
-  return `\`${name.replace(/[\\`]/g, (c) => `\\${c}`)}\``;
 }

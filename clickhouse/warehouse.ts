@@ -12,6 +12,7 @@
  * fields on insert rejected (never silently dropped).
  */
 import { WarehouseError } from './errors.ts';
+import type { TableInsert } from './rowbinary.ts';
 
 /** Options of one {@link Warehouse.insertRows} call. */
 export interface InsertOptions {
@@ -58,6 +59,14 @@ export interface Warehouse {
    * does not fit its column, fails the insert: nothing is silently dropped.
    */
   insertRows(table: string, rows: readonly Record<string, unknown>[], opts?: InsertOptions): Promise<void>;
+  /**
+   * An empty insert into `table`, to be filled row by row as data arrives
+   * (each row is encoded at once) and sent with {@link Warehouse.sendInsert}:
+   * how a sink builds inserts of 100k rows without holding 100k events.
+   */
+  startInsert(table: string): Promise<TableInsert>;
+  /** Sends an insert built with {@link Warehouse.startInsert}; retried like {@link Warehouse.insertRows}. */
+  sendInsert(insert: TableInsert, opts?: InsertOptions): Promise<void>;
   /** Check that the engine answers (and, for a server, that the credentials work). */
   ping(): Promise<void>;
   /** Release the engine or connection pool. Idempotent. */

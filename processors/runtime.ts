@@ -62,8 +62,12 @@ export class DeliveryGapError extends Error {
 }
 
 export interface PartitionRuntimeOptions {
+  /** Consumes the partition. */
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** Publishes outputs and dead letters (best on a connection of its own; see cli/roles.ts). */
+  outputs: JetStreamClient;
+  /** The checkpoint bucket. */
   kv: KV;
   streams: StreamsConfig;
   processor: ProcessorConfig;
@@ -112,7 +116,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   const removed = await retryNats(() => removeOtherConsumers(opts.jsm, spec.stream, processorConsumerPrefix(opts.partition), spec.name), retry);
   if (removed.length) log.info({ removed }, 'removed the consumers of earlier owners');
 
-  const publisher = new EventPublisher(opts.js, {
+  const publisher = new EventPublisher(opts.outputs, {
     partitions: opts.streams.partitions,
     maxBatchBytes: opts.streams.maxBatchBytes,
     maxInflight: opts.streams.maxInflight,
@@ -121,7 +125,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
     log,
     signal: opts.signal,
   });
-  const dlq = new DeadLetterPublisher(opts.js, opts.metrics, opts.signal);
+  const dlq = new DeadLetterPublisher(opts.outputs, opts.metrics, opts.signal);
   const interval = opts.checkpointIntervalMs ?? 1000;
   const maxUncovered = opts.checkpointMaxMessages ?? 5000;
   const maxDeltas = opts.maxDeltas ?? 32;

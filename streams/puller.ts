@@ -1,8 +1,14 @@
 /**
  * Batches from a durable pull consumer: messages are pulled continuously
- * (`consume()`), buffered up to a high-water mark, and handed out as batches
- * of at most `maxBatch` messages or whatever arrived within `maxWaitMs` of the
- * first one. Acks are the caller's job, after its work is durable.
+ * (`consume()`), buffered up to a high-water mark in messages and in bytes,
+ * and handed out as batches of at most `maxBatch` messages and about
+ * `maxBatchBytes`, or whatever arrived within `maxWaitMs` of the first one.
+ * Acks are the caller's job, after its work is durable.
+ *
+ * Why bytes: messages are coalesced batches of 1 KiB to 256 KiB. A buffer
+ * bounded only in messages held hundreds of MiB for a sink, and what the
+ * client has not read yet queues on the server ahead of everything else on
+ * the connection (publish acks timed out behind it).
  */
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { sleep } from './retry.ts';
@@ -10,11 +16,15 @@ import { isTransientNatsError, retryNats } from './nats-errors.ts';
 
 export interface PullerOptions {
   maxBatch: number;
+  /** A batch stops growing once it holds this many payload bytes (default 8 MiB; one message at least). */
+  maxBatchBytes?: number;
   /** Upper bound on the wait for a batch to fill once it has a message. */
   maxWaitMs: number;
-  /** Messages buffered before pulling pauses (backpressure). */
+  /** Messages buffered before pulling pauses (backpressure; default 4 batches). */
   highWater?: number;
-  /** Messages requested per pull (default 100). */
+  /** Payload bytes buffered before pulling pauses (default 2 batches' bytes). */
+  highWaterBytes?: number;
+  /** Messages requested per pull (default 64). */
   maxPull?: number;
   /** Told each time delivery had to be restarted (for logs and metrics). */
   onRestart?: (restarts: number) => void;
@@ -23,6 +33,7 @@ export interface PullerOptions {
 
 export class BatchPuller {
   #buf: JsMsg[] = [];
+  #bufBytes = 0;
   /** The caller waiting in `next()` and how many buffered messages end its wait. */
   #waiter: { min: number; wake: () => void } | null = null;
   #resume: (() => void) | null = null;
@@ -30,6 +41,8 @@ export class BatchPuller {
   #done = false;
   #error: unknown = null;
   readonly #highWater: number;
+  readonly #highWaterBytes: number;
+  readonly #maxBatchBytes: number;
   #endPump!: () => void;
   readonly #pumpEnded = new Promise<void>((resolve) => (this.#endPump = resolve));
   /** Times delivery ended unasked and was restarted. */
@@ -40,6 +53,8 @@ export class BatchPuller {
     private readonly opts: PullerOptions,
   ) {
     this.#highWater = opts.highWater ?? opts.maxBatch * 4;
+    this.#maxBatchBytes = opts.maxBatchBytes ?? 8 * 1024 * 1024;
+    this.#highWaterBytes = opts.highWaterBytes ?? this.#maxBatchBytes * 2;
     opts.signal.addEventListener('abort', () => this.stop(), { once: true });
   }
 
@@ -66,7 +81,7 @@ export class BatchPuller {
    * buffer (slow consumer), while byte-bounded pulls stalled in testing.
    */
   #consume(): Promise<ConsumerMessages> {
-    return this.consumer.consume({ max_messages: Math.min(this.#highWater, this.opts.maxPull ?? 100) });
+    return this.consumer.consume({ max_messages: Math.min(this.#highWater, this.opts.maxPull ?? 64) });
   }
 
   async #pump(): Promise<void> {
@@ -75,8 +90,10 @@ export class BatchPuller {
         try {
           for await (const m of this.#messages!) {
             this.#buf.push(m);
-            if (this.#waiter && this.#buf.length >= this.#waiter.min) this.#notify();
-            while (this.#buf.length >= this.#highWater && !this.#done) await new Promise<void>((r) => (this.#resume = r));
+            this.#bufBytes += m.data.byteLength;
+            if (this.#waiter && this.#full(this.#waiter.min)) this.#notify();
+            // Not reading on holds the next pull request back: nats.js sends it from this iterator.
+            while ((this.#buf.length >= this.#highWater || this.#bufBytes >= this.#highWaterBytes) && !this.#done) await new Promise<void>((r) => (this.#resume = r));
             if (this.#done) break;
           }
         } catch (err) {
@@ -100,6 +117,11 @@ export class BatchPuller {
     }
   }
 
+  /** At least `min` messages, or a batch's worth of bytes, are buffered. */
+  #full(min: number): boolean {
+    return this.#buf.length >= min || this.#bufBytes >= this.#maxBatchBytes;
+  }
+
   #notify(): void {
     const w = this.#waiter;
     this.#waiter = null;
@@ -114,9 +136,13 @@ export class BatchPuller {
   async next(idleMs = 1_000): Promise<JsMsg[]> {
     // First wait for anything at all, then briefly for the batch to fill.
     if (!this.#buf.length && !this.#done) await this.#waitFor(1, idleMs);
-    if (this.#buf.length && this.#buf.length < this.opts.maxBatch && !this.#done) await this.#waitFor(this.opts.maxBatch, this.opts.maxWaitMs);
+    if (this.#buf.length && !this.#full(this.opts.maxBatch) && !this.#done) await this.#waitFor(this.opts.maxBatch, this.opts.maxWaitMs);
     if (this.#error && !this.#buf.length) throw this.#error;
-    const batch = this.#buf.splice(0, this.opts.maxBatch);
+    let n = 0;
+    let bytes = 0;
+    while (n < this.#buf.length && n < this.opts.maxBatch && (n === 0 || bytes + this.#buf[n].data.byteLength <= this.#maxBatchBytes)) bytes += this.#buf[n++].data.byteLength;
+    const batch = this.#buf.splice(0, n);
+    this.#bufBytes -= bytes;
     const r = this.#resume;
     this.#resume = null;
     r?.();

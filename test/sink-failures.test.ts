@@ -11,7 +11,9 @@ import type { Warehouse } from '../clickhouse/warehouse.ts';
 import type { ChannelMembersEvent } from '../streams/contract.ts';
 import { eventId } from '../streams/ids.ts';
 import { sleep } from '../streams/retry.ts';
-import { runSink } from '../sinks/clickhouse/sink.ts';
+import { runSink, type SinkSource } from '../sinks/clickhouse/sink.ts';
+import { windowAggEvent } from '../sinks/clickhouse/encoder.fixtures.ts';
+import { EventPublisher } from '../streams/publisher.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 
@@ -20,13 +22,22 @@ function members(channel: string, i: number, count = 1000 + i): ChannelMembersEv
   return { v: 1, kind: 'channel_members', id: eventId('cm', channel, t), channel_id: channel, event_time: t, observed_at: t, source: 'simulator', data: { members: count } };
 }
 
-/** The real warehouse, with failures injected into its inserts. */
-function faulty(wh: Warehouse, failInsert: (table: string, rows: readonly Record<string, unknown>[]) => Error | null): Warehouse {
-  return { ...wh, driver: wh.driver, insertRows: async (table, rows, opts) => {
-    const err = failInsert(table, rows);
-    if (err) throw err;
-    return wh.insertRows(table, rows, opts);
-  } } as Warehouse;
+/** The real warehouse, with connection failures injected into its inserts. */
+function faulty(wh: Warehouse, failInsert: (table: string) => Error | null): Warehouse {
+  return {
+    driver: wh.driver,
+    query: (sql, params) => wh.query(sql, params),
+    exec: (sql, params) => wh.exec(sql, params),
+    insertRows: (table, rows, opts) => wh.insertRows(table, rows, opts),
+    startInsert: (table) => wh.startInsert(table),
+    sendInsert: async (insert, opts) => {
+      const err = failInsert(insert.table);
+      if (err) throw err;
+      return wh.sendInsert(insert, opts);
+    },
+    ping: () => wh.ping(),
+    close: () => wh.close(),
+  };
 }
 
 describe('sink under ClickHouse failures', () => {
@@ -42,10 +53,10 @@ describe('sink under ClickHouse failures', () => {
     await nats?.stop();
   });
 
-  async function runRawSinkUntil(wh: Warehouse, done: () => Promise<boolean>): Promise<void> {
+  async function runRawSinkUntil(wh: Warehouse, done: () => Promise<boolean>, source: SinkSource = 'raw'): Promise<void> {
     const ac = new AbortController();
     setMaxListeners(50, ac.signal);
-    const running = runSink({ js: pipe.nats.js, jsm: pipe.nats.jsm, warehouse: wh, streams: pipe.config.streams, sink: pipe.config.sink, source: 'raw', log: pipe.ctx.log, metrics: pipe.ctx.metrics, signal: ac.signal });
+    const running = runSink({ js: pipe.nats.js, jsm: pipe.nats.jsm, warehouse: wh, streams: pipe.config.streams, sink: pipe.config.sink, source, log: pipe.ctx.log, metrics: pipe.ctx.metrics, signal: ac.signal });
     const deadline = Date.now() + 60_000;
     while (!(await done()) && Date.now() < deadline) await sleep(200);
     ac.abort();
@@ -73,12 +84,30 @@ describe('sink under ClickHouse failures', () => {
     await pipe.publisher.publish([members('7002', 2, 666)]); // the engine will "reject" this one
     await pipe.publisher.publish([members('7002', 3)]);
     await pipe.publisher.flush();
-    const rejecting = faulty(pipe.warehouse, (_t, rows) =>
-      rows.some((r) => r.members === 666) ? Object.assign(new WarehouseError({ driver: 'server', operation: 'insert', target: 'raw_channel_members', clickhouseCode: 27 }, 'Cannot parse input'), {}) : null,
-    );
-    await runRawSinkUntil(rejecting, async () => (await count('7002')) === 2);
+    // The engine itself refuses that row: a constraint, as an operator might add one.
+    await pipe.warehouse.exec('ALTER TABLE raw_channel_members ADD CONSTRAINT no_devil CHECK members != 666');
+    try {
+      await runRawSinkUntil(pipe.warehouse, async () => (await count('7002')) === 2);
+    } finally {
+      await pipe.warehouse.exec('ALTER TABLE raw_channel_members DROP CONSTRAINT no_devil');
+    }
     expect(await count('7002')).toBe(2);
     const msg = await pipe.nats.jsm.streams.getMessage('TG_DLQ', { last_by_subj: 'tg.dlq.sink_raw' });
-    expect(msg?.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_raw', stream: 'TG_RAW', detail: expect.stringMatching(/raw_channel_members/) });
+    expect(msg?.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_raw', stream: 'TG_RAW', detail: expect.stringMatching(/raw_channel_members.*no_devil/s) });
+    expect(JSON.parse(msg!.json<{ payload: string }>().payload)).toEqual([members('7002', 2, 666)]);
+  });
+
+  it('dead-letters an event its column cannot hold and writes the rest of the message', async () => {
+    const start = Date.UTC(2026, 1, 2);
+    // Valid by the contract (a revision has no upper bound there) but not a UInt32.
+    const [ok, tooBig] = [windowAggEvent('1h', start, 1, 10, 'wa_ok'), windowAggEvent('1h', start + 3_600_000, 2 ** 40, 20, 'wa_too_big')];
+    const derived = new EventPublisher(pipe.nats.js, { partitions: pipe.config.streams.partitions, maxBatchBytes: 64 * 1024, maxInflight: 8, stream: pipe.config.streams.names.derived });
+    await derived.publish([ok, tooBig]);
+    await derived.flush();
+    const stored = async () => (await pipe.warehouse.query<{ id: string }>("SELECT id FROM window_aggs WHERE id IN ('wa_ok', 'wa_too_big')")).map((r) => r.id);
+    await runRawSinkUntil(pipe.warehouse, async () => (await stored()).length > 0, 'derived');
+    expect(await stored()).toEqual(['wa_ok']);
+    const msg = await pipe.nats.jsm.streams.getMessage('TG_DLQ', { last_by_subj: 'tg.dlq.sink_derived' });
+    expect(msg?.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_derived', stream: 'TG_DERIVED', event_id: 'wa_too_big', detail: 'window_aggs: column revision (UInt32): 1099511627776 is not a UInt32' });
   });
 });

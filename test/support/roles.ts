@@ -53,12 +53,16 @@ export async function killRole(r: RoleProcess): Promise<void> {
  * "3× message; …": the story of a run that went wrong, in one line.
  */
 export function warningSummary(roles: readonly RoleProcess[]): string {
-  const counts = new Map<string, number>();
+  const counts = new Map<string, { n: number; err: string | undefined }>();
   for (const r of roles) {
     for (const line of r.output().split('\n')) {
       const msg = /"level":(?:40|50|60).*?"msg":"([^"]+)"/.exec(line)?.[1];
-      if (msg) counts.set(msg, (counts.get(msg) ?? 0) + 1);
+      if (!msg) continue;
+      const seen = counts.get(msg) ?? { n: 0, err: /"err":"([^"]{0,160})/.exec(line)?.[1] };
+      seen.n++;
+      counts.set(msg, seen);
     }
   }
-  return [...counts].map(([m, n]) => `${n}× ${m}`).join('; ');
+  // The first error of each kind says why, e.g. which timeout.
+  return [...counts].map(([m, { n, err }]) => `${n}× ${m}${err ? ` (first: ${err})` : ''}`).join('; ');
 }
