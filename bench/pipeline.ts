@@ -10,8 +10,12 @@
  *                 → sinks → warehouse, until every consumer is idle, with 1
  *                 and with 2 `tgpulse worker` processes (processors + sinks),
  *                 each on a fresh NATS and warehouse; peak RSS of each process
- *   5. freshness  a paced stream with observed_at = publish time; p50/p99 of
- *                 (ingested_at − observed_at) for raw and derived rows
+ *   5. freshness  the next simulated hours of the same channels, paced at half
+ *                 the measured rate; p50/p99 of (ingested_at − publish time)
+ *                 of raw rows and of the post deltas derived from them. (The
+ *                 events keep their simulated times: rewriting observed_at to
+ *                 the wall clock would move the processors' event time eleven
+ *                 months ahead and make them emit a week of empty windows.)
  *
  * Sizes: BENCH_CHANNELS (default 1000), BENCH_HOURS (simulated, default 12),
  * BENCH_WORKERS (default "1,2"), BENCH_RATE (events/s of the paced phase,
@@ -42,6 +46,8 @@ const HOURS = Number(process.env.BENCH_HOURS ?? 12);
 /** Offered rate of the paced phase; by default half the measured end-to-end throughput, so queues stay short. */
 const RATE_OVERRIDE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : null;
 const PARTITIONS = 8;
+/** Simulated hours after the end-to-end span, for the paced freshness phase (more than it can publish). */
+const FRESH_HOURS = 3;
 /** Worker processes (processors + sinks) of each end-to-end run, e.g. "1,2". */
 const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((x) => Number(x.trim()));
 
@@ -68,20 +74,33 @@ function encode(events: RawEvent[]): Message[] {
   return out;
 }
 
-/** The workload: one simulated day of warm-up is skipped so counters polling is in steady state. */
-function workload(seed: number, channels: number, hours: number): { messages: Message[]; events: number; genMs: number } {
+interface Workload {
+  messages: Message[];
+  events: number;
+  genMs: number;
+}
+
+/**
+ * The workload: two simulated days of history are generated but not
+ * published, so counters polling is in steady state; then `hours` for the
+ * end-to-end runs and `tailHours` more of the same channels for freshness.
+ */
+function workload(seed: number, channels: number, hours: number, tailHours: number): { main: Workload; tail: Workload } {
   const t0 = performance.now();
   const start = Date.UTC(2026, 0, 1);
-  const sim = new Simulator({ seed, channels, start, durationMs: (48 + hours) * HOUR, anomalies: 'none' });
+  const split = start + (48 + hours) * HOUR;
+  const sim = new Simulator({ seed, channels, start, durationMs: (48 + hours + tailHours) * HOUR, anomalies: 'none' });
   sim.step(start + 48 * HOUR); // history before the measured span: generated, not published
-  const messages: Message[] = [];
-  let events = 0;
+  const main: Workload = { messages: [], events: 0, genMs: 0 };
+  const tail: Workload = { messages: [], events: 0, genMs: 0 };
   for (const tick of sim.ticks()) {
     const flat = tick.batches.flat() as RawEvent[];
-    events += flat.length;
-    messages.push(...encode(flat));
+    const part = tick.from < split ? main : tail;
+    part.events += flat.length;
+    part.messages.push(...encode(flat));
   }
-  return { messages, events, genMs: performance.now() - t0 };
+  main.genMs = performance.now() - t0;
+  return { main, tail };
 }
 
 async function jetstreamCeiling(url: string, messages: Message[], events: number): Promise<void> {
@@ -173,7 +192,7 @@ async function stopStage(s: Stage): Promise<void> {
 }
 
 /** Publishes the whole workload with the workers running and waits until every consumer is idle. */
-async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<number> {
+async function endToEnd(s: Stage, w: Workload): Promise<number> {
   // Timing starts once every worker consumes (all consumers exist and are idle), not while they start.
   await s.pipe.waitIdle(120_000);
   const cpuBefore = stageProcesses(s).map(([, pid]) => cpuSeconds(pid) ?? 0);
@@ -184,14 +203,15 @@ async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<numbe
   await s.pipe.waitIdle(1_800_000);
   const e2eMs = performance.now() - t - 600; // waitIdle needs two quiet checks 300 ms apart
   const cpu = stageProcesses(s).map(([name, pid], i) => `${name} ${((cpuSeconds(pid) ?? 0) - cpuBefore[i]).toFixed(1)}`);
-  const [rows] = await s.pipe.warehouse.query<{ raw: string; raw_ids: string; deltas: string; delta_ids: string; dead: string }>(
+  const [rows] = await s.pipe.warehouse.query<{ raw: string; raw_ids: string; deltas: string; delta_ids: string; aggs: string; trends: string; dead: string }>(
     `SELECT (SELECT count() FROM raw_post_counters) AS raw, (SELECT uniqExact(id) FROM raw_post_counters) AS raw_ids,
             (SELECT count() FROM post_deltas) AS deltas, (SELECT uniqExact(id) FROM post_deltas) AS delta_ids,
+            (SELECT count() FROM window_aggs) AS aggs, (SELECT count() FROM trends) AS trends,
             (SELECT toString(groupArray((reason, c))) FROM (SELECT reason, count() AS c FROM dead_letters GROUP BY reason)) AS dead`,
   );
   const n = (x: string) => Number(x).toLocaleString('en-US');
   line(`end to end, ${s.workers.length} worker process(es)`, `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`);
-  line('  rows written (distinct ids)', `raw_post_counters ${n(rows.raw)} (${n(rows.raw_ids)}), post_deltas ${n(rows.deltas)} (${n(rows.delta_ids)}), dead letters ${rows.dead}`);
+  line('  rows written (distinct ids)', `raw_post_counters ${n(rows.raw)} (${n(rows.raw_ids)}), post_deltas ${n(rows.deltas)} (${n(rows.delta_ids)}), window_aggs ${n(rows.aggs)}, trends ${n(rows.trends)}, dead letters ${rows.dead}`);
   line('  CPU seconds during the run', `${cpu.join(', ')} (of ${((availableParallelism() * e2eMs) / 1000).toFixed(1)} on ${availableParallelism()} cores)`);
   const warnings = warningSummary(s.workers);
   if (warnings) line('  worker warnings (last 20 kB of output)', warnings);
@@ -200,7 +220,7 @@ async function endToEnd(s: Stage, w: ReturnType<typeof workload>): Promise<numbe
 
 async function main(): Promise<void> {
   process.stdout.write(`tgpulse bench: ${CHANNELS} channels, ${HOURS} simulated hours, ${PARTITIONS} partitions, node ${process.version}\n`);
-  const w = workload(1, CHANNELS, HOURS);
+  const { main: w, tail } = workload(1, CHANNELS, HOURS, FRESH_HOURS);
   line('workload', `${w.events.toLocaleString('en-US')} events in ${w.messages.length.toLocaleString('en-US')} messages (${(w.events / w.messages.length).toFixed(1)} events/msg)`);
   line('simulator generation + encoding', rate(w.events, w.genMs));
 
@@ -231,7 +251,7 @@ async function main(): Promise<void> {
         stages.splice(stages.indexOf(s), 1);
       }
     }
-    await freshness(stages[stages.length - 1], lastRate);
+    await freshness(stages[stages.length - 1], lastRate, tail);
     line('peak RSS of the bench process', `${Math.round(peakRss / 1024 / 1024)} MiB`);
     clearInterval(rssTimer);
     for (const s of [...stages]) {
@@ -245,7 +265,7 @@ async function main(): Promise<void> {
 }
 
 /** The warehouse's own insert ceiling: the same rows, bulk-inserted into copies of their tables. */
-async function warehouseCeiling(wh: Warehouse, w: ReturnType<typeof workload>): Promise<void> {
+async function warehouseCeiling(wh: Warehouse, w: Workload): Promise<void> {
   const rowsByTable = new Map<string, Record<string, unknown>[]>();
   for (const m of w.messages) for (const e of m.events) {
     const table = tableFor(e.kind);
@@ -265,37 +285,39 @@ async function warehouseCeiling(wh: Warehouse, w: ReturnType<typeof workload>): 
   line('warehouse bulk insert (same rows, 50k/insert)', `${rate(rowsInserted, performance.now() - t)} rows`);
 }
 
-/** Freshness: a paced stream at half the measured rate; observed_at is the publish time. */
-async function freshness(s: Stage, measuredRate: number): Promise<void> {
+/**
+ * Freshness: the channels' next simulated hours, published at half the
+ * measured rate (or BENCH_RATE) for 20 s; the lag of a row is its ingested_at
+ * minus the wall time its raw message was published.
+ */
+async function freshness(s: Stage, measuredRate: number, tail: Workload): Promise<void> {
   const RATE = RATE_OVERRIDE ?? Math.max(1000, Math.round(measuredRate / 2));
-  const fresh = workload(2, Math.max(50, Math.round(CHANNELS / 5)), 2);
-  const paced = fresh.messages.slice(0, Math.min(fresh.messages.length, Math.round((RATE * 20) / (fresh.events / fresh.messages.length))));
-  const pacedEvents = paced.reduce((n, m) => n + m.events.length, 0);
+  const publishedAt = new Map<string, number>();
+  let from = Infinity;
   const t = performance.now();
-  const from = Date.now();
   let sent = 0;
-  for (const m of paced) {
-    const due = t + (sent / RATE) * 1000;
-    const wait = due - performance.now();
+  for (const m of tail.messages) {
+    if (sent >= RATE * 20) break;
+    const wait = t + (sent / RATE) * 1000 - performance.now();
     if (wait > 1) await sleep(wait);
     const now = Date.now();
-    const events = m.events.map((e) => ({ ...e, observed_at: now }));
-    await s.pipe.publisher.publishRaw(m.subject, Buffer.from(JSON.stringify(events)), m.msgId);
+    for (const e of m.events) {
+      publishedAt.set(e.id, now);
+      from = Math.min(from, e.event_time);
+    }
+    await s.pipe.publisher.publishRaw(m.subject, m.payload, m.msgId);
     sent += m.events.length;
   }
   await s.pipe.publisher.flush();
   await s.pipe.waitIdle(600_000);
-  // The paced events are the only ones observed in wall time (the workload's are in simulated 2026-01-01).
-  for (const [label, table] of [
-    ['freshness raw (publish → queryable)', 'raw_post_counters'],
-    ['freshness derived post_delta', 'post_deltas'],
+  for (const [label, sql] of [
+    ['freshness raw (publish → queryable)', 'SELECT id AS raw_id, toUnixTimestamp64Milli(ingested_at) AS at FROM raw_post_counters WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})'],
+    ['freshness derived post_delta', 'SELECT source_id AS raw_id, toUnixTimestamp64Milli(ingested_at) AS at FROM post_deltas WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})'],
   ] as const) {
-    const [q] = await s.pipe.warehouse.query<{ p50: number; p99: number; n: string }>(
-      `SELECT quantile(0.5)(lag) AS p50, quantile(0.99)(lag) AS p99, count() AS n FROM (
-         SELECT toUnixTimestamp64Milli(ingested_at) - toUnixTimestamp64Milli(observed_at) AS lag FROM ${table} WHERE observed_at >= fromUnixTimestamp64Milli({from:Int64}))`,
-      { from },
-    );
-    line(label, `p50 ${Math.round(q.p50)} ms, p99 ${Math.round(q.p99)} ms over ${Number(q.n).toLocaleString('en-US')} rows at ${RATE.toLocaleString('en-US')} events/s offered (${pacedEvents.toLocaleString('en-US')} events)`);
+    const rows = await s.pipe.warehouse.query<{ raw_id: string; at: string }>(sql, { from });
+    const lags = rows.flatMap((r) => (publishedAt.has(r.raw_id) ? [Number(r.at) - publishedAt.get(r.raw_id)!] : [])).sort((a, b) => a - b);
+    const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))] ?? NaN;
+    line(label, `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${lags.length.toLocaleString('en-US')} rows at ${RATE.toLocaleString('en-US')} events/s offered (${sent.toLocaleString('en-US')} events)`);
   }
 }
 
