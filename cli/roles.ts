@@ -14,7 +14,7 @@ import { shareSecret } from '../control/share-links.ts';
  */
 import { runPartition } from '../processors/runtime.ts';
 import { runOwnership } from '../processors/ownership.ts';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { LeaseTable } from '../streams/leases.ts';
 import { connectNats } from '../streams/nats.ts';
 import { reportRetry, retryNats } from '../streams/nats-errors.ts';
@@ -68,11 +68,18 @@ export async function runProcessRole(ctx: Context, nats: NatsContext, signal: Ab
 
 /** Runs the ClickHouse sinks of TG_RAW, TG_DERIVED and TG_DLQ. */
 export async function runSinkRole(ctx: Context, nats: NatsContext, warehouse: Warehouse, signal: AbortSignal, sources: SinkSource[] = ['raw', 'derived', 'dlq']): Promise<void> {
-  await Promise.all(
-    sources.map((source) =>
-      runSink({ js: nats.js, jsm: nats.jsm, warehouse, streams: ctx.config.streams, sink: ctx.config.sink, source, log: ctx.log, metrics: ctx.metrics, signal }),
-    ),
-  );
+  // A connection of their own: what a busy process has not read yet queues on the server per
+  // connection, and past its slow-consumer limit the server drops the connection.
+  const conn = await connectNats(nats.url, 'tgpulse-sinks', ctx.log);
+  try {
+    const js = jetstream(conn);
+    const jsm = await jetstreamManager(conn);
+    await Promise.all(
+      sources.map((source) => runSink({ js, jsm, warehouse, streams: ctx.config.streams, sink: ctx.config.sink, source, log: ctx.log, metrics: ctx.metrics, signal })),
+    );
+  } finally {
+    await conn.drain().catch(() => conn.close());
+  }
 }
 
 /** Makes a role failure stop the whole process instead of leaving it half alive. */

@@ -88,13 +88,16 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
     });
   };
 
+  /** A time of `table.now()`'s clock as wall time, for logs. */
+  const wallTime = (t: number) => Date.now() - (table.now() - t);
+
   const lose = (h: Held, why: string) => {
     h.lost = true;
     h.controller.abort(new Error(why));
     held.delete(h.partition);
     metrics.ownershipChanges.inc({ partition: partitionToken(h.partition), change: 'lost' });
     // valid_until in wall time: the end of this owner's claim, for checking that owners never overlap.
-    mlog.warn({ partition: partitionToken(h.partition), epoch: h.epoch, why, valid_until: Date.now() - (table.now() - h.validUntil) }, 'partition lost');
+    mlog.warn({ partition: partitionToken(h.partition), epoch: h.epoch, why, valid_until: wallTime(h.validUntil) }, 'partition lost');
   };
 
   const tick = async () => {
@@ -148,8 +151,10 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
   };
 
   const release = async (h: Held) => {
-    // Its run has ended: from here on this member does nothing with the partition.
-    const until = Date.now();
+    // Its run has ended: from here on this member does nothing with the partition. Its claim may
+    // have ended earlier, if renewals ran late while the run drained: the lease ran out then
+    // (the run stops writing once it may have), and another member may already hold it.
+    const until = Math.min(Date.now(), wallTime(h.validUntil));
     await table.release(h.partition, h.revision);
     held.delete(h.partition);
     metrics.ownershipChanges.inc({ partition: partitionToken(h.partition), change: 'released' });

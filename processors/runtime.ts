@@ -168,6 +168,9 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
         metrics: opts.metrics,
         signal: opts.signal,
         maxBatch: opts.maxBatch ?? 500,
+        // A process may own every partition: 8 of these share its connection, so each holds little.
+        maxBatchBytes: 1024 * 1024,
+        maxPull: 16,
         maxWaitMs: 20,
         // Wake at least every second when idle, so the tail of a burst is checkpointed promptly.
         idleMs: Math.min(interval, 1000),
@@ -219,18 +222,21 @@ function handleMessage(state: PartitionState, changes: StateChanges, m: JsMsg, o
   const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, subject: parseSubject(m.subject), partitions: opts.streams.partitions, layer: 'raw' });
   const failures: DecodeFailure[] = [...decoded.failures];
   const derived: TgEvent[] = [];
+  // Counted per message, not per event: a labelled counter costs a label lookup per call.
+  const outcomes = new Map<string, number>();
+  const count = (kind: string, outcome: string) => outcomes.set(`${kind}\u0000${outcome}`, (outcomes.get(`${kind}\u0000${outcome}`) ?? 0) + 1);
   for (const event of decoded.events) {
     try {
       const out = processEvent(state, event as RawEvent, opts.processor);
       changes.note(out.changed);
-      derived.push(...out.derived);
+      for (const d of out.derived) derived.push(d);
       for (const late of out.late) {
         failures.push({ reason: 'late_event', detail: `event time ${late.event_time} is behind the watermark beyond the allowed lateness`, payload: late });
-        opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: late.kind, outcome: 'late' });
+        count(late.kind, 'late');
       }
-      for (const skipped of out.skipped) opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: event.kind, outcome: skipped.reason });
+      for (const skipped of out.skipped) count(event.kind, skipped.reason);
       for (const e of out.errors ?? []) failures.push({ reason: 'operator_error', detail: e.detail, payload: e.event });
-      opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: event.kind, outcome: 'ok' });
+      count(event.kind, 'ok');
     } catch (err) {
       // The operator may have changed the channel before failing: checkpoint all of it.
       changes.note('all');
@@ -238,7 +244,11 @@ function handleMessage(state: PartitionState, changes: StateChanges, m: JsMsg, o
       failures.push({ reason: 'operator_error', detail: String((err as Error)?.message ?? err), payload: event });
     }
   }
-  for (const f of failures) if (f.reason !== 'late_event') opts.metrics.events.inc({ stage: PROCESS_STAGE, kind: 'unknown', outcome: 'dead_letter' });
+  for (const f of failures) if (f.reason !== 'late_event') count('unknown', 'dead_letter');
+  for (const [key, n] of outcomes) {
+    const [kind, outcome] = key.split('\u0000');
+    opts.metrics.events.inc({ stage: PROCESS_STAGE, kind, outcome }, n);
+  }
   const dead = failures.map((f, i) => deadLetterRecord(origin, f, i, m.data.byteLength));
   return { derived, dead };
 }

@@ -31,7 +31,7 @@ export async function connectNats(url: string, name: string, log?: Logger): Prom
   if (log) {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn({ nats: s.type, server: 'server' in s ? s.server : undefined }, 'nats connection status');
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn({ nats: s.type, server: 'server' in s ? s.server : undefined, err: 'error' in s ? String(s.error) : undefined }, 'nats connection status');
       }
     })();
   }

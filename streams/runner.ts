@@ -41,6 +41,15 @@ export interface ConsumerRunOptions {
   metrics: PipelineMetrics;
   signal: AbortSignal;
   maxBatch: number;
+  /**
+   * Payload bytes of a batch, and half of what may wait in the client
+   * (default 8 MiB). With `maxPull` it bounds what a consumer holds: together,
+   * the consumers of one connection must stay well below the server's
+   * slow-consumer limit (64 MiB by default), or it drops the connection.
+   */
+  maxBatchBytes?: number;
+  /** Messages requested per pull (default 64). */
+  maxPull?: number;
   /** Longest wait for a batch to fill once it has a message. */
   maxWaitMs: number;
   /** An empty batch is handed over when nothing arrived for this long (default 1 s). */
@@ -63,6 +72,8 @@ export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHan
   const consumer = await retryNats(() => opts.js.consumers.get(spec.stream, spec.name), { signal, onRetry });
   const puller = new BatchPuller(consumer, {
     maxBatch: opts.maxBatch,
+    maxBatchBytes: opts.maxBatchBytes,
+    maxPull: opts.maxPull,
     maxWaitMs: opts.maxWaitMs,
     signal,
     onRestart: (n) => {

@@ -118,6 +118,8 @@ interface Ownership {
   epoch: number;
   from: number;
   to: number;
+  /** How `to` was found, for a failure to explain itself. */
+  end?: string;
 }
 
 /**
@@ -132,18 +134,19 @@ function ownerships(s: Scenario, endOfRun: number): Ownership[] {
     const open = new Map<string, Ownership>();
     for (const line of r.output().split('\n')) {
       if (!line.startsWith('{')) continue;
-      const l = JSON.parse(line) as { msg: string; member: string; partition: string; epoch: number; time: number; valid_until?: number; until?: number };
+      const l = JSON.parse(line) as { msg: string; member: string; partition: string; epoch: number; time: number; valid_until?: number; until?: number; why?: string };
       const key = `${l.partition}/${l.epoch}`;
       if (l.msg === 'partition acquired') open.set(key, { member: l.member, partition: l.partition, epoch: l.epoch, from: l.time, to: Infinity });
       else if ((l.msg === 'partition released' || l.msg === 'partition lost') && open.has(key)) {
         const o = open.get(key)!;
         o.to = l.msg === 'partition lost' ? Math.min(l.time, l.valid_until ?? l.time) : (l.until ?? l.time);
+        o.end = `${l.msg} at ${l.time}${l.why ? ` (${l.why}, valid until ${l.valid_until})` : ''}`;
         out.push(o);
         open.delete(key);
       }
     }
     const killed = s.killedAt.get(r.child.pid!);
-    for (const o of open.values()) out.push({ ...o, to: killed ?? endOfRun });
+    for (const o of open.values()) out.push({ ...o, to: killed ?? endOfRun, end: killed ? 'killed' : 'end of run' });
   }
   return out;
 }
@@ -154,7 +157,7 @@ function expectNoTwoOwners(list: Ownership[]): void {
   for (const [partition, os] of byPartition) {
     const sorted = [...os].sort((a, b) => a.from - b.from);
     for (let i = 1; i < sorted.length; i++) {
-      expect(sorted[i].from, `${partition}: epoch ${sorted[i - 1].epoch} (${sorted[i - 1].member}) overlaps epoch ${sorted[i].epoch} (${sorted[i].member})`).toBeGreaterThanOrEqual(sorted[i - 1].to);
+      expect(sorted[i].from, `${partition}: ${JSON.stringify(sorted[i - 1])} overlaps ${JSON.stringify(sorted[i])}`).toBeGreaterThanOrEqual(sorted[i - 1].to);
     }
   }
 }

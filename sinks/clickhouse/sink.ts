@@ -99,6 +99,9 @@ export async function runSink(opts: SinkOptions): Promise<void> {
       metrics: opts.metrics,
       signal: opts.signal,
       maxBatch: 1000,
+      // The three sinks share a connection (see cli/roles.ts): 3 × (8 MiB buffered + 32 messages in flight).
+      maxBatchBytes: 4 * 1024 * 1024,
+      maxPull: 32,
       maxWaitMs: Math.min(100, opts.sink.maxWaitMs),
       // Wake often enough to send a waiting insert on time when input stops.
       idleMs: Math.max(10, Math.floor(opts.sink.maxWaitMs / 2)),

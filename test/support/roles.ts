@@ -58,7 +58,9 @@ export function warningSummary(roles: readonly RoleProcess[]): string {
     for (const line of r.output().split('\n')) {
       const msg = /"level":(?:40|50|60).*?"msg":"([^"]+)"/.exec(line)?.[1];
       if (!msg) continue;
-      const seen = counts.get(msg) ?? { n: 0, err: /"err":"([^"]{0,160})/.exec(line)?.[1] };
+      // The error as a string, or the message of a serialized error object, or the status a connection reported.
+      const why = /"err":"([^"]{0,160})/.exec(line)?.[1] ?? /"err":\{[^}]*?"message":"([^"]{0,160})/.exec(line)?.[1] ?? /"(?:status|type)":"([^"]{0,80})/.exec(line)?.[1];
+      const seen = counts.get(msg) ?? { n: 0, err: why };
       seen.n++;
       counts.set(msg, seen);
     }
