@@ -2,7 +2,7 @@
  * Durable pull consumer definitions. Every arrow of the data flow is one of
  * these, so any role can die and resume where its acks (or checkpoint) left off.
  */
-import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { isNotFound } from './topology.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/log.ts';
@@ -60,13 +60,24 @@ export async function resetDurable(jsm: JetStreamManager, spec: DurableSpec, las
 }
 
 /**
+ * The consumers of a stream as they stand. The server's list may hold an
+ * empty entry for a consumer deleted while it was being listed (seen while
+ * new partition owners remove their predecessors' consumers): skipped.
+ */
+export async function listConsumers(jsm: JetStreamManager, stream: string): Promise<ConsumerInfo[]> {
+  const out: ConsumerInfo[] = [];
+  for await (const info of jsm.consumers.list(stream)) if (info) out.push(info);
+  return out;
+}
+
+/**
  * Deletes the consumers named `{prefix}…` other than `keep`: those of earlier
  * owners of a partition. A stale owner's pull then ends instead of sharing
  * the new owner's messages.
  */
 export async function removeOtherConsumers(jsm: JetStreamManager, stream: string, prefix: string, keep: string): Promise<string[]> {
   const removed: string[] = [];
-  for await (const info of jsm.consumers.list(stream)) {
+  for (const info of await listConsumers(jsm, stream)) {
     const name = info.name;
     if (name === keep || (name !== prefix && !name.startsWith(`${prefix}_`))) continue;
     try {

@@ -3,6 +3,7 @@
  * messages land in TG_DLQ (and the dead_letters table) with their reason,
  * while good events around them flow through untouched and nothing is retried.
  */
+import { listConsumers } from '../streams/consumers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostCountersEvent, TgEvent } from '../streams/contract.ts';
 import { eventId } from '../streams/ids.ts';
@@ -94,7 +95,7 @@ describe('bad input is dead-lettered with its reason and the pipeline goes on', 
 
   it('never retries a bad message: no redeliveries on the processor consumers', async () => {
     const processors = [];
-    for await (const info of pipe.nats.jsm.consumers.list('TG_RAW')) if (info.name.startsWith('processor_')) processors.push(info);
+    for (const info of await listConsumers(pipe.nats.jsm, 'TG_RAW')) if (info.name.startsWith('processor_')) processors.push(info);
     expect(processors).toHaveLength(pipe.config.streams.partitions);
     for (const info of processors) {
       expect(info.num_redelivered).toBe(0);

@@ -5,6 +5,7 @@
  * mid-insert (its supervisor restarts it). The final tables must equal those
  * of an uninterrupted run of the same input.
  */
+import { listConsumers } from '../streams/consumers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -46,7 +47,7 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
     const jsm = await jetstreamManager(nc);
     const backlog = async () => {
       let n = 0;
-      for await (const info of jsm.consumers.list('TG_RAW')) n += info.num_pending + info.num_ack_pending;
+      for (const info of await listConsumers(jsm, 'TG_RAW')) n += info.num_pending + info.num_ack_pending;
       return n;
     };
     let processRole: RoleProcess = spawnRole('process', [], b.env);
@@ -55,7 +56,7 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
     // machine starting them can take longer than the first kill's delay.
     for (const until = Date.now() + 120_000; Date.now() < until; await sleep(250)) {
       const names: string[] = [];
-      for await (const info of jsm.consumers.list('TG_RAW')) names.push(info.name);
+      for (const info of await listConsumers(jsm, 'TG_RAW')) names.push(info.name);
       if (names.includes('sink_raw') && names.some((n) => n.startsWith('processor_p00_'))) break;
     }
     for (let i = 0; i < 5; i++) {

@@ -14,6 +14,7 @@
  * In each case the final tables equal those of an uninterrupted run, and the
  * processors' logs show that no partition ever had two owners at once.
  */
+import { listConsumers } from '../streams/consumers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -75,7 +76,7 @@ async function leaseHolders(kv: KV): Promise<Map<number, number>> {
 async function processorBacklog(nc: NatsConnection): Promise<number> {
   const jsm = await jetstreamManager(nc);
   let n = 0;
-  for await (const c of jsm.consumers.list(defaultStreamsConfig.names.raw)) if (c.name.startsWith('processor_')) n += c.num_pending + c.num_ack_pending;
+  for (const c of await listConsumers(jsm, defaultStreamsConfig.names.raw)) if (c.name.startsWith('processor_')) n += c.num_pending + c.num_ack_pending;
   return n;
 }
 

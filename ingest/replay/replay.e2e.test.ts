@@ -7,6 +7,7 @@
  *
  * chDB allows one data folder per process, so A is closed before B opens.
  */
+import { listConsumers } from '../../streams/consumers.ts';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +79,7 @@ async function captureIds(path: string): Promise<string[]> {
 
 async function consumerNames(jsm: JetStreamManager): Promise<string[]> {
   const names: string[] = [];
-  for await (const c of jsm.consumers.list(defaultStreamsConfig.names.raw)) names.push(c.name);
+  for (const c of await listConsumers(jsm, defaultStreamsConfig.names.raw)) names.push(c.name);
   return names;
 }
 

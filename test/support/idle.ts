@@ -1,4 +1,5 @@
 /** Waiting for the pipeline to be done with everything published so far. */
+import { listConsumers } from '../../streams/consumers.ts';
 import type { ConsumerInfo, JetStreamManager } from '@nats-io/jetstream';
 import type { StreamsConfig } from '../../streams/config.ts';
 import { sleep } from '../../streams/retry.ts';
@@ -10,8 +11,7 @@ import { sinkConsumer } from '../../sinks/clickhouse/sink.ts';
  * per partition (named after its owner's epoch) and the three sinks.
  */
 async function pipelineConsumers(jsm: JetStreamManager, streams: StreamsConfig): Promise<ConsumerInfo[] | null> {
-  const raw: ConsumerInfo[] = [];
-  for await (const info of jsm.consumers.list(streams.names.raw)) raw.push(info);
+  const raw = await listConsumers(jsm, streams.names.raw);
   const out: ConsumerInfo[] = [];
   for (let p = 0; p < streams.partitions; p++) {
     const prefix = `${processorConsumerPrefix(p)}_`;
