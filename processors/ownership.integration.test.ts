@@ -64,15 +64,20 @@ describe('partition ownership', () => {
       memberId: id,
       async run(partition, lease, signal) {
         const from = Date.now();
+        // The owner acts only after finding its lease valid: its ownership ends at the last such
+        // check, not when its loop (which may wake late on a busy machine) notices the expiry.
+        let acted = from;
         owned.add(partition);
         try {
           while (!signal.aborted) {
+            const now = Date.now();
             if (!lease.valid()) throw new LeaseExpiredError(partition, lease.epoch);
+            acted = now;
             await sleep(10, signal);
           }
         } finally {
           owned.delete(partition);
-          intervals.push({ member: id, partition, from, to: Date.now() });
+          intervals.push({ member: id, partition, from, to: acted });
         }
       },
     });

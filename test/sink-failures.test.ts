@@ -22,16 +22,20 @@ function members(channel: string, i: number, count = 1000 + i): ChannelMembersEv
   return { v: 1, kind: 'channel_members', id: eventId('cm', channel, t), channel_id: channel, event_time: t, observed_at: t, source: 'simulator', data: { members: count } };
 }
 
-/** The real warehouse, with connection failures injected into its inserts. */
-function faulty(wh: Warehouse, failInsert: (table: string) => Error | null): Warehouse {
+/** The real warehouse, with connection failures injected into its inserts (describing the table, sending the rows). */
+function faulty(wh: Warehouse, failInsert: (step: 'describe' | 'send', table: string) => Error | null): Warehouse {
   return {
     driver: wh.driver,
     query: (sql, params) => wh.query(sql, params),
     exec: (sql, params) => wh.exec(sql, params),
     insertRows: (table, rows, opts) => wh.insertRows(table, rows, opts),
-    startInsert: (table) => wh.startInsert(table),
+    startInsert: async (table) => {
+      const err = failInsert('describe', table);
+      if (err) throw err;
+      return wh.startInsert(table);
+    },
     sendInsert: async (insert, opts) => {
-      const err = failInsert(insert.table);
+      const err = failInsert('send', insert.table);
       if (err) throw err;
       return wh.sendInsert(insert, opts);
     },
@@ -70,10 +74,12 @@ describe('sink under ClickHouse failures', () => {
     const events = Array.from({ length: 50 }, (_, i) => members('7001', i));
     for (let i = 0; i < events.length; i += 10) await pipe.publisher.publish(events.slice(i, i + 10));
     await pipe.publisher.flush();
-    let failures = 0;
-    const down = faulty(pipe.warehouse, () => (failures++ < 3 ? new WarehouseError({ driver: 'server', operation: 'insert', target: 'raw_channel_members' }, 'connect ECONNREFUSED 127.0.0.1:8123') : null));
+    // Down when the sink first describes the table, and again when it sends the rows.
+    const failures = { describe: 0, send: 0 };
+    const down = faulty(pipe.warehouse, (step) => (failures[step]++ < 2 ? new WarehouseError({ driver: 'server', operation: 'insert', target: 'raw_channel_members' }, 'connect ECONNREFUSED 127.0.0.1:8123') : null));
     await runRawSinkUntil(down, async () => (await count('7001')) === 50);
-    expect(failures).toBeGreaterThan(3);
+    expect(failures.describe).toBeGreaterThan(2);
+    expect(failures.send).toBeGreaterThan(2);
     expect(await count('7001')).toBe(50);
     const metrics = await pipe.ctx.metrics.registry.getSingleMetricAsString('tgpulse_errors_total');
     expect(metrics).toMatch(/stage="sink_raw",error="insert"} [3-9]/);

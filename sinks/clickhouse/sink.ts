@@ -87,7 +87,7 @@ export async function runSink(opts: SinkOptions): Promise<void> {
   const log = opts.log.child({ role: 'sink', source: opts.source });
   const spec = sinkConsumer(opts.streams, opts.source, opts.sink);
   const dlq = new DeadLetterPublisher(opts.js, opts.metrics, opts.signal);
-  const pending = new PendingInsert(opts, stage);
+  const pending = new PendingInsert(opts, stage, log);
   const flush = () => writePending(pending, opts, dlq, stage, log);
   await runConsumer(
     {
@@ -142,6 +142,7 @@ class PendingInsert {
   constructor(
     private readonly opts: SinkOptions,
     private readonly stage: string,
+    private readonly log: Logger,
   ) {}
 
   async add(m: JsMsg): Promise<void> {
@@ -149,7 +150,8 @@ class PendingInsert {
     for (const r of rows) {
       let insert = this.inserts.get(r.table);
       if (!insert) {
-        insert = await this.opts.warehouse.startInsert(r.table);
+        // Describes the table the first time: ClickHouse may be down right then, like for any write.
+        insert = await untilWritten(() => this.opts.warehouse.startInsert(r.table), { table: r.table }, this.opts, this.stage, this.log);
         this.inserts.set(r.table, insert);
       }
       try {
@@ -259,7 +261,7 @@ async function writePending(pending: PendingInsert, opts: SinkOptions, dlq: Dead
     for (const insert of pending.inserts.values()) {
       // The server driver already retries transient failures a few times; what
       // still fails here is either bad content or a ClickHouse that is down.
-      await withRetry(
+      await untilWritten(
         async () => {
           try {
             await sendTable(insert, dedupToken(insert.table, pending.messages), opts);
@@ -269,16 +271,10 @@ async function writePending(pending: PendingInsert, opts: SinkOptions, dlq: Dead
             await isolateRejected(insert.table, pending.messages, opts, dlq, stage);
           }
         },
-        {
-          attempts: Infinity,
-          baseMs: 500,
-          maxMs: 30_000,
-          signal: opts.signal,
-          onRetry: (err, attempt, waitMs) => {
-            opts.metrics.errors.inc({ stage, error: 'insert' });
-            log.error({ err: String(err), table: insert.table, rows: insert.rows, attempt, waitMs }, 'ClickHouse insert failed; retrying (nothing is acked meanwhile)');
-          },
-        },
+        { table: insert.table, rows: insert.rows },
+        opts,
+        stage,
+        log,
       );
     }
     if (pending.rejected.length) await dlq.send(pending.rejected);
@@ -288,6 +284,24 @@ async function writePending(pending: PendingInsert, opts: SinkOptions, dlq: Dead
   for (const m of pending.messages) m.ack();
   opts.metrics.batchSize.observe({ stage: `${stage}_insert` }, [...pending.inserts.values()].reduce((n, i) => n + i.rows, 0));
   pending.clear();
+}
+
+/**
+ * Retries a warehouse call for as long as the sink runs: what still fails
+ * after the driver's own retries is a ClickHouse that is down (content errors
+ * are handled by the caller), and the messages stay unacked meanwhile.
+ */
+function untilWritten<T>(call: () => Promise<T>, what: { table: string; rows?: number }, opts: SinkOptions, stage: string, log: Logger): Promise<T> {
+  return withRetry(call, {
+    attempts: Infinity,
+    baseMs: 500,
+    maxMs: 30_000,
+    signal: opts.signal,
+    onRetry: (err, attempt, waitMs) => {
+      opts.metrics.errors.inc({ stage, error: 'insert' });
+      log.error({ err: String(err), ...what, attempt, waitMs }, 'ClickHouse insert failed; retrying (nothing is acked meanwhile)');
+    },
+  });
 }
 
 async function sendTable(insert: TableInsert, token: string, opts: SinkOptions): Promise<void> {
