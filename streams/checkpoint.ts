@@ -88,6 +88,9 @@ export class CheckpointStore {
       const entry = await this.kv.get(this.#headKey());
       const present = entry !== null && entry.operation === 'PUT' && entry.length > 0;
       const head = present ? readHead(this.owner, entry.json<StoredHead>()) : null;
+      // A newer owner claimed it: this one is stale (e.g. it was paused between reading and claiming,
+      // and retried its claim after the newer owner's). Taking the head back would fence the newer one.
+      if (head && head.epoch > epoch) throw new FencedError(this.owner, epoch);
       const checkpoint = head ? await this.#read(head) : null;
       const claimed: CheckpointHead = head ? { ...head, epoch, written_at: Date.now() } : { seq: 0, epoch, base: null, deltas: [], written_at: Date.now() };
       const revision = await casWrite(this.kv, this.#headKey(), JSON.stringify(claimed), present ? entry.revision : 0);

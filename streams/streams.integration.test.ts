@@ -94,6 +94,18 @@ describe('streams on a real nats-server', () => {
     expect(now?.deltas).toEqual([]);
   });
 
+  it('refuses a claim of an older epoch than the one that holds the head (a stale owner retrying its claim)', async () => {
+    const kv = await openCheckpointBucket(nc, defaultStreamsConfig);
+    const newer = new CheckpointStore(kv, 'test.p02');
+    await newer.claim(20);
+    await newer.saveBase(200, '{"owner":"newer"}');
+    const stale = await new CheckpointStore(kv, 'test.p02').claim(19).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(FencedError);
+    // The newer owner was not fenced by it.
+    await newer.saveDelta(210, '{"still":"mine"}');
+    expect((await new CheckpointStore(kv, 'test.p02').claim(21))?.deltas).toEqual(['{"still":"mine"}']);
+  });
+
   it('pulls batches, and an empty batch when idle', async () => {
     const spec = { stream: 'TG_RAW', name: 'puller_test', filterSubject: 'tg.raw.>', ackWaitMs: 30_000, maxAckPending: 10_000 };
     await ensureDurable(jsm, spec);
