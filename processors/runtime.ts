@@ -19,7 +19,7 @@ import type { KV } from '@nats-io/kv';
 import type { RawEvent, TgEvent } from '../streams/contract.ts';
 import { decodeBatch, type DecodeFailure } from '../streams/codec.ts';
 import { CheckpointStore } from '../streams/checkpoint.ts';
-import { removeOtherConsumers, type DurableSpec } from '../streams/consumers.ts';
+import { deleteConsumer, removeOtherConsumers, type DurableSpec } from '../streams/consumers.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/dlq.ts';
 import { reportRetry, retryNats } from '../streams/nats-errors.ts';
 import { EventPublisher } from '../streams/publisher.ts';
@@ -212,6 +212,12 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
     );
   } finally {
     clearInterval(ageTimer);
+    // The consumer goes with its owner: every owner makes its own. A stale owner that created it
+    // after a newer owner had started (paused in between) would otherwise leave it behind, holding
+    // messages nobody will ever pull.
+    await deleteConsumer(opts.jsm, spec.stream, spec.name).catch((err: unknown) =>
+      log.warn({ err: String(err), consumer: spec.name }, 'could not delete this owner’s consumer; the next owner removes it'),
+    );
   }
   log.info({ seq: lastSeq }, 'partition drained and checkpointed');
 }

@@ -80,14 +80,20 @@ export async function removeOtherConsumers(jsm: JetStreamManager, stream: string
   for (const info of await listConsumers(jsm, stream)) {
     const name = info.name;
     if (name === keep || (name !== prefix && !name.startsWith(`${prefix}_`))) continue;
-    try {
-      await jsm.consumers.delete(stream, name);
-      removed.push(name);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    if (await deleteConsumer(jsm, stream, name)) removed.push(name);
   }
   return removed;
+}
+
+/** Deletes a consumer; false when it was gone already. */
+export async function deleteConsumer(jsm: JetStreamManager, stream: string, name: string): Promise<boolean> {
+  try {
+    await jsm.consumers.delete(stream, name);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
 }
 
 /** Messages of the filter not yet delivered plus delivered but unacked. */
