@@ -41,8 +41,6 @@ import { createApiKey } from '../control/api-keys.ts';
 import { openControlPlane } from '../control/postgres.ts';
 import { freshTestControl } from '../control/testing.ts';
 import type { Logger } from '../observability/log.ts';
-import { topPostsBy } from '../read/models/posts.ts';
-import { activitySeries } from '../read/models/series.ts';
 import { generateData, readTargets, servingSizes, settleMerges, type Targets } from './api-data.ts';
 
 const HOUR = 3_600_000;

@@ -74,14 +74,6 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return v as T;
 }
 
-function bool(env: Env, name: string, def: boolean): boolean {
-  const v = env[name];
-  if (v === undefined || v === '') return def;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw new ConfigError(name, 'true or false', v);
-}
-
 /** Documented variables: the README's configuration table is generated from this list. */
 export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
   { name: 'TGPULSE_DATA_DIR', default: './data', meaning: 'Local data folder: chDB tables, the private nats-server store' },

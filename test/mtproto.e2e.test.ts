@@ -13,7 +13,6 @@ import { startCollectorHarness, type CollectorHarness } from './support/mtproto.
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 
-const HOUR = 3_600_000;
 const DAY_S = 86_400;
 
 describe('MTProto collector → NATS → processors → ClickHouse', () => {

@@ -13,7 +13,6 @@ import type { PostEvent } from '../../streams/contract.ts';
 import { chartGraph, FakeTelegram, type FakeChannel } from '../../test/support/fake-telegram.ts';
 import { labels, startCollectorHarness, type CollectorHarness } from '../../test/support/mtproto.ts';
 
-const HOUR_S = 3600;
 const DAY_S = 86_400;
 
 const controlPlane = embeddedControlForSuite();
@@ -167,7 +166,6 @@ describe('a collector over a fake Telegram', () => {
       await h.step();
       const leases = await leasesOf(controlPlane().pool, 'flood-test', { now: h.clock.now });
       expect(new Set(leases.map((l) => l.accountId)).size).toBe(2);
-      const victim = labels.get(leases.find((l) => l.channelId === a.id)!.accountId)!;
 
       tg.requests.length = 0;
       tg.failNext('messages.GetMessagesViews', { rpc: 'FLOOD_WAIT_30' });
