@@ -13,8 +13,8 @@ import { openWarehouse, type Warehouse } from '../clickhouse/warehouse.ts';
 import { migrate, renderTargetFor } from '../clickhouse/migrate.ts';
 import { createDatabaseIfMissing } from '../clickhouse/server.ts';
 import { LocalWarehouse, LocalWarehouseError, readRunningWarehouse } from '../clickhouse/local-server/server.ts';
-import { sleep } from '../streams/retry.ts';
-import { reportRetry, retryNats } from '../streams/nats-errors.ts';
+import { sleep, withRetry } from '../streams/retry.ts';
+import { isNatsTimeout, reportRetry, retryNats } from '../streams/nats-errors.ts';
 import { createLogger, type Logger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { runningLocalNats, startLocalNats, type LocalNats } from './local-nats.ts';
@@ -82,11 +82,12 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
     }
   }
   const nc = await connectNats(url, opts.name, ctx.log);
-  const jsm = await jetstreamManager(nc).catch((err) => {
-    throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, { cause: err });
-  });
   // A frozen or restarting server at start is waited out like one later on.
   const retry = { onRetry: reportRetry(ctx.metrics, ctx.log, { stage: 'nats', error: 'setup_retry' }, 'NATS did not answer while setting up streams; retrying', { url }) };
+  // A JetStream check that times out is retried (the server may be frozen); one nobody answers means no JetStream.
+  const jsm = await withRetry(() => jetstreamManager(nc), { attempts: Infinity, baseMs: 100, maxMs: 5_000, isFatal: (err) => !isNatsTimeout(err), onRetry: retry.onRetry }).catch((err) => {
+    throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, { cause: err });
+  });
   await retryNats(() => ensureStreams(jsm, cfg.streams), retry);
   const kv = await retryNats(() => openCheckpointBucket(nc, cfg.streams), retry);
   const nats: NatsContext = { url, nc, js: jetstream(nc), jsm, kv, local };

@@ -73,7 +73,7 @@ export async function runSinkRole(ctx: Context, nats: NatsContext, warehouse: Wa
   const conn = await connectNats(nats.url, 'tgpulse-sinks', ctx.log);
   try {
     const js = jetstream(conn);
-    const jsm = await jetstreamManager(conn);
+    const jsm = await retryNats(() => jetstreamManager(conn), { signal, onRetry: reportRetry(ctx.metrics, ctx.log, { stage: 'sink', error: 'nats_retry' }, 'NATS did not answer; retrying') });
     await Promise.all(
       sources.map((source) => runSink({ js, jsm, warehouse, streams: ctx.config.streams, sink: ctx.config.sink, source, log: ctx.log, metrics: ctx.metrics, signal })),
     );

@@ -40,6 +40,11 @@ export function isTransientNatsError(err: unknown): boolean {
   );
 }
 
+/** A request that got no answer in time (a frozen or overloaded server), as opposed to no responder at all. */
+export function isNatsTimeout(err: unknown): boolean {
+  return chain(err).some((e) => e.name === 'TimeoutError' || /timeout/i.test(e.message ?? ''));
+}
+
 /** A KV update or create refused because the key is no longer at the expected revision. */
 export function isWrongRevision(err: unknown): boolean {
   return chain(err).some((e) => (typeof e.code === 'number' && WRONG_REVISION_CODES.has(e.code)) || /wrong last sequence|key exists/i.test(e.message ?? ''));
