@@ -116,7 +116,8 @@ class ServerWarehouse implements Warehouse {
   }
 
   async insertRows(table: string, rows: readonly Record<string, unknown>[], opts?: InsertOptions): Promise<void> {
-    if (rows.length === 0) return assertTableName(this.driver, table);
+    assertTableName(this.driver, table);
+    if (rows.length === 0) return;
     const insert = await this.startInsert(table);
     try {
       for (const row of rows) insert.add(row);
