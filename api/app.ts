@@ -8,7 +8,13 @@
  *   handler     read models → JSON (schema-serialized) or CSV
  *   onSend      ETag, Cache-Control, 304 on a matching If-None-Match, cache fill
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import type pg from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -170,7 +176,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload;
     const etag = req.cachedEtag ?? etagOf(payload);
     reply.header('etag', etag);
-    reply.header('cache-control', deps.config.cacheSeconds > 0 ? `private, max-age=${deps.config.cacheSeconds}` : 'private, no-cache');
+    reply.header(
+      'cache-control',
+      deps.config.cacheSeconds > 0 ? `private, max-age=${deps.config.cacheSeconds}` : 'private, no-cache',
+    );
     if (req.cacheKey !== null && req.cachedEtag === null) {
       cache.set(req.cacheKey, {
         contentType: String(reply.getHeader('content-type') ?? 'application/json'),
@@ -195,7 +204,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply, deps.log));
   app.setNotFoundHandler((req, reply) => {
-    const e = new ApiError(404, 'not_found', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)} (the routes are listed at /docs)`);
+    const e = new ApiError(
+      404,
+      'not_found',
+      `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)} (the routes are listed at /docs)`,
+    );
     reply.code(404).send(e.body());
   });
 
@@ -226,9 +239,15 @@ function limit(r: ReturnType<RateLimiter['take']>, reply: FastifyReply): void {
   reply.header('x-ratelimit-remaining', String(r.remaining));
   if (!r.ok) {
     const seconds = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
-    throw new ApiError(429, 'rate_limited', `too many requests: this caller may make ${r.limit} per minute; retry in ${seconds} s`, { retry_after_s: seconds }, {
-      'retry-after': String(seconds),
-    });
+    throw new ApiError(
+      429,
+      'rate_limited',
+      `too many requests: this caller may make ${r.limit} per minute; retry in ${seconds} s`,
+      { retry_after_s: seconds },
+      {
+        'retry-after': String(seconds),
+      },
+    );
   }
 }
 
@@ -265,7 +284,10 @@ export function toApiError(err: unknown): ApiError {
     const where = `${f.validationContext ?? 'request'}${v.instancePath.replace(/\//g, '.')}`;
     const allowed = v.params?.allowedValues as unknown[] | undefined;
     const extra = v.params?.additionalProperty as string | undefined;
-    const message = extra !== undefined ? `unknown parameter ${JSON.stringify(extra.slice(0, 64))}` : `${v.message ?? 'is invalid'}${allowed ? `: one of ${allowed.join(', ')}` : ''}`;
+    const message =
+      extra !== undefined
+        ? `unknown parameter ${JSON.stringify(extra.slice(0, 64))}`
+        : `${v.message ?? 'is invalid'}${allowed ? `: one of ${allowed.join(', ')}` : ''}`;
     return new ApiError(400, 'invalid_parameter', `${where}: ${message}`, { parameter: extra ?? where });
   }
   if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500) {
@@ -273,7 +295,9 @@ export function toApiError(err: unknown): ApiError {
   }
   // The store being down is worth a retry; a query it rejected is our bug (500).
   if (err instanceof WarehouseError && isTransient(err.cause ?? err)) {
-    return new ApiError(503, 'warehouse_unavailable', 'the analytics store did not answer; retry shortly', undefined, { 'retry-after': '5' });
+    return new ApiError(503, 'warehouse_unavailable', 'the analytics store did not answer; retry shortly', undefined, {
+      'retry-after': '5',
+    });
   }
   return new ApiError(500, 'internal', 'the request failed on our side; it has been logged');
 }
@@ -281,9 +305,15 @@ export function toApiError(err: unknown): ApiError {
 function apiMetrics(registry: Registry) {
   const existing = registry.getSingleMetric('tgpulse_api_requests_total');
   if (existing) registry.removeSingleMetric('tgpulse_api_requests_total');
-  for (const n of ['tgpulse_api_request_seconds', 'tgpulse_api_cache_hits_total']) if (registry.getSingleMetric(n)) registry.removeSingleMetric(n);
+  for (const n of ['tgpulse_api_request_seconds', 'tgpulse_api_cache_hits_total'])
+    if (registry.getSingleMetric(n)) registry.removeSingleMetric(n);
   return {
-    requests: new Counter({ name: 'tgpulse_api_requests_total', help: 'API requests by route, method and status', labelNames: ['route', 'method', 'status'] as const, registers: [registry] }),
+    requests: new Counter({
+      name: 'tgpulse_api_requests_total',
+      help: 'API requests by route, method and status',
+      labelNames: ['route', 'method', 'status'] as const,
+      registers: [registry],
+    }),
     seconds: new Histogram({
       name: 'tgpulse_api_request_seconds',
       help: 'API request latency by route',
@@ -291,6 +321,10 @@ function apiMetrics(registry: Registry) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    cacheHits: new Counter({ name: 'tgpulse_api_cache_hits_total', help: 'API answers served from the in-process cache', registers: [registry] }),
+    cacheHits: new Counter({
+      name: 'tgpulse_api_cache_hits_total',
+      help: 'API answers served from the in-process cache',
+      registers: [registry],
+    }),
   };
 }

@@ -40,15 +40,23 @@ export class KeyVerifier {
    */
   async authenticate(token: string | null, now = Date.now()): Promise<ApiKey> {
     if (token === null) {
-      throw new ApiError(401, 'unauthorized', 'an API key is required: send Authorization: Bearer <key> (create one with `tgpulse apikey create`)', undefined, {
-        'www-authenticate': 'Bearer',
-      });
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'an API key is required: send Authorization: Bearer <key> (create one with `tgpulse apikey create`)',
+        undefined,
+        {
+          'www-authenticate': 'Bearer',
+        },
+      );
     }
     // Remember by a hash of the token, so the secret is not kept in memory longer than needed.
     const id = createHash('sha256').update(token).digest('base64url');
     const key = await this.#seen.get(id, async () => (token.length > 200 ? null : verifyApiKey(this.pool, token)), now);
     if (key === null) {
-      throw new ApiError(401, 'unauthorized', 'this API key is unknown or revoked', undefined, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      throw new ApiError(401, 'unauthorized', 'this API key is unknown or revoked', undefined, {
+        'www-authenticate': 'Bearer error="invalid_token"',
+      });
     }
     this.#touch(key.id, now);
     return key;
@@ -68,7 +76,9 @@ export class KeyVerifier {
 /** 403 unless the key has the scope. */
 export function requireScope(key: ApiKey, scope: ApiScope): void {
   if (!key.scopes.includes(scope)) {
-    throw new ApiError(403, 'forbidden', `this API key lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`, { scope });
+    throw new ApiError(403, 'forbidden', `this API key lacks the "${scope}" scope (it has: ${key.scopes.join(', ')})`, {
+      scope,
+    });
   }
 }
 

@@ -32,7 +32,14 @@ export class ApiError extends Error {
   }
 
   body(): ErrorBody {
-    return { error: { status: this.status, code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+    return {
+      error: {
+        status: this.status,
+        code: this.code,
+        message: this.message,
+        ...(this.details ? { details: this.details } : {}),
+      },
+    };
   }
 }
 
@@ -42,7 +49,12 @@ export function invalidParameter(name: string, message: string): ApiError {
 }
 
 export function unknownChannel(channelId: string): ApiError {
-  return new ApiError(404, 'unknown_channel', `channel ${channelId} is not tracked (GET /v1/channels lists the channels with data)`, {
-    channel_id: channelId,
-  });
+  return new ApiError(
+    404,
+    'unknown_channel',
+    `channel ${channelId} is not tracked (GET /v1/channels lists the channels with data)`,
+    {
+      channel_id: channelId,
+    },
+  );
 }

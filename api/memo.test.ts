@@ -10,7 +10,9 @@ describe('Memo', () => {
       await new Promise((r) => setTimeout(r, 20));
       return n;
     };
-    expect(await Promise.all([memo.get('a', compute), memo.get('a', compute), memo.get('b', compute)])).toEqual([1, 1, 2]);
+    expect(await Promise.all([memo.get('a', compute), memo.get('a', compute), memo.get('b', compute)])).toEqual([
+      1, 1, 2,
+    ]);
     expect(await memo.get('a', compute)).toBe(1);
     expect(await memo.get('a', compute, Date.now() + 2000)).toBe(3);
   });

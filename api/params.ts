@@ -12,7 +12,10 @@ export const ChannelParams = Type.Object(
 );
 
 const TimeParam = (what: string) =>
-  Type.String({ maxLength: 32, description: `${what}: ISO 8601 date or date-time (UTC unless an offset is given), or epoch milliseconds` });
+  Type.String({
+    maxLength: 32,
+    description: `${what}: ISO 8601 date or date-time (UTC unless an offset is given), or epoch milliseconds`,
+  });
 
 export const PeriodQuery = {
   from: Type.Optional(TimeParam('start of the period, inclusive (default: 30 days before `to`)')),
@@ -26,15 +29,21 @@ export const GranularityParam = Type.Union([Type.Literal('hour'), Type.Literal('
 
 export const Query = {
   period: Type.Object(PeriodQuery, { additionalProperties: false }),
-  series: Type.Object({ ...PeriodQuery, granularity: Type.Optional(GranularityParam) }, { additionalProperties: false }),
+  series: Type.Object(
+    { ...PeriodQuery, granularity: Type.Optional(GranularityParam) },
+    { additionalProperties: false },
+  ),
   topPosts: Type.Object(
     {
       ...PeriodQuery,
       metric: Type.Optional(
-        Type.Union([Type.Literal('views'), Type.Literal('forwards'), Type.Literal('reactions'), Type.Literal('engagement')], {
-          default: 'views',
-          description: 'ranking: engagement = (forwards + reactions + replies) / views',
-        }),
+        Type.Union(
+          [Type.Literal('views'), Type.Literal('forwards'), Type.Literal('reactions'), Type.Literal('engagement')],
+          {
+            default: 'views',
+            description: 'ranking: engagement = (forwards + reactions + replies) / views',
+          },
+        ),
       ),
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
     },
@@ -56,11 +65,16 @@ export const Query = {
   bestTime: Type.Object(
     {
       ...PeriodQuery,
-      tz: Type.Optional(Type.String({ maxLength: 64, default: 'UTC', description: 'IANA time zone of the hours, e.g. Europe/Berlin' })),
+      tz: Type.Optional(
+        Type.String({ maxLength: 64, default: 'UTC', description: 'IANA time zone of the hours, e.g. Europe/Berlin' }),
+      ),
     },
     { additionalProperties: false },
   ),
-  trending: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) }, { additionalProperties: false }),
+  trending: Type.Object(
+    { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) },
+    { additionalProperties: false },
+  ),
   channels: Type.Object(
     {
       limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -72,9 +86,19 @@ export const Query = {
     {
       ...PeriodQuery,
       granularity: Type.Optional(GranularityParam),
-      metric: Type.Optional(Type.String({ pattern: '^[a-z_]{1,40}$', default: 'views', description: 'anomalies chart: the metric to plot' })),
-      width: Type.Optional(Type.Integer({ minimum: CHART_SIZE_LIMITS.width.min, maximum: CHART_SIZE_LIMITS.width.max, default: 800 })),
-      height: Type.Optional(Type.Integer({ minimum: CHART_SIZE_LIMITS.height.min, maximum: CHART_SIZE_LIMITS.height.max, default: 400 })),
+      metric: Type.Optional(
+        Type.String({
+          pattern: '^[a-z_]{1,40}$',
+          default: 'views',
+          description: 'anomalies chart: the metric to plot',
+        }),
+      ),
+      width: Type.Optional(
+        Type.Integer({ minimum: CHART_SIZE_LIMITS.width.min, maximum: CHART_SIZE_LIMITS.width.max, default: 800 }),
+      ),
+      height: Type.Optional(
+        Type.Integer({ minimum: CHART_SIZE_LIMITS.height.min, maximum: CHART_SIZE_LIMITS.height.max, default: 400 }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -91,7 +115,10 @@ export const PostParams = Type.Object(
 export const ChartParams = Type.Object(
   {
     id: ChannelParams.properties.id,
-    file: Type.String({ pattern: '^(growth|reach|views|anomalies)\\.(svg|png)$', description: 'chart name and format, e.g. growth.png' }),
+    file: Type.String({
+      pattern: '^(growth|reach|views|anomalies)\\.(svg|png)$',
+      description: 'chart name and format, e.g. growth.png',
+    }),
   },
   { additionalProperties: false },
 );

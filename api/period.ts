@@ -26,9 +26,13 @@ export function parseTime(name: string, value: string): number {
     const withZone = value.length > 10 && !/(Z|[+-]\d{2}:\d{2})$/.test(value) ? `${value}Z` : value;
     t = Date.parse(withZone);
   } else {
-    throw invalidParameter(name, 'expected an ISO 8601 date (2026-03-01), date-time (2026-03-01T12:00:00Z) or epoch milliseconds');
+    throw invalidParameter(
+      name,
+      'expected an ISO 8601 date (2026-03-01), date-time (2026-03-01T12:00:00Z) or epoch milliseconds',
+    );
   }
-  if (!Number.isFinite(t) || !realCalendarDate(value)) throw invalidParameter(name, `${JSON.stringify(value.slice(0, 40))} is not a valid date`);
+  if (!Number.isFinite(t) || !realCalendarDate(value))
+    throw invalidParameter(name, `${JSON.stringify(value.slice(0, 40))} is not a valid date`);
   if (t < EARLIEST || t > LATEST) throw invalidParameter(name, 'must be between 2013-01-01 and 2100-01-01');
   return t;
 }
@@ -62,7 +66,10 @@ export function resolvePeriod(q: { from?: string; to?: string }, opts: PeriodOpt
   const period = alignPeriod({ from, to }, opts.granularity);
   const points = (period.to - period.from) / bucketMs(opts.granularity);
   if (points > MAX_POINTS) {
-    throw invalidParameter('granularity', `${points} ${opts.granularity}s is more than ${MAX_POINTS} points: use a coarser granularity or a shorter range`);
+    throw invalidParameter(
+      'granularity',
+      `${points} ${opts.granularity}s is more than ${MAX_POINTS} points: use a coarser granularity or a shorter range`,
+    );
   }
   return period;
 }

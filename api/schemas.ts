@@ -146,7 +146,10 @@ export const TrendPointSchema = Type.Object({
   warm: Type.Boolean(),
   updated_at: Time,
 });
-export const TrendingSchema = Type.Object({ metrics: Type.Array(TrendPointSchema), posts: Type.Array(TrendPointSchema) });
+export const TrendingSchema = Type.Object({
+  metrics: Type.Array(TrendPointSchema),
+  posts: Type.Array(TrendPointSchema),
+});
 
 export const AnomalySchema = Type.Object({
   anomaly_id: Type.String(),

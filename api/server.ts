@@ -46,9 +46,12 @@ export async function startApiServer(opts: {
   } catch (err) {
     await app.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`the REST API cannot listen on ${opts.config.host}:${opts.config.port}: the port is in use; set TGPULSE_API_PORT to a free port (0 = any)`, {
-        cause: err,
-      });
+      throw new Error(
+        `the REST API cannot listen on ${opts.config.host}:${opts.config.port}: the port is in use; set TGPULSE_API_PORT to a free port (0 = any)`,
+        {
+          cause: err,
+        },
+      );
     }
     throw err;
   }

@@ -189,10 +189,37 @@ function envelope(id: string, at: string): string {
 
 const WINDOW_COLUMNS = [
   ...ENVELOPE,
-  'window', 'window_start', 'window_end', 'revision', 'final', 'views', 'forwards', 'replies', 'reactions', 'views_baseline',
-  'posts', 'members_last', 'members_min', 'members_max', 'subscribers_gained', 'subscribers_lost', 'events',
+  'window',
+  'window_start',
+  'window_end',
+  'revision',
+  'final',
+  'views',
+  'forwards',
+  'replies',
+  'reactions',
+  'views_baseline',
+  'posts',
+  'members_last',
+  'members_min',
+  'members_max',
+  'subscribers_gained',
+  'subscribers_lost',
+  'events',
 ];
-const TREND_COLUMNS = [...ENVELOPE, 'metric', 'window', 'window_start', 'post_id', 'value', 'mean', 'sd', 'z', 'n', 'warm'];
+const TREND_COLUMNS = [
+  ...ENVELOPE,
+  'metric',
+  'window',
+  'window_start',
+  'post_id',
+  'value',
+  'mean',
+  'sd',
+  'z',
+  'n',
+  'warm',
+];
 
 /** The statements that write one chunk, in order, each with the table it names for progress. */
 function chunkStatements(c: Chunk): Array<[string, string]> {
@@ -222,8 +249,22 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         'raw_posts',
         [
           ...ENVELOPE,
-          'post_id', 'date', 'edit_date', 'text_length', 'media_type', 'grouped_id', 'forward_from_channel_id', 'forward_from_post_id',
-          'mentions', 'links', 'hashtags', 'views', 'forwards', 'replies', 'reactions_total', 'reactions',
+          'post_id',
+          'date',
+          'edit_date',
+          'text_length',
+          'media_type',
+          'grouped_id',
+          'forward_from_channel_id',
+          'forward_from_post_id',
+          'mentions',
+          'links',
+          'hashtags',
+          'views',
+          'forwards',
+          'replies',
+          'reactions_total',
+          'reactions',
         ],
         // A post event's event_time is its publication date; its counters were seen at observed_at.
         `SELECT channel_id, post_id, 1 AS v, ${idSql('post', 'channel_id', 'post_id')} AS id, ${ms('date_ms')} AS event_time,
@@ -334,8 +375,21 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         'anomaly_events',
         [
           ...ENVELOPE,
-          'anomaly_id', 'state', 'revision', 'metric', 'window', 'window_start', 'post_id', 'direction', 'severity',
-          'value', 'expected', 'band_low', 'band_high', 'z', 'opened_at',
+          'anomaly_id',
+          'state',
+          'revision',
+          'metric',
+          'window',
+          'window_start',
+          'post_id',
+          'direction',
+          'severity',
+          'value',
+          'expected',
+          'band_low',
+          'band_high',
+          'z',
+          'opened_at',
         ],
         // Anomaly 0 of each channel stays open (the listing counts open ones); the others resolve 3 h after opening.
         `SELECT channel_id, ${envelope(idSql('an', 'anomaly_id', 'rev'), 'ev_ms')},
@@ -369,9 +423,14 @@ export interface GenerationReport {
  * Write `span` into a migrated, empty warehouse, `CHUNK` channels per
  * statement; `progress` hears after every chunk.
  */
-export async function generateData(wh: Warehouse, span: DataSpan, progress: (done: number) => void = () => undefined): Promise<GenerationReport> {
+export async function generateData(
+  wh: Warehouse,
+  span: DataSpan,
+  progress: (done: number) => void = () => undefined,
+): Promise<GenerationReport> {
   // Anomalies are placed in the span's hours but its last 30: two days leave room for them.
-  if (!Number.isInteger(span.days) || span.days < 2) throw new RangeError(`days must be an integer ≥ 2, got ${span.days}`);
+  if (!Number.isInteger(span.days) || span.days < 2)
+    throw new RangeError(`days must be an integer ≥ 2, got ${span.days}`);
   if (span.end % HOUR !== 0) throw new RangeError('the end of the data must be a whole hour');
   const t0 = performance.now();
   const byStatement = new Map<string, number>();
@@ -422,7 +481,9 @@ export async function servingSizes(wh: Warehouse): Promise<TableSize[]> {
   const out: TableSize[] = [];
   for (const table of SERVING_TABLES) {
     const distinctSql = table === 'post_summary' ? 'uniqExact(channel_id, post_id)' : 'NULL';
-    const [row] = await wh.query<{ rows: string; distinct: string | null }>(`SELECT count() AS rows, ${distinctSql} AS distinct FROM ${table}`);
+    const [row] = await wh.query<{ rows: string; distinct: string | null }>(
+      `SELECT count() AS rows, ${distinctSql} AS distinct FROM ${table}`,
+    );
     const p = partsBy.get(table);
     out.push({
       table,
@@ -470,7 +531,9 @@ export async function readTargets(wh: Warehouse, postsPerChannel = 3): Promise<T
      GROUP BY channel_id ORDER BY channel_id`,
     { n: postsPerChannel },
   );
-  const [span] = await wh.query<{ first: string; end: string }>('SELECT min(window_start) AS first, max(window_end) AS end FROM channel_hourly');
+  const [span] = await wh.query<{ first: string; end: string }>(
+    'SELECT min(window_start) AS first, max(window_end) AS end FROM channel_hourly',
+  );
   if (rows.length === 0) throw new Error('the warehouse holds no posts: generate data first');
   const end = fromChTime(span.end);
   return {

@@ -55,7 +55,8 @@ const TARGET_P95_MS = 200;
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
   const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${raw}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${raw}`);
   return value;
 }
 
@@ -131,14 +132,24 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
       if (status < 200 || status > 299) non2xx++;
     });
   });
-  return { latencies: Float64Array.from(latencies), non2xx, errors: result.errors, seconds: result.duration, sampleError };
+  return {
+    latencies: Float64Array.from(latencies),
+    non2xx,
+    errors: result.errors,
+    seconds: result.duration,
+    sampleError,
+  };
 }
 
 function loadGeneratorMain(): void {
   process.on('message', (job: LoadJob) => {
     runLoad(job).then(
       (result) => process.send?.({ ok: true, result } satisfies LoadReply),
-      (err: unknown) => process.send?.({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies LoadReply),
+      (err: unknown) =>
+        process.send?.({
+          ok: false,
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        } satisfies LoadReply),
     );
   });
   // The parent waits for this: a message sent before the listener exists would be lost.
@@ -260,7 +271,8 @@ class ErrorLog {
 
   /** Print what was logged since the last call, and forget it. */
   flush(): void {
-    for (const [message, { url, count }] of this.#byMessage) out(`  server logged ${count}× ${message.slice(0, 400)} (first on ${url})`);
+    for (const [message, { url, count }] of this.#byMessage)
+      out(`  server logged ${count}× ${message.slice(0, 400)} (first on ${url})`);
     this.#byMessage.clear();
   }
 }
@@ -281,7 +293,10 @@ interface Endpoint {
 /** The endpoints measured, with `from` fixed to whole hours so that warm requests repeat the same URLs. */
 function endpoints(now: number): Endpoint[] {
   const ago = (days: number) => new Date(Math.floor((now - days * DAY) / HOUR) * HOUR).toISOString();
-  const channel = (label: string, rest: (t: Target) => string): Endpoint => ({ label, path: (t) => `/v1/channels/${t.channel}${rest(t)}` });
+  const channel = (label: string, rest: (t: Target) => string): Endpoint => ({
+    label,
+    path: (t) => `/v1/channels/${t.channel}${rest(t)}`,
+  });
   return [
     { label: '/channels?limit=100', path: (t) => `/v1/channels?limit=100&offset=${t.page * 100}` },
     channel('/{id}/overview', () => '/overview'),
@@ -303,7 +318,8 @@ function endpoints(now: number): Endpoint[] {
 /** Cold: every channel with each of its sample posts. Warm: WARM_CHANNELS channels spread over the ids, one post each. */
 function targetsOf(t: Targets, mode: 'cold' | 'warm'): Target[] {
   const pages = Math.ceil(t.channels.length / 100);
-  if (mode === 'cold') return t.channels.flatMap((channel, i) => t.posts[i].map((post) => ({ channel, post, page: i % pages })));
+  if (mode === 'cold')
+    return t.channels.flatMap((channel, i) => t.posts[i].map((post) => ({ channel, post, page: i % pages })));
   const n = Math.min(WARM_CHANNELS, t.channels.length);
   return Array.from({ length: n }, (_, j) => {
     const i = Math.floor((j * t.channels.length) / n);
@@ -360,7 +376,8 @@ const msText = (n: number) => (Number.isNaN(n) ? '-' : n < 10 ? n.toFixed(1) : i
 /** A table: first column left-aligned, the others right-aligned. */
 function printTable(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   out(fmt(head));
   for (const r of rows) out(fmt(r));
 }
@@ -381,7 +398,10 @@ function printFigures(rows: Array<[string, Figures]>): void {
     ]),
   );
   for (const [label, f] of rows) {
-    if (f.sampleError) out(`  ${label}: ${f.non2xx} non-2xx, e.g. ${f.sampleError.status} on ${f.sampleError.path}: ${f.sampleError.body}`);
+    if (f.sampleError)
+      out(
+        `  ${label}: ${f.non2xx} non-2xx, e.g. ${f.sampleError.status} on ${f.sampleError.path}: ${f.sampleError.body}`,
+      );
   }
 }
 
@@ -397,7 +417,13 @@ interface BenchData {
 async function prepareData(channels: number, days: number, keep: boolean, reuse: string | null): Promise<BenchData> {
   // The API reads the local warehouse server over HTTP, as in `tgpulse up`.
   const dataDir = reuse ?? mkdtempSync(join(tmpdir(), 'tgpulse-bench-api-'));
-  const server = await LocalWarehouse.start({ dataDir, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger });
+  const server = await LocalWarehouse.start({
+    dataDir,
+    database: 'tgpulse',
+    httpPort: 0,
+    nativePort: 0,
+    log: silentLogger,
+  });
   const wh = await openWarehouse({ driver: 'local', dataDir, database: 'tgpulse', httpPort: 0, nativePort: 0 });
   const release = async () => {
     await wh.close();
@@ -406,7 +432,10 @@ async function prepareData(channels: number, days: number, keep: boolean, reuse:
   await migrate(wh);
   if (reuse !== null) {
     const targets = await readTargets(wh);
-    line('data (reused)', `${reuse}: ${int(targets.channels.length)} channels × ${targets.days} days ending ${new Date(targets.end).toISOString()}`);
+    line(
+      'data (reused)',
+      `${reuse}: ${int(targets.channels.length)} channels × ${targets.days} days ending ${new Date(targets.end).toISOString()}`,
+    );
     return { wh, targets, release };
   }
   const end = Math.floor(Date.now() / HOUR) * HOUR;
@@ -434,7 +463,13 @@ async function printSizes(wh: Warehouse): Promise<void> {
   const sizes = await servingSizes(wh);
   printTable(
     ['serving table', 'rows', 'distinct', 'parts', 'MiB'],
-    sizes.map((s) => [s.table, int(s.rows), s.distinct === null ? '' : int(s.distinct), String(s.parts), (s.bytes / 2 ** 20).toFixed(1)]),
+    sizes.map((s) => [
+      s.table,
+      int(s.rows),
+      s.distinct === null ? '' : int(s.distinct),
+      String(s.parts),
+      (s.bytes / 2 ** 20).toFixed(1),
+    ]),
   );
 }
 
@@ -447,8 +482,11 @@ async function warehouseCeiling(wh: Warehouse, t: Targets, connections: number, 
   const calls: Array<[string, (channel: string) => Promise<unknown>]> = [
     ['SELECT 1', () => wh.query('SELECT 1')],
     [
-      'one channel\'s latest day (channel_daily FINAL)',
-      (c) => wh.query('SELECT * FROM channel_daily FINAL WHERE channel_id = {c:String} ORDER BY window_start DESC LIMIT 1', { c }),
+      "one channel's latest day (channel_daily FINAL)",
+      (c) =>
+        wh.query('SELECT * FROM channel_daily FINAL WHERE channel_id = {c:String} ORDER BY window_start DESC LIMIT 1', {
+          c,
+        }),
     ],
   ];
   const rows: string[][] = [];
@@ -467,7 +505,13 @@ async function warehouseCeiling(wh: Warehouse, t: Targets, connections: number, 
       }),
     );
     const sorted = Float64Array.from(latencies).sort();
-    rows.push([label, (latencies.length / seconds).toFixed(0), msText(quantile(sorted, 0.5)), msText(quantile(sorted, 0.95)), msText(quantile(sorted, 0.99))]);
+    rows.push([
+      label,
+      (latencies.length / seconds).toFixed(0),
+      msText(quantile(sorted, 0.5)),
+      msText(quantile(sorted, 0.95)),
+      msText(quantile(sorted, 0.99)),
+    ]);
   }
   printTable(['query', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms'], rows);
 }
@@ -483,7 +527,9 @@ async function main(): Promise<void> {
 
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
-  out(`tgpulse API bench: ${int(channels)} channels × ${days} days, ${seconds} s per endpoint, ${connections} connections, node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)}`);
+  out(
+    `tgpulse API bench: ${int(channels)} channels × ${days} days, ${seconds} s per endpoint, ${connections} connections, node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()[0].toFixed(1)}`,
+  );
 
   const data = await prepareData(channels, days, keep, reuse);
   line('RSS with the data open', `${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
@@ -501,7 +547,11 @@ async function main(): Promise<void> {
     opened.push(() => testControl.dispose());
     const control = await openControlPlane(testControl.config);
     opened.push(() => control.close());
-    const { token } = await createApiKey(control.pool, { name: 'bench', scopes: ['read', 'export', 'share'], ratePerMinute: 1_000_000 });
+    const { token } = await createApiKey(control.pool, {
+      name: 'bench',
+      scopes: ['read', 'export', 'share'],
+      ratePerMinute: 1_000_000,
+    });
     const meter = new QueryMeter();
     const warehouse = meter.wrap(data.wh);
     const errors = new ErrorLog();
@@ -510,7 +560,14 @@ async function main(): Promise<void> {
         warehouse,
         control,
         controlConfig: testControl.config,
-        config: { host: '127.0.0.1', port: 0, ratePerMinute: 1_000_000, cacheSeconds, maxRangeDays: 400, corsOrigins: [] },
+        config: {
+          host: '127.0.0.1',
+          port: 0,
+          ratePerMinute: 1_000_000,
+          cacheSeconds,
+          maxRangeDays: 400,
+          corsOrigins: [],
+        },
         log: errors.logger,
         registry: new Registry(),
         now,
@@ -523,32 +580,41 @@ async function main(): Promise<void> {
     const load = await LoadGenerator.start();
     opened.push(() => load.close());
     const eps = endpoints(now());
-    const pathsOf = (ep: Endpoint, mode: 'cold' | 'warm') => [...new Set(targetsOf(targets, mode).map((t) => ep.path(t)))];
+    const pathsOf = (ep: Endpoint, mode: 'cold' | 'warm') => [
+      ...new Set(targetsOf(targets, mode).map((t) => ep.path(t))),
+    ];
     const measure = async (server: ApiServer, paths: string[], conns: number, secs: number) => {
       const result = await load.run({ url: server.url, token, paths, connections: conns, seconds: secs });
       await meter.idle();
       return figuresOf(result);
     };
 
-    out(`\ncold: answer cache off, random channel of ${int(targets.channels.length)} per request, ${connections} connections`);
+    out(
+      `\ncold: answer cache off, random channel of ${int(targets.channels.length)} per request, ${connections} connections`,
+    );
     const coldRows: Array<[string, Figures]> = [];
     for (const ep of eps) coldRows.push([ep.label, await measure(cold, pathsOf(ep, 'cold'), connections, seconds)]);
     printFigures(coldRows);
     errors.flush();
 
-    out(`\nwarm: answer cache on (60 s), ${Math.min(WARM_CHANNELS, targets.channels.length)} channels warmed up first, ${connections} connections`);
+    out(
+      `\nwarm: answer cache on (60 s), ${Math.min(WARM_CHANNELS, targets.channels.length)} channels warmed up first, ${connections} connections`,
+    );
     const warmRows: Array<[string, Figures]> = [];
     for (const ep of eps) {
       const paths = pathsOf(ep, 'warm');
       // Right before its own run, so no answer expires during it (runs up to 60 s).
-      for (const p of paths) await (await fetch(`${warm.url}${p}`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
+      for (const p of paths)
+        await (await fetch(`${warm.url}${p}`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
       warmRows.push([ep.label, await measure(warm, paths, connections, seconds)]);
     }
     printFigures(warmRows);
     errors.flush();
 
     const seqSeconds = Math.max(2, Math.ceil(seconds / 2));
-    out(`\nlimits: each endpoint at 1 connection for ${seqSeconds} s (cache off), against the ${connections}-connection cold run`);
+    out(
+      `\nlimits: each endpoint at 1 connection for ${seqSeconds} s (cache off), against the ${connections}-connection cold run`,
+    );
     const rows: string[][] = [];
     for (const [i, ep] of eps.entries()) {
       meter.reset();
@@ -566,18 +632,39 @@ async function main(): Promise<void> {
         `×${(loaded.rps / single.rps).toFixed(2)}`,
       ]);
     }
-    printTable(['endpoint', 'c=1 p50 ms', 'c=1 mean ms', 'warehouse ms/req', 'queries/req', 'c=1 req/s', `c=${connections} req/s`, 'speed-up'], rows);
+    printTable(
+      [
+        'endpoint',
+        'c=1 p50 ms',
+        'c=1 mean ms',
+        'warehouse ms/req',
+        'queries/req',
+        'c=1 req/s',
+        `c=${connections} req/s`,
+        'speed-up',
+      ],
+      rows,
+    );
     errors.flush();
-    out(`\nthe warehouse's own ceiling: ${connections} concurrent callers for ${seqSeconds} s each (@clickhouse/client over HTTP)`);
+    out(
+      `\nthe warehouse's own ceiling: ${connections} concurrent callers for ${seqSeconds} s each (@clickhouse/client over HTTP)`,
+    );
     await warehouseCeiling(data.wh, targets, connections, seqSeconds);
 
     out('');
-    const met = (rows: Array<[string, Figures]>) => `${rows.filter(([, f]) => f.p95 < TARGET_P95_MS).length} of ${rows.length}`;
+    const met = (rows: Array<[string, Figures]>) =>
+      `${rows.filter(([, f]) => f.p95 < TARGET_P95_MS).length} of ${rows.length}`;
     line(`endpoints with p95 < ${TARGET_P95_MS} ms`, `cold ${met(coldRows)}, warm ${met(warmRows)}`);
     line('load average (1 min) at the end', loadavg()[0].toFixed(1));
-    line('non-2xx answers', `cold ${int(coldRows.reduce((s, [, f]) => s + f.non2xx, 0))}, warm ${int(warmRows.reduce((s, [, f]) => s + f.non2xx, 0))}`);
+    line(
+      'non-2xx answers',
+      `cold ${int(coldRows.reduce((s, [, f]) => s + f.non2xx, 0))}, warm ${int(warmRows.reduce((s, [, f]) => s + f.non2xx, 0))}`,
+    );
   } finally {
-    line('peak RSS of the bench process (API and load bookkeeping; the warehouse server is a process of its own)', `${Math.round(peakRss / 2 ** 20)} MiB`);
+    line(
+      'peak RSS of the bench process (API and load bookkeeping; the warehouse server is a process of its own)',
+      `${Math.round(peakRss / 2 ** 20)} MiB`,
+    );
     clearInterval(rssTimer);
     for (const close of opened.reverse()) await close();
   }

@@ -12,7 +12,13 @@
 import { parseArgs } from 'node:util';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import { DAY_MS, defaultProcessorConfig, type ProcessorConfig } from '../processors/config.ts';
-import { countByMetric, runDetection, scoreDetections, type DetectionScore, type FeedOrder } from '../processors/quality.ts';
+import {
+  countByMetric,
+  runDetection,
+  scoreDetections,
+  type DetectionScore,
+  type FeedOrder,
+} from '../processors/quality.ts';
 
 const START = Date.UTC(2026, 2, 2);
 
@@ -32,7 +38,8 @@ const channels = Number(values.channels);
 const days = Number(values.days);
 const rate = Number(values.rate);
 const cfg: ProcessorConfig = defaultProcessorConfig;
-if (values.order !== 'step' && values.order !== 'batch') throw new Error(`--order must be step or batch, got ${values.order}`);
+if (values.order !== 'step' && values.order !== 'batch')
+  throw new Error(`--order must be step or batch, got ${values.order}`);
 const order = values.order as FeedOrder;
 
 function fmt(counts: Record<string, number>): string {
@@ -57,23 +64,37 @@ interface Row {
 
 const rows: Row[] = [];
 const t0 = performance.now();
-console.log(`detection quality: ${channels} channels × ${days} days from ${new Date(START).toISOString().slice(0, 10)}, anomalyRate ${rate}, ${order} order`);
+console.log(
+  `detection quality: ${channels} channels × ${days} days from ${new Date(START).toISOString().slice(0, 10)}, anomalyRate ${rate}, ${order} order`,
+);
 for (const seed of seeds) {
   const base = { seed, channels, start: START, durationMs: days * DAY_MS };
   const run = runDetection(new Simulator({ ...base, anomalyRate: rate }), cfg, { order });
   const score = scoreDetections(run.labels, run.detections);
   const calm = runDetection(new Simulator({ ...base, anomalies: 'none' }), cfg, { order });
   const calmRate = calm.detections.length / calm.channelDays;
-  rows.push({ seed, labels: score.labels, detections: score.detections, precision: score.precision, recall: score.recall, calmRate });
+  rows.push({
+    seed,
+    labels: score.labels,
+    detections: score.detections,
+    precision: score.precision,
+    recall: score.recall,
+    calmRate,
+  });
   console.log(
     `seed ${seed}: labels=${score.labels} detections=${score.detections} precision=${score.precision.toFixed(2)} recall=${score.recall.toFixed(2)}` +
       ` | false ${fmt(countByMetric(score.falseAlarms))} | missed ${fmt(kindsOf(score))}` +
       ` | calm: ${calm.detections.length} alarms = ${calmRate.toFixed(3)}/channel-day (${fmt(countByMetric(calm.detections))})`,
   );
   if (values.verbose) {
-    for (const l of score.missed) console.log(`  missed ${l.kind} ch=${l.channel_id} ${new Date(l.start).toISOString()} mag=${l.magnitude.toFixed(3)}`);
-    for (const a of score.falseAlarms) console.log(`  false ${a.metric} ch=${a.channel_id} ${new Date(a.opened_at).toISOString()} ${a.direction}`);
-    for (const a of calm.detections) console.log(`  calm ${a.metric} ch=${a.channel_id} ${new Date(a.opened_at).toISOString()} ${a.direction}`);
+    for (const l of score.missed)
+      console.log(
+        `  missed ${l.kind} ch=${l.channel_id} ${new Date(l.start).toISOString()} mag=${l.magnitude.toFixed(3)}`,
+      );
+    for (const a of score.falseAlarms)
+      console.log(`  false ${a.metric} ch=${a.channel_id} ${new Date(a.opened_at).toISOString()} ${a.direction}`);
+    for (const a of calm.detections)
+      console.log(`  calm ${a.metric} ch=${a.channel_id} ${new Date(a.opened_at).toISOString()} ${a.direction}`);
   }
 }
 const mean = (f: (r: Row) => number) => rows.reduce((s, r) => s + f(r), 0) / rows.length;

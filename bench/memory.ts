@@ -68,7 +68,19 @@ async function measure(channels: number, days: number, seconds: number): Promise
   delete env.TGPULSE_NATS_URL;
   // Under setpriv --pdeathsig, `up` stops (and takes its servers along) even if this bench is killed.
   const guard = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', '--'] : [];
-  const [cmd, ...args] = [...guard, process.execPath, '--import', 'tsx', 'cli/main.ts', 'up', '--simulate', '--channels', String(channels), '--days', String(days)];
+  const [cmd, ...args] = [
+    ...guard,
+    process.execPath,
+    '--import',
+    'tsx',
+    'cli/main.ts',
+    'up',
+    '--simulate',
+    '--channels',
+    String(channels),
+    '--days',
+    String(days),
+  ];
   const up = spawn(cmd, args, {
     cwd: ROOT,
     env,
@@ -99,7 +111,8 @@ async function measure(channels: number, days: number, seconds: number): Promise
     rmSync(dataDir, { recursive: true, force: true });
   }
   out(`\n${channels} channels, ${days} days of history, sampled for ${seconds} s`);
-  for (const [name, kib] of [...peakByName].sort((a, b) => b[1] - a[1])) out(`  ${name.padEnd(40)} peak ${(kib / 1024).toFixed(0).padStart(6)} MiB`);
+  for (const [name, kib] of [...peakByName].sort((a, b) => b[1] - a[1]))
+    out(`  ${name.padEnd(40)} peak ${(kib / 1024).toFixed(0).padStart(6)} MiB`);
   out(`  ${'all processes together'.padEnd(40)} peak ${(peakTotal / 1024).toFixed(0).padStart(6)} MiB`);
 }
 

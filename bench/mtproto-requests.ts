@@ -69,8 +69,18 @@ const TICK_MS = MINUTE;
 const POLLED_DAYS = 7;
 /** Graph fields of stats.BroadcastStats; we assume Telegram sends every one async (the costliest case). */
 const BROADCAST_GRAPHS = [
-  'growthGraph', 'followersGraph', 'muteGraph', 'topHoursGraph', 'interactionsGraph', 'ivInteractionsGraph', 'viewsBySourceGraph',
-  'newFollowersBySourceGraph', 'languagesGraph', 'reactionsByEmotionGraph', 'storyInteractionsGraph', 'storyReactionsByEmotionGraph',
+  'growthGraph',
+  'followersGraph',
+  'muteGraph',
+  'topHoursGraph',
+  'interactionsGraph',
+  'ivInteractionsGraph',
+  'viewsBySourceGraph',
+  'newFollowersBySourceGraph',
+  'languagesGraph',
+  'reactionsByEmotionGraph',
+  'storyInteractionsGraph',
+  'storyReactionsByEmotionGraph',
 ] as const;
 /** Methods an account calls for itself, not per channel. */
 const PER_ACCOUNT_METHODS = new Set(['updates.GetState', 'users.GetUsers']);
@@ -79,7 +89,8 @@ const IDS_PER_CALL = 100;
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
   const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${raw}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${raw}`);
   return value;
 }
 
@@ -184,7 +195,6 @@ function heapPop(h: number[]): void {
   }
 }
 
-
 // ---- the fake world -----------------------------------------------------------
 
 /** How a channel posts: evenly, `postsPerDay`, at its own phase. */
@@ -221,7 +231,12 @@ class World {
     const now = this.tg.now * 1000;
     const everyMs = DAY / opts.posting.postsPerDay;
     for (let i = 0; i < opts.channels; i++) {
-      const fake = this.tg.addChannel({ id: String(1_100_000_000 + i), title: `Bench ${i}`, members: 1000 + Math.floor(rnd() * 100_000), canViewStats: rnd() < opts.statsShare });
+      const fake = this.tg.addChannel({
+        id: String(1_100_000_000 + i),
+        title: `Bench ${i}`,
+        members: 1000 + Math.floor(rnd() * 100_000),
+        canViewStats: rnd() < opts.statsShare,
+      });
       if (fake.canViewStats) withAsyncGraphs(fake, now);
       // Evenly spaced posts with a random phase, from the start of the polled window up to now.
       let t = now - POLLED_DAYS * DAY + rnd() * everyMs;
@@ -238,7 +253,13 @@ class World {
         const msg = ch.fake.addPost({ date: Math.floor(ch.nextPostMs / 1000), text: 'post', views: 100 });
         const change = ch.fake.changes[ch.fake.changes.length - 1];
         // Only this channel in `chats`: FakeTelegram.push would attach every channel of the world.
-        const update = new Api.Updates({ updates: [change.update], users: [], chats: [ch.fake.entity()], date: this.tg.now, seq: 0 });
+        const update = new Api.Updates({
+          updates: [change.update],
+          users: [],
+          chats: [ch.fake.entity()],
+          date: this.tg.now,
+          seq: 0,
+        });
         out.push({ channelId: ch.fake.id, postId: msg.id, dateMs: msg.date * 1000, update });
       }
     }
@@ -303,7 +324,8 @@ function nextDue(last: number, dateMs: number, tiers: readonly PollTier[]): numb
 /** Where a collector running since the post appeared would have polled it last, at `now`. */
 function naturalLastPoll(dateMs: number, now: number, tiers: readonly PollTier[]): number {
   let last = dateMs;
-  for (let next = nextDue(last, dateMs, tiers); next !== null && next <= now; next = nextDue(last, dateMs, tiers)) last = next;
+  for (let next = nextDue(last, dateMs, tiers); next !== null && next <= now; next = nextDue(last, dateMs, tiers))
+    last = next;
   return last;
 }
 
@@ -330,7 +352,11 @@ class PollLedger {
   }
 
   /** One counters call's snapshots. */
-  observe(events: readonly RawEvent[], readAt: number, dateOf: (channelId: string, postId: number) => number | null): void {
+  observe(
+    events: readonly RawEvent[],
+    readAt: number,
+    dateOf: (channelId: string, postId: number) => number | null,
+  ): void {
     if (this.recording && events.length) this.calls++;
     for (const e of events) {
       if (e.kind !== 'post_counters') continue;
@@ -444,7 +470,12 @@ interface RunResult {
 /** Runs the real collector over a fresh world and control plane; see the file comment. */
 async function run(spec: RunSpec): Promise<RunResult> {
   const setupStart = performance.now();
-  const world = new World({ channels: spec.channels, posting: spec.posting, statsShare: STATS_PERCENT / 100, seed: spec.seed });
+  const world = new World({
+    channels: spec.channels,
+    posting: spec.posting,
+    statsShare: STATS_PERCENT / 100,
+    seed: spec.seed,
+  });
   const { tg } = world;
   const clock = new VirtualClock(tg.now * 1000, (now) => (tg.now = Math.floor(now / 1000)));
   // PGlite writes through the file system on every query: a RAM-backed folder keeps the disk out of the figures.
@@ -462,16 +493,37 @@ async function run(spec: RunSpec): Promise<RunResult> {
     const key = randomBytes(32);
     for (let i = 0; i < spec.accounts; i++) {
       const label = `bench-${i}`;
-      const stored = await addAccount(control.pool, { phone: `+1555${String(1_000_000 + spec.seed * 100 + i)}`, sealSession: (id) => encryptSession('fake-session', key, id), userId: String(1000 + i) });
+      const stored = await addAccount(control.pool, {
+        phone: `+1555${String(1_000_000 + spec.seed * 100 + i)}`,
+        sealSession: (id) => encryptSession('fake-session', key, id),
+        userId: String(1000 + i),
+      });
       const client = await tg.client({ account: label });
       labels.push(label);
       // No metrics on the sessions: a starved account's limiter waits run into the tens of millions and prom-client's
       // label lookups would dominate the bench; the clock counts the waits instead.
-      accounts.push(new AccountSession({ accountId: stored.id, client, limits: spec.limits, log: silentLogger, clock: () => clock.now, sleep: clock.sleep }));
+      accounts.push(
+        new AccountSession({
+          accountId: stored.id,
+          client,
+          limits: spec.limits,
+          log: silentLogger,
+          clock: () => clock.now,
+          sleep: clock.sleep,
+        }),
+      );
     }
     for (const ch of world.channels) {
       const f = ch.fake;
-      await upsertChannel(control.pool, { channelId: f.id, username: null, title: f.title, accessHash: f.accessHash, canViewStats: f.canViewStats, statsDc: null, members: f.members });
+      await upsertChannel(control.pool, {
+        channelId: f.id,
+        username: null,
+        title: f.title,
+        accessHash: f.accessHash,
+        canViewStats: f.canViewStats,
+        statsDc: null,
+        members: f.members,
+      });
     }
     const collector = new Collector({
       holder: `bench-${spec.seed}`,
@@ -536,7 +588,8 @@ async function run(spec: RunSpec): Promise<RunResult> {
       await quiesce();
       if (idle) break;
       if (clock.wakeNext(nextTick)) continue;
-      if (!clock.waiting()) throw new Error('the first pass is stuck: collector jobs wait on something other than the clock');
+      if (!clock.waiting())
+        throw new Error('the first pass is stuck: collector jobs wait on something other than the clock');
       clock.moveTo(nextTick);
       publish(nextTick);
       nextTick += TICK_MS;
@@ -578,8 +631,22 @@ async function run(spec: RunSpec): Promise<RunResult> {
     const rateLimitedWaits = clock.scheduled;
     const jobFailures = ((await metrics.jobFailures.get()).values ?? []).reduce((n, v) => n + v.value, 0);
     return {
-      spec, firstPass, firstPassVirtualMs, firstPassWallMs, steady, steadyHours: spec.hours, steadyWallMs, ledger, backlog, trackedPosts,
-      control: counted.stats, firstPassControl, setupWallMs, rateLimitedWaits, jobFailures, rssAfter: process.memoryUsage().rss,
+      spec,
+      firstPass,
+      firstPassVirtualMs,
+      firstPassWallMs,
+      steady,
+      steadyHours: spec.hours,
+      steadyWallMs,
+      ledger,
+      backlog,
+      trackedPosts,
+      control: counted.stats,
+      firstPassControl,
+      setupWallMs,
+      rateLimitedWaits,
+      jobFailures,
+      rssAfter: process.memoryUsage().rss,
     };
   } finally {
     // Jobs still waiting on the virtual clock are left unresolved; nothing else holds the process.
@@ -606,24 +673,41 @@ interface Capacity {
  * Channels one account serves within `limits`, given each method's demand per
  * channel-hour and the account's own calls per hour.
  */
-function capacity(perChannelHour: ReadonlyMap<string, number>, perAccountHour: ReadonlyMap<string, number>, limits: RateLimits): Capacity {
+function capacity(
+  perChannelHour: ReadonlyMap<string, number>,
+  perAccountHour: ReadonlyMap<string, number>,
+  limits: RateLimits,
+): Capacity {
   const rows: Capacity['rows'] = [];
   let total = 0;
   for (const [method, d] of perChannelHour) {
     if (d <= 0) continue;
     total += d;
     const limit = limitPerHour(limits, method);
-    rows.push({ method, limitPerHour: limit, perChannelHour: d, channels: Math.max(0, (limit - (perAccountHour.get(method) ?? 0)) / d) });
+    rows.push({
+      method,
+      limitPerHour: limit,
+      perChannelHour: d,
+      channels: Math.max(0, (limit - (perAccountHour.get(method) ?? 0)) / d),
+    });
   }
   const own = [...perAccountHour.values()].reduce((a, b) => a + b, 0);
   rows.sort((a, b) => a.channels - b.channels);
-  rows.push({ method: 'all methods (total)', limitPerHour: limits.total * 60, perChannelHour: total, channels: Math.max(0, (limits.total * 60 - own) / total) });
+  rows.push({
+    method: 'all methods (total)',
+    limitPerHour: limits.total * 60,
+    perChannelHour: total,
+    channels: Math.max(0, (limits.total * 60 - own) / total),
+  });
   const binding = rows.reduce((a, b) => (b.channels < a.channels ? b : a));
   return { channels: Math.floor(binding.channels), binding: binding.method, rows };
 }
 
 /** Demand per channel-hour by method, from a run: steady calls, plus the first pass's stats calls spread over the stats interval. */
-function demandOf(r: RunResult, schedule: CollectorSchedule): { perChannel: Map<string, number>; perAccount: Map<string, number> } {
+function demandOf(
+  r: RunResult,
+  schedule: CollectorSchedule,
+): { perChannel: Map<string, number>; perAccount: Map<string, number> } {
   const perChannel = new Map<string, number>();
   const perAccount = new Map<string, number>();
   const hours = r.steadyHours;
@@ -633,7 +717,8 @@ function demandOf(r: RunResult, schedule: CollectorSchedule): { perChannel: Map<
   }
   // The steady window is shorter than the stats interval: one stats run per channel, as the first pass made, every statsEveryMs.
   for (const [method, n] of r.firstPass.byMethod) {
-    if (method.startsWith('stats.')) perChannel.set(method, (perChannel.get(method) ?? 0) + n / r.spec.channels / (schedule.statsEveryMs / HOUR));
+    if (method.startsWith('stats.'))
+      perChannel.set(method, (perChannel.get(method) ?? 0) + n / r.spec.channels / (schedule.statsEveryMs / HOUR));
   }
   return { perChannel, perAccount };
 }
@@ -643,7 +728,11 @@ function demandOf(r: RunResult, schedule: CollectorSchedule): { perChannel: Map<
  * calls with perfect batching (100 ids a call, the issue's formula) and with
  * none (a call per post poll), plus the fixed jobs.
  */
-function analytic(postsPerDay: number, schedule: CollectorSchedule, statsShare: number): Array<[string, number, number]> {
+function analytic(
+  postsPerDay: number,
+  schedule: CollectorSchedule,
+  statsShare: number,
+): Array<[string, number, number]> {
   const postPolls = (postsPerDay * pollsOverLife(schedule.pollTiers)) / 24;
   const batched = postPolls / IDS_PER_CALL;
   const statsRun = 1 + BROADCAST_GRAPHS.length + 2 * schedule.topPostsForStats;
@@ -652,13 +741,18 @@ function analytic(postsPerDay: number, schedule: CollectorSchedule, statsShare: 
     ['messages.GetMessagesReactions', batched, postPolls],
     ['updates.GetChannelDifference', HOUR / schedule.differenceEveryMs, HOUR / schedule.differenceEveryMs],
     ['channels.GetFullChannel', HOUR / schedule.membersEveryMs, HOUR / schedule.membersEveryMs],
-    ['stats.* (share × calls per run / interval)', (statsShare * statsRun) / (schedule.statsEveryMs / HOUR), (statsShare * statsRun) / (schedule.statsEveryMs / HOUR)],
+    [
+      'stats.* (share × calls per run / interval)',
+      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR),
+      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR),
+    ],
   ];
 }
 
 // ---- printing -----------------------------------------------------------------
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mins = (ms: number) => (ms < HOUR ? `${fmt(ms / MINUTE, 1)} min` : `${fmt(ms / HOUR, 1)} h`);
 function line(label: string, value: string): void {
   process.stdout.write(`${label.padEnd(46)} ${value}\n`);
@@ -675,30 +769,57 @@ function quantile(values: number[], q: number): number {
 function printRun(r: RunResult, opts: { budget: boolean }): void {
   const { spec } = r;
   heading(spec.title);
-  line('world', `${fmt(spec.channels)} channels, ${spec.posting.describe}, ${spec.accounts} account(s), stats on ${STATS_PERCENT}%`);
+  line(
+    'world',
+    `${fmt(spec.channels)} channels, ${spec.posting.describe}, ${spec.accounts} account(s), stats on ${STATS_PERCENT}%`,
+  );
   line('setup (world, control plane, accounts, channels)', `${fmt(r.setupWallMs / 1000, 1)} s wall`);
   const fp = r.firstPass;
-  line('first pass', `${fmt(fp.total)} requests (${fmt(fp.total / spec.channels, 2)} per channel), ${mins(r.firstPassVirtualMs)} simulated, ${fmt(r.firstPassWallMs / 1000, 1)} s wall`);
+  line(
+    'first pass',
+    `${fmt(fp.total)} requests (${fmt(fp.total / spec.channels, 2)} per channel), ${mins(r.firstPassVirtualMs)} simulated, ${fmt(r.firstPassWallMs / 1000, 1)} s wall`,
+  );
   for (const [m, n] of [...fp.byMethod].sort((a, b) => b[1] - a[1])) line(`  ${m}`, fmt(n));
   const perHour = (n: number) => n / r.steadyHours / spec.accounts;
   process.stdout.write(`steady state, ${r.steadyHours} h (requests per hour per account; per channel-hour)\n`);
   for (const [m, n] of [...r.steady.byMethod].sort((a, b) => b[1] - a[1])) {
     const limit = opts.budget ? `   (limit ${fmt(limitPerHour(spec.limits, m))}/h)` : '';
-    line(`  ${m}`, `${fmt(perHour(n)).padStart(9)} /h   ${fmt(n / r.steadyHours / spec.channels, 2).padStart(7)}${limit}`);
+    line(
+      `  ${m}`,
+      `${fmt(perHour(n)).padStart(9)} /h   ${fmt(n / r.steadyHours / spec.channels, 2).padStart(7)}${limit}`,
+    );
   }
   const totalLimit = opts.budget ? `   (limit ${fmt(spec.limits.total * 60)}/h)` : '';
-  line('  total', `${fmt(perHour(r.steady.total)).padStart(9)} /h   ${fmt(r.steady.total / r.steadyHours / spec.channels, 2).padStart(7)}${totalLimit}`);
+  line(
+    '  total',
+    `${fmt(perHour(r.steady.total)).padStart(9)} /h   ${fmt(r.steady.total / r.steadyHours / spec.channels, 2).padStart(7)}${totalLimit}`,
+  );
   const lat = r.ledger.lateness;
-  line('post polls in the window', `${fmt(r.ledger.polls)} post reads in ${fmt(r.ledger.calls)} getMessagesViews calls (${fmt(r.ledger.polls / Math.max(1, r.ledger.calls), 1)} ids per call)`);
-  line('poll lateness vs schedule (p50 / p95 / max)', `${mins(quantile(lat, 0.5))} / ${mins(quantile(lat, 0.95))} / ${mins(lat.length ? Math.max(...lat) : 0)}   (${fmt((100 * lat.filter((l) => l <= TICK_MS).length) / Math.max(1, lat.length), 1)}% within one pass)`);
-  line('backlog at the end (polls late > 1 pass)', `${fmt(r.backlog.posts)} of ${fmt(r.trackedPosts)} tracked posts; oldest ${mins(r.backlog.oldestMs)} overdue`);
+  line(
+    'post polls in the window',
+    `${fmt(r.ledger.polls)} post reads in ${fmt(r.ledger.calls)} getMessagesViews calls (${fmt(r.ledger.polls / Math.max(1, r.ledger.calls), 1)} ids per call)`,
+  );
+  line(
+    'poll lateness vs schedule (p50 / p95 / max)',
+    `${mins(quantile(lat, 0.5))} / ${mins(quantile(lat, 0.95))} / ${mins(lat.length ? Math.max(...lat) : 0)}   (${fmt((100 * lat.filter((l) => l <= TICK_MS).length) / Math.max(1, lat.length), 1)}% within one pass)`,
+  );
+  line(
+    'backlog at the end (polls late > 1 pass)',
+    `${fmt(r.backlog.posts)} of ${fmt(r.trackedPosts)} tracked posts; oldest ${mins(r.backlog.oldestMs)} overdue`,
+  );
   line('rate-limiter waits / failed jobs', `${fmt(r.rateLimitedWaits)} / ${fmt(r.jobFailures)}`);
   line('RSS after the run', `${fmt(r.rssAfter / 2 ** 20)} MiB`);
   const fc = r.firstPassControl;
-  line('control plane (embedded PGlite), first pass', `${fmt(fc.queries)} queries + ${fmt(fc.transactions)} transactions (${fmt((fc.queries + fc.transactions) / spec.channels, 1)} per channel), in flight ${fmt(fc.busyMs / 1000, 1)} s of ${fmt(r.firstPassWallMs / 1000, 1)} s wall`);
+  line(
+    'control plane (embedded PGlite), first pass',
+    `${fmt(fc.queries)} queries + ${fmt(fc.transactions)} transactions (${fmt((fc.queries + fc.transactions) / spec.channels, 1)} per channel), in flight ${fmt(fc.busyMs / 1000, 1)} s of ${fmt(r.firstPassWallMs / 1000, 1)} s wall`,
+  );
   const sq = r.control.queries - fc.queries;
   const st = r.control.transactions - fc.transactions;
-  line('control plane, after the first pass', `${fmt(sq)} queries + ${fmt(st)} transactions (${fmt((sq + st) / spec.channels / r.steadyHours, 1)} per channel-hour), in flight ${fmt((r.control.busyMs - fc.busyMs) / 1000, 1)} s of ${fmt(r.steadyWallMs / 1000, 1)} s wall`);
+  line(
+    'control plane, after the first pass',
+    `${fmt(sq)} queries + ${fmt(st)} transactions (${fmt((sq + st) / spec.channels / r.steadyHours, 1)} per channel-hour), in flight ${fmt((r.control.busyMs - fc.busyMs) / 1000, 1)} s of ${fmt(r.steadyWallMs / 1000, 1)} s wall`,
+  );
 }
 
 function printCapacity(label: string, r: RunResult, schedule: CollectorSchedule): Capacity {
@@ -707,7 +828,10 @@ function printCapacity(label: string, r: RunResult, schedule: CollectorSchedule)
   process.stdout.write(`${label}: measured demand per channel-hour against DEFAULT_RATE_LIMITS (one account)\n`);
   for (const row of cap.rows) {
     const mark = row.method === cap.binding ? '  <- binding' : '';
-    line(`  ${row.method}`, `${fmt(row.perChannelHour, 2).padStart(7)} per channel-h, limit ${fmt(row.limitPerHour).padStart(6)}/h -> ${fmt(Math.floor(row.channels)).padStart(6)} channels${mark}`);
+    line(
+      `  ${row.method}`,
+      `${fmt(row.perChannelHour, 2).padStart(7)} per channel-h, limit ${fmt(row.limitPerHour).padStart(6)}/h -> ${fmt(Math.floor(row.channels)).padStart(6)} channels${mark}`,
+    );
   }
   line(`  per-account calls`, [...perAccount].map(([m, n]) => `${m} ${fmt(n, 1)}/h`).join(', ') || 'none');
   line(`  => channels one account keeps fresh`, `${fmt(cap.channels)} (bound by ${cap.binding})`);
@@ -722,20 +846,33 @@ function printAnalytic(label: string, posting: Posting, schedule: CollectorSched
   );
   const { perChannel } = demandOf(measured, schedule);
   for (const [method, batched, unbatched] of rows) {
-    const m = method.startsWith('stats.') ? [...perChannel].filter(([k]) => k.startsWith('stats.')).reduce((a, [, v]) => a + v, 0) : perChannel.get(method) ?? 0;
-    line(`  ${method}`, `${fmt(batched, 2).padStart(7)} .. ${fmt(unbatched, 2).padStart(7)} per channel-h on paper, measured ${fmt(m, 2)}`);
+    const m = method.startsWith('stats.')
+      ? [...perChannel].filter(([k]) => k.startsWith('stats.')).reduce((a, [, v]) => a + v, 0)
+      : (perChannel.get(method) ?? 0);
+    line(
+      `  ${method}`,
+      `${fmt(batched, 2).padStart(7)} .. ${fmt(unbatched, 2).padStart(7)} per channel-h on paper, measured ${fmt(m, 2)}`,
+    );
   }
   const lowViews = rows[0][1];
   const fixed = rows.slice(2).reduce((a, r) => a + r[1], 0);
   const views = perChannel.get('messages.GetMessagesViews') ?? 0;
-  line('  channels per account on paper', `${fmt(Math.floor(limitPerHour(DEFAULT_RATE_LIMITS, 'messages.GetMessagesViews') / Math.max(lowViews, 1e-9)))} with 100 ids a call; ` +
-    `${fmt(Math.floor(limitPerHour(DEFAULT_RATE_LIMITS, 'messages.GetMessagesViews') / postPolls))} with one id a call; total-bound ${fmt(Math.floor((DEFAULT_RATE_LIMITS.total * 60) / (2 * lowViews + fixed)))} at best`);
-  line('  measured ids per views call', `${fmt(postPolls / Math.max(views, 1e-9), 1)} (post polls per channel-h / measured views calls per channel-h)`);
+  line(
+    '  channels per account on paper',
+    `${fmt(Math.floor(limitPerHour(DEFAULT_RATE_LIMITS, 'messages.GetMessagesViews') / Math.max(lowViews, 1e-9)))} with 100 ids a call; ` +
+      `${fmt(Math.floor(limitPerHour(DEFAULT_RATE_LIMITS, 'messages.GetMessagesViews') / postPolls))} with one id a call; total-bound ${fmt(Math.floor((DEFAULT_RATE_LIMITS.total * 60) / (2 * lowViews + fixed)))} at best`,
+  );
+  line(
+    '  measured ids per views call',
+    `${fmt(postPolls / Math.max(views, 1e-9), 1)} (post polls per channel-h / measured views calls per channel-h)`,
+  );
 }
 
 function printAssumptions(): void {
   const l = DEFAULT_RATE_LIMITS;
-  const methods = Object.entries(l.methods).map(([m, n]) => `${m} ${n}`).join(', ');
+  const methods = Object.entries(l.methods)
+    .map(([m, n]) => `${m} ${n}`)
+    .join(', ');
   process.stdout.write(`
 Assumptions
   - Telegram publishes no request limits for user (MTProto) accounts. Its error reference only says that
@@ -757,10 +894,14 @@ Assumptions
     stats.loadAsyncGraph each), the costliest case, plus stats.getMessageStats and getMessagePublicForwards
     for the ${DEFAULT_COLLECTOR_SCHEDULE.topPostsForStats} top recent posts.
   - The steady window (${HOURS} h) is shorter than the stats interval (6 h): stats are counted from the first
-    pass, which runs each stats channel once, spread over 6 h.${PRIME ? `
+    pass, which runs each stats channel once, spread over 6 h.${
+      PRIME
+        ? `
   - The first pass polls every post at once; a collector that has run for a week has its posts' polls spread
     over their intervals. Before the window each post's last poll is set where its schedule puts it
-    (BENCH_MTPROTO_PRIME=0 measures the window right after the first pass instead).` : ''}
+    (BENCH_MTPROTO_PRIME=0 measures the window right after the first pass instead).`
+        : ''
+    }
   - The world's history covers the ${POLLED_DAYS} polled days; backfill (${DEFAULT_COLLECTOR_SCHEDULE.backfillDays} days by default) of an older channel
     reads one getHistory page per 100 posts more in its first passes.
 `);
@@ -771,16 +912,40 @@ async function main(): Promise<void> {
   let peakRss = 0;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
   const schedule = DEFAULT_COLLECTOR_SCHEDULE;
-  const regular: Posting = { name: 'regular', postsPerDay: POSTS / POLLED_DAYS, describe: `${POSTS} posts over ${POLLED_DAYS} days (one every ${fmt((POLLED_DAYS * 24) / POSTS, 1)} h)` };
-  const busy: Posting = { name: 'busy', postsPerDay: BUSY_POSTS_PER_DAY, describe: `${BUSY_POSTS_PER_DAY} posts a day (${BUSY_POSTS_PER_DAY} in the last 24 h, ${BUSY_POSTS_PER_DAY * POLLED_DAYS} in the polled ${POLLED_DAYS} days)` };
+  const regular: Posting = {
+    name: 'regular',
+    postsPerDay: POSTS / POLLED_DAYS,
+    describe: `${POSTS} posts over ${POLLED_DAYS} days (one every ${fmt((POLLED_DAYS * 24) / POSTS, 1)} h)`,
+  };
+  const busy: Posting = {
+    name: 'busy',
+    postsPerDay: BUSY_POSTS_PER_DAY,
+    describe: `${BUSY_POSTS_PER_DAY} posts a day (${BUSY_POSTS_PER_DAY} in the last 24 h, ${BUSY_POSTS_PER_DAY * POLLED_DAYS} in the polled ${POLLED_DAYS} days)`,
+  };
   process.stdout.write(
     `tgpulse bench:mtproto: ${fmt(CHANNELS)} channels, ${ACCOUNTS} account(s), ${HOURS} simulated hours after the first pass, a pass every ${TICK_MS / 1000} s, node ${process.version}\n`,
   );
   printAssumptions();
 
-  const demand = await run({ title: `regular, no budget (demand): ${regular.describe}`, posting: regular, channels: CHANNELS, accounts: ACCOUNTS, limits: UNLIMITED, hours: HOURS, seed: 1 });
+  const demand = await run({
+    title: `regular, no budget (demand): ${regular.describe}`,
+    posting: regular,
+    channels: CHANNELS,
+    accounts: ACCOUNTS,
+    limits: UNLIMITED,
+    hours: HOURS,
+    seed: 1,
+  });
   printRun(demand, { budget: false });
-  const busyDemand = await run({ title: `busy, no budget (demand): ${busy.describe}`, posting: busy, channels: BUSY_CHANNELS, accounts: ACCOUNTS, limits: UNLIMITED, hours: HOURS, seed: 2 });
+  const busyDemand = await run({
+    title: `busy, no budget (demand): ${busy.describe}`,
+    posting: busy,
+    channels: BUSY_CHANNELS,
+    accounts: ACCOUNTS,
+    limits: UNLIMITED,
+    hours: HOURS,
+    seed: 2,
+  });
   printRun(busyDemand, { budget: false });
   if (BUSY_CHANNELS !== CHANNELS) {
     process.stdout.write(
@@ -796,11 +961,30 @@ async function main(): Promise<void> {
   const capBusy = printCapacity('busy', busyDemand, schedule);
   printAnalytic('busy', busy, schedule, busyDemand);
 
-  const starved = await run({ title: `regular, ${fmt(CHANNELS)} channels on ${ACCOUNTS} account(s) held to DEFAULT_RATE_LIMITS`, posting: regular, channels: CHANNELS, accounts: ACCOUNTS, limits: DEFAULT_RATE_LIMITS, hours: HOURS, seed: 1 });
+  const starved = await run({
+    title: `regular, ${fmt(CHANNELS)} channels on ${ACCOUNTS} account(s) held to DEFAULT_RATE_LIMITS`,
+    posting: regular,
+    channels: CHANNELS,
+    accounts: ACCOUNTS,
+    limits: DEFAULT_RATE_LIMITS,
+    hours: HOURS,
+    seed: 1,
+  });
   printRun(starved, { budget: true });
-  for (const [cap, posting, seed] of [[capRegular, regular, 3], [capBusy, busy, 4]] as const) {
+  for (const [cap, posting, seed] of [
+    [capRegular, regular, 3],
+    [capBusy, busy, 4],
+  ] as const) {
     if (cap.channels < 1) continue;
-    const check = await run({ title: `check: ${posting.name} at the computed capacity, ${fmt(cap.channels)} channels on one account held to DEFAULT_RATE_LIMITS`, posting, channels: cap.channels, accounts: 1, limits: DEFAULT_RATE_LIMITS, hours: HOURS, seed });
+    const check = await run({
+      title: `check: ${posting.name} at the computed capacity, ${fmt(cap.channels)} channels on one account held to DEFAULT_RATE_LIMITS`,
+      posting,
+      channels: cap.channels,
+      accounts: 1,
+      limits: DEFAULT_RATE_LIMITS,
+      hours: HOURS,
+      seed,
+    });
     printRun(check, { budget: true });
   }
 

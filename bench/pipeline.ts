@@ -69,7 +69,16 @@ const rate = (n: number, ms: number) => `${Math.round((n / ms) * 1000).toLocaleS
 function encode(events: RawEvent[]): Message[] {
   const out: Message[] = [];
   for (const [subject, group] of groupBySubject(events, PARTITIONS)) {
-    for (const c of chunkPayloads(group, 256 * 1024)) out.push({ subject, payload: c.payload, msgId: batchId(subject, c.events.map((e) => e.id)), events: c.events });
+    for (const c of chunkPayloads(group, 256 * 1024))
+      out.push({
+        subject,
+        payload: c.payload,
+        msgId: batchId(
+          subject,
+          c.events.map((e) => e.id),
+        ),
+        events: c.events,
+      });
   }
   return out;
 }
@@ -85,7 +94,12 @@ interface Workload {
  * published, so counters polling is in steady state; then `hours` for the
  * end-to-end runs and `tailHours` more of the same channels for freshness.
  */
-function workload(seed: number, channels: number, hours: number, tailHours: number): { main: Workload; tail: Workload } {
+function workload(
+  seed: number,
+  channels: number,
+  hours: number,
+  tailHours: number,
+): { main: Workload; tail: Workload } {
   const t0 = performance.now();
   const start = Date.UTC(2026, 0, 1);
   const split = start + (48 + hours) * HOUR;
@@ -108,7 +122,12 @@ async function jetstreamCeiling(url: string, messages: Message[], events: number
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: 'BENCH', subjects: ['bench.>'] });
   const js = jetstream(nc);
-  const pub = new EventPublisher(js, { partitions: PARTITIONS, maxBatchBytes: 256 * 1024, maxInflight: 512, stream: 'BENCH' });
+  const pub = new EventPublisher(js, {
+    partitions: PARTITIONS,
+    maxBatchBytes: 256 * 1024,
+    maxInflight: 512,
+    stream: 'BENCH',
+  });
   let t = performance.now();
   for (const m of messages) await pub.publishRaw(`bench.${m.subject}`, m.payload, m.msgId);
   await pub.flush();
@@ -117,7 +136,11 @@ async function jetstreamCeiling(url: string, messages: Message[], events: number
   await jsm.consumers.add('BENCH', { durable_name: 'bench', ack_policy: AckPolicy.Explicit, max_ack_pending: 100_000 });
   const ac = new AbortController();
   setMaxListeners(100, ac.signal);
-  const puller = new BatchPuller(await js.consumers.get('BENCH', 'bench'), { maxBatch: 1000, maxWaitMs: 20, signal: ac.signal });
+  const puller = new BatchPuller(await js.consumers.get('BENCH', 'bench'), {
+    maxBatch: 1000,
+    maxWaitMs: 20,
+    signal: ac.signal,
+  });
   await puller.start();
   t = performance.now();
   let n = 0;
@@ -128,7 +151,10 @@ async function jetstreamCeiling(url: string, messages: Message[], events: number
   }
   const subMs = performance.now() - t;
   ac.abort();
-  line('JetStream consume + ack (same messages)', `${rate(messages.length, subMs)} msgs, ${rate(events, subMs)} events`);
+  line(
+    'JetStream consume + ack (same messages)',
+    `${rate(messages.length, subMs)} msgs, ${rate(events, subMs)} events`,
+  );
   await jsm.streams.delete('BENCH');
   await nc.close();
 }
@@ -202,26 +228,50 @@ async function endToEnd(s: Stage, w: Workload): Promise<number> {
   const publishedMs = performance.now() - t;
   await s.pipe.waitIdle(1_800_000);
   const e2eMs = performance.now() - t - 600; // waitIdle needs two quiet checks 300 ms apart
-  const cpu = stageProcesses(s).map(([name, pid], i) => `${name} ${((cpuSeconds(pid) ?? 0) - cpuBefore[i]).toFixed(1)}`);
-  const [rows] = await s.pipe.warehouse.query<{ raw: string; raw_ids: string; deltas: string; delta_ids: string; aggs: string; trends: string; dead: string }>(
+  const cpu = stageProcesses(s).map(
+    ([name, pid], i) => `${name} ${((cpuSeconds(pid) ?? 0) - cpuBefore[i]).toFixed(1)}`,
+  );
+  const [rows] = await s.pipe.warehouse.query<{
+    raw: string;
+    raw_ids: string;
+    deltas: string;
+    delta_ids: string;
+    aggs: string;
+    trends: string;
+    dead: string;
+  }>(
     `SELECT (SELECT count() FROM raw_post_counters) AS raw, (SELECT uniqExact(id) FROM raw_post_counters) AS raw_ids,
             (SELECT count() FROM post_deltas) AS deltas, (SELECT uniqExact(id) FROM post_deltas) AS delta_ids,
             (SELECT count() FROM window_aggs) AS aggs, (SELECT count() FROM trends) AS trends,
             (SELECT toString(groupArray((reason, c))) FROM (SELECT reason, count() AS c FROM dead_letters GROUP BY reason)) AS dead`,
   );
   const n = (x: string) => Number(x).toLocaleString('en-US');
-  line(`end to end, ${s.workers.length} worker process(es)`, `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`);
-  line('  rows written (distinct ids)', `raw_post_counters ${n(rows.raw)} (${n(rows.raw_ids)}), post_deltas ${n(rows.deltas)} (${n(rows.delta_ids)}), window_aggs ${n(rows.aggs)}, trends ${n(rows.trends)}, dead letters ${rows.dead}`);
-  line('  CPU seconds during the run', `${cpu.join(', ')} (of ${((availableParallelism() * e2eMs) / 1000).toFixed(1)} on ${availableParallelism()} cores)`);
+  line(
+    `end to end, ${s.workers.length} worker process(es)`,
+    `${rate(w.events, e2eMs)} events (${(e2eMs / 1000).toFixed(1)} s; publishing took ${(publishedMs / 1000).toFixed(1)} s)`,
+  );
+  line(
+    '  rows written (distinct ids)',
+    `raw_post_counters ${n(rows.raw)} (${n(rows.raw_ids)}), post_deltas ${n(rows.deltas)} (${n(rows.delta_ids)}), window_aggs ${n(rows.aggs)}, trends ${n(rows.trends)}, dead letters ${rows.dead}`,
+  );
+  line(
+    '  CPU seconds during the run',
+    `${cpu.join(', ')} (of ${((availableParallelism() * e2eMs) / 1000).toFixed(1)} on ${availableParallelism()} cores)`,
+  );
   const warnings = warningSummary(s.workers);
   if (warnings) line('  worker warnings (last 20 kB of output)', warnings);
-  return w.events / e2eMs * 1000;
+  return (w.events / e2eMs) * 1000;
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`tgpulse bench: ${CHANNELS} channels, ${HOURS} simulated hours, ${PARTITIONS} partitions, node ${process.version}\n`);
+  process.stdout.write(
+    `tgpulse bench: ${CHANNELS} channels, ${HOURS} simulated hours, ${PARTITIONS} partitions, node ${process.version}\n`,
+  );
   const { main: w, tail } = workload(1, CHANNELS, HOURS, FRESH_HOURS);
-  line('workload', `${w.events.toLocaleString('en-US')} events in ${w.messages.length.toLocaleString('en-US')} messages (${(w.events / w.messages.length).toFixed(1)} events/msg)`);
+  line(
+    'workload',
+    `${w.events.toLocaleString('en-US')} events in ${w.messages.length.toLocaleString('en-US')} messages (${(w.events / w.messages.length).toFixed(1)} events/msg)`,
+  );
   line('simulator generation + encoding', rate(w.events, w.genMs));
 
   const stages: Stage[] = [];
@@ -245,7 +295,13 @@ async function main(): Promise<void> {
       const s = await startStage(n);
       stages.push(s);
       lastRate = await endToEnd(s, w);
-      line('  peak RSS', stageProcesses(s).slice(0, -1).map(([name, pid]) => `${name} ${peakRssMiB(pid)} MiB`).join(', '));
+      line(
+        '  peak RSS',
+        stageProcesses(s)
+          .slice(0, -1)
+          .map(([name, pid]) => `${name} ${peakRssMiB(pid)} MiB`)
+          .join(', '),
+      );
       if (n !== WORKER_COUNTS[WORKER_COUNTS.length - 1]) {
         await stopStage(s);
         stages.splice(stages.indexOf(s), 1);
@@ -267,12 +323,13 @@ async function main(): Promise<void> {
 /** The warehouse's own insert ceiling: the same rows, bulk-inserted into copies of their tables. */
 async function warehouseCeiling(wh: Warehouse, w: Workload): Promise<void> {
   const rowsByTable = new Map<string, Record<string, unknown>[]>();
-  for (const m of w.messages) for (const e of m.events) {
-    const table = tableFor(e.kind);
-    let rows = rowsByTable.get(table);
-    if (!rows) rowsByTable.set(table, (rows = []));
-    rows.push(toRow(e));
-  }
+  for (const m of w.messages)
+    for (const e of m.events) {
+      const table = tableFor(e.kind);
+      let rows = rowsByTable.get(table);
+      if (!rows) rowsByTable.set(table, (rows = []));
+      rows.push(toRow(e));
+    }
   const t = performance.now();
   let rowsInserted = 0;
   for (const [table, rows] of rowsByTable) {
@@ -311,13 +368,24 @@ async function freshness(s: Stage, measuredRate: number, tail: Workload): Promis
   await s.pipe.publisher.flush();
   await s.pipe.waitIdle(600_000);
   for (const [label, sql] of [
-    ['freshness raw (publish → queryable)', 'SELECT id AS raw_id, toUnixTimestamp64Milli(ingested_at) AS at FROM raw_post_counters WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})'],
-    ['freshness derived post_delta', 'SELECT source_id AS raw_id, toUnixTimestamp64Milli(ingested_at) AS at FROM post_deltas WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})'],
+    [
+      'freshness raw (publish → queryable)',
+      'SELECT id AS raw_id, toUnixTimestamp64Milli(ingested_at) AS at FROM raw_post_counters WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})',
+    ],
+    [
+      'freshness derived post_delta',
+      'SELECT source_id AS raw_id, toUnixTimestamp64Milli(ingested_at) AS at FROM post_deltas WHERE event_time >= fromUnixTimestamp64Milli({from:Int64})',
+    ],
   ] as const) {
     const rows = await s.pipe.warehouse.query<{ raw_id: string; at: string }>(sql, { from });
-    const lags = rows.flatMap((r) => (publishedAt.has(r.raw_id) ? [Number(r.at) - publishedAt.get(r.raw_id)!] : [])).sort((a, b) => a - b);
+    const lags = rows
+      .flatMap((r) => (publishedAt.has(r.raw_id) ? [Number(r.at) - publishedAt.get(r.raw_id)!] : []))
+      .sort((a, b) => a - b);
     const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))] ?? NaN;
-    line(label, `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${lags.length.toLocaleString('en-US')} rows at ${RATE.toLocaleString('en-US')} events/s offered (${sent.toLocaleString('en-US')} events)`);
+    line(
+      label,
+      `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${lags.length.toLocaleString('en-US')} rows at ${RATE.toLocaleString('en-US')} events/s offered (${sent.toLocaleString('en-US')} events)`,
+    );
   }
 }
 

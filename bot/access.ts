@@ -24,7 +24,11 @@ export function identify(s: BotServices): MiddlewareFn<BotContext> {
     const from = ctx.from;
     if (from === undefined || from.is_bot) return;
     const userId = String(from.id);
-    const user = await upsertBotUser(s.control, { userId, username: from.username ?? null, admin: s.config.admins.includes(userId) });
+    const user = await upsertBotUser(s.control, {
+      userId,
+      username: from.username ?? null,
+      admin: s.config.admins.includes(userId),
+    });
     ctx.viewer = { userId, username: user.username, isAdmin: user.isAdmin };
     await next();
   };
@@ -50,9 +54,16 @@ export function refusal(channelId: string): string {
  * A channel the viewer may see and the warehouse has data for, with its
  * freshness (every answer states it); otherwise the reply to give instead.
  */
-export async function openChannel(s: BotServices, viewer: Viewer, channelId: string): Promise<Parsed<ChannelFreshness>> {
+export async function openChannel(
+  s: BotServices,
+  viewer: Viewer,
+  channelId: string,
+): Promise<Parsed<ChannelFreshness>> {
   if (!(await canSee(s, viewer, channelId))) return problem(refusal(channelId));
   const freshness = await channelFreshness(s.warehouse, channelId);
-  if (freshness === null) return problem(`I have no data for channel ${channelId} yet: it is not tracked, or nothing has been collected so far.`);
+  if (freshness === null)
+    return problem(
+      `I have no data for channel ${channelId} yet: it is not tracked, or nothing has been collected so far.`,
+    );
   return ok(freshness);
 }

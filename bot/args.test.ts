@@ -17,7 +17,10 @@ describe('command arguments', () => {
       ok: true,
       value: { channel: '1001234567', days: 30, option: 'views' },
     });
-    expect(parseChannelArgs([], { maxDays: 400 })).toEqual({ ok: true, value: { channel: null, days: null, option: null } });
+    expect(parseChannelArgs([], { maxDays: 400 })).toEqual({
+      ok: true,
+      value: { channel: null, days: null, option: null },
+    });
   });
 
   it('takes Bot API chat ids of channels as the bare id', () => {
@@ -28,11 +31,11 @@ describe('command arguments', () => {
   it.each([
     [['1', '2'], 'two channels given (1 and 2): ask about one at a time'],
     [['7d', '30d'], 'two periods given (7d and 30d)'],
-    [['0d'], 'a period spans 1 to 400 days (the API\'s limit too), not 0'],
-    [['5000d'], 'a period spans 1 to 400 days (the API\'s limit too), not 5000'],
+    [['0d'], "a period spans 1 to 400 days (the API's limit too), not 0"],
+    [['5000d'], "a period spans 1 to 400 days (the API's limit too), not 5000"],
     [['@durov'], 'I know channels by their id, not by username (“@durov”): /channels lists the ids'],
-    [['<script>'], 'I don\'t understand “<script>”'],
-    [['views'], 'I don\'t understand “views”'],
+    [['<script>'], "I don't understand “<script>”"],
+    [['views'], "I don't understand “views”"],
   ])('refuses %j with a reason', (list, reason) => {
     expect(parseChannelArgs(list, { maxDays: 400 })).toEqual({ ok: false, problem: reason });
   });
@@ -55,7 +58,10 @@ describe('post references', () => {
   });
 
   it.each([
-    ['https://t.me/durov/42', 'I only understand t.me/c/<channel id>/<post> links: I know channels by id, not by username'],
+    [
+      'https://t.me/durov/42',
+      'I only understand t.me/c/<channel id>/<post> links: I know channels by id, not by username',
+    ],
     ['https://t.me/c/1001234567/0', '“0” is not a post number'],
     ['https://t.me/c/1001234567/9999999999', '“9999999999” is not a post number'],
     ['https://evil.example/c/1/2', '“https://evil.example/c/1/2” is not a post link'],
@@ -67,17 +73,34 @@ describe('post references', () => {
 
 describe('alert subscriptions', () => {
   it('reads every option', () => {
-    const parsed = parseAlertRequest(['add', '1001234567', 'severity=Critical', 'metrics=views,subscribers_lost', 'quiet=22-7', 'tz=europe/berlin', 'max=5']);
+    const parsed = parseAlertRequest([
+      'add',
+      '1001234567',
+      'severity=Critical',
+      'metrics=views,subscribers_lost',
+      'quiet=22-7',
+      'tz=europe/berlin',
+      'max=5',
+    ]);
     expect(parsed).toEqual({
       ok: true,
       value: {
         action: 'add',
         channelId: '1001234567',
-        options: { minSeverity: 'critical', metrics: ['views', 'subscribers_lost'], quiet: { from: 22, to: 7 }, timeZone: 'Europe/Berlin', maxPerHour: 5 },
+        options: {
+          minSeverity: 'critical',
+          metrics: ['views', 'subscribers_lost'],
+          quiet: { from: 22, to: 7 },
+          timeZone: 'Europe/Berlin',
+          maxPerHour: 5,
+        },
       },
     });
     expect(parseAlertRequest([])).toEqual({ ok: true, value: { action: 'list' } });
-    expect(parseAlertRequest(['remove', '1001234567'])).toEqual({ ok: true, value: { action: 'remove', channelId: '1001234567' } });
+    expect(parseAlertRequest(['remove', '1001234567'])).toEqual({
+      ok: true,
+      value: { action: 'remove', channelId: '1001234567' },
+    });
   });
 
   it.each([
@@ -98,7 +121,7 @@ describe('alert subscriptions', () => {
 });
 
 describe('callback data', () => {
-  it('round-trips and stays within Telegram\'s 64 bytes', () => {
+  it("round-trips and stays within Telegram's 64 bytes", () => {
     const choice = { command: 'overview' as const, channelId: '99999999999999999999', days: 400 };
     const data = choiceData(choice);
     expect(data).toBe('ov:99999999999999999999:400d');
@@ -107,7 +130,16 @@ describe('callback data', () => {
     expect(parseChoice('tp:1001234567:-')).toEqual({ command: 'top', channelId: '1001234567', days: null });
   });
 
-  it.each(['', 'ov', 'ov:1001234567', 'zz:1001234567:7d', 'ov:abc:7d', 'ov:1001234567:0d', 'ov:1001234567:7d:x', 'ov:1001234567:7w'])('rejects %j', (data) => {
+  it.each([
+    '',
+    'ov',
+    'ov:1001234567',
+    'zz:1001234567:7d',
+    'ov:abc:7d',
+    'ov:1001234567:0d',
+    'ov:1001234567:7d:x',
+    'ov:1001234567:7w',
+  ])('rejects %j', (data) => {
     expect(parseChoice(data)).toBeNull();
   });
 });

@@ -82,11 +82,13 @@ export function parseChannelArgs(list: readonly string[], rules: ChannelArgsRule
     const days = parseDays(word);
     const option = rules.option?.(word) ?? null;
     if (channel !== null) {
-      if (args.channel !== null) return problem(`two channels given (${args.channel} and ${channel}): ask about one at a time`);
+      if (args.channel !== null)
+        return problem(`two channels given (${args.channel} and ${channel}): ask about one at a time`);
       args.channel = channel;
     } else if (days !== null) {
       if (args.days !== null) return problem(`two periods given (${args.days}d and ${days}d)`);
-      if (days < 1 || days > rules.maxDays) return problem(`a period spans 1 to ${rules.maxDays} days (the API's limit too), not ${days}`);
+      if (days < 1 || days > rules.maxDays)
+        return problem(`a period spans 1 to ${rules.maxDays} days (the API's limit too), not ${days}`);
       args.days = days;
     } else if (option !== null) {
       if (args.option !== null) return problem(`${quote(args.option)} and ${quote(option)}: give one of them`);

@@ -67,14 +67,17 @@ async function askText(user: number, text: string): Promise<string> {
 /** Telegram's HTML subset, balanced, and no stray `<`, `>` or `&` outside tags and entities. */
 function expectWellFormedHtml(text: string): void {
   const open: string[] = [];
-  const rest = text.replace(/<(\/?)(b|i|u|s|code|pre|a)((?: href="[^"<>]*")?)>/g, (_, close: string, tag: string, attrs: string) => {
-    if (close) expect(open.pop(), `closing </${tag}> in ${text}`).toBe(tag);
-    else {
-      expect(attrs === '' || tag === 'a', `attributes on <${tag}>`).toBe(true);
-      open.push(tag);
-    }
-    return '';
-  });
+  const rest = text.replace(
+    /<(\/?)(b|i|u|s|code|pre|a)((?: href="[^"<>]*")?)>/g,
+    (_, close: string, tag: string, attrs: string) => {
+      if (close) expect(open.pop(), `closing </${tag}> in ${text}`).toBe(tag);
+      else {
+        expect(attrs === '' || tag === 'a', `attributes on <${tag}>`).toBe(true);
+        open.push(tag);
+      }
+      return '';
+    },
+  );
   expect(open, `unclosed tags in ${text}`).toEqual([]);
   expect(rest, 'stray markup').not.toMatch(/[<>]|&(?!(amp|lt|gt|quot);)/);
 }
@@ -103,7 +106,9 @@ beforeAll(async () => {
   const failing: Warehouse = {
     driver: wh.driver,
     query: <T>(sql: string, params?: Record<string, unknown>) =>
-      params?.channel_id === BROKEN_CHANNEL ? Promise.reject(new Error('disk on fire at /var/lib/chdb')) : wh.query<T>(sql, params),
+      params?.channel_id === BROKEN_CHANNEL
+        ? Promise.reject(new Error('disk on fire at /var/lib/chdb'))
+        : wh.query<T>(sql, params),
     exec: (sql, params) => wh.exec(sql, params),
     insertRows: (table, rows, opts) => wh.insertRows(table, rows, opts),
     startInsert: (table) => wh.startInsert(table),
@@ -113,7 +118,15 @@ beforeAll(async () => {
     close: async () => undefined,
   };
   bot = createBot({
-    config: { token: fake.token, apiRoot: fake.url, admins: [String(ADMIN)], mode: 'polling', webhookSecret: null, publicApiUrl: 'https://tgpulse.example', maxSendsPerSecond: 25 },
+    config: {
+      token: fake.token,
+      apiRoot: fake.url,
+      admins: [String(ADMIN)],
+      mode: 'polling',
+      webhookSecret: null,
+      publicApiUrl: 'https://tgpulse.example',
+      maxSendsPerSecond: 25,
+    },
     warehouse: failing,
     control: control.pool,
     shareSecret: secret,
@@ -122,8 +135,18 @@ beforeAll(async () => {
   });
   await registerCommands(bot);
   void bot.start({ timeout: 1 });
-  await grantChannel(control.pool, { userId: String(OWNER), channelId: channels[0], via: 'admin', grantedBy: String(ADMIN) });
-  await grantChannel(control.pool, { userId: String(OWNER), channelId: channels[1], via: 'admin', grantedBy: String(ADMIN) });
+  await grantChannel(control.pool, {
+    userId: String(OWNER),
+    channelId: channels[0],
+    via: 'admin',
+    grantedBy: String(ADMIN),
+  });
+  await grantChannel(control.pool, {
+    userId: String(OWNER),
+    channelId: channels[1],
+    via: 'admin',
+    grantedBy: String(ADMIN),
+  });
 });
 
 afterAll(async () => {
@@ -156,7 +179,9 @@ describe('figures for a granted channel', () => {
     const meta = answerMeta((await channelFreshness(wh, c))!, period);
     expect(meta.window_open).toBe(true);
     expect(text).toContain(`last 7 days (${new Date(period.from).toISOString().slice(0, 16).replace('T', ' ')}`);
-    expect(text).toMatch(/Data as of \d{4}-\d\d-\d\d \d\d:\d\d UTC from [a-z_, ]+; the latest hours are still open and may grow\./);
+    expect(text).toMatch(
+      /Data as of \d{4}-\d\d-\d\d \d\d:\d\d UTC from [a-z_, ]+; the latest hours are still open and may grow\./,
+    );
   });
 
   it('/growth arrives as a PNG photo with the key figures in the caption', async () => {
@@ -165,7 +190,11 @@ describe('figures for a granted channel', () => {
     expect(reply.method).toBe('sendPhoto');
     expect(reply.files.photo.subarray(0, 8).equals(Buffer.from('89504e470d0a1a0a', 'hex'))).toBe(true);
     expect(reply.params.parse_mode).toBe('HTML');
-    const points = await activitySeries(wh, { channel_id: c, period: alignPeriod({ from: clock - 14 * DAY, to: clock }, 'day'), granularity: 'day' });
+    const points = await activitySeries(wh, {
+      channel_id: c,
+      period: alignPeriod({ from: clock - 14 * DAY, to: clock }, 'day'),
+      granularity: 'day',
+    });
     const gained = points.reduce((n, p) => n + p.subscribers_gained, 0);
     expect(textOf(reply)).toContain(`+${compact(gained)} / −`);
     expectWellFormedHtml(textOf(reply));
@@ -174,7 +203,12 @@ describe('figures for a granted channel', () => {
   it('/top lists the posts topPostsBy ranks, in its order', async () => {
     const c = channels[0];
     const text = await askText(OWNER, `/top ${c} forwards`);
-    const top = await topPostsBy(wh, { channel_id: c, period: { from: clock - 30 * DAY, to: clock }, metric: 'forwards', limit: 10 });
+    const top = await topPostsBy(wh, {
+      channel_id: c,
+      period: { from: clock - 30 * DAY, to: clock },
+      metric: 'forwards',
+      limit: 10,
+    });
     expect(top.length).toBeGreaterThan(0);
     expect([...text.matchAll(/>#(\d+)<\/a>/g)].map((m) => Number(m[1]))).toEqual(top.map((p) => p.post_id));
     expect(text).toContain(`<b>${compact(top[0].forwards)} forwards</b>`);
@@ -185,14 +219,24 @@ describe('figures for a granted channel', () => {
     const reply = await ask(OWNER, `/export ${c} 10d`);
     expect(reply.method).toBe('sendDocument');
     const lines = reply.files.document.toString('utf8').trim().split('\n');
-    const points = await activitySeries(wh, { channel_id: c, period: alignPeriod({ from: clock - 10 * DAY, to: clock }, 'day'), granularity: 'day' });
+    const points = await activitySeries(wh, {
+      channel_id: c,
+      period: alignPeriod({ from: clock - 10 * DAY, to: clock }, 'day'),
+      granularity: 'day',
+    });
     expect(lines[0]).toBe('t,subscribers,subscribers_gained,subscribers_lost,views,forwards,reactions,replies,final');
     expect(lines.length - 1).toBe(points.length);
     expect(textOf(reply)).toContain(`${points.length} rows`);
     // Long series are capped to the newest rows, and the caption says so.
     const meta = answerMeta((await channelFreshness(wh, c))!, { from: clock - 10 * DAY, to: clock });
     const capped = exportFile(points, { channelId: c, granularity: 'day', days: 10, meta, maxRows: 3 });
-    expect(capped.csv.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(points.slice(-3).map((p) => new Date(p.t).toISOString()));
+    expect(
+      capped.csv
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]),
+    ).toEqual(points.slice(-3).map((p) => new Date(p.t).toISOString()));
     expect(capped.caption).toContain(`<b>Only the latest 3 of ${points.length} rows</b>`);
   });
 
@@ -200,7 +244,9 @@ describe('figures for a granted channel', () => {
     const c = channels[0];
     // The channel with the most anomalies, asked by an admin (who sees them all).
     const period = { from: clock - 14 * DAY, to: clock };
-    const byChannel = await Promise.all(channels.map((id) => channelAnomalies(wh, { channel_id: id, period, minSeverity: 'info', limit: 16 })));
+    const byChannel = await Promise.all(
+      channels.map((id) => channelAnomalies(wh, { channel_id: id, period, minSeverity: 'info', limit: 16 })),
+    );
     const most = byChannel.reduce((best, list, i) => (list.length > byChannel[best].length ? i : best), 0);
     const found = byChannel[most];
     expect(found.length).toBeGreaterThan(0);
@@ -213,7 +259,9 @@ describe('figures for a granted channel', () => {
     expect(listing).toContain(`<code>${channels[0]}</code>`);
     expect(listing).toContain(`<code>${channels[1]}</code>`);
     expect(listing).not.toContain(channels[2]);
-    expect(await askText(OWNER, '/start')).toContain(`Your channels: <code>${channels[0]}</code>, <code>${channels[1]}</code>.`);
+    expect(await askText(OWNER, '/start')).toContain(
+      `Your channels: <code>${channels[0]}</code>, <code>${channels[1]}</code>.`,
+    );
     const help = await askText(OWNER, '/help');
     expect(help).toContain('/export [channel] [period] [hour|day|week]');
     expect(help).not.toContain('/grant');
@@ -250,21 +298,31 @@ describe('who sees what', () => {
     expect(await askText(user, `/post ${c}/1`)).toBe(html(refusal));
     expect(await askText(user, `/alerts add ${c}`)).toBe(html(refusal));
     // Unknown channels get the same answer: a refusal does not tell what is tracked.
-    expect(await askText(user, '/overview 123456789')).toBe(html(`You don't have access to channel 123456789. Ask an admin, or prove you administer it with /verify 123456789`));
+    expect(await askText(user, '/overview 123456789')).toBe(
+      html(
+        `You don't have access to channel 123456789. Ask an admin, or prove you administer it with /verify 123456789`,
+      ),
+    );
     expect(await askText(user, '/overview')).toContain("You don't have any channels yet.");
     expect(fake.delivered(user).every((call) => call.method === 'sendMessage')).toBe(true);
   });
 
   it('a granted user asking about another channel is refused', async () => {
-    expect(await askText(OWNER, `/overview ${channels[2]}`)).toContain(`You don't have access to channel ${channels[2]}.`);
+    expect(await askText(OWNER, `/overview ${channels[2]}`)).toContain(
+      `You don't have access to channel ${channels[2]}.`,
+    );
   });
 
   it('/verify grants a channel to one of its administrators, and only to them', async () => {
     const user = newUser();
     const c = channels[2];
-    expect(await askText(user, `/verify ${c}`)).toContain(`I couldn't read the administrators of channel ${c} (Telegram says: Bad Request: chat not found).`);
+    expect(await askText(user, `/verify ${c}`)).toContain(
+      `I couldn't read the administrators of channel ${c} (Telegram says: Bad Request: chat not found).`,
+    );
     fake.setAdministrators(`-100${c}`, [1, 2]);
-    expect(await askText(user, `/verify ${c}`)).toBe(`You're not among the administrators of channel ${c}, so I can't give you access. Ask a bot admin if you should see it.`);
+    expect(await askText(user, `/verify ${c}`)).toBe(
+      `You're not among the administrators of channel ${c}, so I can't give you access. Ask a bot admin if you should see it.`,
+    );
     fake.setAdministrators(`-100${c}`, [1, user]);
     expect(await askText(user, `/verify ${c}`)).toContain(`Verified: you administer channel ${c}`);
     expect(await grantedChannels(control.pool, String(user))).toEqual([c]);
@@ -280,7 +338,9 @@ describe('who sees what', () => {
     expect(await grantedChannels(control.pool, String(user))).toEqual([]);
     expect(await askText(ADMIN, `/grant ${user} ${c}`)).toBe(`Granted: user ${user} may now see channel ${c}.`);
     expect(await askText(user, `/alerts add ${c} severity=critical`)).toContain('Alerts on for this chat:');
-    expect(await askText(ADMIN, `/revoke ${user} ${c}`)).toBe(`Revoked: user ${user} no longer sees channel ${c}. 1 alert subscription of theirs to it removed.`);
+    expect(await askText(ADMIN, `/revoke ${user} ${c}`)).toBe(
+      `Revoked: user ${user} no longer sees channel ${c}. 1 alert subscription of theirs to it removed.`,
+    );
     expect(await askText(user, `/overview ${c}`)).toContain("You don't have access");
     expect(await askText(ADMIN, `/revoke ${user} ${c}`)).toBe(`User ${user} had no grant for channel ${c}.`);
     expect(await askText(ADMIN, `/grant ${user} nope`)).toContain('“nope” is not a channel id.');
@@ -288,9 +348,10 @@ describe('who sees what', () => {
 
   it('admins see every channel; every sender is recorded, admins as such', async () => {
     expect(await askText(ADMIN, `/overview ${channels[2]} 30d`)).toContain('Posts published: <b>');
-    const { rows } = await control.pool.query<{ user_id: string; is_admin: boolean }>('SELECT user_id, is_admin FROM bot_users WHERE user_id = ANY($1) ORDER BY user_id', [
-      [String(ADMIN), String(OWNER)],
-    ]);
+    const { rows } = await control.pool.query<{ user_id: string; is_admin: boolean }>(
+      'SELECT user_id, is_admin FROM bot_users WHERE user_id = ANY($1) ORDER BY user_id',
+      [[String(ADMIN), String(OWNER)]],
+    );
     expect(rows).toEqual([
       { user_id: String(ADMIN), is_admin: true },
       { user_id: String(OWNER), is_admin: false },
@@ -306,8 +367,11 @@ describe('bad input gets a clear reply', () => {
     ['/post', 'Which post? Send its link.'],
     ['/overview <script>alert(1)</script>', "I don't understand “&lt;script&gt;alert(1)&lt;/script&gt;”."],
     ['/overview 1 2', 'Two channels given (1 and 2): ask about one at a time.'],
-    ['/export 5000d', "A period spans 1 to 400 days (the API's limit too), not 5000.\nUsage: <code>/export [channel] [period] [hour|day|week]</code>"],
-    ['/top views&<b>', 'I don\'t understand “views&amp;&lt;b&gt;”.'],
+    [
+      '/export 5000d',
+      "A period spans 1 to 400 days (the API's limit too), not 5000.\nUsage: <code>/export [channel] [period] [hour|day|week]</code>",
+    ],
+    ['/top views&<b>', "I don't understand “views&amp;&lt;b&gt;”."],
     ['/alerts add 1 severity=<i>', 'Severity is one of info, warning, critical.'],
     ['hello?', 'Send /help to see what I can do.'],
   ])('%s', async (text, expected) => {
@@ -329,10 +393,12 @@ describe('bad input gets a clear reply', () => {
 });
 
 describe('inline keyboards', () => {
-  it('/overview without a channel offers the user\'s channels; a press answers for that channel', async () => {
+  it("/overview without a channel offers the user's channels; a press answers for that channel", async () => {
     const keyboard = await ask(OWNER, '/overview 7d');
     expect(textOf(keyboard)).toBe('Which channel?');
-    const buttons = (keyboard.params.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }).inline_keyboard.flat();
+    const buttons = (
+      keyboard.params.reply_markup as { inline_keyboard: Array<Array<{ text: string; callback_data: string }>> }
+    ).inline_keyboard.flat();
     expect(buttons.map((b) => [b.text, b.callback_data])).toEqual([
       [channels[0], `ov:${channels[0]}:7d`],
       [channels[1], `ov:${channels[1]}:7d`],
@@ -348,7 +414,9 @@ describe('inline keyboards', () => {
     expect(text).toContain(`<b>Channel ${channels[1]}</b> · overview, last 7 days`);
     expect(text).toContain(`Posts published: <b>${compact(current.posts)}</b>`);
     // Under the answer: the other periods.
-    const periods = (reply.params.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> }).inline_keyboard.flat();
+    const periods = (
+      reply.params.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> }
+    ).inline_keyboard.flat();
     expect(periods.map((b) => b.callback_data)).toEqual([7, 30, 90].map((d) => `ov:${channels[1]}:${d}d`));
   });
 
@@ -360,17 +428,24 @@ describe('inline keyboards', () => {
     expect(textOf(reply)).toContain('growth, last 7 days');
   });
 
-  it('stale, forged and other people\'s buttons get a polite answer and no data', async () => {
+  it("stale, forged and other people's buttons get a polite answer and no data", async () => {
     const user = newUser();
     const pressed = async (data: string) => {
       const n = fake.sent('answerCallbackQuery').length;
       fake.press(user, data, 1);
       return (await fake.waitFor(() => fake.sent('answerCallbackQuery')[n])).params;
     };
-    expect(await pressed('ov:1001234567')).toMatchObject({ text: 'This button is out of date: send the command again.' });
+    expect(await pressed('ov:1001234567')).toMatchObject({
+      text: 'This button is out of date: send the command again.',
+    });
     expect(await pressed('zz:1:7d')).toMatchObject({ text: 'This button is out of date: send the command again.' });
-    expect(await pressed(`ov:${channels[0]}:9999d`)).toMatchObject({ text: 'This button is out of date: send the command again.' });
-    expect(await pressed(`ov:${channels[0]}:7d`)).toMatchObject({ text: expect.stringContaining(`You don't have access to channel ${channels[0]}.`), show_alert: true });
+    expect(await pressed(`ov:${channels[0]}:9999d`)).toMatchObject({
+      text: 'This button is out of date: send the command again.',
+    });
+    expect(await pressed(`ov:${channels[0]}:7d`)).toMatchObject({
+      text: expect.stringContaining(`You don't have access to channel ${channels[0]}.`),
+      show_alert: true,
+    });
     expect(fake.delivered(user)).toEqual([]);
   });
 });
@@ -379,8 +454,13 @@ describe('alerts and the command menu', () => {
   it('/alerts adds, lists and removes a subscription of this chat', async () => {
     const c = channels[1];
     expect(await askText(OWNER, '/alerts')).toContain('No alerts in this chat yet.');
-    const added = await askText(OWNER, `/alerts add ${c} severity=critical metrics=views,subscribers_lost quiet=22-7 tz=Europe/Berlin max=5`);
-    expect(added).toContain(`• Channel <b>${c}</b>: critical and above · views, subscribers lost · quiet 22–7 Europe/Berlin · at most 5 an hour`);
+    const added = await askText(
+      OWNER,
+      `/alerts add ${c} severity=critical metrics=views,subscribers_lost quiet=22-7 tz=Europe/Berlin max=5`,
+    );
+    expect(added).toContain(
+      `• Channel <b>${c}</b>: critical and above · views, subscribers lost · quiet 22–7 Europe/Berlin · at most 5 an hour`,
+    );
     expect(await askText(OWNER, '/alerts')).toContain(`• Channel <b>${c}</b>: critical and above`);
     expect(await askText(OWNER, `/alerts remove ${c}`)).toBe(`Alerts of channel ${c} stopped in this chat.`);
     expect(await askText(OWNER, `/alerts remove ${c}`)).toBe(`This chat had no alerts of channel ${c}.`);

@@ -73,7 +73,8 @@ const STALE_BUTTON = 'This button is out of date: send the command again.';
  * void bot.start({ onStart: () => log.info('bot polling') });
  */
 export function createBot(deps: BotDeps): Bot<BotContext> {
-  if (deps.config.token === null) throw new Error('createBot needs a bot token: set TGPULSE_BOT_TOKEN to the token from @BotFather');
+  if (deps.config.token === null)
+    throw new Error('createBot needs a bot token: set TGPULSE_BOT_TOKEN to the token from @BotFather');
   const s: BotServices = {
     config: deps.config,
     warehouse: deps.warehouse,
@@ -85,9 +86,14 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   };
   const bot = new Bot<BotContext>(deps.config.token, { client: { apiRoot: deps.config.apiRoot } });
   const apologize = async (err: BotError<BotContext>): Promise<void> => {
-    s.log.error({ err: err.error, updateId: err.ctx.update.update_id, from: err.ctx.from?.id }, 'bot: handling an update failed');
+    s.log.error(
+      { err: err.error, updateId: err.ctx.update.update_id, from: err.ctx.from?.id },
+      'bot: handling an update failed',
+    );
     if (err.ctx.chat === undefined) return;
-    await err.ctx.reply(APOLOGY).catch((replyErr: unknown) => s.log.warn({ err: replyErr }, 'bot: could not send the apology'));
+    await err.ctx
+      .reply(APOLOGY)
+      .catch((replyErr: unknown) => s.log.warn({ err: replyErr }, 'bot: could not send the apology'));
   };
   // bot.catch serves long polling; the boundary gives webhook updates the same treatment.
   bot.catch(apologize);
@@ -138,7 +144,11 @@ function pressedButton(s: BotServices): (ctx: Filter<BotContext, 'callback_query
       return;
     }
     await ctx.answerCallbackQuery();
-    await runChannelCommand(ctx, s, CHANNEL_COMMANDS[choice.command], { channel: choice.channelId, days: choice.days, option: null });
+    await runChannelCommand(ctx, s, CHANNEL_COMMANDS[choice.command], {
+      channel: choice.channelId,
+      days: choice.days,
+      option: null,
+    });
   };
 }
 
@@ -148,5 +158,7 @@ function pressedButton(s: BotServices): (ctx: Filter<BotContext, 'callback_query
  * is harmless.
  */
 export async function registerCommands(bot: Bot<BotContext>): Promise<void> {
-  await bot.api.setMyCommands(COMMANDS.filter((c) => !c.adminOnly).map((c) => ({ command: c.command, description: c.description })));
+  await bot.api.setMyCommands(
+    COMMANDS.filter((c) => !c.adminOnly).map((c) => ({ command: c.command, description: c.description })),
+  );
 }

@@ -39,7 +39,14 @@ describe('fake Bot API with grammY', () => {
   });
 
   it('fails as scripted: 429 with retry_after, 403 for a blocked chat', async () => {
-    fake.fail({ method: 'sendMessage', chatId: '44', status: 429, description: 'Too Many Requests: retry after 3', retryAfter: 3, times: 1 });
+    fake.fail({
+      method: 'sendMessage',
+      chatId: '44',
+      status: 429,
+      description: 'Too Many Requests: retry after 3',
+      retryAfter: 3,
+      times: 1,
+    });
     const limited = await bot.api.sendMessage(44, 'x').catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(GrammyError);
     expect([(limited as GrammyError).error_code, (limited as GrammyError).parameters.retry_after]).toEqual([429, 3]);

@@ -34,7 +34,9 @@ export const PERIOD_BUTTONS = [7, 30, 90] as const;
 /** Most channel buttons in one keyboard; beyond, the user types the id. */
 export const MAX_CHANNEL_BUTTONS = 24;
 
-const COMMAND_OF = new Map<string, ChoiceCommand>(Object.entries(CHOICE_CODES).map(([command, code]) => [code, command as ChoiceCommand]));
+const COMMAND_OF = new Map<string, ChoiceCommand>(
+  Object.entries(CHOICE_CODES).map(([command, code]) => [code, command as ChoiceCommand]),
+);
 const CHOICE_DATA = /^([a-z]{2}):([0-9]{1,20}):(?:([0-9]{1,4})d|-)$/;
 
 /**
@@ -59,7 +61,11 @@ export function parseChoice(data: string): Choice | null {
 }
 
 /** Buttons to pick one of `channels` for `command` (two a row), keeping a period already given. */
-export function channelKeyboard(command: ChoiceCommand, channels: readonly string[], days: number | null): InlineKeyboard {
+export function channelKeyboard(
+  command: ChoiceCommand,
+  channels: readonly string[],
+  days: number | null,
+): InlineKeyboard {
   const keyboard = new InlineKeyboard();
   channels.slice(0, MAX_CHANNEL_BUTTONS).forEach((channelId, i) => {
     if (i > 0 && i % 2 === 0) keyboard.row();

@@ -8,7 +8,11 @@ import { GrammyError } from 'grammy';
 import type { Logger } from '../observability/log.ts';
 import { withRetry } from '../streams/retry.ts';
 
-export function retryTelegram<T>(what: string, fn: () => Promise<T>, opts: { log: Logger; signal?: AbortSignal; attempts?: number }): Promise<T> {
+export function retryTelegram<T>(
+  what: string,
+  fn: () => Promise<T>,
+  opts: { log: Logger; signal?: AbortSignal; attempts?: number },
+): Promise<T> {
   return withRetry(fn, {
     attempts: opts.attempts ?? 8,
     baseMs: 500,

@@ -29,7 +29,15 @@ describe('webhook mode', () => {
     testControl = await freshTestControl('embedded');
     control = await openControlPlane(testControl.config);
     const bot = createBot({
-      config: { token: fake.token, apiRoot: fake.url, admins: [], mode: 'webhook', webhookSecret: SECRET, publicApiUrl: 'https://tgpulse.example', maxSendsPerSecond: 25 },
+      config: {
+        token: fake.token,
+        apiRoot: fake.url,
+        admins: [],
+        mode: 'webhook',
+        webhookSecret: SECRET,
+        publicApiUrl: 'https://tgpulse.example',
+        maxSendsPerSecond: 25,
+      },
       warehouse: wh.wh,
       control: control.pool,
       shareSecret: Buffer.alloc(32, 1),
@@ -57,11 +65,23 @@ describe('webhook mode', () => {
 
   const update = (text: string) => ({
     update_id: 1,
-    message: { message_id: 1, date: 1, chat: { id: 77, type: 'private' }, from: { id: 77, is_bot: false, first_name: 'u' }, text, entities: [{ type: 'bot_command', offset: 0, length: text.length }] },
+    message: {
+      message_id: 1,
+      date: 1,
+      chat: { id: 77, type: 'private' },
+      from: { id: 77, is_bot: false, first_name: 'u' },
+      text,
+      entities: [{ type: 'bot_command', offset: 0, length: text.length }],
+    },
   });
 
   it('hands updates with the secret token to the bot', async () => {
-    const res = await app.inject({ method: 'POST', url: WEBHOOK_PATH, headers: { 'x-telegram-bot-api-secret-token': SECRET }, payload: update('/help') });
+    const res = await app.inject({
+      method: 'POST',
+      url: WEBHOOK_PATH,
+      headers: { 'x-telegram-bot-api-secret-token': SECRET },
+      payload: update('/help'),
+    });
     expect(res.statusCode).toBe(200);
     const [reply] = await fake.waitFor(() => fake.delivered(77).length > 0 && fake.delivered(77));
     expect(String(reply.params.text)).toContain('/overview');
@@ -69,7 +89,12 @@ describe('webhook mode', () => {
 
   it('refuses updates without the secret token', async () => {
     const before = fake.calls.length;
-    const res = await app.inject({ method: 'POST', url: WEBHOOK_PATH, headers: { 'x-telegram-bot-api-secret-token': 'wrong' }, payload: update('/help') });
+    const res = await app.inject({
+      method: 'POST',
+      url: WEBHOOK_PATH,
+      headers: { 'x-telegram-bot-api-secret-token': 'wrong' },
+      payload: update('/help'),
+    });
     expect(res.statusCode).toBe(401);
     expect(fake.calls.length).toBe(before);
   });

@@ -19,5 +19,8 @@ export function webhookRoute(bot: Bot<BotContext>, secretToken: string): (app: F
 
 /** Tell Telegram where to send updates (the public URL of the API plus the path). */
 export async function setWebhook(bot: Bot<BotContext>, publicApiUrl: string, secretToken: string): Promise<void> {
-  await bot.api.setWebhook(`${publicApiUrl}${WEBHOOK_PATH}`, { secret_token: secretToken, allowed_updates: ['message', 'callback_query'] });
+  await bot.api.setWebhook(`${publicApiUrl}${WEBHOOK_PATH}`, {
+    secret_token: secretToken,
+    allowed_updates: ['message', 'callback_query'],
+  });
 }

@@ -14,11 +14,15 @@ describe('configuration is read once and validated', () => {
 
   it('names the variable and what it expects on a bad value', () => {
     expect(() => loadConfig({ TGPULSE_PARTITIONS: 'eight' })).toThrow(ConfigError);
-    expect(() => loadConfig({ TGPULSE_PARTITIONS: '0' })).toThrow(/TGPULSE_PARTITIONS="0" is invalid: expected an integer from 1 to 99/);
+    expect(() => loadConfig({ TGPULSE_PARTITIONS: '0' })).toThrow(
+      /TGPULSE_PARTITIONS="0" is invalid: expected an integer from 1 to 99/,
+    );
     expect(() => loadConfig({ TGPULSE_WAREHOUSE: 'sqlite' })).toThrow(/TGPULSE_WAREHOUSE.*one of local, server/);
     expect(() => loadConfig({ TGPULSE_API_PORT: 'maybe' })).toThrow(/TGPULSE_API_PORT/);
     expect(() => loadConfig({ TGPULSE_CLICKHOUSE_DATABASE: 'x; DROP' })).toThrow(/TGPULSE_CLICKHOUSE_DATABASE/);
-    expect(() => loadConfig({ TGPULSE_WAREHOUSE: 'server', TGPULSE_CLICKHOUSE_URL: 'ftp://x' })).toThrow(/TGPULSE_CLICKHOUSE_URL/);
+    expect(() => loadConfig({ TGPULSE_WAREHOUSE: 'server', TGPULSE_CLICKHOUSE_URL: 'ftp://x' })).toThrow(
+      /TGPULSE_CLICKHOUSE_URL/,
+    );
   });
 
   it('documents every variable in the README', () => {

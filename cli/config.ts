@@ -76,60 +76,217 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
 
 /** Documented variables: the README's configuration table is generated from this list. */
 export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
-  { name: 'TGPULSE_DATA_DIR', default: './data', meaning: 'Local data folder: chDB tables, the private nats-server store' },
+  {
+    name: 'TGPULSE_DATA_DIR',
+    default: './data',
+    meaning: 'Local data folder: chDB tables, the private nats-server store',
+  },
   { name: 'TGPULSE_LOG_LEVEL', default: 'info', meaning: 'pino log level (trace, debug, info, warn, error)' },
-  { name: 'TGPULSE_NATS_URL', default: '(private)', meaning: 'NATS server(s) with JetStream, comma separated; unset = a private nats-server with its store in the data folder, on a free port' },
-  { name: 'TGPULSE_PARTITIONS', default: '8', meaning: 'Partitions P (fnv-1a(channel_id) mod P); fixed per deployment' },
+  {
+    name: 'TGPULSE_NATS_URL',
+    default: '(private)',
+    meaning:
+      'NATS server(s) with JetStream, comma separated; unset = a private nats-server with its store in the data folder, on a free port',
+  },
+  {
+    name: 'TGPULSE_PARTITIONS',
+    default: '8',
+    meaning: 'Partitions P (fnv-1a(channel_id) mod P); fixed per deployment',
+  },
   { name: 'TGPULSE_REPLICAS', default: '1', meaning: 'Stream replicas (3 in a NATS cluster)' },
   { name: 'TGPULSE_STREAM_MAX_AGE_HOURS', default: '168', meaning: 'How long streams keep messages' },
   { name: 'TGPULSE_DUPLICATE_WINDOW_S', default: '120', meaning: 'JetStream duplicate window for Nats-Msg-Id' },
   { name: 'TGPULSE_MAX_MESSAGE_BYTES', default: '1048576', meaning: 'Larger messages are dead-lettered as oversized' },
-  { name: 'TGPULSE_WAREHOUSE', default: 'local', meaning: '`local` (a ClickHouse server from the chDB engine, run by tgpulse, data in the data folder) or `server` (your ClickHouse server or cluster)' },
-  { name: 'TGPULSE_WAREHOUSE_HTTP_PORT', default: '8123', meaning: 'local warehouse: HTTP port on 127.0.0.1 (a free one when busy; 0 = any)' },
-  { name: 'TGPULSE_WAREHOUSE_NATIVE_PORT', default: '9000', meaning: 'local warehouse: native-protocol port on 127.0.0.1 (a free one when busy; 0 = any)' },
+  {
+    name: 'TGPULSE_WAREHOUSE',
+    default: 'local',
+    meaning:
+      '`local` (a ClickHouse server from the chDB engine, run by tgpulse, data in the data folder) or `server` (your ClickHouse server or cluster)',
+  },
+  {
+    name: 'TGPULSE_WAREHOUSE_HTTP_PORT',
+    default: '8123',
+    meaning: 'local warehouse: HTTP port on 127.0.0.1 (a free one when busy; 0 = any)',
+  },
+  {
+    name: 'TGPULSE_WAREHOUSE_NATIVE_PORT',
+    default: '9000',
+    meaning: 'local warehouse: native-protocol port on 127.0.0.1 (a free one when busy; 0 = any)',
+  },
   { name: 'TGPULSE_CLICKHOUSE_URL', default: 'http://127.0.0.1:8123', meaning: 'server driver: ClickHouse HTTP URL' },
   { name: 'TGPULSE_CLICKHOUSE_USER', default: 'default', meaning: 'server driver: user' },
   { name: 'TGPULSE_CLICKHOUSE_PASSWORD', default: '', meaning: 'server driver: password' },
   { name: 'TGPULSE_CLICKHOUSE_DATABASE', default: 'tgpulse', meaning: 'the database of the tables (local and server)' },
-  { name: 'TGPULSE_CLICKHOUSE_CLUSTER', default: '', meaning: 'server driver: cluster name for Replicated/Distributed DDL' },
-  { name: 'TGPULSE_ALLOWED_LATENESS_S', default: '600', meaning: 'Event-time lateness a window waits for before it is final' },
-  { name: 'TGPULSE_CHECKPOINT_INTERVAL_S', default: '5', meaning: 'Processors: checkpoint (and ack) at least this often while input flows' },
-  { name: 'TGPULSE_PARTITION_LEASE_TTL_S', default: '10', meaning: 'Processors: a partition lease not renewed for this long is taken over by another process' },
-  { name: 'TGPULSE_WORKERS', default: 'cores', meaning: '`up`: worker processes running processors and sinks, one per core by default (0 runs them in the `up` process)' },
-  { name: 'TGPULSE_SINK_INSERT_ROWS', default: '100000', meaning: 'Sink: an insert is sent once it holds this many rows (bigger inserts cost the warehouse far less per row)' },
+  {
+    name: 'TGPULSE_CLICKHOUSE_CLUSTER',
+    default: '',
+    meaning: 'server driver: cluster name for Replicated/Distributed DDL',
+  },
+  {
+    name: 'TGPULSE_ALLOWED_LATENESS_S',
+    default: '600',
+    meaning: 'Event-time lateness a window waits for before it is final',
+  },
+  {
+    name: 'TGPULSE_CHECKPOINT_INTERVAL_S',
+    default: '5',
+    meaning: 'Processors: checkpoint (and ack) at least this often while input flows',
+  },
+  {
+    name: 'TGPULSE_PARTITION_LEASE_TTL_S',
+    default: '10',
+    meaning: 'Processors: a partition lease not renewed for this long is taken over by another process',
+  },
+  {
+    name: 'TGPULSE_WORKERS',
+    default: 'cores',
+    meaning:
+      '`up`: worker processes running processors and sinks, one per core by default (0 runs them in the `up` process)',
+  },
+  {
+    name: 'TGPULSE_SINK_INSERT_ROWS',
+    default: '100000',
+    meaning:
+      'Sink: an insert is sent once it holds this many rows (bigger inserts cost the warehouse far less per row)',
+  },
   { name: 'TGPULSE_SINK_INSERT_MIB', default: '32', meaning: 'Sink: …or this many MiB of encoded rows' },
   { name: 'TGPULSE_SINK_WAIT_MS', default: '500', meaning: 'Sink: …or once its oldest row waited this long' },
   { name: 'TGPULSE_SINK_ACK_WAIT_S', default: '30', meaning: 'Sink: redelivery delay of messages a crashed sink held' },
-  { name: 'TGPULSE_SINK_MAX_DELIVERIES', default: '20', meaning: 'Sink: a message delivered this often is dead-lettered (poison protection)' },
-  { name: 'TGPULSE_HTTP_HOST', default: '127.0.0.1', meaning: 'Address of /metrics, /healthz, /readyz and the local query endpoint' },
+  {
+    name: 'TGPULSE_SINK_MAX_DELIVERIES',
+    default: '20',
+    meaning: 'Sink: a message delivered this often is dead-lettered (poison protection)',
+  },
+  {
+    name: 'TGPULSE_HTTP_HOST',
+    default: '127.0.0.1',
+    meaning: 'Address of /metrics, /healthz, /readyz and the local query endpoint',
+  },
   { name: 'TGPULSE_HTTP_PORT', default: '9464', meaning: 'Port of the same (0 = any free port)' },
-  { name: 'TGPULSE_POSTGRES_URL', default: '', meaning: 'Control-plane Postgres (postgres://…); empty = embedded PGlite under the data folder' },
-  { name: 'TGPULSE_SHARE_SECRET', default: '', meaning: 'HMAC key of share links (32+ chars); empty = generated once and kept in Postgres' },
+  {
+    name: 'TGPULSE_POSTGRES_URL',
+    default: '',
+    meaning: 'Control-plane Postgres (postgres://…); empty = embedded PGlite under the data folder',
+  },
+  {
+    name: 'TGPULSE_SHARE_SECRET',
+    default: '',
+    meaning: 'HMAC key of share links (32+ chars); empty = generated once and kept in Postgres',
+  },
   { name: 'TGPULSE_API_HOST', default: '127.0.0.1', meaning: 'REST API listen address' },
   { name: 'TGPULSE_API_PORT', default: '8080', meaning: 'REST API port (0 = any free port)' },
-  { name: 'TGPULSE_API_RATE_PER_MIN', default: '600', meaning: 'REST API: default requests per minute per API key (a key may set its own)' },
-  { name: 'TGPULSE_API_CACHE_S', default: '30', meaning: 'REST API: seconds an answer is cached in-process and in Cache-Control' },
-  { name: 'TGPULSE_API_MAX_RANGE_DAYS', default: '400', meaning: 'REST API: longest from..to range a query may ask for' },
-  { name: 'TGPULSE_API_CORS_ORIGINS', default: '', meaning: 'REST API: comma-separated origins allowed by CORS; empty = CORS off' },
-  { name: 'TGPULSE_BOT_TOKEN', default: '', meaning: 'Telegram bot token (@BotFather); the bot and alert notifier run only when set' },
-  { name: 'TGPULSE_BOT_API_ROOT', default: 'https://api.telegram.org', meaning: 'Bot API root URL (a local Bot API server, or a fake in tests)' },
-  { name: 'TGPULSE_BOT_ADMINS', default: '', meaning: 'Comma-separated Telegram user ids who administer the bot (grant channels to users)' },
-  { name: 'TGPULSE_BOT_MODE', default: 'polling', meaning: '`polling` or `webhook` (served by the REST API at /telegram/webhook)' },
+  {
+    name: 'TGPULSE_API_RATE_PER_MIN',
+    default: '600',
+    meaning: 'REST API: default requests per minute per API key (a key may set its own)',
+  },
+  {
+    name: 'TGPULSE_API_CACHE_S',
+    default: '30',
+    meaning: 'REST API: seconds an answer is cached in-process and in Cache-Control',
+  },
+  {
+    name: 'TGPULSE_API_MAX_RANGE_DAYS',
+    default: '400',
+    meaning: 'REST API: longest from..to range a query may ask for',
+  },
+  {
+    name: 'TGPULSE_API_CORS_ORIGINS',
+    default: '',
+    meaning: 'REST API: comma-separated origins allowed by CORS; empty = CORS off',
+  },
+  {
+    name: 'TGPULSE_BOT_TOKEN',
+    default: '',
+    meaning: 'Telegram bot token (@BotFather); the bot and alert notifier run only when set',
+  },
+  {
+    name: 'TGPULSE_BOT_API_ROOT',
+    default: 'https://api.telegram.org',
+    meaning: 'Bot API root URL (a local Bot API server, or a fake in tests)',
+  },
+  {
+    name: 'TGPULSE_BOT_ADMINS',
+    default: '',
+    meaning: 'Comma-separated Telegram user ids who administer the bot (grant channels to users)',
+  },
+  {
+    name: 'TGPULSE_BOT_MODE',
+    default: 'polling',
+    meaning: '`polling` or `webhook` (served by the REST API at /telegram/webhook)',
+  },
   { name: 'TGPULSE_BOT_WEBHOOK_SECRET', default: '', meaning: 'Webhook mode: the secret token Telegram must send' },
-  { name: 'TGPULSE_PUBLIC_API_URL', default: 'http://127.0.0.1:8080', meaning: 'Public base URL of the REST API, used in share links the bot sends' },
-  { name: 'TGPULSE_BOT_MAX_SENDS_PER_S', default: '25', meaning: 'Notifier: messages per second at most across chats (Telegram allows about 30)' },
-  { name: 'TGPULSE_TG_API_ID', default: '', meaning: 'MTProto collectors: api_id of your application at my.telegram.org (needed by `login`, `channels add`, `ingest`)' },
+  {
+    name: 'TGPULSE_PUBLIC_API_URL',
+    default: 'http://127.0.0.1:8080',
+    meaning: 'Public base URL of the REST API, used in share links the bot sends',
+  },
+  {
+    name: 'TGPULSE_BOT_MAX_SENDS_PER_S',
+    default: '25',
+    meaning: 'Notifier: messages per second at most across chats (Telegram allows about 30)',
+  },
+  {
+    name: 'TGPULSE_TG_API_ID',
+    default: '',
+    meaning:
+      'MTProto collectors: api_id of your application at my.telegram.org (needed by `login`, `channels add`, `ingest`)',
+  },
   { name: 'TGPULSE_TG_API_HASH', default: '', meaning: 'MTProto collectors: api_hash of the same application' },
-  { name: 'TGPULSE_SESSION_KEY', default: '', meaning: 'Key sealing the stored Telegram sessions: 64 hex characters (`openssl rand -hex 32`) or 44 base64; never logged' },
-  { name: 'TGPULSE_MTPROTO_PROXIES', default: '', meaning: 'Comma-separated fallback proxies (socks5://[user:pass@]host:port, mtproxy://secret@host:port) tried when an account cannot connect' },
-  { name: 'TGPULSE_POLL_MAX_AGE_DAYS', default: '7', meaning: 'Collectors: posts younger than this have their counters polled (often while fresh, rarely as they age); 0 = no polling' },
-  { name: 'TGPULSE_MEMBERS_INTERVAL_S', default: '900', meaning: 'Collectors: seconds between member-count snapshots of a channel' },
-  { name: 'TGPULSE_STATS_INTERVAL_S', default: '21600', meaning: 'Collectors: seconds between reads of official statistics (channels whose stats the account may view)' },
-  { name: 'TGPULSE_DIFFERENCE_INTERVAL_S', default: '900', meaning: 'Collectors: seconds between getChannelDifference safety-net reads of a channel' },
-  { name: 'TGPULSE_BACKFILL_DAYS', default: '30', meaning: 'Collectors: history read for a channel added without `--since`' },
-  { name: 'TGPULSE_LEASE_TTL_S', default: '60', meaning: 'Collectors: channel lease lifetime; a dead collector\'s channels move to others after it' },
-  { name: 'TGPULSE_CHANNELS_PER_ACCOUNT', default: '250', meaning: 'Collectors: channels one Telegram account takes at most (bench:mtproto: one account keeps about 270 channels posting 7 a day fresh, 135 posting 50 a day)' },
-  { name: 'TGPULSE_MTPROTO_RATE_PER_MINUTE', default: '30', meaning: 'Collectors: calls per minute per account and method (heavier methods keep their lower limits)' },
+  {
+    name: 'TGPULSE_SESSION_KEY',
+    default: '',
+    meaning:
+      'Key sealing the stored Telegram sessions: 64 hex characters (`openssl rand -hex 32`) or 44 base64; never logged',
+  },
+  {
+    name: 'TGPULSE_MTPROTO_PROXIES',
+    default: '',
+    meaning:
+      'Comma-separated fallback proxies (socks5://[user:pass@]host:port, mtproxy://secret@host:port) tried when an account cannot connect',
+  },
+  {
+    name: 'TGPULSE_POLL_MAX_AGE_DAYS',
+    default: '7',
+    meaning:
+      'Collectors: posts younger than this have their counters polled (often while fresh, rarely as they age); 0 = no polling',
+  },
+  {
+    name: 'TGPULSE_MEMBERS_INTERVAL_S',
+    default: '900',
+    meaning: 'Collectors: seconds between member-count snapshots of a channel',
+  },
+  {
+    name: 'TGPULSE_STATS_INTERVAL_S',
+    default: '21600',
+    meaning: 'Collectors: seconds between reads of official statistics (channels whose stats the account may view)',
+  },
+  {
+    name: 'TGPULSE_DIFFERENCE_INTERVAL_S',
+    default: '900',
+    meaning: 'Collectors: seconds between getChannelDifference safety-net reads of a channel',
+  },
+  {
+    name: 'TGPULSE_BACKFILL_DAYS',
+    default: '30',
+    meaning: 'Collectors: history read for a channel added without `--since`',
+  },
+  {
+    name: 'TGPULSE_LEASE_TTL_S',
+    default: '60',
+    meaning: "Collectors: channel lease lifetime; a dead collector's channels move to others after it",
+  },
+  {
+    name: 'TGPULSE_CHANNELS_PER_ACCOUNT',
+    default: '250',
+    meaning:
+      'Collectors: channels one Telegram account takes at most (bench:mtproto: one account keeps about 270 channels posting 7 a day fresh, 135 posting 50 a day)',
+  },
+  {
+    name: 'TGPULSE_MTPROTO_RATE_PER_MINUTE',
+    default: '30',
+    meaning: 'Collectors: calls per minute per account and method (heavier methods keep their lower limits)',
+  },
 ];
 
 export function loadConfig(env: Env = process.env): TgpulseConfig {
@@ -140,20 +297,31 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
     throw new ConfigError('TGPULSE_NATS_URL', 'a URL like nats://host:4222', natsUrl);
   }
   const url = str(env, 'TGPULSE_CLICKHOUSE_URL', 'http://127.0.0.1:8123');
-  if (driver === 'server' && !/^https?:\/\//.test(url)) throw new ConfigError('TGPULSE_CLICKHOUSE_URL', 'an http(s) URL', url);
+  if (driver === 'server' && !/^https?:\/\//.test(url))
+    throw new ConfigError('TGPULSE_CLICKHOUSE_URL', 'an http(s) URL', url);
   const cluster = str(env, 'TGPULSE_CLICKHOUSE_CLUSTER', '');
   const database = str(env, 'TGPULSE_CLICKHOUSE_DATABASE', 'tgpulse');
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new ConfigError('TGPULSE_CLICKHOUSE_DATABASE', 'an identifier (letters, digits, _)', database);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))
+    throw new ConfigError('TGPULSE_CLICKHOUSE_DATABASE', 'an identifier (letters, digits, _)', database);
   return {
     dataDir,
-    logLevel: oneOf(env, 'TGPULSE_LOG_LEVEL', 'info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    logLevel: oneOf(env, 'TGPULSE_LOG_LEVEL', 'info', [
+      'trace',
+      'debug',
+      'info',
+      'warn',
+      'error',
+      'fatal',
+      'silent',
+    ] as const),
     streams: {
       ...defaultStreamsConfig,
       natsUrl,
       partitions: int(env, 'TGPULSE_PARTITIONS', defaultStreamsConfig.partitions, 1, 99),
       replicas: int(env, 'TGPULSE_REPLICAS', defaultStreamsConfig.replicas, 1, 5),
       maxAgeMs: int(env, 'TGPULSE_STREAM_MAX_AGE_HOURS', defaultStreamsConfig.maxAgeMs / 3600_000, 0) * 3600_000,
-      duplicateWindowMs: int(env, 'TGPULSE_DUPLICATE_WINDOW_S', defaultStreamsConfig.duplicateWindowMs / 1000, 1) * 1000,
+      duplicateWindowMs:
+        int(env, 'TGPULSE_DUPLICATE_WINDOW_S', defaultStreamsConfig.duplicateWindowMs / 1000, 1) * 1000,
       maxMessageBytes: int(env, 'TGPULSE_MAX_MESSAGE_BYTES', defaultStreamsConfig.maxMessageBytes, 1024),
     },
     natsUrlExplicit: str(env, 'TGPULSE_NATS_URL', '') !== '',
@@ -176,14 +344,16 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
           },
     processor: {
       ...defaultProcessorConfig,
-      allowedLatenessMs: int(env, 'TGPULSE_ALLOWED_LATENESS_S', defaultProcessorConfig.allowedLatenessMs / 1000, 0) * 1000,
+      allowedLatenessMs:
+        int(env, 'TGPULSE_ALLOWED_LATENESS_S', defaultProcessorConfig.allowedLatenessMs / 1000, 0) * 1000,
     },
     checkpointIntervalMs: int(env, 'TGPULSE_CHECKPOINT_INTERVAL_S', 5, 1, 3600) * 1000,
     leaseTtlMs: int(env, 'TGPULSE_PARTITION_LEASE_TTL_S', 10, 1, 600) * 1000,
     workers: int(env, 'TGPULSE_WORKERS', availableParallelism(), 0, 64),
     sink: {
       insertRows: int(env, 'TGPULSE_SINK_INSERT_ROWS', defaultSinkConfig.insertRows, 1, 10_000_000),
-      insertBytes: int(env, 'TGPULSE_SINK_INSERT_MIB', defaultSinkConfig.insertBytes / 1024 / 1024, 1, 4096) * 1024 * 1024,
+      insertBytes:
+        int(env, 'TGPULSE_SINK_INSERT_MIB', defaultSinkConfig.insertBytes / 1024 / 1024, 1, 4096) * 1024 * 1024,
       maxWaitMs: int(env, 'TGPULSE_SINK_WAIT_MS', defaultSinkConfig.maxWaitMs, 1, 60_000),
       ackWaitMs: int(env, 'TGPULSE_SINK_ACK_WAIT_S', defaultSinkConfig.ackWaitMs / 1000, 1, 3600) * 1000,
       maxDeliveries: int(env, 'TGPULSE_SINK_MAX_DELIVERIES', defaultSinkConfig.maxDeliveries, 2, 1_000_000),
@@ -208,9 +378,11 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
 
 function controlConfig(env: Env, dataDir: string): ControlConfig {
   const url = str(env, 'TGPULSE_POSTGRES_URL', '');
-  if (url !== '' && !/^postgres(ql)?:\/\//.test(url)) throw new ConfigError('TGPULSE_POSTGRES_URL', 'a URL like postgres://user@host:5432/db', url);
+  if (url !== '' && !/^postgres(ql)?:\/\//.test(url))
+    throw new ConfigError('TGPULSE_POSTGRES_URL', 'a URL like postgres://user@host:5432/db', url);
   const shareSecret = str(env, 'TGPULSE_SHARE_SECRET', '');
-  if (shareSecret !== '' && shareSecret.length < 32) throw new ConfigError('TGPULSE_SHARE_SECRET', 'at least 32 characters', '<hidden>');
+  if (shareSecret !== '' && shareSecret.length < 32)
+    throw new ConfigError('TGPULSE_SHARE_SECRET', 'at least 32 characters', '<hidden>');
   const secret = shareSecret === '' ? {} : { shareSecret };
   return url === ''
     ? { driver: 'embedded', path: resolve(dataDir, 'pglite'), ...secret }
@@ -219,7 +391,8 @@ function controlConfig(env: Env, dataDir: string): ControlConfig {
 
 function botConfig(env: Env): BotConfig {
   const token = str(env, 'TGPULSE_BOT_TOKEN', '');
-  if (token !== '' && !/^[0-9]{1,20}:[A-Za-z0-9_-]{10,}$/.test(token)) throw new ConfigError('TGPULSE_BOT_TOKEN', 'a token like 123456:ABC-DEF… from @BotFather', '<hidden>');
+  if (token !== '' && !/^[0-9]{1,20}:[A-Za-z0-9_-]{10,}$/.test(token))
+    throw new ConfigError('TGPULSE_BOT_TOKEN', 'a token like 123456:ABC-DEF… from @BotFather', '<hidden>');
   const admins = str(env, 'TGPULSE_BOT_ADMINS', '')
     .split(',')
     .map((a) => a.trim())
@@ -229,12 +402,17 @@ function botConfig(env: Env): BotConfig {
   const mode = oneOf(env, 'TGPULSE_BOT_MODE', 'polling', ['polling', 'webhook'] as const);
   const webhookSecret = str(env, 'TGPULSE_BOT_WEBHOOK_SECRET', '');
   if (mode === 'webhook' && token !== '' && !/^[A-Za-z0-9_-]{16,256}$/.test(webhookSecret)) {
-    throw new ConfigError('TGPULSE_BOT_WEBHOOK_SECRET', 'webhook mode: 16 to 256 characters of A-Z, a-z, 0-9, _ and -', '<hidden>');
+    throw new ConfigError(
+      'TGPULSE_BOT_WEBHOOK_SECRET',
+      'webhook mode: 16 to 256 characters of A-Z, a-z, 0-9, _ and -',
+      '<hidden>',
+    );
   }
   const apiRoot = str(env, 'TGPULSE_BOT_API_ROOT', 'https://api.telegram.org');
   if (!/^https?:\/\/[^\s]+$/.test(apiRoot)) throw new ConfigError('TGPULSE_BOT_API_ROOT', 'an http(s) URL', apiRoot);
   const publicApiUrl = str(env, 'TGPULSE_PUBLIC_API_URL', 'http://127.0.0.1:8080');
-  if (!/^https?:\/\/[^\s]+$/.test(publicApiUrl)) throw new ConfigError('TGPULSE_PUBLIC_API_URL', 'an http(s) URL', publicApiUrl);
+  if (!/^https?:\/\/[^\s]+$/.test(publicApiUrl))
+    throw new ConfigError('TGPULSE_PUBLIC_API_URL', 'an http(s) URL', publicApiUrl);
   return {
     token: token === '' ? null : token,
     apiRoot: apiRoot.replace(/\/+$/, ''),
@@ -251,10 +429,17 @@ function mtprotoConfig(env: Env): MtprotoConfig {
   const apiIdText = str(env, 'TGPULSE_TG_API_ID', '');
   const apiId = apiIdText === '' ? null : int(env, 'TGPULSE_TG_API_ID', 0, 1, 2_147_483_647);
   const apiHashText = str(env, 'TGPULSE_TG_API_HASH', '');
-  if (apiHashText !== '' && !/^[0-9a-f]{32}$/i.test(apiHashText)) throw new ConfigError('TGPULSE_TG_API_HASH', 'the 32 hex characters of api_hash from my.telegram.org', '<hidden>');
+  if (apiHashText !== '' && !/^[0-9a-f]{32}$/i.test(apiHashText))
+    throw new ConfigError('TGPULSE_TG_API_HASH', 'the 32 hex characters of api_hash from my.telegram.org', '<hidden>');
   if ((apiId === null) !== (apiHashText === '')) {
     const missing = apiId === null ? 'TGPULSE_TG_API_ID' : 'TGPULSE_TG_API_HASH';
-    throw new ConfigError(missing, 'to be set together with ' + (apiId === null ? 'TGPULSE_TG_API_HASH' : 'TGPULSE_TG_API_ID') + ' (both from my.telegram.org)', '');
+    throw new ConfigError(
+      missing,
+      'to be set together with ' +
+        (apiId === null ? 'TGPULSE_TG_API_HASH' : 'TGPULSE_TG_API_ID') +
+        ' (both from my.telegram.org)',
+      '',
+    );
   }
   const keyText = str(env, 'TGPULSE_SESSION_KEY', '');
   let sessionKey: Buffer | null = null;
@@ -263,7 +448,11 @@ function mtprotoConfig(env: Env): MtprotoConfig {
       sessionKey = parseSessionKey(keyText);
     } catch {
       // Never echo the key, not even a wrong one.
-      throw new ConfigError('TGPULSE_SESSION_KEY', '32 bytes as 64 hex characters or 44 base64 characters; make one with `openssl rand -hex 32`', '<hidden>');
+      throw new ConfigError(
+        'TGPULSE_SESSION_KEY',
+        '32 bytes as 64 hex characters or 44 base64 characters; make one with `openssl rand -hex 32`',
+        '<hidden>',
+      );
     }
   }
   const proxies = str(env, 'TGPULSE_MTPROTO_PROXIES', '')
@@ -274,7 +463,11 @@ function mtprotoConfig(env: Env): MtprotoConfig {
       try {
         return checkProxy(p);
       } catch (err) {
-        throw new ConfigError('TGPULSE_MTPROTO_PROXIES', `comma-separated proxy URLs (${(err as Error).message})`, redactProxy(p));
+        throw new ConfigError(
+          'TGPULSE_MTPROTO_PROXIES',
+          `comma-separated proxy URLs (${(err as Error).message})`,
+          redactProxy(p),
+        );
       }
     });
   const maxAgeDays = int(env, 'TGPULSE_POLL_MAX_AGE_DAYS', 7, 0, 365);
@@ -289,7 +482,8 @@ function mtprotoConfig(env: Env): MtprotoConfig {
       pollTiers: pollTiersUpTo(maxAgeDays * 86_400_000),
       membersEveryMs: int(env, 'TGPULSE_MEMBERS_INTERVAL_S', d.schedule.membersEveryMs / 1000, 60, 86_400 * 7) * 1000,
       statsEveryMs: int(env, 'TGPULSE_STATS_INTERVAL_S', d.schedule.statsEveryMs / 1000, 300, 86_400 * 7) * 1000,
-      differenceEveryMs: int(env, 'TGPULSE_DIFFERENCE_INTERVAL_S', d.schedule.differenceEveryMs / 1000, 10, 86_400) * 1000,
+      differenceEveryMs:
+        int(env, 'TGPULSE_DIFFERENCE_INTERVAL_S', d.schedule.differenceEveryMs / 1000, 10, 86_400) * 1000,
       backfillDays: int(env, 'TGPULSE_BACKFILL_DAYS', d.schedule.backfillDays, 0, 3650),
     },
     leaseTtlMs: int(env, 'TGPULSE_LEASE_TTL_S', d.leaseTtlMs / 1000, 5, 3600) * 1000,

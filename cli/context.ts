@@ -83,10 +83,26 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
   }
   const nc = await connectNats(url, opts.name, ctx.log);
   // A frozen or restarting server at start is waited out like one later on.
-  const retry = { onRetry: reportRetry(ctx.metrics, ctx.log, { stage: 'nats', error: 'setup_retry' }, 'NATS did not answer while setting up streams; retrying', { url }) };
+  const retry = {
+    onRetry: reportRetry(
+      ctx.metrics,
+      ctx.log,
+      { stage: 'nats', error: 'setup_retry' },
+      'NATS did not answer while setting up streams; retrying',
+      { url },
+    ),
+  };
   // A JetStream check that times out is retried (the server may be frozen); one nobody answers means no JetStream.
-  const jsm = await withRetry(() => jetstreamManager(nc), { attempts: Infinity, baseMs: 100, maxMs: 5_000, isFatal: (err) => !isNatsTimeout(err), onRetry: retry.onRetry }).catch((err) => {
-    throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, { cause: err });
+  const jsm = await withRetry(() => jetstreamManager(nc), {
+    attempts: Infinity,
+    baseMs: 100,
+    maxMs: 5_000,
+    isFatal: (err) => !isNatsTimeout(err),
+    onRetry: retry.onRetry,
+  }).catch((err) => {
+    throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, {
+      cause: err,
+    });
   });
   await retryNats(() => ensureStreams(jsm, cfg.streams), retry);
   const kv = await retryNats(() => openCheckpointBucket(nc, cfg.streams), retry);
@@ -117,7 +133,8 @@ export async function ensureLocalWarehouse(ctx: Context): Promise<void> {
     } catch (err) {
       // Another process may be starting the server on this folder right now: the engine's
       // folder lock refused us. Wait for it to publish its endpoint.
-      const lockedByOther = err instanceof LocalWarehouseError && /Another server instance|already runs/.test(err.message);
+      const lockedByOther =
+        err instanceof LocalWarehouseError && /Another server instance|already runs/.test(err.message);
       if (!lockedByOther || attempt >= 50) throw err;
       await sleep(200);
     }
@@ -146,7 +163,13 @@ export async function startOps(ctx: Context, more?: OpsServerOptions['more']): P
   const { nats, warehouse } = ctx;
   if (nats) readiness.nats = async () => void (await nats.nc.flush());
   if (warehouse) readiness.warehouse = () => warehouse.ping();
-  const ops = await startOpsServer({ host: ctx.config.http.host, port: ctx.config.http.port, metrics: ctx.metrics, readiness, more });
+  const ops = await startOpsServer({
+    host: ctx.config.http.host,
+    port: ctx.config.http.port,
+    metrics: ctx.metrics,
+    readiness,
+    more,
+  });
   ctx.onClose(() => ops.close());
   return ops;
 }

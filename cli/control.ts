@@ -15,7 +15,11 @@ export function controlConfigFor(config: TgpulseConfig): ControlConfig {
   if (cfg.driver !== 'embedded') return cfg;
   const running = readInstance(config.dataDir);
   if (running?.postgres_url && running.pid !== process.pid) {
-    return { driver: 'server', url: running.postgres_url, ...(cfg.shareSecret ? { shareSecret: cfg.shareSecret } : {}) };
+    return {
+      driver: 'server',
+      url: running.postgres_url,
+      ...(cfg.shareSecret ? { shareSecret: cfg.shareSecret } : {}),
+    };
   }
   return cfg;
 }

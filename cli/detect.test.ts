@@ -29,7 +29,12 @@ function seriesCsv(): string {
 
 const sink = () => {
   let text = '';
-  return { write: (s: string) => (text += s), get text() { return text; } };
+  return {
+    write: (s: string) => (text += s),
+    get text() {
+      return text;
+    },
+  };
 };
 
 describe('tgpulse detect', () => {
@@ -56,7 +61,25 @@ describe('tgpulse detect', () => {
     const input = join(dir, 'series2.csv');
     const output = join(dir, 'scores2.csv');
     await writeFile(input, seriesCsv());
-    const code = await runDetect(['--input', input, '--output', output, '--alpha', '0.1', '--z-open=5', '--z-close', '1', '--warmup', '20', '--seasonality', '0', '--transform', 'log1p', '--robust', 'off']);
+    const code = await runDetect([
+      '--input',
+      input,
+      '--output',
+      output,
+      '--alpha',
+      '0.1',
+      '--z-open=5',
+      '--z-close',
+      '1',
+      '--warmup',
+      '20',
+      '--seasonality',
+      '0',
+      '--transform',
+      'log1p',
+      '--robust',
+      'off',
+    ]);
     expect(code).toBe(0);
   });
 

@@ -62,7 +62,9 @@ const USAGE =
   '[--cooldown N] [--seasonality N] [--transform none|log1p] [--robust on|off]';
 
 /** Parses the command line; returns the options or a message saying what is wrong. */
-export function parseDetectArgs(argv: readonly string[]): { ok: true; options: DetectOptions } | { ok: false; error: string } {
+export function parseDetectArgs(
+  argv: readonly string[],
+): { ok: true; options: DetectOptions } | { ok: false; error: string } {
   let input: string | null = null;
   let output: string | null = null;
   const det: SeriesDetectorConfig = { ...defaultDetectConfig };
@@ -115,11 +117,13 @@ export function parseDetectArgs(argv: readonly string[]): { ok: true; options: D
         if (typeof r === 'number') det.seasonality = r;
         break;
       case '--transform':
-        if (value !== 'none' && value !== 'log1p') return { ok: false, error: `--transform expects none or log1p, got ${JSON.stringify(value)}` };
+        if (value !== 'none' && value !== 'log1p')
+          return { ok: false, error: `--transform expects none or log1p, got ${JSON.stringify(value)}` };
         det.transform = value as SeriesTransform;
         break;
       case '--robust':
-        if (value !== 'on' && value !== 'off') return { ok: false, error: `--robust expects on or off, got ${JSON.stringify(value)}` };
+        if (value !== 'on' && value !== 'off')
+          return { ok: false, error: `--robust expects on or off, got ${JSON.stringify(value)}` };
         det.robust = value === 'on';
         break;
       default:
@@ -128,7 +132,8 @@ export function parseDetectArgs(argv: readonly string[]): { ok: true; options: D
     if (typeof r === 'string') return { ok: false, error: r };
   }
   if (!input || !output) return { ok: false, error: `--input and --output are required\n${USAGE}` };
-  if (det.zClose > det.zOpen) return { ok: false, error: `--z-close (${det.zClose}) must not exceed --z-open (${det.zOpen})` };
+  if (det.zClose > det.zOpen)
+    return { ok: false, error: `--z-close (${det.zClose}) must not exceed --z-open (${det.zOpen})` };
   return { ok: true, options: { input, output, detector: det } };
 }
 
@@ -196,7 +201,10 @@ function parseValue(cell: string | undefined): number | null {
 }
 
 /** Reads the series, scores it, writes the scores; returns the process exit code. */
-export async function runDetect(argv: string[], stderr: { write(s: string): unknown } = process.stderr): Promise<number> {
+export async function runDetect(
+  argv: string[],
+  stderr: { write(s: string): unknown } = process.stderr,
+): Promise<number> {
   const parsed = parseDetectArgs(argv);
   if (!parsed.ok) {
     stderr.write(`tgpulse detect: ${parsed.error}\n`);
@@ -221,13 +229,20 @@ export async function runDetect(argv: string[], stderr: { write(s: string): unkn
   const vi = header.indexOf('value');
   const missing = [ti < 0 ? 'timestamp' : null, vi < 0 ? 'value' : null].filter((x) => x !== null);
   if (missing.length > 0) {
-    stderr.write(`tgpulse detect: ${input} has no ${missing.join(' and ')} column (header: ${lines[0].slice(0, 200)}); the header must name timestamp and value\n`);
+    stderr.write(
+      `tgpulse detect: ${input} has no ${missing.join(' and ')} column (header: ${lines[0].slice(0, 200)}); the header must name timestamp and value\n`,
+    );
     return 1;
   }
   const rows = lines.slice(1).map(splitCsvLine);
-  const scores = scoreSeries(rows.map((r) => parseValue(r[vi])), detector);
+  const scores = scoreSeries(
+    rows.map((r) => parseValue(r[vi])),
+    detector,
+  );
   const outLines = ['timestamp,value,anomaly_score'];
-  rows.forEach((r, i) => outLines.push(`${csvField(r[ti] ?? '')},${csvField(r[vi] ?? '')},${Number(scores[i].toFixed(6))}`));
+  rows.forEach((r, i) =>
+    outLines.push(`${csvField(r[ti] ?? '')},${csvField(r[vi] ?? '')},${Number(scores[i].toFixed(6))}`),
+  );
   try {
     await writeFile(output, outLines.join('\n') + '\n');
   } catch (err) {

@@ -54,7 +54,7 @@ describe('tgpulse ingest: the collector role', () => {
     await natsServer?.stop();
   });
 
-  it('waits for an account, then publishes the tracked channel\'s history to TG_RAW and stops on abort', async () => {
+  it("waits for an account, then publishes the tracked channel's history to TG_RAW and stops on abort", async () => {
     // The collector reads on the wall clock: the fake world is set to now.
     tg.now = Math.floor(Date.now() / 1000);
     const ch = tg.addChannel({ id: '3001', username: 'wall_clock_news', members: 50, canViewStats: true, statsDc: 2 });
@@ -81,21 +81,47 @@ describe('tgpulse ingest: the collector role', () => {
     expect(connects).toBe(0);
 
     const key = Buffer.from(keyHex, 'hex');
-    await addAccount(control.pool, { phone: '+15557770001', userId: '1', sealSession: (id) => encryptSession('session-3001', key, id) });
-    await upsertChannel(control.pool, { channelId: ch.id, username: ch.username ?? null, title: ch.title, accessHash: ch.accessHash, canViewStats: true, statsDc: 2, members: ch.members });
+    await addAccount(control.pool, {
+      phone: '+15557770001',
+      userId: '1',
+      sealSession: (id) => encryptSession('session-3001', key, id),
+    });
+    await upsertChannel(control.pool, {
+      channelId: ch.id,
+      username: ch.username ?? null,
+      title: ch.title,
+      accessHash: ch.accessHash,
+      canViewStats: true,
+      statsDc: 2,
+      members: ch.members,
+    });
 
     await until('the backfill finished', () => progress.some((l) => l.includes('3001') && l.endsWith('done')));
     expect(progress.at(-1)).toMatch(/^backfill 3001: 3 posts/);
 
-    const msg = await nats.jsm.streams.getMessage(config.streams.names.raw, { last_by_subj: rawSubject('post', '3001', config.streams.partitions) });
+    const msg = await nats.jsm.streams.getMessage(config.streams.names.raw, {
+      last_by_subj: rawSubject('post', '3001', config.streams.partitions),
+    });
     const posts = JSON.parse(new TextDecoder().decode(msg!.data)) as PostEvent[];
     expect(posts.map((p) => p.data.post_id).sort()).toEqual([1, 2, 3]);
     expect(posts.every((p) => p.source === 'mtproto')).toBe(true);
 
-    await until('the malformed graph was dead-lettered', async () => (await nats.jsm.streams.getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') }).catch(() => null)) !== null);
+    await until(
+      'the malformed graph was dead-lettered',
+      async () =>
+        (await nats.jsm.streams
+          .getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') })
+          .catch(() => null)) !== null,
+    );
     const dead = await nats.jsm.streams.getMessage(config.streams.names.dlq, { last_by_subj: dlqSubject('collector') });
     const record = JSON.parse(new TextDecoder().decode(dead!.data)) as DeadLetterRecord;
-    expect(record).toMatchObject({ stage: 'collector', reason: 'malformed_source', channel_id: '3001', subject: 'stats.growth', payload: '{"columns": "not a list"}' });
+    expect(record).toMatchObject({
+      stage: 'collector',
+      reason: 'malformed_source',
+      channel_id: '3001',
+      subject: 'stats.growth',
+      payload: '{"columns": "not a list"}',
+    });
 
     stop.abort();
     await role;

@@ -19,7 +19,13 @@ export const NATS_INSTALL_HINT =
   'nats-server was not found. Install it with `apt-get install nats-server` (Debian/Ubuntu) or put a nats-server binary (v2.9 or newer) on PATH, or point TGPULSE_NATS_URL at a running server with JetStream.';
 
 export function findNatsServer(): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin', '/usr/local/bin'];
+  const dirs = [
+    ...(process.env.PATH ?? '').split(delimiter),
+    '/usr/sbin',
+    '/usr/local/sbin',
+    '/usr/bin',
+    '/usr/local/bin',
+  ];
   for (const d of dirs) {
     if (d && existsSync(join(d, 'nats-server'))) return join(d, 'nats-server');
   }
@@ -76,7 +82,10 @@ export async function startLocalNats(storeDir: string, opts: { port?: number } =
     await sleep(100);
   }
   const endpointFile = join(storeDir, 'server.json');
-  writeFileSync(endpointFile, JSON.stringify({ url, pid: child.pid ?? -1, owner_pid: process.pid } satisfies LocalNatsEndpoint));
+  writeFileSync(
+    endpointFile,
+    JSON.stringify({ url, pid: child.pid ?? -1, owner_pid: process.pid } satisfies LocalNatsEndpoint),
+  );
   return {
     url,
     process: child,

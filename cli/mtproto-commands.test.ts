@@ -41,7 +41,13 @@ const clients: TelegramClient[] = [];
 beforeAll(async () => {
   test = await freshTestControl('embedded');
   control = await openControlPlane(test.config);
-  config = loadConfig({ ...test.env, TGPULSE_TG_API_ID: '12345', TGPULSE_TG_API_HASH: '0123456789abcdef0123456789abcdef', TGPULSE_SESSION_KEY: KEY_HEX, TGPULSE_LOG_LEVEL: 'silent' });
+  config = loadConfig({
+    ...test.env,
+    TGPULSE_TG_API_ID: '12345',
+    TGPULSE_TG_API_HASH: '0123456789abcdef0123456789abcdef',
+    TGPULSE_SESSION_KEY: KEY_HEX,
+    TGPULSE_LOG_LEVEL: 'silent',
+  });
 });
 afterAll(async () => {
   for (const c of clients) await FakeTelegram.close(c);
@@ -75,7 +81,14 @@ describe('tgpulse login stores the session sealed, one account per phone', () =>
     client.session.setAuthKey(await madeUpAuthKey());
     return client;
   }
-  const noPrompts = { code: async () => { throw new Error('not asked: the session is authorized'); }, password: async () => { throw new Error('not asked'); } };
+  const noPrompts = {
+    code: async () => {
+      throw new Error('not asked: the session is authorized');
+    },
+    password: async () => {
+      throw new Error('not asked');
+    },
+  };
 
   it('normalizes the phone as typed', () => {
     expect(normalizePhone('+49 151 1234-5678')).toBe('+4915112345678');
@@ -85,14 +98,29 @@ describe('tgpulse login stores the session sealed, one account per phone', () =>
   it('seals the session for the account id, and a re-login of the phone replaces it', async () => {
     const first = await loggedInClient();
     const io = capture();
-    const account = await loginAccount({ client: first, control: control.pool, sessionKey: KEY, phone: '+15551230000', prompts: noPrompts, io });
+    const account = await loginAccount({
+      client: first,
+      control: control.pool,
+      sessionKey: KEY,
+      phone: '+15551230000',
+      prompts: noPrompts,
+      io,
+    });
     expect(account.userId).toMatch(/^[0-9]+$/);
     const stored = decryptSession(await accountSession(control.pool, account.id), KEY, account.id);
     expect(stored).toBe(first.session.save());
     expect(stored).not.toBe('');
 
     const second = await loggedInClient();
-    const again = await loginAccount({ client: second, control: control.pool, sessionKey: KEY, phone: '+15551230000', prompts: noPrompts, io, proxy: 'socks5://10.0.0.9:1080' });
+    const again = await loginAccount({
+      client: second,
+      control: control.pool,
+      sessionKey: KEY,
+      phone: '+15551230000',
+      prompts: noPrompts,
+      io,
+      proxy: 'socks5://10.0.0.9:1080',
+    });
     expect(again.id).toBe(account.id);
     expect(again.proxy).toBe('socks5://10.0.0.9:1080');
     expect(decryptSession(await accountSession(control.pool, account.id), KEY, account.id)).toBe(second.session.save());
@@ -108,29 +136,53 @@ describe('tgpulse login stores the session sealed, one account per phone', () =>
     const answers = ['99999', '12345'];
     const io = capture();
     const account = await loginAccount({
-      client, control: control.pool, sessionKey: KEY, phone: '+15551239999', io,
-      prompts: { code: async (viaApp) => { asked.push(viaApp); return answers.shift()!; }, password: async () => { throw new Error('no 2FA here'); } },
+      client,
+      control: control.pool,
+      sessionKey: KEY,
+      phone: '+15551239999',
+      io,
+      prompts: {
+        code: async (viaApp) => {
+          asked.push(viaApp);
+          return answers.shift()!;
+        },
+        password: async () => {
+          throw new Error('no 2FA here');
+        },
+      },
     });
     expect(asked).toEqual([true, true]);
     expect(io.stderr).toMatch(/PHONE_CODE_INVALID.*try again/);
-    expect(tg.requests.filter((r) => r.account === label).map((r) => r.className)).toEqual(expect.arrayContaining(['auth.SendCode', 'auth.SignIn']));
+    expect(tg.requests.filter((r) => r.account === label).map((r) => r.className)).toEqual(
+      expect.arrayContaining(['auth.SendCode', 'auth.SignIn']),
+    );
     expect(decryptSession(await accountSession(control.pool, account.id), KEY, account.id)).toBe(client.session.save());
   });
 
   it('refuses a malformed phone number before storing anything', async () => {
     const client = await loggedInClient();
-    await expect(loginAccount({ client, control: control.pool, sessionKey: KEY, phone: '+12', prompts: noPrompts, io: capture() })).rejects.toThrow(/phone/);
+    await expect(
+      loginAccount({ client, control: control.pool, sessionKey: KEY, phone: '+12', prompts: noPrompts, io: capture() }),
+    ).rejects.toThrow(/phone/);
   });
 });
 
 describe('tgpulse accounts', () => {
   let id: string;
   beforeAll(async () => {
-    id = (await addAccount(control.pool, { phone: '+15559990001', userId: '99', sealSession: (acc) => encryptSession('s', KEY, acc) })).id;
+    id = (
+      await addAccount(control.pool, {
+        phone: '+15559990001',
+        userId: '99',
+        sealSession: (acc) => encryptSession('s', KEY, acc),
+      })
+    ).id;
   });
 
   it('lists accounts without their sessions, proxies redacted', async () => {
-    expect((await accounts(['proxy', id, 'socks5://bob:hunter2@10.0.0.1:1080'])).stdout).toContain('socks5://bob:***@10.0.0.1:1080');
+    expect((await accounts(['proxy', id, 'socks5://bob:hunter2@10.0.0.1:1080'])).stdout).toContain(
+      'socks5://bob:***@10.0.0.1:1080',
+    );
     const list = await accounts(['list']);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('+15559990001');
@@ -151,9 +203,19 @@ describe('tgpulse accounts', () => {
   });
 
   it('says so for an unknown id, a bad proxy and a wrong invocation', async () => {
-    expect(await accounts(['disable', 'nope'])).toMatchObject({ code: 1, stderr: expect.stringContaining('no MTProto account has the id "nope"') });
-    const added = await addAccount(control.pool, { phone: '+15559990002', userId: null, sealSession: (acc) => encryptSession('s', KEY, acc) });
-    expect(await accounts(['proxy', added.id, 'http://x:1'])).toMatchObject({ code: 2, stderr: expect.stringContaining('invalid proxy') });
+    expect(await accounts(['disable', 'nope'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no MTProto account has the id "nope"'),
+    });
+    const added = await addAccount(control.pool, {
+      phone: '+15559990002',
+      userId: null,
+      sealSession: (acc) => encryptSession('s', KEY, acc),
+    });
+    expect(await accounts(['proxy', added.id, 'http://x:1'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('invalid proxy'),
+    });
     expect(await accounts(['frobnicate'])).toMatchObject({ code: 2, stderr: expect.stringContaining('usage:') });
     expect(await accounts(['disable'])).toMatchObject({ code: 2 });
   });
@@ -167,14 +229,30 @@ describe('tgpulse channels', () => {
     expect(added.code).toBe(0);
     expect(added.stdout).toContain('tracking @daily_digest');
     const row = await getChannel(control.pool, '2001');
-    expect(row).toMatchObject({ username: 'daily_digest', title: 'Daily Digest', accessHash: ch.accessHash, members: 321, backfillUntil: Date.UTC(2026, 0, 15), backfillDone: false });
+    expect(row).toMatchObject({
+      username: 'daily_digest',
+      title: 'Daily Digest',
+      accessHash: ch.accessHash,
+      members: 321,
+      backfillUntil: Date.UTC(2026, 0, 15),
+      backfillDone: false,
+    });
   });
 
   it('reports what Telegram said when the channel cannot be added', async () => {
     tg.users.push({ id: '4242', username: 'just_a_person' });
-    expect(await channels(['add', '@just_a_person'])).toMatchObject({ code: 1, stderr: expect.stringContaining('is a user, not a channel') });
-    expect(await channels(['add', '9999999'])).toMatchObject({ code: 1, stderr: expect.stringContaining('must be a member') });
-    expect(await channels(['add', 'https://example.com/x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('not a channel reference') });
+    expect(await channels(['add', '@just_a_person'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('is a user, not a channel'),
+    });
+    expect(await channels(['add', '9999999'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('must be a member'),
+    });
+    expect(await channels(['add', 'https://example.com/x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('not a channel reference'),
+    });
   });
 
   it('tries the next account when one cannot connect', async () => {
@@ -197,12 +275,18 @@ describe('tgpulse channels', () => {
     expect(list.stdout).toMatch(/pending \(to 2026-01-15\)/);
     expect((await channels(['remove', '@daily_digest'])).code).toBe(0);
     expect((await listChannels(control.pool)).map((c) => c.channelId)).not.toContain('2001');
-    expect(await channels(['remove', '@daily_digest'])).toMatchObject({ code: 1, stderr: expect.stringContaining('no tracked channel matches') });
+    expect(await channels(['remove', '@daily_digest'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no tracked channel matches'),
+    });
   });
 
   it('checks --since and the Telegram configuration before doing anything', async () => {
     expect(() => parseSince('2026-02-31')).toThrow(/--since/);
-    expect(await channels(['add', '@x_channel', '--since', 'yesterday'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--since expects a date') });
+    expect(await channels(['add', '@x_channel', '--since', 'yesterday'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--since expects a date'),
+    });
     const io = capture();
     const bare = loadConfig({ ...test.env, TGPULSE_LOG_LEVEL: 'silent' });
     expect(await runChannels(['add', '@x_channel'], bare, { io, control: control.pool })).toBe(2);

@@ -15,7 +15,15 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
     expect(m.sessionKey).toBeNull();
     expect(m.proxies).toEqual([]);
     expect(m.schedule.pollTiers).toEqual(DEFAULT_POLL_TIERS);
-    expect(m.schedule).toMatchObject({ membersEveryMs: 900_000, statsEveryMs: 21_600_000, differenceEveryMs: 900_000, keepAliveEveryMs: 900_000, backfillDays: 30, backfillPagesPerStep: 5, topPostsForStats: 3 });
+    expect(m.schedule).toMatchObject({
+      membersEveryMs: 900_000,
+      statsEveryMs: 21_600_000,
+      differenceEveryMs: 900_000,
+      keepAliveEveryMs: 900_000,
+      backfillDays: 30,
+      backfillPagesPerStep: 5,
+      topPostsForStats: 3,
+    });
     expect(m.leaseTtlMs).toBe(60_000);
     expect(m.channelsPerAccount).toBe(250);
     expect(m.rateLimits.default).toBe(30);
@@ -26,7 +34,8 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
       TGPULSE_TG_API_ID: '12345',
       TGPULSE_TG_API_HASH: '0123456789ABCDEF0123456789abcdef',
       TGPULSE_SESSION_KEY: KEY_HEX,
-      TGPULSE_MTPROTO_PROXIES: 'socks5://u:p@10.0.0.1:1080, mtproxy://ee0123456789abcdef0123456789abcdef@proxy.example:443',
+      TGPULSE_MTPROTO_PROXIES:
+        'socks5://u:p@10.0.0.1:1080, mtproxy://ee0123456789abcdef0123456789abcdef@proxy.example:443',
       TGPULSE_MEMBERS_INTERVAL_S: '600',
       TGPULSE_STATS_INTERVAL_S: '3600',
       TGPULSE_DIFFERENCE_INTERVAL_S: '120',
@@ -39,7 +48,12 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
     expect(m.apiHash).toBe('0123456789abcdef0123456789abcdef');
     expect(m.sessionKey).toEqual(Buffer.alloc(32, 0xaa));
     expect(m.proxies).toHaveLength(2);
-    expect(m.schedule).toMatchObject({ membersEveryMs: 600_000, statsEveryMs: 3_600_000, differenceEveryMs: 120_000, backfillDays: 90 });
+    expect(m.schedule).toMatchObject({
+      membersEveryMs: 600_000,
+      statsEveryMs: 3_600_000,
+      differenceEveryMs: 120_000,
+      backfillDays: 90,
+    });
     expect(m.leaseTtlMs).toBe(30_000);
     expect(m.channelsPerAccount).toBe(50);
     // Only the default per-method limit moves: the heavier methods keep theirs.
@@ -80,7 +94,9 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
 
   it('never repeats a session key or proxy password in its message', () => {
     const badKey = 'not-a-key-but-a-secret-anyway';
-    expect(() => loadConfig({ TGPULSE_SESSION_KEY: badKey })).toThrow(/TGPULSE_SESSION_KEY="<hidden>" is invalid.*openssl rand -hex 32/);
+    expect(() => loadConfig({ TGPULSE_SESSION_KEY: badKey })).toThrow(
+      /TGPULSE_SESSION_KEY="<hidden>" is invalid.*openssl rand -hex 32/,
+    );
     try {
       loadConfig({ TGPULSE_MTPROTO_PROXIES: 'socks5://bob:hunter2@10.0.0.1' });
       expect.unreachable();

@@ -32,8 +32,13 @@ export function readStatus(config: TgpulseConfig): Status {
   const instance = readInstance(config.dataDir);
   const wh = config.warehouse;
   const local = wh.driver === 'local' ? readRunningWarehouse(wh.dataDir) : null;
-  const nats = instance?.nats_url ?? (config.natsUrlExplicit ? config.streams.natsUrl : runningLocalNats(join(config.dataDir, 'nats')));
-  const control = config.control.driver === 'embedded' ? `embedded PGlite in ${config.control.path}${instance?.postgres_url ? ` (wire ${redactUrl(instance.postgres_url)})` : ''}` : redactUrl(config.control.url);
+  const nats =
+    instance?.nats_url ??
+    (config.natsUrlExplicit ? config.streams.natsUrl : runningLocalNats(join(config.dataDir, 'nats')));
+  const control =
+    config.control.driver === 'embedded'
+      ? `embedded PGlite in ${config.control.path}${instance?.postgres_url ? ` (wire ${redactUrl(instance.postgres_url)})` : ''}`
+      : redactUrl(config.control.url);
   return {
     running: instance !== null,
     api_url: instance?.api_url ?? null,
@@ -71,7 +76,10 @@ export function renderStatus(s: Status): string {
     row('api', s.api_url),
     row('ops (metrics, health)', s.ops_url),
     row('nats', s.nats_url),
-    row('warehouse', `${s.warehouse.driver}${s.warehouse.http_url ? ` ${s.warehouse.http_url}` : s.warehouse.driver === 'local' ? ' (not running)' : ''}`),
+    row(
+      'warehouse',
+      `${s.warehouse.driver}${s.warehouse.http_url ? ` ${s.warehouse.http_url}` : s.warehouse.driver === 'local' ? ' (not running)' : ''}`,
+    ),
     row('  native port', s.warehouse.native_port),
     row('  database', s.warehouse.database),
     row('  reader user', s.warehouse.reader_user),

@@ -67,7 +67,10 @@ export function startWorkers(ctx: Context, count: number, env: Record<string, st
       slot.restarts++;
       const waitMs = backoffMs(Math.min(slot.restarts, 6), 1000, 30_000);
       ctx.metrics.errors.inc({ stage: 'worker', error: 'exited' });
-      ctx.log.error({ worker: slot.index, code, signal, restartInMs: waitMs }, 'worker exited unexpectedly; restarting it');
+      ctx.log.error(
+        { worker: slot.index, code, signal, restartInMs: waitMs },
+        'worker exited unexpectedly; restarting it',
+      );
       setTimeout(() => !stopping && launch(slot), waitMs).unref();
     });
     ctx.log.info({ worker: slot.index, pid: child.pid }, 'worker started');

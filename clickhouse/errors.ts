@@ -38,7 +38,12 @@ export class WarehouseError extends Error {
   readonly attempts: number;
 
   constructor(context: WarehouseErrorContext, message: string, options?: { cause?: unknown }) {
-    const where = context.target === undefined ? '' : context.operation === 'insert' ? ` into ${context.target}` : ` [${context.target}]`;
+    const where =
+      context.target === undefined
+        ? ''
+        : context.operation === 'insert'
+          ? ` into ${context.target}`
+          : ` [${context.target}]`;
     const tries = context.attempts !== undefined && context.attempts > 1 ? ` after ${context.attempts} attempts` : '';
     super(`ClickHouse ${context.operation} failed (${context.driver})${where}${tries}: ${message}`, options);
     this.driver = context.driver;

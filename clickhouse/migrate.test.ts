@@ -33,11 +33,19 @@ describe('migrate (chDB)', () => {
     expect(result.applied.map((m) => m.file)).toEqual(shipped.map((m) => m.file));
     expect(result.unchanged).toBe(0);
     expect(await appliedMigrations(t.wh)).toEqual(
-      shipped.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum, applied_at: Date.UTC(2024, 5, 1) })),
+      shipped.map((m) => ({
+        version: m.version,
+        name: m.name,
+        checksum: m.checksum,
+        applied_at: Date.UTC(2024, 5, 1),
+      })),
     );
-    const tables = await t.wh.query<{ name: string }>('SELECT name FROM system.tables WHERE database = currentDatabase() AND name = {n:String}', {
-      n: 'channel_hourly_mv',
-    });
+    const tables = await t.wh.query<{ name: string }>(
+      'SELECT name FROM system.tables WHERE database = currentDatabase() AND name = {n:String}',
+      {
+        n: 'channel_hourly_mv',
+      },
+    );
     expect(tables).toEqual([{ name: 'channel_hourly_mv' }]);
   });
 
@@ -49,14 +57,18 @@ describe('migrate (chDB)', () => {
   });
 
   it('applies only a new migration', async () => {
-    const dir = migrationsCopy('new', { '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\n' });
+    const dir = migrationsCopy('new', {
+      '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\n',
+    });
     const result = await migrate(t.wh, { dir });
     expect(result.applied.map((m) => m.file)).toEqual(['090_add_probe.sql']);
     expect(result.unchanged).toBe(SHIPPED);
   });
 
   it('stops when an applied migration was edited', async () => {
-    const dir = migrationsCopy('edited', { '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\n' });
+    const dir = migrationsCopy('edited', {
+      '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\n',
+    });
     const file = join(dir, '002_derived_tables.sql');
     writeFileSync(file, readFileSync(file, 'utf8').replace('z Float64,', 'z Float32,'));
     await expect(migrate(t.wh, { dir })).rejects.toThrow(MigrationError);
@@ -64,7 +76,9 @@ describe('migrate (chDB)', () => {
   });
 
   it('does not mistake a CRLF checkout for an edit', async () => {
-    const dir = migrationsCopy('crlf', { '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\r\n' });
+    const dir = migrationsCopy('crlf', {
+      '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\r\n',
+    });
     const file = join(dir, '001_raw_tables.sql');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/\n/g, '\r\n'));
     expect((await migrate(t.wh, { dir })).applied).toEqual([]);
@@ -76,12 +90,25 @@ describe('migrate (chDB)', () => {
 
   it('does not record a migration whose statement failed, names it, and retries it whole next time', async () => {
     const good = 'CREATE TABLE IF NOT EXISTS probe2 (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\n';
-    const probe = { '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\n' };
-    const broken = migrationsCopy('broken', { ...probe, '091_two_steps.sql': `${good}\nALTER TABLE probe2 ADD COLUMN y Nope;\n` });
-    await expect(migrate(t.wh, { dir: broken })).rejects.toThrow(/091_two_steps\.sql: statement 2 of 2 failed \(ALTER TABLE probe2 ADD COLUMN y Nope\)/);
-    expect((await appliedMigrations(t.wh)).map((a) => a.version)).toEqual([...Array.from({ length: SHIPPED }, (_, i) => i + 1), 90]);
+    const probe = {
+      '090_add_probe.sql': 'CREATE TABLE IF NOT EXISTS probe (x UInt8) ENGINE = {{engine MergeTree}} ORDER BY x;\n',
+    };
+    const broken = migrationsCopy('broken', {
+      ...probe,
+      '091_two_steps.sql': `${good}\nALTER TABLE probe2 ADD COLUMN y Nope;\n`,
+    });
+    await expect(migrate(t.wh, { dir: broken })).rejects.toThrow(
+      /091_two_steps\.sql: statement 2 of 2 failed \(ALTER TABLE probe2 ADD COLUMN y Nope\)/,
+    );
+    expect((await appliedMigrations(t.wh)).map((a) => a.version)).toEqual([
+      ...Array.from({ length: SHIPPED }, (_, i) => i + 1),
+      90,
+    ]);
 
-    const fixed = migrationsCopy('fixed', { ...probe, '091_two_steps.sql': `${good}\nALTER TABLE probe2 ADD COLUMN IF NOT EXISTS y UInt8;\n` });
+    const fixed = migrationsCopy('fixed', {
+      ...probe,
+      '091_two_steps.sql': `${good}\nALTER TABLE probe2 ADD COLUMN IF NOT EXISTS y UInt8;\n`,
+    });
     expect((await migrate(t.wh, { dir: fixed })).applied.map((m) => m.version)).toEqual([91]);
   });
 

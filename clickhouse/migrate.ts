@@ -103,7 +103,9 @@ export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
   migrations.sort((a, b) => a.version - b.version);
   for (let i = 1; i < migrations.length; i++) {
     if (migrations[i].version === migrations[i - 1].version) {
-      throw new MigrationError(`${migrations[i - 1].file} and ${migrations[i].file} share version ${migrations[i].version}`);
+      throw new MigrationError(
+        `${migrations[i - 1].file} and ${migrations[i].file} share version ${migrations[i].version}`,
+      );
     }
   }
   return migrations;
@@ -200,5 +202,10 @@ function short(checksum: string): string {
 }
 
 function firstLine(statement: string): string {
-  return statement.split('\n').find((l) => l.trim() !== '' && !l.trim().startsWith('--'))?.trim() ?? '';
+  return (
+    statement
+      .split('\n')
+      .find((l) => l.trim() !== '' && !l.trim().startsWith('--'))
+      ?.trim() ?? ''
+  );
 }

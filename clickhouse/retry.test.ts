@@ -17,11 +17,15 @@ describe('isTransient', () => {
   });
 
   it('retries overload and replication hiccups, not queries the server rejected', () => {
-    expect(isTransient(new ClickHouseError({ message: 'too many', code: '202', type: 'TOO_MANY_SIMULTANEOUS_QUERIES' }))).toBe(true);
+    expect(
+      isTransient(new ClickHouseError({ message: 'too many', code: '202', type: 'TOO_MANY_SIMULTANEOUS_QUERIES' })),
+    ).toBe(true);
     expect(isTransient(new ClickHouseError({ message: 'parts', code: '252', type: 'TOO_MANY_PARTS' }))).toBe(true);
     expect(isTransient(new ClickHouseError({ message: 'syntax', code: '62', type: 'SYNTAX_ERROR' }))).toBe(false);
     expect(isTransient(new ClickHouseError({ message: 'no table', code: '60', type: 'UNKNOWN_TABLE' }))).toBe(false);
-    expect(isTransient(new ClickHouseError({ message: 'auth', code: '516', type: 'AUTHENTICATION_FAILED' }))).toBe(false);
+    expect(isTransient(new ClickHouseError({ message: 'auth', code: '516', type: 'AUTHENTICATION_FAILED' }))).toBe(
+      false,
+    );
   });
 
   it('does not retry programming errors', () => {
@@ -45,13 +49,21 @@ describe('withRetry', () => {
 
   it('returns after transient failures', async () => {
     let calls = 0;
-    const value = await withRetry(async () => (++calls < 3 ? Promise.reject(sysError('ECONNRESET')) : 'ok'), policy, noSleep);
+    const value = await withRetry(
+      async () => (++calls < 3 ? Promise.reject(sysError('ECONNRESET')) : 'ok'),
+      policy,
+      noSleep,
+    );
     expect([value, calls]).toEqual(['ok', 3]);
   });
 
   it('gives up after the configured attempts, keeping the last error', async () => {
     let calls = 0;
-    const err = await withRetry(() => Promise.reject(sysError(`ECONNRESET`)).finally(() => calls++), policy, noSleep).catch((e: unknown) => e);
+    const err = await withRetry(
+      () => Promise.reject(sysError(`ECONNRESET`)).finally(() => calls++),
+      policy,
+      noSleep,
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FailedAfterAttempts);
     expect(err).toMatchObject({ attempts: 4, lastError: { code: 'ECONNRESET' } });
     expect(calls).toBe(4);
@@ -59,7 +71,11 @@ describe('withRetry', () => {
 
   it('fails at once on a permanent error', async () => {
     let calls = 0;
-    const err = await withRetry(() => Promise.reject(new TypeError('bug')).finally(() => calls++), policy, noSleep).catch((e: unknown) => e);
+    const err = await withRetry(
+      () => Promise.reject(new TypeError('bug')).finally(() => calls++),
+      policy,
+      noSleep,
+    ).catch((e: unknown) => e);
     expect(err).toMatchObject({ attempts: 1 });
     expect(calls).toBe(1);
   });

@@ -98,7 +98,13 @@ export async function withRetry<T>(
         attempts = attempt;
         return fn();
       },
-      { attempts: policy.attempts, baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, isFatal: (err) => !isTransient(err), sleep },
+      {
+        attempts: policy.attempts,
+        baseMs: policy.baseDelayMs,
+        maxMs: policy.maxDelayMs,
+        isFatal: (err) => !isTransient(err),
+        sleep,
+      },
     );
   } catch (err) {
     throw new FailedAfterAttempts(attempts, err);

@@ -3,15 +3,7 @@
  * decoder use it so that a column with an unexpected type fails loudly, naming
  * the table and column, instead of leaking a string where a number was promised.
  */
-import {
-  fromChTime,
-  toBool,
-  toFloat,
-  toSafeInt,
-  toSafeIntOrNull,
-  toStr,
-  toStrOrNull,
-} from './values.ts';
+import { fromChTime, toBool, toFloat, toSafeInt, toSafeIntOrNull, toStr, toStrOrNull } from './values.ts';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { AnomalyDirection, AnomalyState, Severity, type Anomaly, type WindowAgg } from '../streams/contract.ts';
@@ -82,11 +74,14 @@ export class RowReader {
   }
 
   #read<T>(column: string, parse: (value: unknown) => T): T {
-    if (!Object.hasOwn(this.row, column)) throw new RowShapeError(`${this.source}: column ${column} is missing from the row`);
+    if (!Object.hasOwn(this.row, column))
+      throw new RowShapeError(`${this.source}: column ${column} is missing from the row`);
     try {
       return parse(this.row[column]);
     } catch (err) {
-      throw new RowShapeError(`${this.source}.${column}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new RowShapeError(`${this.source}.${column}: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
   }
 }
@@ -122,7 +117,8 @@ export function readWindowAgg(r: RowReader, window?: string): WindowAgg {
 
 /** A string column whose values the contract restricts (state, direction, severity). */
 export function literal<S extends TSchema>(schema: S, value: string, column: string): Static<S> {
-  if (!Value.Check(schema, value)) throw new RowShapeError(`${column}: ${JSON.stringify(value)} is not a value the contract allows`);
+  if (!Value.Check(schema, value))
+    throw new RowShapeError(`${column}: ${JSON.stringify(value)} is not a value the contract allows`);
   return value;
 }
 

@@ -284,7 +284,12 @@ function valueEncoder(type: string): ValueEncoder {
       const key = valueEncoder(k);
       const value = valueEncoder(val);
       return (w, v) => {
-        const entries = v instanceof Map ? [...v] : typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.entries(v) : null;
+        const entries =
+          v instanceof Map
+            ? [...v]
+            : typeof v === 'object' && v !== null && !Array.isArray(v)
+              ? Object.entries(v)
+              : null;
         if (!entries) throw new TypeError(`expected an object or a Map, got ${describe(v)}`);
         w.varUInt(entries.length);
         for (const [ek, ev] of entries) {
@@ -303,7 +308,8 @@ function valueEncoder(type: string): ValueEncoder {
 function small(v: unknown, name: keyof typeof INT_RANGES): number {
   const n = typeof v === 'boolean' ? Number(v) : v;
   const [lo, hi] = INT_RANGES[name];
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < lo || n > hi) throw new RangeError(`${describe(v)} is not a ${name}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < lo || n > hi)
+    throw new RangeError(`${describe(v)} is not a ${name}`);
   return n;
 }
 
@@ -315,7 +321,10 @@ function int64(w: ByteWriter, v: unknown, signed: boolean): void {
   let big: bigint;
   if (typeof v === 'bigint') big = v;
   else if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) big = BigInt(v);
-  else throw new RangeError(`${describe(v)} is not an exact ${signed ? 'Int64' : 'UInt64'} (use a safe integer, a bigint or a decimal string)`);
+  else
+    throw new RangeError(
+      `${describe(v)} is not an exact ${signed ? 'Int64' : 'UInt64'} (use a safe integer, a bigint or a decimal string)`,
+    );
   const [lo, hi] = signed ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
   if (big < lo || big > hi) throw new RangeError(`${v} is out of range of ${signed ? 'Int64' : 'UInt64'}`);
   w.big64(big, signed);
@@ -358,7 +367,9 @@ export interface RowBinaryTable {
 
 /** Compiles the row encoder of a table from its `DESCRIBE TABLE` columns. */
 export function rowBinaryTable(table: string, specs: readonly ColumnSpec[]): RowBinaryTable {
-  const writable = specs.filter((c) => c.defaultKind !== 'MATERIALIZED' && c.defaultKind !== 'ALIAS' && c.defaultKind !== 'EPHEMERAL');
+  const writable = specs.filter(
+    (c) => c.defaultKind !== 'MATERIALIZED' && c.defaultKind !== 'ALIAS' && c.defaultKind !== 'EPHEMERAL',
+  );
   const names = writable.map((c) => c.name);
   const encoders = writable.map(columnEncoder);
   const known = new Set(names);
@@ -376,7 +387,9 @@ export function rowBinaryTable(table: string, specs: readonly ColumnSpec[]): Row
       for (const k in row) if (row[k] !== undefined) keys++;
       if (keys !== present) {
         const stray = Object.keys(row).filter((k) => row[k] !== undefined && !known.has(k));
-        throw new RowEncodeError(`${stray.map((k) => JSON.stringify(k)).join(', ')} ${stray.length === 1 ? 'is not a column' : 'are not columns'} of ${table}`);
+        throw new RowEncodeError(
+          `${stray.map((k) => JSON.stringify(k)).join(', ')} ${stray.length === 1 ? 'is not a column' : 'are not columns'} of ${table}`,
+        );
       }
     },
   };

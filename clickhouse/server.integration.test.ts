@@ -21,9 +21,16 @@ describe('server warehouse over the ClickHouse HTTP protocol', () => {
 
   it('binds parameters server-side: an injection-looking value is just data', async () => {
     const sneaky = "x'); DROP TABLE notes; --";
-    await t.wh.exec('INSERT INTO notes (id, body, n, at) VALUES ({id:String}, {body:String}, 1, now64(3))', { id: 'inj', body: sneaky });
-    expect(await t.wh.query('SELECT body FROM notes WHERE id = {id:String}', { id: 'inj' })).toEqual([{ body: sneaky }]);
-    expect(await t.wh.query('SELECT count() AS n FROM notes WHERE body = {b:String}', { b: "' OR 1=1 --" })).toEqual([{ n: '0' }]);
+    await t.wh.exec('INSERT INTO notes (id, body, n, at) VALUES ({id:String}, {body:String}, 1, now64(3))', {
+      id: 'inj',
+      body: sneaky,
+    });
+    expect(await t.wh.query('SELECT body FROM notes WHERE id = {id:String}', { id: 'inj' })).toEqual([
+      { body: sneaky },
+    ]);
+    expect(await t.wh.query('SELECT count() AS n FROM notes WHERE body = {b:String}', { b: "' OR 1=1 --" })).toEqual([
+      { n: '0' },
+    ]);
     expect(await t.wh.query("SELECT count() AS n FROM system.tables WHERE name = 'notes'")).toEqual([{ n: '1' }]);
   });
 
@@ -32,11 +39,19 @@ describe('server warehouse over the ClickHouse HTTP protocol', () => {
       'SELECT toUInt64(18446744073709551615) AS u64, toInt64(-9007199254740993) AS i64, toUInt32(7) AS u32, 0.1 + 0.2 AS f, {big:UInt64} AS p',
       { big: '9007199254740993' },
     );
-    expect(row).toEqual({ u64: '18446744073709551615', i64: '-9007199254740993', u32: 7, f: 0.30000000000000004, p: '9007199254740993' });
+    expect(row).toEqual({
+      u64: '18446744073709551615',
+      i64: '-9007199254740993',
+      u32: 7,
+      f: 0.30000000000000004,
+      p: '9007199254740993',
+    });
   });
 
   it('treats a Date parameter as a DateTime64 instant', async () => {
-    const [row] = await t.wh.query("SELECT toUnixTimestamp64Milli({at:DateTime64(3, 'UTC')}) AS ms", { at: new Date(Date.UTC(2024, 1, 29, 12, 0, 0, 5)) });
+    const [row] = await t.wh.query("SELECT toUnixTimestamp64Milli({at:DateTime64(3, 'UTC')}) AS ms", {
+      at: new Date(Date.UTC(2024, 1, 29, 12, 0, 0, 5)),
+    });
     expect(row).toEqual({ ms: String(Date.UTC(2024, 1, 29, 12, 0, 0, 5)) });
   });
 
@@ -55,7 +70,9 @@ describe('server warehouse over the ClickHouse HTTP protocol', () => {
   });
 
   it('rejects a row key that is not a column instead of dropping it', async () => {
-    const err = await t.wh.insertRows('notes', [{ id: 'c', body: '', n: 0, at: '2024-01-01 00:00:00.000', bogus: 1 }]).catch((e: unknown) => e);
+    const err = await t.wh
+      .insertRows('notes', [{ id: 'c', body: '', n: 0, at: '2024-01-01 00:00:00.000', bogus: 1 }])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WarehouseError);
     expect((err as WarehouseError).message).toMatch(/insert failed \(server\) into notes: .*bogus/s);
   });
@@ -70,6 +87,8 @@ describe('server warehouse over the ClickHouse HTTP protocol', () => {
     expect(unknown).toMatchObject({ operation: 'insert', target: 'no_such_table', clickhouseCode: 60 });
     expect(unknown.message).toMatch(/^ClickHouse insert failed \(server\) into no_such_table: /);
 
-    await expect(t.wh.insertRows('notes; DROP TABLE notes', [{ id: 'x' }])).rejects.toThrow(/table name must be an identifier/);
+    await expect(t.wh.insertRows('notes; DROP TABLE notes', [{ id: 'x' }])).rejects.toThrow(
+      /table name must be an identifier/,
+    );
   });
 });

@@ -49,7 +49,9 @@ export function openServerWarehouse(cfg: ServerConfig, opts: ServerWarehouseOpti
   try {
     url = new URL(cfg.url);
   } catch (err) {
-    throw new WarehouseError({ driver: 'server', operation: 'open', target: cfg.url }, 'url is not a valid URL', { cause: err });
+    throw new WarehouseError({ driver: 'server', operation: 'open', target: cfg.url }, 'url is not a valid URL', {
+      cause: err,
+    });
   }
   const client = createClient({
     url,
@@ -72,15 +74,23 @@ export function openServerWarehouse(cfg: ServerConfig, opts: ServerWarehouseOpti
  */
 export async function createDatabaseIfMissing(cfg: ServerConfig): Promise<void> {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(cfg.database)) {
-    throw new WarehouseError({ driver: 'server', operation: 'open', target: cfg.database }, 'the database name must be an identifier');
+    throw new WarehouseError(
+      { driver: 'server', operation: 'open', target: cfg.database },
+      'the database name must be an identifier',
+    );
   }
   if (cfg.cluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(cfg.cluster)) {
-    throw new WarehouseError({ driver: 'server', operation: 'open', target: cfg.cluster }, 'the cluster name must be an identifier');
+    throw new WarehouseError(
+      { driver: 'server', operation: 'open', target: cfg.cluster },
+      'the cluster name must be an identifier',
+    );
   }
   // Connected to the always-present `default` database, since the configured one may not exist yet.
   const admin = openServerWarehouse({ ...cfg, database: 'default' });
   try {
-    await admin.exec(`CREATE DATABASE IF NOT EXISTS ${cfg.database}${cfg.cluster ? ` ON CLUSTER '${cfg.cluster}'` : ''}`);
+    await admin.exec(
+      `CREATE DATABASE IF NOT EXISTS ${cfg.database}${cfg.cluster ? ` ON CLUSTER '${cfg.cluster}'` : ''}`,
+    );
   } finally {
     await admin.close();
   }
@@ -124,7 +134,9 @@ class ServerWarehouse implements Warehouse {
     } catch (err) {
       // The columns may have changed under us (a migration): describe the table again next time.
       this.#tables.delete(table);
-      throw new WarehouseError({ driver: this.driver, operation: 'insert', target: table }, messageOf(err), { cause: err });
+      throw new WarehouseError({ driver: this.driver, operation: 'insert', target: table }, messageOf(err), {
+        cause: err,
+      });
     }
     await this.sendInsert(insert, opts);
   }
@@ -157,7 +169,10 @@ class ServerWarehouse implements Warehouse {
       encoder = this.#run('insert', table, this.#retry, async () => {
         const rs = await this.#client.query({ query: `DESCRIBE TABLE ${table}`, format: 'JSONEachRow' });
         const cols = await rs.json<{ name: string; type: string; default_type: string }>();
-        return rowBinaryTable(table, cols.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default_type })));
+        return rowBinaryTable(
+          table,
+          cols.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default_type })),
+        );
       });
       this.#tables.set(table, encoder);
       encoder.catch(() => this.#tables.delete(table));
@@ -180,7 +195,12 @@ class ServerWarehouse implements Warehouse {
     await this.#client.close();
   }
 
-  async #run<R>(operation: WarehouseOperation, target: string, policy: RetryPolicy, call: () => Promise<R>): Promise<R> {
+  async #run<R>(
+    operation: WarehouseOperation,
+    target: string,
+    policy: RetryPolicy,
+    call: () => Promise<R>,
+  ): Promise<R> {
     if (this.#closed) throw new WarehouseError({ driver: this.driver, operation, target }, 'the warehouse is closed');
     try {
       return await withRetry(call, policy);

@@ -24,7 +24,8 @@ describe('serving tables (chDB)', () => {
   /** Insert like the sink: one insert per table per batch, each batch with its own (or no) token. */
   async function store(events: readonly TgEvent[], dedupToken?: string): Promise<void> {
     const { rows } = encodeBatch(events);
-    for (const [table, tableRows] of rows) await t.wh.insertRows(table, tableRows, dedupToken ? { dedupToken: `${dedupToken}:${table}` } : undefined);
+    for (const [table, tableRows] of rows)
+      await t.wh.insertRows(table, tableRows, dedupToken ? { dedupToken: `${dedupToken}:${table}` } : undefined);
   }
   async function count(sql: string): Promise<number> {
     const [row] = await t.wh.query<{ n: string }>(sql);
@@ -39,9 +40,30 @@ describe('serving tables (chDB)', () => {
       [postEvent(), postCountersEvent(500, T0 + 60_000), membersEvent(1490, T0 + 1_000)],
       [postCountersEvent(700, T0 + 120_000), membersEvent(1500, T0 + 5_000)],
       [postCountersEvent(600, T0 + 90_000)], // late snapshot: must not win
-      [{ ...postEvent({ post_id: 43 }, 'p_43') }, { ...postCountersEvent(9_999, T0 + 130_000, 'pc_43'), data: { ...postCountersEvent(9_999, T0 + 130_000).data, post_id: 43 } }],
-      [{ kind: 'post_deleted', v: 1, id: 'pd_43', channel_id: CHANNEL, event_time: T0 + 140_000, observed_at: T0 + 140_000, source: 'simulator', data: { post_ids: [43] } }],
-      [windowAggEvent('1h', T0, 1, 800), windowAggEvent('1h', T0 + HOUR, 1, 50), windowAggEvent('1d', T0 - 22 * HOUR, 1, 5000)],
+      [
+        { ...postEvent({ post_id: 43 }, 'p_43') },
+        {
+          ...postCountersEvent(9_999, T0 + 130_000, 'pc_43'),
+          data: { ...postCountersEvent(9_999, T0 + 130_000).data, post_id: 43 },
+        },
+      ],
+      [
+        {
+          kind: 'post_deleted',
+          v: 1,
+          id: 'pd_43',
+          channel_id: CHANNEL,
+          event_time: T0 + 140_000,
+          observed_at: T0 + 140_000,
+          source: 'simulator',
+          data: { post_ids: [43] },
+        },
+      ],
+      [
+        windowAggEvent('1h', T0, 1, 800),
+        windowAggEvent('1h', T0 + HOUR, 1, 50),
+        windowAggEvent('1d', T0 - 22 * HOUR, 1, 5000),
+      ],
       [windowAggEvent('1h', T0, 2, 900)], // late update of the same window
       [anomalyEvent('updated', 2, T0 + 2 * HOUR), anomalyEvent('opened', 1, T0 + HOUR)],
       [anomalyEvent('resolved', 3, T0 + 3 * HOUR)],
@@ -77,11 +99,20 @@ describe('serving tables (chDB)', () => {
       [T0, 2, 900],
       [T0 + HOUR, 1, 50],
     ]);
-    expect(hourly[0]).toMatchObject({ channel_id: CHANNEL, window: '1h', window_end: T0 + HOUR, final: true, members_last: 1500, events: 30 });
+    expect(hourly[0]).toMatchObject({
+      channel_id: CHANNEL,
+      window: '1h',
+      window_end: T0 + HOUR,
+      final: true,
+      members_last: 1500,
+      events: 30,
+    });
 
     const daily = await channelSeries(t.wh, { channel_id: CHANNEL, grain: 'day', from: T0 - DAY, to: T0 + DAY });
     expect(daily.map((p) => [p.window_start, p.views])).toEqual([[T0 - 22 * HOUR, 5000]]);
-    expect(await channelSeries(t.wh, { channel_id: `${CHANNEL}' OR '1'='1`, grain: 'hour', from: 0, to: T0 + DAY })).toEqual([]);
+    expect(
+      await channelSeries(t.wh, { channel_id: `${CHANNEL}' OR '1'='1`, grain: 'hour', from: 0, to: T0 + DAY }),
+    ).toEqual([]);
   });
 
   it('latest post counters: newest snapshot wins, duplicates and late snapshots change nothing', async () => {
@@ -107,13 +138,22 @@ describe('serving tables (chDB)', () => {
   });
 
   it('latest members per channel', async () => {
-    expect(await channelMembers(t.wh, [CHANNEL, '777'])).toEqual([{ channel_id: CHANNEL, members: 1500, as_of: T0 + 5_000 }]);
+    expect(await channelMembers(t.wh, [CHANNEL, '777'])).toEqual([
+      { channel_id: CHANNEL, members: 1500, as_of: T0 + 5_000 },
+    ]);
   });
 
   it('anomalies: the latest state of each, out-of-order and duplicate events notwithstanding', async () => {
     const all = await listAnomalies(t.wh, { channel_id: CHANNEL });
     expect(all).toHaveLength(1);
-    expect(all[0]).toMatchObject({ anomaly_id: 'anom_views_1', state: 'resolved', revision: 3, severity: 'critical', resolved_at: T0 + 3 * HOUR, updated_at: T0 + 3 * HOUR });
+    expect(all[0]).toMatchObject({
+      anomaly_id: 'anom_views_1',
+      state: 'resolved',
+      revision: 3,
+      severity: 'critical',
+      resolved_at: T0 + 3 * HOUR,
+      updated_at: T0 + 3 * HOUR,
+    });
     expect(await listAnomalies(t.wh, { channel_id: CHANNEL, open_only: true })).toEqual([]);
     expect(await listAnomalies(t.wh, { since: T0 + 4 * HOUR })).toEqual([]);
   });

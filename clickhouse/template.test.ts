@@ -3,10 +3,28 @@ import { loadMigrations, migrationStatements, renderTargetFor } from './migrate.
 import { SINGLE_NODE, TemplateError, renderStatement, splitStatements, type RenderTarget } from './template.ts';
 
 const ALL_TABLES = [
-  'raw_posts', 'raw_post_counters', 'raw_channel_members', 'raw_channel_stats', 'raw_post_deleted', 'raw_bot_events',
-  'post_deltas', 'window_aggs', 'trends', 'anomaly_events', 'dead_letters',
-  'channel_hourly', 'channel_daily', 'post_summary', 'post_meta', 'channel_members_latest', 'anomalies', 'trends_latest',
-  'channel_sources', 'post_timeline', 'channel_stats_latest', 'channel_final_until',
+  'raw_posts',
+  'raw_post_counters',
+  'raw_channel_members',
+  'raw_channel_stats',
+  'raw_post_deleted',
+  'raw_bot_events',
+  'post_deltas',
+  'window_aggs',
+  'trends',
+  'anomaly_events',
+  'dead_letters',
+  'channel_hourly',
+  'channel_daily',
+  'post_summary',
+  'post_meta',
+  'channel_members_latest',
+  'anomalies',
+  'trends_latest',
+  'channel_sources',
+  'post_timeline',
+  'channel_stats_latest',
+  'channel_final_until',
 ];
 const CLUSTER: RenderTarget = { kind: 'cluster', cluster: 'tg_cluster', database: 'tgpulse' };
 
@@ -14,7 +32,7 @@ describe('splitStatements', () => {
   it('splits at ";" ending a line; comments travel with the next statement; comment-only chunks are dropped', () => {
     const sql = [
       '-- header comment;',
-      'CREATE TABLE a (x String DEFAULT \'a;b\') ENGINE = Memory;',
+      "CREATE TABLE a (x String DEFAULT 'a;b') ENGINE = Memory;",
       '',
       '-- only a comment here',
       '',
@@ -65,13 +83,28 @@ ENGINE = {{engine ReplacingMergeTree(ingested_at)}} ORDER BY id`;
     expect(() => renderStatement('{{lcoal x}}', SINGLE_NODE)).toThrow(TemplateError);
     expect(() => renderStatement('{{engine Memory}}', SINGLE_NODE)).toThrow(/MergeTree/);
     expect(() => renderStatement('{{local x; DROP}}', SINGLE_NODE)).toThrow(TemplateError);
-    expect(() => renderStatement('{{on_cluster}}', { kind: 'cluster', cluster: "c' --", database: 'db' })).toThrow(TemplateError);
+    expect(() => renderStatement('{{on_cluster}}', { kind: 'cluster', cluster: "c' --", database: 'db' })).toThrow(
+      TemplateError,
+    );
   });
 
   it('derives the target from the warehouse configuration', () => {
-    expect(renderTargetFor({ driver: 'local', dataDir: '/tmp/x', database: 'tgpulse', httpPort: 0, nativePort: 0 })).toEqual(SINGLE_NODE);
-    expect(renderTargetFor({ driver: 'server', url: 'http://ch:8123', username: 'u', password: 'p', database: 'tgpulse' })).toEqual(SINGLE_NODE);
-    expect(renderTargetFor({ driver: 'server', url: 'http://ch:8123', username: 'u', password: 'p', database: 'tgpulse', cluster: 'tg_cluster' })).toEqual(CLUSTER);
+    expect(
+      renderTargetFor({ driver: 'local', dataDir: '/tmp/x', database: 'tgpulse', httpPort: 0, nativePort: 0 }),
+    ).toEqual(SINGLE_NODE);
+    expect(
+      renderTargetFor({ driver: 'server', url: 'http://ch:8123', username: 'u', password: 'p', database: 'tgpulse' }),
+    ).toEqual(SINGLE_NODE);
+    expect(
+      renderTargetFor({
+        driver: 'server',
+        url: 'http://ch:8123',
+        username: 'u',
+        password: 'p',
+        database: 'tgpulse',
+        cluster: 'tg_cluster',
+      }),
+    ).toEqual(CLUSTER);
   });
 });
 
@@ -82,14 +115,24 @@ describe('shipped migrations rendered for a cluster', () => {
     expect(statements.every((s) => !s.includes('{{'))).toBe(true);
     expect(creates.every((s) => s.includes("ON CLUSTER 'tg_cluster'"))).toBe(true);
 
-    const dropped = new Set([...statements.join('\n').matchAll(/DROP TABLE IF EXISTS (\w+)_local ON CLUSTER/g)].map((m) => m[1]));
-    const created = [...statements.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS (\w+)_local ON CLUSTER/g)].map((m) => m[1]);
+    const dropped = new Set(
+      [...statements.join('\n').matchAll(/DROP TABLE IF EXISTS (\w+)_local ON CLUSTER/g)].map((m) => m[1]),
+    );
+    const created = [...statements.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS (\w+)_local ON CLUSTER/g)].map(
+      (m) => m[1],
+    );
     const localTables = created.filter((t) => !dropped.has(t));
-    const distributed = [...statements.join('\n').matchAll(/CREATE TABLE IF NOT EXISTS (\w+) ON CLUSTER '\w+' AS (\w+)_local ENGINE = Distributed/g)];
+    const distributed = [
+      ...statements
+        .join('\n')
+        .matchAll(/CREATE TABLE IF NOT EXISTS (\w+) ON CLUSTER '\w+' AS (\w+)_local ENGINE = Distributed/g),
+    ];
     expect([...localTables].sort()).toEqual([...ALL_TABLES].sort());
     expect(distributed.map((m) => m[1]).sort()).toEqual([...created].sort());
     for (const s of statements.filter((x) => /CREATE TABLE IF NOT EXISTS \w+_local/.test(x))) {
-      expect(s).toMatch(/ENGINE = Replicated\w*MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'/);
+      expect(s).toMatch(
+        /ENGINE = Replicated\w*MergeTree\('\/clickhouse\/tables\/\{shard\}\/\{database\}\/\{table\}', '\{replica\}'/,
+      );
     }
     // Materialized views read and write local tables on every node.
     for (const s of statements.filter((x) => x.includes('CREATE MATERIALIZED VIEW'))) {

@@ -48,10 +48,14 @@ const REPLICA_PATH = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica
  */
 export function renderStatement(statement: string, target: RenderTarget): string {
   if (target.kind === 'cluster') {
-    if (!CLUSTER_RE.test(target.cluster)) throw new TemplateError(`cluster name ${JSON.stringify(target.cluster)} is not a plain name`);
-    if (!IDENT_RE.test(target.database)) throw new TemplateError(`database ${JSON.stringify(target.database)} is not an identifier`);
+    if (!CLUSTER_RE.test(target.cluster))
+      throw new TemplateError(`cluster name ${JSON.stringify(target.cluster)} is not a plain name`);
+    if (!IDENT_RE.test(target.database))
+      throw new TemplateError(`database ${JSON.stringify(target.database)} is not an identifier`);
   }
-  return statement.replace(MARKER_RE, (_m, name: string, arg: string | undefined) => renderMarker(name, arg?.trim() ?? '', target));
+  return statement.replace(MARKER_RE, (_m, name: string, arg: string | undefined) =>
+    renderMarker(name, arg?.trim() ?? '', target),
+  );
 }
 
 function renderMarker(name: string, arg: string, target: RenderTarget): string {

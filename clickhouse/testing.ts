@@ -54,7 +54,13 @@ export async function openTempWarehouse(opts: { migrated?: boolean } = {}): Prom
   if (shared) base = { driver: 'server', url: shared.url, username: shared.username, password: shared.password };
   else {
     const dir = mkdtempSync(join(tmpdir(), 'tgpulse-ch-'));
-    const server = await LocalWarehouse.start({ dataDir: dir, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger });
+    const server = await LocalWarehouse.start({
+      dataDir: dir,
+      database: 'tgpulse',
+      httpPort: 0,
+      nativePort: 0,
+      log: silentLogger,
+    });
     own = { server, dir };
     base = { driver: 'server', url: server.httpUrl, ...server.users.writer };
   }

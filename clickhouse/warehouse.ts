@@ -128,7 +128,10 @@ export async function openWarehouse(cfg: WarehouseConfig): Promise<Warehouse> {
  *
  * @throws WarehouseError when no local server runs on the data folder.
  */
-export async function localServerConfig(cfg: Extract<WarehouseConfig, { driver: 'local' }>, as: 'writer' | 'reader'): Promise<ServerWarehouseConfig> {
+export async function localServerConfig(
+  cfg: Extract<WarehouseConfig, { driver: 'local' }>,
+  as: 'writer' | 'reader',
+): Promise<ServerWarehouseConfig> {
   const { readRunningWarehouse, localWarehouseUsers } = await import('./local-server/server.ts');
   const running = readRunningWarehouse(cfg.dataDir);
   const users = localWarehouseUsers(cfg.dataDir);
@@ -139,7 +142,13 @@ export async function localServerConfig(cfg: Extract<WarehouseConfig, { driver: 
     );
   }
   const user = users[as];
-  return { driver: 'server', url: running.http_url, username: user.username, password: user.password, database: running.database };
+  return {
+    driver: 'server',
+    url: running.http_url,
+    username: user.username,
+    password: user.password,
+    database: running.database,
+  };
 }
 
 const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -176,4 +185,3 @@ export function insertSettings(opts?: InsertOptions): Record<string, string | nu
   }
   return settings;
 }
-

@@ -10,10 +10,22 @@ describeControl('API keys', (suite) => {
   const pool = () => suite.control.pool;
 
   it('creates a key whose token verifies to it', async () => {
-    const { key, token } = await createApiKey(pool(), { name: ' grafana ', scopes: ['export', 'read'], channels: ['-1001234567890'], ratePerMinute: 60 });
+    const { key, token } = await createApiKey(pool(), {
+      name: ' grafana ',
+      scopes: ['export', 'read'],
+      channels: ['-1001234567890'],
+      ratePerMinute: 60,
+    });
     expect(token).toMatch(/^tgp_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
     expect(token.startsWith(`tgp_${key.id}_`)).toBe(true);
-    expect(key).toMatchObject({ name: 'grafana', scopes: ['read', 'export'], channels: ['-1001234567890'], ratePerMinute: 60, revokedAt: null, lastUsedAt: null });
+    expect(key).toMatchObject({
+      name: 'grafana',
+      scopes: ['read', 'export'],
+      channels: ['-1001234567890'],
+      ratePerMinute: 60,
+      revokedAt: null,
+      lastUsedAt: null,
+    });
     expect(Math.abs(key.createdAt - Date.now())).toBeLessThan(60_000);
     expect(await verifyApiKey(pool(), token)).toEqual(key);
   });
@@ -37,9 +49,20 @@ describeControl('API keys', (suite) => {
     const { key, token } = await createApiKey(pool(), { name: 'victim', scopes: ['read'] });
     const last = token.at(-1) === 'A' ? 'B' : 'A';
     expect(await verifyApiKey(pool(), token.slice(0, -1) + last)).toBeNull();
-    const otherSecret = (await createApiKey(pool(), { name: 'other', scopes: ['read'] })).token.split('_').slice(2).join('_');
+    const otherSecret = (await createApiKey(pool(), { name: 'other', scopes: ['read'] })).token
+      .split('_')
+      .slice(2)
+      .join('_');
     expect(await verifyApiKey(pool(), `tgp_${key.id}_${otherSecret}`)).toBeNull();
-    for (const bad of ['', 'tgp_', token.slice(0, -1), `${token}x`, token.replace('tgp_', 'tgx_'), `Bearer ${token}`, token.toUpperCase()]) {
+    for (const bad of [
+      '',
+      'tgp_',
+      token.slice(0, -1),
+      `${token}x`,
+      token.replace('tgp_', 'tgx_'),
+      `Bearer ${token}`,
+      token.toUpperCase(),
+    ]) {
       expect(await verifyApiKey(pool(), bad)).toBeNull();
     }
     expect(await verifyApiKey(pool(), token.replace(key.id, '000000000000'))).toBeNull();
@@ -74,7 +97,9 @@ describeControl('API keys', (suite) => {
   });
 
   it('keeps concurrent creations apart, each with its audit row', async () => {
-    const created = await Promise.all(Array.from({ length: 12 }, (_, i) => createApiKey(pool(), { name: `parallel-${i}`, scopes: ['read'] })));
+    const created = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => createApiKey(pool(), { name: `parallel-${i}`, scopes: ['read'] })),
+    );
     const verified = await Promise.all(created.map(({ token }) => verifyApiKey(pool(), token)));
     expect(verified.map((k) => k?.name)).toEqual(created.map(({ key }) => key.name));
     const audited = new Set((await listAudit(pool(), { limit: 1000 })).map((r) => r.target));
@@ -106,8 +131,12 @@ describeControl('API keys', (suite) => {
     const run = async (...argv: string[]): Promise<number> => {
       stdout = '';
       stderr = '';
-      vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-      vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+      vi.spyOn(process.stdout, 'write').mockImplementation(
+        (chunk: string | Uint8Array) => ((stdout += String(chunk)), true),
+      );
+      vi.spyOn(process.stderr, 'write').mockImplementation(
+        (chunk: string | Uint8Array) => ((stderr += String(chunk)), true),
+      );
       try {
         // Same TGPULSE_* variables a user would set; the command opens and closes the control plane itself.
         return await apikeyCommand.run(argv, loadConfig({ ...suite.test.env, TGPULSE_LOG_LEVEL: 'silent' }));
@@ -118,12 +147,19 @@ describeControl('API keys', (suite) => {
     afterEach(() => vi.restoreAllMocks());
 
     it('creates, lists and revokes a key', async () => {
-      expect(await run('create', '--name', 'from cli', '--scopes', 'read,export', '--channels', '-1001,42', '--rate', '30')).toBe(0);
+      expect(
+        await run('create', '--name', 'from cli', '--scopes', 'read,export', '--channels', '-1001,42', '--rate', '30'),
+      ).toBe(0);
       const token = /^(tgp_\S+)$/m.exec(stdout)?.[1];
       expect(token).toBeDefined();
       expect(stdout).toMatch(/will not be shown again/);
       const key = await verifyApiKey(pool(), token ?? '');
-      expect(key).toMatchObject({ name: 'from cli', scopes: ['read', 'export'], channels: ['-1001', '42'], ratePerMinute: 30 });
+      expect(key).toMatchObject({
+        name: 'from cli',
+        scopes: ['read', 'export'],
+        channels: ['-1001', '42'],
+        ratePerMinute: 30,
+      });
 
       expect(await run('list')).toBe(0);
       const row = stdout.split('\n').find((l) => l.startsWith(key?.id ?? '?'));

@@ -97,7 +97,11 @@ function checkNewApiKey(input: NewApiKey): Required<NewApiKey> {
  * @example
  * const { key, token } = await createApiKey(pool, { name: 'grafana', scopes: ['read'] }, { actor: 'cli' });
  */
-export async function createApiKey(pool: Pool, input: NewApiKey, by: Actor = {}): Promise<{ key: ApiKey; token: string }> {
+export async function createApiKey(
+  pool: Pool,
+  input: NewApiKey,
+  by: Actor = {},
+): Promise<{ key: ApiKey; token: string }> {
   const valid = checkNewApiKey(input);
   const id = newId();
   const secret = newSecret();

@@ -65,10 +65,21 @@ interface AuditRow {
 
 /** The newest audit rows first, at most `limit` (1..1000) of them. */
 export async function listAudit(pool: Pool, opts: { limit: number }): Promise<AuditEntry[]> {
-  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000) throw new ControlError('limit', 'expected an integer from 1 to 1000');
-  const { rows } = await pool.query<AuditRow>('SELECT id, at, actor, action, target, details FROM audit_log ORDER BY id DESC LIMIT $1', [opts.limit]);
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > 1000)
+    throw new ControlError('limit', 'expected an integer from 1 to 1000');
+  const { rows } = await pool.query<AuditRow>(
+    'SELECT id, at, actor, action, target, details FROM audit_log ORDER BY id DESC LIMIT $1',
+    [opts.limit],
+  );
   // bigserial arrives as a string; a log row count stays far below 2^53.
-  return rows.map((r) => ({ id: Number(r.id), at: epochMs(r.at), actor: r.actor, action: r.action, target: r.target, details: r.details }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    at: epochMs(r.at),
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    details: r.details,
+  }));
 }
 
 /**
@@ -76,10 +87,18 @@ export async function listAudit(pool: Pool, opts: { limit: number }): Promise<Au
  * transaction; false when there was nothing to revoke. API keys and share
  * links are revoked the same way.
  */
-export async function revokeAudited(pool: Pool, table: 'api_keys' | 'share_links', id: string, by: Actor): Promise<boolean> {
+export async function revokeAudited(
+  pool: Pool,
+  table: 'api_keys' | 'share_links',
+  id: string,
+  by: Actor,
+): Promise<boolean> {
   const action = table === 'api_keys' ? 'api_key.revoke' : 'share_link.revoke';
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query(`UPDATE ${table} SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
+    const { rowCount } = await client.query(
+      `UPDATE ${table} SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`,
+      [id],
+    );
     if (!rowCount) return false;
     await audit(client, { actor: by.actor ?? 'system', action, target: id });
     return true;

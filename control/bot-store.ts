@@ -15,7 +15,8 @@ export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 const TELEGRAM_ID = /^-?[0-9]{1,20}$/;
 
 function checkTelegramId(field: string, value: string): string {
-  if (!TELEGRAM_ID.test(value)) throw new ControlError(field, `expected a Telegram id of decimal digits, got ${JSON.stringify(value)}`);
+  if (!TELEGRAM_ID.test(value))
+    throw new ControlError(field, `expected a Telegram id of decimal digits, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -28,7 +29,10 @@ export interface BotUser {
 }
 
 /** Remember a user (first contact) and keep their username current; `admin` promotes (never demotes). */
-export async function upsertBotUser(pool: Pool, u: { userId: string; username: string | null; admin?: boolean }): Promise<BotUser> {
+export async function upsertBotUser(
+  pool: Pool,
+  u: { userId: string; username: string | null; admin?: boolean },
+): Promise<BotUser> {
   const { rows } = await pool.query<{ user_id: string; username: string | null; is_admin: boolean }>(
     `INSERT INTO bot_users (user_id, username, is_admin) VALUES ($1, $2, $3)
      ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, is_admin = bot_users.is_admin OR EXCLUDED.is_admin
@@ -41,7 +45,10 @@ export async function upsertBotUser(pool: Pool, u: { userId: string; username: s
 export type GrantVia = 'admin' | 'proof';
 
 /** Let a user see a channel through the bot. Idempotent. */
-export async function grantChannel(pool: Pool, g: { userId: string; channelId: string; via: GrantVia; grantedBy: string | null }): Promise<void> {
+export async function grantChannel(
+  pool: Pool,
+  g: { userId: string; channelId: string; via: GrantVia; grantedBy: string | null },
+): Promise<void> {
   const userId = checkTelegramId('userId', g.userId);
   const channelId = checkChannelId('channelId', g.channelId);
   await withTransaction(pool, async (client) => {
@@ -50,22 +57,34 @@ export async function grantChannel(pool: Pool, g: { userId: string; channelId: s
        ON CONFLICT (user_id, channel_id) DO NOTHING`,
       [userId, channelId, g.via, g.grantedBy],
     );
-    await audit(client, { actor: g.grantedBy === null ? `bot_user:${userId}` : `bot_user:${g.grantedBy}`, action: 'grant.create', target: `${userId}/${channelId}`, details: { via: g.via } });
+    await audit(client, {
+      actor: g.grantedBy === null ? `bot_user:${userId}` : `bot_user:${g.grantedBy}`,
+      action: 'grant.create',
+      target: `${userId}/${channelId}`,
+      details: { via: g.via },
+    });
   });
 }
 
 /** Take a grant back; false when there was none. */
 export async function revokeGrant(pool: Pool, g: { userId: string; channelId: string; by: string }): Promise<boolean> {
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query('DELETE FROM channel_grants WHERE user_id = $1 AND channel_id = $2', [g.userId, g.channelId]);
-    if (rowCount) await audit(client, { actor: `bot_user:${g.by}`, action: 'grant.revoke', target: `${g.userId}/${g.channelId}` });
+    const { rowCount } = await client.query('DELETE FROM channel_grants WHERE user_id = $1 AND channel_id = $2', [
+      g.userId,
+      g.channelId,
+    ]);
+    if (rowCount)
+      await audit(client, { actor: `bot_user:${g.by}`, action: 'grant.revoke', target: `${g.userId}/${g.channelId}` });
     return (rowCount ?? 0) > 0;
   });
 }
 
 /** Channels a user may see, sorted. */
 export async function grantedChannels(pool: Pool, userId: string): Promise<string[]> {
-  const { rows } = await pool.query<{ channel_id: string }>('SELECT channel_id FROM channel_grants WHERE user_id = $1 ORDER BY channel_id', [userId]);
+  const { rows } = await pool.query<{ channel_id: string }>(
+    'SELECT channel_id FROM channel_grants WHERE user_id = $1 ORDER BY channel_id',
+    [userId],
+  );
   return rows.map((r) => r.channel_id);
 }
 
@@ -111,7 +130,8 @@ interface SubscriptionRow {
   disabled_reason: string | null;
 }
 
-const SUBSCRIPTION_COLUMNS = 'id, chat_id, channel_id, metrics, min_severity, quiet_from, quiet_to, time_zone, max_per_hour, enabled, disabled_reason';
+const SUBSCRIPTION_COLUMNS =
+  'id, chat_id, channel_id, metrics, min_severity, quiet_from, quiet_to, time_zone, max_per_hour, enabled, disabled_reason';
 
 function subscriptionOf(r: SubscriptionRow): AlertSubscription {
   return {
@@ -133,7 +153,8 @@ export async function upsertSubscription(pool: Pool, s: NewAlertSubscription): P
   const chatId = checkTelegramId('chatId', s.chatId);
   const channelId = checkChannelId('channelId', s.channelId);
   const minSeverity = s.minSeverity ?? 'warning';
-  if (!SEVERITIES.includes(minSeverity)) throw new ControlError('minSeverity', `expected one of ${SEVERITIES.join(', ')}`);
+  if (!SEVERITIES.includes(minSeverity))
+    throw new ControlError('minSeverity', `expected one of ${SEVERITIES.join(', ')}`);
   if (s.metrics != null && (s.metrics.length === 0 || s.metrics.some((m) => !/^[a-z_]{1,40}$/.test(m)))) {
     throw new ControlError('metrics', 'expected metric names like views or subscribers_lost');
   }
@@ -151,16 +172,33 @@ export async function upsertSubscription(pool: Pool, s: NewAlertSubscription): P
          quiet_from = EXCLUDED.quiet_from, quiet_to = EXCLUDED.quiet_to, time_zone = EXCLUDED.time_zone,
          max_per_hour = EXCLUDED.max_per_hour, enabled = true, disabled_reason = NULL
        RETURNING ${SUBSCRIPTION_COLUMNS}`,
-      [chatId, channelId, s.metrics ?? null, minSeverity, quiet?.from ?? null, quiet?.to ?? null, s.timeZone ?? 'UTC', maxPerHour, s.createdBy],
+      [
+        chatId,
+        channelId,
+        s.metrics ?? null,
+        minSeverity,
+        quiet?.from ?? null,
+        quiet?.to ?? null,
+        s.timeZone ?? 'UTC',
+        maxPerHour,
+        s.createdBy,
+      ],
     );
-    await audit(client, { actor: s.createdBy === null ? 'system' : `bot_user:${s.createdBy}`, action: 'alert_subscription.upsert', target: `${chatId}/${channelId}` });
+    await audit(client, {
+      actor: s.createdBy === null ? 'system' : `bot_user:${s.createdBy}`,
+      action: 'alert_subscription.upsert',
+      target: `${chatId}/${channelId}`,
+    });
     return subscriptionOf(rows[0]);
   });
 }
 
 /** A chat's subscriptions (enabled or not), by channel. */
 export async function chatSubscriptions(pool: Pool, chatId: string): Promise<AlertSubscription[]> {
-  const { rows } = await pool.query<SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM alert_subscriptions WHERE chat_id = $1 ORDER BY channel_id`, [chatId]);
+  const { rows } = await pool.query<SubscriptionRow>(
+    `SELECT ${SUBSCRIPTION_COLUMNS} FROM alert_subscriptions WHERE chat_id = $1 ORDER BY channel_id`,
+    [chatId],
+  );
   return rows.map(subscriptionOf);
 }
 
@@ -175,7 +213,10 @@ export async function channelSubscriptions(pool: Pool, channelId: string): Promi
 
 /** Remove a chat's subscription to a channel; false when there was none. */
 export async function removeSubscription(pool: Pool, chatId: string, channelId: string): Promise<boolean> {
-  const { rowCount } = await pool.query('DELETE FROM alert_subscriptions WHERE chat_id = $1 AND channel_id = $2', [chatId, channelId]);
+  const { rowCount } = await pool.query('DELETE FROM alert_subscriptions WHERE chat_id = $1 AND channel_id = $2', [
+    chatId,
+    channelId,
+  ]);
   return (rowCount ?? 0) > 0;
 }
 
@@ -185,13 +226,22 @@ export async function removeSubscription(pool: Pool, chatId: string, channelId: 
  * revoked, no alert about it may reach them through a subscription of theirs.
  * Returns how many were removed.
  */
-export async function removeUserSubscriptions(pool: Pool, u: { userId: string; channelId: string; by: string }): Promise<number> {
+export async function removeUserSubscriptions(
+  pool: Pool,
+  u: { userId: string; channelId: string; by: string },
+): Promise<number> {
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query('DELETE FROM alert_subscriptions WHERE channel_id = $2 AND (chat_id = $1 OR created_by = $1)', [
-      u.userId,
-      u.channelId,
-    ]);
-    if (rowCount) await audit(client, { actor: `bot_user:${u.by}`, action: 'alert_subscription.remove', target: `${u.userId}/${u.channelId}`, details: { removed: rowCount } });
+    const { rowCount } = await client.query(
+      'DELETE FROM alert_subscriptions WHERE channel_id = $2 AND (chat_id = $1 OR created_by = $1)',
+      [u.userId, u.channelId],
+    );
+    if (rowCount)
+      await audit(client, {
+        actor: `bot_user:${u.by}`,
+        action: 'alert_subscription.remove',
+        target: `${u.userId}/${u.channelId}`,
+        details: { removed: rowCount },
+      });
     return rowCount ?? 0;
   });
 }
@@ -199,8 +249,16 @@ export async function removeUserSubscriptions(pool: Pool, u: { userId: string; c
 /** Stop alerting a chat the bot can no longer write to (blocked, deleted, kicked). */
 export async function disableChat(pool: Pool, chatId: string, reason: string): Promise<number> {
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query('UPDATE alert_subscriptions SET enabled = false, disabled_reason = $2 WHERE chat_id = $1 AND enabled', [chatId, reason]);
-    await audit(client, { actor: 'notifier', action: 'alert_subscription.disable', target: chatId, details: { reason } });
+    const { rowCount } = await client.query(
+      'UPDATE alert_subscriptions SET enabled = false, disabled_reason = $2 WHERE chat_id = $1 AND enabled',
+      [chatId, reason],
+    );
+    await audit(client, {
+      actor: 'notifier',
+      action: 'alert_subscription.disable',
+      target: chatId,
+      details: { reason },
+    });
     return rowCount ?? 0;
   });
 }
@@ -221,14 +279,32 @@ export interface AlertDelivery {
 }
 
 /** What was decided for one anomaly, chat and stage, if anything. */
-export async function deliveryOf(pool: Pool, anomalyId: string, chatId: string, stage: AlertStage): Promise<AlertDelivery | null> {
-  const { rows } = await pool.query<{ outcome: DeliveryOutcome; message_id: string | null; channel_id: string; at: Date }>(
+export async function deliveryOf(
+  pool: Pool,
+  anomalyId: string,
+  chatId: string,
+  stage: AlertStage,
+): Promise<AlertDelivery | null> {
+  const { rows } = await pool.query<{
+    outcome: DeliveryOutcome;
+    message_id: string | null;
+    channel_id: string;
+    at: Date;
+  }>(
     'SELECT outcome, message_id, channel_id, at FROM alert_deliveries WHERE anomaly_id = $1 AND chat_id = $2 AND stage = $3',
     [anomalyId, chatId, stage],
   );
   if (rows.length === 0) return null;
   const r = rows[0];
-  return { anomalyId, chatId, stage, outcome: r.outcome, messageId: r.message_id === null ? null : Number(r.message_id), channelId: r.channel_id, at: epochMs(r.at) };
+  return {
+    anomalyId,
+    chatId,
+    stage,
+    outcome: r.outcome,
+    messageId: r.message_id === null ? null : Number(r.message_id),
+    channelId: r.channel_id,
+    at: epochMs(r.at),
+  };
 }
 
 /** Record a decision; a second record of the same anomaly, chat and stage is ignored (returns false). */

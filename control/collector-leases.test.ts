@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
-import { acquireLeases, leasesOf, moveLeases, releaseLeases, renewLeases, spreadOverAccounts, type LeaseGrant } from './collector-leases.ts';
+import {
+  acquireLeases,
+  leasesOf,
+  moveLeases,
+  releaseLeases,
+  renewLeases,
+  spreadOverAccounts,
+  type LeaseGrant,
+} from './collector-leases.ts';
 import { ControlError } from './errors.ts';
 import { addAccount, recordAccountHealth, removeAccount, setAccountStatus } from './mtproto-accounts.ts';
 import { encryptSession } from './session-crypto.ts';
@@ -18,7 +26,15 @@ async function accounts(pool: Pool, n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const phone = `+49151${String(++phones).padStart(7, '0')}`;
-    ids.push((await addAccount(pool, { phone, sealSession: (id) => encryptSession(`session of ${phone}`, key, id), userId: null })).id);
+    ids.push(
+      (
+        await addAccount(pool, {
+          phone,
+          sealSession: (id) => encryptSession(`session of ${phone}`, key, id),
+          userId: null,
+        })
+      ).id,
+    );
   }
   return ids;
 }
@@ -30,7 +46,15 @@ async function accounts(pool: Pool, n: number): Promise<string[]> {
 async function onlyChannels(pool: Pool, ids: string[]): Promise<void> {
   for (const c of await listChannels(pool)) await removeChannel(pool, c.channelId);
   for (const channelId of ids) {
-    await upsertChannel(pool, { channelId, username: null, title: null, accessHash: '1', canViewStats: false, statsDc: null, members: null });
+    await upsertChannel(pool, {
+      channelId,
+      username: null,
+      title: null,
+      accessHash: '1',
+      canViewStats: false,
+      statsDc: null,
+      members: null,
+    });
   }
 }
 
@@ -57,13 +81,24 @@ describeControl('collector leases', (suite) => {
     expect(firstTwo.map((g) => g.accountId)).toEqual([a, a]);
     expect(channelsOf(firstTwo)).toEqual(['1100', '1101']);
 
-    const all = await acquireLeases(pool(), { holder: 'spread', accountIds: [c, b, a], want: 100, ttlMs: TTL, now: T0 + 1000 });
+    const all = await acquireLeases(pool(), {
+      holder: 'spread',
+      accountIds: [c, b, a],
+      want: 100,
+      ttlMs: TTL,
+      now: T0 + 1000,
+    });
     expect(channelsOf(all)).toEqual(channels);
-    expect(all.filter((g) => firstTwo.some((f) => f.channelId === g.channelId)).map((g) => g.accountId)).toEqual([a, a]);
+    expect(all.filter((g) => firstTwo.some((f) => f.channelId === g.channelId)).map((g) => g.accountId)).toEqual([
+      a,
+      a,
+    ]);
     const counts = countByAccount(all);
     expect([...counts.keys()].sort()).toEqual([a, b, c]);
     expect(Math.max(...counts.values()) - Math.min(...counts.values())).toBeLessThanOrEqual(1);
-    expect(await leasesOf(pool(), 'spread', { now: T0 + 1000 })).toEqual(all.map((g) => ({ ...g, holder: 'spread', expiresAt: expect.any(Number), acquiredAt: expect.any(Number) })));
+    expect(await leasesOf(pool(), 'spread', { now: T0 + 1000 })).toEqual(
+      all.map((g) => ({ ...g, holder: 'spread', expiresAt: expect.any(Number), acquiredAt: expect.any(Number) })),
+    );
   });
 
   it('renews what the holder holds and takes no more than it wants', async () => {
@@ -71,7 +106,9 @@ describeControl('collector leases', (suite) => {
     const [a] = await accounts(pool(), 1);
     const three = await acquireLeases(pool(), { holder: 'renew', accountIds: [a], want: 3, ttlMs: TTL, now: T0 });
     expect(three).toHaveLength(3);
-    expect(await acquireLeases(pool(), { holder: 'renew', accountIds: [a], want: 2, ttlMs: TTL, now: T0 + 1000 })).toEqual(three);
+    expect(
+      await acquireLeases(pool(), { holder: 'renew', accountIds: [a], want: 2, ttlMs: TTL, now: T0 + 1000 }),
+    ).toEqual(three);
     expect(await renewLeases(pool(), 'renew', TTL, { now: T0 + 50_000 })).toEqual(three);
     const leases = await leasesOf(pool(), 'renew', { now: T0 + 50_000 });
     expect(leases.map((l) => l.expiresAt)).toEqual([T0 + 50_000 + TTL, T0 + 50_000 + TTL, T0 + 50_000 + TTL]);
@@ -86,7 +123,11 @@ describeControl('collector leases', (suite) => {
     const holders = ['race-1', 'race-2', 'race-3', 'race-4'];
     const accountsOf = await Promise.all(holders.map(() => accounts(pool(), 2)));
     const acquireAll = (now: number) =>
-      Promise.all(holders.map((holder, i) => acquireLeases(pool(), { holder, accountIds: accountsOf[i], want: 15, ttlMs: TTL, now })));
+      Promise.all(
+        holders.map((holder, i) =>
+          acquireLeases(pool(), { holder, accountIds: accountsOf[i], want: 15, ttlMs: TTL, now }),
+        ),
+      );
 
     for (const now of [T0, T0 + 1000, T0 + 2000]) {
       const grants = await acquireAll(now);
@@ -99,21 +140,36 @@ describeControl('collector leases', (suite) => {
       }
     }
     // However the races went, a quiet round leaves every channel with exactly one holder.
-    for (const [i, holder] of holders.entries()) await acquireLeases(pool(), { holder, accountIds: accountsOf[i], want: 15, ttlMs: TTL, now: T0 + 3000 });
-    const held = (await Promise.all(holders.map((h) => leasesOf(pool(), h, { now: T0 + 3000 })))).flat().map((l) => l.channelId);
+    for (const [i, holder] of holders.entries())
+      await acquireLeases(pool(), { holder, accountIds: accountsOf[i], want: 15, ttlMs: TTL, now: T0 + 3000 });
+    const held = (await Promise.all(holders.map((h) => leasesOf(pool(), h, { now: T0 + 3000 }))))
+      .flat()
+      .map((l) => l.channelId);
     expect(held.sort()).toEqual(channels);
   });
 
   it('lets another holder take over the channels of a holder that stopped renewing', async () => {
     await onlyChannels(pool(), channelRange(1400, 3));
     const [a, b] = await accounts(pool(), 2);
-    expect(await acquireLeases(pool(), { holder: 'dies', accountIds: [a], want: 10, ttlMs: TTL, now: T0 })).toHaveLength(3);
-    expect(await acquireLeases(pool(), { holder: 'heir', accountIds: [b], want: 10, ttlMs: TTL, now: T0 + TTL - 1 })).toEqual([]);
-    const inherited = await acquireLeases(pool(), { holder: 'heir', accountIds: [b], want: 10, ttlMs: TTL, now: T0 + TTL });
+    expect(
+      await acquireLeases(pool(), { holder: 'dies', accountIds: [a], want: 10, ttlMs: TTL, now: T0 }),
+    ).toHaveLength(3);
+    expect(
+      await acquireLeases(pool(), { holder: 'heir', accountIds: [b], want: 10, ttlMs: TTL, now: T0 + TTL - 1 }),
+    ).toEqual([]);
+    const inherited = await acquireLeases(pool(), {
+      holder: 'heir',
+      accountIds: [b],
+      want: 10,
+      ttlMs: TTL,
+      now: T0 + TTL,
+    });
     expect(inherited).toEqual(channelRange(1400, 3).map((channelId) => ({ channelId, accountId: b })));
     // The old holder learns it lost them, and does not win them back while the heir renews.
     expect(await renewLeases(pool(), 'dies', TTL, { now: T0 + TTL + 1 })).toEqual([]);
-    expect(await acquireLeases(pool(), { holder: 'dies', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + TTL + 2 })).toEqual([]);
+    expect(
+      await acquireLeases(pool(), { holder: 'dies', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + TTL + 2 }),
+    ).toEqual([]);
     expect(await leasesOf(pool(), 'dies', { now: T0 + TTL + 2 })).toEqual([]);
   });
 
@@ -128,10 +184,16 @@ describeControl('collector leases', (suite) => {
     await setChannelStatus(pool(), '1502', 'gone', 'CHANNEL_INVALID');
     await removeChannel(pool(), '1503');
     expect(await renewLeases(pool(), 'status', TTL, { now: T0 + 1000 })).toEqual([]);
-    expect(await acquireLeases(pool(), { holder: 'status', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + 2000 })).toEqual([]);
+    expect(
+      await acquireLeases(pool(), { holder: 'status', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + 2000 }),
+    ).toEqual([]);
 
     await setChannelStatus(pool(), '1501', 'active', null);
-    expect(channelsOf(await acquireLeases(pool(), { holder: 'status', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + 3000 }))).toEqual(['1501']);
+    expect(
+      channelsOf(
+        await acquireLeases(pool(), { holder: 'status', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + 3000 }),
+      ),
+    ).toEqual(['1501']);
   });
 
   it('gives nothing to disabled, parked or unknown accounts', async () => {
@@ -144,16 +206,29 @@ describeControl('collector leases', (suite) => {
     expect(await acquireLeases(pool(), { ...request, now: T0 })).toEqual([]);
     expect(await acquireLeases(pool(), { ...request, accountIds: [], now: T0 })).toEqual([]);
     // Once the flood wait is over, the parked account works again.
-    expect(await acquireLeases(pool(), { ...request, now: T0 + 30_000 })).toEqual(channelRange(1600, 2).map((channelId) => ({ channelId, accountId: parked })));
+    expect(await acquireLeases(pool(), { ...request, now: T0 + 30_000 })).toEqual(
+      channelRange(1600, 2).map((channelId) => ({ channelId, accountId: parked })),
+    );
   });
 
   it("moves a parked account's channels to the holder's other accounts when it acquires", async () => {
     await onlyChannels(pool(), channelRange(1700, 4));
     const [a, b] = (await accounts(pool(), 2)).sort();
     const before = await acquireLeases(pool(), { holder: 'flood', accountIds: [a, b], want: 4, ttlMs: TTL, now: T0 });
-    expect(countByAccount(before)).toEqual(new Map([[a, 2], [b, 2]]));
+    expect(countByAccount(before)).toEqual(
+      new Map([
+        [a, 2],
+        [b, 2],
+      ]),
+    );
     await recordAccountHealth(pool(), a, { health: 0.5, parkedUntil: T0 + 600_000, lastError: 'FLOOD_WAIT_600' });
-    const after = await acquireLeases(pool(), { holder: 'flood', accountIds: [a, b], want: 4, ttlMs: TTL, now: T0 + 1000 });
+    const after = await acquireLeases(pool(), {
+      holder: 'flood',
+      accountIds: [a, b],
+      want: 4,
+      ttlMs: TTL,
+      now: T0 + 1000,
+    });
     expect(after).toEqual(channelRange(1700, 4).map((channelId) => ({ channelId, accountId: b })));
   });
 
@@ -164,8 +239,12 @@ describeControl('collector leases', (suite) => {
     await acquireLeases(pool(), { holder: 'mover', accountIds: [a], want: 3, ttlMs: TTL, now: T0 });
     expect(await moveLeases(pool(), 'mover', a, b, { now: T0 + 1000 })).toEqual(channelRange(1800, 3));
     expect((await leasesOf(pool(), 'mover', { now: T0 + 1000 })).map((l) => l.accountId)).toEqual([b, b, b]);
-    await expect(moveLeases(pool(), 'mover', b, off, { now: T0 + 1000 })).rejects.toMatchObject({ field: 'toAccountId' });
-    await expect(moveLeases(pool(), 'mover', b, 'ffffffffffff', { now: T0 + 1000 })).rejects.toMatchObject({ field: 'toAccountId' });
+    await expect(moveLeases(pool(), 'mover', b, off, { now: T0 + 1000 })).rejects.toMatchObject({
+      field: 'toAccountId',
+    });
+    await expect(moveLeases(pool(), 'mover', b, 'ffffffffffff', { now: T0 + 1000 })).rejects.toMatchObject({
+      field: 'toAccountId',
+    });
     expect((await leasesOf(pool(), 'mover', { now: T0 + 1000 })).map((l) => l.accountId)).toEqual([b, b, b]);
   });
 
@@ -173,12 +252,18 @@ describeControl('collector leases', (suite) => {
     await onlyChannels(pool(), channelRange(1900, 3));
     const [a, b] = await accounts(pool(), 2);
     await acquireLeases(pool(), { holder: 'leaving', accountIds: [a], want: 3, ttlMs: TTL, now: T0 });
-    expect(await acquireLeases(pool(), { holder: 'staying', accountIds: [b], want: 3, ttlMs: TTL, now: T0 + 1 })).toEqual([]);
+    expect(
+      await acquireLeases(pool(), { holder: 'staying', accountIds: [b], want: 3, ttlMs: TTL, now: T0 + 1 }),
+    ).toEqual([]);
     expect(await releaseLeases(pool(), 'leaving', ['1901', '9999'])).toBe(1);
-    expect(channelsOf(await acquireLeases(pool(), { holder: 'staying', accountIds: [b], want: 3, ttlMs: TTL, now: T0 + 2 }))).toEqual(['1901']);
+    expect(
+      channelsOf(await acquireLeases(pool(), { holder: 'staying', accountIds: [b], want: 3, ttlMs: TTL, now: T0 + 2 })),
+    ).toEqual(['1901']);
     expect(await releaseLeases(pool(), 'leaving')).toBe(2);
     expect(await releaseLeases(pool(), 'leaving')).toBe(0);
-    expect(channelsOf(await acquireLeases(pool(), { holder: 'staying', accountIds: [b], want: 3, ttlMs: TTL, now: T0 + 3 }))).toEqual(channelRange(1900, 3));
+    expect(
+      channelsOf(await acquireLeases(pool(), { holder: 'staying', accountIds: [b], want: 3, ttlMs: TTL, now: T0 + 3 })),
+    ).toEqual(channelRange(1900, 3));
   });
 
   it.each<[Record<string, unknown>, string]>([
@@ -191,7 +276,13 @@ describeControl('collector leases', (suite) => {
     [{ accountIds: 'a1b2c3d4e5f6' }, 'accountIds'],
     [{ now: -1 }, 'now'],
   ])('refuses %j, naming the field %s', async (override, field) => {
-    const acquire = acquireLeases(pool(), { holder: 'valid', accountIds: [], want: 1, ttlMs: TTL, ...override } as Parameters<typeof acquireLeases>[1]);
+    const acquire = acquireLeases(pool(), {
+      holder: 'valid',
+      accountIds: [],
+      want: 1,
+      ttlMs: TTL,
+      ...override,
+    } as Parameters<typeof acquireLeases>[1]);
     await expect(acquire).rejects.toBeInstanceOf(ControlError);
     await expect(acquire).rejects.toMatchObject({ field });
   });
@@ -203,7 +294,13 @@ describe('spreading channels over accounts', () => {
       ['a', 2],
       ['c', 1],
     ]);
-    expect(spreadOverAccounts(['1', '2', '3', '4', '5'], ['a', 'b', 'c'], loads).map((g) => g.accountId)).toEqual(['b', 'b', 'c', 'a', 'b']);
+    expect(spreadOverAccounts(['1', '2', '3', '4', '5'], ['a', 'b', 'c'], loads).map((g) => g.accountId)).toEqual([
+      'b',
+      'b',
+      'c',
+      'a',
+      'b',
+    ]);
     expect(spreadOverAccounts(['1'], [], loads)).toEqual([]);
     expect(spreadOverAccounts([], ['a'], loads)).toEqual([]);
   });

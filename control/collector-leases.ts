@@ -142,12 +142,19 @@ export async function acquireLeases(pool: Pool, request: LeaseRequest): Promise<
  * disabled or parked, or whose channel was removed or became unreachable,
  * are given up. A collector stops working on any channel not returned.
  */
-export async function renewLeases(pool: Pool, holder: string, ttlMs: number, clock: LeaseClock = {}): Promise<LeaseGrant[]> {
+export async function renewLeases(
+  pool: Pool,
+  holder: string,
+  ttlMs: number,
+  clock: LeaseClock = {},
+): Promise<LeaseGrant[]> {
   checkHolder(holder);
   checkTtl(ttlMs);
   const now = checkNow(clock.now);
   return retryDeadlocks(() =>
-    withTransaction(pool, async (client) => sortByChannel(await keepHolderLeases(client, holder, null, new Date(now), new Date(now + ttlMs)))),
+    withTransaction(pool, async (client) =>
+      sortByChannel(await keepHolderLeases(client, holder, null, new Date(now), new Date(now + ttlMs))),
+    ),
   );
 }
 
@@ -159,12 +166,15 @@ export async function renewLeases(pool: Pool, holder: string, ttlMs: number, clo
 export async function releaseLeases(pool: Pool, holder: string, channelIds?: string[]): Promise<number> {
   checkHolder(holder);
   if (channelIds !== undefined && (!Array.isArray(channelIds) || channelIds.some((id) => typeof id !== 'string'))) {
-    throw new ControlError('channelIds', 'expected a list of channel ids, or nothing for all of the holder\'s leases');
+    throw new ControlError('channelIds', "expected a list of channel ids, or nothing for all of the holder's leases");
   }
   const { rowCount } =
     channelIds === undefined
       ? await pool.query('DELETE FROM collector_leases WHERE holder = $1', [holder])
-      : await pool.query('DELETE FROM collector_leases WHERE holder = $1 AND channel_id = ANY($2::text[])', [holder, channelIds]);
+      : await pool.query('DELETE FROM collector_leases WHERE holder = $1 AND channel_id = ANY($2::text[])', [
+          holder,
+          channelIds,
+        ]);
   return rowCount ?? 0;
 }
 
@@ -174,7 +184,13 @@ export async function releaseLeases(pool: Pool, holder: string, channelIds?: str
  * this process. The target must be active and not parked. Returns the
  * channel ids moved.
  */
-export async function moveLeases(pool: Pool, holder: string, fromAccountId: string, toAccountId: string, clock: LeaseClock = {}): Promise<string[]> {
+export async function moveLeases(
+  pool: Pool,
+  holder: string,
+  fromAccountId: string,
+  toAccountId: string,
+  clock: LeaseClock = {},
+): Promise<string[]> {
   checkHolder(holder);
   const now = new Date(checkNow(clock.now));
   return withTransaction(pool, async (client) => {
@@ -183,11 +199,19 @@ export async function moveLeases(pool: Pool, holder: string, fromAccountId: stri
       'SELECT status, parked_until FROM mtproto_accounts WHERE id = $1 FOR SHARE',
       [toAccountId],
     );
-    if (target.length === 0) throw new ControlError('toAccountId', `no MTProto account has the id ${JSON.stringify(toAccountId)}`);
-    if (target[0].status !== 'active') throw new ControlError('toAccountId', `account ${toAccountId} is ${target[0].status}; move the leases to an active account`);
+    if (target.length === 0)
+      throw new ControlError('toAccountId', `no MTProto account has the id ${JSON.stringify(toAccountId)}`);
+    if (target[0].status !== 'active')
+      throw new ControlError(
+        'toAccountId',
+        `account ${toAccountId} is ${target[0].status}; move the leases to an active account`,
+      );
     const parkedUntil = epochMs(target[0].parked_until);
     if (parkedUntil !== null && parkedUntil > now.getTime()) {
-      throw new ControlError('toAccountId', `account ${toAccountId} is parked until ${new Date(parkedUntil).toISOString()}; move the leases to an unparked account`);
+      throw new ControlError(
+        'toAccountId',
+        `account ${toAccountId} is parked until ${new Date(parkedUntil).toISOString()}; move the leases to an unparked account`,
+      );
     }
     const { rows } = await client.query<{ channel_id: string }>(
       'UPDATE collector_leases SET account_id = $3 WHERE holder = $1 AND account_id = $2 AND expires_at > $4 RETURNING channel_id',
@@ -200,11 +224,23 @@ export async function moveLeases(pool: Pool, holder: string, fromAccountId: stri
 /** The holder's live (unexpired) leases, by channel id. */
 export async function leasesOf(pool: Pool, holder: string, clock: LeaseClock = {}): Promise<CollectorLease[]> {
   const now = new Date(checkNow(clock.now));
-  const { rows } = await pool.query<{ channel_id: string; account_id: string; holder: string; expires_at: Date; acquired_at: Date }>(
+  const { rows } = await pool.query<{
+    channel_id: string;
+    account_id: string;
+    holder: string;
+    expires_at: Date;
+    acquired_at: Date;
+  }>(
     'SELECT channel_id, account_id, holder, expires_at, acquired_at FROM collector_leases WHERE holder = $1 AND expires_at > $2',
     [holder, now],
   );
-  const leases = rows.map((r) => ({ channelId: r.channel_id, accountId: r.account_id, holder: r.holder, expiresAt: epochMs(r.expires_at), acquiredAt: epochMs(r.acquired_at) }));
+  const leases = rows.map((r) => ({
+    channelId: r.channel_id,
+    accountId: r.account_id,
+    holder: r.holder,
+    expiresAt: epochMs(r.expires_at),
+    acquiredAt: epochMs(r.acquired_at),
+  }));
   return sortByChannel(leases);
 }
 
@@ -213,7 +249,11 @@ export async function leasesOf(pool: Pool, holder: string, clock: LeaseClock = {
  * so far (ties to the first in `accounts`), so the accounts of a process
  * share its load evenly. Pure: exported for its specification.
  */
-export function spreadOverAccounts(channelIds: readonly string[], accounts: readonly string[], loads: ReadonlyMap<string, number>): LeaseGrant[] {
+export function spreadOverAccounts(
+  channelIds: readonly string[],
+  accounts: readonly string[],
+  loads: ReadonlyMap<string, number>,
+): LeaseGrant[] {
   if (accounts.length === 0) return [];
   const load = accounts.map((id) => loads.get(id) ?? 0);
   return channelIds.map((channelId) => {
@@ -229,7 +269,13 @@ export function spreadOverAccounts(channelIds: readonly string[], accounts: read
  * the rest until `expiresAt`. `accounts`: the usable accounts the holder
  * offered, or null to accept any active, unparked account.
  */
-async function keepHolderLeases(client: PoolClient, holder: string, accounts: string[] | null, now: Date, expiresAt: Date): Promise<LeaseGrant[]> {
+async function keepHolderLeases(
+  client: PoolClient,
+  holder: string,
+  accounts: string[] | null,
+  now: Date,
+  expiresAt: Date,
+): Promise<LeaseGrant[]> {
   await client.query(
     `DELETE FROM collector_leases l
      WHERE l.holder = $1 AND l.expires_at > $2 AND (

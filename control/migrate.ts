@@ -58,7 +58,9 @@ export async function loadControlMigrations(dir: string = CONTROL_MIGRATIONS_DIR
   migrations.sort((a, b) => a.version - b.version);
   for (let i = 1; i < migrations.length; i++) {
     if (migrations[i].version === migrations[i - 1].version) {
-      throw new Error(`control migrations ${migrations[i - 1].name} and ${migrations[i].name} share version ${migrations[i].version}: renumber one of them`);
+      throw new Error(
+        `control migrations ${migrations[i - 1].name} and ${migrations[i].name} share version ${migrations[i].version}: renumber one of them`,
+      );
     }
   }
   return migrations;
@@ -71,7 +73,10 @@ export async function loadControlMigrations(dir: string = CONTROL_MIGRATIONS_DIR
  * @example
  * const applied = await migrateControl(pool, { log });
  */
-export async function migrateControl(pool: Pool, opts: { migrations?: ControlMigration[]; log?: Logger } = {}): Promise<number[]> {
+export async function migrateControl(
+  pool: Pool,
+  opts: { migrations?: ControlMigration[]; log?: Logger } = {},
+): Promise<number[]> {
   const log = opts.log ?? silentLogger;
   const migrations = opts.migrations ?? (await loadControlMigrations());
   const applied: number[] = [];
@@ -80,7 +85,10 @@ export async function migrateControl(pool: Pool, opts: { migrations?: ControlMig
       // Held until this transaction ends; a second migrator waits here and then sees the row.
       await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
       await client.query(MIGRATIONS_TABLE);
-      const { rows } = await client.query<{ checksum: string }>('SELECT checksum FROM control_migrations WHERE version = $1', [m.version]);
+      const { rows } = await client.query<{ checksum: string }>(
+        'SELECT checksum FROM control_migrations WHERE version = $1',
+        [m.version],
+      );
       if (rows.length > 0) {
         if (rows[0].checksum !== m.checksum) {
           throw new Error(
@@ -91,7 +99,11 @@ export async function migrateControl(pool: Pool, opts: { migrations?: ControlMig
         return false;
       }
       await client.query(m.sql);
-      await client.query('INSERT INTO control_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+      await client.query('INSERT INTO control_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        m.checksum,
+      ]);
       return true;
     });
     if (ran) {

@@ -109,7 +109,10 @@ function fromRow(r: AccountRow): MtprotoAccount {
 function checkPhone(value: unknown): string {
   const phone = typeof value === 'string' ? value.trim() : value;
   if (typeof phone !== 'string' || !PHONE.test(phone)) {
-    throw new ControlError('phone', `expected + and 7 to 15 digits without spaces (e.g. +4915112345678), got ${JSON.stringify(value)}`);
+    throw new ControlError(
+      'phone',
+      `expected + and 7 to 15 digits without spaces (e.g. +4915112345678), got ${JSON.stringify(value)}`,
+    );
   }
   return phone;
 }
@@ -128,7 +131,8 @@ export function checkProxy(value: unknown): string {
   } catch {
     throw new ControlError('proxy', `expected ${PROXY_FORM}; this is not a URL`);
   }
-  if (!PROXY_SCHEMES.includes(url.protocol)) throw new ControlError('proxy', `expected ${PROXY_FORM}; the scheme ${url.protocol} is not supported`);
+  if (!PROXY_SCHEMES.includes(url.protocol))
+    throw new ControlError('proxy', `expected ${PROXY_FORM}; the scheme ${url.protocol} is not supported`);
   // Non-special schemes keep the port as written: it must be there and be a real port.
   const port = Number(url.port);
   if (url.hostname === '' || url.port === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -138,7 +142,10 @@ export function checkProxy(value: unknown): string {
     throw new ControlError('proxy', `expected ${PROXY_FORM}; nothing may follow host:port`);
   }
   if (url.protocol === 'mtproxy:' && (url.username === '' || url.password !== '')) {
-    throw new ControlError('proxy', `expected ${PROXY_FORM}; an MTProxy needs its secret before the @, and nothing else`);
+    throw new ControlError(
+      'proxy',
+      `expected ${PROXY_FORM}; an MTProxy needs its secret before the @, and nothing else`,
+    );
   }
   return text;
 }
@@ -173,19 +180,27 @@ export async function addAccount(pool: Pool, input: NewMtprotoAccount, by: Actor
   const phone = checkPhone(input.phone);
   const userId = input.userId;
   if (userId !== null && (typeof userId !== 'string' || !USER_ID.test(userId))) {
-    throw new ControlError('userId', `expected a Telegram user id of decimal digits or null, got ${JSON.stringify(userId)}`);
+    throw new ControlError(
+      'userId',
+      `expected a Telegram user id of decimal digits or null, got ${JSON.stringify(userId)}`,
+    );
   }
   const proxy = input.proxy === undefined || input.proxy === null ? null : checkProxy(input.proxy);
   const keepProxy = input.proxy === undefined;
-  if (typeof input.sealSession !== 'function') throw new ControlError('sealSession', 'expected a function sealing the session for an account id');
+  if (typeof input.sealSession !== 'function')
+    throw new ControlError('sealSession', 'expected a function sealing the session for an account id');
   // Two first logins of one phone at once both pick a fresh id; the loser of the
   // insert race finds the winner's row on its next try and seals for that id.
   for (let attempt = 0; attempt < 3; attempt++) {
     const stored = await withTransaction(pool, async (client) => {
-      const existing = await client.query<{ id: string }>('SELECT id FROM mtproto_accounts WHERE phone = $1 FOR UPDATE', [phone]);
+      const existing = await client.query<{ id: string }>(
+        'SELECT id FROM mtproto_accounts WHERE phone = $1 FOR UPDATE',
+        [phone],
+      );
       const id = existing.rows[0]?.id ?? newId();
       const sealed = input.sealSession(id);
-      if (typeof sealed !== 'string' || sealed === '') throw new ControlError('sealSession', 'expected the sealed session as a non-empty string');
+      if (typeof sealed !== 'string' || sealed === '')
+        throw new ControlError('sealSession', 'expected the sealed session as a non-empty string');
       const { rows } = await client.query<AccountRow>(
         `INSERT INTO mtproto_accounts (id, phone, session_sealed, user_id, proxy) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (phone) DO UPDATE SET session_sealed = EXCLUDED.session_sealed, user_id = EXCLUDED.user_id,
@@ -227,8 +242,15 @@ export async function getAccount(pool: Pool, id: string): Promise<MtprotoAccount
  * does not exist.
  */
 export async function accountSession(pool: Pool, id: string): Promise<string> {
-  const { rows } = await pool.query<{ session_sealed: string }>('SELECT session_sealed FROM mtproto_accounts WHERE id = $1', [id]);
-  if (rows.length === 0) throw new ControlError('accountId', `no MTProto account has the id ${JSON.stringify(id)}; list them to find the right one`);
+  const { rows } = await pool.query<{ session_sealed: string }>(
+    'SELECT session_sealed FROM mtproto_accounts WHERE id = $1',
+    [id],
+  );
+  if (rows.length === 0)
+    throw new ControlError(
+      'accountId',
+      `no MTProto account has the id ${JSON.stringify(id)}; list them to find the right one`,
+    );
   return rows[0].session_sealed;
 }
 
@@ -237,13 +259,30 @@ export async function accountSession(pool: Pool, id: string): Promise<string> {
  * Disabling releases the account's leases at once, so its channels go to
  * other accounts without waiting for the leases to expire.
  */
-export async function setAccountStatus(pool: Pool, id: string, status: AccountStatus, by: Actor = {}): Promise<boolean> {
-  if (!ACCOUNT_STATUSES.includes(status)) throw new ControlError('status', `expected one of ${ACCOUNT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
+export async function setAccountStatus(
+  pool: Pool,
+  id: string,
+  status: AccountStatus,
+  by: Actor = {},
+): Promise<boolean> {
+  if (!ACCOUNT_STATUSES.includes(status))
+    throw new ControlError('status', `expected one of ${ACCOUNT_STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query('UPDATE mtproto_accounts SET status = $2, updated_at = now() WHERE id = $1', [id, status]);
+    const { rowCount } = await client.query(
+      'UPDATE mtproto_accounts SET status = $2, updated_at = now() WHERE id = $1',
+      [id, status],
+    );
     if (!rowCount) return false;
-    const released = status === 'disabled' ? ((await client.query('DELETE FROM collector_leases WHERE account_id = $1', [id])).rowCount ?? 0) : 0;
-    await audit(client, { actor: by.actor ?? 'system', action: 'mtproto_account.status', target: id, details: { status, releasedLeases: released } });
+    const released =
+      status === 'disabled'
+        ? ((await client.query('DELETE FROM collector_leases WHERE account_id = $1', [id])).rowCount ?? 0)
+        : 0;
+    await audit(client, {
+      actor: by.actor ?? 'system',
+      action: 'mtproto_account.status',
+      target: id,
+      details: { status, releasedLeases: released },
+    });
     return true;
   });
 }
@@ -252,9 +291,17 @@ export async function setAccountStatus(pool: Pool, id: string, status: AccountSt
 export async function removeAccount(pool: Pool, id: string, by: Actor = {}): Promise<boolean> {
   return withTransaction(pool, async (client) => {
     // The leases follow by ON DELETE CASCADE.
-    const { rows } = await client.query<{ phone: string }>('DELETE FROM mtproto_accounts WHERE id = $1 RETURNING phone', [id]);
+    const { rows } = await client.query<{ phone: string }>(
+      'DELETE FROM mtproto_accounts WHERE id = $1 RETURNING phone',
+      [id],
+    );
     if (rows.length === 0) return false;
-    await audit(client, { actor: by.actor ?? 'system', action: 'mtproto_account.remove', target: id, details: { phone: rows[0].phone } });
+    await audit(client, {
+      actor: by.actor ?? 'system',
+      action: 'mtproto_account.remove',
+      target: id,
+      details: { phone: rows[0].phone },
+    });
     return true;
   });
 }
@@ -297,9 +344,17 @@ export async function recordAccountHealth(pool: Pool, id: string, observed: Acco
 export async function setAccountProxy(pool: Pool, id: string, proxy: string | null, by: Actor = {}): Promise<boolean> {
   const valid = proxy === null ? null : checkProxy(proxy);
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query('UPDATE mtproto_accounts SET proxy = $2, updated_at = now() WHERE id = $1', [id, valid]);
+    const { rowCount } = await client.query(
+      'UPDATE mtproto_accounts SET proxy = $2, updated_at = now() WHERE id = $1',
+      [id, valid],
+    );
     if (!rowCount) return false;
-    await audit(client, { actor: by.actor ?? 'system', action: 'mtproto_account.proxy', target: id, details: { proxy: valid === null ? null : redactProxy(valid) } });
+    await audit(client, {
+      actor: by.actor ?? 'system',
+      action: 'mtproto_account.proxy',
+      target: id,
+      details: { proxy: valid === null ? null : redactProxy(valid) },
+    });
     return true;
   });
 }

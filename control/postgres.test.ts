@@ -22,7 +22,9 @@ describeControl('control plane', (suite) => {
     expect(migrations.map((m) => m.name)).toContain('001_control.sql');
     const { rows } = await pool().query('SELECT version, name, checksum FROM control_migrations ORDER BY version');
     expect(rows).toEqual(migrations.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })));
-    const tables = await pool().query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
+    const tables = await pool().query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+    );
     expect(tables.rows.map((r) => r.table_name)).toEqual([
       'alert_deliveries',
       'alert_subscriptions',
@@ -44,8 +46,12 @@ describeControl('control plane', (suite) => {
   });
 
   it('refuses to start when an applied migration was changed', async () => {
-    const changed = (await loadControlMigrations()).map((m) => (m.version === 1 ? { ...m, sql: `${m.sql}\n-- edited`, checksum: 'f'.repeat(64) } : m));
-    await expect(migrateControl(pool(), { migrations: changed })).rejects.toThrow(/001_control\.sql was changed after it was applied.*new numbered migration/);
+    const changed = (await loadControlMigrations()).map((m) =>
+      m.version === 1 ? { ...m, sql: `${m.sql}\n-- edited`, checksum: 'f'.repeat(64) } : m,
+    );
+    await expect(migrateControl(pool(), { migrations: changed })).rejects.toThrow(
+      /001_control\.sql was changed after it was applied.*new numbered migration/,
+    );
     // Still usable: the refused transaction rolled back.
     await expect(suite.control.ping()).resolves.toBeUndefined();
   });
@@ -70,24 +76,29 @@ describeControl('control plane', (suite) => {
     await expect(pool().query('SELECT 1')).resolves.toBeDefined();
   });
 
-  it.runIf(suite.driver === 'embedded')('refuses an embedded store another live process holds, and takes over from a dead one', async () => {
-    const config = suite.test.config;
-    if (config.driver !== 'embedded') throw new Error('unreachable');
-    const lock = `${config.path}.lock`;
-    expect((await readFile(lock, 'utf8')).trim()).toBe(String(process.pid));
-    await suite.control.close();
+  it.runIf(suite.driver === 'embedded')(
+    'refuses an embedded store another live process holds, and takes over from a dead one',
+    async () => {
+      const config = suite.test.config;
+      if (config.driver !== 'embedded') throw new Error('unreachable');
+      const lock = `${config.path}.lock`;
+      expect((await readFile(lock, 'utf8')).trim()).toBe(String(process.pid));
+      await suite.control.close();
 
-    // The parent of this test worker is alive for sure.
-    await writeFile(lock, `${process.ppid}\n`);
-    await expect(openControlPlane(config)).rejects.toThrow(new RegExp(`in use by process ${process.ppid}.*TGPULSE_POSTGRES_URL`));
+      // The parent of this test worker is alive for sure.
+      await writeFile(lock, `${process.ppid}\n`);
+      await expect(openControlPlane(config)).rejects.toThrow(
+        new RegExp(`in use by process ${process.ppid}.*TGPULSE_POSTGRES_URL`),
+      );
 
-    const gone = spawnSync(process.execPath, ['-e', '']).pid;
-    await writeFile(lock, `${gone}\n`);
-    // The handle is closed already; closing again is a no-op, then it opens.
-    await suite.reopen();
-    await expect(suite.control.ping()).resolves.toBeUndefined();
-    expect((await readFile(lock, 'utf8')).trim()).toBe(String(process.pid));
-  });
+      const gone = spawnSync(process.execPath, ['-e', '']).pid;
+      await writeFile(lock, `${gone}\n`);
+      // The handle is closed already; closing again is a no-op, then it opens.
+      await suite.reopen();
+      await expect(suite.control.ping()).resolves.toBeUndefined();
+      expect((await readFile(lock, 'utf8')).trim()).toBe(String(process.pid));
+    },
+  );
 
   it.runIf(suite.driver === 'server')('lets two processes migrate a fresh database at once', async () => {
     const fresh = await freshTestControl('server');
@@ -106,7 +117,9 @@ describeControl('control plane', (suite) => {
 });
 
 it('says what to do when the Postgres server cannot be reached', async () => {
-  await expect(openControlPlane({ driver: 'server', url: 'postgres://tgpulse:hunter2@127.0.0.1:1/tgpulse' })).rejects.toThrow(
+  await expect(
+    openControlPlane({ driver: 'server', url: 'postgres://tgpulse:hunter2@127.0.0.1:1/tgpulse' }),
+  ).rejects.toThrow(
     /cannot reach Postgres at postgres:\/\/tgpulse:\*\*\*@127\.0\.0\.1:1\/tgpulse: .*ECONNREFUSED.*TGPULSE_POSTGRES_URL/,
   );
 });
@@ -116,7 +129,9 @@ it('says why an embedded store cannot be opened', async () => {
   try {
     // A file where the data folder should be.
     await writeFile(join(dir, 'pglite'), 'not a folder');
-    await expect(openControlPlane({ driver: 'embedded', path: join(dir, 'pglite') })).rejects.toThrow(/cannot open the embedded control plane at .*pglite: /);
+    await expect(openControlPlane({ driver: 'embedded', path: join(dir, 'pglite') })).rejects.toThrow(
+      /cannot open the embedded control plane at .*pglite: /,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -167,9 +167,15 @@ async function startEmbedded(path: string, log: Logger): Promise<EmbeddedStore> 
     pool.on('error', (err) => log.warn({ err }, 'embedded control-plane connection failed; the pool will reconnect'));
     stops.push(() => pool.end());
     await migrateControl(pool, { log });
-    return { pool, wireUrl: `postgres://postgres@${conn.slice(0, colon)}:${conn.slice(colon + 1)}/postgres`, stop: stopAll };
+    return {
+      pool,
+      wireUrl: `postgres://postgres@${conn.slice(0, colon)}:${conn.slice(colon + 1)}/postgres`,
+      stop: stopAll,
+    };
   } catch (err) {
-    await stopAll().catch((stopErr: unknown) => log.warn({ err: stopErr }, 'error while undoing a failed control-plane start'));
+    await stopAll().catch((stopErr: unknown) =>
+      log.warn({ err: stopErr }, 'error while undoing a failed control-plane start'),
+    );
     throw new Error(`cannot open the embedded control plane at ${path}: ${describeError(err)}`, { cause: err });
   }
 }
@@ -232,7 +238,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function handle(driver: ControlPlane['driver'], pool: Pool, wireUrl: string | null, release: () => Promise<void>): ControlPlane {
+function handle(
+  driver: ControlPlane['driver'],
+  pool: Pool,
+  wireUrl: string | null,
+  release: () => Promise<void>,
+): ControlPlane {
   let closing: Promise<void> | null = null;
   return {
     driver,

@@ -3,7 +3,6 @@ import { madeUpSession } from '../test/support/fake-telegram.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decryptSession, encryptSession, parseSessionKey, SessionKeyError } from './session-crypto.ts';
 
-
 describe('session crypto', () => {
   const key = randomBytes(32);
   let plain = '';
@@ -37,7 +36,14 @@ describe('session crypto', () => {
       expect(message).toMatch(/key is wrong or the stored session was tampered with/);
       expect(message).toContain('TGPULSE_SESSION_KEY');
       expect(message).toContain('a1b2c3d4e5f6');
-      for (const secret of [other.toString('hex'), other.toString('base64'), key.toString('hex'), key.toString('base64'), plain]) expect(message).not.toContain(secret);
+      for (const secret of [
+        other.toString('hex'),
+        other.toString('base64'),
+        key.toString('hex'),
+        key.toString('base64'),
+        plain,
+      ])
+        expect(message).not.toContain(secret);
     }
   });
 
@@ -58,7 +64,15 @@ describe('session crypto', () => {
       const tampered = parts.map((p, j) => (j === i ? flip(p) : p)).join('.');
       expect(() => decryptSession(tampered, key, 'a1b2c3d4e5f6'), `part ${i}`).toThrow(SessionKeyError);
     }
-    for (const bad of ['', plain, `v2.${parts.slice(1).join('.')}`, parts.slice(0, 3).join('.'), `${sealed}.x`, sealed.replace(parts[1], parts[1].slice(2)), sealed.replace(parts[3], '!!')]) {
+    for (const bad of [
+      '',
+      plain,
+      `v2.${parts.slice(1).join('.')}`,
+      parts.slice(0, 3).join('.'),
+      `${sealed}.x`,
+      sealed.replace(parts[1], parts[1].slice(2)),
+      sealed.replace(parts[3], '!!'),
+    ]) {
       expect(() => decryptSession(bad, key, 'a1b2c3d4e5f6'), JSON.stringify(bad)).toThrow(SessionKeyError);
     }
   });
@@ -74,8 +88,18 @@ describe('session crypto', () => {
 
   it('refuses bad key text, naming the variable and the form but not the value', () => {
     const short = randomBytes(16);
-    for (const bad of ['', 'hunter2hunter2', short.toString('hex'), short.toString('base64'), key.toString('hex').slice(1) + 'g', randomBytes(33).toString('base64'), key.toString('base64').slice(0, 43)]) {
-      expect(() => parseSessionKey(bad), JSON.stringify(bad)).toThrow(/TGPULSE_SESSION_KEY must be 32 bytes written as 64 hex characters or 44 base64 characters/);
+    for (const bad of [
+      '',
+      'hunter2hunter2',
+      short.toString('hex'),
+      short.toString('base64'),
+      key.toString('hex').slice(1) + 'g',
+      randomBytes(33).toString('base64'),
+      key.toString('base64').slice(0, 43),
+    ]) {
+      expect(() => parseSessionKey(bad), JSON.stringify(bad)).toThrow(
+        /TGPULSE_SESSION_KEY must be 32 bytes written as 64 hex characters or 44 base64 characters/,
+      );
       try {
         parseSessionKey(bad);
       } catch (err) {

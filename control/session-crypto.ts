@@ -81,7 +81,12 @@ export function encryptSession(plain: string, key: Buffer, accountId: string): s
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(associatedData(accountId));
   const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return [VERSION, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+  return [
+    VERSION,
+    iv.toString('base64url'),
+    ciphertext.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+  ].join('.');
 }
 
 /**
@@ -123,5 +128,6 @@ function associatedData(accountId: string): Buffer {
 
 function checkKey(key: Buffer): void {
   // A programming error, not a configuration one: parseSessionKey makes the keys.
-  if (key.length !== KEY_BYTES) throw new Error(`a session key is ${KEY_BYTES} bytes, got ${key.length}: read it with parseSessionKey`);
+  if (key.length !== KEY_BYTES)
+    throw new Error(`a session key is ${KEY_BYTES} bytes, got ${key.length}: read it with parseSessionKey`);
 }

@@ -11,7 +11,15 @@ const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const SECRET = Buffer.from('a'.repeat(32));
 
 function link(override: Partial<NewShareLink> = {}): NewShareLink {
-  return { channelId: '-1001234567890', from: NOW - 7 * DAY, to: NOW, sections: ['growth', 'overview'], ttlSeconds: 3600, createdBy: null, ...override };
+  return {
+    channelId: '-1001234567890',
+    from: NOW - 7 * DAY,
+    to: NOW,
+    sections: ['growth', 'overview'],
+    ttlSeconds: 3600,
+    createdBy: null,
+    ...override,
+  };
 }
 
 describeControl('share links', (suite) => {
@@ -20,7 +28,14 @@ describeControl('share links', (suite) => {
   it('creates a link whose token resolves to it', async () => {
     const { link: created, token } = await createShareLink(pool(), SECRET, link(), NOW);
     expect(token).toMatch(/^[0-9a-f]{12}\.[0-9]+\.[A-Za-z0-9_-]{43}$/);
-    expect(created).toMatchObject({ channelId: '-1001234567890', from: NOW - 7 * DAY, to: NOW, sections: ['overview', 'growth'], createdBy: null, revokedAt: null });
+    expect(created).toMatchObject({
+      channelId: '-1001234567890',
+      from: NOW - 7 * DAY,
+      to: NOW,
+      sections: ['overview', 'growth'],
+      createdBy: null,
+      revokedAt: null,
+    });
     expect(created.expiresAt).toBe(NOW + 3600_000);
     expect(await resolveShareToken(pool(), SECRET, token, NOW + 1000)).toEqual({ ok: true, link: created });
   });
@@ -29,10 +44,17 @@ describeControl('share links', (suite) => {
     const { token } = await createShareLink(pool(), SECRET, link(), NOW);
     const [id, exp, sig] = token.split('.');
     const flipped = sig.slice(0, 10) + (sig[10] === 'A' ? 'B' : 'A') + sig.slice(11);
-    for (const forged of [`${id}.${exp}.${flipped}`, `${id}.${Number(exp) + 86_400}.${sig}`, `${'0'.repeat(12)}.${exp}.${sig}`]) {
+    for (const forged of [
+      `${id}.${exp}.${flipped}`,
+      `${id}.${Number(exp) + 86_400}.${sig}`,
+      `${'0'.repeat(12)}.${exp}.${sig}`,
+    ]) {
       expect(await resolveShareToken(pool(), SECRET, forged, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
     }
-    expect(await resolveShareToken(pool(), Buffer.from('b'.repeat(32)), token, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(await resolveShareToken(pool(), Buffer.from('b'.repeat(32)), token, NOW)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
   });
 
   it('refuses malformed tokens', async () => {
@@ -62,7 +84,10 @@ describeControl('share links', (suite) => {
     const id = 'abcdefabcdef';
     const exp = Math.floor(NOW / 1000) + 600;
     const sig = createHmac('sha256', SECRET).update(`${id}.${exp}`).digest('base64url');
-    expect(await resolveShareToken(pool(), SECRET, `${id}.${exp}.${sig}`, NOW)).toEqual({ ok: false, reason: 'unknown' });
+    expect(await resolveShareToken(pool(), SECRET, `${id}.${exp}.${sig}`, NOW)).toEqual({
+      ok: false,
+      reason: 'unknown',
+    });
   });
 
   it.each<[Partial<NewShareLink>, string]>([
@@ -95,7 +120,11 @@ describeControl('share links', (suite) => {
       ['share_link.revoke', key.id],
       ['share_link.create', key.id],
     ]);
-    expect(rows[1].details).toMatchObject({ channelId: '-1001234567890', sections: ['overview', 'growth'], expiresAt: created.expiresAt });
+    expect(rows[1].details).toMatchObject({
+      channelId: '-1001234567890',
+      sections: ['overview', 'growth'],
+      expiresAt: created.expiresAt,
+    });
   });
 
   it('uses a configured share secret as given', async () => {

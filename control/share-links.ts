@@ -87,7 +87,8 @@ function fromRow(r: ShareLinkRow): ShareLink {
 }
 
 function sign(secret: Buffer, id: string, exp: number): Buffer {
-  if (secret.length < MIN_SECRET_BYTES) throw new ControlError('secret', `expected at least ${MIN_SECRET_BYTES} bytes of share secret`);
+  if (secret.length < MIN_SECRET_BYTES)
+    throw new ControlError('secret', `expected at least ${MIN_SECRET_BYTES} bytes of share secret`);
   return createHmac('sha256', secret).update(`${id}.${exp}`).digest();
 }
 
@@ -106,7 +107,12 @@ function checkPeriod(from: unknown, to: unknown): { from: number; to: number } {
  * const secret = await shareSecret(pool, config.control.shareSecret);
  * const { token } = await createShareLink(pool, secret, { channelId: '-1001', from, to, sections: ['overview'], ttlSeconds: 86_400, createdBy: key.id });
  */
-export async function createShareLink(pool: Pool, secret: Buffer, input: NewShareLink, now: number = Date.now()): Promise<{ link: ShareLink; token: string }> {
+export async function createShareLink(
+  pool: Pool,
+  secret: Buffer,
+  input: NewShareLink,
+  now: number = Date.now(),
+): Promise<{ link: ShareLink; token: string }> {
   const channelId = checkChannelId('channelId', input.channelId);
   const { from, to } = checkPeriod(input.from, input.to);
   const sections = checkSubset('sections', input.sections, SHARE_SECTIONS);
@@ -117,15 +123,18 @@ export async function createShareLink(pool: Pool, secret: Buffer, input: NewShar
   const exp = Math.floor(now / 1000) + ttl;
   const signature = sign(secret, id, exp).toString('base64url');
   const row = await withTransaction(pool, async (client) => {
-    const { rows } = await client.query<ShareLinkRow>(
-      `INSERT INTO share_links (id, channel_id, period_from, period_to, sections, created_by, expires_at)
+    const { rows } = await client
+      .query<ShareLinkRow>(
+        `INSERT INTO share_links (id, channel_id, period_from, period_to, sections, created_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7)) RETURNING ${COLUMNS}`,
-      [id, channelId, new Date(from), new Date(to), sections, createdBy, exp],
-    ).catch((err: unknown) => {
-      // 23503: the creating key does not exist.
-      if ((err as { code?: string }).code === '23503') throw new ControlError('createdBy', `no API key with id ${JSON.stringify(createdBy)}`, { cause: err });
-      throw err;
-    });
+        [id, channelId, new Date(from), new Date(to), sections, createdBy, exp],
+      )
+      .catch((err: unknown) => {
+        // 23503: the creating key does not exist.
+        if ((err as { code?: string }).code === '23503')
+          throw new ControlError('createdBy', `no API key with id ${JSON.stringify(createdBy)}`, { cause: err });
+        throw err;
+      });
     await audit(client, {
       actor: createdBy ?? 'system',
       action: 'share_link.create',
@@ -153,7 +162,8 @@ export async function resolveShareToken(
   const exp = Number(expText);
   // Compare the text, not the decoded bytes: base64url's last character carries
   // spare bits, so decoding would accept a token with that character changed.
-  if (!sameBytes(Buffer.from(signature), Buffer.from(sign(secret, id, exp).toString('base64url')))) return { ok: false, reason: 'bad_signature' };
+  if (!sameBytes(Buffer.from(signature), Buffer.from(sign(secret, id, exp).toString('base64url'))))
+    return { ok: false, reason: 'bad_signature' };
   if (now >= exp * 1000) return { ok: false, reason: 'expired' };
   const { rows } = await pool.query<ShareLinkRow>(`SELECT ${COLUMNS} FROM share_links WHERE id = $1`, [id]);
   if (rows.length === 0) return { ok: false, reason: 'unknown' };
@@ -180,10 +190,14 @@ export async function shareSecret(pool: Pool, configured?: string): Promise<Buff
     SECRET_NAME,
     randomBytes(MIN_SECRET_BYTES).toString('base64url'),
   ]);
-  const { rows } = await pool.query<{ value: string }>('SELECT value FROM control_secrets WHERE name = $1', [SECRET_NAME]);
+  const { rows } = await pool.query<{ value: string }>('SELECT value FROM control_secrets WHERE name = $1', [
+    SECRET_NAME,
+  ]);
   const secret = Buffer.from(rows[0].value, 'base64url');
   if (secret.length < MIN_SECRET_BYTES) {
-    throw new Error(`control_secrets '${SECRET_NAME}' holds fewer than ${MIN_SECRET_BYTES} bytes: delete the row to generate a new one (existing share links stop working)`);
+    throw new Error(
+      `control_secrets '${SECRET_NAME}' holds fewer than ${MIN_SECRET_BYTES} bytes: delete the row to generate a new one (existing share links stop working)`,
+    );
   }
   return secret;
 }

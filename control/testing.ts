@@ -49,7 +49,11 @@ export async function freshTestControl(driver: ControlConfig['driver']): Promise
   const removeDir = () => rm(dataDir, { recursive: true, force: true });
   if (driver === 'embedded') {
     // The path cli/config.ts derives from TGPULSE_DATA_DIR.
-    return { config: { driver, path: join(dataDir, 'pglite') }, env: { TGPULSE_DATA_DIR: dataDir }, dispose: removeDir };
+    return {
+      config: { driver, path: join(dataDir, 'pglite') },
+      env: { TGPULSE_DATA_DIR: dataDir },
+      dispose: removeDir,
+    };
   }
   const database = `tgpulse_test_${randomBytes(6).toString('hex')}`;
   await onServer(`CREATE DATABASE ${database}`);
@@ -143,16 +147,19 @@ export function describeControl(title: string, specs: (suite: ControlSuite) => v
         control = await openControlPlane(started(test).config);
       },
     };
-    describe.skipIf(!available)(available ? 'on a fresh control plane' : `needs Postgres at ${TEST_POSTGRES_URL}`, () => {
-      beforeAll(async () => {
-        test = await freshTestControl(driver);
-        control = await openControlPlane(test.config);
-      });
-      afterAll(async () => {
-        await control?.close();
-        await test?.dispose();
-      });
-      specs(suite);
-    });
+    describe.skipIf(!available)(
+      available ? 'on a fresh control plane' : `needs Postgres at ${TEST_POSTGRES_URL}`,
+      () => {
+        beforeAll(async () => {
+          test = await freshTestControl(driver);
+          control = await openControlPlane(test.config);
+        });
+        afterAll(async () => {
+          await control?.close();
+          await test?.dispose();
+        });
+        specs(suite);
+      },
+    );
   });
 }

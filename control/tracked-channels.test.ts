@@ -19,14 +19,27 @@ import { describeControl } from './testing.ts';
 
 /** A channel as a collector resolves it; ids are unique per spec so specs do not see each other. */
 function resolved(channelId: string, overrides: Partial<ChannelFacts> = {}): ChannelFacts {
-  return { channelId, username: null, title: `channel ${channelId}`, accessHash: '-8734216634523456789', canViewStats: false, statsDc: null, members: 100, ...overrides };
+  return {
+    channelId,
+    username: null,
+    title: `channel ${channelId}`,
+    accessHash: '-8734216634523456789',
+    canViewStats: false,
+    statsDc: null,
+    members: 100,
+    ...overrides,
+  };
 }
 
 describeControl('tracked channels', (suite) => {
   const pool = () => suite.control.pool;
 
   it('tracks a resolved channel with fresh cursors', async () => {
-    const channel = await upsertChannel(pool(), resolved('1000000001', { username: 'PulseNews', canViewStats: true, statsDc: 4, members: 12_345 }), { actor: 'cli' });
+    const channel = await upsertChannel(
+      pool(),
+      resolved('1000000001', { username: 'PulseNews', canViewStats: true, statsDc: 4, members: 12_345 }),
+      { actor: 'cli' },
+    );
     expect(channel).toMatchObject({
       channelId: '1000000001',
       username: 'PulseNews',
@@ -45,7 +58,10 @@ describeControl('tracked channels', (suite) => {
       lastPostId: null,
     });
     expect(await getChannel(pool(), '1000000001')).toEqual(channel);
-    expect((await listAudit(pool(), { limit: 5 })).find((e) => e.target === '1000000001')).toMatchObject({ actor: 'cli', action: 'channel.add' });
+    expect((await listAudit(pool(), { limit: 5 })).find((e) => e.target === '1000000001')).toMatchObject({
+      actor: 'cli',
+      action: 'channel.add',
+    });
   });
 
   it('finds a channel by bare id, Bot API id, or username in any case with or without @', async () => {
@@ -81,9 +97,18 @@ describeControl('tracked channels', (suite) => {
     expect((await findChannel(pool(), 'revived_one'))?.removedAt).toEqual(expect.any(Number));
 
     const revived = await upsertChannel(pool(), resolved('1000000005', { username: 'revived_one', members: 150 }));
-    expect(revived).toMatchObject({ removedAt: null, pts: 4321, backfillOffsetId: 250, backfillDone: false, lastPostId: 900, members: 150 });
+    expect(revived).toMatchObject({
+      removedAt: null,
+      pts: 4321,
+      backfillOffsetId: 250,
+      backfillDone: false,
+      lastPostId: 900,
+      members: 150,
+    });
     expect((await listChannels(pool())).map((c) => c.channelId)).toContain('1000000005');
-    const actions = (await listAudit(pool(), { limit: 20 })).filter((e) => e.target === '1000000005').map((e) => e.action);
+    const actions = (await listAudit(pool(), { limit: 20 }))
+      .filter((e) => e.target === '1000000005')
+      .map((e) => e.action);
     expect(actions).toEqual(['channel.revive', 'channel.remove', 'channel.add']);
   });
 
@@ -105,28 +130,53 @@ describeControl('tracked channels', (suite) => {
   it('keeps what Telegram said about reaching a channel, and clears the reason when it is active again', async () => {
     await upsertChannel(pool(), resolved('1000000007'));
     expect(await setChannelStatus(pool(), '1000000007', 'private', 'CHANNEL_PRIVATE')).toBe(true);
-    expect(await getChannel(pool(), '1000000007')).toMatchObject({ status: 'private', statusReason: 'CHANNEL_PRIVATE' });
+    expect(await getChannel(pool(), '1000000007')).toMatchObject({
+      status: 'private',
+      statusReason: 'CHANNEL_PRIVATE',
+    });
     await setChannelStatus(pool(), '1000000007', 'no_rights', 'CHAT_ADMIN_REQUIRED');
-    expect(await getChannel(pool(), '1000000007')).toMatchObject({ status: 'no_rights', statusReason: 'CHAT_ADMIN_REQUIRED' });
+    expect(await getChannel(pool(), '1000000007')).toMatchObject({
+      status: 'no_rights',
+      statusReason: 'CHAT_ADMIN_REQUIRED',
+    });
     await setChannelStatus(pool(), '1000000007', 'active', 'ignored');
     expect(await getChannel(pool(), '1000000007')).toMatchObject({ status: 'active', statusReason: null });
     await setChannelStatus(pool(), '1000000007', 'gone', 'CHANNEL_INVALID');
     // A successful resolve means Telegram lets us in again.
     expect(await upsertChannel(pool(), resolved('1000000007'))).toMatchObject({ status: 'active', statusReason: null });
     expect(await setChannelStatus(pool(), '1000000099', 'gone', null)).toBe(false);
-    await expect(setChannelStatus(pool(), '1000000007', 'banned' as 'gone', null)).rejects.toMatchObject({ field: 'status' });
+    await expect(setChannelStatus(pool(), '1000000007', 'banned' as 'gone', null)).rejects.toMatchObject({
+      field: 'status',
+    });
   });
 
   it('updates only the facts given', async () => {
-    await upsertChannel(pool(), resolved('1000000008', { username: 'facts_here', canViewStats: false, statsDc: null, members: 10 }));
+    await upsertChannel(
+      pool(),
+      resolved('1000000008', { username: 'facts_here', canViewStats: false, statsDc: null, members: 10 }),
+    );
     expect(await updateChannelFacts(pool(), '1000000008', { members: 11, canViewStats: true, statsDc: 2 })).toBe(true);
-    expect(await getChannel(pool(), '1000000008')).toMatchObject({ members: 11, canViewStats: true, statsDc: 2, title: 'channel 1000000008', username: 'facts_here' });
+    expect(await getChannel(pool(), '1000000008')).toMatchObject({
+      members: 11,
+      canViewStats: true,
+      statsDc: 2,
+      title: 'channel 1000000008',
+      username: 'facts_here',
+    });
     await updateChannelFacts(pool(), '1000000008', { title: 'Renamed', username: null, statsDc: null });
-    expect(await getChannel(pool(), '1000000008')).toMatchObject({ members: 11, canViewStats: true, statsDc: null, title: 'Renamed', username: null });
+    expect(await getChannel(pool(), '1000000008')).toMatchObject({
+      members: 11,
+      canViewStats: true,
+      statsDc: null,
+      title: 'Renamed',
+      username: null,
+    });
     expect(await updateChannelFacts(pool(), '1000000008', {})).toBe(true);
     expect(await updateChannelFacts(pool(), '1000000099', { members: 1 })).toBe(false);
     await expect(updateChannelFacts(pool(), '1000000008', { members: -1 })).rejects.toMatchObject({ field: 'members' });
-    await expect(updateChannelFacts(pool(), '1000000008', { username: '@facts' })).rejects.toMatchObject({ field: 'username' });
+    await expect(updateChannelFacts(pool(), '1000000008', { username: '@facts' })).rejects.toMatchObject({
+      field: 'username',
+    });
   });
 
   it('saves the backfill cursor, and restarts a backfill down to a date', async () => {
@@ -136,7 +186,11 @@ describeControl('tracked channels', (suite) => {
     expect(await getChannel(pool(), '1000000009')).toMatchObject({ backfillOffsetId: 1, backfillDone: true });
     const until = Date.UTC(2024, 0, 1);
     expect(await setBackfillFrom(pool(), '1000000009', until, { actor: 'cli' })).toBe(true);
-    expect(await getChannel(pool(), '1000000009')).toMatchObject({ backfillOffsetId: null, backfillDone: false, backfillUntil: until });
+    expect(await getChannel(pool(), '1000000009')).toMatchObject({
+      backfillOffsetId: null,
+      backfillDone: false,
+      backfillUntil: until,
+    });
     await setBackfillFrom(pool(), '1000000009', null);
     expect((await getChannel(pool(), '1000000009'))?.backfillUntil).toBeNull();
     expect(await setBackfillFrom(pool(), '1000000099', null)).toBe(false);

@@ -70,7 +70,9 @@ export interface ChannelFacts {
 }
 
 /** Facts that change over a channel's life; omitted ones are kept. */
-export type ChannelFactsUpdate = Partial<Pick<ChannelFacts, 'canViewStats' | 'statsDc' | 'members' | 'title' | 'username'>>;
+export type ChannelFactsUpdate = Partial<
+  Pick<ChannelFacts, 'canViewStats' | 'statsDc' | 'members' | 'title' | 'username'>
+>;
 
 const USERNAME = /^[A-Za-z][A-Za-z0-9_]{3,31}$/;
 const ACCESS_HASH = /^-?[0-9]{1,20}$/;
@@ -130,22 +132,31 @@ function fromRow(r: ChannelRow): TrackedChannel {
 /** A bare channel id: the same channel must not be tracked twice under two spellings. */
 function checkBareChannelId(value: unknown): string {
   const id = checkChannelId('channelId', value);
-  if (BOT_API_CHANNEL.test(id)) throw new ControlError('channelId', `expected the bare channel id ${id.slice(4)}, not the Bot API chat id ${id}`);
-  if (!/^[1-9][0-9]*$/.test(id)) throw new ControlError('channelId', `expected a positive channel id without leading zeros, got ${JSON.stringify(id)}`);
+  if (BOT_API_CHANNEL.test(id))
+    throw new ControlError('channelId', `expected the bare channel id ${id.slice(4)}, not the Bot API chat id ${id}`);
+  if (!/^[1-9][0-9]*$/.test(id))
+    throw new ControlError(
+      'channelId',
+      `expected a positive channel id without leading zeros, got ${JSON.stringify(id)}`,
+    );
   return id;
 }
 
 function checkUsername(value: unknown): string | null {
   if (value === null) return null;
   if (typeof value !== 'string' || !USERNAME.test(value)) {
-    throw new ControlError('username', `expected a username of 5 to 32 letters, digits and _ starting with a letter, without @, or null; got ${JSON.stringify(value)}`);
+    throw new ControlError(
+      'username',
+      `expected a username of 5 to 32 letters, digits and _ starting with a letter, without @, or null; got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
 
 function checkTitle(value: unknown): string | null {
   if (value === null) return null;
-  if (typeof value !== 'string' || value.length > MAX_TITLE_CHARS) throw new ControlError('title', `expected a string of at most ${MAX_TITLE_CHARS} characters, or null`);
+  if (typeof value !== 'string' || value.length > MAX_TITLE_CHARS)
+    throw new ControlError('title', `expected a string of at most ${MAX_TITLE_CHARS} characters, or null`);
   return value;
 }
 
@@ -164,7 +175,10 @@ function checkBoolean(field: string, value: unknown): boolean {
  */
 async function takeUsername(db: Queryable, channelId: string, username: string | null): Promise<void> {
   if (username === null) return;
-  await db.query('UPDATE tracked_channels SET username = NULL, updated_at = now() WHERE lower(username) = lower($1) AND channel_id <> $2', [username, channelId]);
+  await db.query(
+    'UPDATE tracked_channels SET username = NULL, updated_at = now() WHERE lower(username) = lower($1) AND channel_id <> $2',
+    [username, channelId],
+  );
 }
 
 /**
@@ -187,7 +201,10 @@ export async function upsertChannel(pool: Pool, facts: ChannelFacts, by: Actor =
   const statsDc = checkNullableInteger('statsDc', facts.statsDc, 1, INT32_MAX);
   const members = checkNullableInteger('members', facts.members, 0, INT32_MAX);
   return withTransaction(pool, async (client) => {
-    const before = await client.query<{ removed_at: Date | null }>('SELECT removed_at FROM tracked_channels WHERE channel_id = $1 FOR UPDATE', [channelId]);
+    const before = await client.query<{ removed_at: Date | null }>(
+      'SELECT removed_at FROM tracked_channels WHERE channel_id = $1 FOR UPDATE',
+      [channelId],
+    );
     await takeUsername(client, channelId, username);
     const { rows } = await client.query<ChannelRow>(
       `INSERT INTO tracked_channels (channel_id, username, title, access_hash, can_view_stats, stats_dc, members)
@@ -198,7 +215,12 @@ export async function upsertChannel(pool: Pool, facts: ChannelFacts, by: Actor =
        RETURNING ${COLUMNS}`,
       [channelId, username, title, facts.accessHash, canViewStats, statsDc, members],
     );
-    const action = before.rows.length === 0 ? 'channel.add' : before.rows[0].removed_at !== null ? 'channel.revive' : 'channel.refresh';
+    const action =
+      before.rows.length === 0
+        ? 'channel.add'
+        : before.rows[0].removed_at !== null
+          ? 'channel.revive'
+          : 'channel.refresh';
     await audit(client, { actor: by.actor ?? 'system', action, target: channelId, details: { username, title } });
     return fromRow(rows[0]);
   });
@@ -207,7 +229,9 @@ export async function upsertChannel(pool: Pool, facts: ChannelFacts, by: Actor =
 /** Tracked channels, oldest first; removed ones too when asked. */
 export async function listChannels(pool: Pool, opts: { includeRemoved?: boolean } = {}): Promise<TrackedChannel[]> {
   const where = opts.includeRemoved === true ? '' : 'WHERE removed_at IS NULL';
-  const { rows } = await pool.query<ChannelRow>(`SELECT ${COLUMNS} FROM tracked_channels ${where} ORDER BY added_at, channel_id`);
+  const { rows } = await pool.query<ChannelRow>(
+    `SELECT ${COLUMNS} FROM tracked_channels ${where} ORDER BY added_at, channel_id`,
+  );
   return rows.map(fromRow);
 }
 
@@ -247,7 +271,10 @@ export async function findChannel(pool: Pool, ref: string): Promise<TrackedChann
  */
 export async function removeChannel(pool: Pool, id: string, by: Actor = {}): Promise<boolean> {
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query('UPDATE tracked_channels SET removed_at = now(), updated_at = now() WHERE channel_id = $1 AND removed_at IS NULL', [id]);
+    const { rowCount } = await client.query(
+      'UPDATE tracked_channels SET removed_at = now(), updated_at = now() WHERE channel_id = $1 AND removed_at IS NULL',
+      [id],
+    );
     if (!rowCount) return false;
     await client.query('DELETE FROM collector_leases WHERE channel_id = $1', [id]);
     await audit(client, { actor: by.actor ?? 'system', action: 'channel.remove', target: id });
@@ -261,12 +288,21 @@ export async function removeChannel(pool: Pool, id: string, by: Actor = {}): Pro
  * is dropped; `active` clears the reason. Not audited: it is the collectors'
  * observation, not an operator's decision. False when the channel is unknown.
  */
-export async function setChannelStatus(pool: Pool, id: string, status: ChannelStatus, reason: string | null): Promise<boolean> {
-  if (!CHANNEL_STATUSES.includes(status)) throw new ControlError('status', `expected one of ${CHANNEL_STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
+export async function setChannelStatus(
+  pool: Pool,
+  id: string,
+  status: ChannelStatus,
+  reason: string | null,
+): Promise<boolean> {
+  if (!CHANNEL_STATUSES.includes(status))
+    throw new ControlError('status', `expected one of ${CHANNEL_STATUSES.join(', ')}, got ${JSON.stringify(status)}`);
   if (reason !== null && typeof reason !== 'string') throw new ControlError('reason', 'expected a string or null');
   const kept = status === 'active' || reason === null ? null : reason.slice(0, MAX_REASON_CHARS);
   return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query('UPDATE tracked_channels SET status = $2, status_reason = $3, updated_at = now() WHERE channel_id = $1', [id, status, kept]);
+    const { rowCount } = await client.query(
+      'UPDATE tracked_channels SET status = $2, status_reason = $3, updated_at = now() WHERE channel_id = $1',
+      [id, status, kept],
+    );
     if (!rowCount) return false;
     if (status !== 'active') await client.query('DELETE FROM collector_leases WHERE channel_id = $1', [id]);
     return true;
@@ -274,7 +310,13 @@ export async function setChannelStatus(pool: Pool, id: string, status: ChannelSt
 }
 
 /** Column of each fact `updateChannelFacts` may change. */
-const FACT_COLUMNS = { canViewStats: 'can_view_stats', statsDc: 'stats_dc', members: 'members', title: 'title', username: 'username' } as const;
+const FACT_COLUMNS = {
+  canViewStats: 'can_view_stats',
+  statsDc: 'stats_dc',
+  members: 'members',
+  title: 'title',
+  username: 'username',
+} as const;
 
 /**
  * Refreshes what changes over a channel's life (members, title, username,
@@ -299,7 +341,10 @@ export async function updateChannelFacts(pool: Pool, id: string, facts: ChannelF
   if (sets.length === 0) return (await getChannel(pool, id)) !== null;
   return withTransaction(pool, async (client) => {
     if (typeof values.username === 'string') await takeUsername(client, id, values.username);
-    const { rowCount } = await client.query(`UPDATE tracked_channels SET ${sets.join(', ')}, updated_at = now() WHERE channel_id = $1`, params);
+    const { rowCount } = await client.query(
+      `UPDATE tracked_channels SET ${sets.join(', ')}, updated_at = now() WHERE channel_id = $1`,
+      params,
+    );
     return (rowCount ?? 0) > 0;
   });
 }
@@ -312,7 +357,10 @@ export async function updateChannelFacts(pool: Pool, id: string, facts: ChannelF
 export async function savePts(pool: Pool, id: string, pts: number): Promise<boolean> {
   checkInteger('pts', pts, 0, INT32_MAX);
   // GREATEST ignores NULL, so the first pts is taken as is.
-  const { rowCount } = await pool.query('UPDATE tracked_channels SET pts = GREATEST(pts, $2), updated_at = now() WHERE channel_id = $1', [id, pts]);
+  const { rowCount } = await pool.query(
+    'UPDATE tracked_channels SET pts = GREATEST(pts, $2), updated_at = now() WHERE channel_id = $1',
+    [id, pts],
+  );
   return (rowCount ?? 0) > 0;
 }
 
@@ -321,10 +369,17 @@ export async function savePts(pool: Pool, id: string, pts: number): Promise<bool
  * (null = start from the newest again), and whether the backfill reached its
  * limit. False when the channel is unknown.
  */
-export async function saveBackfillCursor(pool: Pool, id: string, cursor: { offsetId: number | null; done: boolean }): Promise<boolean> {
+export async function saveBackfillCursor(
+  pool: Pool,
+  id: string,
+  cursor: { offsetId: number | null; done: boolean },
+): Promise<boolean> {
   const offsetId = checkNullableInteger('offsetId', cursor.offsetId, 0, INT32_MAX);
   const done = checkBoolean('done', cursor.done);
-  const { rowCount } = await pool.query('UPDATE tracked_channels SET backfill_offset_id = $2, backfill_done = $3, updated_at = now() WHERE channel_id = $1', [id, offsetId, done]);
+  const { rowCount } = await pool.query(
+    'UPDATE tracked_channels SET backfill_offset_id = $2, backfill_done = $3, updated_at = now() WHERE channel_id = $1',
+    [id, offsetId, done],
+  );
   return (rowCount ?? 0) > 0;
 }
 
@@ -333,7 +388,12 @@ export async function saveBackfillCursor(pool: Pool, id: string, cursor: { offse
  * configured default): the cursor goes back to the newest post and the
  * backfill is no longer done. False when the channel is unknown.
  */
-export async function setBackfillFrom(pool: Pool, id: string, untilMs: number | null, by: Actor = {}): Promise<boolean> {
+export async function setBackfillFrom(
+  pool: Pool,
+  id: string,
+  untilMs: number | null,
+  by: Actor = {},
+): Promise<boolean> {
   const until = untilMs === null ? null : new Date(checkInteger('untilMs', untilMs, 0, LATEST_MS));
   return withTransaction(pool, async (client) => {
     const { rowCount } = await client.query(
@@ -349,6 +409,9 @@ export async function setBackfillFrom(pool: Pool, id: string, untilMs: number | 
 /** Saves the newest post id seen; it only moves forward. False when the channel is unknown. */
 export async function saveLastPostId(pool: Pool, id: string, postId: number): Promise<boolean> {
   checkInteger('postId', postId, 0, INT32_MAX);
-  const { rowCount } = await pool.query('UPDATE tracked_channels SET last_post_id = GREATEST(last_post_id, $2), updated_at = now() WHERE channel_id = $1', [id, postId]);
+  const { rowCount } = await pool.query(
+    'UPDATE tracked_channels SET last_post_id = GREATEST(last_post_id, $2), updated_at = now() WHERE channel_id = $1',
+    [id, postId],
+  );
   return (rowCount ?? 0) > 0;
 }

@@ -11,7 +11,8 @@ const CHANNEL_ID = /^-?[0-9]{1,20}$/;
 export function checkText(field: string, value: unknown, min: number, max: number): string {
   if (typeof value !== 'string') throw new ControlError(field, `expected a string of ${min} to ${max} characters`);
   const text = value.trim();
-  if (text.length < min || text.length > max) throw new ControlError(field, `expected ${min} to ${max} characters, got ${text.length}`);
+  if (text.length < min || text.length > max)
+    throw new ControlError(field, `expected ${min} to ${max} characters, got ${text.length}`);
   return text;
 }
 
@@ -28,14 +29,18 @@ export function checkSubset<T extends string>(field: string, values: unknown, al
   const expected = `a non-empty list of ${allowed.join(', ')}`;
   if (!Array.isArray(values) || values.length === 0) throw new ControlError(field, `expected ${expected}`);
   const unknown = values.filter((v) => !(allowed as readonly unknown[]).includes(v));
-  if (unknown.length > 0) throw new ControlError(field, `unknown ${unknown.map((v) => JSON.stringify(v)).join(', ')}; expected ${expected}`);
+  if (unknown.length > 0)
+    throw new ControlError(field, `unknown ${unknown.map((v) => JSON.stringify(v)).join(', ')}; expected ${expected}`);
   return allowed.filter((a) => values.includes(a));
 }
 
 /** A Telegram channel id as a decimal string (int64 does not fit a JS number). */
 export function checkChannelId(field: string, value: unknown): string {
   if (typeof value !== 'string' || !CHANNEL_ID.test(value)) {
-    throw new ControlError(field, `expected a channel id of decimal digits (e.g. -1001234567890), got ${JSON.stringify(value)}`);
+    throw new ControlError(
+      field,
+      `expected a channel id of decimal digits (e.g. -1001234567890), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

@@ -34,7 +34,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     try {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && path === '/metrics') {
-        const registry = opts.more ? AggregatorRegistry.aggregate([await opts.metrics.registry.getMetricsAsJSON(), ...(await opts.more())]) : opts.metrics.registry;
+        const registry = opts.more
+          ? AggregatorRegistry.aggregate([await opts.metrics.registry.getMetricsAsJSON(), ...(await opts.more())])
+          : opts.metrics.registry;
         return send(200, await registry.metrics(), opts.metrics.registry.contentType);
       }
       if (req.method === 'GET' && path === '/healthz') return send(200, { status: 'ok' });

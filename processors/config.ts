@@ -29,7 +29,14 @@ export interface WindowSpec {
 /** Channel-level metrics of a window that a detector can score. */
 export type WindowMetric = 'views' | 'forwards' | 'reactions' | 'subscribers_gained' | 'subscribers_lost' | 'posts';
 /** All window metrics, in the order their trends are emitted. */
-export const WINDOW_METRICS: readonly WindowMetric[] = ['views', 'forwards', 'reactions', 'subscribers_gained', 'subscribers_lost', 'posts'];
+export const WINDOW_METRICS: readonly WindowMetric[] = [
+  'views',
+  'forwards',
+  'reactions',
+  'subscribers_gained',
+  'subscribers_lost',
+  'posts',
+];
 
 /** Which side of the expectation a detector alarms on. */
 export type SeriesDirection = 'spike' | 'drop';
@@ -164,7 +171,10 @@ export interface ProcessorConfig {
 }
 
 /** Detector settings shared by the count metrics (views, forwards, ...). */
-const countDetector: Omit<DetectorConfig, 'window' | 'directions' | 'seasonality' | 'alpha' | 'warmup' | 'scale' | 'minus'> = {
+const countDetector: Omit<
+  DetectorConfig,
+  'window' | 'directions' | 'seasonality' | 'alpha' | 'warmup' | 'scale' | 'minus'
+> = {
   // 4σ in log space is a ~3x jump for a typical channel: rare by chance, obvious to a person.
   zOpen: 4,
   // Hysteresis: stay open until the series is clearly back in band, so one anomaly is one alert.
@@ -248,7 +258,18 @@ export const defaultProcessorConfig: ProcessorConfig = {
     subscribers_lost: { ...hourly, ...netMembers, minus: 'subscribers_gained' },
     // Posting cadence changes slowly; a longer warm-up avoids alarming on a new channel's first weeks.
     // The floor of 0.3 keeps 0-vs-1 post days of a slow channel quiet (the quiet detector covers silence).
-    posts: { ...countDetector, window: '1d', alpha: 0.1, warmup: 14, seasonality: 0, scale: 'slot', minus: null, zOpen: 3.5, minSd: { absolute: 0.3, relative: 0 }, directions: ['spike', 'drop'] },
+    posts: {
+      ...countDetector,
+      window: '1d',
+      alpha: 0.1,
+      warmup: 14,
+      seasonality: 0,
+      scale: 'slot',
+      minus: null,
+      zOpen: 3.5,
+      minSd: { absolute: 0.3, relative: 0 },
+      directions: ['spike', 'drop'],
+    },
   },
   quiet: {
     // Checked hourly: a silence is noticed within the hour it crosses the threshold, and
@@ -342,7 +363,8 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
     names.add(w.name);
     posInt(w.sizeMs, `${p}.sizeMs`);
     posInt(w.hopMs, `${p}.hopMs`);
-    if (w.hopMs > w.sizeMs || w.sizeMs % w.hopMs !== 0) problems.push(`${p}: sizeMs must be a multiple of hopMs (hop ≤ size)`);
+    if (w.hopMs > w.sizeMs || w.sizeMs % w.hopMs !== 0)
+      problems.push(`${p}: sizeMs must be a multiple of hopMs (hop ≤ size)`);
   }
   if (!Number.isSafeInteger(cfg.allowedLatenessMs) || cfg.allowedLatenessMs < 0) {
     problems.push(`allowedLatenessMs must be a non-negative integer number of ms, got ${cfg.allowedLatenessMs}`);
@@ -350,9 +372,13 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
   posInt(cfg.postRetentionMs, 'postRetentionMs');
   posInt(cfg.freshPostMs, 'freshPostMs');
   posInt(cfg.channelIdleMs, 'channelIdleMs');
-  if (!Number.isSafeInteger(cfg.detectorSettleMs) || cfg.detectorSettleMs < 0) problems.push(`detectorSettleMs must be a non-negative integer number of ms, got ${cfg.detectorSettleMs}`);
+  if (!Number.isSafeInteger(cfg.detectorSettleMs) || cfg.detectorSettleMs < 0)
+    problems.push(`detectorSettleMs must be a non-negative integer number of ms, got ${cfg.detectorSettleMs}`);
   const largest = Math.max(0, ...cfg.windows.map((w) => w.sizeMs));
-  if (cfg.channelIdleMs < largest) problems.push(`channelIdleMs must be at least the largest window size (${largest} ms), or windows holding data would never be emitted`);
+  if (cfg.channelIdleMs < largest)
+    problems.push(
+      `channelIdleMs must be at least the largest window size (${largest} ms), or windows holding data would never be emitted`,
+    );
   for (const metric of WINDOW_METRICS) {
     const d = cfg.detectors[metric];
     const p = `detectors.${metric}`;
@@ -360,25 +386,34 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
       problems.push(`${p} is missing`);
       continue;
     }
-    if (!names.has(d.window)) problems.push(`${p}.window ${JSON.stringify(d.window)} is not the name of a configured window`);
+    if (!names.has(d.window))
+      problems.push(`${p}.window ${JSON.stringify(d.window)} is not the name of a configured window`);
     checkSeries(problems, p, d);
-    if (!Number.isInteger(d.cooldownWindows) || d.cooldownWindows < 0) problems.push(`${p}.cooldownWindows must be a non-negative integer`);
-    if (!Number.isInteger(d.seasonality) || d.seasonality < 0 || d.seasonality > 10_000) problems.push(`${p}.seasonality must be an integer in [0, 10000]`);
+    if (!Number.isInteger(d.cooldownWindows) || d.cooldownWindows < 0)
+      problems.push(`${p}.cooldownWindows must be a non-negative integer`);
+    if (!Number.isInteger(d.seasonality) || d.seasonality < 0 || d.seasonality > 10_000)
+      problems.push(`${p}.seasonality must be an integer in [0, 10000]`);
     if (d.transform !== 'none' && d.transform !== 'log1p') problems.push(`${p}.transform must be 'none' or 'log1p'`);
     if (d.scale !== 'slot' && d.scale !== 'pooled') problems.push(`${p}.scale must be 'slot' or 'pooled'`);
-    if (d.minus !== null && (!WINDOW_METRICS.includes(d.minus) || d.minus === metric)) problems.push(`${p}.minus must be null or another window metric`);
+    if (d.minus !== null && (!WINDOW_METRICS.includes(d.minus) || d.minus === metric))
+      problems.push(`${p}.minus must be null or another window metric`);
   }
   const q = cfg.quiet;
-  if (!names.has(q.window)) problems.push(`quiet.window ${JSON.stringify(q.window)} is not the name of a configured window`);
+  if (!names.has(q.window))
+    problems.push(`quiet.window ${JSON.stringify(q.window)} is not the name of a configured window`);
   const qSpec = windowByName(cfg, q.window);
-  if (qSpec && DAY_MS % qSpec.hopMs !== 0) problems.push(`quiet.window ${JSON.stringify(q.window)} must hop by a divisor of a day (its hop is the slot of the daily rates)`);
+  if (qSpec && DAY_MS % qSpec.hopMs !== 0)
+    problems.push(
+      `quiet.window ${JSON.stringify(q.window)} must hop by a divisor of a day (its hop is the slot of the daily rates)`,
+    );
   if (!(q.alpha > 0 && q.alpha <= 1)) problems.push(`quiet.alpha must be in (0, 1], got ${q.alpha}`);
   if (!Number.isInteger(q.warmupDays) || q.warmupDays < 1) problems.push('quiet.warmupDays must be a positive integer');
   if (!(q.falseAlarmsPerDay > 0)) problems.push('quiet.falseAlarmsPerDay must be > 0');
   if (!(q.minExpectedPosts > 0)) problems.push('quiet.minExpectedPosts must be > 0');
   if (!(q.minGapMs > 0)) problems.push('quiet.minGapMs must be > 0');
   if (!(q.burstMs >= 0)) problems.push('quiet.burstMs must be ≥ 0');
-  if (!(q.severity.warning >= 1 && q.severity.critical >= q.severity.warning)) problems.push('quiet.severity must satisfy 1 ≤ warning ≤ critical');
+  if (!(q.severity.warning >= 1 && q.severity.critical >= q.severity.warning))
+    problems.push('quiet.severity must satisfy 1 ≤ warning ≤ critical');
   const pv = cfg.postViews;
   if (pv.agesMs.length === 0) problems.push('postViews.agesMs must list at least one age');
   pv.agesMs.forEach((a, i) => {
@@ -387,7 +422,8 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
   });
   checkSeries(problems, 'postViews', pv);
   if (!(pv.maxSpanFactor > 0)) problems.push('postViews.maxSpanFactor must be > 0');
-  if (!(cfg.severity.warning > 0 && cfg.severity.critical >= cfg.severity.warning)) problems.push('severity must satisfy 0 < warning ≤ critical');
+  if (!(cfg.severity.warning > 0 && cfg.severity.critical >= cfg.severity.warning))
+    problems.push('severity must satisfy 0 < warning ≤ critical');
   return problems;
 }
 
@@ -402,5 +438,6 @@ function checkSeries(
   if (!Number.isInteger(d.warmup) || d.warmup < 1) problems.push(`${p}.warmup must be a positive integer`);
   if (!(d.robustK > 0)) problems.push(`${p}.robustK must be > 0`);
   if (!(d.minSd.absolute >= 0 && d.minSd.relative >= 0)) problems.push(`${p}.minSd values must be ≥ 0`);
-  if (d.directions.length === 0 || d.directions.some((x) => x !== 'spike' && x !== 'drop')) problems.push(`${p}.directions must list 'spike' and/or 'drop'`);
+  if (d.directions.length === 0 || d.directions.some((x) => x !== 'spike' && x !== 'drop'))
+    problems.push(`${p}.directions must list 'spike' and/or 'drop'`);
 }

@@ -48,7 +48,8 @@ describe('partition ownership', () => {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver) as unknown;
         if (typeof v !== 'function') return v;
-        return (...args: unknown[]) => (frozen ? Promise.reject(new TimeoutError()) : (v as (...a: unknown[]) => unknown).apply(target, args));
+        return (...args: unknown[]) =>
+          frozen ? Promise.reject(new TimeoutError()) : (v as (...a: unknown[]) => unknown).apply(target, args);
       },
     });
     const controller = new AbortController();
@@ -89,7 +90,11 @@ describe('partition ownership', () => {
     await until('A owns everything', () => a.owned.size === PARTITIONS, 10_000);
     const b = startMember('b');
     const c = startMember('c');
-    await until('three-way split', () => a.owned.size + b.owned.size + c.owned.size === PARTITIONS && [a, b, c].every((m) => m.owned.size >= 2), 10_000);
+    await until(
+      'three-way split',
+      () => a.owned.size + b.owned.size + c.owned.size === PARTITIONS && [a, b, c].every((m) => m.owned.size >= 2),
+      10_000,
+    );
     expect([a, b, c].map((m) => m.owned.size).sort()).toEqual([2, 3, 3]);
 
     // B goes silent: its partitions stop on their own within the TTL, then A and C take them.
@@ -106,7 +111,10 @@ describe('partition ownership', () => {
     // Every partition's owners, in time order, never overlap.
     for (let p = 0; p < PARTITIONS; p++) {
       const spans = intervals.filter((i) => i.partition === p).sort((x, y) => x.from - y.from);
-      for (let i = 1; i < spans.length; i++) expect(spans[i].from, `partition ${p}: ${spans[i - 1].member} then ${spans[i].member}`).toBeGreaterThanOrEqual(spans[i - 1].to);
+      for (let i = 1; i < spans.length; i++)
+        expect(spans[i].from, `partition ${p}: ${spans[i - 1].member} then ${spans[i].member}`).toBeGreaterThanOrEqual(
+          spans[i - 1].to,
+        );
     }
   });
 
@@ -114,7 +122,11 @@ describe('partition ownership', () => {
     const free = startMember('free', null, 'pinned');
     await until('the free member owns everything', () => free.owned.size === PARTITIONS, 10_000);
     const pin = startMember('pin', [5], 'pinned');
-    await until('the pinned member holds its partition', () => pin.owned.has(5) && free.owned.size === PARTITIONS - 1, 10_000);
+    await until(
+      'the pinned member holds its partition',
+      () => pin.owned.has(5) && free.owned.size === PARTITIONS - 1,
+      10_000,
+    );
     expect([...pin.owned]).toEqual([5]);
     expect(free.owned.has(5)).toBe(false);
     await Promise.all([free.stop(), pin.stop()]);

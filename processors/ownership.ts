@@ -53,7 +53,10 @@ interface Held {
 
 /** A member id unique across machines and restarts, safe as a KV key token. */
 export function newMemberId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'host';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '_')
+      .slice(0, 40) || 'host';
   return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -78,7 +81,8 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
         const fields = { err, partition: partitionToken(h.partition), epoch: h.epoch };
         // Fencing and expiry are the protocol working (a newer owner exists, or may), and so is any
         // failure once the lease is gone (the new owner removed our consumer); anything else is a fault.
-        if (name === 'FencedError' || name === 'LeaseExpiredError' || !lease.valid()) mlog.warn(fields, 'partition stopped: no longer its owner');
+        if (name === 'FencedError' || name === 'LeaseExpiredError' || !lease.valid())
+          mlog.warn(fields, 'partition stopped: no longer its owner');
         else mlog.error(fields, 'partition stopped with an error');
       },
     );
@@ -97,7 +101,10 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
     held.delete(h.partition);
     metrics.ownershipChanges.inc({ partition: partitionToken(h.partition), change: 'lost' });
     // valid_until in wall time: the end of this owner's claim, for checking that owners never overlap.
-    mlog.warn({ partition: partitionToken(h.partition), epoch: h.epoch, why, valid_until: wallTime(h.validUntil) }, 'partition lost');
+    mlog.warn(
+      { partition: partitionToken(h.partition), epoch: h.epoch, why, valid_until: wallTime(h.validUntil) },
+      'partition lost',
+    );
   };
 
   const tick = async () => {
@@ -143,10 +150,22 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
     const sent = table.now();
     const epoch = await table.acquire(partition, owner, lease);
     if (epoch === null) return;
-    const h: Held = { partition, epoch, revision: epoch, validUntil: sent + table.ttlMs, controller: childController(opts.signal), running: null, releasing: false, lost: false };
+    const h: Held = {
+      partition,
+      epoch,
+      revision: epoch,
+      validUntil: sent + table.ttlMs,
+      controller: childController(opts.signal),
+      running: null,
+      releasing: false,
+      lost: false,
+    };
     held.set(partition, h);
     metrics.ownershipChanges.inc({ partition: partitionToken(partition), change: 'acquired' });
-    mlog.info({ partition: partitionToken(partition), epoch, previous_owner: lease?.owner ?? null }, 'partition acquired');
+    mlog.info(
+      { partition: partitionToken(partition), epoch, previous_owner: lease?.owner ?? null },
+      'partition acquired',
+    );
     start(h);
   };
 
@@ -167,7 +186,8 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
     while (!opts.signal.aborted) {
       const began = table.now();
       // A late heartbeat (a blocked event loop, a slow NATS) is how leases run out under load: say so.
-      if (began - lastTick > 2 * tickMs) mlog.warn({ lateMs: Math.round(began - lastTick - tickMs) }, 'lease heartbeat late');
+      if (began - lastTick > 2 * tickMs)
+        mlog.warn({ lateMs: Math.round(began - lastTick - tickMs) }, 'lease heartbeat late');
       lastTick = began;
       try {
         await tick();
@@ -183,7 +203,13 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
   } finally {
     // Shutdown: every partition drains and checkpoints (the signal reached them), then leases go back.
     await Promise.all([...held.values()].map((h) => h.running));
-    for (const h of [...held.values()]) await release(h).catch((err: unknown) => mlog.warn({ err: String(err), partition: partitionToken(h.partition) }, 'could not release lease; it expires after the TTL'));
+    for (const h of [...held.values()])
+      await release(h).catch((err: unknown) =>
+        mlog.warn(
+          { err: String(err), partition: partitionToken(h.partition) },
+          'could not release lease; it expires after the TTL',
+        ),
+      );
     await table.leave(me.id).catch(() => undefined);
     table.close();
     mlog.info('left the processor group');

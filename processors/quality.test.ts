@@ -35,14 +35,29 @@ describe('matching detections to labels', () => {
     expect(matches(label(), detection({ metric: 'subscribers_lost@1h' }))).toBe(true);
     // The daily window of the same day opened at midnight: before the anomaly, so no match.
     expect(matches(label(), detection({ window_start: START, opened_at: START }))).toBe(false);
-    expect(matches(label(), detection({ window_start: START + 36 * HOUR_MS, opened_at: START + 36 * HOUR_MS }))).toBe(true);
-    expect(matches(label(), detection({ window_start: START + 37 * HOUR_MS, opened_at: START + 37 * HOUR_MS }))).toBe(false);
+    expect(matches(label(), detection({ window_start: START + 36 * HOUR_MS, opened_at: START + 36 * HOUR_MS }))).toBe(
+      true,
+    );
+    expect(matches(label(), detection({ window_start: START + 37 * HOUR_MS, opened_at: START + 37 * HOUR_MS }))).toBe(
+      false,
+    );
   });
 
   it('scores precision over detections and recall over labels', () => {
     const labels = [label(), label({ label_id: 'l2', channel_id: '200' })];
-    const score = scoreDetections(labels, [detection(), detection({ anomaly_id: 'a2' }), detection({ anomaly_id: 'a3', channel_id: '300' })]);
-    expect(score).toMatchObject({ labels: 2, detections: 3, truePositives: 2, foundLabels: 1, precision: 2 / 3, recall: 0.5 });
+    const score = scoreDetections(labels, [
+      detection(),
+      detection({ anomaly_id: 'a2' }),
+      detection({ anomaly_id: 'a3', channel_id: '300' }),
+    ]);
+    expect(score).toMatchObject({
+      labels: 2,
+      detections: 3,
+      truePositives: 2,
+      foundLabels: 1,
+      precision: 2 / 3,
+      recall: 0.5,
+    });
     expect(score.missed.map((l) => l.label_id)).toEqual(['l2']);
     expect(score.falseAlarms.map((a) => a.anomaly_id)).toEqual(['a3']);
     expect(scoreDetections([], [])).toMatchObject({ precision: 1, recall: 1 });
@@ -68,7 +83,9 @@ describe('runDetection', () => {
     const score = scoreDetections(run.labels, run.detections);
     expect(score.missed.map((l) => l.kind)).toEqual([]);
     expect(score.falseAlarms.map((d) => d.metric)).toEqual(['posting_gap_hours']);
-    expect(Object.keys(countByMetric(run.detections))).toEqual(expect.arrayContaining(['subscribers_lost', 'subscribers_gained', 'views_at_age', 'posting_gap_hours']));
+    expect(Object.keys(countByMetric(run.detections))).toEqual(
+      expect.arrayContaining(['subscribers_lost', 'subscribers_gained', 'views_at_age', 'posting_gap_hours']),
+    );
   });
 
   it('raises next to no alarm on a calm run of the same channels', () => {
@@ -79,7 +96,9 @@ describe('runDetection', () => {
     // silences only on channels posting ≥ 3 a day, so it is unlabelled; nothing else fires.
     expect(run.detections.map((d) => [d.channel_id, d.metric])).toEqual([['1001234567', 'posting_gap_hours']]);
     // Fed in the simulator's batch order instead of per published step: the same verdicts here.
-    const byBatch = runDetection(new Simulator({ ...base, anomalies: 'none' }), defaultProcessorConfig, { order: 'batch' });
+    const byBatch = runDetection(new Simulator({ ...base, anomalies: 'none' }), defaultProcessorConfig, {
+      order: 'batch',
+    });
     expect(byBatch.detections).toEqual(run.detections);
     expect(byBatch.events).toBe(run.events);
   });

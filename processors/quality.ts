@@ -44,7 +44,12 @@ export const MATCHING_METRICS: Readonly<Record<AnomalyLabel['kind'], readonly st
  */
 export function matches(label: AnomalyLabel, a: DetectedAnomaly): boolean {
   if (a.channel_id !== label.channel_id) return false;
-  if (!MATCHING_METRICS[label.kind].some((m) => a.metric === m || a.metric.startsWith(`${m}_`) || a.metric.startsWith(`${m}@`))) return false;
+  if (
+    !MATCHING_METRICS[label.kind].some(
+      (m) => a.metric === m || a.metric.startsWith(`${m}_`) || a.metric.startsWith(`${m}@`),
+    )
+  )
+    return false;
   return a.opened_at >= label.start - HOUR_MS && a.window_start <= label.end + 24 * HOUR_MS;
 }
 
@@ -64,7 +69,10 @@ export interface DetectionScore {
 }
 
 /** Precision over detections, recall over labels (several detections of one label all count as true). */
-export function scoreDetections(labels: readonly AnomalyLabel[], detections: readonly DetectedAnomaly[]): DetectionScore {
+export function scoreDetections(
+  labels: readonly AnomalyLabel[],
+  detections: readonly DetectedAnomaly[],
+): DetectionScore {
   const missed = labels.filter((l) => !detections.some((a) => matches(l, a)));
   const falseAlarms = detections.filter((a) => !labels.some((l) => matches(l, a)));
   const truePositives = detections.length - falseAlarms.length;
@@ -83,7 +91,15 @@ export function scoreDetections(labels: readonly AnomalyLabel[], detections: rea
 /** The detection of an `opened` anomaly event. */
 export function detectionOf(e: AnomalyEvent): DetectedAnomaly {
   const d = e.data;
-  return { anomaly_id: d.anomaly_id, channel_id: e.channel_id, metric: d.metric, direction: d.direction, window_start: d.window_start, opened_at: d.opened_at, post_id: d.post_id };
+  return {
+    anomaly_id: d.anomaly_id,
+    channel_id: e.channel_id,
+    metric: d.metric,
+    direction: d.direction,
+    window_start: d.window_start,
+    opened_at: d.opened_at,
+    post_id: d.post_id,
+  };
 }
 
 export interface DetectionRun {
@@ -113,7 +129,11 @@ export type FeedOrder = 'step' | 'batch';
  * simulator's own batch order. Both are valid orders for the operators; the
  * detections can differ slightly where an event's place moves the watermark.
  */
-export function runDetection(sim: Simulator, cfg: ProcessorConfig, opts: { partitions?: number; order?: FeedOrder } = {}): DetectionRun {
+export function runDetection(
+  sim: Simulator,
+  cfg: ProcessorConfig,
+  opts: { partitions?: number; order?: FeedOrder } = {},
+): DetectionRun {
   if (!Number.isFinite(sim.end)) throw new RangeError('runDetection needs a finite simulator run (set durationMs)');
   const partitions = opts.partitions ?? 8;
   const states: PartitionState[] = Array.from({ length: partitions }, createPartitionState);
@@ -152,12 +172,18 @@ export function runDetection(sim: Simulator, cfg: ProcessorConfig, opts: { parti
       for (const g of groups.values()) for (const event of g.events) feed(states[g.partition], event);
     }
   }
-  return { detections, labels: sim.labels(), channelDays: (sim.options.channels * (sim.end - startedAt)) / DAY_MS, events };
+  return {
+    detections,
+    labels: sim.labels(),
+    channelDays: (sim.options.channels * (sim.end - startedAt)) / DAY_MS,
+    events,
+  };
 }
 
 /** Counts per metric of a detection list (metric → count), sorted by metric. */
 export function countByMetric(detections: readonly DetectedAnomaly[]): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const d of [...detections].sort((a, b) => a.metric.localeCompare(b.metric))) out[d.metric] = (out[d.metric] ?? 0) + 1;
+  for (const d of [...detections].sort((a, b) => a.metric.localeCompare(b.metric)))
+    out[d.metric] = (out[d.metric] ?? 0) + 1;
   return out;
 }

@@ -29,7 +29,14 @@ import type { StreamsConfig } from '../streams/config.ts';
 import type { Logger } from '../observability/log.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { ProcessorConfig } from './config.ts';
-import { createPartitionState, partitionWatermark, processEvent, restoreState, serializeState, type PartitionState } from './operators/partition.ts';
+import {
+  createPartitionState,
+  partitionWatermark,
+  processEvent,
+  restoreState,
+  serializeState,
+  type PartitionState,
+} from './operators/partition.ts';
 import { applyDelta, serializeDelta, StateChanges } from './operators/state-delta.ts';
 
 export const PROCESS_STAGE = 'process';
@@ -48,7 +55,9 @@ export class LeaseExpiredError extends Error {
     readonly partition: number,
     readonly epoch: number,
   ) {
-    super(`partition ${partitionToken(partition)}: lease of epoch ${epoch} may have expired; stopping before another owner starts`);
+    super(
+      `partition ${partitionToken(partition)}: lease of epoch ${epoch} may have expired; stopping before another owner starts`,
+    );
     this.name = 'LeaseExpiredError';
   }
 }
@@ -56,7 +65,9 @@ export class LeaseExpiredError extends Error {
 /** Messages were delivered to this consumer but never handed to the runtime: order is no longer guaranteed. */
 export class DeliveryGapError extends Error {
   constructor(partition: number, after: number, got: number) {
-    super(`partition ${partitionToken(partition)}: delivery ${got} followed ${after}; the messages between were lost on the way, restarting from the checkpoint`);
+    super(
+      `partition ${partitionToken(partition)}: delivery ${got} followed ${after}; the messages between were lost on the way, restarting from the checkpoint`,
+    );
     this.name = 'DeliveryGapError';
   }
 }
@@ -105,15 +116,29 @@ export function processorConsumerPrefix(partition: number): string {
 export async function runPartition(opts: PartitionRuntimeOptions): Promise<void> {
   const p = partitionToken(opts.partition);
   const log = opts.log.child({ role: 'process', partition: p, epoch: opts.lease.epoch });
-  const retry = { signal: opts.signal, onRetry: reportRetry(opts.metrics, log, { stage: PROCESS_STAGE, error: 'nats_retry' }, 'NATS request failed; retrying') };
+  const retry = {
+    signal: opts.signal,
+    onRetry: reportRetry(
+      opts.metrics,
+      log,
+      { stage: PROCESS_STAGE, error: 'nats_retry' },
+      'NATS request failed; retrying',
+    ),
+  };
   const store = new CheckpointStore(opts.kv, `processor.${p}`);
   const cp = await retryNats(() => store.claim(opts.lease.epoch), retry);
   const state: PartitionState = cp?.base ? cp.deltas.reduce(applyDelta, restoreState(cp.base)) : createPartitionState();
   let lastSeq = cp?.head.seq ?? 0;
-  log.info({ seq: lastSeq, bytes: cp?.head.base?.bytes ?? 0, deltas: cp?.deltas.length ?? 0 }, cp ? 'restored checkpoint' : 'starting without checkpoint');
+  log.info(
+    { seq: lastSeq, bytes: cp?.head.base?.bytes ?? 0, deltas: cp?.deltas.length ?? 0 },
+    cp ? 'restored checkpoint' : 'starting without checkpoint',
+  );
 
   const spec = processorConsumer(opts.streams, opts.partition, opts.lease.epoch);
-  const removed = await retryNats(() => removeOtherConsumers(opts.jsm, spec.stream, processorConsumerPrefix(opts.partition), spec.name), retry);
+  const removed = await retryNats(
+    () => removeOtherConsumers(opts.jsm, spec.stream, processorConsumerPrefix(opts.partition), spec.name),
+    retry,
+  );
   if (removed.length) log.info({ removed }, 'removed the consumers of earlier owners');
 
   const publisher = new EventPublisher(opts.outputs, {
@@ -142,7 +167,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
     await publisher.flush();
     if (!opts.lease.valid()) throw new LeaseExpiredError(opts.partition, opts.lease.epoch);
     const head = store.head;
-    const delta = needBase || changes.all || (head?.deltas.length ?? 0) >= maxDeltas ? null : serializeDelta(state, changes);
+    const delta =
+      needBase || changes.all || (head?.deltas.length ?? 0) >= maxDeltas ? null : serializeDelta(state, changes);
     // Compact once replaying the deltas would cost more than reading the state.
     const full = delta === null || store.deltaBytes + delta.length > (head?.base?.bytes ?? 0);
     const text = full ? serializeState(state) : delta;
@@ -156,7 +182,10 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
     opts.metrics.checkpointWrites.inc({ partition: p, kind: full ? 'base' : 'delta' });
   };
 
-  const ageTimer = setInterval(() => opts.metrics.checkpointAge.set({ partition: p }, (Date.now() - lastCheckpointAt) / 1000), 1000);
+  const ageTimer = setInterval(
+    () => opts.metrics.checkpointAge.set({ partition: p }, (Date.now() - lastCheckpointAt) / 1000),
+    1000,
+  );
   try {
     await runConsumer(
       {
@@ -186,7 +215,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
             // us (a pull restarted under load drops what the client had buffered): their redelivery
             // would come after later messages. Start over from the checkpoint instead.
             const delivery = m.info.deliverySequence;
-            if (lastDelivery !== 0 && delivery !== lastDelivery + 1) throw new DeliveryGapError(opts.partition, lastDelivery, delivery);
+            if (lastDelivery !== 0 && delivery !== lastDelivery + 1)
+              throw new DeliveryGapError(opts.partition, lastDelivery, delivery);
             lastDelivery = delivery;
             await slice.pause();
             // A paused or overloaded owner whose lease may have run out must not go on.
@@ -205,7 +235,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
           const wm = partitionWatermark(state, opts.processor);
           if (wm !== null) opts.metrics.watermark.set({ partition: p }, wm);
           // Idle (empty batch) also checkpoints, so the tail of a burst is acked promptly.
-          if (batch.length === 0 || pending.length >= maxUncovered || Date.now() - lastCheckpointAt >= interval) await checkpoint();
+          if (batch.length === 0 || pending.length >= maxUncovered || Date.now() - lastCheckpointAt >= interval)
+            await checkpoint();
         },
         drain: checkpoint,
       },
@@ -216,28 +247,52 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
     // after a newer owner had started (paused in between) would otherwise leave it behind, holding
     // messages nobody will ever pull.
     await deleteConsumer(opts.jsm, spec.stream, spec.name).catch((err: unknown) =>
-      log.warn({ err: String(err), consumer: spec.name }, 'could not delete this owner’s consumer; the next owner removes it'),
+      log.warn(
+        { err: String(err), consumer: spec.name },
+        'could not delete this owner’s consumer; the next owner removes it',
+      ),
     );
   }
   log.info({ seq: lastSeq }, 'partition drained and checkpointed');
 }
 
 /** Decodes one message and runs its events through the operators. */
-function handleMessage(state: PartitionState, changes: StateChanges, m: JsMsg, opts: PartitionRuntimeOptions): { derived: TgEvent[]; dead: DeadLetterRecord[] } {
-  const origin = { stage: PROCESS_STAGE, stream: opts.streams.names.raw, subject: m.subject, seq: m.seq, receivedAt: Date.now() };
-  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, subject: parseSubject(m.subject), partitions: opts.streams.partitions, layer: 'raw' });
+function handleMessage(
+  state: PartitionState,
+  changes: StateChanges,
+  m: JsMsg,
+  opts: PartitionRuntimeOptions,
+): { derived: TgEvent[]; dead: DeadLetterRecord[] } {
+  const origin = {
+    stage: PROCESS_STAGE,
+    stream: opts.streams.names.raw,
+    subject: m.subject,
+    seq: m.seq,
+    receivedAt: Date.now(),
+  };
+  const decoded = decodeBatch(m.data, {
+    maxMessageBytes: opts.streams.maxMessageBytes,
+    subject: parseSubject(m.subject),
+    partitions: opts.streams.partitions,
+    layer: 'raw',
+  });
   const failures: DecodeFailure[] = [...decoded.failures];
   const derived: TgEvent[] = [];
   // Counted per message, not per event: a labelled counter costs a label lookup per call.
   const outcomes = new Map<string, number>();
-  const count = (kind: string, outcome: string) => outcomes.set(`${kind}\u0000${outcome}`, (outcomes.get(`${kind}\u0000${outcome}`) ?? 0) + 1);
+  const count = (kind: string, outcome: string) =>
+    outcomes.set(`${kind}\u0000${outcome}`, (outcomes.get(`${kind}\u0000${outcome}`) ?? 0) + 1);
   for (const event of decoded.events) {
     try {
       const out = processEvent(state, event as RawEvent, opts.processor);
       changes.note(out.changed);
       for (const d of out.derived) derived.push(d);
       for (const late of out.late) {
-        failures.push({ reason: 'late_event', detail: `event time ${late.event_time} is behind the watermark beyond the allowed lateness`, payload: late });
+        failures.push({
+          reason: 'late_event',
+          detail: `event time ${late.event_time} is behind the watermark beyond the allowed lateness`,
+          payload: late,
+        });
         count(late.kind, 'late');
       }
       for (const skipped of out.skipped) count(event.kind, skipped.reason);
@@ -246,7 +301,10 @@ function handleMessage(state: PartitionState, changes: StateChanges, m: JsMsg, o
     } catch (err) {
       // The operator may have changed the channel before failing: checkpoint all of it.
       changes.note('all');
-      opts.log.error({ err, event_id: event.id, subject: m.subject, seq: m.seq }, 'operator failed on event; dead-lettering it');
+      opts.log.error(
+        { err, event_id: event.id, subject: m.subject, seq: m.seq },
+        'operator failed on event; dead-lettering it',
+      );
       failures.push({ reason: 'operator_error', detail: String((err as Error)?.message ?? err), payload: event });
     }
   }

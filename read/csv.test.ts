@@ -10,11 +10,16 @@ describe('toCsv', () => {
       ],
       [{ name: 't', time: true }, { name: 'name' }, { name: 'n' }, { name: 'missing' }],
     );
-    expect(csv).toBe('t,name,n,missing\n2026-01-02T03:00:00.000Z,"a,""b""",-2.5,\n2026-01-02T04:00:00.000Z,"line\nbreak",3,\n');
+    expect(csv).toBe(
+      't,name,n,missing\n2026-01-02T03:00:00.000Z,"a,""b""",-2.5,\n2026-01-02T04:00:00.000Z,"line\nbreak",3,\n',
+    );
   });
 
   it('defuses cells a spreadsheet would run as a formula, but not negative numbers', () => {
-    const csv = toCsv([{ a: '=HYPERLINK("http://x")', b: '@mention', c: -1, d: '+1' }], [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }]);
+    const csv = toCsv(
+      [{ a: '=HYPERLINK("http://x")', b: '@mention', c: -1, d: '+1' }],
+      [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }],
+    );
     expect(csv.split('\n')[1]).toBe(`"'=HYPERLINK(""http://x"")",'@mention,-1,'+1`);
   });
 

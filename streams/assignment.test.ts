@@ -24,7 +24,10 @@ describe('assignPartitions', () => {
   });
 
   it('gives a partition pinned by two members to the first by id, and ignores pins out of range', () => {
-    const a = assignPartitions(3, [{ id: 'b', pinned: [0] }, { id: 'a', pinned: [0, 7] }]);
+    const a = assignPartitions(3, [
+      { id: 'b', pinned: [0] },
+      { id: 'a', pinned: [0, 7] },
+    ]);
     expect(a.get('a')).toEqual([0]);
     expect(a.get('b')).toEqual([]);
   });

@@ -25,7 +25,8 @@ export function assignPartitions(partitions: number, members: readonly Member[])
   const sorted = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const out = new Map<string, number[]>(sorted.map((m) => [m.id, []]));
   const pinnedTo = new Map<number, string>();
-  for (const m of sorted) for (const p of m.pinned ?? []) if (p >= 0 && p < partitions && !pinnedTo.has(p)) pinnedTo.set(p, m.id);
+  for (const m of sorted)
+    for (const p of m.pinned ?? []) if (p >= 0 && p < partitions && !pinnedTo.has(p)) pinnedTo.set(p, m.id);
   const sharing = sorted.filter((m) => m.pinned === null);
   let next = 0;
   for (let p = 0; p < partitions; p++) {

@@ -92,7 +92,9 @@ export class CheckpointStore {
       // and retried its claim after the newer owner's). Taking the head back would fence the newer one.
       if (head && head.epoch > epoch) throw new FencedError(this.owner, epoch);
       const checkpoint = head ? await this.#read(head) : null;
-      const claimed: CheckpointHead = head ? { ...head, epoch, written_at: Date.now() } : { seq: 0, epoch, base: null, deltas: [], written_at: Date.now() };
+      const claimed: CheckpointHead = head
+        ? { ...head, epoch, written_at: Date.now() }
+        : { seq: 0, epoch, base: null, deltas: [], written_at: Date.now() };
       const revision = await casWrite(this.kv, this.#headKey(), JSON.stringify(claimed), present ? entry.revision : 0);
       if (revision === null) continue;
       this.#revision = revision;
@@ -106,7 +108,9 @@ export class CheckpointStore {
   async saveBase(seq: number, text: string): Promise<CheckpointHead> {
     const segment = await this.#writeSegment(text);
     const previous = this.#head;
-    const head = await this.#writeHead({ seq, epoch: this.#epoch, base: segment, deltas: [], written_at: Date.now() }, [segment]);
+    const head = await this.#writeHead({ seq, epoch: this.#epoch, base: segment, deltas: [], written_at: Date.now() }, [
+      segment,
+    ]);
     if (previous) await this.#purge([...(previous.base ? [previous.base] : []), ...previous.deltas]);
     return head;
   }
@@ -114,9 +118,13 @@ export class CheckpointStore {
   /** Appends a delta (the changes since the last checkpoint) to the current base. */
   async saveDelta(seq: number, text: string): Promise<CheckpointHead> {
     const current = this.#head;
-    if (!current?.base) throw new Error(`checkpoint ${this.owner}: a delta needs a base; write one with saveBase first`);
+    if (!current?.base)
+      throw new Error(`checkpoint ${this.owner}: a delta needs a base; write one with saveBase first`);
     const segment = await this.#writeSegment(text);
-    return this.#writeHead({ ...current, seq, epoch: this.#epoch, deltas: [...current.deltas, segment], written_at: Date.now() }, [segment]);
+    return this.#writeHead(
+      { ...current, seq, epoch: this.#epoch, deltas: [...current.deltas, segment], written_at: Date.now() },
+      [segment],
+    );
   }
 
   async #writeHead(head: CheckpointHead, written: Segment[]): Promise<CheckpointHead> {
@@ -135,7 +143,11 @@ export class CheckpointStore {
     // Unique per write: the head revision it is written under (no two writers share one).
     const key = `${this.owner}.r${this.#revision}`;
     const chunks = Math.max(1, Math.ceil(buf.byteLength / CHUNK_BYTES));
-    await Promise.all(Array.from({ length: chunks }, (_, i) => this.kv.put(`${key}.c${i}`, buf.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES))));
+    await Promise.all(
+      Array.from({ length: chunks }, (_, i) =>
+        this.kv.put(`${key}.c${i}`, buf.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)),
+      ),
+    );
     return { key, chunks, bytes: buf.byteLength, sha1: sha1(buf) };
   }
 
@@ -144,11 +156,13 @@ export class CheckpointStore {
       const parts: Uint8Array[] = [];
       for (let i = 0; i < s.chunks; i++) {
         const c = await this.kv.get(`${s.key}.c${i}`);
-        if (!c || c.operation !== 'PUT') throw new Error(`checkpoint ${this.owner}: segment ${s.key} is missing chunk ${i}`);
+        if (!c || c.operation !== 'PUT')
+          throw new Error(`checkpoint ${this.owner}: segment ${s.key} is missing chunk ${i}`);
         parts.push(c.value);
       }
       const buf = Buffer.concat(parts);
-      if (sha1(buf) !== s.sha1) throw new Error(`checkpoint ${this.owner}: segment ${s.key} is corrupt (sha1 mismatch)`);
+      if (sha1(buf) !== s.sha1)
+        throw new Error(`checkpoint ${this.owner}: segment ${s.key} is corrupt (sha1 mismatch)`);
       return buf.toString('utf8');
     };
     return { head, base: head.base ? await read(head.base) : null, deltas: await Promise.all(head.deltas.map(read)) };
@@ -156,7 +170,11 @@ export class CheckpointStore {
 
   /** Old segments are garbage: failing to purge them only wastes space. */
   async #purge(segments: Segment[]): Promise<void> {
-    await Promise.all(segments.flatMap((s) => Array.from({ length: s.chunks }, (_, i) => this.kv.purge(`${s.key}.c${i}`).catch(() => undefined))));
+    await Promise.all(
+      segments.flatMap((s) =>
+        Array.from({ length: s.chunks }, (_, i) => this.kv.purge(`${s.key}.c${i}`).catch(() => undefined)),
+      ),
+    );
   }
 
   #headKey(): string {
@@ -165,7 +183,9 @@ export class CheckpointStore {
 }
 
 /** A head as stored: this layout, or the earlier one of a single full state per generation. */
-type StoredHead = CheckpointHead | { seq: number; generation: number; chunks: number; bytes: number; sha1: string; written_at: number };
+type StoredHead =
+  | CheckpointHead
+  | { seq: number; generation: number; chunks: number; bytes: number; sha1: string; written_at: number };
 
 function readHead(owner: string, raw: StoredHead): CheckpointHead {
   if ('base' in raw) return raw;

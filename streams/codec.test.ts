@@ -23,7 +23,11 @@ const limits = { maxMessageBytes: 64 * 1024 };
 describe('the wire codec decodes every message without throwing', () => {
   it('round-trips a batch of valid events', () => {
     const batch = [counters('100', 1), counters('100', 2)];
-    const out = decodeBatch(encodeBatch(batch), { ...limits, subject: parseSubject(eventSubject('post_counters', '100', 8)), partitions: 8 });
+    const out = decodeBatch(encodeBatch(batch), {
+      ...limits,
+      subject: parseSubject(eventSubject('post_counters', '100', 8)),
+      partitions: 8,
+    });
     expect(out.failures).toEqual([]);
     expect(out.events).toEqual(batch);
   });
@@ -31,28 +35,43 @@ describe('the wire codec decodes every message without throwing', () => {
   it('names the reason of each failure', () => {
     expect(decodeBatch(Buffer.from('[{"v":'), limits).failures[0].reason).toBe('malformed_json');
     expect(decodeBatch(Buffer.from('42'), limits).failures[0].reason).toBe('not_a_batch');
-    expect(decodeBatch(Buffer.from('x'.repeat(70_000)), limits).failures[0]).toMatchObject({ reason: 'oversized', detail: expect.stringMatching(/70000 bytes/) });
+    expect(decodeBatch(Buffer.from('x'.repeat(70_000)), limits).failures[0]).toMatchObject({
+      reason: 'oversized',
+      detail: expect.stringMatching(/70000 bytes/),
+    });
     const unknown = decodeBatch(encodeBatch([{ ...counters('1', 1), kind: 'teleport' } as never]), limits);
     expect(unknown.failures[0].reason).toBe('unknown_kind');
     const invalid = decodeBatch(Buffer.from(JSON.stringify([{ ...counters('1', 1), channel_id: 'abc' }])), limits);
-    expect(invalid.failures[0]).toMatchObject({ reason: 'schema_violation', detail: expect.stringMatching(/channel_id/) });
+    expect(invalid.failures[0]).toMatchObject({
+      reason: 'schema_violation',
+      detail: expect.stringMatching(/channel_id/),
+    });
   });
 
   it('keeps the valid events of a batch that also holds invalid ones', () => {
     const good = counters('5', 1);
-    const out = decodeBatch(Buffer.from(JSON.stringify([good, { ...good, data: { ...good.data, views: -1 } }])), limits);
+    const out = decodeBatch(
+      Buffer.from(JSON.stringify([good, { ...good, data: { ...good.data, views: -1 } }])),
+      limits,
+    );
     expect(out.events).toEqual([good]);
     expect(out.failures.map((f) => f.reason)).toEqual(['schema_violation']);
   });
 
   it('rejects events that do not belong to the subject they came on', () => {
     const subject = parseSubject(eventSubject('post_counters', '100', 8));
-    expect(decodeBatch(encodeBatch([counters('200', 1)]), { ...limits, subject }).failures[0].reason).toBe('subject_mismatch');
+    expect(decodeBatch(encodeBatch([counters('200', 1)]), { ...limits, subject }).failures[0].reason).toBe(
+      'subject_mismatch',
+    );
     // A several-channel batch accepts any channel of its partition, and only those.
     const p = partitionOf('100', 8);
     const other = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].find((c) => partitionOf(c, 8) !== p)!;
     const several = parseSubject(batchSubject('post_counters', p));
-    const out = decodeBatch(encodeBatch([counters('100', 1), counters(other, 1)]), { ...limits, subject: several, partitions: 8 });
+    const out = decodeBatch(encodeBatch([counters('100', 1), counters(other, 1)]), {
+      ...limits,
+      subject: several,
+      partitions: 8,
+    });
     expect(out.events.map((e) => e.channel_id)).toEqual(['100']);
     expect(out.failures[0].reason).toBe('subject_mismatch');
   });
@@ -61,15 +80,24 @@ describe('the wire codec decodes every message without throwing', () => {
     const r = validateEvent({ ...counters('1', 1) });
     expect(r.ok).toBe(true);
     const delta = { ...counters('1', 1), kind: 'post_delta' };
-    expect(decodeBatch(Buffer.from(JSON.stringify([delta])), { ...limits, layer: 'raw' }).failures[0].reason).toBe('schema_violation');
+    expect(decodeBatch(Buffer.from(JSON.stringify([delta])), { ...limits, layer: 'raw' }).failures[0].reason).toBe(
+      'schema_violation',
+    );
   });
 });
 
 describe('subjects and partitions', () => {
   it('puts every event of a channel on one partition', () => {
     expect(eventSubject('post', '1001234567', 8)).toMatch(/^tg\.raw\.p0\d\.post\.1001234567$/);
-    expect(eventSubject('anomaly', '1001234567', 8).split('.')[2]).toBe(eventSubject('post', '1001234567', 8).split('.')[2]);
-    expect(parseSubject('tg.raw.p03.post_counters._')).toEqual({ layer: 'raw', partition: 3, kind: 'post_counters', channelId: '_' });
+    expect(eventSubject('anomaly', '1001234567', 8).split('.')[2]).toBe(
+      eventSubject('post', '1001234567', 8).split('.')[2],
+    );
+    expect(parseSubject('tg.raw.p03.post_counters._')).toEqual({
+      layer: 'raw',
+      partition: 3,
+      kind: 'post_counters',
+      channelId: '_',
+    });
     expect(parseSubject('tg.dlq.process')).toBeNull();
   });
 

@@ -46,7 +46,9 @@ function checkFor(kind: EventKind): TypeCheck<any> {
 }
 
 /** Validates one decoded value against the contract; returns a reason text or null when valid. */
-export function validateEvent(value: unknown): { ok: true; event: TgEvent } | { ok: false; reason: DeadLetterReason; detail: string } {
+export function validateEvent(
+  value: unknown,
+): { ok: true; event: TgEvent } | { ok: false; reason: DeadLetterReason; detail: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'schema_violation', detail: 'event is not a JSON object' };
   }
@@ -80,7 +82,13 @@ export function decodeBatch(data: Uint8Array, opts: DecodeOptions): DecodedBatch
   if (data.byteLength > opts.maxMessageBytes) {
     return {
       events: [],
-      failures: [{ reason: 'oversized', detail: `message of ${data.byteLength} bytes exceeds the limit of ${opts.maxMessageBytes}`, payload: null }],
+      failures: [
+        {
+          reason: 'oversized',
+          detail: `message of ${data.byteLength} bytes exceeds the limit of ${opts.maxMessageBytes}`,
+          payload: null,
+        },
+      ],
     };
   }
   const text = textDecoder.decode(data);
@@ -88,11 +96,19 @@ export function decodeBatch(data: Uint8Array, opts: DecodeOptions): DecodedBatch
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    return { events: [], failures: [{ reason: 'malformed_json', detail: (err as Error).message.slice(0, 200), payload: text }] };
+    return {
+      events: [],
+      failures: [{ reason: 'malformed_json', detail: (err as Error).message.slice(0, 200), payload: text }],
+    };
   }
   const items = Array.isArray(parsed) ? parsed : [parsed];
   if (!Array.isArray(parsed) && (typeof parsed !== 'object' || parsed === null)) {
-    return { events: [], failures: [{ reason: 'not_a_batch', detail: 'payload is neither an event nor an array of events', payload: text }] };
+    return {
+      events: [],
+      failures: [
+        { reason: 'not_a_batch', detail: 'payload is neither an event nor an array of events', payload: text },
+      ],
+    };
   }
   const out: DecodedBatch = { events: [], failures: [] };
   for (const item of items) {
@@ -115,7 +131,9 @@ function subjectMismatch(e: TgEvent, opts: DecodeOptions): string | null {
   if (!s) return null;
   if (s.kind !== e.kind) return `event kind ${e.kind} on subject of kind ${s.kind}`;
   if (s.channelId === SEVERAL_CHANNELS) {
-    if (opts.partitions && partitionOf(e.channel_id, opts.partitions) !== s.partition) return `event of channel ${e.channel_id} on a batch of partition ${s.partition}`;
-  } else if (s.channelId !== e.channel_id) return `event of channel ${e.channel_id} on subject of channel ${s.channelId}`;
+    if (opts.partitions && partitionOf(e.channel_id, opts.partitions) !== s.partition)
+      return `event of channel ${e.channel_id} on a batch of partition ${s.partition}`;
+  } else if (s.channelId !== e.channel_id)
+    return `event of channel ${e.channel_id} on subject of channel ${s.channelId}`;
   return null;
 }

@@ -2,7 +2,14 @@
  * Durable pull consumer definitions. Every arrow of the data flow is one of
  * these, so any role can die and resume where its acks (or checkpoint) left off.
  */
-import { AckPolicy, DeliverPolicy, ReplayPolicy, type ConsumerConfig, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  ReplayPolicy,
+  type ConsumerConfig,
+  type ConsumerInfo,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { isNotFound } from './topology.ts';
 import type { PipelineMetrics } from '../observability/metrics.ts';
 import type { Logger } from '../observability/log.ts';
@@ -34,9 +41,13 @@ function config(spec: DurableSpec): Partial<ConsumerConfig> {
 export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): Promise<void> {
   try {
     await jsm.consumers.info(spec.stream, spec.name);
-    await jsm.consumers.update(spec.stream, spec.name, { ack_wait: spec.ackWaitMs * NS, max_ack_pending: spec.maxAckPending });
+    await jsm.consumers.update(spec.stream, spec.name, {
+      ack_wait: spec.ackWaitMs * NS,
+      max_ack_pending: spec.maxAckPending,
+    });
   } catch (err) {
-    if (!isNotFound(err)) throw new Error(`cannot inspect consumer ${spec.stream}/${spec.name}: ${(err as Error).message}`, { cause: err });
+    if (!isNotFound(err))
+      throw new Error(`cannot inspect consumer ${spec.stream}/${spec.name}: ${(err as Error).message}`, { cause: err });
     await jsm.consumers.add(spec.stream, { ...config(spec), deliver_policy: DeliverPolicy.All });
   }
 }
@@ -51,11 +62,14 @@ export async function resetDurable(jsm: JetStreamManager, spec: DurableSpec, las
   try {
     await jsm.consumers.delete(spec.stream, spec.name);
   } catch (err) {
-    if (!isNotFound(err)) throw new Error(`cannot reset consumer ${spec.stream}/${spec.name}: ${(err as Error).message}`, { cause: err });
+    if (!isNotFound(err))
+      throw new Error(`cannot reset consumer ${spec.stream}/${spec.name}: ${(err as Error).message}`, { cause: err });
   }
   await jsm.consumers.add(spec.stream, {
     ...config(spec),
-    ...(lastSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 } : { deliver_policy: DeliverPolicy.All }),
+    ...(lastSeq > 0
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSeq + 1 }
+      : { deliver_policy: DeliverPolicy.All }),
   });
 }
 
@@ -75,7 +89,12 @@ export async function listConsumers(jsm: JetStreamManager, stream: string): Prom
  * owners of a partition. A stale owner's pull then ends instead of sharing
  * the new owner's messages.
  */
-export async function removeOtherConsumers(jsm: JetStreamManager, stream: string, prefix: string, keep: string): Promise<string[]> {
+export async function removeOtherConsumers(
+  jsm: JetStreamManager,
+  stream: string,
+  prefix: string,
+  keep: string,
+): Promise<string[]> {
   const removed: string[] = [];
   for (const info of await listConsumers(jsm, stream)) {
     const name = info.name;
@@ -103,7 +122,14 @@ export async function consumerLag(jsm: JetStreamManager, stream: string, name: s
 }
 
 /** Reports the consumer's lag to the metrics every few seconds until the returned timer is cleared. */
-export function watchConsumerLag(jsm: JetStreamManager, spec: DurableSpec, metrics: PipelineMetrics, log: Logger, everyMs = 5000, label = spec.name): NodeJS.Timeout {
+export function watchConsumerLag(
+  jsm: JetStreamManager,
+  spec: DurableSpec,
+  metrics: PipelineMetrics,
+  log: Logger,
+  everyMs = 5000,
+  label = spec.name,
+): NodeJS.Timeout {
   return setInterval(() => {
     consumerLag(jsm, spec.stream, spec.name).then(
       (lag) => metrics.consumerLag.set({ consumer: label }, lag),

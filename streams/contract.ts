@@ -32,7 +32,9 @@ export const Source = Type.Union([
 export type Source = Static<typeof Source>;
 
 export const MediaType = Type.Union(
-  ['none', 'photo', 'video', 'document', 'audio', 'voice', 'poll', 'webpage', 'sticker', 'other'].map((m) => Type.Literal(m)),
+  ['none', 'photo', 'video', 'document', 'audio', 'voice', 'poll', 'webpage', 'sticker', 'other'].map((m) =>
+    Type.Literal(m),
+  ),
 );
 
 /** Cumulative counters of one post at one observation. */
@@ -59,7 +61,10 @@ export const PostData = Type.Object(
     media_type: MediaType,
     grouped_id: Type.Union([Type.String({ pattern: '^-?[0-9]{1,20}$' }), Type.Null()]),
     forward_from: Type.Union([
-      Type.Object({ channel_id: ChannelId, post_id: Type.Union([PostId, Type.Null()]) }, { additionalProperties: false }),
+      Type.Object(
+        { channel_id: ChannelId, post_id: Type.Union([PostId, Type.Null()]) },
+        { additionalProperties: false },
+      ),
       Type.Null(),
     ]),
     mentions: Type.Array(ShortText, { maxItems: 100 }),
@@ -89,7 +94,10 @@ export const BotEventData = Type.Object(
     bot_id: Type.String({ pattern: '^[0-9]{1,20}$' }),
     event_type: Type.String({ minLength: 1, maxLength: 64 }),
     user_id: Type.Union([Type.String({ pattern: '^[0-9]{1,20}$' }), Type.Null()]),
-    properties: Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()])),
+    properties: Type.Record(
+      Type.String({ maxLength: 64 }),
+      Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()]),
+    ),
   },
   { additionalProperties: false },
 );

@@ -40,9 +40,20 @@ export interface DeadLetterOrigin {
 }
 
 /** Builds the dead-letter record of one failure; `index` tells failures of one message apart. */
-export function deadLetterRecord(origin: DeadLetterOrigin, failure: DecodeFailure, index: number, rawBytes?: number): DeadLetterRecord {
-  const text = typeof failure.payload === 'string' ? failure.payload : failure.payload == null ? '' : JSON.stringify(failure.payload);
-  const obj = typeof failure.payload === 'object' && failure.payload !== null ? (failure.payload as Record<string, unknown>) : {};
+export function deadLetterRecord(
+  origin: DeadLetterOrigin,
+  failure: DecodeFailure,
+  index: number,
+  rawBytes?: number,
+): DeadLetterRecord {
+  const text =
+    typeof failure.payload === 'string'
+      ? failure.payload
+      : failure.payload == null
+        ? ''
+        : JSON.stringify(failure.payload);
+  const obj =
+    typeof failure.payload === 'object' && failure.payload !== null ? (failure.payload as Record<string, unknown>) : {};
   const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
   return {
     id: eventId('dl', origin.stage, origin.stream, origin.seq, index, failure.reason),

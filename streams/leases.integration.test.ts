@@ -105,7 +105,12 @@ describe('partition leases in NATS KV', () => {
     await a.table.heartbeat({ id: 'a', pinned: null });
     await b.table.heartbeat({ id: 'b', pinned: [2] });
     const both = await seen(a.table, (s) => s.members.length === 2);
-    expect(a.table.liveMembers(both).map((m) => m.id).sort()).toEqual(['a', 'b']);
+    expect(
+      a.table
+        .liveMembers(both)
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual(['a', 'b']);
     const aRevision = both.members.find((m) => m.id === 'a')!.revision;
     a.advance(TTL);
     await a.table.heartbeat({ id: 'a', pinned: null });

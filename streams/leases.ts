@@ -107,12 +107,16 @@ export class LeaseTable {
    * waits a full turn, and heartbeats must stay well inside the TTL.
    */
   async open(): Promise<void> {
-    await Promise.all([this.#watch(`member.${this.opts.group}.>`, this.#members), this.#watch(`lease.${this.opts.group}.>`, this.#leases)]);
+    await Promise.all([
+      this.#watch(`member.${this.opts.group}.>`, this.#members),
+      this.#watch(`lease.${this.opts.group}.>`, this.#leases),
+    ]);
   }
 
   /** Keeps `into` equal to the keys under `filter`; a watch that ends (NATS restarted) is opened again. */
   async #watch(filter: string, into: Map<string, KvEntry>): Promise<void> {
-    const open = () => retryNats(() => this.kv.watch({ key: filter }), { signal: this.#closed.signal, onRetry: this.opts.onError });
+    const open = () =>
+      retryNats(() => this.kv.watch({ key: filter }), { signal: this.#closed.signal, onRetry: this.opts.onError });
     let watch = await open();
     this.#watches.add(watch);
     void (async () => {
@@ -148,12 +152,19 @@ export class LeaseTable {
     const leases = new Map<number, ObservedLease>();
     for (const entry of this.#members.values()) {
       const v = parse<Member>(entry);
-      if (v) members.push({ id: v.id, pinned: v.pinned, revision: entry.revision, ageMs: this.#ages.age(entry.key, entry.revision) });
+      if (v)
+        members.push({
+          id: v.id,
+          pinned: v.pinned,
+          revision: entry.revision,
+          ageMs: this.#ages.age(entry.key, entry.revision),
+        });
     }
     for (const entry of this.#leases.values()) {
       const v = parse<LeaseValue>(entry);
       const partition = Number(entry.key.slice(entry.key.lastIndexOf('.p') + 2));
-      if (v && Number.isInteger(partition)) leases.set(partition, { ...v, revision: entry.revision, ageMs: this.#ages.age(entry.key, entry.revision) });
+      if (v && Number.isInteger(partition))
+        leases.set(partition, { ...v, revision: entry.revision, ageMs: this.#ages.age(entry.key, entry.revision) });
     }
     return { members, leases };
   }
@@ -182,8 +193,17 @@ export class LeaseTable {
    * owner's epoch (unique and increasing: the fencing token), or null when
    * another member got there first.
    */
-  acquire(partition: number, owner: Omit<LeaseValue, 'at'>, expired: ObservedLease | undefined): Promise<number | null> {
-    return casWrite(this.kv, this.leaseKey(partition), JSON.stringify({ ...owner, at: Date.now() }), expired?.revision ?? 0);
+  acquire(
+    partition: number,
+    owner: Omit<LeaseValue, 'at'>,
+    expired: ObservedLease | undefined,
+  ): Promise<number | null> {
+    return casWrite(
+      this.kv,
+      this.leaseKey(partition),
+      JSON.stringify({ ...owner, at: Date.now() }),
+      expired?.revision ?? 0,
+    );
   }
 
   /** Rewrites a held lease at the revision last written; null when it is no longer ours. */

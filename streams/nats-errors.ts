@@ -25,7 +25,12 @@ interface ErrorLike {
 /** The error and its causes, outermost first (bounded: causes can be cyclic). */
 function chain(err: unknown): ErrorLike[] {
   const out: ErrorLike[] = [];
-  for (let e = err as ErrorLike | undefined; e && typeof e === 'object' && out.length < 5; e = e.cause as ErrorLike | undefined) out.push(e);
+  for (
+    let e = err as ErrorLike | undefined;
+    e && typeof e === 'object' && out.length < 5;
+    e = e.cause as ErrorLike | undefined
+  )
+    out.push(e);
   return out;
 }
 
@@ -47,14 +52,24 @@ export function isNatsTimeout(err: unknown): boolean {
 
 /** A KV update or create refused because the key is no longer at the expected revision. */
 export function isWrongRevision(err: unknown): boolean {
-  return chain(err).some((e) => (typeof e.code === 'number' && WRONG_REVISION_CODES.has(e.code)) || /wrong last sequence|key exists/i.test(e.message ?? ''));
+  return chain(err).some(
+    (e) =>
+      (typeof e.code === 'number' && WRONG_REVISION_CODES.has(e.code)) ||
+      /wrong last sequence|key exists/i.test(e.message ?? ''),
+  );
 }
 
 /**
  * The `onRetry` of a role: counts each failed attempt in `tgpulse_errors_total`
  * under (stage, error) and logs it, so a retried failure is never silent.
  */
-export function reportRetry(metrics: PipelineMetrics, log: Logger, label: { stage: string; error: string }, message: string, fields: Record<string, unknown> = {}): (err: unknown) => void {
+export function reportRetry(
+  metrics: PipelineMetrics,
+  log: Logger,
+  label: { stage: string; error: string },
+  message: string,
+  fields: Record<string, unknown> = {},
+): (err: unknown) => void {
   return (err) => {
     metrics.errors.inc(label);
     log.warn({ ...fields, err: String(err) }, message);

@@ -24,14 +24,26 @@ export async function connectNats(url: string, name: string, log?: Logger): Prom
     baseMs: 500,
     maxMs: 5000,
     isFatal: (err) => (err as Error)?.name !== 'TimeoutError',
-    onRetry: (err, attempt) => log?.warn({ err: String(err), url, attempt }, 'NATS accepted the connection but did not answer; retrying'),
+    onRetry: (err, attempt) =>
+      log?.warn({ err: String(err), url, attempt }, 'NATS accepted the connection but did not answer; retrying'),
   }).catch((err) => {
-    throw new Error(`cannot connect to NATS at ${url}: ${(err as Error).message}. Is nats-server running with JetStream (-js)?`, { cause: err });
+    throw new Error(
+      `cannot connect to NATS at ${url}: ${(err as Error).message}. Is nats-server running with JetStream (-js)?`,
+      { cause: err },
+    );
   });
   if (log) {
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') log.warn({ nats: s.type, server: 'server' in s ? s.server : undefined, err: 'error' in s ? String(s.error) : undefined }, 'nats connection status');
+        if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error')
+          log.warn(
+            {
+              nats: s.type,
+              server: 'server' in s ? s.server : undefined,
+              err: 'error' in s ? String(s.error) : undefined,
+            },
+            'nats connection status',
+          );
       }
     })();
   }
@@ -41,7 +53,12 @@ export async function connectNats(url: string, name: string, log?: Logger): Prom
 /** True when a NATS server answers at `url` within `timeoutMs`. */
 export async function natsReachable(url: string, timeoutMs = 1500): Promise<boolean> {
   try {
-    const nc = await connect({ servers: url.split(','), timeout: timeoutMs, maxReconnectAttempts: 0, reconnect: false });
+    const nc = await connect({
+      servers: url.split(','),
+      timeout: timeoutMs,
+      maxReconnectAttempts: 0,
+      reconnect: false,
+    });
     await nc.close();
     return true;
   } catch {

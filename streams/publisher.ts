@@ -60,14 +60,19 @@ export function groupBySubject(events: readonly TgEvent[], partitions: number): 
   for (const g of groups.values()) {
     const first = g[0];
     const single = g.every((e) => e.channel_id === first.channel_id);
-    const subject = single ? eventSubject(first.kind, first.channel_id, partitions) : batchSubject(first.kind, partitionOf(first.channel_id, partitions));
+    const subject = single
+      ? eventSubject(first.kind, first.channel_id, partitions)
+      : batchSubject(first.kind, partitionOf(first.channel_id, partitions));
     bySubject.set(subject, g);
   }
   return bySubject;
 }
 
 /** Splits a batch into JSON payloads no larger than `maxBytes` (one oversized event stays alone). */
-export function chunkPayloads(events: readonly TgEvent[], maxBytes: number): Array<{ events: TgEvent[]; payload: Uint8Array }> {
+export function chunkPayloads(
+  events: readonly TgEvent[],
+  maxBytes: number,
+): Array<{ events: TgEvent[]; payload: Uint8Array }> {
   // The common case, one chunk, costs one stringify and one encode of the whole batch.
   const whole = Buffer.from(JSON.stringify(events));
   if (whole.byteLength <= maxBytes || events.length === 1) return [{ events: [...events], payload: whole }];
@@ -101,7 +106,11 @@ export function chunkPayloads(events: readonly TgEvent[], maxBytes: number): Arr
  * const publisher = rawEventPublisher(nats.js, config.streams, { metrics, log, signal });
  * ```
  */
-export function rawEventPublisher(js: JetStreamClient, streams: StreamsConfig, extra: Pick<PublisherOptions, 'metrics' | 'log' | 'signal'> = {}): EventPublisher {
+export function rawEventPublisher(
+  js: JetStreamClient,
+  streams: StreamsConfig,
+  extra: Pick<PublisherOptions, 'metrics' | 'log' | 'signal'> = {},
+): EventPublisher {
   return new EventPublisher(js, {
     partitions: streams.partitions,
     maxBatchBytes: streams.maxBatchBytes,
@@ -131,7 +140,16 @@ export class EventPublisher {
   async publish(events: readonly TgEvent[]): Promise<void> {
     for (const [subject, group] of groupBySubject(events, this.opts.partitions)) {
       for (const chunk of chunkPayloads(group, this.opts.maxBatchBytes)) {
-        await this.publishRaw(subject, chunk.payload, batchId(subject, chunk.events.map((e) => e.id)), chunk.events.length, chunk.events[0].kind);
+        await this.publishRaw(
+          subject,
+          chunk.payload,
+          batchId(
+            subject,
+            chunk.events.map((e) => e.id),
+          ),
+          chunk.events.length,
+          chunk.events[0].kind,
+        );
       }
     }
   }

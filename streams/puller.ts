@@ -93,7 +93,8 @@ export class BatchPuller {
             this.#bufBytes += m.data.byteLength;
             if (this.#waiter && this.#full(this.#waiter.min)) this.#notify();
             // Not reading on holds the next pull request back: nats.js sends it from this iterator.
-            while ((this.#buf.length >= this.#highWater || this.#bufBytes >= this.#highWaterBytes) && !this.#done) await new Promise<void>((r) => (this.#resume = r));
+            while ((this.#buf.length >= this.#highWater || this.#bufBytes >= this.#highWaterBytes) && !this.#done)
+              await new Promise<void>((r) => (this.#resume = r));
             if (this.#done) break;
           }
         } catch (err) {
@@ -136,11 +137,17 @@ export class BatchPuller {
   async next(idleMs = 1_000): Promise<JsMsg[]> {
     // First wait for anything at all, then briefly for the batch to fill.
     if (!this.#buf.length && !this.#done) await this.#waitFor(1, idleMs);
-    if (this.#buf.length && !this.#full(this.opts.maxBatch) && !this.#done) await this.#waitFor(this.opts.maxBatch, this.opts.maxWaitMs);
+    if (this.#buf.length && !this.#full(this.opts.maxBatch) && !this.#done)
+      await this.#waitFor(this.opts.maxBatch, this.opts.maxWaitMs);
     if (this.#error && !this.#buf.length) throw this.#error;
     let n = 0;
     let bytes = 0;
-    while (n < this.#buf.length && n < this.opts.maxBatch && (n === 0 || bytes + this.#buf[n].data.byteLength <= this.#maxBatchBytes)) bytes += this.#buf[n++].data.byteLength;
+    while (
+      n < this.#buf.length &&
+      n < this.opts.maxBatch &&
+      (n === 0 || bytes + this.#buf[n].data.byteLength <= this.#maxBatchBytes)
+    )
+      bytes += this.#buf[n++].data.byteLength;
     const batch = this.#buf.splice(0, n);
     this.#bufBytes -= bytes;
     const r = this.#resume;

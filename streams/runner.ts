@@ -67,8 +67,16 @@ export interface ConsumerRunOptions {
 /** Runs until the signal aborts or the handler throws; the batch in hand is finished first. */
 export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHandler): Promise<void> {
   const { spec, stage, log, metrics, signal } = opts;
-  const onRetry = reportRetry(metrics, log, { stage, error: 'nats_retry' }, 'NATS request failed; retrying', { consumer: spec.name });
-  await retryNats(() => (opts.startAfterSeq === undefined ? ensureDurable(opts.jsm, spec) : resetDurable(opts.jsm, spec, opts.startAfterSeq)), { signal, onRetry });
+  const onRetry = reportRetry(metrics, log, { stage, error: 'nats_retry' }, 'NATS request failed; retrying', {
+    consumer: spec.name,
+  });
+  await retryNats(
+    () =>
+      opts.startAfterSeq === undefined
+        ? ensureDurable(opts.jsm, spec)
+        : resetDurable(opts.jsm, spec, opts.startAfterSeq),
+    { signal, onRetry },
+  );
   const consumer = await retryNats(() => opts.js.consumers.get(spec.stream, spec.name), { signal, onRetry });
   const puller = new BatchPuller(consumer, {
     maxBatch: opts.maxBatch,

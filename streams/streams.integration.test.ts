@@ -21,7 +21,16 @@ import { startTestNats, type TestNats } from '../test/support/nats.ts';
 
 function members(channel: string, i: number): ChannelMembersEvent {
   const t = Date.UTC(2026, 0, 1) + i * 60_000;
-  return { v: 1, kind: 'channel_members', id: eventId('cm', channel, t), channel_id: channel, event_time: t, observed_at: t, source: 'simulator', data: { members: 1000 + i } };
+  return {
+    v: 1,
+    kind: 'channel_members',
+    id: eventId('cm', channel, t),
+    channel_id: channel,
+    event_time: t,
+    observed_at: t,
+    source: 'simulator',
+    data: { members: 1000 + i },
+  };
 }
 
 describe('streams on a real nats-server', () => {
@@ -67,7 +76,9 @@ describe('streams on a real nats-server', () => {
     const kv = await openCheckpointBucket(nc, defaultStreamsConfig);
     const store = new CheckpointStore(kv, 'test.p00');
     expect(await store.claim(5)).toBeNull();
-    const big = JSON.stringify({ posts: Array.from({ length: 40_000 }, (_, i) => ({ id: i, views: i * 7, emoji: '🔥' })) });
+    const big = JSON.stringify({
+      posts: Array.from({ length: 40_000 }, (_, i) => ({ id: i, views: i * 7, emoji: '🔥' })),
+    });
     const h1 = await store.saveBase(17, big);
     expect(h1.base!.chunks).toBeGreaterThan(1);
     await store.saveDelta(30, '{"d":1}');
@@ -107,11 +118,21 @@ describe('streams on a real nats-server', () => {
   });
 
   it('pulls batches, and an empty batch when idle', async () => {
-    const spec = { stream: 'TG_RAW', name: 'puller_test', filterSubject: 'tg.raw.>', ackWaitMs: 30_000, maxAckPending: 10_000 };
+    const spec = {
+      stream: 'TG_RAW',
+      name: 'puller_test',
+      filterSubject: 'tg.raw.>',
+      ackWaitMs: 30_000,
+      maxAckPending: 10_000,
+    };
     await ensureDurable(jsm, spec);
     const ac = new AbortController();
     setMaxListeners(20, ac.signal);
-    const puller = new BatchPuller(await js.consumers.get(spec.stream, spec.name), { maxBatch: 5, maxWaitMs: 20, signal: ac.signal });
+    const puller = new BatchPuller(await js.consumers.get(spec.stream, spec.name), {
+      maxBatch: 5,
+      maxWaitMs: 20,
+      signal: ac.signal,
+    });
     await puller.start();
     let seen = 0;
     for (;;) {

@@ -1,14 +1,22 @@
 /**
  * Stream, consumer and bucket definitions, created idempotently at start.
  */
-import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { StreamsConfig } from './config.ts';
 
 const NS = 1_000_000;
 
-export function streamDefinitions(cfg: StreamsConfig): Array<Partial<StreamConfig> & { name: string; subjects: string[] }> {
+export function streamDefinitions(
+  cfg: StreamsConfig,
+): Array<Partial<StreamConfig> & { name: string; subjects: string[] }> {
   const common = {
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
@@ -22,9 +30,24 @@ export function streamDefinitions(cfg: StreamsConfig): Array<Partial<StreamConfi
     max_msg_size: -1,
   };
   return [
-    { ...common, name: cfg.names.raw, subjects: ['tg.raw.>'], description: 'tgpulse raw events from collectors, simulator and replay' },
-    { ...common, name: cfg.names.derived, subjects: ['tg.derived.>'], description: 'tgpulse derived events from processors' },
-    { ...common, name: cfg.names.dlq, subjects: ['tg.dlq.>'], description: 'tgpulse dead letters with reason, stage and origin' },
+    {
+      ...common,
+      name: cfg.names.raw,
+      subjects: ['tg.raw.>'],
+      description: 'tgpulse raw events from collectors, simulator and replay',
+    },
+    {
+      ...common,
+      name: cfg.names.derived,
+      subjects: ['tg.derived.>'],
+      description: 'tgpulse derived events from processors',
+    },
+    {
+      ...common,
+      name: cfg.names.dlq,
+      subjects: ['tg.dlq.>'],
+      description: 'tgpulse dead letters with reason, stage and origin',
+    },
   ];
 }
 
@@ -35,7 +58,8 @@ export async function ensureStreams(jsm: JetStreamManager, cfg: StreamsConfig): 
       await jsm.streams.info(def.name);
       await jsm.streams.update(def.name, def);
     } catch (err) {
-      if (!isNotFound(err)) throw new Error(`cannot inspect stream ${def.name}: ${(err as Error).message}`, { cause: err });
+      if (!isNotFound(err))
+        throw new Error(`cannot inspect stream ${def.name}: ${(err as Error).message}`, { cause: err });
       try {
         await jsm.streams.add(def);
       } catch (addErr) {

@@ -27,12 +27,19 @@ let api: ApiServer;
 let clock: number;
 const keys: Record<string, string> = {};
 
-async function key(name: string, scopes: ApiScope[], extra: { channels?: string[]; ratePerMinute?: number } = {}): Promise<string> {
+async function key(
+  name: string,
+  scopes: ApiScope[],
+  extra: { channels?: string[]; ratePerMinute?: number } = {},
+): Promise<string> {
   const { token } = await createApiKey(control.pool, { name, scopes, ...extra });
   return token;
 }
 
-async function get(path: string, opts: { key?: string | null; headers?: Record<string, string> } = {}): Promise<Response> {
+async function get(
+  path: string,
+  opts: { key?: string | null; headers?: Record<string, string> } = {},
+): Promise<Response> {
   const k = opts.key === undefined ? keys.all : opts.key;
   return fetch(`${api.url}${path}`, { headers: { ...(k ? { authorization: `Bearer ${k}` } : {}), ...opts.headers } });
 }
@@ -47,7 +54,14 @@ async function json<T = any>(path: string, k?: string): Promise<{ meta: any; dat
 /** Query helper on the raw tables; numbers come back as numbers. */
 async function raw(sql: string, params: Record<string, unknown> = {}): Promise<Array<Record<string, number | string>>> {
   const rows = await wh.query<Record<string, unknown>>(sql, params);
-  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : (v as number | string)])));
+  return rows.map((r) =>
+    Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [
+        k,
+        typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : (v as number | string),
+      ]),
+    ),
+  );
 }
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -86,12 +100,18 @@ async function rawViewsGained(c: string, from: number, to: number): Promise<numb
  * `window_open`). Recomputations stop where the windows stop.
  */
 async function emittedUntil(c: string): Promise<number> {
-  const [row] = await raw(`SELECT toUnixTimestamp64Milli(max(window_end)) AS t FROM channel_hourly WHERE channel_id = {c:String}`, { c });
+  const [row] = await raw(
+    `SELECT toUnixTimestamp64Milli(max(window_end)) AS t FROM channel_hourly WHERE channel_id = {c:String}`,
+    { c },
+  );
   return Number(row.t);
 }
 
 async function rawFirstMembers(c: string): Promise<number> {
-  const [row] = await raw(`SELECT argMin(members, event_time) AS m FROM raw_channel_members FINAL WHERE channel_id = {c:String}`, { c });
+  const [row] = await raw(
+    `SELECT argMin(members, event_time) AS m FROM raw_channel_members FINAL WHERE channel_id = {c:String}`,
+    { c },
+  );
   return Number(row.m);
 }
 
@@ -154,7 +174,12 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     for (const c of data.channels.slice(0, 3)) {
       const p = weekPeriod();
       const { meta, data: o } = await json(`/v1/channels/${c}/overview?from=${iso(p.from)}&to=${iso(p.to)}`);
-      expect(meta).toMatchObject({ channel_id: c, from: p.from, to: p.to, sources: expect.arrayContaining(['simulator']) });
+      expect(meta).toMatchObject({
+        channel_id: c,
+        from: p.from,
+        to: p.to,
+        sources: expect.arrayContaining(['simulator']),
+      });
       for (const [figures, period] of [
         [o.current, p],
         [o.previous, { from: p.from - 7 * DAY, to: p.from }],
@@ -185,7 +210,10 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
           net: end - start,
         });
         expect(figures.reach_per_post).toBeCloseTo(sum('views') / posts.length, 9);
-        expect(figures.engagement_rate).toBeCloseTo((sum('forwards') + sum('reactions') + sum('replies')) / sum('views'), 9);
+        expect(figures.engagement_rate).toBeCloseTo(
+          (sum('forwards') + sum('reactions') + sum('replies')) / sum('views'),
+          9,
+        );
         expect(figures.err).toBeCloseTo(figures.reach_per_post / end, 9);
       }
     }
@@ -194,22 +222,31 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
   it('growth per day and per week: subscribers at the end of each bucket and views gained in it', async () => {
     const c = data.channels[2];
     const p = weekPeriod();
-    const { meta, data: days } = await json<any[]>(`/v1/channels/${c}/growth?granularity=day&from=${iso(p.from)}&to=${iso(p.to)}`);
+    const { meta, data: days } = await json<any[]>(
+      `/v1/channels/${c}/growth?granularity=day&from=${iso(p.from)}&to=${iso(p.to)}`,
+    );
     expect(meta.granularity).toBe('day');
     expect(meta.window_open).toBe(true);
     expect(days.map((d) => d.t)).toEqual(Array.from({ length: 7 }, (_, i) => p.from + i * DAY));
     const until = await emittedUntil(c);
-    const [fin] = await raw(`SELECT toUnixTimestamp64Milli(max(window_end)) AS t FROM channel_hourly WHERE channel_id = {c:String} AND final`, { c });
+    const [fin] = await raw(
+      `SELECT toUnixTimestamp64Milli(max(window_end)) AS t FROM channel_hourly WHERE channel_id = {c:String} AND final`,
+      { c },
+    );
     expect(days.map((d) => [d.t, d.final])).toEqual(days.map((d) => [d.t, d.t + DAY <= Number(fin.t)]));
     expect(days.at(-1)!.final).toBe(false);
     for (const d of days) {
       const end = Math.min(d.t + DAY, until);
       expect(d.subscribers).toBe(await rawMembersBefore(c, end));
-      expect(d.subscribers_gained - d.subscribers_lost).toBe((await rawMembersBefore(c, end)) - (await rawMembersBefore(c, d.t)));
+      expect(d.subscribers_gained - d.subscribers_lost).toBe(
+        (await rawMembersBefore(c, end)) - (await rawMembersBefore(c, d.t)),
+      );
       expect(d.views).toBe(await rawViewsGained(c, d.t, end));
     }
     // 2026-03-09 is a Monday: one whole ISO week.
-    const { data: weeks } = await json<any[]>(`/v1/channels/${c}/growth?granularity=week&from=2026-03-09&to=2026-03-16`);
+    const { data: weeks } = await json<any[]>(
+      `/v1/channels/${c}/growth?granularity=week&from=2026-03-09&to=2026-03-16`,
+    );
     expect(weeks).toHaveLength(1);
     const weekEnd = Math.min(Date.UTC(2026, 2, 16), until);
     expect(weeks[0]).toMatchObject({ t: Date.UTC(2026, 2, 9), final: false });
@@ -229,19 +266,30 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
         views: posts.reduce((s, r) => s + Number(r.views), 0),
       });
     }
-    expect(points.reduce((s, x) => s + x.posts, 0)).toBe((await raw(RAW_POSTS_SQL, { c, from: toChTime(p.from), to: toChTime(p.to) })).length);
+    expect(points.reduce((s, x) => s + x.posts, 0)).toBe(
+      (await raw(RAW_POSTS_SQL, { c, from: toChTime(p.from), to: toChTime(p.to) })).length,
+    );
   });
 
   it('top posts by views and by engagement', async () => {
     const c = data.channels[0];
     const p = weekPeriod();
     const posts = await raw(RAW_POSTS_SQL, { c, from: toChTime(p.from), to: toChTime(p.to) });
-    const byViews = [...posts].sort((a, b) => Number(b.views) - Number(a.views) || Number(b.post_id) - Number(a.post_id)).slice(0, 5);
-    const { data: top } = await json<any[]>(`/v1/channels/${c}/posts/top?metric=views&limit=5&from=${p.from}&to=${p.to}`);
+    const byViews = [...posts]
+      .sort((a, b) => Number(b.views) - Number(a.views) || Number(b.post_id) - Number(a.post_id))
+      .slice(0, 5);
+    const { data: top } = await json<any[]>(
+      `/v1/channels/${c}/posts/top?metric=views&limit=5&from=${p.from}&to=${p.to}`,
+    );
     expect(top.map((x) => [x.post_id, x.views])).toEqual(byViews.map((x) => [x.post_id, x.views]));
-    const eng = (r: Record<string, number | string>) => (Number(r.views) > 0 ? (Number(r.forwards) + Number(r.reactions) + Number(r.replies)) / Number(r.views) : 0);
-    const byEngagement = [...posts].sort((a, b) => eng(b) - eng(a) || Number(b.post_id) - Number(a.post_id)).slice(0, 3);
-    const { data: topE } = await json<any[]>(`/v1/channels/${c}/posts/top?metric=engagement&limit=3&from=${p.from}&to=${p.to}`);
+    const eng = (r: Record<string, number | string>) =>
+      Number(r.views) > 0 ? (Number(r.forwards) + Number(r.reactions) + Number(r.replies)) / Number(r.views) : 0;
+    const byEngagement = [...posts]
+      .sort((a, b) => eng(b) - eng(a) || Number(b.post_id) - Number(a.post_id))
+      .slice(0, 3);
+    const { data: topE } = await json<any[]>(
+      `/v1/channels/${c}/posts/top?metric=engagement&limit=3&from=${p.from}&to=${p.to}`,
+    );
     expect(topE.map((x) => x.post_id)).toEqual(byEngagement.map((x) => x.post_id));
     expect(topE[0].engagement_rate).toBeCloseTo(eng(byEngagement[0]), 9);
   });
@@ -273,7 +321,9 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     const { data: of0 } = await json(`/v1/channels/${f.from_channel_id}/sources?${p}`);
     expect(of0.forwarded_by).toEqual([{ name: f.channel_id, posts: 1 }]);
     const totals = Object.fromEntries(of0.official.map((s: any) => [s.series, s.total]));
-    expect(totals).toEqual(Object.fromEntries(Object.entries(data.officialBySource).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0)])));
+    expect(totals).toEqual(
+      Object.fromEntries(Object.entries(data.officialBySource).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0)])),
+    );
   });
 
   it('trending: the latest EWMA point of every channel metric', async () => {
@@ -301,7 +351,12 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
       const { data: all } = await json<any[]>(`/v1/channels/${c}/anomalies?${p}`);
       expect(all.map((a) => a.anomaly_id).sort()).toEqual(expected.map((e) => e.anomaly_id).sort());
       const { data: critical } = await json<any[]>(`/v1/channels/${c}/anomalies?${p}&severity=critical`);
-      expect(critical.map((a) => a.anomaly_id).sort()).toEqual(expected.filter((e) => e.severity === 'critical').map((e) => e.anomaly_id).sort());
+      expect(critical.map((a) => a.anomaly_id).sort()).toEqual(
+        expected
+          .filter((e) => e.severity === 'critical')
+          .map((e) => e.anomaly_id)
+          .sort(),
+      );
     }
   });
 
@@ -384,8 +439,13 @@ describe('exports, charts and caching', () => {
       expect(svg.headers.get('x-data-sources')).toContain('simulator');
       // A cached answer repeats its headers.
       const again = await get(`/v1/channels/${c}/charts/${chart}.svg?from=${data.start}&to=${data.end}`);
-      expect([again.headers.get('x-data-sources'), again.headers.get('etag')]).toEqual([svg.headers.get('x-data-sources'), svg.headers.get('etag')]);
-      const png = await get(`/v1/channels/${c}/charts/${chart}.png?from=${data.start}&to=${data.end}&width=640&height=320`);
+      expect([again.headers.get('x-data-sources'), again.headers.get('etag')]).toEqual([
+        svg.headers.get('x-data-sources'),
+        svg.headers.get('etag'),
+      ]);
+      const png = await get(
+        `/v1/channels/${c}/charts/${chart}.png?from=${data.start}&to=${data.end}&width=640&height=320`,
+      );
       expect(png.status).toBe(200);
       const bytes = Buffer.from(await png.arrayBuffer());
       expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
@@ -396,12 +456,23 @@ describe('exports, charts and caching', () => {
   it('serves the OpenAPI document, health, readiness and metrics', async () => {
     const docs = (await (await get('/docs', { key: null })).json()) as any;
     expect(docs.openapi).toMatch(/^3\./);
-    expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/channels', '/v1/channels/{id}/overview', '/v1/channels/{id}/growth', '/v1/share/{token}']));
-    expect(docs.paths['/v1/channels/{id}/growth'].get.parameters.map((p: any) => p.name)).toEqual(expect.arrayContaining(['granularity', 'from', 'to', 'id']));
+    expect(Object.keys(docs.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/channels',
+        '/v1/channels/{id}/overview',
+        '/v1/channels/{id}/growth',
+        '/v1/share/{token}',
+      ]),
+    );
+    expect(docs.paths['/v1/channels/{id}/growth'].get.parameters.map((p: any) => p.name)).toEqual(
+      expect.arrayContaining(['granularity', 'from', 'to', 'id']),
+    );
     expect((await get('/healthz', { key: null })).status).toBe(200);
     expect(await (await get('/readyz', { key: null })).json()).toEqual({ status: 'ready' });
     const metrics = await (await get('/metrics', { key: null })).text();
-    expect(metrics).toMatch(/tgpulse_api_requests_total\{route="\/v1\/channels\/:id\/overview",method="GET",status="200"\} \d+/);
+    expect(metrics).toMatch(
+      /tgpulse_api_requests_total\{route="\/v1\/channels\/:id\/overview",method="GET",status="200"\} \d+/,
+    );
   });
 });
 
@@ -409,7 +480,12 @@ describe('read path', () => {
   it('every answer costs at most 2 warehouse queries, freshness included', async () => {
     // The same data behind a second API without an answer cache, whose warehouse counts queries.
     let queries = 0;
-    const counting: Warehouse = { ...wh, driver: wh.driver, query: (sql, params) => (queries++, wh.query(sql, params)), close: async () => {} };
+    const counting: Warehouse = {
+      ...wh,
+      driver: wh.driver,
+      query: (sql, params) => (queries++, wh.query(sql, params)),
+      close: async () => {},
+    };
     const uncached = await startTestApi(counting, 0);
     try {
       const c = data.forwarded.from_channel_id;
@@ -438,7 +514,11 @@ describe('read path', () => {
       }
       for (const [path, n] of Object.entries(costs)) expect(n, path).toBeLessThanOrEqual(2);
       // The first channel answer read every channel's freshness at once; later ones reuse it.
-      expect(Object.values(costs).slice(2).filter((n) => n === 1).length).toBeGreaterThan(5);
+      expect(
+        Object.values(costs)
+          .slice(2)
+          .filter((n) => n === 1).length,
+      ).toBeGreaterThan(5);
     } finally {
       await uncached.close();
     }
@@ -495,7 +575,12 @@ describe('access', () => {
     const created = await fetch(`${api.url}/v1/channels/${c}/share`, {
       method: 'POST',
       headers: { authorization: `Bearer ${keys.all}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ from: iso(data.end - 7 * DAY), to: iso(data.end), sections: ['overview', 'growth'], ttl_seconds: 3600 }),
+      body: JSON.stringify({
+        from: iso(data.end - 7 * DAY),
+        to: iso(data.end),
+        sections: ['overview', 'growth'],
+        ttl_seconds: 3600,
+      }),
     });
     expect(created.status).toBe(201);
     const link = (await created.json()) as any;
@@ -516,7 +601,10 @@ describe('access', () => {
     } finally {
       clock -= 2 * HOUR;
     }
-    const revoke = await fetch(`${api.url}/v1/share/${link.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${keys.all}` } });
+    const revoke = await fetch(`${api.url}/v1/share/${link.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${keys.all}` },
+    });
     expect(revoke.status).toBe(204);
     expect((await get(link.url, { key: null })).status).toBe(404);
   });
@@ -537,7 +625,11 @@ describe('bad input gets a clear 4xx JSON error, never a 5xx', () => {
       [`/v1/channels/${c}/overview?from=1800-01-01`, 400, 'invalid_parameter'],
       [`/v1/channels/${c}/growth?granularity=hour&from=2025-06-01&to=2026-03-01`, 400, 'invalid_parameter'],
       [`/v1/channels/${c}/growth?granularity=minute`, 400, 'invalid_parameter'],
-      [`/v1/channels/${c}/posts/top?metric=${encodeURIComponent('views; DROP TABLE raw_posts')}`, 400, 'invalid_parameter'],
+      [
+        `/v1/channels/${c}/posts/top?metric=${encodeURIComponent('views; DROP TABLE raw_posts')}`,
+        400,
+        'invalid_parameter',
+      ],
       [`/v1/channels/${c}/posts/top?limit=100000`, 400, 'invalid_parameter'],
       [`/v1/channels/${c}/posts/top?limit=-1`, 400, 'invalid_parameter'],
       [`/v1/channels/${c}/posts/0`, 400, 'invalid_parameter'],
@@ -574,7 +666,11 @@ describe('bad input gets a clear 4xx JSON error, never a 5xx', () => {
 
   it('refuses malformed share requests', async () => {
     const post = (body: string, type = 'application/json') =>
-      fetch(`${api.url}/v1/channels/${data.channels[0]}/share`, { method: 'POST', headers: { authorization: `Bearer ${keys.all}`, 'content-type': type }, body });
+      fetch(`${api.url}/v1/channels/${data.channels[0]}/share`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${keys.all}`, 'content-type': type },
+        body,
+      });
     for (const [body, status] of [
       ['{not json', 400],
       [JSON.stringify({ sections: ['everything'] }), 400],

@@ -35,17 +35,33 @@ describe('bad input is dead-lettered with its reason and the pipeline goes on', 
 
   beforeAll(async () => {
     nats = await startTestNats();
-    pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('bad'), env: { TGPULSE_MAX_MESSAGE_BYTES: String(64 * 1024), TGPULSE_PARTITIONS: '2' } });
+    pipe = await startPipeline({
+      natsUrl: nats.url,
+      dataDir: tempDir('bad'),
+      env: { TGPULSE_MAX_MESSAGE_BYTES: String(64 * 1024), TGPULSE_PARTITIONS: '2' },
+    });
     pipe.startRoles();
     const subject = rawSubject('post_counters', CHANNEL, pipe.config.streams.partitions);
     const hostile = 'Robert\'); DROP TABLE raw_posts;-- "\\\n\u0000 😀';
     const bad: Array<{ name: string; payload: Uint8Array }> = [
       { name: 'malformed', payload: Buffer.from('{"v":1,"kind":"post_counters",') },
       { name: 'not-json-at-all', payload: Buffer.from(hostile) },
-      { name: 'schema', payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), data: { post_id: -3, views: 'many' } }])) },
-      { name: 'unknown-kind', payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), kind: 'post_teleported' }])) },
-      { name: 'oversized', payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), pad: 'x'.repeat(100 * 1024) }])) },
-      { name: 'wrong-channel', payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), channel_id: '1009000002' }])) },
+      {
+        name: 'schema',
+        payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), data: { post_id: -3, views: 'many' } }])),
+      },
+      {
+        name: 'unknown-kind',
+        payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), kind: 'post_teleported' }])),
+      },
+      {
+        name: 'oversized',
+        payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), pad: 'x'.repeat(100 * 1024) }])),
+      },
+      {
+        name: 'wrong-channel',
+        payload: Buffer.from(JSON.stringify([{ ...counters(1, 0, 5), channel_id: '1009000002' }])),
+      },
     ];
     // Interleave: good batch, bad message, good batch, ... so the bad ones sit in the middle of the flow.
     for (let i = 0; i < 60; i++) {
@@ -65,7 +81,9 @@ describe('bad input is dead-lettered with its reason and the pipeline goes on', 
   });
 
   it('stores every good event exactly once', async () => {
-    const [row] = await pipe.warehouse.query<{ n: string | number; ids: string | number }>('SELECT count() AS n, uniqExact(id) AS ids FROM raw_post_counters FINAL');
+    const [row] = await pipe.warehouse.query<{ n: string | number; ids: string | number }>(
+      'SELECT count() AS n, uniqExact(id) AS ids FROM raw_post_counters FINAL',
+    );
     expect(Number(row.n)).toBe(good.length);
     expect(Number(row.ids)).toBe(good.length);
   });
@@ -75,7 +93,13 @@ describe('bad input is dead-lettered with its reason and the pipeline goes on', 
       "SELECT reason, count() AS n FROM dead_letters FINAL WHERE stage = 'process' GROUP BY reason ORDER BY reason",
     );
     const byReason = Object.fromEntries(rows.map((r) => [r.reason, Number(r.n)]));
-    expect(byReason).toEqual({ malformed_json: 20, oversized: 10, schema_violation: 10, subject_mismatch: 10, unknown_kind: 10 });
+    expect(byReason).toEqual({
+      malformed_json: 20,
+      oversized: 10,
+      schema_violation: 10,
+      subject_mismatch: 10,
+      unknown_kind: 10,
+    });
     const [one] = await pipe.warehouse.query<{ subject: string; stream: string; seq: string | number; detail: string }>(
       "SELECT subject, stream, seq, detail FROM dead_letters FINAL WHERE reason = 'oversized' LIMIT 1",
     );
@@ -86,16 +110,21 @@ describe('bad input is dead-lettered with its reason and the pipeline goes on', 
   });
 
   it('keeps hostile text intact in the dead letter', async () => {
-    const rows = await pipe.warehouse.query<{ payload: string }>("SELECT payload FROM dead_letters FINAL WHERE payload LIKE '%DROP TABLE%'");
+    const rows = await pipe.warehouse.query<{ payload: string }>(
+      "SELECT payload FROM dead_letters FINAL WHERE payload LIKE '%DROP TABLE%'",
+    );
     expect(rows.length).toBeGreaterThan(0);
-    expect(rows[0].payload).toContain('Robert\'); DROP TABLE raw_posts;--');
-    const [tables] = await pipe.warehouse.query<{ n: string | number }>("SELECT count() AS n FROM system.tables WHERE name = 'raw_posts'");
+    expect(rows[0].payload).toContain("Robert'); DROP TABLE raw_posts;--");
+    const [tables] = await pipe.warehouse.query<{ n: string | number }>(
+      "SELECT count() AS n FROM system.tables WHERE name = 'raw_posts'",
+    );
     expect(Number(tables.n)).toBe(1);
   });
 
   it('never retries a bad message: no redeliveries on the processor consumers', async () => {
     const processors = [];
-    for (const info of await listConsumers(pipe.nats.jsm, 'TG_RAW')) if (info.name.startsWith('processor_')) processors.push(info);
+    for (const info of await listConsumers(pipe.nats.jsm, 'TG_RAW'))
+      if (info.name.startsWith('processor_')) processors.push(info);
     expect(processors).toHaveLength(pipe.config.streams.partitions);
     for (const info of processors) {
       expect(info.num_redelivered).toBe(0);

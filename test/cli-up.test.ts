@@ -29,7 +29,8 @@ function workersOf(dataDir: string): number[] {
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       if (!cmd.includes('worker') || !cmd.some((a) => a.endsWith('main.ts'))) continue;
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`TGPULSE_DATA_DIR=${dataDir}`)) out.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`TGPULSE_DATA_DIR=${dataDir}`))
+        out.push(Number(entry));
     } catch {
       // gone meanwhile
     }
@@ -41,7 +42,6 @@ function tgpulse(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | 
   return spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: ROOT, env, encoding: 'utf8' });
 }
 
-
 /** The README's example queries ("Look at the results"). */
 function readmeQueries(): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -50,7 +50,11 @@ function readmeQueries(): string[] {
 }
 
 function query(env: NodeJS.ProcessEnv, sql: string): Array<Record<string, unknown>> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'query', sql, '--format', 'json'], { cwd: ROOT, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'query', sql, '--format', 'json'], {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`tgpulse query failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as Array<Record<string, unknown>>;
 }
@@ -87,7 +91,11 @@ describe('tgpulse up --simulate', () => {
       TGPULSE_BOT_API_ROOT: fake.url,
       TGPULSE_BOT_ADMINS: '4242',
     };
-    const up = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'up', '--simulate', '--channels', '12', '--days', '12'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const up = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', 'up', '--simulate', '--channels', '12', '--days', '12'],
+      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     up.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-10_000)));
     const exited = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
@@ -103,7 +111,8 @@ describe('tgpulse up --simulate', () => {
       } catch {
         continue; // not ready yet (instance file not written)
       }
-      if (Number(last.raw) > 0 && Number(last.deltas) > 0 && Number(last.hourly) > 0 && Number(last.anomalies) > 0) break;
+      if (Number(last.raw) > 0 && Number(last.deltas) > 0 && Number(last.hourly) > 0 && Number(last.anomalies) > 0)
+        break;
     }
     expect(Number(last.raw)).toBeGreaterThan(0);
     expect(Number(last.deltas)).toBeGreaterThan(0);
@@ -115,10 +124,18 @@ describe('tgpulse up --simulate', () => {
     // The ops endpoint of the running instance: metrics of every stage and readiness, the workers' included.
     const instance = JSON.parse(readFileSync(join(env.TGPULSE_DATA_DIR!, 'instance.json'), 'utf8')) as { url: string };
     const metrics = await (await fetch(`${instance.url}/metrics`)).text();
-    for (const name of ['tgpulse_events_total', 'tgpulse_published_messages_total', 'tgpulse_batch_size', 'tgpulse_flush_seconds', 'tgpulse_checkpoint_age_seconds', 'tgpulse_watermark_ms']) {
+    for (const name of [
+      'tgpulse_events_total',
+      'tgpulse_published_messages_total',
+      'tgpulse_batch_size',
+      'tgpulse_flush_seconds',
+      'tgpulse_checkpoint_age_seconds',
+      'tgpulse_watermark_ms',
+    ]) {
       expect(metrics).toContain(name);
     }
-    for (let w = 0; w < workers.length; w++) expect(metrics).toMatch(new RegExp(`tgpulse_partition_owned\\{[^}]*worker="${w}"`));
+    for (let w = 0; w < workers.length; w++)
+      expect(metrics).toMatch(new RegExp(`tgpulse_partition_owned\\{[^}]*worker="${w}"`));
     const ready = await fetch(`${instance.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { nats: 'ok', warehouse: 'ok' } });
@@ -135,13 +152,22 @@ describe('tgpulse up --simulate', () => {
       data_dir: string;
       warehouse: { http_url: string; native_port: number; reader_user: string; reader_password_file: string };
     };
-    expect(status).toMatchObject({ ops_url: instance.url, nats_url: nats.url, data_dir: dataDir, warehouse: { reader_user: 'reader' } });
+    expect(status).toMatchObject({
+      ops_url: instance.url,
+      nats_url: nats.url,
+      data_dir: dataDir,
+      warehouse: { reader_user: 'reader' },
+    });
     expect(status.api_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(status.warehouse.http_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(status.warehouse.native_port).toBeGreaterThan(0);
 
     // A second process, as a SQL client would: @clickhouse/client over HTTP as the reader, the README's queries.
-    const client = createClient({ url: status.warehouse.http_url, username: status.warehouse.reader_user, password: readFileSync(status.warehouse.reader_password_file, 'utf8').trim() });
+    const client = createClient({
+      url: status.warehouse.http_url,
+      username: status.warehouse.reader_user,
+      password: readFileSync(status.warehouse.reader_password_file, 'utf8').trim(),
+    });
     try {
       const examples = readmeQueries();
       expect(examples.length).toBeGreaterThanOrEqual(5);
@@ -149,21 +175,33 @@ describe('tgpulse up --simulate', () => {
         const rows = await (await client.query({ query: sql, format: 'JSONEachRow' })).json();
         expect(Array.isArray(rows), sql).toBe(true);
       }
-      const [counted] = await (await client.query({ query: 'SELECT count() AS n FROM raw_post_counters', format: 'JSONEachRow' })).json<{ n: string }>();
+      const [counted] = await (
+        await client.query({ query: 'SELECT count() AS n FROM raw_post_counters', format: 'JSONEachRow' })
+      ).json<{ n: string }>();
       expect(Number(counted.n)).toBeGreaterThan(0);
-      await expect(client.command({ query: 'DROP TABLE raw_posts' })).rejects.toThrow(/ACCESS_DENIED|Not enough privileges/);
+      await expect(client.command({ query: 'DROP TABLE raw_posts' })).rejects.toThrow(
+        /ACCESS_DENIED|Not enough privileges/,
+      );
     } finally {
       await client.close();
     }
-    const warehousePid = (JSON.parse(readFileSync(join(dataDir, 'warehouse', 'server.json'), 'utf8')) as { pid: number }).pid;
+    const warehousePid = (
+      JSON.parse(readFileSync(join(dataDir, 'warehouse', 'server.json'), 'utf8')) as { pid: number }
+    ).pid;
     expect(alive(warehousePid)).toBe(true);
     // An API key made from the command line while `up` holds the embedded
     // control plane (through its Postgres wire endpoint) opens the REST API.
-    const created = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'apikey', 'create', '--name', 'cli test', '--scopes', 'read'], { cwd: ROOT, env, encoding: 'utf8' });
+    const created = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'cli/main.ts', 'apikey', 'create', '--name', 'cli test', '--scopes', 'read'],
+      { cwd: ROOT, env, encoding: 'utf8' },
+    );
     expect(created.status, created.stderr).toBe(0);
     const token = /tgp_\S+/.exec(created.stdout)?.[0];
     expect(token).toBeDefined();
-    const { api_url } = JSON.parse(readFileSync(join(env.TGPULSE_DATA_DIR!, 'instance.json'), 'utf8')) as { api_url: string };
+    const { api_url } = JSON.parse(readFileSync(join(env.TGPULSE_DATA_DIR!, 'instance.json'), 'utf8')) as {
+      api_url: string;
+    };
     const channels = await fetch(`${api_url}/v1/channels`, { headers: { authorization: `Bearer ${token}` } });
     expect(channels.status).toBe(200);
     expect(((await channels.json()) as { meta: { total: number } }).meta.total).toBe(12);

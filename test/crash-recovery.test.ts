@@ -100,8 +100,18 @@ describe('crash recovery: SIGKILLed roles restart to the same final tables', () 
   });
 
   it('produced data in every table it compares', () => {
-    console.info(`crash schedule: ${kills.join(', ')}; rows: ${JSON.stringify(Object.fromEntries(Object.entries(clean).map(([k, v]) => [k, v.length])))}`);
-    for (const name of ['raw_post_counters', 'post_deltas', 'window_aggs', 'trends', 'channel_hourly', 'channel_daily', 'post_summary']) {
+    console.info(
+      `crash schedule: ${kills.join(', ')}; rows: ${JSON.stringify(Object.fromEntries(Object.entries(clean).map(([k, v]) => [k, v.length])))}`,
+    );
+    for (const name of [
+      'raw_post_counters',
+      'post_deltas',
+      'window_aggs',
+      'trends',
+      'channel_hourly',
+      'channel_daily',
+      'post_summary',
+    ]) {
       expect(clean[name].length, name).toBeGreaterThan(0);
     }
   });

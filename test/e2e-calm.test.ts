@@ -31,7 +31,13 @@ describe('calm channels raise (almost) no anomalies', () => {
     nats = await startTestNats();
     pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('calm') });
     pipe.startRoles();
-    const sim = new Simulator({ seed: 23, channels: CHANNELS, start: Date.UTC(2026, 5, 1), durationMs: DAYS * DAY, anomalies: 'none' });
+    const sim = new Simulator({
+      seed: 23,
+      channels: CHANNELS,
+      start: Date.UTC(2026, 5, 1),
+      durationMs: DAYS * DAY,
+      anomalies: 'none',
+    });
     await publishSimulation(pipe, sim);
     expect(sim.labels()).toEqual([]);
     await pipe.waitIdle(300_000);
@@ -46,12 +52,16 @@ describe('calm channels raise (almost) no anomalies', () => {
   it(`stays under ${MAX_ALARMS_PER_CHANNEL_DAY} alarms per channel-day`, async () => {
     const scoredDays = CHANNELS * (DAYS - WARMUP_DAYS);
     const rate = alarms.length / scoredDays;
-    console.info(`calm fixture: ${alarms.length} alarms over ${scoredDays} channel-days (${rate.toFixed(3)}/channel-day): ${JSON.stringify(alarms.map((a) => a.metric))}`);
+    console.info(
+      `calm fixture: ${alarms.length} alarms over ${scoredDays} channel-days (${rate.toFixed(3)}/channel-day): ${JSON.stringify(alarms.map((a) => a.metric))}`,
+    );
     expect(rate).toBeLessThanOrEqual(MAX_ALARMS_PER_CHANNEL_DAY);
   });
 
   it('still produced trends for every channel (the detectors ran)', async () => {
-    const [row] = await pipe.warehouse.query<{ channels: string; n: string }>('SELECT uniqExact(channel_id) AS channels, count() AS n FROM trends FINAL');
+    const [row] = await pipe.warehouse.query<{ channels: string; n: string }>(
+      'SELECT uniqExact(channel_id) AS channels, count() AS n FROM trends FINAL',
+    );
     expect(Number(row.channels)).toBe(CHANNELS);
     expect(Number(row.n)).toBeGreaterThan(CHANNELS * 24 * 7);
   });

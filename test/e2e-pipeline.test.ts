@@ -41,7 +41,9 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
 
   it('stores every published raw event exactly once', async () => {
     for (const [kind, ids] of published.idsByKind) {
-      const [row] = await pipe.warehouse.query<{ n: string; u: string }>(`SELECT count() AS n, uniqExact(id) AS u FROM ${tableFor(kind)} FINAL`);
+      const [row] = await pipe.warehouse.query<{ n: string; u: string }>(
+        `SELECT count() AS n, uniqExact(id) AS u FROM ${tableFor(kind)} FINAL`,
+      );
       expect({ kind, n: Number(row.n), u: Number(row.u) }).toEqual({ kind, n: ids.size, u: ids.size });
     }
   });
@@ -62,7 +64,10 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
   });
 
   it('hourly and daily serving totals equal the sums of the deltas in their windows', async () => {
-    for (const [table, size] of [['channel_hourly', 3_600_000], ['channel_daily', DAY]] as const) {
+    for (const [table, size] of [
+      ['channel_hourly', 3_600_000],
+      ['channel_daily', DAY],
+    ] as const) {
       const rows = await pipe.warehouse.query<{ channel_id: string; ws: string; views: string; deltas: string }>(
         `SELECT s.channel_id AS channel_id, toUnixTimestamp64Milli(s.window_start) AS ws, s.views AS views, coalesce(d.views, 0) AS deltas
            FROM (SELECT channel_id, window_start, views FROM ${table} FINAL) AS s

@@ -37,11 +37,29 @@ describe('MTProto collector → NATS → processors → ClickHouse', () => {
     tg = new FakeTelegram();
     // Three channels with ten days of history (four posts a day); one shows official statistics.
     channels = [0, 1, 2].map((i) => {
-      const ch = tg.addChannel({ id: String(1_800_000_001 + i), username: `e2e_channel_${i}`, members: 10_000 * (i + 1), canViewStats: i === 0, statsDc: 4 });
-      for (let k = 40; k >= 1; k--) ch.addPost({ date: tg.now - k * (DAY_S / 4) + 600, text: `post ${k} of ${i}`, views: 100 * k, forwards: k, reactions: { '👍': k } });
+      const ch = tg.addChannel({
+        id: String(1_800_000_001 + i),
+        username: `e2e_channel_${i}`,
+        members: 10_000 * (i + 1),
+        canViewStats: i === 0,
+        statsDc: 4,
+      });
+      for (let k = 40; k >= 1; k--)
+        ch.addPost({
+          date: tg.now - k * (DAY_S / 4) + 600,
+          text: `post ${k} of ${i}`,
+          views: 100 * k,
+          forwards: k,
+          reactions: { '👍': k },
+        });
       return ch;
     });
-    channels[0].graphs.set('growthGraph', chartGraph([Date.UTC(2023, 10, 12), Date.UTC(2023, 10, 13)], { y0: { name: 'Total followers', values: [9_990, 10_000] } }));
+    channels[0].graphs.set(
+      'growthGraph',
+      chartGraph([Date.UTC(2023, 10, 12), Date.UTC(2023, 10, 13)], {
+        y0: { name: 'Total followers', values: [9_990, 10_000] },
+      }),
+    );
     pipe.startRoles();
     h = await startCollectorHarness({ control, tg, accounts: ['e2e'], channels, forward: emitVia(pipe.publisher) });
 
@@ -53,7 +71,8 @@ describe('MTProto collector → NATS → processors → ClickHouse', () => {
     for (let step = 1; step <= 12; step++) {
       h.clock.advance(15 * 60_000);
       for (const ch of step <= 8 ? channels : []) {
-        for (const m of changing(ch)) ch.setCounters(m.id, { views: (m.views ?? 0) + 37 * step, reactions: { '👍': 2 * step, '❤': step } });
+        for (const m of changing(ch))
+          ch.setCounters(m.id, { views: (m.views ?? 0) + 37 * step, reactions: { '👍': 2 * step, '❤': step } });
         ch.members += 5;
       }
       if (step === 4) {
@@ -83,13 +102,18 @@ describe('MTProto collector → NATS → processors → ClickHouse', () => {
   });
 
   it('stores every post Telegram showed, once, and the deletion', async () => {
-    const rows = await pipe.warehouse.query<{ channel_id: string; n: string }>('SELECT channel_id, uniqExact(post_id) AS n FROM raw_posts FINAL GROUP BY channel_id ORDER BY channel_id');
+    const rows = await pipe.warehouse.query<{ channel_id: string; n: string }>(
+      'SELECT channel_id, uniqExact(post_id) AS n FROM raw_posts FINAL GROUP BY channel_id ORDER BY channel_id',
+    );
     expect(rows.map((r) => [r.channel_id, Number(r.n)])).toEqual([
       [channels[0].id, 40],
       [channels[1].id, 41],
       [channels[2].id, 40],
     ]);
-    const [gone] = await pipe.warehouse.query<{ ids: number[] }>('SELECT groupArray(arrayJoin(post_ids)) AS ids FROM raw_post_deleted FINAL WHERE channel_id = {c:String}', { c: channels[2].id });
+    const [gone] = await pipe.warehouse.query<{ ids: number[] }>(
+      'SELECT groupArray(arrayJoin(post_ids)) AS ids FROM raw_post_deleted FINAL WHERE channel_id = {c:String}',
+      { c: channels[2].id },
+    );
     expect(gone.ids.map(Number)).toEqual([deleted]);
   });
 
@@ -121,10 +145,12 @@ describe('MTProto collector → NATS → processors → ClickHouse', () => {
   });
 
   it('keeps the newest member count and the official statistics', async () => {
-    const members = await pipe.warehouse.query<{ channel_id: string; members: string }>('SELECT channel_id, argMaxMerge(members) AS members FROM channel_members_latest GROUP BY channel_id ORDER BY channel_id');
+    const members = await pipe.warehouse.query<{ channel_id: string; members: string }>(
+      'SELECT channel_id, argMaxMerge(members) AS members FROM channel_members_latest GROUP BY channel_id ORDER BY channel_id',
+    );
     expect(members.map((r) => Number(r.members))).toEqual(channels.map((c) => c.members));
     const stats = await pipe.warehouse.query<{ metric: string; series: string; value: number }>(
-      "SELECT metric, series, value FROM raw_channel_stats FINAL WHERE channel_id = {c:String} ORDER BY t",
+      'SELECT metric, series, value FROM raw_channel_stats FINAL WHERE channel_id = {c:String} ORDER BY t',
       { c: channels[0].id },
     );
     expect(stats.map((s) => `${s.metric}/${s.series}=${s.value}`).sort()).toEqual([

@@ -86,12 +86,29 @@ beforeAll(async () => {
     anomalies: [{ kind: 'mass_unsubscribe', channel: 0, start: ANOMALY_AT, durationMs: HOUR, magnitude: 0.012 }],
   });
   channel = sim.profiles[0].channelId;
-  for (const [chatId, minSeverity] of [[CHAT_ALL, 'info'], [CHAT_CRITICAL_ONLY, 'critical'], [CHAT_BLOCKED, 'info']] as const) {
-    await upsertSubscription(control.pool, { chatId, channelId: channel, minSeverity, maxPerHour: 100, createdBy: null });
+  for (const [chatId, minSeverity] of [
+    [CHAT_ALL, 'info'],
+    [CHAT_CRITICAL_ONLY, 'critical'],
+    [CHAT_BLOCKED, 'info'],
+  ] as const) {
+    await upsertSubscription(control.pool, {
+      chatId,
+      channelId: channel,
+      minSeverity,
+      maxPerHour: 100,
+      createdBy: null,
+    });
   }
   fake.block(CHAT_BLOCKED);
   // Telegram pushes back once on the way: the alert must still arrive exactly once.
-  fake.fail({ method: 'sendPhoto', chatId: CHAT_ALL, status: 429, description: 'Too Many Requests: retry after 1', retryAfter: 1, times: 1 });
+  fake.fail({
+    method: 'sendPhoto',
+    chatId: CHAT_ALL,
+    status: 429,
+    description: 'Too Many Requests: retry after 1',
+    retryAfter: 1,
+    times: 1,
+  });
   fake.fail({ method: 'sendPhoto', chatId: CHAT_ALL, status: 500, description: 'Internal Server Error', times: 1 });
 
   notifier = startNotifier(stop.signal);
@@ -124,7 +141,9 @@ beforeAll(async () => {
   for (let r = ticks.next(); !r.done; r = ticks.next()) await publish(r.value);
   await pipe.publisher.flush();
   await pipe.waitIdle(300_000);
-  await fake.waitFor(() => fake.delivered(CHAT_ALL).some((c) => c.method === 'sendMessage'), 30_000).catch(() => undefined);
+  await fake
+    .waitFor(() => fake.delivered(CHAT_ALL).some((c) => c.method === 'sendMessage'), 30_000)
+    .catch(() => undefined);
 }, 600_000);
 
 afterAll(async () => {
@@ -149,20 +168,27 @@ async function anomalyEvents(): Promise<Array<Record<string, string | number>>> 
 describe('alert notifications through the fake Bot API', () => {
   it('sends the planted anomaly once, with the numbers the pipeline computed, within seconds of its window closing', async () => {
     expect(alert, 'no alert reached the subscribed chat').toBeDefined();
-    console.info(`alert delay from the window closing (the step that closed it was published) to the send: ${delayMs} ms; delivered after the scripted 429 and 500: ${deliveredMs} ms`);
+    console.info(
+      `alert delay from the window closing (the step that closed it was published) to the send: ${delayMs} ms; delivered after the scripted 429 and 500: ${deliveredMs} ms`,
+    );
     expect(delayMs).toBeGreaterThanOrEqual(0);
     const opened = (await anomalyEvents()).filter((e) => e.state === 'opened');
-    const planted = opened.find((e) => e.metric === 'subscribers_lost' && Number(e.ws) === Math.floor(ANOMALY_AT / HOUR) * HOUR);
+    const planted = opened.find(
+      (e) => e.metric === 'subscribers_lost' && Number(e.ws) === Math.floor(ANOMALY_AT / HOUR) * HOUR,
+    );
     expect(planted, JSON.stringify(opened)).toBeDefined();
     const photos = fake.delivered(CHAT_ALL).filter((c) => c.method === 'sendPhoto');
     expect(photos).toHaveLength(opened.length);
     const caption = String(alert.params.caption);
     expect(caption).toContain('subscribers lost');
-    expect(caption).toContain(`Observed <b>${compact(Number(planted!.value))}</b>, expected ${compact(Number(planted!.expected))}`);
+    expect(caption).toContain(
+      `Observed <b>${compact(Number(planted!.value))}</b>, expected ${compact(Number(planted!.expected))}`,
+    );
     expect(caption).toContain(`z = ${Number(planted!.z).toFixed(1)}`);
     expect(alert.files.photo.subarray(1, 4).toString()).toBe('PNG');
     // The button opens the 7-day overview through the bot's own callback format.
-    const button = (alert.params.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> }).inline_keyboard[0][0];
+    const button = (alert.params.reply_markup as { inline_keyboard: Array<Array<{ callback_data: string }>> })
+      .inline_keyboard[0][0];
     expect(parseChoice(button.callback_data)).toEqual({ command: 'overview', channelId: channel, days: 7 });
   });
 
@@ -178,7 +204,10 @@ describe('alert notifications through the fake Bot API', () => {
 
   it('gives a chat with a higher severity threshold nothing', async () => {
     const opened = (await anomalyEvents()).filter((e) => e.state === 'opened');
-    expect(opened.every((e) => e.severity !== 'critical'), `the planted anomaly must be below critical for this check: ${JSON.stringify(opened)}`).toBe(true);
+    expect(
+      opened.every((e) => e.severity !== 'critical'),
+      `the planted anomaly must be below critical for this check: ${JSON.stringify(opened)}`,
+    ).toBe(true);
     expect(fake.sent('sendPhoto', CHAT_CRITICAL_ONLY)).toEqual([]);
     expect(fake.sent('sendMessage', CHAT_CRITICAL_ONLY)).toEqual([]);
   });

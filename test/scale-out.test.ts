@@ -45,7 +45,12 @@ interface Scenario {
   killedAt: Map<number, number>;
 }
 
-async function startScenario(batches: RawEvent[][], name: string, processors: number, sinks: number): Promise<Scenario> {
+async function startScenario(
+  batches: RawEvent[][],
+  name: string,
+  processors: number,
+  sinks: number,
+): Promise<Scenario> {
   const run = await startRun(batches, name);
   const warehouse = await startWarehouse(run);
   const nc = await connect({ servers: run.nats.url });
@@ -76,7 +81,8 @@ async function leaseHolders(kv: KV): Promise<Map<number, number>> {
 async function processorBacklog(nc: NatsConnection): Promise<number> {
   const jsm = await jetstreamManager(nc);
   let n = 0;
-  for (const c of await listConsumers(jsm, defaultStreamsConfig.names.raw)) if (c.name.startsWith('processor_')) n += c.num_pending + c.num_ack_pending;
+  for (const c of await listConsumers(jsm, defaultStreamsConfig.names.raw))
+    if (c.name.startsWith('processor_')) n += c.num_pending + c.num_ack_pending;
   return n;
 }
 
@@ -95,7 +101,9 @@ function allHeldBy(s: Scenario, pids: number[]): Promise<Map<number, number>> {
 /** What the roles logged at warn and above, counted by message: the story of a failed wait. */
 function warnings(s: Scenario): string {
   return [...s.processors, ...s.sinks]
-    .map((r, i) => `${r.name} #${i} (exit ${r.child.exitCode ?? r.child.signalCode ?? 'running'}): ${warningSummary([r])}`)
+    .map(
+      (r, i) => `${r.name} #${i} (exit ${r.child.exitCode ?? r.child.signalCode ?? 'running'}): ${warningSummary([r])}`,
+    )
     .join('\n');
 }
 
@@ -135,9 +143,19 @@ function ownerships(s: Scenario, endOfRun: number): Ownership[] {
     const open = new Map<string, Ownership>();
     for (const line of r.output().split('\n')) {
       if (!line.startsWith('{')) continue;
-      const l = JSON.parse(line) as { msg: string; member: string; partition: string; epoch: number; time: number; valid_until?: number; until?: number; why?: string };
+      const l = JSON.parse(line) as {
+        msg: string;
+        member: string;
+        partition: string;
+        epoch: number;
+        time: number;
+        valid_until?: number;
+        until?: number;
+        why?: string;
+      };
       const key = `${l.partition}/${l.epoch}`;
-      if (l.msg === 'partition acquired') open.set(key, { member: l.member, partition: l.partition, epoch: l.epoch, from: l.time, to: Infinity });
+      if (l.msg === 'partition acquired')
+        open.set(key, { member: l.member, partition: l.partition, epoch: l.epoch, from: l.time, to: Infinity });
       else if ((l.msg === 'partition released' || l.msg === 'partition lost') && open.has(key)) {
         const o = open.get(key)!;
         o.to = l.msg === 'partition lost' ? Math.min(l.time, l.valid_until ?? l.time) : (l.until ?? l.time);
@@ -158,7 +176,10 @@ function expectNoTwoOwners(list: Ownership[]): void {
   for (const [partition, os] of byPartition) {
     const sorted = [...os].sort((a, b) => a.from - b.from);
     for (let i = 1; i < sorted.length; i++) {
-      expect(sorted[i].from, `${partition}: ${JSON.stringify(sorted[i - 1])} overlaps ${JSON.stringify(sorted[i])}`).toBeGreaterThanOrEqual(sorted[i - 1].to);
+      expect(
+        sorted[i].from,
+        `${partition}: ${JSON.stringify(sorted[i - 1])} overlaps ${JSON.stringify(sorted[i])}`,
+      ).toBeGreaterThanOrEqual(sorted[i - 1].to);
     }
   }
 }
@@ -215,7 +236,9 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
     }, 300_000);
 
     it('moves its partitions within the lease TTL plus one heartbeat', () => {
-      console.info(`partitions ${moved.join(',')} moved ${Math.round(movedMs)} ms after the kill (TTL ${TTL_MS} ms, heartbeat ${Math.round(TICK_MS)} ms)`);
+      console.info(
+        `partitions ${moved.join(',')} moved ${Math.round(movedMs)} ms after the kill (TTL ${TTL_MS} ms, heartbeat ${Math.round(TICK_MS)} ms)`,
+      );
       expect(moved.length).toBeGreaterThanOrEqual(2);
       // The protocol's bound is TTL plus one heartbeat; heartbeats run late while the survivors work
       // through the backlog on a busy 2-core machine (the figure is printed above), hence the slack.
@@ -255,7 +278,11 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
       // B takes everything over once A's leases expire, and makes progress on A's partitions.
       await allHeldBy(s, [b.child.pid!]);
       const backlogThen = await processorBacklog(s.nc);
-      await until('progress without A', async () => (await processorBacklog(s.nc)) < backlogThen || backlogThen === 0, WAIT_MS);
+      await until(
+        'progress without A',
+        async () => (await processorBacklog(s.nc)) < backlogThen || backlogThen === 0,
+        WAIT_MS,
+      );
       a.child.kill('SIGCONT');
       await until('A gave up', async () => /"msg":"partition lost"/.test(a.output()), WAIT_MS);
       pausedLog = a.output();
@@ -292,7 +319,13 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
       );
       // Mid-run: the sinks consume too.
       const jsm = await jetstreamManager(s.nc);
-      await until('sinks consuming', async () => (await jsm.consumers.info(defaultStreamsConfig.names.raw, 'sink_raw').catch(() => null))?.delivered.stream_seq, WAIT_MS);
+      await until(
+        'sinks consuming',
+        async () =>
+          (await jsm.consumers.info(defaultStreamsConfig.names.raw, 'sink_raw').catch(() => null))?.delivered
+            .stream_seq,
+        WAIT_MS,
+      );
       expect(await processorBacklog(s.nc)).toBeGreaterThan(0);
       const server = s.run.nats.process;
       server.kill('SIGSTOP');

@@ -19,7 +19,16 @@ import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 
 function members(channel: string, i: number, count = 1000 + i): ChannelMembersEvent {
   const t = Date.UTC(2026, 1, 1) + i * 60_000;
-  return { v: 1, kind: 'channel_members', id: eventId('cm', channel, t), channel_id: channel, event_time: t, observed_at: t, source: 'simulator', data: { members: count } };
+  return {
+    v: 1,
+    kind: 'channel_members',
+    id: eventId('cm', channel, t),
+    channel_id: channel,
+    event_time: t,
+    observed_at: t,
+    source: 'simulator',
+    data: { members: count },
+  };
 }
 
 /** The real warehouse, with connection failures injected into its inserts (describing the table, sending the rows). */
@@ -57,10 +66,24 @@ describe('sink under ClickHouse failures', () => {
     await nats?.stop();
   });
 
-  async function runRawSinkUntil(wh: Warehouse, done: () => Promise<boolean>, source: SinkSource = 'raw'): Promise<void> {
+  async function runRawSinkUntil(
+    wh: Warehouse,
+    done: () => Promise<boolean>,
+    source: SinkSource = 'raw',
+  ): Promise<void> {
     const ac = new AbortController();
     setMaxListeners(50, ac.signal);
-    const running = runSink({ js: pipe.nats.js, jsm: pipe.nats.jsm, warehouse: wh, streams: pipe.config.streams, sink: pipe.config.sink, source, log: pipe.ctx.log, metrics: pipe.ctx.metrics, signal: ac.signal });
+    const running = runSink({
+      js: pipe.nats.js,
+      jsm: pipe.nats.jsm,
+      warehouse: wh,
+      streams: pipe.config.streams,
+      sink: pipe.config.sink,
+      source,
+      log: pipe.ctx.log,
+      metrics: pipe.ctx.metrics,
+      signal: ac.signal,
+    });
     const deadline = Date.now() + 60_000;
     while (!(await done()) && Date.now() < deadline) await sleep(200);
     ac.abort();
@@ -68,7 +91,14 @@ describe('sink under ClickHouse failures', () => {
   }
 
   const count = async (channel: string) =>
-    Number((await pipe.warehouse.query<{ n: string }>('SELECT count() AS n FROM raw_channel_members FINAL WHERE channel_id = {c:String}', { c: channel }))[0].n);
+    Number(
+      (
+        await pipe.warehouse.query<{ n: string }>(
+          'SELECT count() AS n FROM raw_channel_members FINAL WHERE channel_id = {c:String}',
+          { c: channel },
+        )
+      )[0].n,
+    );
 
   it('retries an unavailable warehouse until every row is written once', async () => {
     const events = Array.from({ length: 50 }, (_, i) => members('7001', i));
@@ -76,7 +106,14 @@ describe('sink under ClickHouse failures', () => {
     await pipe.publisher.flush();
     // Down when the sink first describes the table, and again when it sends the rows.
     const failures = { describe: 0, send: 0 };
-    const down = faulty(pipe.warehouse, (step) => (failures[step]++ < 2 ? new WarehouseError({ driver: 'server', operation: 'insert', target: 'raw_channel_members' }, 'connect ECONNREFUSED 127.0.0.1:8123') : null));
+    const down = faulty(pipe.warehouse, (step) =>
+      failures[step]++ < 2
+        ? new WarehouseError(
+            { driver: 'server', operation: 'insert', target: 'raw_channel_members' },
+            'connect ECONNREFUSED 127.0.0.1:8123',
+          )
+        : null,
+    );
     await runRawSinkUntil(down, async () => (await count('7001')) === 50);
     expect(failures.describe).toBeGreaterThan(2);
     expect(failures.send).toBeGreaterThan(2);
@@ -99,21 +136,43 @@ describe('sink under ClickHouse failures', () => {
     }
     expect(await count('7002')).toBe(2);
     const msg = await pipe.nats.jsm.streams.getMessage('TG_DLQ', { last_by_subj: 'tg.dlq.sink_raw' });
-    expect(msg?.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_raw', stream: 'TG_RAW', detail: expect.stringMatching(/raw_channel_members.*no_devil/s) });
+    expect(msg?.json()).toMatchObject({
+      reason: 'write_rejected',
+      stage: 'sink_raw',
+      stream: 'TG_RAW',
+      detail: expect.stringMatching(/raw_channel_members.*no_devil/s),
+    });
     expect(JSON.parse(msg!.json<{ payload: string }>().payload)).toEqual([members('7002', 2, 666)]);
   });
 
   it('dead-letters an event its column cannot hold and writes the rest of the message', async () => {
     const start = Date.UTC(2026, 1, 2);
     // Valid by the contract (a revision has no upper bound there) but not a UInt32.
-    const [ok, tooBig] = [windowAggEvent('1h', start, 1, 10, 'wa_ok'), windowAggEvent('1h', start + 3_600_000, 2 ** 40, 20, 'wa_too_big')];
-    const derived = new EventPublisher(pipe.nats.js, { partitions: pipe.config.streams.partitions, maxBatchBytes: 64 * 1024, maxInflight: 8, stream: pipe.config.streams.names.derived });
+    const [ok, tooBig] = [
+      windowAggEvent('1h', start, 1, 10, 'wa_ok'),
+      windowAggEvent('1h', start + 3_600_000, 2 ** 40, 20, 'wa_too_big'),
+    ];
+    const derived = new EventPublisher(pipe.nats.js, {
+      partitions: pipe.config.streams.partitions,
+      maxBatchBytes: 64 * 1024,
+      maxInflight: 8,
+      stream: pipe.config.streams.names.derived,
+    });
     await derived.publish([ok, tooBig]);
     await derived.flush();
-    const stored = async () => (await pipe.warehouse.query<{ id: string }>("SELECT id FROM window_aggs WHERE id IN ('wa_ok', 'wa_too_big')")).map((r) => r.id);
+    const stored = async () =>
+      (
+        await pipe.warehouse.query<{ id: string }>("SELECT id FROM window_aggs WHERE id IN ('wa_ok', 'wa_too_big')")
+      ).map((r) => r.id);
     await runRawSinkUntil(pipe.warehouse, async () => (await stored()).length > 0, 'derived');
     expect(await stored()).toEqual(['wa_ok']);
     const msg = await pipe.nats.jsm.streams.getMessage('TG_DLQ', { last_by_subj: 'tg.dlq.sink_derived' });
-    expect(msg?.json()).toMatchObject({ reason: 'write_rejected', stage: 'sink_derived', stream: 'TG_DERIVED', event_id: 'wa_too_big', detail: 'window_aggs: column revision (UInt32): 1099511627776 is not a UInt32' });
+    expect(msg?.json()).toMatchObject({
+      reason: 'write_rejected',
+      stage: 'sink_derived',
+      stream: 'TG_DERIVED',
+      event_id: 'wa_too_big',
+      detail: 'window_aggs: column revision (UInt32): 1099511627776 is not a UInt32',
+    });
   });
 });

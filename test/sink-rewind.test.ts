@@ -24,7 +24,10 @@ describe('a new warehouse on streams whose sinks already acked everything', () =
     nats = await startTestNats();
     first = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('rewind-a'), env: { TGPULSE_PARTITIONS: '2' } });
     first.startRoles();
-    await publishSimulation(first, new Simulator({ seed: 3, channels: 3, start: Date.UTC(2026, 2, 1), durationMs: 3 * DAY, anomalyRate: 0 }));
+    await publishSimulation(
+      first,
+      new Simulator({ seed: 3, channels: 3, start: Date.UTC(2026, 2, 1), durationMs: 3 * DAY, anomalyRate: 0 }),
+    );
     await first.waitIdle();
     await first.stopRoles();
     second = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('rewind-b'), env: { TGPULSE_PARTITIONS: '2' } });

@@ -27,7 +27,12 @@ export interface ChannelRoute<P extends TObject, Q extends TObject, D extends TS
   params: P;
   querystring: Q;
   data: D;
-  load(input: { channelId: string; params: Static<P>; query: Static<Q>; freshness: ChannelFreshness }): Promise<Loaded<Static<D>>>;
+  load(input: {
+    channelId: string;
+    params: Static<P>;
+    query: Static<Q>;
+    freshness: ChannelFreshness;
+  }): Promise<Loaded<Static<D>>>;
   /** Rows and columns of the CSV form; routes without it answer JSON only. */
   csv?: (data: Static<D>) => { rows: CsvRow[]; columns: CsvColumn[] };
 }
@@ -50,7 +55,10 @@ export function channelRoute<P extends TObject, Q extends TObject, D extends TSc
     if (freshness === null) throw unknownChannel(params.id);
     const load = () => route.load({ channelId: params.id, params, query: req.query as Static<Q>, freshness });
     const loaded = (await ctx.inFlight.get(`${req.url}|${req.wantsCsv}`, load)) as Loaded<Static<D>>;
-    const meta = { ...answerMeta(freshness, loaded.period), ...(loaded.granularity ? { granularity: loaded.granularity } : {}) };
+    const meta = {
+      ...answerMeta(freshness, loaded.period),
+      ...(loaded.granularity ? { granularity: loaded.granularity } : {}),
+    };
     if (req.wantsCsv && route.csv) {
       const { rows, columns } = route.csv(loaded.data);
       const name = `${params.id}${route.path.replace(/[^a-z0-9]+/gi, '-')}.csv`;
@@ -68,12 +76,20 @@ export function channelRoute<P extends TObject, Q extends TObject, D extends TSc
     querystring: route.querystring,
     response: { 200: answer(route.data), ...ERRORS },
   };
-  app.get(url, { schema, config: { scope: 'read', cache: true, ...(route.csv ? { csv: 'negotiate' as const } : {}) } }, handler);
+  app.get(
+    url,
+    { schema, config: { scope: 'read', cache: true, ...(route.csv ? { csv: 'negotiate' as const } : {}) } },
+    handler,
+  );
   if (route.csv) {
     app.get(
       `${url}.csv`,
       {
-        schema: { ...schema, summary: `${route.summary} (CSV)`, response: { 200: { type: 'string', description: 'text/csv' }, ...ERRORS } },
+        schema: {
+          ...schema,
+          summary: `${route.summary} (CSV)`,
+          response: { 200: { type: 'string', description: 'text/csv' }, ...ERRORS },
+        },
         config: { scope: 'read', cache: true, csv: 'always' },
       },
       handler,

@@ -53,7 +53,12 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
         querystring: Query.channels,
         response: {
           200: Type.Object({
-            meta: Type.Object({ total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer(), generated_at: Type.Number() }),
+            meta: Type.Object({
+              total: Type.Integer(),
+              limit: Type.Integer(),
+              offset: Type.Integer(),
+              generated_at: Type.Number(),
+            }),
             data: Type.Array(ChannelListingSchema),
           }),
           401: ErrorBody,
@@ -98,14 +103,19 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
   channelRoute(app, ctx, {
     path: '/growth',
     summary: 'Subscribers and their change per hour, day or week',
-    description: 'Each bucket: subscribers at its last snapshot, subscribers gained and lost, and the views and interactions gained in it.',
+    description:
+      'Each bucket: subscribers at its last snapshot, subscribers gained and lost, and the views and interactions gained in it.',
     params: ChannelParams,
     querystring: Query.series,
     data: Type.Array(ActivityPointSchema),
     async load({ channelId, query }) {
       const granularity = query.granularity ?? 'day';
       const p = period(query, granularity);
-      return { period: p, granularity, data: await activitySeries(wh, { channel_id: channelId, period: p, granularity }) };
+      return {
+        period: p,
+        granularity,
+        data: await activitySeries(wh, { channel_id: channelId, period: p, granularity }),
+      };
     },
     csv: (data) => ({ rows: data, columns: activityColumns }),
   });
@@ -123,7 +133,13 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     },
     csv: (data) => ({
       rows: data,
-      columns: [{ name: 't', time: true }, { name: 'posts' }, { name: 'post_views' }, { name: 'reach_per_post' }, { name: 'views' }],
+      columns: [
+        { name: 't', time: true },
+        { name: 'posts' },
+        { name: 'post_views' },
+        { name: 'reach_per_post' },
+        { name: 'views' },
+      ],
     }),
   });
 
@@ -135,7 +151,12 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     data: Type.Array(PostPerformanceSchema),
     async load({ channelId, query }) {
       const p = period(query);
-      const data = await topPostsBy(wh, { channel_id: channelId, period: p, metric: query.metric ?? 'views', limit: query.limit ?? 10 });
+      const data = await topPostsBy(wh, {
+        channel_id: channelId,
+        period: p,
+        metric: query.metric ?? 'views',
+        limit: query.limit ?? 10,
+      });
       return { period: p, data };
     },
     csv: (data) => ({
@@ -164,20 +185,30 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     async load({ channelId, params }) {
       const detail = await postDetail(wh, { channel_id: channelId, post_id: params.postId });
       if (detail === null) {
-        throw new ApiError(404, 'unknown_post', `post ${params.postId} of channel ${channelId} is not known`, { post_id: params.postId });
+        throw new ApiError(404, 'unknown_post', `post ${params.postId} of channel ${channelId} is not known`, {
+          post_id: params.postId,
+        });
       }
       const last = detail.timeline.at(-1)?.t ?? detail.post.as_of;
       return { period: { from: detail.post.date, to: Math.max(last, detail.post.as_of) + 1 }, data: detail };
     },
     csv: (data) => ({
       rows: data.timeline,
-      columns: [{ name: 't', time: true }, { name: 'age_hours' }, { name: 'views' }, { name: 'forwards' }, { name: 'reactions' }, { name: 'replies' }],
+      columns: [
+        { name: 't', time: true },
+        { name: 'age_hours' },
+        { name: 'views' },
+        { name: 'forwards' },
+        { name: 'reactions' },
+        { name: 'replies' },
+      ],
     }),
   });
 
   channelRoute(app, ctx, {
     path: '/sources',
-    summary: 'Forward sources, mentions, linked sites, tracked channels forwarding this one, and official statistics by source',
+    summary:
+      'Forward sources, mentions, linked sites, tracked channels forwarding this one, and official statistics by source',
     params: ChannelParams,
     querystring: Query.period,
     data: SourcesSchema,
@@ -189,7 +220,8 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
 
   channelRoute(app, ctx, {
     path: '/trending',
-    summary: 'Latest EWMA mean, standard deviation and z-score per metric, and the posts furthest above their expected views',
+    summary:
+      'Latest EWMA mean, standard deviation and z-score per metric, and the posts furthest above their expected views',
     params: ChannelParams,
     querystring: Query.trending,
     data: TrendingSchema,
@@ -215,7 +247,12 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     data: Type.Array(AnomalySchema),
     async load({ channelId, query }) {
       const p = period(query);
-      const data = await channelAnomalies(wh, { channel_id: channelId, period: p, minSeverity: query.severity ?? 'info', limit: query.limit ?? 100 });
+      const data = await channelAnomalies(wh, {
+        channel_id: channelId,
+        period: p,
+        minSeverity: query.severity ?? 'info',
+        limit: query.limit ?? 100,
+      });
       return { period: p, data };
     },
     csv: (data) => ({
@@ -248,13 +285,16 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     data: BestTimeSchema,
     async load({ channelId, query }) {
       const timeZone = query.tz ?? 'UTC';
-      if (!isTimeZone(timeZone)) throw invalidParameter('tz', 'expected an IANA time zone such as UTC or Europe/Berlin');
+      if (!isTimeZone(timeZone))
+        throw invalidParameter('tz', 'expected an IANA time zone such as UTC or Europe/Berlin');
       const p = period(query);
       return { period: p, data: await bestTime(wh, { channel_id: channelId, period: p, timeZone, now: ctx.now() }) };
     },
     csv: (data) => ({
       rows: data.cells,
-      columns: ['day_of_week', 'hour', 'posts', 'avg_views', 'engagement_rate', 'index', 'confidence'].map((name) => ({ name })),
+      columns: ['day_of_week', 'hour', 'posts', 'avg_views', 'engagement_rate', 'index', 'confidence'].map((name) => ({
+        name,
+      })),
     }),
   });
 }

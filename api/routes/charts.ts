@@ -20,7 +20,8 @@ export function registerChartRoutes(app: FastifyInstance, ctx: RouteContext): vo
     {
       schema: {
         summary: 'A chart of the channel as SVG or PNG',
-        description: 'growth: subscribers and their change; reach: posts and views per post; views: views, forwards, reactions; anomalies: a metric with its anomalies.',
+        description:
+          'growth: subscribers and their change; reach: posts and views per post; views: views, forwards, reactions; anomalies: a metric with its anomalies.',
         tags: ['charts'],
         params: ChartParams,
         querystring: Query.chart,

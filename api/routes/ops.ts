@@ -9,7 +9,8 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext): void
   app.get('/readyz', hidden, async () => {
     const checks = await Promise.allSettled([ctx.warehouse.ping(), ctx.control.query('SELECT 1')]);
     const failed = ['warehouse', 'postgres'].filter((_, i) => checks[i].status === 'rejected');
-    if (failed.length > 0) throw new ApiError(503, 'not_ready', `not ready: ${failed.join(' and ')} did not answer`, { failed });
+    if (failed.length > 0)
+      throw new ApiError(503, 'not_ready', `not ready: ${failed.join(' and ')} did not answer`, { failed });
     return { status: 'ready' };
   });
   app.get('/metrics', hidden, async (_req, reply) => {

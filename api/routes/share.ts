@@ -22,7 +22,12 @@ const CreateBody = Type.Object(
     ...PeriodQuery,
     sections: Type.Optional(Type.Array(Section, { minItems: 1, maxItems: REPORT_SECTIONS.length, uniqueItems: true })),
     ttl_seconds: Type.Optional(
-      Type.Integer({ minimum: SHARE_TTL_SECONDS.min, maximum: SHARE_TTL_SECONDS.max, default: 7 * 86_400, description: 'life of the link' }),
+      Type.Integer({
+        minimum: SHARE_TTL_SECONDS.min,
+        maximum: SHARE_TTL_SECONDS.max,
+        default: 7 * 86_400,
+        description: 'life of the link',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -63,7 +68,14 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
       const { link, token } = await createShareLink(
         ctx.control,
         ctx.shareSecret,
-        { channelId: id, from: period.from, to: period.to, sections, ttlSeconds: body.ttl_seconds ?? 7 * 86_400, createdBy: req.apiKey?.id ?? null },
+        {
+          channelId: id,
+          from: period.from,
+          to: period.to,
+          sections,
+          ttlSeconds: body.ttl_seconds ?? 7 * 86_400,
+          createdBy: req.apiKey?.id ?? null,
+        },
         ctx.now(),
       );
       reply.code(201);
@@ -86,7 +98,10 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
       schema: {
         summary: 'Revoke a share link at once',
         tags: ['share'],
-        params: Type.Object({ linkId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }, { additionalProperties: false }),
+        params: Type.Object(
+          { linkId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) },
+          { additionalProperties: false },
+        ),
         response: { 204: Type.Null(), ...ERRORS },
       },
       config: { scope: 'share' },
@@ -121,13 +136,22 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
         if (resolved.reason === 'bad_signature' || resolved.reason === 'malformed') {
           throw new ApiError(401, 'invalid_share_token', 'this share link is not valid (it may have been altered)');
         }
-        throw new ApiError(404, 'share_link_gone', `this share link is ${resolved.reason === 'unknown' ? 'unknown' : resolved.reason}`);
+        throw new ApiError(
+          404,
+          'share_link_gone',
+          `this share link is ${resolved.reason === 'unknown' ? 'unknown' : resolved.reason}`,
+        );
       }
       const { link } = resolved;
       const freshness = await ctx.freshness(link.channelId);
       if (freshness === null) throw unknownChannel(link.channelId);
       const period = { from: link.from, to: link.to };
-      const data = await channelReport(ctx.warehouse, { channel_id: link.channelId, period, sections: link.sections, now: ctx.now() });
+      const data = await channelReport(ctx.warehouse, {
+        channel_id: link.channelId,
+        period,
+        sections: link.sections,
+        now: ctx.now(),
+      });
       return { meta: { ...answerMeta(freshness, period), granularity: data.granularity }, data };
     },
   );

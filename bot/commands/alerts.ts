@@ -4,7 +4,14 @@
  * <channel>` ends it. The notifier reads these subscriptions; here they are
  * only validated and stored, for channels the sender may see.
  */
-import { chatSubscriptions, removeSubscription, SEVERITIES, upsertSubscription, type AlertSubscription, type Severity } from '../../control/bot-store.ts';
+import {
+  chatSubscriptions,
+  removeSubscription,
+  SEVERITIES,
+  upsertSubscription,
+  type AlertSubscription,
+  type Severity,
+} from '../../control/bot-store.ts';
 import { WINDOW_METRICS } from '../../processors/config.ts';
 import { POST_VIEWS_METRIC } from '../../processors/operators/partition.ts';
 import { QUIET_METRIC } from '../../processors/operators/quiet.ts';
@@ -29,7 +36,10 @@ export interface AlertOptions {
 }
 
 /** What `/alerts …` asks for. */
-export type AlertRequest = { action: 'list' } | { action: 'add'; channelId: string; options: AlertOptions } | { action: 'remove'; channelId: string };
+export type AlertRequest =
+  | { action: 'list' }
+  | { action: 'add'; channelId: string; options: AlertOptions }
+  | { action: 'remove'; channelId: string };
 
 const OPTION_READERS: Record<string, (value: string, into: AlertOptions) => string | null> = {
   severity(value, into) {
@@ -39,9 +49,13 @@ const OPTION_READERS: Record<string, (value: string, into: AlertOptions) => stri
     return null;
   },
   metrics(value, into) {
-    const list = value.toLowerCase().split(',').filter((m) => m !== '');
+    const list = value
+      .toLowerCase()
+      .split(',')
+      .filter((m) => m !== '');
     const unknown = list.filter((m) => !ALERT_METRICS.includes(m));
-    if (list.length === 0 || unknown.length > 0) return `metrics are a comma-separated list of ${ALERT_METRICS.join(', ')}`;
+    if (list.length === 0 || unknown.length > 0)
+      return `metrics are a comma-separated list of ${ALERT_METRICS.join(', ')}`;
     into.metrics = [...new Set(list)];
     return null;
   },
@@ -52,7 +66,8 @@ const OPTION_READERS: Record<string, (value: string, into: AlertOptions) => stri
     }
     const m = /^([0-9]{1,2})-([0-9]{1,2})$/.exec(value);
     const [from, to] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
-    if (!(from <= 23 && to <= 23 && from !== to)) return 'quiet hours are from-to, whole hours 0 to 23 (e.g. quiet=22-7), or quiet=off';
+    if (!(from <= 23 && to <= 23 && from !== to))
+      return 'quiet hours are from-to, whole hours 0 to 23 (e.g. quiet=22-7), or quiet=off';
     into.quiet = { from, to };
     return null;
   },
@@ -75,17 +90,29 @@ export function parseAlertRequest(list: readonly string[]): Parsed<AlertRequest>
   if (list.length === 0) return ok({ action: 'list' });
   const [verb, channel, ...rest] = list;
   const action = verb.toLowerCase();
-  if (action !== 'add' && action !== 'remove') return problem(`${quote(verb)} is not something alerts do: add, remove, or nothing to list them`);
+  if (action !== 'add' && action !== 'remove')
+    return problem(`${quote(verb)} is not something alerts do: add, remove, or nothing to list them`);
   const channelId = channel === undefined ? null : parseChannelId(channel);
-  if (channelId === null) return problem(channel === undefined ? `${action} alerts of which channel?` : `${quote(channel)} is not a channel id`);
-  if (action === 'remove') return rest.length === 0 ? ok({ action, channelId }) : problem(`remove takes only a channel, not ${quote(rest[0])}`);
+  if (channelId === null)
+    return problem(
+      channel === undefined ? `${action} alerts of which channel?` : `${quote(channel)} is not a channel id`,
+    );
+  if (action === 'remove')
+    return rest.length === 0
+      ? ok({ action, channelId })
+      : problem(`remove takes only a channel, not ${quote(rest[0])}`);
   const options: AlertOptions = {};
   const seen = new Set<string>();
   for (const word of rest) {
     const m = /^([a-z]+)=(.+)$/i.exec(word);
     const key = m?.[1].toLowerCase() ?? '';
     const read = Object.hasOwn(OPTION_READERS, key) ? OPTION_READERS[key] : undefined;
-    if (!m || read === undefined) return problem(`${quote(word)} is not an option; options are ${Object.keys(OPTION_READERS).map((k) => `${k}=…`).join(', ')}`);
+    if (!m || read === undefined)
+      return problem(
+        `${quote(word)} is not an option; options are ${Object.keys(OPTION_READERS)
+          .map((k) => `${k}=…`)
+          .join(', ')}`,
+      );
     if (seen.has(key)) return problem(`${key} is given twice`);
     seen.add(key);
     const wrong = read(m[2], options);
@@ -120,16 +147,33 @@ export function alertsCommand(s: BotServices): CommandHandler {
     if (r.action === 'list') {
       const subs = await chatSubscriptions(s.control, chatId);
       if (subs.length === 0) return replyHtml(ctx, `No alerts in this chat yet.\n${ADD_USAGE}`);
-      return replyHtml(ctx, ['<b>Alerts in this chat</b>', ...subs.map(subscriptionLine), '', ADD_USAGE, 'Stop with <code>/alerts remove &lt;channel&gt;</code>'].join('\n'));
+      return replyHtml(
+        ctx,
+        [
+          '<b>Alerts in this chat</b>',
+          ...subs.map(subscriptionLine),
+          '',
+          ADD_USAGE,
+          'Stop with <code>/alerts remove &lt;channel&gt;</code>',
+        ].join('\n'),
+      );
     }
     const access = await openChannel(s, ctx.viewer, r.channelId);
     if (!access.ok) return replyHtml(ctx, html(access.problem));
     const c = html(r.channelId);
     if (r.action === 'remove') {
       const removed = await removeSubscription(s.control, chatId, r.channelId);
-      return replyHtml(ctx, removed ? `Alerts of channel ${c} stopped in this chat.` : `This chat had no alerts of channel ${c}.`);
+      return replyHtml(
+        ctx,
+        removed ? `Alerts of channel ${c} stopped in this chat.` : `This chat had no alerts of channel ${c}.`,
+      );
     }
-    const sub = await upsertSubscription(s.control, { chatId, channelId: r.channelId, ...r.options, createdBy: ctx.viewer.userId });
+    const sub = await upsertSubscription(s.control, {
+      chatId,
+      channelId: r.channelId,
+      ...r.options,
+      createdBy: ctx.viewer.userId,
+    });
     await replyHtml(ctx, `Alerts on for this chat:\n${subscriptionLine(sub)}`);
   };
 }

@@ -21,7 +21,10 @@ export const anomaliesCommand = messageCommand({
   option: oneOf(SEVERITIES),
   async load(s, t, period) {
     const minSeverity = chosen(SEVERITIES, t, 'info');
-    return { minSeverity, found: await channelAnomalies(s.warehouse, { channel_id: t.channelId, period, minSeverity, limit: SHOWN + 1 }) };
+    return {
+      minSeverity,
+      found: await channelAnomalies(s.warehouse, { channel_id: t.channelId, period, minSeverity, limit: SHOWN + 1 }),
+    };
   },
   message: anomaliesMessage,
 });
@@ -37,7 +40,11 @@ export function anomalyLine(a: ChannelAnomaly): string {
 }
 
 /** The anomalies as a message (HTML). */
-export function anomaliesMessage({ found, minSeverity }: { found: readonly ChannelAnomaly[]; minSeverity: Severity }, days: number, meta: AnswerMeta): string {
+export function anomaliesMessage(
+  { found, minSeverity }: { found: readonly ChannelAnomaly[]; minSeverity: Severity },
+  days: number,
+  meta: AnswerMeta,
+): string {
   const level = minSeverity === 'info' ? '' : ` (${minSeverity} and above)`;
   const head = `<b>Channel ${html(meta.channel_id)}</b> · anomalies${level}, ${periodText(meta, days)}`;
   if (found.length === 0) return `${head}\n\nNothing unusual was found.\n\n${freshnessNote(meta)}`;

@@ -23,7 +23,8 @@ export const bestTimeCommand = messageCommand({
   name: 'besttime',
   defaultDays: 30,
   option: timeZoneOf,
-  load: (s, t, period) => bestTime(s.warehouse, { channel_id: t.channelId, period, timeZone: t.option ?? 'UTC', now: t.now }),
+  load: (s, t, period) =>
+    bestTime(s.warehouse, { channel_id: t.channelId, period, timeZone: t.option ?? 'UTC', now: t.now }),
   message: bestTimeMessage,
 });
 
@@ -44,5 +45,12 @@ export function bestTimeMessage(b: BestTime, days: number, meta: AnswerMeta): st
     const index = c.index === null ? '–' : `${c.index.toFixed(2)}×`;
     return `${WEEKDAYS[c.day_of_week - 1]} ${hour}:00 · <b>${index}</b> the average post · ${compact(Math.round(c.avg_views))} views · ${percent(c.engagement_rate)} engagement · ${c.posts === 1 ? '1 post' : `${c.posts} posts`}, ${c.confidence} confidence`;
   });
-  return [head, '', ...lines, '', `${b.posts} posts compared, each at least ${b.min_post_age_hours} hours old.`, freshnessNote(meta)].join('\n');
+  return [
+    head,
+    '',
+    ...lines,
+    '',
+    `${b.posts} posts compared, each at least ${b.min_post_age_hours} hours old.`,
+    freshnessNote(meta),
+  ].join('\n');
 }

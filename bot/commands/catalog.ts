@@ -20,18 +20,43 @@ export interface CommandInfo {
 export const COMMANDS: readonly CommandInfo[] = [
   { command: 'start', args: '', description: 'What this bot does, and your channels' },
   { command: 'channels', args: '', description: 'Your channels: subscribers and views in the last 24 hours' },
-  { command: 'overview', args: '[channel] [7d|30d|90d]', description: 'Headline figures of a period, against the period before' },
+  {
+    command: 'overview',
+    args: '[channel] [7d|30d|90d]',
+    description: 'Headline figures of a period, against the period before',
+  },
   { command: 'growth', args: '[channel] [period]', description: 'Subscribers chart of a period' },
-  { command: 'top', args: '[channel] [period] [views|forwards|reactions|engagement]', description: 'Best posts of a period' },
+  {
+    command: 'top',
+    args: '[channel] [period] [views|forwards|reactions|engagement]',
+    description: 'Best posts of a period',
+  },
   { command: 'post', args: '<t.me/c/channel/post>', description: 'One post: its counters and views by age' },
-  { command: 'anomalies', args: '[channel] [period] [info|warning|critical]', description: 'Unusual moments of a period' },
-  { command: 'besttime', args: '[channel] [period] [time zone]', description: 'The hours of the week when posts do best' },
+  {
+    command: 'anomalies',
+    args: '[channel] [period] [info|warning|critical]',
+    description: 'Unusual moments of a period',
+  },
+  {
+    command: 'besttime',
+    args: '[channel] [period] [time zone]',
+    description: 'The hours of the week when posts do best',
+  },
   { command: 'export', args: '[channel] [period] [hour|day|week]', description: 'The growth series as a CSV file' },
   { command: 'share', args: '[channel] [period]', description: 'A read-only link to a report, valid for 7 days' },
-  { command: 'alerts', args: '[add <channel> [options] | remove <channel>]', description: 'Anomaly alerts in this chat' },
+  {
+    command: 'alerts',
+    args: '[add <channel> [options] | remove <channel>]',
+    description: 'Anomaly alerts in this chat',
+  },
   { command: 'verify', args: '<channel>', description: 'Get access to a channel you administer' },
   { command: 'grant', args: '<user id> <channel>', description: 'Let a user see a channel', adminOnly: true },
-  { command: 'revoke', args: '<user id> <channel>', description: "Take a user's access to a channel back", adminOnly: true },
+  {
+    command: 'revoke',
+    args: '<user id> <channel>',
+    description: "Take a user's access to a channel back",
+    adminOnly: true,
+  },
   { command: 'help', args: '', description: 'The commands and how to use them' },
 ];
 

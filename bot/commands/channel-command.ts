@@ -61,7 +61,10 @@ export function recentBuckets(t: ChannelTarget, granularity: Granularity): Perio
 }
 
 /** Buttons under an answer to see it over another period. */
-export function otherPeriods(command: ChoiceCommand, t: ChannelTarget): { reply_markup: ReturnType<typeof periodKeyboard> } {
+export function otherPeriods(
+  command: ChoiceCommand,
+  t: ChannelTarget,
+): { reply_markup: ReturnType<typeof periodKeyboard> } {
   return { reply_markup: periodKeyboard(command, t.channelId, t.days) };
 }
 
@@ -92,27 +95,43 @@ export function messageCommand<D>(spec: MessageCommandSpec<D>): ChannelCommand {
 export function typedChannelCommand(s: BotServices, def: ChannelCommand): CommandHandler {
   return async (ctx) => {
     const list = words(ctx.match);
-    const parsed = list.ok ? parseChannelArgs(list.value, { maxDays: s.maxRangeDays, ...(def.option ? { option: def.option } : {}) }) : list;
+    const parsed = list.ok
+      ? parseChannelArgs(list.value, { maxDays: s.maxRangeDays, ...(def.option ? { option: def.option } : {}) })
+      : list;
     if (!parsed.ok) return replyProblem(ctx, parsed.problem, def.name);
     await runChannelCommand(ctx, s, def, parsed.value);
   };
 }
 
 /** Runs a channel command for parsed arguments: choose the channel if needed, check access, answer. */
-export async function runChannelCommand(ctx: BotContext, s: BotServices, def: ChannelCommand, args: ChannelArgs): Promise<void> {
+export async function runChannelCommand(
+  ctx: BotContext,
+  s: BotServices,
+  def: ChannelCommand,
+  args: ChannelArgs,
+): Promise<void> {
   let channelId = args.channel;
   if (channelId === null) {
     const channels = await visibleChannels(s, ctx.viewer);
     if (channels.length === 0) return replyHtml(ctx, NO_CHANNELS);
     if (channels.length > 1) {
-      const more = channels.length > MAX_CHANNEL_BUTTONS ? `\nOnly the first ${MAX_CHANNEL_BUTTONS} are shown; type another: /${def.name} &lt;channel&gt;` : '';
+      const more =
+        channels.length > MAX_CHANNEL_BUTTONS
+          ? `\nOnly the first ${MAX_CHANNEL_BUTTONS} are shown; type another: /${def.name} &lt;channel&gt;`
+          : '';
       return replyHtml(ctx, `Which channel?${more}`, { reply_markup: channelKeyboard(def.name, channels, args.days) });
     }
     channelId = channels[0];
   }
   const access = await openChannel(s, ctx.viewer, channelId);
   if (!access.ok) return replyHtml(ctx, html(access.problem));
-  await def.run(ctx, s, { channelId, days: args.days ?? def.defaultDays, option: args.option, freshness: access.value, now: s.now() });
+  await def.run(ctx, s, {
+    channelId,
+    days: args.days ?? def.defaultDays,
+    option: args.option,
+    freshness: access.value,
+    now: s.now(),
+  });
 }
 
 /** The answer to a user who may see no channel yet. */

@@ -18,7 +18,17 @@ export const MAX_EXPORT_ROWS = 1000;
 
 /** The API's growth.csv columns, in its order. */
 const COLUMNS: CsvColumn[] = (
-  ['t', 'subscribers', 'subscribers_gained', 'subscribers_lost', 'views', 'forwards', 'reactions', 'replies', 'final'] as const satisfies ReadonlyArray<keyof ActivityPoint>
+  [
+    't',
+    'subscribers',
+    'subscribers_gained',
+    'subscribers_lost',
+    'views',
+    'forwards',
+    'reactions',
+    'replies',
+    'final',
+  ] as const satisfies ReadonlyArray<keyof ActivityPoint>
 ).map((name) => ({ name, ...(name === 't' ? { time: true } : {}) }));
 
 /** Sends the series as a file: figures to keep or chart elsewhere, without an API key. */
@@ -31,10 +41,21 @@ export const exportCommand: ChannelCommand = {
     const period = recentBuckets(t, granularity);
     const points = await activitySeries(s.warehouse, { channel_id: t.channelId, period, granularity });
     if (points.length === 0) {
-      return replyHtml(ctx, `No activity of channel ${html(t.channelId)} was recorded in the ${periodText(period, t.days)}: nothing to export.`);
+      return replyHtml(
+        ctx,
+        `No activity of channel ${html(t.channelId)} was recorded in the ${periodText(period, t.days)}: nothing to export.`,
+      );
     }
-    const file = exportFile(points, { channelId: t.channelId, granularity, days: t.days, meta: answerMeta(t.freshness, period) });
-    await ctx.replyWithDocument(new InputFile(Buffer.from(file.csv, 'utf8'), file.name), { caption: file.caption, parse_mode: 'HTML' });
+    const file = exportFile(points, {
+      channelId: t.channelId,
+      granularity,
+      days: t.days,
+      meta: answerMeta(t.freshness, period),
+    });
+    await ctx.replyWithDocument(new InputFile(Buffer.from(file.csv, 'utf8'), file.name), {
+      caption: file.caption,
+      parse_mode: 'HTML',
+    });
   },
 };
 
@@ -53,7 +74,10 @@ export function exportFile(
   return {
     name: `${q.channelId}-growth-${q.granularity}-${q.days}d.csv`,
     // Spread: an interface has no index signature, its object literal copy does.
-    csv: toCsv(rows.map((p) => ({ ...p })), COLUMNS),
+    csv: toCsv(
+      rows.map((p) => ({ ...p })),
+      COLUMNS,
+    ),
     caption: `<b>Channel ${html(q.channelId)}</b> · growth per ${q.granularity}, ${periodText(q.meta, q.days)}: ${rows.length} rows.${capped}\n${freshnessNote(q.meta)}`,
   };
 }

@@ -28,14 +28,18 @@ export function verifyCommand(s: BotServices): CommandHandler {
     const channelId = list.ok && list.value.length === 1 ? parseChannelId(list.value[0]) : null;
     if (channelId === null) return replyProblem(ctx, 'name one channel by its id', 'verify');
     const c = html(channelId);
-    if (await canSee(s, ctx.viewer, channelId)) return replyHtml(ctx, `You already have access to channel ${c}: try /overview ${c}`);
+    if (await canSee(s, ctx.viewer, channelId))
+      return replyHtml(ctx, `You already have access to channel ${c}: try /overview ${c}`);
     let admins: number[];
     try {
       admins = (await ctx.api.getChatAdministrators(botApiChatId(channelId))).map((m) => m.user.id);
     } catch (err) {
       // Telegram answers 400 (chat not found) or 403 when the bot is not in the channel: the user can fix that.
       if (!(err instanceof GrammyError)) throw err;
-      s.log.info({ channelId, code: err.error_code, description: err.description }, 'bot: cannot read channel administrators');
+      s.log.info(
+        { channelId, code: err.error_code, description: err.description },
+        'bot: cannot read channel administrators',
+      );
       return replyHtml(
         ctx,
         `I couldn't read the administrators of channel ${c} (Telegram says: ${html(err.description)}).\n` +
@@ -43,10 +47,16 @@ export function verifyCommand(s: BotServices): CommandHandler {
       );
     }
     if (!admins.includes(Number(ctx.viewer.userId))) {
-      return replyHtml(ctx, `You're not among the administrators of channel ${c}, so I can't give you access. Ask a bot admin if you should see it.`);
+      return replyHtml(
+        ctx,
+        `You're not among the administrators of channel ${c}, so I can't give you access. Ask a bot admin if you should see it.`,
+      );
     }
     await grantChannel(s.control, { userId: ctx.viewer.userId, channelId, via: 'proof', grantedBy: null });
-    await replyHtml(ctx, `Verified: you administer channel ${c}, so you now see its figures.${await noDataNote(s, channelId)} Try /overview ${c}`);
+    await replyHtml(
+      ctx,
+      `Verified: you administer channel ${c}, so you now see its figures.${await noDataNote(s, channelId)} Try /overview ${c}`,
+    );
   };
 }
 
@@ -57,19 +67,24 @@ function userAndChannel(text: string): Parsed<{ userId: string; channelId: strin
   if (list.value.length !== 2) return problem('give a user id and a channel id');
   const [user, channel] = list.value;
   const channelId = parseChannelId(channel);
-  if (!/^[0-9]{1,20}$/.test(user)) return problem(`${quote(user)} is not a Telegram user id (digits; the user can see theirs in @userinfobot)`);
+  if (!/^[0-9]{1,20}$/.test(user))
+    return problem(`${quote(user)} is not a Telegram user id (digits; the user can see theirs in @userinfobot)`);
   if (channelId === null) return problem(`${quote(channel)} is not a channel id`);
   return ok({ userId: user, channelId });
 }
 
-const ADMINS_ONLY = 'Only bot admins can grant or revoke access. To see a channel you administer, use <code>/verify &lt;channel id&gt;</code>.';
+const ADMINS_ONLY =
+  'Only bot admins can grant or revoke access. To see a channel you administer, use <code>/verify &lt;channel id&gt;</code>.';
 
 async function noDataNote(s: BotServices, channelId: string): Promise<string> {
   return (await channelFreshness(s.warehouse, channelId)) === null ? ' (I have no data for it yet.)' : '';
 }
 
 /** The admin-only commands share their checks; `apply` does the change and says what happened (HTML). */
-function adminCommand(command: 'grant' | 'revoke', apply: (s: BotServices, by: string, userId: string, channelId: string) => Promise<string>) {
+function adminCommand(
+  command: 'grant' | 'revoke',
+  apply: (s: BotServices, by: string, userId: string, channelId: string) => Promise<string>,
+) {
   return (s: BotServices): CommandHandler =>
     async (ctx) => {
       if (!ctx.viewer.isAdmin) return replyHtml(ctx, ADMINS_ONLY);
@@ -87,8 +102,10 @@ export const grantCommand = adminCommand('grant', async (s, by, userId, channelI
 
 /** `/revoke <user id> <channel>` (admins): take it back, with the user's alert subscriptions to it. */
 export const revokeCommand = adminCommand('revoke', async (s, by, userId, channelId) => {
-  if (!(await revokeGrant(s.control, { userId, channelId, by }))) return `User ${html(userId)} had no grant for channel ${html(channelId)}.`;
+  if (!(await revokeGrant(s.control, { userId, channelId, by })))
+    return `User ${html(userId)} had no grant for channel ${html(channelId)}.`;
   const removed = await removeUserSubscriptions(s.control, { userId, channelId, by });
-  const subs = removed === 0 ? '' : ` ${removed} alert subscription${removed === 1 ? '' : 's'} of theirs to it removed.`;
+  const subs =
+    removed === 0 ? '' : ` ${removed} alert subscription${removed === 1 ? '' : 's'} of theirs to it removed.`;
   return `Revoked: user ${html(userId)} no longer sees channel ${html(channelId)}.${subs}`;
 });

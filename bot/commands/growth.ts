@@ -21,14 +21,21 @@ export const growthCommand: ChannelCommand = {
     const series = { channel_id: t.channelId, period, granularity: 'day' as const };
     const points = await activitySeries(s.warehouse, series);
     if (points.length === 0) {
-      return replyHtml(ctx, `No activity of channel ${html(t.channelId)} was recorded in the ${periodText(period, t.days)}.`);
+      return replyHtml(
+        ctx,
+        `No activity of channel ${html(t.channelId)} was recorded in the ${periodText(period, t.days)}.`,
+      );
     }
     // Rendering takes a moment: show "sending photo…" meanwhile.
     await ctx.replyWithChatAction('upload_photo');
     const spec = await channelChart(s.warehouse, { channelId: t.channelId, chart: 'growth', ...series }, points);
     const png = await renderChart(spec, 'png');
     const caption = growthCaption(points, t.days, answerMeta(t.freshness, period));
-    await ctx.replyWithPhoto(new InputFile(png, `growth-${t.channelId}-${t.days}d.png`), { caption, parse_mode: 'HTML', ...otherPeriods('growth', t) });
+    await ctx.replyWithPhoto(new InputFile(png, `growth-${t.channelId}-${t.days}d.png`), {
+      caption,
+      parse_mode: 'HTML',
+      ...otherPeriods('growth', t),
+    });
   },
 };
 
@@ -37,7 +44,9 @@ export function growthCaption(points: readonly ActivityPoint[], days: number, me
   const last = points.filter((p) => p.subscribers !== null).at(-1);
   const gained = points.reduce((n, p) => n + p.subscribers_gained, 0);
   const lost = points.reduce((n, p) => n + p.subscribers_lost, 0);
-  const best = points.reduce((a, b) => (b.subscribers_gained - b.subscribers_lost > a.subscribers_gained - a.subscribers_lost ? b : a));
+  const best = points.reduce((a, b) =>
+    b.subscribers_gained - b.subscribers_lost > a.subscribers_gained - a.subscribers_lost ? b : a,
+  );
   return [
     `<b>Channel ${html(meta.channel_id)}</b> · growth, ${periodText(meta, days)}`,
     `Subscribers: <b>${last?.subscribers == null ? '–' : compact(last.subscribers)}</b> (${signed(gained - lost)}: +${compact(gained)} / −${compact(lost)})`,

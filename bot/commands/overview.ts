@@ -32,7 +32,10 @@ export function overviewMessage(o: Overview, days: number, meta: AnswerMeta): st
   const vs = (note: string) => (compared ? note : '');
   const vsCount = (now: number, then: number) => vs(`${signed(now - then)} vs ${before}`);
   const vsRatio = (then: string) => vs(`${before}: ${then}`);
-  const subscribersNote = c.subscribers_change === null ? '' : `${signed(c.subscribers_change)}: +${compact(c.subscribers_gained)} / −${compact(c.subscribers_lost)}`;
+  const subscribersNote =
+    c.subscribers_change === null
+      ? ''
+      : `${signed(c.subscribers_change)}: +${compact(c.subscribers_gained)} / −${compact(c.subscribers_lost)}`;
   return [
     `<b>Channel ${html(meta.channel_id)}</b> · overview, ${periodText(o.period, days)}`,
     '',

@@ -23,14 +23,19 @@ export function postCommand(s: BotServices): CommandHandler {
   return async (ctx) => {
     const list = words(ctx.match);
     if (!list.ok) return replyProblem(ctx, list.problem, 'post');
-    if (list.value.length !== 1) return replyProblem(ctx, list.value.length === 0 ? 'which post? Send its link' : 'one post at a time', 'post');
+    if (list.value.length !== 1)
+      return replyProblem(ctx, list.value.length === 0 ? 'which post? Send its link' : 'one post at a time', 'post');
     const ref = parsePostRef(list.value[0]);
     if (!ref.ok) return replyProblem(ctx, ref.problem, 'post');
     const { channelId, postId } = ref.value;
     const access = await openChannel(s, ctx.viewer, channelId);
     if (!access.ok) return replyHtml(ctx, html(access.problem));
     const detail = await postDetail(s.warehouse, { channel_id: channelId, post_id: postId });
-    if (detail === null) return replyHtml(ctx, `I don't know post #${postId} of channel ${html(channelId)}: it may be older than the data I have, or not published.`);
+    if (detail === null)
+      return replyHtml(
+        ctx,
+        `I don't know post #${postId} of channel ${html(channelId)}: it may be older than the data I have, or not published.`,
+      );
     const last = detail.timeline.at(-1)?.t ?? detail.post.as_of;
     const meta = answerMeta(access.value, { from: detail.post.date, to: Math.max(last, detail.post.as_of) + 1 });
     await replyHtml(ctx, postMessage(detail, meta));
@@ -49,7 +54,12 @@ function viewsByAge(d: PostDetail): string[] {
 function listed(label: string, values: readonly string[]): string[] {
   if (values.length === 0) return [];
   const more = values.length > LISTED ? ` and ${values.length - LISTED} more` : '';
-  return [`${label}: ${values.slice(0, LISTED).map((v) => html(clip(v, CLIPPED))).join(', ')}${more}`];
+  return [
+    `${label}: ${values
+      .slice(0, LISTED)
+      .map((v) => html(clip(v, CLIPPED)))
+      .join(', ')}${more}`,
+  ];
 }
 
 /** The post as a message (HTML). Mentions, hashtags and links are data from the channel: all escaped. */

@@ -23,10 +23,21 @@ export const shareCommand: ChannelCommand = {
     const { link, token } = await createShareLink(
       s.control,
       s.shareSecret,
-      { channelId: t.channelId, ...period, sections: [...SHARE_SECTIONS], ttlSeconds: SHARE_TTL_SECONDS, createdBy: null },
+      {
+        channelId: t.channelId,
+        ...period,
+        sections: [...SHARE_SECTIONS],
+        ttlSeconds: SHARE_TTL_SECONDS,
+        createdBy: null,
+      },
       now,
     );
-    await audit(s.control, { actor: `bot_user:${ctx.viewer.userId}`, action: 'share_link.create_by_bot', target: link.id, details: { channelId: t.channelId } });
+    await audit(s.control, {
+      actor: `bot_user:${ctx.viewer.userId}`,
+      action: 'share_link.create_by_bot',
+      target: link.id,
+      details: { channelId: t.channelId },
+    });
     const url = `${s.config.publicApiUrl}/v1/share/${token}`;
     await replyHtml(
       ctx,

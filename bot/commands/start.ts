@@ -24,7 +24,12 @@ export function startCommand(s: BotServices): CommandHandler {
     const yours =
       channels.length === 0
         ? NO_CHANNELS
-        : `Your channels: ${channels.slice(0, LISTED).map((c) => `<code>${html(c)}</code>`).join(', ')}${channels.length > LISTED ? ` and ${channels.length - LISTED} more` : ''}.\nTry /overview or /channels.`;
+        : `Your channels: ${channels
+            .slice(0, LISTED)
+            .map((c) => `<code>${html(c)}</code>`)
+            .join(
+              ', ',
+            )}${channels.length > LISTED ? ` and ${channels.length - LISTED} more` : ''}.\nTry /overview or /channels.`;
     await replyHtml(ctx, `<b>Hi!</b> ${ABOUT}\n\n${yours}\n\nSend /help for all commands.`);
   };
 }
@@ -41,7 +46,8 @@ export async function helpCommand(ctx: BotContext): Promise<void> {
 /** A channel's latest figures in a line (HTML). */
 export function channelLine(c: ChannelListing): string {
   const subscribers = c.subscribers === null ? 'subscribers unknown' : `<b>${compact(c.subscribers)}</b> subscribers`;
-  const open = c.open_anomalies === 0 ? '' : ` · ${c.open_anomalies} open anomal${c.open_anomalies === 1 ? 'y' : 'ies'}`;
+  const open =
+    c.open_anomalies === 0 ? '' : ` · ${c.open_anomalies} open anomal${c.open_anomalies === 1 ? 'y' : 'ies'}`;
   return `<code>${html(c.channel_id)}</code> · ${subscribers} · ${compact(c.views_24h)} views and ${c.posts_24h} posts in 24 h${open}`;
 }
 
@@ -63,7 +69,9 @@ export function channelsCommand(s: BotServices): CommandHandler {
         ...waiting.map((id) => `<code>${html(id)}</code> · no data yet`),
         ...(ids.length > LISTED ? [`…and ${ids.length - LISTED} more.`] : []),
         '',
-        latest > 0 ? `<i>Data as of ${utc(latest)}; the last 24 hours end ${utc(now)}.</i>` : '<i>No data collected yet.</i>',
+        latest > 0
+          ? `<i>Data as of ${utc(latest)}; the last 24 hours end ${utc(now)}.</i>`
+          : '<i>No data collected yet.</i>',
       ].join('\n'),
     );
   };
@@ -73,5 +81,8 @@ export function channelsCommand(s: BotServices): CommandHandler {
 export async function unknownCommand(ctx: BotContext): Promise<void> {
   const text = ctx.message?.text ?? '';
   const name = clip(text.split(/\s/)[0], 40);
-  await replyHtml(ctx, `I don't know the command <code>${html(name)}</code>. These are the ones I have:\n\n${commandList(ctx.viewer.isAdmin)}`);
+  await replyHtml(
+    ctx,
+    `I don't know the command <code>${html(name)}</code>. These are the ones I have:\n\n${commandList(ctx.viewer.isAdmin)}`,
+  );
 }

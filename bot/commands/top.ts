@@ -18,7 +18,10 @@ export const topCommand = messageCommand({
   option: oneOf(POST_METRICS),
   async load(s, t, period) {
     const metric = chosen(POST_METRICS, t, 'views');
-    return { metric, posts: await topPostsBy(s.warehouse, { channel_id: t.channelId, period, metric, limit: TOP_LIMIT }) };
+    return {
+      metric,
+      posts: await topPostsBy(s.warehouse, { channel_id: t.channelId, period, metric, limit: TOP_LIMIT }),
+    };
   },
   message: topMessage,
 });
@@ -29,7 +32,11 @@ export function postLink(channelId: string, postId: number): string {
 }
 
 /** The ranking as a message (HTML); the ranking metric is in bold. */
-export function topMessage({ posts, metric }: { posts: readonly PostPerformance[]; metric: PostMetric }, days: number, meta: AnswerMeta): string {
+export function topMessage(
+  { posts, metric }: { posts: readonly PostPerformance[]; metric: PostMetric },
+  days: number,
+  meta: AnswerMeta,
+): string {
   const head = `<b>Channel ${html(meta.channel_id)}</b> · top posts by ${metric}, ${periodText(meta, days)}`;
   if (posts.length === 0) return `${head}\n\nNo posts were published in this period.\n\n${freshnessNote(meta)}`;
   const figure = (m: PostMetric, text: string) => (m === metric ? `<b>${text}</b>` : text);
@@ -42,5 +49,12 @@ export function topMessage({ posts, metric }: { posts: readonly PostPerformance[
       figure('engagement', `${percent(p.engagement_rate)} engagement`),
     ].join(' · '),
   );
-  return [head, '', ...lines, '', `Details of one: <code>/post ${html(meta.channel_id)}/${posts[0].post_id}</code>`, freshnessNote(meta)].join('\n');
+  return [
+    head,
+    '',
+    ...lines,
+    '',
+    `Details of one: <code>/post ${html(meta.channel_id)}/${posts[0].post_id}</code>`,
+    freshnessNote(meta),
+  ].join('\n');
 }

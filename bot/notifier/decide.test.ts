@@ -33,8 +33,25 @@ const subscription: AlertSubscription = {
   enabled: true,
   disabledReason: null,
 };
-const input = (over: Partial<DecisionInput> = {}): DecisionInput => ({ anomaly, subscription, prior: null, opened: null, sentLastHour: 0, now: NOON_UTC, ...over });
-const delivery = (over: Partial<AlertDelivery>): AlertDelivery => ({ anomalyId: 'a1', chatId: '10', stage: 'opened', outcome: 'sent', messageId: 77, channelId: '1001', at: NOON_UTC, ...over });
+const input = (over: Partial<DecisionInput> = {}): DecisionInput => ({
+  anomaly,
+  subscription,
+  prior: null,
+  opened: null,
+  sentLastHour: 0,
+  now: NOON_UTC,
+  ...over,
+});
+const delivery = (over: Partial<AlertDelivery>): AlertDelivery => ({
+  anomalyId: 'a1',
+  chatId: '10',
+  stage: 'opened',
+  outcome: 'sent',
+  messageId: 77,
+  channelId: '1001',
+  at: NOON_UTC,
+  ...over,
+});
 
 describe('what the notifier does with an anomaly for one subscription', () => {
   it('sends a new anomaly at or above the subscribed severity and metric', () => {
@@ -43,32 +60,62 @@ describe('what the notifier does with an anomaly for one subscription', () => {
   });
 
   it('ignores lower severities, other metrics, updates and anything already decided', () => {
-    expect(decide(input({ subscription: { ...subscription, minSeverity: 'critical' } }))).toEqual({ action: 'ignore', why: 'severity' });
-    expect(decide(input({ subscription: { ...subscription, metrics: ['subscribers_lost'] } }))).toEqual({ action: 'ignore', why: 'metric' });
+    expect(decide(input({ subscription: { ...subscription, minSeverity: 'critical' } }))).toEqual({
+      action: 'ignore',
+      why: 'severity',
+    });
+    expect(decide(input({ subscription: { ...subscription, metrics: ['subscribers_lost'] } }))).toEqual({
+      action: 'ignore',
+      why: 'metric',
+    });
     expect(decide(input({ anomaly: { ...anomaly, state: 'updated' } }))).toEqual({ action: 'ignore', why: 'updated' });
     expect(decide(input({ prior: delivery({}) }))).toEqual({ action: 'ignore', why: 'duplicate' });
-    expect(decide(input({ prior: delivery({ outcome: 'skipped_quiet' }) }))).toEqual({ action: 'ignore', why: 'duplicate' });
+    expect(decide(input({ prior: delivery({ outcome: 'skipped_quiet' }) }))).toEqual({
+      action: 'ignore',
+      why: 'duplicate',
+    });
   });
 
   it('skips, and so records, alerts in quiet hours or over the hourly cap', () => {
-    expect(decide(input({ subscription: { ...subscription, quiet: { from: 11, to: 13 } } }))).toEqual({ action: 'skip', stage: 'opened', outcome: 'skipped_quiet' });
+    expect(decide(input({ subscription: { ...subscription, quiet: { from: 11, to: 13 } } }))).toEqual({
+      action: 'skip',
+      stage: 'opened',
+      outcome: 'skipped_quiet',
+    });
     expect(decide(input({ sentLastHour: 5 }))).toEqual({ action: 'skip', stage: 'opened', outcome: 'skipped_cap' });
   });
 
   it('sends a resolution only to a chat that was told, as a reply to that alert', () => {
     const resolved = { ...anomaly, state: 'resolved' as const, revision: 3 };
-    expect(decide(input({ anomaly: resolved, opened: delivery({}) }))).toEqual({ action: 'send', stage: 'resolved', replyTo: 77 });
+    expect(decide(input({ anomaly: resolved, opened: delivery({}) }))).toEqual({
+      action: 'send',
+      stage: 'resolved',
+      replyTo: 77,
+    });
     expect(decide(input({ anomaly: resolved, opened: null }))).toEqual({ action: 'ignore', why: 'not_alerted' });
-    expect(decide(input({ anomaly: resolved, opened: delivery({ outcome: 'skipped_cap', messageId: null }) }))).toEqual({ action: 'ignore', why: 'not_alerted' });
+    expect(decide(input({ anomaly: resolved, opened: delivery({ outcome: 'skipped_cap', messageId: null }) }))).toEqual(
+      { action: 'ignore', why: 'not_alerted' },
+    );
     // A resolution does not depend on the severity filter: the chat heard of the anomaly.
-    expect(decide(input({ anomaly: resolved, opened: delivery({}), subscription: { ...subscription, minSeverity: 'critical' } })).action).toBe('send');
+    expect(
+      decide(
+        input({ anomaly: resolved, opened: delivery({}), subscription: { ...subscription, minSeverity: 'critical' } }),
+      ).action,
+    ).toBe('send');
   });
 });
 
 describe('quiet hours', () => {
   it('wrap midnight and follow the chat time zone', () => {
     const at = (h: number) => Date.UTC(2026, 0, 15, h);
-    expect([0, 6, 7, 21, 22, 23].map((h) => inQuietHours({ from: 22, to: 7 }, 'UTC', at(h)))).toEqual([true, true, false, false, true, true]);
+    expect([0, 6, 7, 21, 22, 23].map((h) => inQuietHours({ from: 22, to: 7 }, 'UTC', at(h)))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+    ]);
     // 21:00 UTC is 22:00 in Berlin in winter.
     expect(inQuietHours({ from: 22, to: 7 }, 'Europe/Berlin', at(21))).toBe(true);
     expect(inQuietHours({ from: 9, to: 9 }, 'UTC', at(9))).toBe(false);

@@ -5,7 +5,13 @@
  * hour. The notifier records every decision, so a redelivered event finds its
  * earlier decision and nothing is sent twice.
  */
-import type { AlertDelivery, AlertStage, AlertSubscription, DeliveryOutcome, Severity } from '../../control/bot-store.ts';
+import type {
+  AlertDelivery,
+  AlertStage,
+  AlertSubscription,
+  DeliveryOutcome,
+  Severity,
+} from '../../control/bot-store.ts';
 import type { Anomaly } from '../../streams/contract.ts';
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -41,14 +47,17 @@ export function decide(x: DecisionInput): Decision {
   }
   if (RANK[a.severity] < RANK[s.minSeverity]) return { action: 'ignore', why: 'severity' };
   if (s.metrics !== null && !s.metrics.includes(a.metric)) return { action: 'ignore', why: 'metric' };
-  if (s.quiet !== null && inQuietHours(s.quiet, s.timeZone, x.now)) return { action: 'skip', stage, outcome: 'skipped_quiet' };
+  if (s.quiet !== null && inQuietHours(s.quiet, s.timeZone, x.now))
+    return { action: 'skip', stage, outcome: 'skipped_quiet' };
   if (x.sentLastHour >= s.maxPerHour) return { action: 'skip', stage, outcome: 'skipped_cap' };
   return { action: 'send', stage, replyTo: null };
 }
 
 /** Is `now` within [from, to) hours in `timeZone`? A window may wrap midnight (22 → 7). */
 export function inQuietHours(quiet: { from: number; to: number }, timeZone: string, now: number): boolean {
-  const hour = Number(new Intl.DateTimeFormat('en-GB', { hour: '2-digit', hourCycle: 'h23', timeZone }).format(new Date(now)));
+  const hour = Number(
+    new Intl.DateTimeFormat('en-GB', { hour: '2-digit', hourCycle: 'h23', timeZone }).format(new Date(now)),
+  );
   if (quiet.from === quiet.to) return false;
   return quiet.from < quiet.to ? hour >= quiet.from && hour < quiet.to : hour >= quiet.from || hour < quiet.to;
 }

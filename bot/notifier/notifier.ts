@@ -40,7 +40,13 @@ import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
 import { AlertSender, ChatUnreachable } from './sender.ts';
 
 export function notifierConsumer(streams: StreamsConfig): DurableSpec {
-  return { stream: streams.names.derived, name: 'notifier', filterSubject: 'tg.derived.*.anomaly.>', ackWaitMs: 60_000, maxAckPending: 1000 };
+  return {
+    stream: streams.names.derived,
+    name: 'notifier',
+    filterSubject: 'tg.derived.*.anomaly.>',
+    ackWaitMs: 60_000,
+    maxAckPending: 1000,
+  };
 }
 
 export interface NotifierOptions {
@@ -69,7 +75,17 @@ export async function runNotifier(opts: NotifierOptions): Promise<void> {
     onRateLimited: () => metrics.rateLimited.inc(),
   });
   const h: Handling = { ...opts, log, metrics, sender, now: opts.now ?? Date.now };
-  const runner = { js: opts.js, jsm: opts.jsm, spec: notifierConsumer(opts.streams), stage: 'notifier', log, metrics: opts.pipelineMetrics, signal: opts.signal, maxBatch: 50, maxWaitMs: 50 };
+  const runner = {
+    js: opts.js,
+    jsm: opts.jsm,
+    spec: notifierConsumer(opts.streams),
+    stage: 'notifier',
+    log,
+    metrics: opts.pipelineMetrics,
+    signal: opts.signal,
+    maxBatch: 50,
+    maxWaitMs: 50,
+  };
   await runConsumer(runner, {
     async handle(batch) {
       for (const msg of batch) {
@@ -88,7 +104,12 @@ interface Handling extends NotifierOptions {
 }
 
 async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
-  const decoded = decodeBatch(msg.data, { maxMessageBytes: h.streams.maxMessageBytes, layer: 'derived', subject: parseSubject(msg.subject), partitions: h.streams.partitions });
+  const decoded = decodeBatch(msg.data, {
+    maxMessageBytes: h.streams.maxMessageBytes,
+    layer: 'derived',
+    subject: parseSubject(msg.subject),
+    partitions: h.streams.partitions,
+  });
   // Invalid derived events are the processors' bug and were dead-lettered where they were made; count and move on.
   if (decoded.failures.length) h.metrics.events.inc({ outcome: 'invalid' }, decoded.failures.length);
   try {
@@ -99,7 +120,10 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
   } catch (err) {
     // Telegram or Postgres trouble that retries did not cure: leave it for redelivery.
     h.metrics.events.inc({ outcome: 'retry_later' });
-    h.log.error({ err, subject: msg.subject, seq: msg.seq }, 'could not finish an anomaly event; it will be redelivered');
+    h.log.error(
+      { err, subject: msg.subject, seq: msg.seq },
+      'could not finish an anomaly event; it will be redelivered',
+    );
     msg.nak(10_000);
   }
 }
@@ -128,7 +152,9 @@ async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): P
       let messageId: number;
       if (decision.stage === 'opened') {
         chart ??= await alertChart(e, h);
-        const keyboard = { inline_keyboard: [[{ text: 'Channel overview', callback_data: overviewButtonData(e.channel_id) }]] };
+        const keyboard = {
+          inline_keyboard: [[{ text: 'Channel overview', callback_data: overviewButtonData(e.channel_id) }]],
+        };
         ({ messageId } = await h.sender.sendAlert(s.chatId, chart, alertCaption(e.channel_id, a), keyboard));
       } else {
         ({ messageId } = await h.sender.sendText(s.chatId, resolutionText(e.channel_id, a), decision.replyTo));
@@ -147,7 +173,10 @@ async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): P
 async function disableSubscriber(s: AlertSubscription, err: ChatUnreachable, h: Handling): Promise<void> {
   const n = await disableChat(h.control, s.chatId, err.reason);
   h.metrics.events.inc({ outcome: 'chat_disabled' });
-  h.log.warn({ chatId: s.chatId, reason: err.reason, subscriptions: n }, 'chat unreachable: its alert subscriptions are disabled');
+  h.log.warn(
+    { chatId: s.chatId, reason: err.reason, subscriptions: n },
+    'chat unreachable: its alert subscriptions are disabled',
+  );
 }
 
 /** A small chart of the day around the anomaly; null when it cannot be drawn (the alert goes out as text). */
@@ -158,10 +187,27 @@ async function alertChart(e: AnomalyEvent, h: Handling): Promise<Buffer | null> 
   const to = Math.floor(a.window_start / hour) * hour + 2 * hour;
   try {
     const metric = isChartMetric(a.metric) ? a.metric : null;
-    const points = metric === null ? [] : await activitySeries(h.warehouse, { channel_id: e.channel_id, period: { from, to }, granularity: 'hour' });
+    const points =
+      metric === null
+        ? []
+        : await activitySeries(h.warehouse, { channel_id: e.channel_id, period: { from, to }, granularity: 'hour' });
     const series = metric === null ? [] : points.map((p) => ({ t: p.t, value: CHART_METRICS[metric](p) }));
-    const mark = { t: a.window_start, metric: a.metric, severity: a.severity, direction: a.direction, value: a.value, expected: a.expected, bandLow: a.band_low, bandHigh: a.band_high };
-    const spec = anomaliesChart({ channelId: e.channel_id, from, to, granularity: 'hour', width: 640, height: 320 }, a.metric, series, [mark]);
+    const mark = {
+      t: a.window_start,
+      metric: a.metric,
+      severity: a.severity,
+      direction: a.direction,
+      value: a.value,
+      expected: a.expected,
+      bandLow: a.band_low,
+      bandHigh: a.band_high,
+    };
+    const spec = anomaliesChart(
+      { channelId: e.channel_id, from, to, granularity: 'hour', width: 640, height: 320 },
+      a.metric,
+      series,
+      [mark],
+    );
     return await renderChart(spec, 'png');
   } catch (err) {
     h.log.warn({ err, anomalyId: a.anomaly_id }, 'alert chart failed; sending the alert without it');
@@ -171,15 +217,25 @@ async function alertChart(e: AnomalyEvent, h: Handling): Promise<Buffer | null> 
 }
 
 function notifierMetrics(registry: Registry) {
-  for (const n of ['tgpulse_alerts_total', 'tgpulse_alert_delay_seconds', 'tgpulse_alert_rate_limited_total']) if (registry.getSingleMetric(n)) registry.removeSingleMetric(n);
+  for (const n of ['tgpulse_alerts_total', 'tgpulse_alert_delay_seconds', 'tgpulse_alert_rate_limited_total'])
+    if (registry.getSingleMetric(n)) registry.removeSingleMetric(n);
   return {
-    events: new Counter({ name: 'tgpulse_alerts_total', help: 'Alert decisions by outcome', labelNames: ['outcome'] as const, registers: [registry] }),
+    events: new Counter({
+      name: 'tgpulse_alerts_total',
+      help: 'Alert decisions by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     delay: new Histogram({
       name: 'tgpulse_alert_delay_seconds',
       help: 'From the anomaly event being emitted to the alert being sent',
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers: [registry],
     }),
-    rateLimited: new Counter({ name: 'tgpulse_alert_rate_limited_total', help: '429 answers from Telegram waited out', registers: [registry] }),
+    rateLimited: new Counter({
+      name: 'tgpulse_alert_rate_limited_total',
+      help: '429 answers from Telegram waited out',
+      registers: [registry],
+    }),
   };
 }

@@ -22,7 +22,8 @@ export class ChatUnreachable extends Error {
 }
 
 /** Telegram's answers that mean "this chat is gone for us". */
-const UNREACHABLE = /bot was blocked|user is deactivated|chat not found|bot was kicked|not a member|have no rights to send|group chat was deactivated|PEER_ID_INVALID/i;
+const UNREACHABLE =
+  /bot was blocked|user is deactivated|chat not found|bot was kicked|not a member|have no rights to send|group chat was deactivated|PEER_ID_INVALID/i;
 
 export interface SendOutcome {
   messageId: number;
@@ -52,7 +53,11 @@ export class AlertSender {
     return this.#send(chatId, () =>
       png === null
         ? this.api.sendMessage(chatId, caption, { parse_mode: 'HTML', reply_markup: keyboard })
-        : this.api.sendPhoto(chatId, new InputFile(png, 'anomaly.png'), { caption, parse_mode: 'HTML', reply_markup: keyboard }),
+        : this.api.sendPhoto(chatId, new InputFile(png, 'anomaly.png'), {
+            caption,
+            parse_mode: 'HTML',
+            reply_markup: keyboard,
+          }),
     );
   }
 

@@ -5,11 +5,27 @@
  */
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
-import { listAccounts, redactProxy, removeAccount, setAccountProxy, setAccountStatus, type MtprotoAccount } from '../../control/mtproto-accounts.ts';
+import {
+  listAccounts,
+  redactProxy,
+  removeAccount,
+  setAccountProxy,
+  setAccountStatus,
+  type MtprotoAccount,
+} from '../../control/mtproto-accounts.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';
-import { CLI_ACTOR, planCommand, TERMINAL, UsageError, when, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
+import {
+  CLI_ACTOR,
+  planCommand,
+  TERMINAL,
+  UsageError,
+  when,
+  withControl,
+  type CliIo,
+  type ControlDeps,
+} from './cli-io.ts';
 
 const USAGE = [
   'tgpulse accounts list',
@@ -68,7 +84,11 @@ function plan(argv: string[]): Action {
       const status = sub === 'disable' ? 'disabled' : 'active';
       return async (pool, io) => {
         if (!(await setAccountStatus(pool, id, status, { actor: CLI_ACTOR }))) return notFound(io, id);
-        io.out(sub === 'disable' ? `disabled account ${id}: collectors give it no work and its channels move to other accounts\n` : `enabled account ${id}\n`);
+        io.out(
+          sub === 'disable'
+            ? `disabled account ${id}: collectors give it no work and its channels move to other accounts\n`
+            : `enabled account ${id}\n`,
+        );
         return 0;
       };
     }
@@ -87,7 +107,11 @@ function plan(argv: string[]): Action {
       const proxy = url === 'none' ? null : url;
       return async (pool, io) => {
         if (!(await setAccountProxy(pool, id, proxy, { actor: CLI_ACTOR }))) return notFound(io, id);
-        io.out(proxy === null ? `account ${id} connects directly\n` : `account ${id} connects through ${redactProxy(proxy)}\n`);
+        io.out(
+          proxy === null
+            ? `account ${id} connects directly\n`
+            : `account ${id} connects through ${redactProxy(proxy)}\n`,
+        );
         return 0;
       };
     }

@@ -17,13 +17,19 @@ const USAGE = [
 ].join('\n      ');
 
 /** The flag each control-plane field comes from, so errors name what the user typed. */
-const FLAG_OF: Record<string, string> = { name: '--name', scopes: '--scopes', channels: '--channels', ratePerMinute: '--rate' };
-
-
+const FLAG_OF: Record<string, string> = {
+  name: '--name',
+  scopes: '--scopes',
+  channels: '--channels',
+  ratePerMinute: '--rate',
+};
 
 /** `a,b,,c` → `['a', 'b', 'c']`. */
 function list(value: string | undefined): string[] | undefined {
-  return value?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /**
@@ -44,7 +50,6 @@ function glueNegativeValues(args: string[]): string[] {
   }
   return glued;
 }
-
 
 /** One row of `apikey list`: everything about a key but its secret, which is not kept. */
 function tableRow(key: ApiKey): Record<string, string> {
@@ -70,7 +75,12 @@ function plan(argv: string[]): Action {
       const { values } = parseArgs({
         args: glueNegativeValues(rest),
         strict: true,
-        options: { name: { type: 'string' }, scopes: { type: 'string', default: 'read' }, channels: { type: 'string' }, rate: { type: 'string' } },
+        options: {
+          name: { type: 'string' },
+          scopes: { type: 'string', default: 'read' },
+          channels: { type: 'string' },
+          rate: { type: 'string' },
+        },
       });
       if (values.name === undefined) throw new UsageError('create needs --name NAME');
       const input = {
@@ -83,7 +93,9 @@ function plan(argv: string[]): Action {
       return async (pool) => {
         const { key, token } = await createApiKey(pool, input, { actor: CLI_ACTOR });
         process.stdout.write(renderTable([tableRow(key)]));
-        process.stdout.write(`\n${token}\n\nThis token will not be shown again: store it now (only a hash of it is kept).\n`);
+        process.stdout.write(
+          `\n${token}\n\nThis token will not be shown again: store it now (only a hash of it is kept).\n`,
+        );
         return 0;
       };
     }
@@ -103,7 +115,9 @@ function plan(argv: string[]): Action {
           process.stdout.write(`revoked API key ${id}\n`);
           return 0;
         }
-        process.stderr.write(`tgpulse apikey: no active API key with id ${JSON.stringify(id)} (see tgpulse apikey list)\n`);
+        process.stderr.write(
+          `tgpulse apikey: no active API key with id ${JSON.stringify(id)} (see tgpulse apikey list)\n`,
+        );
         return 1;
       };
     }

@@ -12,7 +12,9 @@ export const botCommand: Command = {
       return 2;
     }
     if (config.bot.mode === 'webhook') {
-      process.stderr.write('tgpulse bot: webhook mode is served by the REST API\'s server: run `tgpulse up` (or use TGPULSE_BOT_MODE=polling)\n');
+      process.stderr.write(
+        "tgpulse bot: webhook mode is served by the REST API's server: run `tgpulse up` (or use TGPULSE_BOT_MODE=polling)\n",
+      );
       return 2;
     }
     const ctx = new Context(config);

@@ -9,13 +9,29 @@ import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
 import type { Logger } from '../../observability/log.ts';
 import { listAccounts } from '../../control/mtproto-accounts.ts';
-import { findChannel, listChannels, removeChannel, setBackfillFrom, upsertChannel, type TrackedChannel } from '../../control/tracked-channels.ts';
+import {
+  findChannel,
+  listChannels,
+  removeChannel,
+  setBackfillFrom,
+  upsertChannel,
+  type TrackedChannel,
+} from '../../control/tracked-channels.ts';
 import { openAccounts, type ConnectTelegram } from '../../ingest/mtproto/telegram-client.ts';
 import { ChannelResolveError, parseChannelRef, resolveChannel } from '../../ingest/mtproto/resolve.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';
-import { CLI_ACTOR, planCommand, TERMINAL, UsageError, when, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
+import {
+  CLI_ACTOR,
+  planCommand,
+  TERMINAL,
+  UsageError,
+  when,
+  withControl,
+  type CliIo,
+  type ControlDeps,
+} from './cli-io.ts';
 
 const USAGE = [
   'tgpulse channels add @name|t.me/name|t.me/c/ID/POST|ID [--since YYYY-MM-DD] [--account ACCOUNT_ID]',
@@ -50,7 +66,8 @@ function tableRow(c: TrackedChannel): Record<string, string> {
     id: c.channelId,
     username: c.username === null ? '-' : `@${c.username}`,
     title: c.title ?? '-',
-    status: c.removedAt !== null ? 'removed' : c.status === 'active' ? 'active' : `${c.status} (${c.statusReason ?? '?'})`,
+    status:
+      c.removedAt !== null ? 'removed' : c.status === 'active' ? 'active' : `${c.status} (${c.statusReason ?? '?'})`,
     members: c.members === null ? '-' : String(c.members),
     stats: c.canViewStats ? 'yes' : 'no',
     backfill: backfillText(c),
@@ -61,7 +78,12 @@ function tableRow(c: TrackedChannel): Record<string, string> {
 type Action = (pool: Pool, io: CliIo, log: Logger) => Promise<number>;
 
 function planAdd(rest: string[], config: TgpulseConfig, deps: ChannelsDeps): Action {
-  const { values, positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { since: { type: 'string' }, account: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args: rest,
+    strict: true,
+    allowPositionals: true,
+    options: { since: { type: 'string' }, account: { type: 'string' } },
+  });
   if (positionals.length !== 1) throw new UsageError('add needs exactly one channel (@name, t.me link or id)');
   const [ref] = positionals;
   try {
@@ -73,7 +95,9 @@ function planAdd(rest: string[], config: TgpulseConfig, deps: ChannelsDeps): Act
   }
   const since = values.since === undefined ? null : parseSince(values.since);
   return async (pool, io, log) => {
-    const candidates = (await listAccounts(pool)).filter((a) => a.status === 'active' && (values.account === undefined || a.id === values.account));
+    const candidates = (await listAccounts(pool)).filter(
+      (a) => a.status === 'active' && (values.account === undefined || a.id === values.account),
+    );
     if (candidates.length === 0) {
       io.err(
         values.account === undefined
@@ -84,10 +108,17 @@ function planAdd(rest: string[], config: TgpulseConfig, deps: ChannelsDeps): Act
     }
     // One account is enough: open them one at a time until one connects.
     for (const candidate of candidates) {
-      const opened = await openAccounts({ control: pool, config: config.mtproto, log, connect: deps.connect, only: [candidate.id] });
+      const opened = await openAccounts({
+        control: pool,
+        config: config.mtproto,
+        log,
+        connect: deps.connect,
+        only: [candidate.id],
+      });
       const account = opened.sessions[0];
       if (!account) {
-        for (const s of opened.skipped) io.err(`tgpulse channels: account ${s.accountId} (${s.phone}) is unusable: ${s.reason}\n`);
+        for (const s of opened.skipped)
+          io.err(`tgpulse channels: account ${s.accountId} (${s.phone}) is unusable: ${s.reason}\n`);
         continue;
       }
       try {
@@ -95,8 +126,15 @@ function planAdd(rest: string[], config: TgpulseConfig, deps: ChannelsDeps): Act
         const channel = await upsertChannel(pool, facts, { actor: CLI_ACTOR });
         if (since !== null) await setBackfillFrom(pool, channel.channelId, since, { actor: CLI_ACTOR });
         const name = channel.username === null ? channel.channelId : `@${channel.username}`;
-        const depth = since !== null ? `from ${values.since}` : channel.backfillDone ? 'already backfilled' : `${config.mtproto.schedule.backfillDays} days back (or --since)`;
-        io.out(`tracking ${name} (${channel.title ?? 'untitled'}, id ${channel.channelId}, ${channel.members ?? '?'} members, official stats: ${channel.canViewStats ? 'yes' : 'no'}); history ${depth}\n`);
+        const depth =
+          since !== null
+            ? `from ${values.since}`
+            : channel.backfillDone
+              ? 'already backfilled'
+              : `${config.mtproto.schedule.backfillDays} days back (or --since)`;
+        io.out(
+          `tracking ${name} (${channel.title ?? 'untitled'}, id ${channel.channelId}, ${channel.members ?? '?'} members, official stats: ${channel.canViewStats ? 'yes' : 'no'}); history ${depth}\n`,
+        );
         io.out('`tgpulse ingest` (or `tgpulse up`) collects it.\n');
         return 0;
       } catch (err) {
@@ -138,11 +176,17 @@ function plan(argv: string[], config: TgpulseConfig, deps: ChannelsDeps): Action
       const [ref] = positionals;
       return async (pool, io) => {
         const channel = await findChannel(pool, ref);
-        if (channel === null || channel.removedAt !== null || !(await removeChannel(pool, channel.channelId, { actor: CLI_ACTOR }))) {
+        if (
+          channel === null ||
+          channel.removedAt !== null ||
+          !(await removeChannel(pool, channel.channelId, { actor: CLI_ACTOR }))
+        ) {
           io.err(`tgpulse channels: no tracked channel matches ${JSON.stringify(ref)} (see tgpulse channels list)\n`);
           return 1;
         }
-        io.out(`stopped tracking ${channel.username === null ? channel.channelId : `@${channel.username}`}; its data stays, and adding it again resumes where collection stopped\n`);
+        io.out(
+          `stopped tracking ${channel.username === null ? channel.channelId : `@${channel.username}`}; its data stays, and adding it again resumes where collection stopped\n`,
+        );
         return 0;
       };
     }
@@ -159,9 +203,14 @@ export async function runChannels(argv: string[], config: TgpulseConfig, deps: C
   const { action } = planned;
   if (argv[0] === 'add') {
     // Resolving needs the Telegram credentials and the key that opens sessions: say so before opening anything.
-    const missing = [config.mtproto.apiId === null ? 'TGPULSE_TG_API_ID/TGPULSE_TG_API_HASH' : null, config.mtproto.sessionKey === null ? 'TGPULSE_SESSION_KEY' : null].filter((m) => m !== null);
+    const missing = [
+      config.mtproto.apiId === null ? 'TGPULSE_TG_API_ID/TGPULSE_TG_API_HASH' : null,
+      config.mtproto.sessionKey === null ? 'TGPULSE_SESSION_KEY' : null,
+    ].filter((m) => m !== null);
     if (missing.length) {
-      io.err(`tgpulse channels: adding a channel resolves it through a logged-in account, which needs ${missing.join(' and ')} (the values \`tgpulse login\` used)\n`);
+      io.err(
+        `tgpulse channels: adding a channel resolves it through a logged-in account, which needs ${missing.join(' and ')} (the values \`tgpulse login\` used)\n`,
+      );
       return 2;
     }
   }

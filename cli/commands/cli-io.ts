@@ -30,7 +30,9 @@ export class UsageError extends Error {}
 
 /** Whether parseArgs rejected the arguments (it throws TypeErrors with ERR_PARSE_ARGS_* codes). */
 export function isUsageProblem(err: unknown): boolean {
-  return err instanceof UsageError || ((err as NodeJS.ErrnoException | null)?.code?.startsWith('ERR_PARSE_ARGS') ?? false);
+  return (
+    err instanceof UsageError || ((err as NodeJS.ErrnoException | null)?.code?.startsWith('ERR_PARSE_ARGS') ?? false)
+  );
 }
 
 /**
@@ -38,7 +40,13 @@ export function isUsageProblem(err: unknown): boolean {
  * (exit 0); otherwise `plan` parses argv, and a usage problem is printed with
  * the usage (exit 2) instead of thrown.
  */
-export function planCommand<A>(command: string, usage: string, argv: string[], io: CliIo, plan: () => A): { action: A } | { exit: number } {
+export function planCommand<A>(
+  command: string,
+  usage: string,
+  argv: string[],
+  io: CliIo,
+  plan: () => A,
+): { action: A } | { exit: number } {
   if (argv[0] === '--help' || argv[0] === '-h') {
     io.out(`usage:\n      ${usage}\n`);
     return { exit: 0 };
@@ -70,7 +78,12 @@ export interface ControlDeps {
  * reached through `tgpulse up` when that holds the embedded store). A
  * ControlError becomes a message naming what was wrong, exit code 2.
  */
-export async function withControl(command: string, config: TgpulseConfig, deps: ControlDeps, action: (pool: Pool, log: Logger) => Promise<number>): Promise<number> {
+export async function withControl(
+  command: string,
+  config: TgpulseConfig,
+  deps: ControlDeps,
+  action: (pool: Pool, log: Logger) => Promise<number>,
+): Promise<number> {
   const io = deps.io ?? TERMINAL;
   const log = deps.log ?? createLogger(config.logLevel);
   const opened = deps.control === undefined ? await openControlFor(config, log) : null;

@@ -55,7 +55,9 @@ export function backfillProgressLines(write: (line: string) => void): (p: Backfi
     totals.set(p.channelId, t);
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
     const reached = p.reachedMs === null ? 'newest' : day(p.reachedMs);
-    write(`backfill ${p.channelId}: ${t.total} posts, back to ${reached}${p.done ? ' — done' : ` (going to ${day(p.untilMs)})`}`);
+    write(
+      `backfill ${p.channelId}: ${t.total} posts, back to ${reached}${p.done ? ' — done' : ` (going to ${day(p.untilMs)})`}`,
+    );
   };
 }
 
@@ -63,7 +65,11 @@ export function backfillProgressLines(write: (line: string) => void): (p: Backfi
 function deadLetterVia(dlq: DeadLetterPublisher): JobContext['deadLetter'] {
   return async (channelId, what, detail, payload) => {
     const digest = createHash('sha1').update(payload).digest('base64url');
-    const record = deadLetterRecord({ stage: 'collector', stream: 'mtproto', subject: what, seq: 0, receivedAt: Date.now() }, { reason: 'malformed_source', detail, payload }, 0);
+    const record = deadLetterRecord(
+      { stage: 'collector', stream: 'mtproto', subject: what, seq: 0, receivedAt: Date.now() },
+      { reason: 'malformed_source', detail, payload },
+      0,
+    );
     // The same graph read again gets the same id (deduplicated); another graph or channel a new one.
     await dlq.send([{ ...record, id: eventId('dl', 'collector', channelId, what, digest), channel_id: channelId }]);
   };
@@ -75,7 +81,13 @@ function deadLetterVia(dlq: DeadLetterPublisher): JobContext['deadLetter'] {
  *
  * @throws Error when TGPULSE_TG_API_ID/HASH or TGPULSE_SESSION_KEY are missing: nothing could be opened.
  */
-export async function runIngestRole(ctx: Context, nats: NatsContext, control: Pool, signal: AbortSignal, opts: IngestRoleOptions = {}): Promise<void> {
+export async function runIngestRole(
+  ctx: Context,
+  nats: NatsContext,
+  control: Pool,
+  signal: AbortSignal,
+  opts: IngestRoleOptions = {},
+): Promise<void> {
   const log = ctx.log.child({ role: 'ingest' });
   const cfg = ctx.config.mtproto;
   for (const check of [apiCredentials(cfg), sessionKeyOf(cfg)]) if (!check.ok) throw new Error(check.problem);
@@ -96,12 +108,17 @@ export async function runIngestRole(ctx: Context, nats: NatsContext, control: Po
     const opened = await openAccounts({ control, config: cfg, log, metrics, connect: opts.connect });
     if (opened.sessions.length === 0) {
       await opened.close();
-      tellOnce('none_opened', `none of the ${active.length} active MTProto accounts could be opened (see the errors above); trying again in ${Math.round(waitMs / 1000)} s`);
+      tellOnce(
+        'none_opened',
+        `none of the ${active.length} active MTProto accounts could be opened (see the errors above); trying again in ${Math.round(waitMs / 1000)} s`,
+      );
       await sleep(waitMs, signal);
       continue;
     }
     if ((await listChannels(control)).length === 0) {
-      log.warn('no channels tracked yet: add one with `tgpulse channels add @name`; the collector picks channels up as they are added');
+      log.warn(
+        'no channels tracked yet: add one with `tgpulse channels add @name`; the collector picks channels up as they are added',
+      );
     }
     const publisher = rawEventPublisher(nats.js, ctx.config.streams, { metrics: ctx.metrics, log, signal });
     const collector = new Collector({
@@ -117,7 +134,10 @@ export async function runIngestRole(ctx: Context, nats: NatsContext, control: Po
       metrics,
       onBackfillProgress: opts.progress ? backfillProgressLines(opts.progress) : undefined,
     });
-    log.info({ holder: collector.holder, accounts: opened.sessions.map((s) => s.accountId), skipped: opened.skipped.length }, 'MTProto collector running');
+    log.info(
+      { holder: collector.holder, accounts: opened.sessions.map((s) => s.accountId), skipped: opened.skipped.length },
+      'MTProto collector running',
+    );
     try {
       await collector.run(signal);
       await publisher.flush();
@@ -144,7 +164,9 @@ export const ingestCommand: Command = {
       return 0;
     }
     if (argv.length) {
-      process.stderr.write(`tgpulse ingest: takes no arguments, got ${JSON.stringify(argv.join(' '))}\nusage: tgpulse ingest\n`);
+      process.stderr.write(
+        `tgpulse ingest: takes no arguments, got ${JSON.stringify(argv.join(' '))}\nusage: tgpulse ingest\n`,
+      );
       return 2;
     }
     const missing = [apiCredentials(config.mtproto), sessionKeyOf(config.mtproto)].filter((c) => !c.ok);

@@ -48,7 +48,9 @@ export function parseIntList(value: string | undefined, name: string, max: numbe
   if (value === undefined) return undefined;
   const items = value.split(',').map((s) => Number(s.trim()));
   if (!items.length || items.some((n) => !Number.isInteger(n) || n < 0 || n >= max)) {
-    throw new Error(`--${name} expects a comma-separated list of integers from 0 to ${max - 1}, got ${JSON.stringify(value)}`);
+    throw new Error(
+      `--${name} expects a comma-separated list of integers from 0 to ${max - 1}, got ${JSON.stringify(value)}`,
+    );
   }
   return items;
 }

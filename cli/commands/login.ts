@@ -20,7 +20,8 @@ import type { TgpulseConfig } from '../config.ts';
 import type { Command } from './command.ts';
 import { CLI_ACTOR, isUsageProblem, TERMINAL, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
 
-const USAGE = 'tgpulse login [--phone +4915112345678] [--proxy socks5://[user:pass@]host:port|mtproxy://secret@host:port]';
+const USAGE =
+  'tgpulse login [--phone +4915112345678] [--proxy socks5://[user:pass@]host:port|mtproxy://secret@host:port]';
 
 /** Codes and passwords Telegram says were wrong are asked again, this often. */
 const MAX_RETRIES = 3;
@@ -68,7 +69,8 @@ export async function loginAccount(opts: LoginOptions): Promise<MtprotoAccount> 
     phoneCode: (viaApp) => opts.prompts.code(viaApp === true),
     password: (hint) => opts.prompts.password(hint),
     onError: async (err: Error) => {
-      const message = err instanceof Error ? (err as Error & { errorMessage?: string }).errorMessage ?? err.message : String(err);
+      const message =
+        err instanceof Error ? ((err as Error & { errorMessage?: string }).errorMessage ?? err.message) : String(err);
       failures++;
       const retry = RETRYABLE.test(message) && failures < MAX_RETRIES;
       io.err(retry ? `Telegram refused that (${message}); try again.\n` : `Telegram refused the login: ${message}\n`);
@@ -76,14 +78,23 @@ export async function loginAccount(opts: LoginOptions): Promise<MtprotoAccount> 
     },
   });
   // gramjs ends `start` quietly when its own attempts ran out: check rather than trust it.
-  if (!(await client.checkAuthorization())) throw new Error('the login did not complete: Telegram did not accept the code or password; run tgpulse login again');
+  if (!(await client.checkAuthorization()))
+    throw new Error(
+      'the login did not complete: Telegram did not accept the code or password; run tgpulse login again',
+    );
   const me = await client.getMe();
   const userId = me instanceof Api.User ? me.id.toString() : null;
   const session = client.session.save() as unknown as string;
-  if (typeof session !== 'string' || session === '') throw new Error('the login produced no session to store; run tgpulse login again');
+  if (typeof session !== 'string' || session === '')
+    throw new Error('the login produced no session to store; run tgpulse login again');
   return addAccount(
     opts.control,
-    { phone: opts.phone, userId, sealSession: (id) => encryptSession(session, opts.sessionKey, id), ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}) },
+    {
+      phone: opts.phone,
+      userId,
+      sealSession: (id) => encryptSession(session, opts.sessionKey, id),
+      ...(opts.proxy !== undefined ? { proxy: opts.proxy } : {}),
+    },
     { actor: CLI_ACTOR },
   );
 }
@@ -126,7 +137,11 @@ export async function runLogin(argv: string[], config: TgpulseConfig, deps: Logi
   const io = deps.io ?? TERMINAL;
   let values: { phone?: string; proxy?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { phone: { type: 'string' }, proxy: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: { phone: { type: 'string' }, proxy: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (err) {
     if (!isUsageProblem(err)) throw err;
     io.err(`tgpulse login: ${(err as Error).message}\nusage: ${USAGE}\n`);
@@ -138,7 +153,8 @@ export async function runLogin(argv: string[], config: TgpulseConfig, deps: Logi
   }
   const creds = apiCredentials(config.mtproto);
   const key = sessionKeyOf(config.mtproto);
-  for (const problem of [creds.ok ? null : creds.problem, key.ok ? null : key.problem]) if (problem) io.err(`tgpulse login: ${problem}\n`);
+  for (const problem of [creds.ok ? null : creds.problem, key.ok ? null : key.problem])
+    if (problem) io.err(`tgpulse login: ${problem}\n`);
   if (!creds.ok || !key.ok) return 2;
   let proxy: string | undefined;
   try {
@@ -153,10 +169,18 @@ export async function runLogin(argv: string[], config: TgpulseConfig, deps: Logi
   const log = deps.log ?? createLogger(config.logLevel);
   const prompter = terminalPrompter();
   try {
-    const phone = normalizePhone(values.phone ?? (await prompter.ask('Phone number (international, e.g. +4915112345678): ')));
+    const phone = normalizePhone(
+      values.phone ?? (await prompter.ask('Phone number (international, e.g. +4915112345678): ')),
+    );
     const connect = deps.connect ?? openTelegramClient;
     io.out(`Connecting to Telegram${proxy ? ` through ${redactProxy(proxy)}` : ''}…\n`);
-    const client = await connect({ session: '', apiId: creds.apiId, apiHash: creds.apiHash, proxy: proxy ?? null, log });
+    const client = await connect({
+      session: '',
+      apiId: creds.apiId,
+      apiHash: creds.apiHash,
+      proxy: proxy ?? null,
+      log,
+    });
     try {
       return await withControl('login', config, { ...deps, io, log }, async (pool) => {
         const account = await loginAccount({
@@ -167,11 +191,14 @@ export async function runLogin(argv: string[], config: TgpulseConfig, deps: Logi
           proxy,
           io,
           prompts: {
-            code: (viaApp) => prompter.ask(viaApp ? 'Code Telegram sent to your Telegram app: ' : 'Code Telegram sent by SMS: '),
+            code: (viaApp) =>
+              prompter.ask(viaApp ? 'Code Telegram sent to your Telegram app: ' : 'Code Telegram sent by SMS: '),
             password: (hint) => prompter.ask(`Two-step verification password${hint ? ` (hint: ${hint})` : ''}: `, true),
           },
         });
-        io.out(`Logged in ${account.phone} (Telegram user ${account.userId ?? '?'}) as account ${account.id}; the session is stored sealed.\n`);
+        io.out(
+          `Logged in ${account.phone} (Telegram user ${account.userId ?? '?'}) as account ${account.id}; the session is stored sealed.\n`,
+        );
         io.out('Next: `tgpulse channels add @name`, then `tgpulse ingest` (or `tgpulse up`).\n');
         return 0;
       });

@@ -36,7 +36,11 @@ export const queryCommand: Command = {
   summary: 'run read-only SQL on the warehouse (as its read-only user) and print a table',
   usage: 'tgpulse query "SELECT ..." [--format table|json]',
   async run(argv, config) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: 'string', default: 'table' } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { format: { type: 'string', default: 'table' } },
+    });
     if (values.format !== 'table' && values.format !== 'json') throw new Error('--format expects table or json');
     // A friendlier message for the obvious cases; the engine's read-only user is what enforces it.
     const sql = checkReadOnlySql(positionals.join(' '));

@@ -17,9 +17,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('tgpulse record arguments', () => {
   it('takes a file, where to start and an idle limit', () => {
-    expect(parseRecordArgs(['cap.jsonl'])).toEqual({ ok: true, args: { file: 'cap.jsonl', from: 'new', idleMs: undefined, append: false } });
-    expect(parseRecordArgs(['cap.jsonl', '--from', 'all', '--idle-seconds', '2.5', '--append'])).toEqual({ ok: true, args: { file: 'cap.jsonl', from: 'all', idleMs: 2500, append: true } });
-    expect(parseRecordArgs(['--from', '2026-03-01T12:00:00Z', 'cap.jsonl'])).toMatchObject({ ok: true, args: { from: Date.UTC(2026, 2, 1, 12) } });
+    expect(parseRecordArgs(['cap.jsonl'])).toEqual({
+      ok: true,
+      args: { file: 'cap.jsonl', from: 'new', idleMs: undefined, append: false },
+    });
+    expect(parseRecordArgs(['cap.jsonl', '--from', 'all', '--idle-seconds', '2.5', '--append'])).toEqual({
+      ok: true,
+      args: { file: 'cap.jsonl', from: 'all', idleMs: 2500, append: true },
+    });
+    expect(parseRecordArgs(['--from', '2026-03-01T12:00:00Z', 'cap.jsonl'])).toMatchObject({
+      ok: true,
+      args: { from: Date.UTC(2026, 2, 1, 12) },
+    });
   });
 
   it.each([
@@ -40,9 +49,18 @@ describe('tgpulse record arguments', () => {
 describe('tgpulse replay arguments', () => {
   it('takes a file and a speed, max by default', () => {
     expect(parseReplayArgs(['cap.jsonl'])).toEqual({ ok: true, args: { file: 'cap.jsonl', speed: Infinity } });
-    expect(parseReplayArgs(['cap.jsonl', '--speed', '60'])).toEqual({ ok: true, args: { file: 'cap.jsonl', speed: 60 } });
-    expect(parseReplayArgs(['--speed=0.5', 'cap.jsonl'])).toEqual({ ok: true, args: { file: 'cap.jsonl', speed: 0.5 } });
-    expect(parseReplayArgs(['cap.jsonl', '--speed', 'max'])).toEqual({ ok: true, args: { file: 'cap.jsonl', speed: Infinity } });
+    expect(parseReplayArgs(['cap.jsonl', '--speed', '60'])).toEqual({
+      ok: true,
+      args: { file: 'cap.jsonl', speed: 60 },
+    });
+    expect(parseReplayArgs(['--speed=0.5', 'cap.jsonl'])).toEqual({
+      ok: true,
+      args: { file: 'cap.jsonl', speed: 0.5 },
+    });
+    expect(parseReplayArgs(['cap.jsonl', '--speed', 'max'])).toEqual({
+      ok: true,
+      args: { file: 'cap.jsonl', speed: Infinity },
+    });
   });
 
   it.each([

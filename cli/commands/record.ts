@@ -26,25 +26,43 @@ export function parseRecordArgs(argv: string[]): { ok: true; args: RecordArgs } 
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { from: { type: 'string', default: 'new' }, 'idle-seconds': { type: 'string' }, append: { type: 'boolean', default: false } },
+      options: {
+        from: { type: 'string', default: 'new' },
+        'idle-seconds': { type: 'string' },
+        append: { type: 'boolean', default: false },
+      },
     });
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) return { ok: false, error: positionals.length ? `expected one FILE, got ${positionals.length} arguments` : 'missing FILE to record to' };
+  if (positionals.length !== 1)
+    return {
+      ok: false,
+      error: positionals.length
+        ? `expected one FILE, got ${positionals.length} arguments`
+        : 'missing FILE to record to',
+    };
   let from: RecordStart;
   if (values.from === 'new' || values.from === 'all') from = values.from;
   else {
     // Only ISO dates: Date.parse takes almost anything, and a typo must not silently record from 1970.
     const t = /^\d{4}-\d{2}-\d{2}/.test(values.from) ? Date.parse(values.from) : NaN;
-    if (!Number.isFinite(t)) return { ok: false, error: `--from expects new, all or an ISO time like 2026-03-01T00:00:00Z, got ${JSON.stringify(values.from)}` };
+    if (!Number.isFinite(t))
+      return {
+        ok: false,
+        error: `--from expects new, all or an ISO time like 2026-03-01T00:00:00Z, got ${JSON.stringify(values.from)}`,
+      };
     from = t;
   }
   let idleMs: number | undefined;
   if (values['idle-seconds'] !== undefined) {
     const s = Number(values['idle-seconds']);
-    if (values['idle-seconds'].trim() === '' || !Number.isFinite(s) || s <= 0) return { ok: false, error: `--idle-seconds expects a number of seconds above 0, got ${JSON.stringify(values['idle-seconds'])}` };
+    if (values['idle-seconds'].trim() === '' || !Number.isFinite(s) || s <= 0)
+      return {
+        ok: false,
+        error: `--idle-seconds expects a number of seconds above 0, got ${JSON.stringify(values['idle-seconds'])}`,
+      };
     idleMs = Math.round(s * 1000);
   }
   return { ok: true, args: { file: positionals[0], from, idleMs, append: values.append } };
@@ -66,14 +84,26 @@ export const recordCommand: Command = {
     }
     const { file, from, idleMs, append } = parsed.args;
     if (!append && existsSync(file)) {
-      process.stderr.write(`tgpulse record: ${file} already exists; choose another file, remove it, or pass --append\n`);
+      process.stderr.write(
+        `tgpulse record: ${file} already exists; choose another file, remove it, or pass --append\n`,
+      );
       return 2;
     }
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
       const nats = await openNats(ctx, { name: 'tgpulse-record' });
-      const stats = await record({ js: nats.js, streams: config.streams, file, from, idleMs, append, signal: life.signal, log: ctx.log, metrics: ctx.metrics });
+      const stats = await record({
+        js: nats.js,
+        streams: config.streams,
+        file,
+        from,
+        idleMs,
+        append,
+        signal: life.signal,
+        log: ctx.log,
+        metrics: ctx.metrics,
+      });
       const invalid = stats.invalid ? `, ${stats.invalid} invalid events skipped` : '';
       process.stdout.write(`recorded ${stats.events} events from ${stats.messages} messages to ${file}${invalid}\n`);
       return 0;

@@ -28,10 +28,17 @@ export function parseReplayArgs(argv: string[]): { ok: true; args: ReplayArgs } 
     return { ok: false, error: (err as Error).message };
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) return { ok: false, error: positionals.length ? `expected one FILE, got ${positionals.length} arguments` : 'missing FILE to replay' };
+  if (positionals.length !== 1)
+    return {
+      ok: false,
+      error: positionals.length ? `expected one FILE, got ${positionals.length} arguments` : 'missing FILE to replay',
+    };
   const speed = values.speed === 'max' ? Infinity : Number(values.speed);
   if (values.speed !== 'max' && (values.speed.trim() === '' || !Number.isFinite(speed) || speed <= 0)) {
-    return { ok: false, error: `--speed expects a number above 0 (1 = real time) or max, got ${JSON.stringify(values.speed)}` };
+    return {
+      ok: false,
+      error: `--speed expects a number above 0 (1 = real time) or max, got ${JSON.stringify(values.speed)}`,
+    };
   }
   return { ok: true, args: { file: positionals[0], speed } };
 }
@@ -54,7 +61,9 @@ export const replayCommand: Command = {
     // Checked before connecting, so a typo in the path fails at once and says so.
     const stat = statSync(file, { throwIfNoEntry: false });
     if (!stat?.isFile()) {
-      process.stderr.write(`tgpulse replay: ${stat ? `${file} is not a file` : `capture ${file} does not exist`}; captures are written by \`tgpulse record FILE\`\n`);
+      process.stderr.write(
+        `tgpulse replay: ${stat ? `${file} is not a file` : `capture ${file} does not exist`}; captures are written by \`tgpulse record FILE\`\n`,
+      );
       return 2;
     }
     const ctx = new Context(config);
@@ -62,13 +71,28 @@ export const replayCommand: Command = {
     try {
       const nats = await openNats(ctx, { name: 'tgpulse-replay' });
       const streams = config.streams;
-      const publisher = rawEventPublisher(nats.js, streams, { metrics: ctx.metrics, log: ctx.log, signal: life.signal });
-      const stats = await replay({ file, publisher, partitions: streams.partitions, speed, signal: life.signal, log: ctx.log, metrics: ctx.metrics });
+      const publisher = rawEventPublisher(nats.js, streams, {
+        metrics: ctx.metrics,
+        log: ctx.log,
+        signal: life.signal,
+      });
+      const stats = await replay({
+        file,
+        publisher,
+        partitions: streams.partitions,
+        speed,
+        signal: life.signal,
+        log: ctx.log,
+        metrics: ctx.metrics,
+      });
       const stopped = stats.aborted ? ` (stopped after line ${stats.lastLine})` : '';
       process.stdout.write(`replayed ${stats.events} events from ${file} in ${stats.batches} batches${stopped}\n`);
       if (stats.invalidLines) {
         const shown = stats.invalid.map((l) => `  line ${l.line}: ${l.error}`).join('\n');
-        const more = stats.invalidLines > stats.invalid.length ? `\n  … and ${stats.invalidLines - stats.invalid.length} more` : '';
+        const more =
+          stats.invalidLines > stats.invalid.length
+            ? `\n  … and ${stats.invalidLines - stats.invalid.length} more`
+            : '';
         process.stdout.write(`${stats.invalidLines} invalid lines skipped (they stay in the file):\n${shown}${more}\n`);
       }
       return 0;

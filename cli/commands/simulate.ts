@@ -34,11 +34,15 @@ export const SIMULATION_FLAGS = {
 
 function num(value: string | undefined, flag: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${flag} expects a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new Error(`--${flag} expects a number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return n;
 }
 
-export function simulationOptions(values: { channels?: string; seed?: string; days?: string; speed?: string; 'live-days'?: string; labels?: string }, dataDir = '.'): SimulationRoleOptions {
+export function simulationOptions(
+  values: { channels?: string; seed?: string; days?: string; speed?: string; 'live-days'?: string; labels?: string },
+  dataDir = '.',
+): SimulationRoleOptions {
   return {
     channels: Math.round(num(values.channels, 'channels', 1, 100_000)),
     seed: values.seed ?? '42',
@@ -55,7 +59,12 @@ export function simulationOptions(values: { channels?: string; seed?: string; da
  * simulated clock runs on at `speed` from the real now. Labels of injected
  * anomalies are written to `labelsPath` as they appear.
  */
-export async function runSimulationRole(ctx: Context, nats: NatsContext, signal: AbortSignal, opts: SimulationRoleOptions): Promise<void> {
+export async function runSimulationRole(
+  ctx: Context,
+  nats: NatsContext,
+  signal: AbortSignal,
+  opts: SimulationRoleOptions,
+): Promise<void> {
   const log = ctx.log.child({ role: 'simulate' });
   const realStart = Date.now();
   const liveStart = Math.floor(realStart / 60_000) * 60_000;
@@ -67,7 +76,10 @@ export async function runSimulationRole(ctx: Context, nats: NatsContext, signal:
     anomalies: 'default',
   });
   const publisher = rawEventPublisher(nats.js, ctx.config.streams, { metrics: ctx.metrics, log, signal });
-  log.info({ channels: opts.channels, from: new Date(sim.now).toISOString(), speed: opts.speed }, 'simulating channels');
+  log.info(
+    { channels: opts.channels, from: new Date(sim.now).toISOString(), speed: opts.speed },
+    'simulating channels',
+  );
   let events = 0;
   let labelsWritten = 0;
   let caughtUp = false;

@@ -12,7 +12,10 @@ export const sinkCommand: Command = {
   summary: 'write TG_RAW, TG_DERIVED and TG_DLQ into ClickHouse',
   usage: 'tgpulse sink [--sources raw,derived,dlq] [--rewind]',
   async run(argv, config) {
-    const { values } = parseArgs({ args: argv, options: { sources: { type: 'string', default: SOURCES.join(',') }, rewind: { type: 'boolean', default: false } } });
+    const { values } = parseArgs({
+      args: argv,
+      options: { sources: { type: 'string', default: SOURCES.join(',') }, rewind: { type: 'boolean', default: false } },
+    });
     const sources = values.sources!.split(',').map((s) => s.trim()) as SinkSource[];
     const bad = sources.find((s) => !SOURCES.includes(s));
     if (bad) throw new Error(`--sources expects a list of ${SOURCES.join(', ')}; got ${JSON.stringify(bad)}`);

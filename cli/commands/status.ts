@@ -3,7 +3,8 @@ import { readStatus, renderStatus } from '../status.ts';
 import type { Command } from './command.ts';
 
 export const statusCommand: Command = {
-  summary: 'show what runs and where: API, ops, NATS, the warehouse ports and reader credentials, the control plane, the data folder',
+  summary:
+    'show what runs and where: API, ops, NATS, the warehouse ports and reader credentials, the control plane, the data folder',
   usage: 'tgpulse status [--format text|json]',
   async run(argv, config) {
     const { values } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'text' } } });

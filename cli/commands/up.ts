@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { removeInstance, writeInstance } from '../instance.ts';
-import { createBotRole, openControlRole, runBotRole, runProcessRole, runSinkRole, startApiRole, superviseRole, untilAborted } from '../roles.ts';
+import {
+  createBotRole,
+  openControlRole,
+  runBotRole,
+  runProcessRole,
+  runSinkRole,
+  startApiRole,
+  superviseRole,
+  untilAborted,
+} from '../roles.ts';
 import { startWorkers } from '../workers.ts';
 import { webhookRoute } from '../../bot/webhook.ts';
 import { listAccounts } from '../../control/mtproto-accounts.ts';
@@ -12,10 +21,18 @@ import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simula
 import type { Command } from './command.ts';
 
 export const upCommand: Command = {
-  summary: 'run every role on the embedded stores: a private nats-server, the local warehouse, and one worker per core for processors and sinks',
+  summary:
+    'run every role on the embedded stores: a private nats-server, the local warehouse, and one worker per core for processors and sinks',
   usage: 'tgpulse up [--simulate] [--rewind-sinks] [--channels N] [--speed X] [--days D] [--seed S] [--labels FILE]',
   async run(argv, config) {
-    const { values } = parseArgs({ args: argv, options: { simulate: { type: 'boolean', default: false }, 'rewind-sinks': { type: 'boolean', default: false }, ...SIMULATION_FLAGS } });
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        simulate: { type: 'boolean', default: false },
+        'rewind-sinks': { type: 'boolean', default: false },
+        ...SIMULATION_FLAGS,
+      },
+    });
     const ctx = new Context(config);
     const life = lifecycle(ctx);
     try {
@@ -33,12 +50,16 @@ export const upCommand: Command = {
         }
       }
       // Processors and sinks run in one worker per core (or here, with TGPULSE_WORKERS=0).
-      const workers = config.workers > 0 ? startWorkers(ctx, config.workers, { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: config.dataDir }) : null;
+      const workers =
+        config.workers > 0
+          ? startWorkers(ctx, config.workers, { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: config.dataDir })
+          : null;
       if (workers) ctx.onClose(() => workers.stop());
       const ops = await startOps(ctx, workers ? () => workers.metrics() : undefined);
       const control = await openControlRole(ctx);
       const bot = await createBotRole(ctx, warehouse, control);
-      const webhook = bot !== null && config.bot.mode === 'webhook' ? [webhookRoute(bot, config.bot.webhookSecret ?? '')] : [];
+      const webhook =
+        bot !== null && config.bot.mode === 'webhook' ? [webhookRoute(bot, config.bot.webhookSecret ?? '')] : [];
       const api = await startApiRole(ctx, warehouse, control, webhook);
       writeInstance(config.dataDir, {
         pid: process.pid,
@@ -49,18 +70,43 @@ export const upCommand: Command = {
         ...(control.wireUrl ? { postgres_url: control.wireUrl } : {}),
       });
       ctx.onClose(async () => removeInstance(config.dataDir, process.pid));
-      ctx.log.info({ ops: ops.url, api: api.url, nats: nats.url, warehouse: config.warehouse.driver, dataDir: config.dataDir, workers: config.workers }, 'tgpulse up: all roles starting');
+      ctx.log.info(
+        {
+          ops: ops.url,
+          api: api.url,
+          nats: nats.url,
+          warehouse: config.warehouse.driver,
+          dataDir: config.dataDir,
+          workers: config.workers,
+        },
+        'tgpulse up: all roles starting',
+      );
 
       const roles = workers
         ? [untilAborted(life.signal).then(() => workers.stop())]
-        : [superviseRole('process', runProcessRole(ctx, nats, life.signal), ctx, life.stop), superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal), ctx, life.stop)];
-      if (bot !== null) roles.push(superviseRole('bot', runBotRole(ctx, nats, warehouse, control, bot, life.signal), ctx, life.stop));
+        : [
+            superviseRole('process', runProcessRole(ctx, nats, life.signal), ctx, life.stop),
+            superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal), ctx, life.stop),
+          ];
+      if (bot !== null)
+        roles.push(superviseRole('bot', runBotRole(ctx, nats, warehouse, control, bot, life.signal), ctx, life.stop));
       // The collectors join once an account is logged in and the Telegram API is configured (with or without --simulate).
       if (config.mtproto.apiId !== null && (await listAccounts(control.pool)).length > 0) {
-        if (config.mtproto.sessionKey === null) ctx.log.warn('MTProto accounts exist but TGPULSE_SESSION_KEY is not set: the collectors cannot open their sessions and do not run');
+        if (config.mtproto.sessionKey === null)
+          ctx.log.warn(
+            'MTProto accounts exist but TGPULSE_SESSION_KEY is not set: the collectors cannot open their sessions and do not run',
+          );
         else roles.push(superviseRole('ingest', runIngestRole(ctx, nats, control.pool, life.signal), ctx, life.stop));
       }
-      if (values.simulate) roles.push(superviseRole('simulate', runSimulationRole(ctx, nats, life.signal, simulationOptions(values, config.dataDir)), ctx, life.stop));
+      if (values.simulate)
+        roles.push(
+          superviseRole(
+            'simulate',
+            runSimulationRole(ctx, nats, life.signal, simulationOptions(values, config.dataDir)),
+            ctx,
+            life.stop,
+          ),
+        );
       const results = await Promise.allSettled(roles);
       const failed = results.filter((r) => r.status === 'rejected');
       ctx.log.info('tgpulse up: stopped cleanly');

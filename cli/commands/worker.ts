@@ -13,7 +13,12 @@ export const workerCommand: Command = {
     // Under `up` every worker's metrics are served by the parent, told apart by this label.
     if (index !== undefined) ctx.metrics.registry.setDefaultLabels({ worker: index });
     const life = lifecycle(ctx);
-    const letGo = process.send ? serveParent(() => ctx.metrics.registry.getMetricsAsJSON(), () => life.stop('the parent process is gone')) : () => undefined;
+    const letGo = process.send
+      ? serveParent(
+          () => ctx.metrics.registry.getMetricsAsJSON(),
+          () => life.stop('the parent process is gone'),
+        )
+      : () => undefined;
     try {
       const nats = await openNats(ctx, { name: `tgpulse-worker${index ?? ''}` });
       const warehouse = await openWarehouseMigrated(ctx);

@@ -54,7 +54,12 @@ export function renderConfigXml(usersXmlPath: string): string {
 }
 
 /** One password user, reachable from loopback only, with its profile and grants. */
-function userXml(user: { username: string; password: string }, profile: string, database: string, grants: string[]): string {
+function userXml(
+  user: { username: string; password: string },
+  profile: string,
+  database: string,
+  grants: string[],
+): string {
   return `    <${user.username}>
       <password_sha256_hex>${sha256Hex(user.password)}</password_sha256_hex>
       <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
@@ -68,10 +73,15 @@ ${grants.map((g) => `        <query>${g}</query>`).join('\n')}
 }
 
 /** `users.xml`: the three users, their profiles and the launcher's quota. Only password hashes are written. */
-export function renderUsersXml(users: WarehouseUsers, database: string, limits: ReaderLimits = DEFAULT_READER_LIMITS): string {
+export function renderUsersXml(
+  users: WarehouseUsers,
+  database: string,
+  limits: ReaderLimits = DEFAULT_READER_LIMITS,
+): string {
   if (!IDENT_RE.test(database)) throw new TypeError(`database ${JSON.stringify(database)} must be an identifier`);
   for (const u of [users.writer, users.reader]) {
-    if (!IDENT_RE.test(u.username) || u.username === 'default') throw new TypeError(`user name ${JSON.stringify(u.username)} must be an identifier other than default`);
+    if (!IDENT_RE.test(u.username) || u.username === 'default')
+      throw new TypeError(`user name ${JSON.stringify(u.username)} must be an identifier other than default`);
   }
   return `<clickhouse>
   <users>

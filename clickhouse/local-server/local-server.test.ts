@@ -16,7 +16,13 @@ import { sleep } from '../../streams/retry.ts';
 import { LocalWarehouse, readRunningWarehouse, warehouseDir } from './server.ts';
 
 /** One statement over HTTP as `user`; the status and the body (the engine's error text on failure). */
-async function sql(url: string, user: string, password: string, statement: string, settings: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function sql(
+  url: string,
+  user: string,
+  password: string,
+  statement: string,
+  settings: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const res = await fetch(`${url}/?${new URLSearchParams(settings)}`, {
     method: 'POST',
     body: statement,
@@ -24,7 +30,6 @@ async function sql(url: string, user: string, password: string, statement: strin
   });
   return { status: res.status, body: (await res.text()).trim() };
 }
-
 
 describe('local warehouse server', () => {
   let dir: string;
@@ -34,11 +39,19 @@ describe('local warehouse server', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tgpulse-localwh-'));
-    server = await LocalWarehouse.start({ dataDir: dir, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger });
+    server = await LocalWarehouse.start({
+      dataDir: dir,
+      database: 'tgpulse',
+      httpPort: 0,
+      nativePort: 0,
+      log: silentLogger,
+    });
     const { writer, reader } = server.users;
     asWriter = (s) => sql(server.httpUrl, writer.username, writer.password, s);
     asReader = (s, settings) => sql(server.httpUrl, reader.username, reader.password, s, settings);
-    expect((await asWriter('CREATE TABLE notes (id UInt32, body String) ENGINE = MergeTree ORDER BY id')).status).toBe(200);
+    expect((await asWriter('CREATE TABLE notes (id UInt32, body String) ENGINE = MergeTree ORDER BY id')).status).toBe(
+      200,
+    );
     expect((await asWriter("INSERT INTO notes VALUES (1, 'kept')")).status).toBe(200);
   });
 
@@ -48,8 +61,14 @@ describe('local warehouse server', () => {
   });
 
   it('keeps its passwords in files only the owner can read, and records where it listens', () => {
-    for (const f of ['writer.password', 'reader.password']) expect(statSync(join(warehouseDir(dir), f)).mode & 0o777).toBe(0o600);
-    expect(readRunningWarehouse(dir)).toMatchObject({ http_url: server.httpUrl, native_port: server.nativePort, owner_pid: process.pid, database: 'tgpulse' });
+    for (const f of ['writer.password', 'reader.password'])
+      expect(statSync(join(warehouseDir(dir), f)).mode & 0o777).toBe(0o600);
+    expect(readRunningWarehouse(dir)).toMatchObject({
+      http_url: server.httpUrl,
+      native_port: server.nativePort,
+      owner_pid: process.pid,
+      database: 'tgpulse',
+    });
   });
 
   it('lets the reader read the database and nothing else', async () => {
@@ -67,7 +86,13 @@ describe('local warehouse server', () => {
       expect(r.body, statement).toMatch(/ACCESS_DENIED|Not enough privileges/);
     }
     // No writes, no DDL.
-    for (const statement of ["INSERT INTO notes VALUES (2, 'x')", 'CREATE TABLE t2 (x UInt8) ENGINE = Memory', 'ALTER TABLE notes DELETE WHERE 1', 'DROP TABLE notes', 'TRUNCATE TABLE notes']) {
+    for (const statement of [
+      "INSERT INTO notes VALUES (2, 'x')",
+      'CREATE TABLE t2 (x UInt8) ENGINE = Memory',
+      'ALTER TABLE notes DELETE WHERE 1',
+      'DROP TABLE notes',
+      'TRUNCATE TABLE notes',
+    ]) {
       const r = await asReader(statement);
       expect(r.status, statement).not.toBe(200);
     }
@@ -77,8 +102,12 @@ describe('local warehouse server', () => {
   it('does not let the reader lift its own limits', async () => {
     expect((await asReader('SET readonly = 0')).body).toMatch(/READONLY|Cannot modify 'readonly'/);
     expect((await asReader('SELECT 1', { readonly: '0' })).status).not.toBe(200);
-    expect((await asReader('SELECT 1', { max_memory_usage: String(1e12) })).body).toMatch(/SETTING_CONSTRAINT_VIOLATION|shouldn't be greater/);
-    expect((await asReader('SELECT 1', { max_execution_time: '100000' })).body).toMatch(/SETTING_CONSTRAINT_VIOLATION|shouldn't be greater/);
+    expect((await asReader('SELECT 1', { max_memory_usage: String(1e12) })).body).toMatch(
+      /SETTING_CONSTRAINT_VIOLATION|shouldn't be greater/,
+    );
+    expect((await asReader('SELECT 1', { max_execution_time: '100000' })).body).toMatch(
+      /SETTING_CONSTRAINT_VIOLATION|shouldn't be greater/,
+    );
     // Settings clients send on their own (here the JSON integer format) still work.
     expect((await asReader('SELECT 1', { output_format_json_quote_64bit_integers: '1' })).status).toBe(200);
   });
@@ -93,8 +122,12 @@ describe('local warehouse server', () => {
   });
 
   it('keeps the writer away from files and the network too', async () => {
-    expect((await asWriter("SELECT * FROM file('/etc/passwd', 'LineAsString')")).body).toMatch(/ACCESS_DENIED|Not enough privileges/);
-    expect((await asWriter(`SELECT * FROM url('${server.httpUrl}/ping', 'LineAsString')`)).body).toMatch(/ACCESS_DENIED|Not enough privileges/);
+    expect((await asWriter("SELECT * FROM file('/etc/passwd', 'LineAsString')")).body).toMatch(
+      /ACCESS_DENIED|Not enough privileges/,
+    );
+    expect((await asWriter(`SELECT * FROM url('${server.httpUrl}/ping', 'LineAsString')`)).body).toMatch(
+      /ACCESS_DENIED|Not enough privileges/,
+    );
   });
 
   it('comes back on the same port with its data after a SIGKILL', async () => {
@@ -111,7 +144,9 @@ describe('local warehouse server', () => {
   });
 
   it('refuses a second server on the same data folder', async () => {
-    await expect(LocalWarehouse.start({ dataDir: dir, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger })).rejects.toThrow(/already runs/);
+    await expect(
+      LocalWarehouse.start({ dataDir: dir, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger }),
+    ).rejects.toThrow(/already runs/);
   });
 
   it('dies with the process that started it, even after a SIGKILL of that process', async () => {
@@ -122,7 +157,9 @@ describe('local warehouse server', () => {
       const s = await LocalWarehouse.start({ dataDir: ${JSON.stringify(other)}, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger });
       process.stdout.write(String(s.pid) + '\\n');
       setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const pid = await new Promise<number>((resolve, reject) => {
         child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));

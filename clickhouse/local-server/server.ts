@@ -106,7 +106,8 @@ async function choosePort(preferred: number, taken: number[], log: Logger, what:
   if (preferred !== 0 && !taken.includes(preferred) && (await portFree(preferred))) return preferred;
   let port = await anyFreePort();
   while (taken.includes(port)) port = await anyFreePort();
-  if (preferred !== 0) log.warn({ preferred, port }, `warehouse ${what} port is busy; using a free one (tgpulse status shows it)`);
+  if (preferred !== 0)
+    log.warn({ preferred, port }, `warehouse ${what} port is busy; using a free one (tgpulse status shows it)`);
   return port;
 }
 
@@ -192,7 +193,11 @@ export class LocalWarehouse {
     const users = loadUsers(dir, { create: true });
     if (users === null) throw new LocalWarehouseError(`cannot create the warehouse passwords in ${dir}`);
     mkdirSync(join(dir, 'clickhouse'), { recursive: true });
-    writeFileSync(join(dir, 'users.xml'), renderUsersXml(users, opts.database, opts.readerLimits ?? DEFAULT_READER_LIMITS), { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'users.xml'),
+      renderUsersXml(users, opts.database, opts.readerLimits ?? DEFAULT_READER_LIMITS),
+      { mode: 0o600 },
+    );
     writeFileSync(join(dir, 'config.xml'), renderConfigXml(join(dir, 'users.xml')), { mode: 0o600 });
     const httpPort = await choosePort(opts.httpPort, [], opts.log, 'HTTP');
     const nativePort = await choosePort(opts.nativePort, [httpPort], opts.log, 'native');
@@ -251,7 +256,8 @@ export class LocalWarehouse {
     await this.#restarting;
     await stopChild(this.#child, 10_000);
     const current = readEndpointFile(this.options.dataDir);
-    if (current === null || current.owner_pid === process.pid) rmSync(endpointFile(this.options.dataDir), { force: true });
+    if (current === null || current.owner_pid === process.pid)
+      rmSync(endpointFile(this.options.dataDir), { force: true });
   }
 }
 
@@ -264,7 +270,13 @@ function readEndpointFile(dataDir: string): LocalWarehouseEndpoint | null {
 }
 
 /** Spawn the launcher and wait until it serves, then lock its own user. */
-async function launch(launcher: string, opts: LocalWarehouseOptions, users: WarehouseUsers, httpPort: number, nativePort: number): Promise<ChildProcess> {
+async function launch(
+  launcher: string,
+  opts: LocalWarehouseOptions,
+  users: WarehouseUsers,
+  httpPort: number,
+  nativePort: number,
+): Promise<ChildProcess> {
   const dir = warehouseDir(opts.dataDir);
   const args = [
     `--config-file=${join(dir, 'config.xml')}`,
@@ -286,7 +298,8 @@ async function launch(launcher: string, opts: LocalWarehouseOptions, users: Ware
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-8000);
-    for (const line of d.toString().split('\n')) if (line.trim()) opts.log.warn({ warehouse: line.slice(0, 2000) }, 'local warehouse says');
+    for (const line of d.toString().split('\n'))
+      if (line.trim()) opts.log.warn({ warehouse: line.slice(0, 2000) }, 'local warehouse says');
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
@@ -297,9 +310,12 @@ async function launch(launcher: string, opts: LocalWarehouseOptions, users: Ware
   for (;;) {
     const early = await Promise.race([spawnError, sleep(100).then(() => null)]);
     if (early) throw failed(early.message);
-    if (child.exitCode !== null || child.signalCode !== null) throw failed(`the launcher exited (code ${child.exitCode}, signal ${child.signalCode})`);
-    if (Date.now() > deadline) throw failed(`no answer on ports ${httpPort}/${nativePort} within ${opts.startTimeoutMs ?? 60_000} ms`);
-    if ((await httpPing(httpPort)) && (await tcpListening(nativePort)) && (await launcherBlocked(httpPort, users))) break;
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw failed(`the launcher exited (code ${child.exitCode}, signal ${child.signalCode})`);
+    if (Date.now() > deadline)
+      throw failed(`no answer on ports ${httpPort}/${nativePort} within ${opts.startTimeoutMs ?? 60_000} ms`);
+    if ((await httpPing(httpPort)) && (await tcpListening(nativePort)) && (await launcherBlocked(httpPort, users)))
+      break;
   }
   await lockLauncherUser(httpPort).catch((err: Error) => {
     throw failed(err.message);
@@ -351,5 +367,7 @@ async function lockLauncherUser(port: number): Promise<void> {
     if (!res.ok && /QUOTA_EXCEEDED/.test(body)) return;
     if (!res.ok) throw new LocalWarehouseError(`locking the launcher's user failed: ${body.trim()}`);
   }
-  throw new LocalWarehouseError(`the launcher's user still answers after ${LAUNCHER_QUERY_QUOTA + 1} queries: its quota is not in force`);
+  throw new LocalWarehouseError(
+    `the launcher's user still answers after ${LAUNCHER_QUERY_QUOTA + 1} queries: its quota is not in force`,
+  );
 }

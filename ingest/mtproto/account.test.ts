@@ -51,7 +51,9 @@ describe('an account session', () => {
     clock.now += 30_000;
     expect(account.parked()).toBe(false);
     await account.call(new Api.updates.GetState());
-    expect(await registry.getSingleMetricAsString('tgpulse_mtproto_flood_wait_seconds_total')).toMatch(/method="updates.GetState"\} 30/);
+    expect(await registry.getSingleMetricAsString('tgpulse_mtproto_flood_wait_seconds_total')).toMatch(
+      /method="updates.GetState"\} 30/,
+    );
   });
 
   it('retries a dropped connection with backoff and gives up after its attempts', async () => {
@@ -87,7 +89,12 @@ describe('an account session whose connection keeps failing', () => {
     tg.failNext('updates.GetState', { drop: true }, 3);
     await account.call(new Api.updates.GetState());
     expect(routes).toEqual(['via-proxy-2']);
-    expect(tg.requests.filter((r) => r.className === 'updates.GetState').map((r) => r.account)).toEqual(['via-proxy-1', 'via-proxy-1', 'via-proxy-1', 'via-proxy-2']);
+    expect(tg.requests.filter((r) => r.className === 'updates.GetState').map((r) => r.account)).toEqual([
+      'via-proxy-1',
+      'via-proxy-1',
+      'via-proxy-1',
+      'via-proxy-2',
+    ]);
     expect(await registry.getSingleMetricAsString('tgpulse_mtproto_reconnects_total')).toMatch(/outcome="ok"\} 1/);
     // Updates now arrive on the new connection and still reach the subscriber.
     const ch = tg.addChannel({ id: '77' });

@@ -28,7 +28,13 @@ export interface RateLimits {
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   default: 30,
   total: 120,
-  methods: { 'stats.GetBroadcastStats': 6, 'stats.LoadAsyncGraph': 30, 'stats.GetMessageStats': 10, 'stats.GetMessagePublicForwards': 10, 'contacts.ResolveUsername': 5 },
+  methods: {
+    'stats.GetBroadcastStats': 6,
+    'stats.LoadAsyncGraph': 30,
+    'stats.GetMessageStats': 10,
+    'stats.GetMessagePublicForwards': 10,
+    'contacts.ResolveUsername': 5,
+  },
 };
 
 export interface AccountSessionOptions {
@@ -115,7 +121,8 @@ export class AccountSession {
       const old = this.client;
       try {
         const client = await this.#reconnect!();
-        for (const handler of this.#updateHandlers) client.addEventHandler((update: unknown) => handler(update as Api.TypeUpdate));
+        for (const handler of this.#updateHandlers)
+          client.addEventHandler((update: unknown) => handler(update as Api.TypeUpdate));
         this.client = client;
         this.state.connectionFailures = 0;
         this.#metrics?.reconnects.inc({ outcome: 'ok' });
@@ -123,7 +130,10 @@ export class AccountSession {
         await old.destroy().catch(() => undefined);
       } catch (err) {
         this.#metrics?.reconnects.inc({ outcome: 'failed' });
-        this.#log.error({ err }, 'reconnecting to Telegram failed on every route; calls keep failing until the network is back');
+        this.#log.error(
+          { err },
+          'reconnecting to Telegram failed on every route; calls keep failing until the network is back',
+        );
       } finally {
         this.#reconnecting = null;
       }
@@ -152,7 +162,11 @@ export class AccountSession {
     let rotated = false;
     for (let attempt = 1; ; attempt++) {
       if (this.parked()) {
-        throw new MtprotoCallError(method, { kind: 'flood', seconds: Math.ceil((this.state.parkedUntil! - this.#clock()) / 1000), message: 'account parked' });
+        throw new MtprotoCallError(method, {
+          kind: 'flood',
+          seconds: Math.ceil((this.state.parkedUntil! - this.#clock()) / 1000),
+          message: 'account parked',
+        });
       }
       await this.#takeToken(method, opts.signal);
       if (opts.signal?.aborted) throw new MtprotoCallError(method, { kind: 'transient', message: 'stopped' });

@@ -18,12 +18,25 @@ const DAY_S = 86_400;
 const controlPlane = embeddedControlForSuite();
 
 /** A channel with `days` of history, `perDay` posts a day, the newest a few minutes old. */
-function channelWithHistory(tg: FakeTelegram, id: string, days: number, perDay: number, extra: Partial<Parameters<FakeTelegram['addChannel']>[0]> = {}): FakeChannel {
+function channelWithHistory(
+  tg: FakeTelegram,
+  id: string,
+  days: number,
+  perDay: number,
+  extra: Partial<Parameters<FakeTelegram['addChannel']>[0]> = {},
+): FakeChannel {
   const ch = tg.addChannel({ id, username: `chan${id}`, members: 5000, ...extra });
   const n = days * perDay;
   for (let i = n; i >= 1; i--) {
     const ageS = Math.round((i * DAY_S) / perDay) - 300;
-    ch.addPost({ date: tg.now - ageS, text: `post ${i} #tag @someone https://example.com/${i}`, views: 1000 + i, forwards: 3, replies: 1, reactions: { '👍': 5, '🔥': 2 } });
+    ch.addPost({
+      date: tg.now - ageS,
+      text: `post ${i} #tag @someone https://example.com/${i}`,
+      views: 1000 + i,
+      forwards: 3,
+      replies: 1,
+      reactions: { '👍': 5, '🔥': 2 },
+    });
   }
   return ch;
 }
@@ -43,8 +56,14 @@ describe('a collector over a fake Telegram', () => {
     const x = [tg.now * 1000 - 2 * day, tg.now * 1000 - day];
     ch.graphs.set('growthGraph', chartGraph(x, { y0: { name: 'Total followers', values: [4900, 5000] } }));
     ch.graphs.set('followersGraph', new Api.StatsGraphAsync({ token: 'followers-token' }));
-    ch.asyncGraphs.set('followers-token', chartGraph(x, { y0: { name: 'Joined', values: [12, 20] }, y1: { name: 'Left', values: [3, null] } }));
-    ch.graphs.set('viewsBySourceGraph', new Api.StatsGraph({ json: new Api.DataJSON({ data: '{"columns": [["x", 1, 2], ["y0", 1]]' }) }));
+    ch.asyncGraphs.set(
+      'followers-token',
+      chartGraph(x, { y0: { name: 'Joined', values: [12, 20] }, y1: { name: 'Left', values: [3, null] } }),
+    );
+    ch.graphs.set(
+      'viewsBySourceGraph',
+      new Api.StatsGraph({ json: new Api.DataJSON({ data: '{"columns": [["x", 1, 2], ["y0", 1]]' }) }),
+    );
     const h = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['a1'], channels: [ch] });
     try {
       await h.step();
@@ -58,31 +77,49 @@ describe('a collector over a fake Telegram', () => {
       const row = await getChannel(controlPlane().pool, ch.id);
       expect(row).toMatchObject({ backfillDone: true, statsDc: 4, lastPostId: 240 });
 
-      expect(h.events.filter((e) => e.kind === 'channel_members').map((e) => e.kind === 'channel_members' && e.data.members)).toEqual([5000]);
+      expect(
+        h.events.filter((e) => e.kind === 'channel_members').map((e) => e.kind === 'channel_members' && e.data.members),
+      ).toEqual([5000]);
 
       // getBroadcastStats went to the DC getFullChannel named, met STATS_MIGRATE_4 and was repeated on DC 4;
       // the async graph and the top posts' stats were read there too.
-      expect(tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`)).toEqual([
+      expect(
+        tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`),
+      ).toEqual([
         'stats.GetBroadcastStats@2',
         'stats.GetBroadcastStats@4',
         'stats.LoadAsyncGraph@4',
         ...[1, 2, 3].flatMap(() => ['stats.GetMessageStats@4', 'stats.GetMessagePublicForwards@4']),
       ]);
       expect(await getChannel(controlPlane().pool, ch.id)).toMatchObject({ statsDc: 4 });
-      const stats = h.events.filter((e) => e.kind === 'channel_stats').map((e) => e.kind === 'channel_stats' && `${e.data.metric}/${e.data.series}=${e.data.value}`);
-      expect(stats.filter((p) => !String(p).startsWith('post_')).sort()).toEqual(['followers/joined=12', 'followers/joined=20', 'followers/left=3', 'growth/total_followers=4900', 'growth/total_followers=5000']);
+      const stats = h.events
+        .filter((e) => e.kind === 'channel_stats')
+        .map((e) => e.kind === 'channel_stats' && `${e.data.metric}/${e.data.series}=${e.data.value}`);
+      expect(stats.filter((p) => !String(p).startsWith('post_')).sort()).toEqual([
+        'followers/joined=12',
+        'followers/joined=20',
+        'followers/left=3',
+        'growth/total_followers=4900',
+        'growth/total_followers=5000',
+      ]);
       // The three most viewed of the recent posts (221–223 here): their own view graph and public forwards.
-      const perPost = tg.requests.filter((r) => r.request instanceof Api.stats.GetMessageStats).map((r) => (r.request as Api.stats.GetMessageStats).msgId);
+      const perPost = tg.requests
+        .filter((r) => r.request instanceof Api.stats.GetMessageStats)
+        .map((r) => (r.request as Api.stats.GetMessageStats).msgId);
       expect(perPost).toEqual([221, 222, 223]);
       expect(stats).toContain('post_views/221/views=1020');
       expect(stats).toContain('post_public_forwards/221=17');
       // The malformed graph is dead-lettered with its text; the others still arrived.
       expect(h.deadLetters).toHaveLength(1);
       expect(h.deadLetters[0]).toMatchObject({ channelId: ch.id, what: 'stats.views_by_source' });
-      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_channel_problems_total')).toMatch(/problem="malformed_graph"\} 1/);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_channel_problems_total')).toMatch(
+        /problem="malformed_graph"\} 1/,
+      );
 
       // Posts younger than 7 days are polled: views without incrementing them, 100 ids per call.
-      const viewCalls = tg.requests.filter((r) => r.request instanceof Api.messages.GetMessagesViews).map((r) => r.request as Api.messages.GetMessagesViews);
+      const viewCalls = tg.requests
+        .filter((r) => r.request instanceof Api.messages.GetMessagesViews)
+        .map((r) => r.request as Api.messages.GetMessagesViews);
       expect(viewCalls.every((r) => r.increment === false && r.id.length <= 100)).toBe(true);
       const polled = viewCalls.flatMap((r) => r.id);
       const fresh = [...ch.posts.values()].filter((m) => tg.now - m.date < 7 * DAY_S).map((m) => m.id);
@@ -90,7 +127,13 @@ describe('a collector over a fake Telegram', () => {
       const counters = h.events.filter((e) => e.kind === 'post_counters');
       expect(counters).toHaveLength(fresh.length);
       const newest = counters.find((e) => e.kind === 'post_counters' && e.data.post_id === 240);
-      expect(newest?.data).toMatchObject({ views: 1001, forwards: 3, replies: 1, reactions_total: 7, reactions: { '👍': 5, '🔥': 2 } });
+      expect(newest?.data).toMatchObject({
+        views: 1001,
+        forwards: 3,
+        replies: 1,
+        reactions_total: 7,
+        reactions: { '👍': 5, '🔥': 2 },
+      });
 
       // Fifteen minutes later the newest post (4 h old: polled every 15 min) is due again; the posts polled
       // every 30 minutes are half-way there and ride along on the same call; older ones wait.
@@ -98,9 +141,13 @@ describe('a collector over a fake Telegram', () => {
       ch.setCounters(240, { views: 1500 });
       h.clock.advance(15 * 60_000);
       await h.step();
-      const again = tg.requests.filter((r) => r.request instanceof Api.messages.GetMessagesViews).flatMap((r) => (r.request as Api.messages.GetMessagesViews).id);
+      const again = tg.requests
+        .filter((r) => r.request instanceof Api.messages.GetMessagesViews)
+        .flatMap((r) => (r.request as Api.messages.GetMessagesViews).id);
       expect(again).toEqual([240, 239, 238, 237, 236]);
-      expect(h.events.find((e) => e.kind === 'post_counters' && e.data.post_id === 240 && e.data.views === 1500)).toBeDefined();
+      expect(
+        h.events.find((e) => e.kind === 'post_counters' && e.data.post_id === 240 && e.data.views === 1500),
+      ).toBeDefined();
       // The stats move to DC 5 while getFullChannel still says 4: DC 4 answers STATS_MIGRATE_5, the call is repeated there.
       ch.statsDc = 5;
       ch.advertisedStatsDc = 4;
@@ -108,12 +155,9 @@ describe('a collector over a fake Telegram', () => {
       tg.requests.length = 0;
       h.clock.advance(6 * 3_600_000);
       await h.step();
-      expect(tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`)).toEqual([
-        'stats.GetBroadcastStats@4',
-        'stats.GetBroadcastStats@5',
-        'stats.LoadAsyncGraph@5',
-      ]);
-
+      expect(
+        tg.requests.filter((r) => r.className.startsWith('stats.')).map((r) => `${r.className}@${r.dcId}`),
+      ).toEqual(['stats.GetBroadcastStats@4', 'stats.GetBroadcastStats@5', 'stats.LoadAsyncGraph@5']);
     } finally {
       await h.close();
     }
@@ -148,10 +192,17 @@ describe('a collector over a fake Telegram', () => {
       await h.settle();
       expect(tg.count('updates.GetChannelDifference')).toBe(1);
       const recovered = h.events.slice(before + 1);
-      expect(recovered.filter((e) => e.kind === 'post').map((e) => e.kind === 'post' && e.data.post_id)).toEqual([missed.id, m3.id]);
-      expect(recovered.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids)).toEqual([[1]]);
+      expect(recovered.filter((e) => e.kind === 'post').map((e) => e.kind === 'post' && e.data.post_id)).toEqual([
+        missed.id,
+        m3.id,
+      ]);
+      expect(
+        recovered.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids),
+      ).toEqual([[1]]);
       expect((await getChannel(controlPlane().pool, ch.id))?.pts).toBe(ch.pts);
-      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(/reason="gap"\} 1/);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(
+        /reason="gap"\} 1/,
+      );
     } finally {
       await h.close();
     }
@@ -161,7 +212,13 @@ describe('a collector over a fake Telegram', () => {
     const tg = new FakeTelegram();
     const a = channelWithHistory(tg, '1700000003', 1, 2);
     const b = channelWithHistory(tg, '1700000004', 1, 2);
-    const h = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['f1', 'f2'], channels: [a, b], holder: 'flood-test' });
+    const h = await startCollectorHarness({
+      control: controlPlane(),
+      tg,
+      accounts: ['f1', 'f2'],
+      channels: [a, b],
+      holder: 'flood-test',
+    });
     try {
       await h.step();
       const leases = await leasesOf(controlPlane().pool, 'flood-test', { now: h.clock.now });
@@ -179,14 +236,21 @@ describe('a collector over a fake Telegram', () => {
       const free = h.accounts.find((s) => !s.parked())!;
       const after = await leasesOf(controlPlane().pool, 'flood-test', { now: h.clock.now });
       expect(after.map((l) => l.accountId)).toEqual([free.accountId, free.accountId]);
-      expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_flood_waits_total')).toMatch(/method="messages.GetMessagesViews"\} 1/);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_flood_waits_total')).toMatch(
+        /method="messages.GetMessagesViews"\} 1/,
+      );
 
       // The other account does the flooded channel's work from now on; the parked one calls nothing.
       tg.requests.length = 0;
       await h.step();
       expect(tg.requests.length).toBeGreaterThan(0);
       expect(new Set(tg.requests.map((r) => r.account))).toEqual(new Set([labels.get(free.accountId)]));
-      expect(h.events.filter((e) => e.kind === 'post_counters' && e.data.views === 99).map((e) => e.channel_id).sort()).toEqual([a.id, b.id]);
+      expect(
+        h.events
+          .filter((e) => e.kind === 'post_counters' && e.data.views === 99)
+          .map((e) => e.channel_id)
+          .sort(),
+      ).toEqual([a.id, b.id]);
     } finally {
       await h.close();
     }
@@ -209,21 +273,35 @@ describe('a collector over a fake Telegram', () => {
       tg.requests.length = 0;
       await h.step();
 
-      expect(await getChannel(controlPlane().pool, gone.id)).toMatchObject({ status: 'private', statusReason: 'CHANNEL_PRIVATE' });
+      expect(await getChannel(controlPlane().pool, gone.id)).toMatchObject({
+        status: 'private',
+        statusReason: 'CHANNEL_PRIVATE',
+      });
       expect(h.collector.works.has(gone.id)).toBe(false);
       expect(await getChannel(controlPlane().pool, admin.id)).toMatchObject({ status: 'active', canViewStats: false });
       expect(tg.count('stats.GetBroadcastStats')).toBe(0);
       // The dropped connection was retried and the counters still arrived.
-      expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_requests_total')).toMatch(/method="messages.GetMessagesViews",outcome="transient"\} 1/);
-      expect(h.events.some((e) => e.kind === 'post_counters' && e.channel_id === admin.id && e.data.views === 7777)).toBe(true);
-      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_channel_problems_total')).toMatch(/problem="private"\} 1/);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_mtproto_requests_total')).toMatch(
+        /method="messages.GetMessagesViews",outcome="transient"\} 1/,
+      );
+      expect(
+        h.events.some((e) => e.kind === 'post_counters' && e.channel_id === admin.id && e.data.views === 7777),
+      ).toBe(true);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_channel_problems_total')).toMatch(
+        /problem="private"\} 1/,
+      );
 
       // The collector goes on with the remaining channel.
       tg.requests.length = 0;
       h.clock.advance(6 * 3_600_000);
       await h.step();
       expect(tg.requests.length).toBeGreaterThan(0);
-      expect(tg.requests.every((r) => !('peer' in r.request) || String((r.request as { peer: Api.InputPeerChannel }).peer.channelId) === admin.id)).toBe(true);
+      expect(
+        tg.requests.every(
+          (r) =>
+            !('peer' in r.request) || String((r.request as { peer: Api.InputPeerChannel }).peer.channelId) === admin.id,
+        ),
+      ).toBe(true);
     } finally {
       await h.close();
     }
@@ -232,7 +310,13 @@ describe('a collector over a fake Telegram', () => {
   it('resumes after a restart: takes the expired lease over, keeps the backfill cursor, recovers what changed while it was down', async () => {
     const tg = new FakeTelegram();
     const ch = channelWithHistory(tg, '1700000007', 10, 6);
-    const first = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['r1'], channels: [ch], holder: 'before-restart' });
+    const first = await startCollectorHarness({
+      control: controlPlane(),
+      tg,
+      accounts: ['r1'],
+      channels: [ch],
+      holder: 'before-restart',
+    });
     await first.step();
     await first.close();
     expect(await getChannel(controlPlane().pool, ch.id)).toMatchObject({ backfillDone: true, pts: ch.pts });
@@ -241,7 +325,13 @@ describe('a collector over a fake Telegram', () => {
     const late = ch.addPost({ date: tg.now + 60, text: 'while down', views: 5 });
     ch.deletePosts([2]);
     tg.requests.length = 0;
-    const second = await startCollectorHarness({ control: controlPlane(), tg, accounts: ['r2'], channels: [ch], holder: 'after-restart' });
+    const second = await startCollectorHarness({
+      control: controlPlane(),
+      tg,
+      accounts: ['r2'],
+      channels: [ch],
+      holder: 'after-restart',
+    });
     try {
       // The first holder's lease is still live: the new process must not take the channel yet.
       await second.step();
@@ -253,8 +343,12 @@ describe('a collector over a fake Telegram', () => {
       expect(tg.count('messages.GetHistory')).toBe(1);
       expect(tg.count('updates.GetChannelDifference')).toBe(1);
       expect(second.events.filter((e) => e.kind === 'post' && e.data.post_id === late.id)).toHaveLength(2); // difference and recent page: same id
-      expect(new Set(second.events.filter((e) => e.kind === 'post' && e.data.post_id === late.id).map((e) => e.id)).size).toBe(1);
-      expect(second.events.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids)).toEqual([[2]]);
+      expect(
+        new Set(second.events.filter((e) => e.kind === 'post' && e.data.post_id === late.id).map((e) => e.id)).size,
+      ).toBe(1);
+      expect(
+        second.events.filter((e) => e.kind === 'post_deleted').map((e) => e.kind === 'post_deleted' && e.data.post_ids),
+      ).toEqual([[2]]);
       expect((await getChannel(controlPlane().pool, ch.id))?.pts).toBe(ch.pts);
     } finally {
       await second.close();

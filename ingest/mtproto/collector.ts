@@ -23,7 +23,12 @@ import { backoffMs, sleep } from '../../streams/retry.ts';
 import type { Logger } from '../../observability/log.ts';
 import { acquireLeases, moveLeases, releaseLeases } from '../../control/collector-leases.ts';
 import { recordAccountHealth, setAccountStatus } from '../../control/mtproto-accounts.ts';
-import { listChannels, setChannelStatus, updateChannelFacts, type TrackedChannel } from '../../control/tracked-channels.ts';
+import {
+  listChannels,
+  setChannelStatus,
+  updateChannelFacts,
+  type TrackedChannel,
+} from '../../control/tracked-channels.ts';
 import type { AccountSession } from './account.ts';
 import { backfillStep, scanRecent, type BackfillProgress } from './history.ts';
 import { applyUpdate, channelOfUpdate, recoverDifference } from './live-updates.ts';
@@ -81,7 +86,14 @@ export class Collector {
     // gramjs looks itself up before dispatching each update until it knows who it is; ask once now,
     // or a burst of pushed updates becomes a burst of users.getUsers outside the rate limits.
     for (const a of this.#accounts.values()) {
-      await a.client.getMe(true).catch((err: unknown) => this.#opts.log.warn({ err, account: a.accountId }, 'could not read the account\'s own user; updates will ask for it'));
+      await a.client
+        .getMe(true)
+        .catch((err: unknown) =>
+          this.#opts.log.warn(
+            { err, account: a.accountId },
+            "could not read the account's own user; updates will ask for it",
+          ),
+        );
     }
     try {
       while (!signal.aborted) {
@@ -96,7 +108,9 @@ export class Collector {
       }
     } finally {
       await this.idle();
-      await releaseLeases(this.#opts.control, this.holder).catch((err: unknown) => this.#opts.log.warn({ err }, 'could not release leases; they expire on their own'));
+      await releaseLeases(this.#opts.control, this.holder).catch((err: unknown) =>
+        this.#opts.log.warn({ err }, 'could not release leases; they expire on their own'),
+      );
       this.#opts.metrics?.leaseChanges.inc({ change: 'released' }, this.works.size);
       this.works.clear();
     }
@@ -111,7 +125,8 @@ export class Collector {
     }
     for (const account of this.#accounts.values()) this.#keepAlive(account, now);
     for (const work of this.works.values()) {
-      if (!this.#chains.has(work.channel.channelId) && now >= work.backoffUntil) this.#enqueue(work, () => this.#runDue(work));
+      if (!this.#chains.has(work.channel.channelId) && now >= work.backoffUntil)
+        this.#enqueue(work, () => this.#runDue(work));
     }
   }
 
@@ -124,7 +139,11 @@ export class Collector {
   async refreshLeases(): Promise<void> {
     const usable = [...this.#accounts.values()].filter((a) => !a.parked());
     for (const a of this.#accounts.values()) {
-      await recordAccountHealth(this.#opts.control, a.accountId, { health: a.state.health, parkedUntil: a.state.parkedUntil, lastError: a.state.lastError });
+      await recordAccountHealth(this.#opts.control, a.accountId, {
+        health: a.state.health,
+        parkedUntil: a.state.parkedUntil,
+        lastError: a.state.lastError,
+      });
     }
     const grants = await acquireLeases(this.#opts.control, {
       holder: this.holder,
@@ -143,7 +162,9 @@ export class Collector {
     }
     const fresh = [...granted.keys()].filter((id) => !this.works.has(id));
     // One registry read for all newly leased channels, not one per channel.
-    const registry = fresh.length ? new Map((await listChannels(this.#opts.control)).map((c) => [c.channelId, c])) : new Map<string, TrackedChannel>();
+    const registry = fresh.length
+      ? new Map((await listChannels(this.#opts.control)).map((c) => [c.channelId, c]))
+      : new Map<string, TrackedChannel>();
     for (const id of fresh) {
       const accountId = granted.get(id)!;
       const channel = registry.get(id);
@@ -151,11 +172,23 @@ export class Collector {
       const now = this.#clock();
       // A backfill starting from the newest post tracks the recent posts itself; otherwise they are read once.
       const recentScanned = !channel.backfillDone && !channel.backfillOffsetId;
-      this.works.set(id, { channel, accountId, posts: new Map(), next: { members: now, stats: now, difference: now }, pts: channel.pts, backoffUntil: 0, failures: 0, recentScanned });
+      this.works.set(id, {
+        channel,
+        accountId,
+        posts: new Map(),
+        next: { members: now, stats: now, difference: now },
+        pts: channel.pts,
+        backoffUntil: 0,
+        failures: 0,
+        recentScanned,
+      });
       this.#opts.metrics?.leaseChanges.inc({ change: 'acquired' });
     }
     for (const a of this.#accounts.values()) {
-      this.#opts.metrics?.leasedChannels.set({ account: a.accountId }, [...this.works.values()].filter((w) => w.accountId === a.accountId).length);
+      this.#opts.metrics?.leasedChannels.set(
+        { account: a.accountId },
+        [...this.works.values()].filter((w) => w.accountId === a.accountId).length,
+      );
     }
   }
 
@@ -212,7 +245,10 @@ export class Collector {
 
   #context(work: ChannelWork): JobContext {
     const account = this.#accounts.get(work.accountId);
-    if (!account) throw new Error(`channel ${work.channel.channelId} is leased to account ${work.accountId}, which this process does not hold`);
+    if (!account)
+      throw new Error(
+        `channel ${work.channel.channelId} is leased to account ${work.accountId}, which this process does not hold`,
+      );
     return {
       account,
       control: this.#opts.control,
@@ -249,7 +285,10 @@ export class Collector {
       }
       if (err instanceof MtprotoCallError && err.failure.kind === 'channel_gone') {
         const status = err.failure.message === 'CHANNEL_PRIVATE' ? 'private' : 'gone';
-        log.warn({ reason: err.failure.message }, `channel is ${status}: it stays in the registry with that status and is no longer collected`);
+        log.warn(
+          { reason: err.failure.message },
+          `channel is ${status}: it stays in the registry with that status and is no longer collected`,
+        );
         this.#opts.metrics?.channelProblems.inc({ problem: status });
         await setChannelStatus(this.#opts.control, id, status, err.failure.message);
         await this.#drop(id);
@@ -257,7 +296,10 @@ export class Collector {
       }
       if (err instanceof MtprotoCallError && err.failure.kind === 'no_rights') {
         if (err.method.startsWith('stats.')) {
-          log.warn({ reason: err.failure.message }, 'no right to view statistics of this channel: official stats stop for it');
+          log.warn(
+            { reason: err.failure.message },
+            'no right to view statistics of this channel: official stats stop for it',
+          );
           await updateChannelFacts(this.#opts.control, id, { canViewStats: false });
           work.channel.canViewStats = false;
         } else {
@@ -269,7 +311,10 @@ export class Collector {
         return;
       }
       if (err instanceof MtprotoCallError && err.failure.kind === 'auth') {
-        log.error({ reason: err.failure.message }, 'Telegram no longer accepts this account\'s session: disabled; log in again with `tgpulse login`');
+        log.error(
+          { reason: err.failure.message },
+          "Telegram no longer accepts this account's session: disabled; log in again with `tgpulse login`",
+        );
         await setAccountStatus(this.#opts.control, work.accountId, 'disabled', { actor: 'collector' });
         await this.#moveOffParkedAccount(work.accountId, true);
         return;
@@ -281,24 +326,39 @@ export class Collector {
     } catch (handlingErr) {
       work.failures++;
       work.backoffUntil = this.#clock() + backoffMs(work.failures, 1000, 5 * 60_000);
-      log.error({ err: handlingErr, cause: err }, 'could not record a collector failure in the control plane; retrying later');
+      log.error(
+        { err: handlingErr, cause: err },
+        'could not record a collector failure in the control plane; retrying later',
+      );
     }
   }
 
   /** Moves a parked (or disabled) account's channels to the healthiest usable account, or back to the pool. */
   async #moveOffParkedAccount(accountId: string, remove = false): Promise<void> {
-    const to = [...this.#accounts.values()].filter((a) => a.accountId !== accountId && !a.parked()).sort((a, b) => b.state.health - a.state.health)[0];
+    const to = [...this.#accounts.values()]
+      .filter((a) => a.accountId !== accountId && !a.parked())
+      .sort((a, b) => b.state.health - a.state.health)[0];
     const moved = [...this.works.values()].filter((w) => w.accountId === accountId);
     if (to) {
       await moveLeases(this.#opts.control, this.holder, accountId, to.accountId, { now: this.#clock() });
       for (const w of moved) w.accountId = to.accountId;
       this.#opts.metrics?.leaseChanges.inc({ change: 'moved' }, moved.length);
-      this.#opts.log.info({ from: accountId, to: to.accountId, channels: moved.length }, 'channels moved off a parked account');
+      this.#opts.log.info(
+        { from: accountId, to: to.accountId, channels: moved.length },
+        'channels moved off a parked account',
+      );
     } else {
-      await releaseLeases(this.#opts.control, this.holder, moved.map((w) => w.channel.channelId));
+      await releaseLeases(
+        this.#opts.control,
+        this.holder,
+        moved.map((w) => w.channel.channelId),
+      );
       for (const w of moved) this.works.delete(w.channel.channelId);
       this.#opts.metrics?.leaseChanges.inc({ change: 'released' }, moved.length);
-      this.#opts.log.warn({ account: accountId, channels: moved.length }, 'no other account to take over: channels go back to the pool until the account is free');
+      this.#opts.log.warn(
+        { account: accountId, channels: moved.length },
+        'no other account to take over: channels go back to the pool until the account is free',
+      );
     }
     if (remove) this.#accounts.delete(accountId);
   }
@@ -311,7 +371,11 @@ export class Collector {
 }
 
 /** Publishes through `publish` + `flush` and measures the lag from reading to the ack. */
-export function emitVia(publisher: { publish(events: readonly RawEvent[]): Promise<void>; flush(): Promise<void> }, metrics?: CollectorMetrics, clock: () => number = Date.now): Emit {
+export function emitVia(
+  publisher: { publish(events: readonly RawEvent[]): Promise<void>; flush(): Promise<void> },
+  metrics?: CollectorMetrics,
+  clock: () => number = Date.now,
+): Emit {
   return async (job, events, readAt) => {
     if (events.length === 0) return;
     await publisher.publish(events);

@@ -81,7 +81,9 @@ export const DEFAULT_MTPROTO_CONFIG: MtprotoConfig = {
 };
 
 /** The Telegram API credentials, or a message naming what is missing and where to get it. */
-export function apiCredentials(config: MtprotoConfig): { ok: true; apiId: number; apiHash: string } | { ok: false; problem: string } {
+export function apiCredentials(
+  config: MtprotoConfig,
+): { ok: true; apiId: number; apiHash: string } | { ok: false; problem: string } {
   if (config.apiId === null || config.apiHash === null) {
     return {
       ok: false,

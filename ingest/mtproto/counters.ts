@@ -24,10 +24,20 @@ export async function pollCounters(ctx: JobContext, work: ChannelWork): Promise<
     if (ctx.signal?.aborted) break;
     const peer = inputPeer(work.channel);
     const readAt = ctx.clock();
-    const views = await ctx.account.call(new Api.messages.GetMessagesViews({ peer, id: ids, increment: false }), { signal: ctx.signal });
-    const reactions = await ctx.account.call(new Api.messages.GetMessagesReactions({ peer, id: ids }), { signal: ctx.signal });
+    const views = await ctx.account.call(new Api.messages.GetMessagesViews({ peer, id: ids, increment: false }), {
+      signal: ctx.signal,
+    });
+    const reactions = await ctx.account.call(new Api.messages.GetMessagesReactions({ peer, id: ids }), {
+      signal: ctx.signal,
+    });
     const dates = new Map(ids.map((id) => [id, work.posts.get(id)!.dateMs]));
-    const events = countersFromViews(ids, views, reactionsFromUpdates(reactions, work.channel.channelId), { channelId: work.channel.channelId, observedAt: readAt }, dates);
+    const events = countersFromViews(
+      ids,
+      views,
+      reactionsFromUpdates(reactions, work.channel.channelId),
+      { channelId: work.channel.channelId, observedAt: readAt },
+      dates,
+    );
     await ctx.emit('counters', events, readAt);
     published += events.length;
     const answered = new Set(events.map((e) => e.data.post_id));

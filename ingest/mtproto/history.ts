@@ -45,7 +45,16 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
   const ch = work.channel;
   const readAt = ctx.clock();
   const answer = await ctx.account.call(
-    new Api.messages.GetHistory({ peer: inputPeer(ch), offsetId, limit: PAGE, addOffset: 0, maxId: 0, minId: 0, offsetDate: 0, hash: bigInt(0) }),
+    new Api.messages.GetHistory({
+      peer: inputPeer(ch),
+      offsetId,
+      limit: PAGE,
+      addOffset: 0,
+      maxId: 0,
+      minId: 0,
+      offsetDate: 0,
+      hash: bigInt(0),
+    }),
     { signal: ctx.signal },
   );
   const messages = 'messages' in answer ? answer.messages : [];
@@ -68,7 +77,8 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
   // A page without a lower id than the cursor would loop forever: treat it as the end.
   if (messages.length && page.lowest === offsetId) page.end = true;
   await ctx.emit('history', page.events, readAt);
-  if (offsetId === 0 && messages.length) await saveLastPostId(ctx.control, ch.channelId, Math.max(...messages.map((m) => m.id)));
+  if (offsetId === 0 && messages.length)
+    await saveLastPostId(ctx.control, ch.channelId, Math.max(...messages.map((m) => m.id)));
   return page;
 }
 
@@ -78,10 +88,20 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
  * reaches `backfill_until` (default: `schedule.backfillDays` back) or the
  * channel's first post.
  */
-export async function backfillStep(ctx: JobContext, work: ChannelWork, onProgress?: (p: BackfillProgress) => void): Promise<BackfillProgress> {
+export async function backfillStep(
+  ctx: JobContext,
+  work: ChannelWork,
+  onProgress?: (p: BackfillProgress) => void,
+): Promise<BackfillProgress> {
   const ch = work.channel;
   const untilMs = ch.backfillUntil ?? ctx.clock() - ctx.schedule.backfillDays * DAY_MS;
-  const progress: BackfillProgress = { channelId: ch.channelId, posts: 0, reachedMs: null, untilMs, done: ch.backfillDone };
+  const progress: BackfillProgress = {
+    channelId: ch.channelId,
+    posts: 0,
+    reachedMs: null,
+    untilMs,
+    done: ch.backfillDone,
+  };
   for (let n = 0; n < ctx.schedule.backfillPagesPerStep && !progress.done && !ctx.signal?.aborted; n++) {
     const page = await readPage(ctx, work, ch.backfillOffsetId ?? 0, untilMs);
     progress.posts += page.events.length;

@@ -22,10 +22,26 @@ describe('the pts sequence of a channel', () => {
     const peer = new Api.PeerChannel({ channelId: bigInt('42') });
     const msg = new Api.Message({ id: 1, peerId: peer, date: 1, message: '' });
     expect(channelOfUpdate(new Api.UpdateNewChannelMessage({ message: msg, pts: 2, ptsCount: 1 }))).toBe('42');
-    expect(channelOfUpdate(new Api.UpdateDeleteChannelMessages({ channelId: bigInt('42'), messages: [1], pts: 3, ptsCount: 1 }))).toBe('42');
+    expect(
+      channelOfUpdate(
+        new Api.UpdateDeleteChannelMessages({ channelId: bigInt('42'), messages: [1], pts: 3, ptsCount: 1 }),
+      ),
+    ).toBe('42');
     expect(channelOfUpdate(new Api.UpdateChannelMessageViews({ channelId: bigInt('42'), id: 1, views: 9 }))).toBe('42');
-    expect(channelOfUpdate(new Api.UpdateMessageReactions({ peer, msgId: 1, reactions: new Api.MessageReactions({ results: [] }) }))).toBe('42');
-    expect(channelOfUpdate(new Api.UpdateNewMessage({ message: new Api.Message({ id: 1, peerId: new Api.PeerUser({ userId: bigInt(7) }), date: 1, message: '' }), pts: 1, ptsCount: 1 }))).toBeNull();
+    expect(
+      channelOfUpdate(
+        new Api.UpdateMessageReactions({ peer, msgId: 1, reactions: new Api.MessageReactions({ results: [] }) }),
+      ),
+    ).toBe('42');
+    expect(
+      channelOfUpdate(
+        new Api.UpdateNewMessage({
+          message: new Api.Message({ id: 1, peerId: new Api.PeerUser({ userId: bigInt(7) }), date: 1, message: '' }),
+          pts: 1,
+          ptsCount: 1,
+        }),
+      ),
+    ).toBeNull();
   });
 });
 
@@ -47,7 +63,9 @@ describe('live updates over a fake Telegram', () => {
       expect((await getChannel(controlPlane().pool, ch.id))?.pts).toBe(ch.pts);
       const ids = new Set(h.events.filter((e) => e.kind === 'post').map((e) => e.kind === 'post' && e.data.post_id));
       expect(ids.has(35)).toBe(true);
-      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(/reason="too_long"\} 1/);
+      expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(
+        /reason="too_long"\} 1/,
+      );
 
       // A pushed view count makes the post due at once, ahead of its schedule.
       await h.step(); // polls the posts the jump brought in
@@ -56,7 +74,9 @@ describe('live updates over a fake Telegram', () => {
       tg.push('tl', new Api.UpdateChannelMessageViews({ channelId: bigInt(ch.id), id: 3, views: 500 }));
       await h.settle();
       await h.step();
-      const polled = tg.requests.filter((r) => r.request instanceof Api.messages.GetMessagesViews).flatMap((r) => (r.request as Api.messages.GetMessagesViews).id);
+      const polled = tg.requests
+        .filter((r) => r.request instanceof Api.messages.GetMessagesViews)
+        .flatMap((r) => (r.request as Api.messages.GetMessagesViews).id);
       expect(polled).toEqual([3]);
       expect(h.events.at(-1)).toMatchObject({ kind: 'post_counters', data: { post_id: 3, views: 500 } });
     } finally {

@@ -31,9 +31,16 @@ export function ptsStep(local: number | null, pts: number, ptsCount: number): Pt
 /** The channel an update concerns, or null for updates of other peers. */
 export function channelOfUpdate(update: Api.TypeUpdate): string | null {
   if (update instanceof Api.UpdateNewChannelMessage || update instanceof Api.UpdateEditChannelMessage) {
-    return update.message instanceof Api.Message || update.message instanceof Api.MessageService ? channelIdOfPeer(update.message.peerId) : null;
+    return update.message instanceof Api.Message || update.message instanceof Api.MessageService
+      ? channelIdOfPeer(update.message.peerId)
+      : null;
   }
-  if (update instanceof Api.UpdateDeleteChannelMessages || update instanceof Api.UpdateChannelTooLong || update instanceof Api.UpdateChannelMessageViews || update instanceof Api.UpdateChannelMessageForwards) {
+  if (
+    update instanceof Api.UpdateDeleteChannelMessages ||
+    update instanceof Api.UpdateChannelTooLong ||
+    update instanceof Api.UpdateChannelMessageViews ||
+    update instanceof Api.UpdateChannelMessageForwards
+  ) {
     return update.channelId.toString();
   }
   if (update instanceof Api.UpdateMessageReactions) return channelIdOfPeer(update.peer);
@@ -54,11 +61,21 @@ export async function applyUpdate(ctx: JobContext, work: ChannelWork, update: Ap
     markDue(work, update.msgId);
     return;
   }
-  if (!(update instanceof Api.UpdateNewChannelMessage || update instanceof Api.UpdateEditChannelMessage || update instanceof Api.UpdateDeleteChannelMessages)) return;
+  if (
+    !(
+      update instanceof Api.UpdateNewChannelMessage ||
+      update instanceof Api.UpdateEditChannelMessage ||
+      update instanceof Api.UpdateDeleteChannelMessages
+    )
+  )
+    return;
   const step = ptsStep(work.pts, update.pts, update.ptsCount);
   if (step === 'duplicate') return;
   if (step === 'gap') {
-    ctx.log.info({ channel: work.channel.channelId, local: work.pts, pts: update.pts, ptsCount: update.ptsCount }, 'gap in the update sequence; fetching the difference');
+    ctx.log.info(
+      { channel: work.channel.channelId, local: work.pts, pts: update.pts, ptsCount: update.ptsCount },
+      'gap in the update sequence; fetching the difference',
+    );
     await recoverDifference(ctx, work, 'gap');
     return;
   }
@@ -72,7 +89,11 @@ export async function applyUpdate(ctx: JobContext, work: ChannelWork, update: Ap
  * updates.getChannelDifference, page by page until Telegram says final.
  * Returns the number of changes recovered.
  */
-export async function recoverDifference(ctx: JobContext, work: ChannelWork, reason: 'gap' | 'too_long' | 'periodic'): Promise<number> {
+export async function recoverDifference(
+  ctx: JobContext,
+  work: ChannelWork,
+  reason: 'gap' | 'too_long' | 'periodic',
+): Promise<number> {
   const channel = inputChannel(work.channel);
   if (work.pts === null) {
     // Nothing applied yet: start from the channel's current state.
@@ -86,7 +107,13 @@ export async function recoverDifference(ctx: JobContext, work: ChannelWork, reas
     if (ctx.signal?.aborted) break;
     const readAt = ctx.clock();
     const diff = await ctx.account.call(
-      new Api.updates.GetChannelDifference({ channel, filter: new Api.ChannelMessagesFilterEmpty(), pts: work.pts, limit: 100, force: false }),
+      new Api.updates.GetChannelDifference({
+        channel,
+        filter: new Api.ChannelMessagesFilterEmpty(),
+        pts: work.pts,
+        limit: 100,
+        force: false,
+      }),
       { signal: ctx.signal },
     );
     if (diff instanceof Api.updates.ChannelDifferenceEmpty) {
@@ -100,10 +127,16 @@ export async function recoverDifference(ctx: JobContext, work: ChannelWork, reas
       recovered += events.length;
       const pts = diff.dialog instanceof Api.Dialog ? diff.dialog.pts : undefined;
       if (pts !== undefined) await advancePts(ctx, work, pts);
-      ctx.log.warn({ channel: work.channel.channelId }, 'update gap too long for a difference: jumped to the current state; older changes come from counter polling');
+      ctx.log.warn(
+        { channel: work.channel.channelId },
+        'update gap too long for a difference: jumped to the current state; older changes come from counter polling',
+      );
       break;
     }
-    const events = [...diff.newMessages.flatMap((m) => postOf(ctx, work, m, readAt)), ...eventsOf(ctx, work, diff.otherUpdates, readAt)];
+    const events = [
+      ...diff.newMessages.flatMap((m) => postOf(ctx, work, m, readAt)),
+      ...eventsOf(ctx, work, diff.otherUpdates, readAt),
+    ];
     await ctx.emit('difference', events, readAt);
     recovered += diff.newMessages.length + diff.otherUpdates.length;
     await advancePts(ctx, work, diff.pts);
@@ -116,7 +149,8 @@ export async function recoverDifference(ctx: JobContext, work: ChannelWork, reas
 function eventsOf(ctx: JobContext, work: ChannelWork, updates: readonly Api.TypeUpdate[], readAt: number): RawEvent[] {
   const out: RawEvent[] = [];
   for (const u of updates) {
-    if (u instanceof Api.UpdateNewChannelMessage || u instanceof Api.UpdateEditChannelMessage) out.push(...postOf(ctx, work, u.message, readAt));
+    if (u instanceof Api.UpdateNewChannelMessage || u instanceof Api.UpdateEditChannelMessage)
+      out.push(...postOf(ctx, work, u.message, readAt));
     else if (u instanceof Api.UpdateDeleteChannelMessages) {
       for (const id of u.messages) work.posts.delete(id);
       out.push(...deletedEvents(u.messages, { channelId: work.channel.channelId, observedAt: readAt }));
@@ -128,7 +162,8 @@ function eventsOf(ctx: JobContext, work: ChannelWork, updates: readonly Api.Type
 function postOf(ctx: JobContext, work: ChannelWork, msg: Api.TypeMessage, readAt: number): RawEvent[] {
   const event = postEvent(msg, { channelId: work.channel.channelId, observedAt: readAt });
   if (!event) return [];
-  if (readAt - event.data.date < maxPollAge(ctx.schedule.pollTiers)) trackPost(work, event.data.post_id, event.data.date);
+  if (readAt - event.data.date < maxPollAge(ctx.schedule.pollTiers))
+    trackPost(work, event.data.post_id, event.data.date);
   return [event];
 }
 

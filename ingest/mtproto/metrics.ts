@@ -30,18 +30,85 @@ export class CollectorMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'tgpulse_mtproto_requests_total', help: 'MTProto calls by method and outcome', labelNames: ['method', 'outcome'], registers });
-    this.requestSeconds = new Histogram({ name: 'tgpulse_mtproto_request_seconds', help: 'MTProto call latency', labelNames: ['method'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
-    this.floodWaits = new Counter({ name: 'tgpulse_mtproto_flood_waits_total', help: 'FLOOD_WAIT answers by method', labelNames: ['method'], registers });
-    this.floodWaitSeconds = new Counter({ name: 'tgpulse_mtproto_flood_wait_seconds_total', help: 'Seconds accounts were parked by FLOOD_WAIT', labelNames: ['method'], registers });
-    this.rateLimited = new Counter({ name: 'tgpulse_mtproto_rate_limited_total', help: 'Calls held back by the per-account rate limiter', labelNames: ['method'], registers });
-    this.leaseChanges = new Counter({ name: 'tgpulse_collector_lease_changes_total', help: 'Channel leases acquired, lost, released and moved', labelNames: ['change'], registers });
-    this.leasedChannels = new Gauge({ name: 'tgpulse_collector_leased_channels', help: 'Channels leased per account', labelNames: ['account'], registers });
-    this.publishLag = new Histogram({ name: 'tgpulse_collector_publish_lag_seconds', help: 'From reading Telegram to the JetStream ack', labelNames: ['job'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers });
-    this.events = new Counter({ name: 'tgpulse_collector_events_total', help: 'Events published by the collectors', labelNames: ['job', 'kind'], registers });
-    this.channelProblems = new Counter({ name: 'tgpulse_collector_channel_problems_total', help: 'Channels that became unreadable, lost rights, or sent malformed data', labelNames: ['problem'], registers });
-    this.gapsRecovered = new Counter({ name: 'tgpulse_collector_gaps_recovered_total', help: 'getChannelDifference recoveries by reason', labelNames: ['reason'], registers });
-    this.reconnects = new Counter({ name: 'tgpulse_mtproto_reconnects_total', help: 'Reconnects through the next route after repeated connection failures', labelNames: ['outcome'], registers });
-    this.jobFailures = new Counter({ name: 'tgpulse_collector_job_failures_total', help: 'Collector jobs that failed and will run again', labelNames: ['job', 'kind'], registers });
+    this.requests = new Counter({
+      name: 'tgpulse_mtproto_requests_total',
+      help: 'MTProto calls by method and outcome',
+      labelNames: ['method', 'outcome'],
+      registers,
+    });
+    this.requestSeconds = new Histogram({
+      name: 'tgpulse_mtproto_request_seconds',
+      help: 'MTProto call latency',
+      labelNames: ['method'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.floodWaits = new Counter({
+      name: 'tgpulse_mtproto_flood_waits_total',
+      help: 'FLOOD_WAIT answers by method',
+      labelNames: ['method'],
+      registers,
+    });
+    this.floodWaitSeconds = new Counter({
+      name: 'tgpulse_mtproto_flood_wait_seconds_total',
+      help: 'Seconds accounts were parked by FLOOD_WAIT',
+      labelNames: ['method'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'tgpulse_mtproto_rate_limited_total',
+      help: 'Calls held back by the per-account rate limiter',
+      labelNames: ['method'],
+      registers,
+    });
+    this.leaseChanges = new Counter({
+      name: 'tgpulse_collector_lease_changes_total',
+      help: 'Channel leases acquired, lost, released and moved',
+      labelNames: ['change'],
+      registers,
+    });
+    this.leasedChannels = new Gauge({
+      name: 'tgpulse_collector_leased_channels',
+      help: 'Channels leased per account',
+      labelNames: ['account'],
+      registers,
+    });
+    this.publishLag = new Histogram({
+      name: 'tgpulse_collector_publish_lag_seconds',
+      help: 'From reading Telegram to the JetStream ack',
+      labelNames: ['job'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.events = new Counter({
+      name: 'tgpulse_collector_events_total',
+      help: 'Events published by the collectors',
+      labelNames: ['job', 'kind'],
+      registers,
+    });
+    this.channelProblems = new Counter({
+      name: 'tgpulse_collector_channel_problems_total',
+      help: 'Channels that became unreadable, lost rights, or sent malformed data',
+      labelNames: ['problem'],
+      registers,
+    });
+    this.gapsRecovered = new Counter({
+      name: 'tgpulse_collector_gaps_recovered_total',
+      help: 'getChannelDifference recoveries by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.reconnects = new Counter({
+      name: 'tgpulse_mtproto_reconnects_total',
+      help: 'Reconnects through the next route after repeated connection failures',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.jobFailures = new Counter({
+      name: 'tgpulse_collector_job_failures_total',
+      help: 'Collector jobs that failed and will run again',
+      labelNames: ['job', 'kind'],
+      registers,
+    });
   }
 }

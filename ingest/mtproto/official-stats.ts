@@ -36,28 +36,67 @@ export async function collectOfficialStats(ctx: JobContext, work: ChannelWork): 
   };
   const readAt = ctx.clock();
   const obs: Observation = { channelId: ch.channelId, observedAt: readAt };
-  const stats = await ctx.account.call(new Api.stats.GetBroadcastStats({ channel, dark: false }), { dcId: run.statsDc ?? undefined, signal: ctx.signal, onMigrate });
+  const stats = await ctx.account.call(new Api.stats.GetBroadcastStats({ channel, dark: false }), {
+    dcId: run.statsDc ?? undefined,
+    signal: ctx.signal,
+    onMigrate,
+  });
   if (run.statsDc !== ch.statsDc) {
-    ctx.log.info({ channel: ch.channelId, statsDc: run.statsDc }, 'statistics of this channel live on another DC; remembered');
-    await updateChannelFacts(ctx.control, ch.channelId, { canViewStats: ch.canViewStats, statsDc: run.statsDc, members: ch.members, title: ch.title, username: ch.username });
+    ctx.log.info(
+      { channel: ch.channelId, statsDc: run.statsDc },
+      'statistics of this channel live on another DC; remembered',
+    );
+    await updateChannelFacts(ctx.control, ch.channelId, {
+      canViewStats: ch.canViewStats,
+      statsDc: run.statsDc,
+      members: ch.members,
+      title: ch.title,
+      username: ch.username,
+    });
     ch.statsDc = run.statsDc;
   }
   const dcId = run.statsDc ?? undefined;
   const events: ChannelStatsEvent[] = [];
   for (const { metric, graph } of graphsOf(stats)) {
-    const loaded = graph instanceof Api.StatsGraphAsync
-      ? await ctx.account.call(new Api.stats.LoadAsyncGraph({ token: graph.token }), { dcId, signal: ctx.signal, onMigrate })
-      : graph;
+    const loaded =
+      graph instanceof Api.StatsGraphAsync
+        ? await ctx.account.call(new Api.stats.LoadAsyncGraph({ token: graph.token }), {
+            dcId,
+            signal: ctx.signal,
+            onMigrate,
+          })
+        : graph;
     events.push(...(await pointsOrRecord(ctx, metric, loaded, obs, run)));
   }
   for (const postId of topPosts(stats, ctx.schedule.topPostsForStats)) {
-    const msgStats = await ctx.account.call(new Api.stats.GetMessageStats({ channel, msgId: postId, dark: false }), { dcId, signal: ctx.signal, onMigrate });
+    const msgStats = await ctx.account.call(new Api.stats.GetMessageStats({ channel, msgId: postId, dark: false }), {
+      dcId,
+      signal: ctx.signal,
+      onMigrate,
+    });
     events.push(...(await pointsOrRecord(ctx, 'post_views', msgStats.viewsGraph, obs, run, `${postId}/`)));
-    events.push(...(await pointsOrRecord(ctx, 'post_reactions_by_emotion', msgStats.reactionsByEmotionGraph, obs, run, `${postId}/`)));
-    const forwards = await ctx.account.call(new Api.stats.GetMessagePublicForwards({ channel, msgId: postId, offset: '', limit: 0 }), { dcId, signal: ctx.signal, onMigrate });
+    events.push(
+      ...(await pointsOrRecord(
+        ctx,
+        'post_reactions_by_emotion',
+        msgStats.reactionsByEmotionGraph,
+        obs,
+        run,
+        `${postId}/`,
+      )),
+    );
+    const forwards = await ctx.account.call(
+      new Api.stats.GetMessagePublicForwards({ channel, msgId: postId, offset: '', limit: 0 }),
+      { dcId, signal: ctx.signal, onMigrate },
+    );
     events.push({
-      v: 1, kind: 'channel_stats', id: eventId('cs', ch.channelId, 'post_public_forwards', String(postId), readAt), channel_id: ch.channelId,
-      event_time: readAt, observed_at: readAt, source: 'mtproto',
+      v: 1,
+      kind: 'channel_stats',
+      id: eventId('cs', ch.channelId, 'post_public_forwards', String(postId), readAt),
+      channel_id: ch.channelId,
+      event_time: readAt,
+      observed_at: readAt,
+      source: 'mtproto',
       data: { metric: 'post_public_forwards', series: String(postId), t: readAt, value: forwards.count },
     });
   }
@@ -67,11 +106,21 @@ export async function collectOfficialStats(ctx: JobContext, work: ChannelWork): 
 }
 
 /** Points of a loaded graph, or nothing with the problem logged, counted and (if malformed) dead-lettered. */
-async function pointsOrRecord(ctx: JobContext, metric: string, graph: Api.TypeStatsGraph, obs: Observation, run: StatsRun, prefix = ''): Promise<ChannelStatsEvent[]> {
+async function pointsOrRecord(
+  ctx: JobContext,
+  metric: string,
+  graph: Api.TypeStatsGraph,
+  obs: Observation,
+  run: StatsRun,
+  prefix = '',
+): Promise<ChannelStatsEvent[]> {
   if (graph instanceof Api.StatsGraphError) {
     run.graphErrors.push(`${prefix}${metric}`);
     ctx.metrics?.channelProblems.inc({ problem: 'graph_error' });
-    ctx.log.info({ channel: obs.channelId, metric: `${prefix}${metric}`, error: graph.error }, 'Telegram has no data for this statistics graph');
+    ctx.log.info(
+      { channel: obs.channelId, metric: `${prefix}${metric}`, error: graph.error },
+      'Telegram has no data for this statistics graph',
+    );
     return [];
   }
   if (!(graph instanceof Api.StatsGraph)) {
@@ -85,7 +134,10 @@ async function pointsOrRecord(ctx: JobContext, metric: string, graph: Api.TypeSt
     if (!(err instanceof GraphFormatError)) throw err;
     run.malformed.push(`${prefix}${metric}`);
     ctx.metrics?.channelProblems.inc({ problem: 'malformed_graph' });
-    ctx.log.warn({ channel: obs.channelId, metric: `${prefix}${metric}`, reason: err.reason }, 'malformed statistics graph sent to the dead-letter stream');
+    ctx.log.warn(
+      { channel: obs.channelId, metric: `${prefix}${metric}`, reason: err.reason },
+      'malformed statistics graph sent to the dead-letter stream',
+    );
     await ctx.deadLetter(obs.channelId, `stats.${prefix}${metric}`, err.message, graph.json.data);
     return [];
   }

@@ -73,7 +73,10 @@ describe('postEvent turns a channel message into a post event', () => {
       forwards: 12,
       replies: new Api.MessageReplies({ replies: 7, repliesPts: 100 }),
       reactions: new Api.MessageReactions({
-        results: [reaction(new Api.ReactionEmoji({ emoticon: '👍' }), 5), reaction(new Api.ReactionEmoji({ emoticon: '🔥' }), 3)],
+        results: [
+          reaction(new Api.ReactionEmoji({ emoticon: '👍' }), 5),
+          reaction(new Api.ReactionEmoji({ emoticon: '🔥' }), 3),
+        ],
       }),
       groupedId: bigInt('13721937123123123'),
     });
@@ -124,7 +127,12 @@ describe('postEvent turns a channel message into a post event', () => {
 
   it('returns null for empty and service messages, which are not posts', () => {
     expect(postEvent(new Api.MessageEmpty({ id: 42, peerId: peer(CHANNEL) }), obs)).toBeNull();
-    const service = new Api.MessageService({ id: 43, peerId: peer(CHANNEL), date: DATE_S, action: new Api.MessageActionPinMessage() });
+    const service = new Api.MessageService({
+      id: 43,
+      peerId: peer(CHANNEL),
+      date: DATE_S,
+      action: new Api.MessageActionPinMessage(),
+    });
     expect(postEvent(service, obs)).toBeNull();
     expect(countersFromMessage(service, obs)).toBeNull();
   });
@@ -138,19 +146,58 @@ describe('postEvent turns a channel message into a post event', () => {
       ['no media', undefined, 'none'],
       ['MessageMediaEmpty', new Api.MessageMediaEmpty(), 'none'],
       ['a photo', new Api.MessageMediaPhoto({ photo: new Api.PhotoEmpty({ id: bigInt(1) }) }), 'photo'],
-      ['a video document', new Api.MessageMediaDocument({ document: doc(video, new Api.DocumentAttributeFilename({ fileName: 'a.mp4' })) }), 'video'],
-      ['a round video', new Api.MessageMediaDocument({ round: true, document: doc(new Api.DocumentAttributeVideo({ roundMessage: true, duration: 3, w: 240, h: 240 })) }), 'video'],
-      ['a music file', new Api.MessageMediaDocument({ document: doc(new Api.DocumentAttributeAudio({ duration: 180, title: 'Song' })) }), 'audio'],
-      ['a voice note', new Api.MessageMediaDocument({ document: doc(new Api.DocumentAttributeAudio({ duration: 9, voice: true })) }), 'voice'],
-      ['a voice note flagged on the media only', new Api.MessageMediaDocument({ voice: true, document: doc() }), 'voice'],
+      [
+        'a video document',
+        new Api.MessageMediaDocument({
+          document: doc(video, new Api.DocumentAttributeFilename({ fileName: 'a.mp4' })),
+        }),
+        'video',
+      ],
+      [
+        'a round video',
+        new Api.MessageMediaDocument({
+          round: true,
+          document: doc(new Api.DocumentAttributeVideo({ roundMessage: true, duration: 3, w: 240, h: 240 })),
+        }),
+        'video',
+      ],
+      [
+        'a music file',
+        new Api.MessageMediaDocument({
+          document: doc(new Api.DocumentAttributeAudio({ duration: 180, title: 'Song' })),
+        }),
+        'audio',
+      ],
+      [
+        'a voice note',
+        new Api.MessageMediaDocument({ document: doc(new Api.DocumentAttributeAudio({ duration: 9, voice: true })) }),
+        'voice',
+      ],
+      [
+        'a voice note flagged on the media only',
+        new Api.MessageMediaDocument({ voice: true, document: doc() }),
+        'voice',
+      ],
       ['a sticker', new Api.MessageMediaDocument({ document: doc(sticker) }), 'sticker'],
-      ['a video sticker (sticker and video attributes)', new Api.MessageMediaDocument({ document: doc(video, sticker) }), 'sticker'],
-      ['a plain file', new Api.MessageMediaDocument({ document: doc(new Api.DocumentAttributeFilename({ fileName: 'report.pdf' })) }), 'document'],
+      [
+        'a video sticker (sticker and video attributes)',
+        new Api.MessageMediaDocument({ document: doc(video, sticker) }),
+        'sticker',
+      ],
+      [
+        'a plain file',
+        new Api.MessageMediaDocument({ document: doc(new Api.DocumentAttributeFilename({ fileName: 'report.pdf' })) }),
+        'document',
+      ],
       ['a document no longer available', new Api.MessageMediaDocument({}), 'document'],
       [
         'a poll',
         new Api.MessageMediaPoll({
-          poll: new Api.Poll({ id: bigInt(3), question: new Api.TextWithEntities({ text: 'Which?', entities: [] }), answers: [] }),
+          poll: new Api.Poll({
+            id: bigInt(3),
+            question: new Api.TextWithEntities({ text: 'Which?', entities: [] }),
+            answers: [],
+          }),
           results: new Api.PollResults({}),
         }),
         'poll',
@@ -271,7 +318,12 @@ describe('postEvent turns a channel message into a post event', () => {
       const e = postEvent(
         message({
           views: -5,
-          reactions: new Api.MessageReactions({ results: [reaction(new Api.ReactionEmoji({ emoticon: '__proto__' }), 2), reaction(new Api.ReactionEmoji({ emoticon: '❤' }), -1)] }),
+          reactions: new Api.MessageReactions({
+            results: [
+              reaction(new Api.ReactionEmoji({ emoticon: '__proto__' }), 2),
+              reaction(new Api.ReactionEmoji({ emoticon: '❤' }), -1),
+            ],
+          }),
         }),
         obs,
       )!;
@@ -283,20 +335,36 @@ describe('postEvent turns a channel message into a post event', () => {
 
   describe('forward origin', () => {
     it('names the channel post a repost came from', () => {
-      const e = postEvent(message({ fwdFrom: new Api.MessageFwdHeader({ fromId: peer(OTHER_CHANNEL), date: DATE_S - 60, channelPost: 314 }) }), obs)!;
+      const e = postEvent(
+        message({
+          fwdFrom: new Api.MessageFwdHeader({ fromId: peer(OTHER_CHANNEL), date: DATE_S - 60, channelPost: 314 }),
+        }),
+        obs,
+      )!;
       expectValid([e]);
       expect(e.data.forward_from).toEqual({ channel_id: OTHER_CHANNEL, post_id: 314 });
     });
 
     it('knows the channel without the post when Telegram hides the post id', () => {
-      const e = postEvent(message({ fwdFrom: new Api.MessageFwdHeader({ fromId: peer(OTHER_CHANNEL), date: DATE_S - 60 }) }), obs)!;
+      const e = postEvent(
+        message({ fwdFrom: new Api.MessageFwdHeader({ fromId: peer(OTHER_CHANNEL), date: DATE_S - 60 }) }),
+        obs,
+      )!;
       expectValid([e]);
       expect(e.data.forward_from).toEqual({ channel_id: OTHER_CHANNEL, post_id: null });
     });
 
     it('is null for forwards from users and hidden senders', () => {
-      const fromUser = postEvent(message({ fwdFrom: new Api.MessageFwdHeader({ fromId: new Api.PeerUser({ userId: bigInt(77) }), date: DATE_S }) }), obs)!;
-      const hidden = postEvent(message({ fwdFrom: new Api.MessageFwdHeader({ fromName: 'Someone', date: DATE_S }) }), obs)!;
+      const fromUser = postEvent(
+        message({
+          fwdFrom: new Api.MessageFwdHeader({ fromId: new Api.PeerUser({ userId: bigInt(77) }), date: DATE_S }),
+        }),
+        obs,
+      )!;
+      const hidden = postEvent(
+        message({ fwdFrom: new Api.MessageFwdHeader({ fromName: 'Someone', date: DATE_S }) }),
+        obs,
+      )!;
       expectValid([fromUser, hidden]);
       expect(fromUser.data.forward_from).toBeNull();
       expect(hidden.data.forward_from).toBeNull();
@@ -326,7 +394,14 @@ describe('reactionCounts keys every kind of reaction', () => {
 
   it('adds up results that land on one key after clamping an over-long emoticon', () => {
     const long = '🔥'.repeat(40);
-    const r = reactionCounts(new Api.MessageReactions({ results: [reaction(new Api.ReactionEmoji({ emoticon: long }), 1), reaction(new Api.ReactionEmoji({ emoticon: long + '!' }), 2)] }));
+    const r = reactionCounts(
+      new Api.MessageReactions({
+        results: [
+          reaction(new Api.ReactionEmoji({ emoticon: long }), 1),
+          reaction(new Api.ReactionEmoji({ emoticon: long + '!' }), 2),
+        ],
+      }),
+    );
     expect(r).toEqual({ total: 3, byEmoji: { ['🔥'.repeat(32)]: 3 } });
   });
 });
@@ -337,7 +412,9 @@ describe('countersFromMessage', () => {
       views: 900,
       forwards: 4,
       replies: new Api.MessageReplies({ replies: 2, repliesPts: 1 }),
-      reactions: new Api.MessageReactions({ results: [reaction(new Api.ReactionCustomEmoji({ documentId: bigInt(123) }), 6)] }),
+      reactions: new Api.MessageReactions({
+        results: [reaction(new Api.ReactionCustomEmoji({ documentId: bigInt(123) }), 6)],
+      }),
     });
     const e = countersFromMessage(msg, obs)!;
     expectValid([e]);
@@ -346,7 +423,15 @@ describe('countersFromMessage', () => {
       channel_id: CHANNEL,
       event_time: OBSERVED,
       observed_at: OBSERVED,
-      data: { post_id: 42, post_date: DATE_S * 1000, views: 900, forwards: 4, replies: 2, reactions_total: 6, reactions: { 'custom:123': 6 } },
+      data: {
+        post_id: 42,
+        post_date: DATE_S * 1000,
+        views: 900,
+        forwards: 4,
+        replies: 2,
+        reactions_total: 6,
+        reactions: { 'custom:123': 6 },
+      },
     });
     const later = countersFromMessage(msg, { ...obs, observedAt: OBSERVED + 1 })!;
     expect(later.id).not.toBe(e.id);
@@ -368,7 +453,11 @@ describe('countersFromViews pairs getMessagesViews answers with their ids', () =
     const events = countersFromViews(
       [11, 12],
       answer(
-        new Api.MessageViews({ views: 10, forwards: 1, replies: new Api.MessageReplies({ replies: 2, repliesPts: 5 }) }),
+        new Api.MessageViews({
+          views: 10,
+          forwards: 1,
+          replies: new Api.MessageReplies({ replies: 2, repliesPts: 5 }),
+        }),
         new Api.MessageViews({ views: 20 }),
       ),
       reactions,
@@ -377,7 +466,15 @@ describe('countersFromViews pairs getMessagesViews answers with their ids', () =
     );
     expectValid(events);
     expect(events.map((e) => e.data)).toEqual([
-      { post_id: 11, post_date: DATE_S * 1000, views: 10, forwards: 1, replies: 2, reactions_total: 4, reactions: { '👍': 3, paid: 1 } },
+      {
+        post_id: 11,
+        post_date: DATE_S * 1000,
+        views: 10,
+        forwards: 1,
+        replies: 2,
+        reactions_total: 4,
+        reactions: { '👍': 3, paid: 1 },
+      },
       { post_id: 12, views: 20, forwards: 0, replies: 0, reactions_total: 0, reactions: {} },
     ]);
     expect(events.every((e) => e.event_time === OBSERVED)).toBe(true);
@@ -386,13 +483,20 @@ describe('countersFromViews pairs getMessagesViews answers with their ids', () =
   });
 
   it('skips a post whose answer has no view count rather than reporting zero views', () => {
-    const events = countersFromViews([11, 12], answer(new Api.MessageViews({}), new Api.MessageViews({ views: 3 })), new Map(), obs);
+    const events = countersFromViews(
+      [11, 12],
+      answer(new Api.MessageViews({}), new Api.MessageViews({ views: 3 })),
+      new Map(),
+      obs,
+    );
     expectValid(events);
     expect(events.map((e) => e.data.post_id)).toEqual([12]);
   });
 
   it('throws when the answer and the ids differ in length', () => {
-    expect(() => countersFromViews([1, 2, 3], answer(new Api.MessageViews({ views: 1 })), new Map(), obs)).toThrow(/1 view counters for 3 post ids/);
+    expect(() => countersFromViews([1, 2, 3], answer(new Api.MessageViews({ views: 1 })), new Map(), obs)).toThrow(
+      /1 view counters for 3 post ids/,
+    );
   });
 });
 
@@ -406,7 +510,12 @@ describe('reactionsFromUpdates collects getMessagesReactions answers', () => {
 
   it('keys reactions by post id, for this channel only', () => {
     const updates = new Api.Updates({
-      updates: [update(CHANNEL, 11, '👍', 3), update(CHANNEL, 12, '😢', 1), update(OTHER_CHANNEL, 11, '🔥', 99), new Api.UpdateConfig()],
+      updates: [
+        update(CHANNEL, 11, '👍', 3),
+        update(CHANNEL, 12, '😢', 1),
+        update(OTHER_CHANNEL, 11, '🔥', 99),
+        new Api.UpdateConfig(),
+      ],
       users: [],
       chats: [],
       date: DATE_S,
@@ -426,7 +535,10 @@ describe('reactionsFromUpdates collects getMessagesReactions answers', () => {
   });
 });
 
-function chatFull(fields: Partial<ConstructorParameters<typeof Api.ChannelFull>[0]>, chats: Api.TypeChat[] = []): Api.messages.ChatFull {
+function chatFull(
+  fields: Partial<ConstructorParameters<typeof Api.ChannelFull>[0]>,
+  chats: Api.TypeChat[] = [],
+): Api.messages.ChatFull {
   return new Api.messages.ChatFull({
     fullChat: new Api.ChannelFull({
       id: bigInt(CHANNEL),
@@ -446,14 +558,26 @@ function chatFull(fields: Partial<ConstructorParameters<typeof Api.ChannelFull>[
 }
 
 function channel(id: string, fields: Partial<ConstructorParameters<typeof Api.Channel>[0]> = {}): Api.Channel {
-  return new Api.Channel({ id: bigInt(id), title: `Channel ${id}`, photo: new Api.ChatPhotoEmpty(), date: DATE_S, broadcast: true, ...fields });
+  return new Api.Channel({
+    id: bigInt(id),
+    title: `Channel ${id}`,
+    photo: new Api.ChatPhotoEmpty(),
+    date: DATE_S,
+    broadcast: true,
+    ...fields,
+  });
 }
 
 describe('membersEvent', () => {
   it('snapshots the participants count', () => {
     const e = membersEvent(chatFull({ participantsCount: 15_230 }), obs)!;
     expectValid([e]);
-    expect(e).toMatchObject({ kind: 'channel_members', channel_id: CHANNEL, event_time: OBSERVED, data: { members: 15_230 } });
+    expect(e).toMatchObject({
+      kind: 'channel_members',
+      channel_id: CHANNEL,
+      event_time: OBSERVED,
+      data: { members: 15_230 },
+    });
     expect(membersEvent(chatFull({ participantsCount: 15_231 }), obs)!.id).toBe(e.id);
   });
 
@@ -462,7 +586,9 @@ describe('membersEvent', () => {
   });
 
   it('refuses an answer about another channel', () => {
-    expect(() => membersEvent(chatFull({ participantsCount: 1 }), { ...obs, channelId: OTHER_CHANNEL })).toThrow(/answered for channel 1234567890 where 987654321 was expected/);
+    expect(() => membersEvent(chatFull({ participantsCount: 1 }), { ...obs, channelId: OTHER_CHANNEL })).toThrow(
+      /answered for channel 1234567890 where 987654321 was expected/,
+    );
   });
 });
 
@@ -495,7 +621,10 @@ describe('deletedEvents', () => {
 describe('channelFacts', () => {
   it('reads count, statistics access and the matching channel of the answer', () => {
     const facts = channelFacts(
-      chatFull({ participantsCount: 900, canViewStats: true, statsDc: 4 }, [channel(OTHER_CHANNEL, { username: 'linked_chat' }), channel(CHANNEL, { title: 'TG Pulse', username: 'tgpulse' })]),
+      chatFull({ participantsCount: 900, canViewStats: true, statsDc: 4 }, [
+        channel(OTHER_CHANNEL, { username: 'linked_chat' }),
+        channel(CHANNEL, { title: 'TG Pulse', username: 'tgpulse' }),
+      ]),
       CHANNEL,
     );
     expect(facts).toEqual({ members: 900, canViewStats: true, statsDc: 4, title: 'TG Pulse', username: 'tgpulse' });
@@ -506,13 +635,28 @@ describe('channelFacts', () => {
       chatFull({}, [
         channel(CHANNEL, {
           title: 'Collectible',
-          usernames: [new Api.Username({ username: 'old_name', active: false }), new Api.Username({ username: 'pulse', active: true })],
+          usernames: [
+            new Api.Username({ username: 'old_name', active: false }),
+            new Api.Username({ username: 'pulse', active: true }),
+          ],
         }),
       ]),
       CHANNEL,
     );
-    expect(facts).toEqual({ members: null, canViewStats: false, statsDc: null, title: 'Collectible', username: 'pulse' });
-    expect(channelFacts(chatFull({}), CHANNEL)).toEqual({ members: null, canViewStats: false, statsDc: null, title: null, username: null });
+    expect(facts).toEqual({
+      members: null,
+      canViewStats: false,
+      statsDc: null,
+      title: 'Collectible',
+      username: 'pulse',
+    });
+    expect(channelFacts(chatFull({}), CHANNEL)).toEqual({
+      members: null,
+      canViewStats: false,
+      statsDc: null,
+      title: null,
+      username: null,
+    });
   });
 });
 

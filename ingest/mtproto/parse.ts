@@ -114,7 +114,9 @@ function setKey(target: Record<string, number>, key: string, value: number): voi
 
 function requirePostId(id: unknown, what: string): number {
   if (!isPostId(id)) {
-    throw new RangeError(`${what}: ${String(id)} is not a Telegram post id (expected an integer 1…${MAX_POST_ID}); check what the collector passed in`);
+    throw new RangeError(
+      `${what}: ${String(id)} is not a Telegram post id (expected an integer 1…${MAX_POST_ID}); check what the collector passed in`,
+    );
   }
   return id;
 }
@@ -206,7 +208,9 @@ export function entityTexts(text: string, entities: readonly Api.TypeMessageEnti
     if (value !== '') into.add(value);
   };
   const slice = (e: { offset: number; length: number }): string =>
-    Number.isInteger(e.offset) && Number.isInteger(e.length) && e.offset >= 0 && e.length > 0 ? text.slice(e.offset, e.offset + e.length) : '';
+    Number.isInteger(e.offset) && Number.isInteger(e.length) && e.offset >= 0 && e.length > 0
+      ? text.slice(e.offset, e.offset + e.length)
+      : '';
   for (const e of entities ?? []) {
     if (e instanceof Api.MessageEntityMention) add(mentions, slice(e), MAX_SHORT_TEXT);
     else if (e instanceof Api.MessageEntityHashtag) add(hashtags, slice(e), MAX_SHORT_TEXT);
@@ -310,7 +314,15 @@ function countersEvent(
 export function countersFromMessage(msg: Api.TypeMessage, obs: Observation): PostCountersEvent | null {
   if (!(msg instanceof Api.Message) || msg.views === undefined || msg.views === null) return null;
   const postId = requirePostId(msg.id, `message of channel ${obs.channelId}`);
-  return countersEvent(postId, obs, secondsToMs(msg.date), msg.views, msg.forwards, msg.replies?.replies, reactionCounts(msg.reactions));
+  return countersEvent(
+    postId,
+    obs,
+    secondsToMs(msg.date),
+    msg.views,
+    msg.forwards,
+    msg.replies?.replies,
+    reactionCounts(msg.reactions),
+  );
 }
 
 /**
@@ -345,7 +357,9 @@ export function countersFromViews(
     if (!(v instanceof Api.MessageViews) || v.views === undefined || v.views === null) continue;
     const postDate = postDates?.get(postId);
     const knownDate = postDate !== undefined && Number.isInteger(postDate) && postDate >= 0 ? postDate : undefined;
-    out.push(countersEvent(postId, obs, knownDate, v.views, v.forwards, v.replies?.replies, reactions.get(postId) ?? none));
+    out.push(
+      countersEvent(postId, obs, knownDate, v.views, v.forwards, v.replies?.replies, reactions.get(postId) ?? none),
+    );
   }
   return out;
 }
@@ -377,7 +391,9 @@ function channelFull(full: Api.messages.ChatFull, channelId: string): Api.Channe
   const fc = full.fullChat;
   if (!(fc instanceof Api.ChannelFull)) return null;
   if (fc.id.toString() !== channelId) {
-    throw new Error(`channels.getFullChannel answered for channel ${fc.id.toString()} where ${channelId} was expected; check which input channel the collector resolved`);
+    throw new Error(
+      `channels.getFullChannel answered for channel ${fc.id.toString()} where ${channelId} was expected; check which input channel the collector resolved`,
+    );
   }
   return fc;
 }
@@ -411,7 +427,9 @@ export function membersEvent(full: Api.messages.ChatFull, obs: Observation): Cha
  * @throws RangeError when an id is not a valid post id.
  */
 export function deletedEvents(ids: readonly number[], obs: Observation): PostDeletedEvent[] {
-  const unique = [...new Set(ids.map((id, i) => requirePostId(id, `deleted id #${i} of channel ${obs.channelId}`)))].sort((a, b) => a - b);
+  const unique = [
+    ...new Set(ids.map((id, i) => requirePostId(id, `deleted id #${i} of channel ${obs.channelId}`))),
+  ].sort((a, b) => a - b);
   const out: PostDeletedEvent[] = [];
   for (let i = 0; i < unique.length; i += MAX_DELETED_PER_EVENT) {
     const chunk = unique.slice(i, i + MAX_DELETED_PER_EVENT);
@@ -450,7 +468,8 @@ export interface ChannelFacts {
 export function channelFacts(full: Api.messages.ChatFull, channelId: string): ChannelFacts {
   const fc = channelFull(full, channelId);
   const chat = full.chats.find((c): c is Api.Channel => c instanceof Api.Channel && c.id.toString() === channelId);
-  const username = chat?.username ?? chat?.usernames?.find((u) => u instanceof Api.Username && u.active)?.username ?? null;
+  const username =
+    chat?.username ?? chat?.usernames?.find((u) => u instanceof Api.Username && u.active)?.username ?? null;
   return {
     members: fc !== null && typeof fc.participantsCount === 'number' ? count(fc.participantsCount) : null,
     canViewStats: fc?.canViewStats === true,

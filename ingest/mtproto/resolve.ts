@@ -50,13 +50,18 @@ const DIALOG_PAGE = 100;
 export function parseChannelRef(ref: string): ChannelRef {
   const text = ref.trim();
   const bad = (why: string) =>
-    new ChannelResolveError(ref, 'malformed', `${JSON.stringify(ref)} is not a channel reference (${why}): use @name, name, https://t.me/name, t.me/c/ID/POST or a channel id`);
+    new ChannelResolveError(
+      ref,
+      'malformed',
+      `${JSON.stringify(ref)} is not a channel reference (${why}): use @name, name, https://t.me/name, t.me/c/ID/POST or a channel id`,
+    );
   if (text === '') throw bad('it is empty');
   const botApi = /^-100([1-9][0-9]{0,18})$/.exec(text);
   if (botApi) return { kind: 'id', channelId: botApi[1] };
   if (CHANNEL_ID.test(text)) return { kind: 'id', channelId: text };
   if (text.startsWith('@')) {
-    if (!USERNAME.test(text.slice(1))) throw bad('a username has 4 to 32 letters, digits and _ and starts with a letter');
+    if (!USERNAME.test(text.slice(1)))
+      throw bad('a username has 4 to 32 letters, digits and _ and starts with a letter');
     return { kind: 'username', username: text.slice(1) };
   }
   if (USERNAME.test(text)) return { kind: 'username', username: text };
@@ -74,7 +79,11 @@ export function parseChannelRef(ref: string): ChannelRef {
     return { kind: 'id', channelId: parts[1] };
   }
   if (parts[0] === 'joinchat' || parts[0]?.startsWith('+')) {
-    throw new ChannelResolveError(ref, 'malformed', `${JSON.stringify(ref)} is an invite link: join the channel with the account in Telegram, then add it by its id or t.me/c/ link`);
+    throw new ChannelResolveError(
+      ref,
+      'malformed',
+      `${JSON.stringify(ref)} is an invite link: join the channel with the account in Telegram, then add it by its id or t.me/c/ link`,
+    );
   }
   if (parts[0] === undefined || !USERNAME.test(parts[0])) throw bad('the link carries no username');
   return { kind: 'username', username: parts[0] };
@@ -90,13 +99,25 @@ export function parseChannelRef(ref: string): ChannelRef {
  */
 export async function resolveChannel(account: AccountSession, ref: string): Promise<ChannelFacts> {
   const parsed = parseChannelRef(ref);
-  const channel = parsed.kind === 'username' ? await byUsername(account, ref, parsed.username) : await byDialogs(account, ref, parsed.channelId);
+  const channel =
+    parsed.kind === 'username'
+      ? await byUsername(account, ref, parsed.username)
+      : await byDialogs(account, ref, parsed.channelId);
   const channelId = channel.id.toString();
   const accessHash = channel.accessHash?.toString();
-  if (accessHash === undefined) throw new ChannelResolveError(ref, 'private', `${describe(ref)} came without an access hash: the account cannot read it`);
+  if (accessHash === undefined)
+    throw new ChannelResolveError(
+      ref,
+      'private',
+      `${describe(ref)} came without an access hash: the account cannot read it`,
+    );
   let full: Api.messages.ChatFull;
   try {
-    full = await account.call(new Api.channels.GetFullChannel({ channel: new Api.InputChannel({ channelId: bigInt(channelId), accessHash: bigInt(accessHash) }) }));
+    full = await account.call(
+      new Api.channels.GetFullChannel({
+        channel: new Api.InputChannel({ channelId: bigInt(channelId), accessHash: bigInt(accessHash) }),
+      }),
+    );
   } catch (err) {
     throw classified(ref, err);
   }
@@ -122,14 +143,33 @@ function classified(ref: string, err: unknown): Error {
   const reason = err.failure.message;
   if (err.failure.kind === 'channel_gone') {
     if (reason === 'USERNAME_NOT_OCCUPIED' || reason === 'USERNAME_INVALID') {
-      return new ChannelResolveError(ref, 'unknown_username', `no Telegram channel, group or user has the username in ${describe(ref)} (${reason}); check the spelling`, { cause: err });
+      return new ChannelResolveError(
+        ref,
+        'unknown_username',
+        `no Telegram channel, group or user has the username in ${describe(ref)} (${reason}); check the spelling`,
+        { cause: err },
+      );
     }
     if (reason === 'CHANNEL_PRIVATE' || reason === 'CHAT_FORBIDDEN' || reason === 'CHANNEL_BANNED') {
-      return new ChannelResolveError(ref, 'private', `${describe(ref)} is private or the account was banned from it (${reason}): join it with the account in Telegram first`, { cause: err });
+      return new ChannelResolveError(
+        ref,
+        'private',
+        `${describe(ref)} is private or the account was banned from it (${reason}): join it with the account in Telegram first`,
+        { cause: err },
+      );
     }
-    return new ChannelResolveError(ref, 'gone', `${describe(ref)} cannot be read (${reason}): it may have been deleted`, { cause: err });
+    return new ChannelResolveError(
+      ref,
+      'gone',
+      `${describe(ref)} cannot be read (${reason}): it may have been deleted`,
+      { cause: err },
+    );
   }
-  if (err.failure.kind === 'flood') return new Error(`Telegram asks the account to wait ${err.failure.seconds} s (FLOOD_WAIT) before resolving ${describe(ref)}; try again later`, { cause: err });
+  if (err.failure.kind === 'flood')
+    return new Error(
+      `Telegram asks the account to wait ${err.failure.seconds} s (FLOOD_WAIT) before resolving ${describe(ref)}; try again later`,
+      { cause: err },
+    );
   return err;
 }
 
@@ -137,10 +177,18 @@ function classified(ref: string, err: unknown): Error {
 function asBroadcast(ref: string, chat: Api.TypeChat | undefined): Api.Channel {
   if (chat instanceof Api.Channel && chat.broadcast) return chat;
   if (chat instanceof Api.ChannelForbidden) {
-    throw new ChannelResolveError(ref, 'private', `${describe(ref)} is private or the account was banned from it: join it with the account in Telegram first`);
+    throw new ChannelResolveError(
+      ref,
+      'private',
+      `${describe(ref)} is private or the account was banned from it: join it with the account in Telegram first`,
+    );
   }
   if (chat instanceof Api.Channel || chat instanceof Api.Chat || chat instanceof Api.ChatForbidden) {
-    throw new ChannelResolveError(ref, 'not_a_channel', `${describe(ref)} is a group, not a channel: tgpulse collects broadcast channels`);
+    throw new ChannelResolveError(
+      ref,
+      'not_a_channel',
+      `${describe(ref)} is a group, not a channel: tgpulse collects broadcast channels`,
+    );
   }
   throw new ChannelResolveError(ref, 'gone', `Telegram's answer for ${describe(ref)} did not include the channel`);
 }
@@ -158,7 +206,12 @@ async function byUsername(account: AccountSession, ref: string, username: string
     const what = user instanceof Api.User && user.bot ? 'a bot' : 'a user';
     throw new ChannelResolveError(ref, 'not_a_channel', `@${username} is ${what}, not a channel`);
   }
-  if (peer instanceof Api.PeerChat) throw new ChannelResolveError(ref, 'not_a_channel', `@${username} is a group, not a channel: tgpulse collects broadcast channels`);
+  if (peer instanceof Api.PeerChat)
+    throw new ChannelResolveError(
+      ref,
+      'not_a_channel',
+      `@${username} is a group, not a channel: tgpulse collects broadcast channels`,
+    );
   const chat = resolved.chats.find((c) => 'id' in c && c.id.equals(peer.channelId));
   return asBroadcast(ref, chat);
 }
@@ -171,7 +224,9 @@ async function byDialogs(account: AccountSession, ref: string, channelId: string
   for (let page = 0; page < MAX_DIALOG_PAGES; page++) {
     let answer: Api.messages.TypeDialogs;
     try {
-      answer = await account.call(new Api.messages.GetDialogs({ offsetDate, offsetId, offsetPeer, limit: DIALOG_PAGE, hash: bigInt(0) }));
+      answer = await account.call(
+        new Api.messages.GetDialogs({ offsetDate, offsetId, offsetPeer, limit: DIALOG_PAGE, hash: bigInt(0) }),
+      );
     } catch (err) {
       throw classified(ref, err);
     }
@@ -192,7 +247,9 @@ async function byDialogs(account: AccountSession, ref: string, channelId: string
 }
 
 /** The offsets of the page after `answer`: the last dialog's top message and peer. */
-function nextDialogOffset(answer: Api.messages.DialogsSlice): { offsetDate: number; offsetId: number; offsetPeer: Api.TypeInputPeer } | null {
+function nextDialogOffset(
+  answer: Api.messages.DialogsSlice,
+): { offsetDate: number; offsetId: number; offsetPeer: Api.TypeInputPeer } | null {
   const last = [...answer.dialogs].reverse().find((d): d is Api.Dialog => d instanceof Api.Dialog);
   if (!last) return null;
   const peer = last.peer;

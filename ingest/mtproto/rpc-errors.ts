@@ -23,10 +23,32 @@ export type RpcFailure =
   /** A request Telegram refuses for good (a bug or bad input): do not retry. */
   | { kind: 'refused'; message: string };
 
-const CHANNEL_GONE = new Set(['CHANNEL_PRIVATE', 'CHANNEL_INVALID', 'CHANNEL_PUBLIC_GROUP_NA', 'CHAT_FORBIDDEN', 'USERNAME_NOT_OCCUPIED', 'USERNAME_INVALID', 'CHANNEL_BANNED']);
+const CHANNEL_GONE = new Set([
+  'CHANNEL_PRIVATE',
+  'CHANNEL_INVALID',
+  'CHANNEL_PUBLIC_GROUP_NA',
+  'CHAT_FORBIDDEN',
+  'USERNAME_NOT_OCCUPIED',
+  'USERNAME_INVALID',
+  'CHANNEL_BANNED',
+]);
 const NO_RIGHTS = new Set(['CHAT_ADMIN_REQUIRED', 'BROADCAST_REQUIRED', 'STATS_UNAVAILABLE', 'CHAT_WRITE_FORBIDDEN']);
-const AUTH = new Set(['AUTH_KEY_UNREGISTERED', 'AUTH_KEY_INVALID', 'SESSION_REVOKED', 'SESSION_EXPIRED', 'USER_DEACTIVATED', 'USER_DEACTIVATED_BAN', 'AUTH_KEY_DUPLICATED']);
-const TRANSIENT = new Set(['RPC_CALL_FAIL', 'RPC_MCGET_FAIL', 'TIMEOUT', 'MSG_WAIT_FAILED', 'PERSISTENT_TIMESTAMP_OUTDATED']);
+const AUTH = new Set([
+  'AUTH_KEY_UNREGISTERED',
+  'AUTH_KEY_INVALID',
+  'SESSION_REVOKED',
+  'SESSION_EXPIRED',
+  'USER_DEACTIVATED',
+  'USER_DEACTIVATED_BAN',
+  'AUTH_KEY_DUPLICATED',
+]);
+const TRANSIENT = new Set([
+  'RPC_CALL_FAIL',
+  'RPC_MCGET_FAIL',
+  'TIMEOUT',
+  'MSG_WAIT_FAILED',
+  'PERSISTENT_TIMESTAMP_OUTDATED',
+]);
 
 /** Sorts a thrown value from `client.invoke` into what to do about it. */
 export function classifyRpcFailure(err: unknown): RpcFailure {
@@ -42,7 +64,8 @@ export function classifyRpcFailure(err: unknown): RpcFailure {
     if (CHANNEL_GONE.has(message)) return { kind: 'channel_gone', message };
     if (NO_RIGHTS.has(message)) return { kind: 'no_rights', message };
     if (AUTH.has(message) || err.code === 401) return { kind: 'auth', message };
-    if (TRANSIENT.has(message) || (err.code !== undefined && err.code >= 500) || err.code === -503) return { kind: 'transient', message };
+    if (TRANSIENT.has(message) || (err.code !== undefined && err.code >= 500) || err.code === -503)
+      return { kind: 'transient', message };
     return { kind: 'refused', message };
   }
   if (err instanceof errors.ServerError) return { kind: 'transient', message: err.errorMessage };

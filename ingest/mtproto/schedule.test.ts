@@ -18,21 +18,26 @@ describe('the counter poll schedule', () => {
   });
 
   it('never polls an older post more often than a younger one', () => {
-    fc.assert(fc.property(fc.nat(7 * DAY - 1), fc.nat(7 * DAY - 1), (a, b) => {
-      const [young, old] = a <= b ? [a, b] : [b, a];
-      expect(pollInterval(old)!).toBeGreaterThanOrEqual(pollInterval(young)!);
-    }));
+    fc.assert(
+      fc.property(fc.nat(7 * DAY - 1), fc.nat(7 * DAY - 1), (a, b) => {
+        const [young, old] = a <= b ? [a, b] : [b, a];
+        expect(pollInterval(old)!).toBeGreaterThanOrEqual(pollInterval(young)!);
+      }),
+    );
   });
 
   it('puts never-polled posts first, then the most overdue, and leaves out what is not due', () => {
     const now = 10 * DAY;
-    const due = duePosts([
-      { postId: 1, dateMs: now - 30 * MIN, lastPolledMs: now - 6 * MIN }, // due 1 min ago
-      { postId: 2, dateMs: now - 30 * MIN, lastPolledMs: now - 2 * MIN }, // not due
-      { postId: 3, dateMs: now - 2 * DAY, lastPolledMs: null }, // never polled
-      { postId: 4, dateMs: now - 3 * HOUR, lastPolledMs: now - 40 * MIN }, // due 25 min ago
-      { postId: 5, dateMs: now - 8 * DAY, lastPolledMs: null }, // too old
-    ], now);
+    const due = duePosts(
+      [
+        { postId: 1, dateMs: now - 30 * MIN, lastPolledMs: now - 6 * MIN }, // due 1 min ago
+        { postId: 2, dateMs: now - 30 * MIN, lastPolledMs: now - 2 * MIN }, // not due
+        { postId: 3, dateMs: now - 2 * DAY, lastPolledMs: null }, // never polled
+        { postId: 4, dateMs: now - 3 * HOUR, lastPolledMs: now - 40 * MIN }, // due 25 min ago
+        { postId: 5, dateMs: now - 8 * DAY, lastPolledMs: null }, // too old
+      ],
+      now,
+    );
     expect(due).toEqual([3, 4, 1]);
   });
 

@@ -49,7 +49,11 @@ export interface PolledPost {
  * The posts due for a poll at `now`, most overdue first (a never-polled post
  * is the most overdue). Posts past the schedule's oldest age are not due.
  */
-export function duePosts(posts: Iterable<PolledPost>, now: number, tiers: readonly PollTier[] = DEFAULT_POLL_TIERS): number[] {
+export function duePosts(
+  posts: Iterable<PolledPost>,
+  now: number,
+  tiers: readonly PollTier[] = DEFAULT_POLL_TIERS,
+): number[] {
   const due: Array<{ id: number; overdue: number }> = [];
   for (const p of posts) {
     const every = pollInterval(now - p.dateMs, tiers);
@@ -67,7 +71,12 @@ export function duePosts(posts: Iterable<PolledPost>, now: number, tiers: readon
  * posts along with the due ones lines a channel's posts up on shared polls
  * instead of one call per post.
  */
-export function pollBatch(posts: Iterable<PolledPost>, now: number, tiers: readonly PollTier[] = DEFAULT_POLL_TIERS, ahead = 0.5): number[] {
+export function pollBatch(
+  posts: Iterable<PolledPost>,
+  now: number,
+  tiers: readonly PollTier[] = DEFAULT_POLL_TIERS,
+  ahead = 0.5,
+): number[] {
   const list = [...posts];
   const due = duePosts(list, now, tiers);
   if (due.length === 0) return due;

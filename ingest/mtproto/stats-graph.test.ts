@@ -20,7 +20,9 @@ function expectValid(events: readonly ChannelStatsEvent[]): void {
 }
 
 function graph(json: unknown): Api.StatsGraph {
-  return new Api.StatsGraph({ json: new Api.DataJSON({ data: typeof json === 'string' ? json : JSON.stringify(json) }) });
+  return new Api.StatsGraph({
+    json: new Api.DataJSON({ data: typeof json === 'string' ? json : JSON.stringify(json) }),
+  });
 }
 
 /** value of `series` at `t`, from a list of points. */
@@ -32,7 +34,10 @@ const days = (n: number) => Array.from({ length: n }, (_, i) => T0 + i * DAY);
 
 // Shaped like Telegram's answers: chart metadata besides columns/types/names is ignored.
 const growthJson = {
-  columns: [['x', ...days(3)], ['y0', 15_010, 15_042, 15_097]],
+  columns: [
+    ['x', ...days(3)],
+    ['y0', 15_010, 15_042, 15_097],
+  ],
   types: { y0: 'line', x: 'x' },
   names: { y0: 'Total followers' },
   colors: { y0: '#3497ED' },
@@ -42,7 +47,11 @@ const growthJson = {
   xTickFormatter: 'function(x){ return new Date(x).toDateString(); }',
 };
 const followersJson = {
-  columns: [['x', ...days(3)], ['y0', 40, 61, 70], ['y1', 8, 6, 15]],
+  columns: [
+    ['x', ...days(3)],
+    ['y0', 40, 61, 70],
+    ['y1', 8, 6, 15],
+  ],
   types: { y0: 'line', y1: 'line', x: 'x' },
   names: { y0: 'Joined', y1: 'Left' },
   colors: { y0: 'green#4BD964', y1: 'red#FE3C30' },
@@ -105,7 +114,9 @@ describe('graphsOf finds every graph of a BroadcastStats', () => {
       reactionsByEmotionGraph: failed,
       storyInteractionsGraph: failed,
       storyReactionsByEmotionGraph: failed,
-      recentPostsInteractions: [new Api.PostInteractionCountersMessage({ msgId: 1, views: 1, forwards: 0, reactions: 0 })],
+      recentPostsInteractions: [
+        new Api.PostInteractionCountersMessage({ msgId: 1, views: 1, forwards: 0, reactions: 0 }),
+      ],
     });
     const found = graphsOf(stats);
     expect(found.map((g) => g.metric)).toEqual([
@@ -159,7 +170,14 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
   it('reads views by source with several series and skips null values', () => {
     const events = pointsOfGraph('views_by_source', graph(viewsBySourceJson), obs);
     expectValid(events);
-    expect([...new Set(events.map((e) => e.data.series))]).toEqual(['followers', 'channels', 'groups', 'private_chats', 'search', 'other']);
+    expect([...new Set(events.map((e) => e.data.series))]).toEqual([
+      'followers',
+      'channels',
+      'groups',
+      'private_chats',
+      'search',
+      'other',
+    ]);
     expect(events).toHaveLength(11);
     expect(at(events, 'channels', T0)).toBe(1200);
     expect(at(events, 'channels', T0 + DAY)).toBeUndefined();
@@ -169,7 +187,11 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
 
   it('skips values that are not finite numbers, as gaps', () => {
     // 1e999 parses to Infinity: the contract's value must be finite.
-    const events = pointsOfGraph('interactions', graph('{"columns":[["x",1,2,3,4],["y0",1e999,"12",true,7]],"types":{"x":"x"},"names":{"y0":"Views"}}'), obs);
+    const events = pointsOfGraph(
+      'interactions',
+      graph('{"columns":[["x",1,2,3,4],["y0",1e999,"12",true,7]],"types":{"x":"x"},"names":{"y0":"Views"}}'),
+      obs,
+    );
     expectValid(events);
     expect(events.map((e) => [e.data.t, e.data.value])).toEqual([[4, 7]]);
   });
@@ -181,7 +203,15 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
   });
 
   it('scopes per-post graphs with a prefix', () => {
-    const postViews = graph({ columns: [['x', T0, T0 + 300_000], ['y0', 120, 480], ['y1', 3, 9]], types: { x: 'x', y0: 'line', y1: 'line' }, names: { y0: 'Views', y1: 'Shares' } });
+    const postViews = graph({
+      columns: [
+        ['x', T0, T0 + 300_000],
+        ['y0', 120, 480],
+        ['y1', 3, 9],
+      ],
+      types: { x: 'x', y0: 'line', y1: 'line' },
+      names: { y0: 'Views', y1: 'Shares' },
+    });
     const events = pointsOfGraph('post_views', postViews, obs, '42/');
     expectValid(events);
     expect([...new Set(events.map((e) => e.data.series))]).toEqual(['42/views', '42/shares']);
@@ -189,7 +219,17 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
   });
 
   it('names unnamed series by their key, and finds the x column by its type', () => {
-    const events = pointsOfGraph('mute', graph({ columns: [['y0', 4], ['t', T0]], types: { t: 'x', y0: 'line' } }), obs);
+    const events = pointsOfGraph(
+      'mute',
+      graph({
+        columns: [
+          ['y0', 4],
+          ['t', T0],
+        ],
+        types: { t: 'x', y0: 'line' },
+      }),
+      obs,
+    );
     expectValid(events);
     expect(events.map((e) => e.data)).toEqual([{ metric: 'mute', series: 'y0', t: T0, value: 4 }]);
   });
@@ -198,18 +238,39 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
     const events = pointsOfGraph(
       'reactions_by_emotion',
       graph({
-        columns: [['x', T0], ['y0', 1], ['y1', 2], ['y2', 3], ['y3', 4], ['y4', 5]],
+        columns: [
+          ['x', T0],
+          ['y0', 1],
+          ['y1', 2],
+          ['y2', 3],
+          ['y3', 4],
+          ['y4', 5],
+        ],
         types: { x: 'x' },
-        names: { y0: '  Views — (Last 7 days)  ', y1: '👍', y2: 'Подписчики', y3: 'A'.repeat(100), y4: 'views, last 7 days' },
+        names: {
+          y0: '  Views — (Last 7 days)  ',
+          y1: '👍',
+          y2: 'Подписчики',
+          y3: 'A'.repeat(100),
+          y4: 'views, last 7 days',
+        },
       }),
       obs,
     );
     expectValid(events);
-    expect(events.map((e) => e.data.series)).toEqual(['views_last_7_days', 'y1', 'подписчики', 'a'.repeat(64), 'views_last_7_days_y4']);
+    expect(events.map((e) => e.data.series)).toEqual([
+      'views_last_7_days',
+      'y1',
+      'подписчики',
+      'a'.repeat(64),
+      'views_last_7_days_y4',
+    ]);
   });
 
   it('makes nothing of a graph without data points', () => {
-    expect(pointsOfGraph('growth', graph({ columns: [['x'], ['y0']], types: { x: 'x', y0: 'line' } }), obs)).toEqual([]);
+    expect(pointsOfGraph('growth', graph({ columns: [['x'], ['y0']], types: { x: 'x', y0: 'line' } }), obs)).toEqual(
+      [],
+    );
   });
 
   describe('throws GraphFormatError with a reason for a graph it cannot read', () => {
@@ -218,14 +279,73 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
       ['no columns array', JSON.stringify({ types: { x: 'x' } }), /no columns array/],
       ['columns that are not an array', JSON.stringify({ columns: { x: [1] } }), /no columns array/],
       ['a JSON value that is not an object', '[1,2,3]', /no columns array/],
-      ['a column without a key', JSON.stringify({ columns: [['x', T0], [5, 1]] }), /column #1 is not \[key, \.\.\.values\]/],
+      [
+        'a column without a key',
+        JSON.stringify({
+          columns: [
+            ['x', T0],
+            [5, 1],
+          ],
+        }),
+        /column #1 is not \[key, \.\.\.values\]/,
+      ],
       ['no x column', JSON.stringify({ columns: [['y0', 1, 2]], types: { y0: 'line' } }), /no x column/],
-      ['a column shorter than x', JSON.stringify({ columns: [['x', T0, T0 + DAY], ['y0', 1]], types: { x: 'x' } }), /column "y0" has 1 values for 2 x values/],
-      ['a column longer than x', JSON.stringify({ columns: [['x', T0], ['y0', 1, 2]], types: { x: 'x' } }), /column "y0" has 2 values for 1 x values/],
-      ['a non-numeric x', JSON.stringify({ columns: [['x', T0, '2026-01-02'], ['y0', 1, 2]], types: { x: 'x' } }), /x value #1 is not a finite number/],
-      ['a null x', JSON.stringify({ columns: [['x', null], ['y0', 1]], types: { x: 'x' } }), /x value #0 is not a finite number/],
+      [
+        'a column shorter than x',
+        JSON.stringify({
+          columns: [
+            ['x', T0, T0 + DAY],
+            ['y0', 1],
+          ],
+          types: { x: 'x' },
+        }),
+        /column "y0" has 1 values for 2 x values/,
+      ],
+      [
+        'a column longer than x',
+        JSON.stringify({
+          columns: [
+            ['x', T0],
+            ['y0', 1, 2],
+          ],
+          types: { x: 'x' },
+        }),
+        /column "y0" has 2 values for 1 x values/,
+      ],
+      [
+        'a non-numeric x',
+        JSON.stringify({
+          columns: [
+            ['x', T0, '2026-01-02'],
+            ['y0', 1, 2],
+          ],
+          types: { x: 'x' },
+        }),
+        /x value #1 is not a finite number/,
+      ],
+      [
+        'a null x',
+        JSON.stringify({
+          columns: [
+            ['x', null],
+            ['y0', 1],
+          ],
+          types: { x: 'x' },
+        }),
+        /x value #0 is not a finite number/,
+      ],
       ['a non-finite x', '{"columns":[["x",1e999],["y0",1]],"types":{"x":"x"}}', /x value #0 is not a finite number/],
-      ['a negative x', JSON.stringify({ columns: [['x', -1], ['y0', 1]], types: { x: 'x' } }), /x value #0 \(-1\) is not a time in ms/],
+      [
+        'a negative x',
+        JSON.stringify({
+          columns: [
+            ['x', -1],
+            ['y0', 1],
+          ],
+          types: { x: 'x' },
+        }),
+        /x value #0 \(-1\) is not a time in ms/,
+      ],
     ];
     it.each(cases)('%s', (_name, json, reason) => {
       let error: unknown;

@@ -35,7 +35,10 @@ export class GraphFormatError extends Error {
   readonly reason: string;
 
   constructor(metric: string, reason: string, options?: { cause?: unknown }) {
-    super(`statistics graph "${metric}" cannot be read: ${reason}; its points are skipped — send the graph to the dead-letter stream`, options);
+    super(
+      `statistics graph "${metric}" cannot be read: ${reason}; its points are skipped — send the graph to the dead-letter stream`,
+      options,
+    );
     this.name = 'GraphFormatError';
     this.metric = metric;
     this.reason = reason;
@@ -116,9 +119,16 @@ function readColumns(metric: string, parsed: unknown): Column[] {
  * @throws GraphFormatError for bad JSON, no columns array, no x column, a
  * column whose length differs from x, or an x that is not a time in ms.
  */
-export function pointsOfGraph(metric: string, graph: Api.StatsGraph, obs: Observation, seriesPrefix = ''): ChannelStatsEvent[] {
+export function pointsOfGraph(
+  metric: string,
+  graph: Api.StatsGraph,
+  obs: Observation,
+  seriesPrefix = '',
+): ChannelStatsEvent[] {
   if (seriesPrefix.length > MAX_SERIES_PREFIX) {
-    throw new RangeError(`series prefix of ${seriesPrefix.length} characters for "${metric}" exceeds ${MAX_SERIES_PREFIX}; use a short scope such as the post id`);
+    throw new RangeError(
+      `series prefix of ${seriesPrefix.length} characters for "${metric}" exceeds ${MAX_SERIES_PREFIX}; use a short scope such as the post id`,
+    );
   }
   const data = graph.json instanceof Api.DataJSON ? graph.json.data : undefined;
   if (typeof data !== 'string') throw new GraphFormatError(metric, 'graph carries no JSON data');
@@ -136,8 +146,10 @@ export function pointsOfGraph(metric: string, graph: Api.StatsGraph, obs: Observ
   const x = columns[xIndex >= 0 ? xIndex : columns.findIndex((c) => c.key === 'x')];
   if (x === undefined) throw new GraphFormatError(metric, 'no x column');
   const times = x.values.map((t, i) => {
-    if (typeof t !== 'number' || !Number.isFinite(t)) throw new GraphFormatError(metric, `x value #${i} is not a finite number`);
-    if (!Number.isInteger(t) || t < 0 || t > MAX_EPOCH_MS) throw new GraphFormatError(metric, `x value #${i} (${t}) is not a time in ms`);
+    if (typeof t !== 'number' || !Number.isFinite(t))
+      throw new GraphFormatError(metric, `x value #${i} is not a finite number`);
+    if (!Number.isInteger(t) || t < 0 || t > MAX_EPOCH_MS)
+      throw new GraphFormatError(metric, `x value #${i} (${t}) is not a time in ms`);
     return t;
   });
 
@@ -146,7 +158,10 @@ export function pointsOfGraph(metric: string, graph: Api.StatsGraph, obs: Observ
   for (const column of columns) {
     if (column === x) continue;
     if (column.values.length !== times.length) {
-      throw new GraphFormatError(metric, `column "${column.key.slice(0, 32)}" has ${column.values.length} values for ${times.length} x values`);
+      throw new GraphFormatError(
+        metric,
+        `column "${column.key.slice(0, 32)}" has ${column.values.length} values for ${times.length} x values`,
+      );
     }
     const label = names[column.key];
     const keyName = clampText(column.key, MAX_SERIES_NAME);

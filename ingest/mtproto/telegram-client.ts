@@ -50,7 +50,9 @@ export function proxyOption(url: string): ProxyInterface {
   try {
     parsed = new URL(url.trim());
   } catch {
-    throw new Error('a proxy must be socks5://[user:pass@]host:port or mtproxy://secret@host:port; this one is not a URL');
+    throw new Error(
+      'a proxy must be socks5://[user:pass@]host:port or mtproxy://secret@host:port; this one is not a URL',
+    );
   }
   const port = Number(parsed.port);
   // IPv6 hosts come bracketed from URL; sockets want them bare.
@@ -65,7 +67,8 @@ export function proxyOption(url: string): ProxyInterface {
   }
   if (parsed.protocol === 'mtproxy:') {
     const secret = decodeURIComponent(parsed.username);
-    if (!/^[0-9a-fA-F]{32,}$|^[A-Za-z0-9_=+/-]{22,}$/.test(secret)) throw new Error(`the MTProxy ${redactProxy(url)} needs its secret (hex or base64) before the @`);
+    if (!/^[0-9a-fA-F]{32,}$|^[A-Za-z0-9_=+/-]{22,}$/.test(secret))
+      throw new Error(`the MTProxy ${redactProxy(url)} needs its secret (hex or base64) before the @`);
     return { ip, port, secret, MTProxy: true };
   }
   throw new Error(`the proxy scheme ${parsed.protocol} is not supported: use socks5:// or mtproxy://`);
@@ -122,7 +125,9 @@ export async function openTelegramClient(opts: TelegramClientOptions): Promise<T
   if (!connected) {
     // gramjs answers false (and starts its update loop) when every attempt failed: stop it.
     await client.destroy().catch(() => undefined);
-    throw new Error(`could not connect to Telegram ${via} after ${CONNECTION_RETRIES} attempts: check the network or the proxy`);
+    throw new Error(
+      `could not connect to Telegram ${via} after ${CONNECTION_RETRIES} attempts: check the network or the proxy`,
+    );
   }
   return client;
 }
@@ -162,7 +167,9 @@ export async function openAccounts(opts: OpenAccountsOptions): Promise<OpenedAcc
   const key = sessionKeyOf(opts.config);
   if (!key.ok) throw new Error(key.problem);
   const connect = opts.connect ?? openTelegramClient;
-  const accounts = (await listAccounts(opts.control)).filter((a) => a.status === 'active' && (opts.only === undefined || opts.only.includes(a.id)));
+  const accounts = (await listAccounts(opts.control)).filter(
+    (a) => a.status === 'active' && (opts.only === undefined || opts.only.includes(a.id)),
+  );
   const sessions: AccountSession[] = [];
   const skipped: OpenedAccounts['skipped'] = [];
   for (const account of accounts) {
@@ -188,14 +195,29 @@ export async function openAccounts(opts: OpenAccountsOptions): Promise<OpenedAcc
       route = next.route;
       return next.client;
     };
-    sessions.push(new AccountSession({ accountId: account.id, client: first.client, reconnect, limits: opts.config.rateLimits, log: opts.log, metrics: opts.metrics }));
+    sessions.push(
+      new AccountSession({
+        accountId: account.id,
+        client: first.client,
+        reconnect,
+        limits: opts.config.rateLimits,
+        log: opts.log,
+        metrics: opts.metrics,
+      }),
+    );
   }
   return {
     sessions,
     skipped,
     async close() {
       await Promise.all(
-        sessions.map((s) => s.client.destroy().catch((err: unknown) => opts.log.warn({ err, account: s.accountId }, 'disconnecting from Telegram failed'))),
+        sessions.map((s) =>
+          s.client
+            .destroy()
+            .catch((err: unknown) =>
+              opts.log.warn({ err, account: s.accountId }, 'disconnecting from Telegram failed'),
+            ),
+        ),
       );
     },
   };

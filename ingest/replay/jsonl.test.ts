@@ -12,7 +12,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function members(channel: string, i: number): ChannelMembersEvent {
   const t = T + i * 60_000;
-  return { v: 1, kind: 'channel_members', id: eventId('cm', channel, t), channel_id: channel, event_time: t, observed_at: t, source: 'mtproto', data: { members: 1000 + i } };
+  return {
+    v: 1,
+    kind: 'channel_members',
+    id: eventId('cm', channel, t),
+    channel_id: channel,
+    event_time: t,
+    observed_at: t,
+    source: 'mtproto',
+    data: { members: 1000 + i },
+  };
 }
 
 /** A post with text that is not ASCII, so UTF-8 characters straddle read chunks somewhere in a long file. */
@@ -56,7 +65,9 @@ async function readAll(path: string, opts?: Parameters<typeof readEvents>[1]): P
 
 describe('capture files (JSON Lines of raw events)', () => {
   it('round-trips events through encodeLine and readEvents, in order, with line numbers', async () => {
-    const events: RawEvent[] = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? post('-100777', i + 1) : members('-100777', i)));
+    const events: RawEvent[] = Array.from({ length: 3000 }, (_, i) =>
+      i % 3 === 0 ? post('-100777', i + 1) : members('-100777', i),
+    );
     const path = capture(events.map(encodeLine).join(''));
     const lines = await readAll(path);
     expect(lines.map((l) => l.error).filter(Boolean)).toEqual([]);

@@ -34,7 +34,9 @@ export function encodeLine(event: RawEvent): string {
 }
 
 /** A line of a capture: the event it holds, or why it holds none. `line` is 1-based. */
-export type CaptureLine = { line: number; event: RawEvent; error?: undefined } | { line: number; event?: undefined; error: string };
+export type CaptureLine =
+  | { line: number; event: RawEvent; error?: undefined }
+  | { line: number; event?: undefined; error: string };
 
 export interface ReadEventsOptions {
   /** Stops reading; the generator then returns. */
@@ -65,7 +67,8 @@ export function parseLine(text: string): { event: RawEvent } | { error: string }
   }
   const checked = validateEvent(value);
   if (!checked.ok) return { error: `${checked.reason}: ${checked.detail}` };
-  if (!isRawKind(checked.event.kind)) return { error: `derived kind ${checked.event.kind} does not belong in a capture of TG_RAW` };
+  if (!isRawKind(checked.event.kind))
+    return { error: `derived kind ${checked.event.kind} does not belong in a capture of TG_RAW` };
   return { event: checked.event as RawEvent };
 }
 
@@ -90,7 +93,10 @@ const READ_CHUNK_BYTES = 256 * 1024;
 export async function* readEvents(path: string, opts: ReadEventsOptions = {}): AsyncGenerator<CaptureLine> {
   const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
   const file = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-    const why = err.code === 'ENOENT' ? 'it does not exist (check the path; captures are written by `tgpulse record`)' : err.message;
+    const why =
+      err.code === 'ENOENT'
+        ? 'it does not exist (check the path; captures are written by `tgpulse record`)'
+        : err.message;
     throw new CaptureFileError(`cannot read capture ${path}: ${why}`, path, { cause: err });
   });
   const stream = file.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
@@ -107,7 +113,8 @@ export async function* readEvents(path: string, opts: ReadEventsOptions = {}): A
     parts = [];
     bytes = 0;
     oversized = false;
-    if (wasOversized) return { line, error: `line of ${size} bytes is longer than the limit of ${maxLineBytes}; not read` };
+    if (wasOversized)
+      return { line, error: `line of ${size} bytes is longer than the limit of ${maxLineBytes}; not read` };
     if (text.trim() === '') return null;
     const parsed = parseLine(text);
     return 'event' in parsed ? { line, event: parsed.event } : { line, error: parsed.error };
@@ -140,7 +147,9 @@ export async function* readEvents(path: string, opts: ReadEventsOptions = {}): A
       if (out) yield out;
     }
   } catch (err) {
-    throw new CaptureFileError(`reading capture ${path} failed at line ${line + 1}: ${(err as Error).message}`, path, { cause: err });
+    throw new CaptureFileError(`reading capture ${path} failed at line ${line + 1}: ${(err as Error).message}`, path, {
+      cause: err,
+    });
   } finally {
     stream.destroy();
     await file.close().catch(() => undefined);

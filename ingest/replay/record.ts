@@ -9,7 +9,12 @@
  */
 import { once } from 'node:events';
 import { open, type FileHandle } from 'node:fs/promises';
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type OrderedConsumerOptions } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type OrderedConsumerOptions,
+} from '@nats-io/jetstream';
 import type { RawEvent } from '../../streams/contract.ts';
 import { decodeBatch } from '../../streams/codec.ts';
 import type { StreamsConfig } from '../../streams/config.ts';
@@ -74,7 +79,11 @@ const INACTIVE_THRESHOLD_MS = 60_000;
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 function consumerOptions(from: RecordStart): Partial<OrderedConsumerOptions> {
-  const base = { name_prefix: `tgpulse_record_${process.pid}_${Date.now().toString(36)}`, filter_subjects: RAW_SUBJECTS, inactive_threshold: INACTIVE_THRESHOLD_MS };
+  const base = {
+    name_prefix: `tgpulse_record_${process.pid}_${Date.now().toString(36)}`,
+    filter_subjects: RAW_SUBJECTS,
+    inactive_threshold: INACTIVE_THRESHOLD_MS,
+  };
   if (from === 'new') return { ...base, deliver_policy: DeliverPolicy.New };
   if (from === 'all') return { ...base, deliver_policy: DeliverPolicy.All };
   return { ...base, deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from).toISOString() };
@@ -106,7 +115,14 @@ async function openCapture(file: string, append: boolean): Promise<FileHandle> {
 export async function record(opts: RecordOptions): Promise<RecordStats> {
   const from = opts.from ?? 'new';
   const log = opts.log.child({ role: RECORD_STAGE, file: opts.file });
-  const stats: Omit<RecordStats, 'stoppedBy'> = { messages: 0, events: 0, invalid: 0, bytes: 0, firstSeq: null, lastSeq: null };
+  const stats: Omit<RecordStats, 'stoppedBy'> = {
+    messages: 0,
+    events: 0,
+    invalid: 0,
+    bytes: 0,
+    firstSeq: null,
+    lastSeq: null,
+  };
   let stoppedBy: RecordStop | null = null;
   const file = await openCapture(opts.file, opts.append ?? false);
   const out = file.createWriteStream({ highWaterMark: WRITE_BUFFER_BYTES, autoClose: false });
@@ -127,26 +143,41 @@ export async function record(opts: RecordOptions): Promise<RecordStats> {
     idleTimer = setTimeout(() => stop('idle'), opts.idleMs);
   };
 
-  const consumer = await opts.js.consumers.get(opts.streams.names.raw, consumerOptions(from)).catch(async (err: unknown) => {
-    await file.close();
-    throw new Error(`cannot read stream ${opts.streams.names.raw} to record it: ${(err as Error).message}`, { cause: err });
-  });
+  const consumer = await opts.js.consumers
+    .get(opts.streams.names.raw, consumerOptions(from))
+    .catch(async (err: unknown) => {
+      await file.close();
+      throw new Error(`cannot read stream ${opts.streams.names.raw} to record it: ${(err as Error).message}`, {
+        cause: err,
+      });
+    });
   try {
     messages = await consumer.consume({ max_messages: MAX_BUFFERED_MESSAGES });
     opts.signal.addEventListener('abort', onAbort, { once: true });
     if (opts.signal.aborted) stop('signal');
-    log.info({ from: typeof from === 'number' ? new Date(from).toISOString() : from, idleMs: opts.idleMs }, 'recording TG_RAW');
+    log.info(
+      { from: typeof from === 'number' ? new Date(from).toISOString() : from, idleMs: opts.idleMs },
+      'recording TG_RAW',
+    );
     armIdle();
     for await (const m of messages) {
       if (idleTimer) clearTimeout(idleTimer);
       stats.messages++;
       stats.firstSeq ??= m.seq;
       stats.lastSeq = m.seq;
-      const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, subject: parseSubject(m.subject), partitions: opts.streams.partitions, layer: 'raw' });
+      const decoded = decodeBatch(m.data, {
+        maxMessageBytes: opts.streams.maxMessageBytes,
+        subject: parseSubject(m.subject),
+        partitions: opts.streams.partitions,
+        layer: 'raw',
+      });
       for (const f of decoded.failures) {
         stats.invalid++;
         opts.metrics?.events.inc({ stage: RECORD_STAGE, kind: 'unknown', outcome: 'invalid' });
-        log.warn({ seq: m.seq, subject: m.subject, reason: f.reason, detail: f.detail }, 'event not recorded: it fails the contract (the pipeline dead-letters it)');
+        log.warn(
+          { seq: m.seq, subject: m.subject, reason: f.reason, detail: f.detail },
+          'event not recorded: it fails the contract (the pipeline dead-letters it)',
+        );
       }
       if (decoded.events.length) {
         const events = decoded.events as RawEvent[];
@@ -162,10 +193,15 @@ export async function record(opts: RecordOptions): Promise<RecordStats> {
     }
     if (stoppedBy === null) {
       const cause = await messages.closed();
-      throw new Error(`the consumer ended delivery unasked${cause ? ` (${cause.message})` : ''}; the file holds everything up to stream sequence ${stats.lastSeq ?? 'none'}`, { cause });
+      throw new Error(
+        `the consumer ended delivery unasked${cause ? ` (${cause.message})` : ''}; the file holds everything up to stream sequence ${stats.lastSeq ?? 'none'}`,
+        { cause },
+      );
     }
   } catch (err) {
-    throw new Error(`recording to ${opts.file} failed after ${stats.events} events: ${(err as Error).message}`, { cause: err });
+    throw new Error(`recording to ${opts.file} failed after ${stats.events} events: ${(err as Error).message}`, {
+      cause: err,
+    });
   } finally {
     if (idleTimer) clearTimeout(idleTimer);
     opts.signal.removeEventListener('abort', onAbort);
@@ -179,7 +215,11 @@ export async function record(opts: RecordOptions): Promise<RecordStats> {
 }
 
 /** Ends the buffered stream, then syncs and closes the file: every written line is on disk. */
-async function closeCapture(file: FileHandle, out: ReturnType<FileHandle['createWriteStream']>, failed: () => unknown): Promise<void> {
+async function closeCapture(
+  file: FileHandle,
+  out: ReturnType<FileHandle['createWriteStream']>,
+  failed: () => unknown,
+): Promise<void> {
   try {
     if (!failed()) {
       out.end();

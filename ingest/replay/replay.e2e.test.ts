@@ -83,7 +83,7 @@ async function consumerNames(jsm: JetStreamManager): Promise<string[]> {
   return names;
 }
 
-describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real NATS, real chDB)', () => {
+describe("record a pipeline's TG_RAW and replay it into a fresh pipeline (real NATS, real chDB)", () => {
   const dir = tempDir('record-replay');
   const file = join(dir, 'capture.jsonl');
   let natsA: TestNats;
@@ -101,8 +101,19 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
     const pipeA = await startPipeline({ natsUrl: natsA.url, dataDir: join(dir, 'a') });
     try {
       pipeA.startRoles();
-      published = await publishSimulation(pipeA, new Simulator({ seed: 17, channels: CHANNELS, start: START, durationMs: DAYS * DAY }));
-      recorded = await record({ js: pipeA.nats.js, streams: pipeA.config.streams, file, from: 'all', idleMs: IDLE_MS, signal: new AbortController().signal, log: silentLogger });
+      published = await publishSimulation(
+        pipeA,
+        new Simulator({ seed: 17, channels: CHANNELS, start: START, durationMs: DAYS * DAY }),
+      );
+      recorded = await record({
+        js: pipeA.nats.js,
+        streams: pipeA.config.streams,
+        file,
+        from: 'all',
+        idleMs: IDLE_MS,
+        signal: new AbortController().signal,
+        log: silentLogger,
+      });
       consumersAfterRecording = await consumerNames(pipeA.nats.jsm);
       await pipeA.waitIdle(300_000);
       tablesA = await dumpTables(pipeA.warehouse);
@@ -113,7 +124,13 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
     natsB = await startTestNats();
     pipeB = await startPipeline({ natsUrl: natsB.url, dataDir: join(dir, 'b') });
     pipeB.startRoles();
-    firstReplay = await replay({ file, publisher: pipeB.publisher, partitions: pipeB.config.streams.partitions, speed: Infinity, log: silentLogger });
+    firstReplay = await replay({
+      file,
+      publisher: pipeB.publisher,
+      partitions: pipeB.config.streams.partitions,
+      speed: Infinity,
+      log: silentLogger,
+    });
     await pipeB.waitIdle(300_000);
     tablesB = await dumpTables(pipeB.warehouse);
   }, 600_000);
@@ -142,7 +159,8 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
   it('gives the fresh pipeline the same raw, derived and serving tables, apart from source', () => {
     expect(tablesA.raw_post_counters.length).toBeGreaterThan(1000);
     expect(tablesA.channel_hourly.length).toBeGreaterThanOrEqual(CHANNELS * DAYS * 24 - CHANNELS);
-    for (const name of Object.keys(TABLES)) expect({ name, rows: tablesB[name] }).toEqual({ name, rows: tablesA[name] });
+    for (const name of Object.keys(TABLES))
+      expect({ name, rows: tablesB[name] }).toEqual({ name, rows: tablesA[name] });
   });
 
   it('marks what it replayed as source replay', async () => {
@@ -151,7 +169,13 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
 
   it('changes nothing when the same capture is replayed again', async () => {
     const before = { published: pipeB.publisher.published, duplicates: pipeB.publisher.duplicates };
-    const again = await replay({ file, publisher: pipeB.publisher, partitions: pipeB.config.streams.partitions, speed: Infinity, log: silentLogger });
+    const again = await replay({
+      file,
+      publisher: pipeB.publisher,
+      partitions: pipeB.config.streams.partitions,
+      speed: Infinity,
+      log: silentLogger,
+    });
     await pipeB.waitIdle(300_000);
     expect(again.events).toBe(firstReplay.events);
     // Same ids in the same batches: JetStream drops every message as a duplicate.
@@ -186,7 +210,15 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
       const publisher = rawEventPublisher(jetstream(nc), s);
       stats = await replay({ file: broken, publisher, partitions: s.partitions, speed: Infinity, log: silentLogger });
       const again = join(dir, 'rerecorded.jsonl');
-      await record({ js: jetstream(nc), streams: s, file: again, from: 'all', idleMs: IDLE_MS, signal: new AbortController().signal, log: silentLogger });
+      await record({
+        js: jetstream(nc),
+        streams: s,
+        file: again,
+        from: 'all',
+        idleMs: IDLE_MS,
+        signal: new AbortController().signal,
+        log: silentLogger,
+      });
       replayedIds = await captureIds(again);
     }, 120_000);
 
@@ -206,7 +238,14 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
     it('stops a recording on the signal with whole lines only, and deletes its consumer', async () => {
       const ac = new AbortController();
       const partial = join(dir, 'partial.jsonl');
-      const recording = record({ js: jetstream(nc), streams: defaultStreamsConfig, file: partial, from: 'all', signal: ac.signal, log: silentLogger });
+      const recording = record({
+        js: jetstream(nc),
+        streams: defaultStreamsConfig,
+        file: partial,
+        from: 'all',
+        signal: ac.signal,
+        log: silentLogger,
+      });
       // Without idleMs only the signal ends it: abort once lines are coming in.
       while (!existsSync(partial) || statSync(partial).size === 0) await sleep(20);
       ac.abort();
@@ -218,7 +257,9 @@ describe('record a pipeline\'s TG_RAW and replay it into a fresh pipeline (real 
       expect(lines.filter((l) => l.error)).toEqual([]);
       expect(lines.length).toBe(done.events);
       expect(readFileSync(partial, 'utf8').endsWith('\n')).toBe(true);
-      expect((await consumerNames(await jetstreamManager(nc))).filter((n) => n.startsWith('tgpulse_record'))).toEqual([]);
+      expect((await consumerNames(await jetstreamManager(nc))).filter((n) => n.startsWith('tgpulse_record'))).toEqual(
+        [],
+      );
     });
   });
 });

@@ -37,7 +37,6 @@ function capture(lines: string[]): string {
   return path;
 }
 
-
 interface PublishCall {
   at: number;
   events: RawEvent[];
@@ -77,10 +76,23 @@ describe('replay', () => {
   it('publishes every event of the capture once, in order, as source replay with its id unchanged, then flushes', async () => {
     const events = simulatedEvents();
     const pub = notingPublisher();
-    const stats = await replay({ file: capture(events.map(encodeLine)), publisher: pub.publisher, partitions: P, speed: Infinity, log: silentLogger });
+    const stats = await replay({
+      file: capture(events.map(encodeLine)),
+      publisher: pub.publisher,
+      partitions: P,
+      speed: Infinity,
+      log: silentLogger,
+    });
     expect(pub.events()).toEqual(events.map((e) => ({ ...e, source: 'replay' })));
     expect(pub.flushedAfter).toEqual([pub.calls.length]);
-    expect(stats).toMatchObject({ events: events.length, batches: pub.calls.length, invalidLines: 0, invalid: [], aborted: false, lastLine: events.length });
+    expect(stats).toMatchObject({
+      events: events.length,
+      batches: pub.calls.length,
+      invalidLines: 0,
+      invalid: [],
+      aborted: false,
+      lastLine: events.length,
+    });
     expect(stats.eventTimeFrom).toBe(Math.min(...events.map((e) => e.event_time)));
     // Batched: far fewer publishes than events.
     expect(stats.batches).toBeLessThan(events.length / 10);
@@ -89,7 +101,13 @@ describe('replay', () => {
   it('never lets the publisher reorder the events of a partition', async () => {
     const events = simulatedEvents();
     const pub = notingPublisher();
-    await replay({ file: capture(events.map(encodeLine)), publisher: pub.publisher, partitions: P, speed: Infinity, log: silentLogger });
+    await replay({
+      file: capture(events.map(encodeLine)),
+      publisher: pub.publisher,
+      partitions: P,
+      speed: Infinity,
+      log: silentLogger,
+    });
     const expected = new Map<number, string[]>();
     for (const e of events) {
       const p = partitionOf(e.channel_id, P);
@@ -102,7 +120,14 @@ describe('replay', () => {
   it('keeps publishes within the batch size', async () => {
     const events = simulatedEvents(1);
     const pub = notingPublisher();
-    await replay({ file: capture(events.map(encodeLine)), publisher: pub.publisher, partitions: 1, speed: Infinity, maxBatchEvents: 7, log: silentLogger });
+    await replay({
+      file: capture(events.map(encodeLine)),
+      publisher: pub.publisher,
+      partitions: 1,
+      speed: Infinity,
+      maxBatchEvents: 7,
+      log: silentLogger,
+    });
     expect(Math.max(...pub.calls.map((c) => c.events.length))).toBe(7);
     expect(pub.events().length).toBe(events.length);
   });
@@ -113,7 +138,15 @@ describe('replay', () => {
     const realStart = time.clock();
     const pub = notingPublisher(time.clock);
     const first = events[0].event_time;
-    const stats = await replay({ file: capture(events.map(encodeLine)), publisher: pub.publisher, partitions: P, speed: 60, clock: time.clock, sleep: time.sleep, log: silentLogger });
+    const stats = await replay({
+      file: capture(events.map(encodeLine)),
+      publisher: pub.publisher,
+      partitions: P,
+      speed: 60,
+      clock: time.clock,
+      sleep: time.sleep,
+      log: silentLogger,
+    });
     const dueAt = (e: RawEvent) => realStart + (e.event_time - first) / 60;
     for (const call of pub.calls) for (const e of call.events) expect(call.at).toBeGreaterThanOrEqual(dueAt(e));
     // Each publish holds what was due when it went out: its first event is due right then.
@@ -126,7 +159,15 @@ describe('replay', () => {
   it('does not sleep at max speed', async () => {
     const time = fakeTime(5_000_000);
     const pub = notingPublisher(time.clock);
-    await replay({ file: capture(simulatedEvents(1).map(encodeLine)), publisher: pub.publisher, partitions: P, speed: Infinity, clock: time.clock, sleep: time.sleep, log: silentLogger });
+    await replay({
+      file: capture(simulatedEvents(1).map(encodeLine)),
+      publisher: pub.publisher,
+      partitions: P,
+      speed: Infinity,
+      clock: time.clock,
+      sleep: time.sleep,
+      log: silentLogger,
+    });
     expect(time.sleeps).toEqual([]);
   });
 
@@ -136,7 +177,13 @@ describe('replay', () => {
     const garbage = Array.from({ length: MAX_REPORTED_INVALID + 20 }, () => 'not json\n');
     const path = capture([...lines.slice(0, 10), ...garbage, ...lines.slice(10)]);
     const pub = notingPublisher();
-    const stats = await replay({ file: path, publisher: pub.publisher, partitions: P, speed: Infinity, log: silentLogger });
+    const stats = await replay({
+      file: path,
+      publisher: pub.publisher,
+      partitions: P,
+      speed: Infinity,
+      log: silentLogger,
+    });
     expect(pub.events().map((e) => e.id)).toEqual(events.map((e) => e.id));
     expect(stats.invalidLines).toBe(garbage.length);
     expect(stats.invalid).toHaveLength(MAX_REPORTED_INVALID);
@@ -154,7 +201,16 @@ describe('replay', () => {
       now += ms;
     };
     const pub = notingPublisher(() => now);
-    const stats = await replay({ file: capture(events.map(encodeLine)), publisher: pub.publisher, partitions: P, speed: 1, clock: () => now, sleep, signal: ac.signal, log: silentLogger });
+    const stats = await replay({
+      file: capture(events.map(encodeLine)),
+      publisher: pub.publisher,
+      partitions: P,
+      speed: 1,
+      clock: () => now,
+      sleep,
+      signal: ac.signal,
+      log: silentLogger,
+    });
     expect(stats.aborted).toBe(true);
     const published = pub.events();
     expect(published.length).toBe(stats.events);
@@ -168,6 +224,8 @@ describe('replay', () => {
 
   it('rejects a speed that is not positive', async () => {
     const pub = notingPublisher();
-    await expect(replay({ file: capture([]), publisher: pub.publisher, partitions: P, speed: 0, log: silentLogger })).rejects.toThrow(/speed/);
+    await expect(
+      replay({ file: capture([]), publisher: pub.publisher, partitions: P, speed: 0, log: silentLogger }),
+    ).rejects.toThrow(/speed/);
   });
 });

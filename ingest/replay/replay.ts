@@ -139,7 +139,17 @@ export async function replay(opts: ReplayOptions): Promise<ReplayStats> {
   const log = opts.log.child({ role: REPLAY_STAGE, file: opts.file });
   const maxBatch = opts.maxBatchEvents ?? DEFAULT_MAX_BATCH_EVENTS;
   const realStart = (opts.clock ?? Date.now)();
-  const stats: ReplayStats = { events: 0, batches: 0, invalid: [], invalidLines: 0, lastLine: 0, eventTimeFrom: null, eventTimeTo: null, elapsedMs: 0, aborted: false };
+  const stats: ReplayStats = {
+    events: 0,
+    batches: 0,
+    invalid: [],
+    invalidLines: 0,
+    lastLine: 0,
+    eventTimeFrom: null,
+    eventTimeTo: null,
+    elapsedMs: 0,
+    aborted: false,
+  };
   const batch = new PartitionOrderedBatch(opts.partitions);
   let pacer: EventTimePacer | null = null;
   let sinceYield = 0;
@@ -175,7 +185,13 @@ export async function replay(opts: ReplayOptions): Promise<ReplayStats> {
       continue;
     }
     const event = { ...read.event, source: 'replay' } as RawEvent;
-    pacer ??= new EventTimePacer({ speed: opts.speed, from: event.event_time, signal: opts.signal, clock: opts.clock, sleep: opts.sleep });
+    pacer ??= new EventTimePacer({
+      speed: opts.speed,
+      from: event.event_time,
+      signal: opts.signal,
+      clock: opts.clock,
+      sleep: opts.sleep,
+    });
     if (pacer.paced && pacer.delayUntil(event.event_time) > 0) {
       // Publish what is due before waiting, so pacing never holds back due events.
       await publishBatch();
@@ -190,7 +206,17 @@ export async function replay(opts: ReplayOptions): Promise<ReplayStats> {
   await publishBatch();
   await opts.publisher.flush();
   stats.elapsedMs = (opts.clock ?? Date.now)() - realStart;
-  if (stats.invalidLines > stats.invalid.length) log.warn({ invalidLines: stats.invalidLines, reported: stats.invalid.length }, 'more invalid lines than reported');
-  log.info({ events: stats.events, batches: stats.batches, invalidLines: stats.invalidLines, lastLine: stats.lastLine, aborted: stats.aborted }, 'replay finished');
+  if (stats.invalidLines > stats.invalid.length)
+    log.warn({ invalidLines: stats.invalidLines, reported: stats.invalid.length }, 'more invalid lines than reported');
+  log.info(
+    {
+      events: stats.events,
+      batches: stats.batches,
+      invalidLines: stats.invalidLines,
+      lastLine: stats.lastLine,
+      aborted: stats.aborted,
+    },
+    'replay finished',
+  );
   return stats;
 }

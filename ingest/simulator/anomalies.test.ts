@@ -17,7 +17,11 @@ function simulate(opts: Partial<SimulatorOptions>): { sim: Simulator; events: Ra
   return { sim, batches, events: batches.flat() };
 }
 
-function channelEvents<K extends RawEvent['kind']>(events: readonly RawEvent[], channelId: string, kind: K): Array<Extract<RawEvent, { kind: K }>> {
+function channelEvents<K extends RawEvent['kind']>(
+  events: readonly RawEvent[],
+  channelId: string,
+  kind: K,
+): Array<Extract<RawEvent, { kind: K }>> {
   return events.filter((e): e is Extract<RawEvent, { kind: K }> => e.kind === kind && e.channel_id === channelId);
 }
 
@@ -69,7 +73,12 @@ const busy = profiles.findIndex((p) => p.postsPerDay >= 5);
 const busyId = profiles[busy].channelId;
 
 describe('default anomaly schedule', () => {
-  const opts: Partial<SimulatorOptions> = { channels: 30, durationMs: 14 * DAY_MS, anomalies: 'default', anomalyRate: 0.3 };
+  const opts: Partial<SimulatorOptions> = {
+    channels: 30,
+    durationMs: 14 * DAY_MS,
+    anomalies: 'default',
+    anomalyRate: 0.3,
+  };
   const withAnomalies = simulate(opts);
   const labels = withAnomalies.sim.labels();
 
@@ -88,7 +97,8 @@ describe('default anomaly schedule', () => {
   it('keeps the anomalies of one channel apart', () => {
     const byChannel = groupBy(labels, (l) => l.channel_id);
     for (const list of byChannel.values()) {
-      for (let i = 1; i < list.length; i++) expect(list[i].start - list[i - 1].end).toBeGreaterThanOrEqual(12 * HOUR_MS);
+      for (let i = 1; i < list.length; i++)
+        expect(list[i].start - list[i - 1].end).toBeGreaterThanOrEqual(12 * HOUR_MS);
     }
   });
 
@@ -96,7 +106,9 @@ describe('default anomaly schedule', () => {
     const virals = labels.filter((l) => l.kind === 'viral_post');
     expect(virals.length).toBeGreaterThan(0);
     for (const l of virals) {
-      const post = channelEvents(withAnomalies.events, l.channel_id, 'post').find((p: PostEvent) => p.data.post_id === l.post_id);
+      const post = channelEvents(withAnomalies.events, l.channel_id, 'post').find(
+        (p: PostEvent) => p.data.post_id === l.post_id,
+      );
       expect(post?.data.date).toBe(l.start);
     }
   });
@@ -117,7 +129,14 @@ describe('default anomaly schedule', () => {
   });
 
   it('only reports anomalies that have begun', () => {
-    const sim = new Simulator({ seed: SEED, channels: 30, start: START, durationMs: 14 * DAY_MS, anomalies: 'default', anomalyRate: 0.3 });
+    const sim = new Simulator({
+      seed: SEED,
+      channels: 30,
+      start: START,
+      durationMs: 14 * DAY_MS,
+      anomalies: 'default',
+      anomalyRate: 0.3,
+    });
     const midway = START + 10 * DAY_MS;
     sim.step(midway);
     expect(sim.labels()).toEqual(labels.filter((l) => l.start < midway));
@@ -141,10 +160,19 @@ describe('planted anomalies are visible in the data', () => {
     const start = START + 8 * DAY_MS + 10 * HOUR_MS;
     const { sim, events } = simulate({ anomalies: [{ kind: 'viral_post', channel: 2, start, magnitude: 12 }] });
     const [label] = sim.labels();
-    expect(label).toMatchObject({ kind: 'viral_post', channel_id: profiles[2].channelId, start, end: start + 48 * HOUR_MS, metric: 'post_views', magnitude: 12 });
+    expect(label).toMatchObject({
+      kind: 'viral_post',
+      channel_id: profiles[2].channelId,
+      start,
+      end: start + 48 * HOUR_MS,
+      metric: 'post_views',
+      magnitude: 12,
+    });
     const byPost = groupBy(channelEvents(events, label.channel_id, 'post_counters'), (c) => c.data.post_id);
     const viral = viewsAtAge(byPost.get(label.post_id!)!, DAY_MS);
-    const others = [...byPost.entries()].filter(([id, s]) => id !== label.post_id && s[s.length - 1].event_time - s[0].event_time > DAY_MS);
+    const others = [...byPost.entries()].filter(
+      ([id, s]) => id !== label.post_id && s[s.length - 1].event_time - s[0].event_time > DAY_MS,
+    );
     expect(others.length).toBeGreaterThan(5);
     expect(viral / median(others.map(([, s]) => viewsAtAge(s, DAY_MS)))).toBeGreaterThan(5);
   });
@@ -153,44 +181,65 @@ describe('planted anomalies are visible in the data', () => {
     const start = START + 8 * DAY_MS + 12 * HOUR_MS;
     const duration = 4 * HOUR_MS;
     // Spikes draw no random numbers, so the calm run is the exact counterfactual.
-    const spiked = simulate({ anomalies: [{ kind: 'view_spike', channel: busy, start, durationMs: duration, magnitude: 5 }] });
+    const spiked = simulate({
+      anomalies: [{ kind: 'view_spike', channel: busy, start, durationMs: duration, magnitude: 5 }],
+    });
     const calm = simulate({ anomalies: 'none' });
-    const during = (events: RawEvent[]) => viewsGained(channelEvents(events, busyId, 'post_counters'), start + 5 * MINUTE_MS, start + duration + 5 * MINUTE_MS);
+    const during = (events: RawEvent[]) =>
+      viewsGained(
+        channelEvents(events, busyId, 'post_counters'),
+        start + 5 * MINUTE_MS,
+        start + duration + 5 * MINUTE_MS,
+      );
     const ratio = during(spiked.events) / during(calm.events);
     expect(ratio).toBeGreaterThan(4.5);
     expect(ratio).toBeLessThan(5.5);
-    const after = (events: RawEvent[]) => viewsGained(channelEvents(events, busyId, 'post_counters'), start + duration + HOUR_MS, start + duration + 5 * HOUR_MS);
+    const after = (events: RawEvent[]) =>
+      viewsGained(
+        channelEvents(events, busyId, 'post_counters'),
+        start + duration + HOUR_MS,
+        start + duration + 5 * HOUR_MS,
+      );
     expect(after(spiked.events)).toBeLessThan(1.5 * after(calm.events));
   });
 
   it('subscriber_burst: joins within an hour far above usual hourly changes', () => {
     const start = START + 8 * DAY_MS + 14 * HOUR_MS;
-    const { events } = simulate({ anomalies: [{ kind: 'subscriber_burst', channel: 1, start, durationMs: HOUR_MS, magnitude: 0.02 }] });
+    const { events } = simulate({
+      anomalies: [{ kind: 'subscriber_burst', channel: 1, start, durationMs: HOUR_MS, magnitude: 0.02 }],
+    });
     const snaps = channelEvents(events, profiles[1].channelId, 'channel_members');
     const members = snaps.filter((s) => s.event_time < start).pop()!.data.members;
     const burst = membersChange(snaps, start, start + HOUR_MS + 15 * MINUTE_MS);
     expect(burst).toBeGreaterThan(0.015 * members);
     const usual = [];
-    for (let t = START + DAY_MS; t < start - HOUR_MS; t += HOUR_MS) usual.push(Math.abs(membersChange(snaps, t, t + HOUR_MS)));
+    for (let t = START + DAY_MS; t < start - HOUR_MS; t += HOUR_MS)
+      usual.push(Math.abs(membersChange(snaps, t, t + HOUR_MS)));
     expect(burst).toBeGreaterThan(5 * Math.max(...usual));
   });
 
   it('mass_unsubscribe: leaves within an hour far above usual hourly changes', () => {
     const start = START + 8 * DAY_MS + 20 * HOUR_MS;
-    const { events } = simulate({ anomalies: [{ kind: 'mass_unsubscribe', channel: 3, start, durationMs: 2 * HOUR_MS, magnitude: 0.03 }] });
+    const { events } = simulate({
+      anomalies: [{ kind: 'mass_unsubscribe', channel: 3, start, durationMs: 2 * HOUR_MS, magnitude: 0.03 }],
+    });
     const snaps = channelEvents(events, profiles[3].channelId, 'channel_members');
     const members = snaps.filter((s) => s.event_time < start).pop()!.data.members;
     const loss = -membersChange(snaps, start, start + 2 * HOUR_MS + 15 * MINUTE_MS);
     expect(loss).toBeGreaterThan(0.02 * members);
     const usual = [];
-    for (let t = START + DAY_MS; t < start - HOUR_MS; t += HOUR_MS) usual.push(Math.abs(membersChange(snaps, t, t + HOUR_MS)));
+    for (let t = START + DAY_MS; t < start - HOUR_MS; t += HOUR_MS)
+      usual.push(Math.abs(membersChange(snaps, t, t + HOUR_MS)));
     expect(loss).toBeGreaterThan(5 * Math.max(...usual));
   });
 
   it('channel_quiet: a regular poster publishes nothing for the window, then resumes', () => {
     const start = START + 8 * DAY_MS;
     const duration = 2.5 * DAY_MS;
-    const { events, sim } = simulate({ durationMs: 13 * DAY_MS, anomalies: [{ kind: 'channel_quiet', channel: busy, start, durationMs: duration }] });
+    const { events, sim } = simulate({
+      durationMs: 13 * DAY_MS,
+      anomalies: [{ kind: 'channel_quiet', channel: busy, start, durationMs: duration }],
+    });
     const dates = channelEvents(events, busyId, 'post').map((p) => p.data.date);
     expect(dates.filter((d) => d >= start && d < start + duration)).toEqual([]);
     expect(dates.filter((d) => d >= start - 2 * DAY_MS && d < start).length).toBeGreaterThan(4);
@@ -213,10 +262,23 @@ describe('planted anomalies are visible in the data', () => {
   });
 
   it('rejects a plan for a channel that does not exist, naming the entry', () => {
-    const bad = () => new Simulator({ seed: 1, channels: 2, start: START, anomalies: [{ kind: 'view_spike', channel: 5, start: START }] });
+    const bad = () =>
+      new Simulator({
+        seed: 1,
+        channels: 2,
+        start: START,
+        anomalies: [{ kind: 'view_spike', channel: 5, start: START }],
+      });
     expect(bad).toThrow(AnomalyPlanError);
     expect(bad).toThrow(/anomalies\[0\]\.channel/);
-    const afterEnd = () => new Simulator({ seed: 1, channels: 2, start: START, durationMs: DAY_MS, anomalies: [{ kind: 'viral_post', channel: 0, start: START + 2 * DAY_MS }] });
+    const afterEnd = () =>
+      new Simulator({
+        seed: 1,
+        channels: 2,
+        start: START,
+        durationMs: DAY_MS,
+        anomalies: [{ kind: 'viral_post', channel: 0, start: START + 2 * DAY_MS }],
+      });
     expect(afterEnd).toThrow(/anomalies\[0\]\.start must be a time in ms within the run/);
   });
 });

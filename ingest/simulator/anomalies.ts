@@ -15,7 +15,13 @@ import { deriveSeed, Rng } from './rng.ts';
 /** What can be planted. */
 export type AnomalyKind = 'viral_post' | 'view_spike' | 'subscriber_burst' | 'mass_unsubscribe' | 'channel_quiet';
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['viral_post', 'view_spike', 'subscriber_burst', 'mass_unsubscribe', 'channel_quiet'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = [
+  'viral_post',
+  'view_spike',
+  'subscriber_burst',
+  'mass_unsubscribe',
+  'channel_quiet',
+];
 
 /** The series in which a detector should see the anomaly. */
 export type AnomalyMetric = 'views' | 'subscribers_gained' | 'subscribers_lost' | 'posts' | 'post_views';
@@ -172,7 +178,14 @@ export function scheduleDay(input: DailyScheduleInput): ScheduledAnomaly[] {
     if (d.start < runStart + input.warmupMs) continue;
     if (d.start < lastEnd + GAP_MS) continue;
     if (d.start + detectionHorizonMs(d.kind, d.shape.durationMs) > runEnd) continue;
-    out.push({ kind: d.kind, channelIndex: profile.index, start: d.start, end: d.start + d.shape.durationMs, magnitude: d.shape.magnitude, postId: null });
+    out.push({
+      kind: d.kind,
+      channelIndex: profile.index,
+      start: d.start,
+      end: d.start + d.shape.durationMs,
+      magnitude: d.shape.magnitude,
+      postId: null,
+    });
     lastEnd = d.start + d.shape.durationMs;
   }
   return out;
@@ -193,15 +206,24 @@ export function resolvePlans(
 ): ScheduledAnomaly[] {
   return plans.map((plan, i) => {
     const where = `anomalies[${i}]`;
-    if (!ANOMALY_KINDS.includes(plan.kind)) throw new AnomalyPlanError(`${where}.kind must be one of ${ANOMALY_KINDS.join(', ')} (got ${JSON.stringify(plan.kind)})`);
+    if (!ANOMALY_KINDS.includes(plan.kind))
+      throw new AnomalyPlanError(
+        `${where}.kind must be one of ${ANOMALY_KINDS.join(', ')} (got ${JSON.stringify(plan.kind)})`,
+      );
     if (!Number.isInteger(plan.channel) || plan.channel < 0 || plan.channel >= profiles.length) {
-      throw new AnomalyPlanError(`${where}.channel must be a channel index in 0..${profiles.length - 1} (got ${plan.channel})`);
+      throw new AnomalyPlanError(
+        `${where}.channel must be a channel index in 0..${profiles.length - 1} (got ${plan.channel})`,
+      );
     }
     if (!(Number.isSafeInteger(plan.start) && plan.start >= runStart && plan.start < runEnd)) {
-      throw new AnomalyPlanError(`${where}.start must be a time in ms within the run [${runStart}, ${runEnd}) (got ${plan.start})`);
+      throw new AnomalyPlanError(
+        `${where}.start must be a time in ms within the run [${runStart}, ${runEnd}) (got ${plan.start})`,
+      );
     }
-    if (plan.durationMs !== undefined && !(plan.durationMs > 0)) throw new AnomalyPlanError(`${where}.durationMs must be positive (got ${plan.durationMs})`);
-    if (plan.magnitude !== undefined && !(plan.magnitude >= 0)) throw new AnomalyPlanError(`${where}.magnitude must be ≥ 0 (got ${plan.magnitude})`);
+    if (plan.durationMs !== undefined && !(plan.durationMs > 0))
+      throw new AnomalyPlanError(`${where}.durationMs must be positive (got ${plan.durationMs})`);
+    if (plan.magnitude !== undefined && !(plan.magnitude >= 0))
+      throw new AnomalyPlanError(`${where}.magnitude must be ≥ 0 (got ${plan.magnitude})`);
     const shape = drawShape(plan.kind, new Rng(deriveSeed(rootSeed, plan.channel, RngStream.Plans, i)));
     const durationMs = plan.durationMs ?? shape.durationMs;
     return {
@@ -249,7 +271,13 @@ export function viewMultiplier(spikes: readonly ScheduledAnomaly[], from: number
  * Expected extra joins (`subscriber_burst`) or leaves (`mass_unsubscribe`) in
  * (from, to], spread evenly over each burst.
  */
-export function burstMembers(anomalies: readonly ScheduledAnomaly[], kind: 'subscriber_burst' | 'mass_unsubscribe', members: number, from: number, to: number): number {
+export function burstMembers(
+  anomalies: readonly ScheduledAnomaly[],
+  kind: 'subscriber_burst' | 'mass_unsubscribe',
+  members: number,
+  from: number,
+  to: number,
+): number {
   let expected = 0;
   for (const a of anomalies) {
     if (a.kind !== kind) continue;

@@ -27,14 +27,28 @@ import {
   type AnomalyLabel,
   type ScheduledAnomaly,
 } from './anomalies.ts';
-import { DAY_MS, expectedViews, HOUR_MS, localHour, postContent, RngStream, SECOND_MS, type ChannelProfile } from './model.ts';
+import {
+  DAY_MS,
+  expectedViews,
+  HOUR_MS,
+  localHour,
+  postContent,
+  RngStream,
+  SECOND_MS,
+  type ChannelProfile,
+} from './model.ts';
 import { deriveSeed, Rng } from './rng.ts';
 
 /**
  * A batch as published: events of one kind for one channel, all observed at
  * the same instant (one NATS message).
  */
-export type SimBatch = PostEvent[] | PostCountersEvent[] | ChannelMembersEvent[] | ChannelStatsEvent[] | PostDeletedEvent[];
+export type SimBatch =
+  | PostEvent[]
+  | PostCountersEvent[]
+  | ChannelMembersEvent[]
+  | ChannelStatsEvent[]
+  | PostDeletedEvent[];
 
 /** Posts younger than `maxAgeMs` are polled every `everyMs`; older than the last band, never. */
 export interface PollBand {
@@ -209,7 +223,8 @@ export class ChannelSim {
   /** Labels of planted anomalies that began before `now`. */
   labels(now: number): AnomalyLabel[] {
     const out: AnomalyLabel[] = [];
-    for (const a of this.#anomalies) if (a.start < now && a.start < this.#cfg.end) out.push(labelOf(a, this.#channelId));
+    for (const a of this.#anomalies)
+      if (a.start < now && a.start < this.#cfg.end) out.push(labelOf(a, this.#channelId));
     return out;
   }
 
@@ -291,7 +306,9 @@ export class ChannelSim {
     if (viral) viral.postId = postId;
     const reach = p.reachMedian * rng.lognormal(0, p.reachSigma) * (viral ? viral.magnitude : 1);
     const finalViews = Math.max(1, reach * this.#members);
-    const deleteAt = rng.chance(p.deleteProbability) ? t + Math.round(rng.uniform(10 * 60, 2 * 24 * 3600)) * SECOND_MS : Infinity;
+    const deleteAt = rng.chance(p.deleteProbability)
+      ? t + Math.round(rng.uniform(10 * 60, 2 * 24 * 3600)) * SECOND_MS
+      : Infinity;
     const weights = new Float64Array(p.emojiWeights.length);
     for (let i = 0; i < weights.length; i++) weights[i] = p.emojiWeights[i] * rng.noise(0.3);
     this.#live.push(new LivePost(postId, t, finalViews, p.viewTauMs * rng.noise(0.2), deleteAt, weights));

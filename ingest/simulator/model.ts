@@ -38,21 +38,60 @@ export function channelIdOf(index: number): string {
 }
 
 /** Reactions a channel may enable; each channel uses 3–6 of them. */
-const EMOJI_PALETTE = ['👍', '❤', '🔥', '😁', '😢', '🤔', '👎', '🎉', '🤯', '😱', '🙏', '👏', '💯', '🤡', '⚡', '🏆'] as const;
+const EMOJI_PALETTE = [
+  '👍',
+  '❤',
+  '🔥',
+  '😁',
+  '😢',
+  '🤔',
+  '👎',
+  '🎉',
+  '🤯',
+  '😱',
+  '🙏',
+  '👏',
+  '💯',
+  '🤡',
+  '⚡',
+  '🏆',
+] as const;
 
 /** Relative posting intensity by local hour: quiet nights, a morning rise, an evening peak. */
 const POSTING_SHAPE = [
-  0.25, 0.12, 0.06, 0.04, 0.04, 0.08, 0.25, 0.6, 1.0, 1.2, 1.25, 1.2, 1.15, 1.1, 1.1, 1.1, 1.15, 1.25, 1.35, 1.4, 1.3, 1.1, 0.8,
-  0.45,
+  0.25, 0.12, 0.06, 0.04, 0.04, 0.08, 0.25, 0.6, 1.0, 1.2, 1.25, 1.2, 1.15, 1.1, 1.1, 1.1, 1.15, 1.25, 1.35, 1.4, 1.3,
+  1.1, 0.8, 0.45,
 ] as const;
 
 /** UTC offsets (minutes) channels live in, weighted by repetition toward the largest audiences. */
 const UTC_OFFSETS_MIN = [180, 180, 180, 180, 120, 60, 0, 240, 300, 330, 420, 480, -180, -300, -240, 540] as const;
 
-const MEDIA_TYPES = ['none', 'photo', 'video', 'document', 'audio', 'voice', 'poll', 'webpage', 'sticker', 'other'] as const;
+const MEDIA_TYPES = [
+  'none',
+  'photo',
+  'video',
+  'document',
+  'audio',
+  'voice',
+  'poll',
+  'webpage',
+  'sticker',
+  'other',
+] as const;
 const MEDIA_MIX = [0.35, 0.33, 0.15, 0.03, 0.01, 0.01, 0.03, 0.07, 0.01, 0.01] as const;
 
-const HASHTAGS = ['#news', '#crypto', '#ai', '#sport', '#tech', '#markets', '#travel', '#music', '#gaming', '#science'] as const;
+const HASHTAGS = [
+  '#news',
+  '#crypto',
+  '#ai',
+  '#sport',
+  '#tech',
+  '#markets',
+  '#travel',
+  '#music',
+  '#gaming',
+  '#science',
+] as const;
 
 /** Everything that makes one synthetic channel behave the way it does; fixed for a run. */
 export interface ChannelProfile {
@@ -193,7 +232,12 @@ export function postContent(rng: Rng, profile: ChannelProfile): PostContent {
   const forwarded = rng.chance(0.05);
   const mentions: string[] = rng.chance(0.1) ? [`@${handle(rng)}`] : [];
   const links: string[] = [];
-  if (rng.chance(0.25)) links.push(rng.chance(0.5) ? `https://t.me/${handle(rng)}/${rng.int(1, 99_999)}` : `https://example.com/a/${rng.int(1, 999_999)}`);
+  if (rng.chance(0.25))
+    links.push(
+      rng.chance(0.5)
+        ? `https://t.me/${handle(rng)}/${rng.int(1, 99_999)}`
+        : `https://example.com/a/${rng.int(1, 999_999)}`,
+    );
   const hashtags: string[] = [];
   if (rng.chance(0.2)) {
     hashtags.push(rng.pick(HASHTAGS));
@@ -203,8 +247,15 @@ export function postContent(rng: Rng, profile: ChannelProfile): PostContent {
     edit_date: null,
     text_length: textLength,
     media_type: media,
-    grouped_id: album ? `13${String(rng.int(0, 99_999_999)).padStart(8, '0')}${String(rng.int(0, 99_999_999)).padStart(8, '0')}` : null,
-    forward_from: forwarded ? { channel_id: String(rng.int(1_000_000_000, 1_999_999_999)), post_id: rng.chance(0.9) ? rng.int(1, 200_000) : null } : null,
+    grouped_id: album
+      ? `13${String(rng.int(0, 99_999_999)).padStart(8, '0')}${String(rng.int(0, 99_999_999)).padStart(8, '0')}`
+      : null,
+    forward_from: forwarded
+      ? {
+          channel_id: String(rng.int(1_000_000_000, 1_999_999_999)),
+          post_id: rng.chance(0.9) ? rng.int(1, 200_000) : null,
+        }
+      : null,
     mentions,
     links,
     hashtags,

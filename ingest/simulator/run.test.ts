@@ -8,9 +8,13 @@ const START = Date.UTC(2024, 0, 1);
 
 /** A simulator of four channels; `open` runs without an end. */
 function newSim(durationMs: number | 'open' = 2 * HOUR_MS): Simulator {
-  return new Simulator({ seed: 5, channels: 4, start: START, durationMs: durationMs === 'open' ? undefined : durationMs });
+  return new Simulator({
+    seed: 5,
+    channels: 4,
+    start: START,
+    durationMs: durationMs === 'open' ? undefined : durationMs,
+  });
 }
-
 
 describe('runSimulator', () => {
   it('paces simulated time at the requested speed on the given clock', async () => {
@@ -46,7 +50,13 @@ describe('runSimulator', () => {
 
   it('runs without sleeping at infinite speed', async () => {
     const time = fakeTime(1_000_000);
-    await runSimulator({ sim: newSim(), speed: Infinity, clock: time.clock, sleep: time.sleep, publish: async () => {} });
+    await runSimulator({
+      sim: newSim(),
+      speed: Infinity,
+      clock: time.clock,
+      sleep: time.sleep,
+      publish: async () => {},
+    });
     expect(time.sleeps).toEqual([]);
   });
 
@@ -82,14 +92,24 @@ describe('runSimulator', () => {
   });
 
   it('notices an abort from a timer even when publishing never waits', async () => {
-    const stats = await runSimulator({ sim: newSim('open'), speed: Infinity, signal: AbortSignal.timeout(50), publish: () => Promise.resolve() });
+    const stats = await runSimulator({
+      sim: newSim('open'),
+      speed: Infinity,
+      signal: AbortSignal.timeout(50),
+      publish: () => Promise.resolve(),
+    });
     expect(stats.aborted).toBe(true);
     expect(stats.batches).toBeGreaterThan(0);
   });
 
   it('stops sleeping on the real clock as soon as the signal aborts', async () => {
     const began = Date.now();
-    const stats = await runSimulator({ sim: newSim('open'), speed: 1, signal: AbortSignal.timeout(50), publish: async () => {} });
+    const stats = await runSimulator({
+      sim: newSim('open'),
+      speed: 1,
+      signal: AbortSignal.timeout(50),
+      publish: async () => {},
+    });
     expect(stats.aborted).toBe(true);
     expect(Date.now() - began).toBeLessThan(2000);
     expect(stats.simulatedUntil - START).toBeLessThan(5 * MINUTE_MS);
@@ -99,7 +119,10 @@ describe('runSimulator', () => {
     const cause = new Error('nats down');
     const run = runSimulator({ sim: newSim(), speed: Infinity, publish: () => Promise.reject(cause) });
     await expect(run).rejects.toBeInstanceOf(SimulatorPublishError);
-    await expect(run).rejects.toMatchObject({ cause, message: expect.stringMatching(/batch of channel \d+ at 2024-01-01T/) });
+    await expect(run).rejects.toMatchObject({
+      cause,
+      message: expect.stringMatching(/batch of channel \d+ at 2024-01-01T/),
+    });
   });
 
   it('rejects a speed that is not positive', async () => {

@@ -91,7 +91,11 @@ export async function runSimulator(opts: RunSimulatorOptions): Promise<RunStats>
         await publish(batch);
       } catch (cause) {
         const at = new Date(batch[0].event_time).toISOString();
-        throw new SimulatorPublishError(`publishing a ${batch[0].kind} batch of channel ${batch[0].channel_id} at ${at} failed`, batch, { cause });
+        throw new SimulatorPublishError(
+          `publishing a ${batch[0].kind} batch of channel ${batch[0].channel_id} at ${at} failed`,
+          batch,
+          { cause },
+        );
       }
       batches++;
       events += batch.length;

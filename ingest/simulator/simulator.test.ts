@@ -22,7 +22,10 @@ function eventsOf(batches: readonly SimBatch[]): RawEvent[] {
   return batches.flat();
 }
 
-function ofKind<K extends RawEvent['kind']>(events: readonly RawEvent[], kind: K): Array<Extract<RawEvent, { kind: K }>> {
+function ofKind<K extends RawEvent['kind']>(
+  events: readonly RawEvent[],
+  kind: K,
+): Array<Extract<RawEvent, { kind: K }>> {
   return events.filter((e): e is Extract<RawEvent, { kind: K }> => e.kind === kind);
 }
 
@@ -100,7 +103,8 @@ describe('Simulator output', () => {
       if (!first) problems.push('empty batch');
       else {
         for (const e of b) {
-          if (e.kind !== first.kind || e.channel_id !== first.channel_id || e.event_time !== first.event_time) problems.push(`mixed batch ${first.id}`);
+          if (e.kind !== first.kind || e.channel_id !== first.channel_id || e.event_time !== first.event_time)
+            problems.push(`mixed batch ${first.id}`);
           if (e.observed_at !== e.event_time || e.source !== 'simulator') problems.push(`bad envelope ${e.id}`);
         }
         if (first.kind === 'post_counters' && b.length > 100) problems.push(`oversized batch ${first.id}`);
@@ -142,7 +146,8 @@ describe('Post counters', () => {
         continue;
       }
       const c = post.data.counters;
-      if (post.event_time !== post.data.date || c.views + c.forwards + c.replies + c.reactions_total !== 0) problems.push(`post ${key}`);
+      if (post.event_time !== post.data.date || c.views + c.forwards + c.replies + c.reactions_total !== 0)
+        problems.push(`post ${key}`);
       const firstAfter = snaps[0].event_time - post.data.date;
       if (firstAfter <= 0 || firstAfter > 5 * MINUTE_MS) problems.push(`first poll of ${key} after ${firstAfter} ms`);
       if (snaps.some((s) => s.data.post_date !== post.data.date)) problems.push(`post_date of ${key}`);
@@ -158,13 +163,15 @@ describe('Post counters', () => {
     for (const snaps of counters.values()) {
       for (let i = 1; i < snaps.length; i++) {
         const [a, b] = [snaps[i - 1].data, snaps[i].data];
-        if (b.views < a.views || b.forwards < a.forwards || b.replies < a.replies) problems.push(`regressed ${snaps[i].id}`);
+        if (b.views < a.views || b.forwards < a.forwards || b.replies < a.replies)
+          problems.push(`regressed ${snaps[i].id}`);
         if (b.reactions_total < a.reactions_total - 1) problems.push(`reactions fell by more than 1 at ${snaps[i].id}`);
         if (b.reactions_total < a.reactions_total) drops++;
         snapshots++;
       }
       for (const s of snaps) {
-        if (s.data.reactions_total !== Object.values(s.data.reactions).reduce((x, y) => x + y, 0)) problems.push(`total ≠ sum at ${s.id}`);
+        if (s.data.reactions_total !== Object.values(s.data.reactions).reduce((x, y) => x + y, 0))
+          problems.push(`total ≠ sum at ${s.id}`);
       }
     }
     expect(problems.slice(0, 5)).toEqual([]);
@@ -182,7 +189,8 @@ describe('Post counters', () => {
         const expected = prevAge < 6 * HOUR_MS ? 5 * MINUTE_MS : prevAge < 2 * DAY_MS ? 30 * MINUTE_MS : 3 * HOUR_MS;
         if (gap !== expected) problems.push(`gap ${gap} at age ${prevAge} for ${snaps[i].id}`);
       }
-      if (snaps[snaps.length - 1].event_time - date >= 7 * DAY_MS) problems.push(`polled after a week: ${snaps[0].data.post_id}`);
+      if (snaps[snaps.length - 1].event_time - date >= 7 * DAY_MS)
+        problems.push(`polled after a week: ${snaps[0].data.post_id}`);
     }
     expect(problems.slice(0, 5)).toEqual([]);
   });
@@ -304,9 +312,18 @@ describe('Simulator options', () => {
   it('rejects a bad option with a message naming it', () => {
     expect(() => new Simulator({ seed: 1, channels: 0, start: START })).toThrow(SimulatorConfigError);
     expect(() => new Simulator({ seed: 1, channels: 0, start: START })).toThrow(/channels/);
-    expect(() => new Simulator({ seed: 1, channels: 1, start: START, pollEveryMs: [{ maxAgeMs: 10, everyMs: 60_000 }, { maxAgeMs: 5, everyMs: 60_000 }] })).toThrow(
-      /pollEveryMs\[1\]\.maxAgeMs/,
-    );
+    expect(
+      () =>
+        new Simulator({
+          seed: 1,
+          channels: 1,
+          start: START,
+          pollEveryMs: [
+            { maxAgeMs: 10, everyMs: 60_000 },
+            { maxAgeMs: 5, everyMs: 60_000 },
+          ],
+        }),
+    ).toThrow(/pollEveryMs\[1\]\.maxAgeMs/);
   });
 
   it('runs open-ended when no duration is given', () => {

@@ -95,23 +95,58 @@ function check(ok: boolean, option: string, wants: string, got: unknown): void {
 /** Applies defaults and validates; throws {@link SimulatorConfigError} on the first bad option. */
 export function resolveSimulatorOptions(o: SimulatorOptions): ResolvedSimulatorOptions {
   check(typeof o.seed === 'string' || Number.isSafeInteger(o.seed), 'seed', 'an integer or a string', o.seed);
-  check(Number.isSafeInteger(o.channels) && o.channels >= 1 && o.channels <= 10_000_000, 'channels', 'an integer ≥ 1', o.channels);
+  check(
+    Number.isSafeInteger(o.channels) && o.channels >= 1 && o.channels <= 10_000_000,
+    'channels',
+    'an integer ≥ 1',
+    o.channels,
+  );
   check(Number.isSafeInteger(o.start) && o.start >= 0, 'start', 'a time in ms since the epoch', o.start);
   const durationMs = o.durationMs ?? Infinity;
-  check(durationMs === Infinity || (Number.isSafeInteger(durationMs) && durationMs > 0), 'durationMs', 'a positive integer', o.durationMs);
+  check(
+    durationMs === Infinity || (Number.isSafeInteger(durationMs) && durationMs > 0),
+    'durationMs',
+    'a positive integer',
+    o.durationMs,
+  );
   const bands = o.pollEveryMs ?? DEFAULT_POLL_BANDS;
   check(bands.length > 0, 'pollEveryMs', 'a non-empty list of { maxAgeMs, everyMs }', bands);
   bands.forEach((b, i) => {
-    check(Number.isSafeInteger(b.everyMs) && b.everyMs >= 1000, `pollEveryMs[${i}].everyMs`, 'an integer ≥ 1000', b.everyMs);
+    check(
+      Number.isSafeInteger(b.everyMs) && b.everyMs >= 1000,
+      `pollEveryMs[${i}].everyMs`,
+      'an integer ≥ 1000',
+      b.everyMs,
+    );
     const prev = i > 0 ? bands[i - 1].maxAgeMs : 0;
-    check(Number.isSafeInteger(b.maxAgeMs) && b.maxAgeMs > prev, `pollEveryMs[${i}].maxAgeMs`, `an integer above ${prev} (bands ascend by age)`, b.maxAgeMs);
+    check(
+      Number.isSafeInteger(b.maxAgeMs) && b.maxAgeMs > prev,
+      `pollEveryMs[${i}].maxAgeMs`,
+      `an integer above ${prev} (bands ascend by age)`,
+      b.maxAgeMs,
+    );
   });
   const membersEveryMs = o.membersEveryMs ?? 15 * MINUTE_MS;
-  check(Number.isSafeInteger(membersEveryMs) && membersEveryMs >= 1000, 'membersEveryMs', 'an integer ≥ 1000', membersEveryMs);
+  check(
+    Number.isSafeInteger(membersEveryMs) && membersEveryMs >= 1000,
+    'membersEveryMs',
+    'an integer ≥ 1000',
+    membersEveryMs,
+  );
   const anomalies = o.anomalies ?? 'default';
-  check(anomalies === 'none' || anomalies === 'default' || Array.isArray(anomalies), 'anomalies', "'none', 'default' or a list of plans", anomalies);
+  check(
+    anomalies === 'none' || anomalies === 'default' || Array.isArray(anomalies),
+    'anomalies',
+    "'none', 'default' or a list of plans",
+    anomalies,
+  );
   const anomalyRate = o.anomalyRate ?? 0.05;
-  check(Number.isFinite(anomalyRate) && anomalyRate >= 0 && anomalyRate <= 10, 'anomalyRate', 'a number in 0..10 (anomalies per channel per day)', anomalyRate);
+  check(
+    Number.isFinite(anomalyRate) && anomalyRate >= 0 && anomalyRate <= 10,
+    'anomalyRate',
+    'a number in 0..10 (anomalies per channel per day)',
+    anomalyRate,
+  );
   const warmupMs = o.warmupMs ?? 7 * DAY_MS;
   check(Number.isSafeInteger(warmupMs) && warmupMs >= 0, 'warmupMs', 'an integer ≥ 0', warmupMs);
   const tickMs = o.tickMs ?? 5 * MINUTE_MS;
@@ -120,7 +155,20 @@ export function resolveSimulatorOptions(o: SimulatorOptions): ResolvedSimulatorO
   check(Number.isSafeInteger(maxBatchSize) && maxBatchSize >= 1, 'maxBatchSize', 'a positive integer', maxBatchSize);
   const source = o.source ?? 'simulator';
   check(['mtproto', 'simulator', 'replay', 'botapi'].includes(source), 'source', 'a contract source', source);
-  return { seed: o.seed, channels: o.channels, start: o.start, durationMs, pollEveryMs: bands, membersEveryMs, anomalies, anomalyRate, warmupMs, tickMs, maxBatchSize, source };
+  return {
+    seed: o.seed,
+    channels: o.channels,
+    start: o.start,
+    durationMs,
+    pollEveryMs: bands,
+    membersEveryMs,
+    anomalies,
+    anomalyRate,
+    warmupMs,
+    tickMs,
+    maxBatchSize,
+    source,
+  };
 }
 
 /** One step of simulated time and the batches that happened in it, in event-time order. */
@@ -160,7 +208,8 @@ export class Simulator {
 
     const planned: ScheduledAnomaly[][] = profiles.map(() => []);
     if (Array.isArray(o.anomalies)) {
-      for (const a of resolvePlans(o.anomalies, rootSeed, profiles, o.start, o.start + o.durationMs)) planned[a.channelIndex].push(a);
+      for (const a of resolvePlans(o.anomalies, rootSeed, profiles, o.start, o.start + o.durationMs))
+        planned[a.channelIndex].push(a);
     }
     const cfg: ChannelRunConfig = {
       rootSeed,
@@ -199,7 +248,8 @@ export class Simulator {
    */
   step(untilMs: number): SimBatch[] {
     const until = Math.min(untilMs, this.end);
-    if (!Number.isFinite(until)) throw new RangeError('Simulator.step needs a finite time for an open-ended run; use ticks() to run forever');
+    if (!Number.isFinite(until))
+      throw new RangeError('Simulator.step needs a finite time for an open-ended run; use ticks() to run forever');
     if (until <= this.#now) return [];
     const out: SimBatch[] = [];
     for (const ch of this.#channels) ch.emitUntil(until, out);

@@ -1,10 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { closeAlarm, closedAlarm, severityOf, stepAlarm, type AlarmParams, type AlarmState, type AlarmTransition } from './anomaly.ts';
+import {
+  closeAlarm,
+  closedAlarm,
+  severityOf,
+  stepAlarm,
+  type AlarmParams,
+  type AlarmState,
+  type AlarmTransition,
+} from './anomaly.ts';
 
-const params: AlarmParams = { zOpen: 4, zClose: 2, cooldown: 2, directions: ['spike', 'drop'], severity: { warning: 5, critical: 7 } };
+const params: AlarmParams = {
+  zOpen: 4,
+  zClose: 2,
+  cooldown: 2,
+  directions: ['spike', 'drop'],
+  severity: { warning: 5, critical: 7 },
+};
 
 /** Runs a sequence of z values (value = z, at = index) and collects the transitions. */
-function run(zs: number[], p: AlarmParams = params, warm = true): { transitions: (AlarmTransition | null)[]; state: AlarmState } {
+function run(
+  zs: number[],
+  p: AlarmParams = params,
+  warm = true,
+): { transitions: (AlarmTransition | null)[]; state: AlarmState } {
   let state = closedAlarm();
   const transitions = zs.map((z, i) => {
     const r = stepAlarm(state, { z, warm, value: z, at: i * 10 }, p);
@@ -18,7 +36,13 @@ describe('anomaly state machine', () => {
   it('opens at |z| ≥ zOpen with the direction of z', () => {
     const { transitions } = run([1, 4, 0]);
     expect(transitions[0]).toBeNull();
-    expect(transitions[1]).toMatchObject({ state: 'opened', revision: 1, direction: 'spike', openedAt: 10, severity: 'info' });
+    expect(transitions[1]).toMatchObject({
+      state: 'opened',
+      revision: 1,
+      direction: 'spike',
+      openedAt: 10,
+      severity: 'info',
+    });
     expect(run([-4.5]).transitions[0]).toMatchObject({ state: 'opened', direction: 'drop' });
   });
 

@@ -73,7 +73,11 @@ export function severityOf(absZ: number, t: SeverityThresholds): Severity {
 }
 
 /** Advances the alarm by one scored value; returns the new state and the transition, if any. */
-export function stepAlarm(state: AlarmState, input: AlarmInput, p: AlarmParams): { state: AlarmState; transition: AlarmTransition | null } {
+export function stepAlarm(
+  state: AlarmState,
+  input: AlarmInput,
+  p: AlarmParams,
+): { state: AlarmState; transition: AlarmTransition | null } {
   const { z, value } = input;
   const side: SeriesDirection = z >= 0 ? 'spike' : 'drop';
   const absZ = Math.abs(z);
@@ -84,7 +88,18 @@ export function stepAlarm(state: AlarmState, input: AlarmInput, p: AlarmParams):
       const severity = severityOf(absZ, p.severity);
       if (severity === open.severity && value === open.value) return { state, transition: null };
       const next: OpenAlarm = { ...open, revision: open.revision + 1, severity, value };
-      return { state: { open: next, cooldown: 0 }, transition: { state: 'updated', revision: next.revision, openedAt: open.openedAt, direction: open.direction, severity, z, value } };
+      return {
+        state: { open: next, cooldown: 0 },
+        transition: {
+          state: 'updated',
+          revision: next.revision,
+          openedAt: open.openedAt,
+          direction: open.direction,
+          severity,
+          z,
+          value,
+        },
+      };
     }
     const transition: AlarmTransition = {
       state: 'resolved',
@@ -101,18 +116,33 @@ export function stepAlarm(state: AlarmState, input: AlarmInput, p: AlarmParams):
   if (!input.warm || absZ < p.zOpen || !p.directions.includes(side)) return { state, transition: null };
   const severity = severityOf(absZ, p.severity);
   const opened: OpenAlarm = { openedAt: input.at, revision: 1, direction: side, severity, value };
-  return { state: { open: opened, cooldown: 0 }, transition: { state: 'opened', revision: 1, openedAt: input.at, direction: side, severity, z, value } };
+  return {
+    state: { open: opened, cooldown: 0 },
+    transition: { state: 'opened', revision: 1, openedAt: input.at, direction: side, severity, z, value },
+  };
 }
 
 /**
  * Ends an open anomaly without a new score (the series ended, e.g. the last
  * age of a post was scored); the transition repeats the last value.
  */
-export function closeAlarm(state: AlarmState, last: { z: number; value: number }, p: AlarmParams): { state: AlarmState; transition: AlarmTransition | null } {
+export function closeAlarm(
+  state: AlarmState,
+  last: { z: number; value: number },
+  p: AlarmParams,
+): { state: AlarmState; transition: AlarmTransition | null } {
   const open = state.open;
   if (!open) return { state, transition: null };
   return {
     state: { open: null, cooldown: p.cooldown },
-    transition: { state: 'resolved', revision: open.revision + 1, openedAt: open.openedAt, direction: open.direction, severity: severityOf(Math.abs(last.z), p.severity), z: last.z, value: last.value },
+    transition: {
+      state: 'resolved',
+      revision: open.revision + 1,
+      openedAt: open.openedAt,
+      direction: open.direction,
+      severity: severityOf(Math.abs(last.z), p.severity),
+      z: last.z,
+      value: last.value,
+    },
   };
 }

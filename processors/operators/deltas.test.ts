@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PostDelta } from '../../streams/contract.ts';
-import { applySnapshot, type CounterSnapshot, type CounterValues, type DeltaParams, type TrackedCounters } from './deltas.ts';
+import {
+  applySnapshot,
+  type CounterSnapshot,
+  type CounterValues,
+  type DeltaParams,
+  type TrackedCounters,
+} from './deltas.ts';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -17,7 +23,10 @@ function snap(id: string, time: number, c: CounterValues, postDate: number | nul
 }
 
 /** Applies snapshots in order; returns the deltas and the final tracked counters. */
-function applyAll(snaps: CounterSnapshot[], p: DeltaParams = params): { deltas: PostDelta[]; tracked: TrackedCounters | null; kinds: string[] } {
+function applyAll(
+  snaps: CounterSnapshot[],
+  p: DeltaParams = params,
+): { deltas: PostDelta[]; tracked: TrackedCounters | null; kinds: string[] } {
   let tracked: TrackedCounters | null = null;
   const deltas: PostDelta[] = [];
   const kinds: string[] = [];
@@ -36,10 +45,26 @@ const sum = (ds: PostDelta[], f: (d: PostDelta) => number) => ds.reduce((s, d) =
 
 describe('first snapshot of a post', () => {
   it('counts from zero and is `first` when the post is fresh', () => {
-    const r = applySnapshot(null, snap('a', T0 + H, counters(100, { forwards: 3, replies: 2, reactions_total: 5, reactions: { '👍': 4, '🔥': 1 } })), params);
+    const r = applySnapshot(
+      null,
+      snap(
+        'a',
+        T0 + H,
+        counters(100, { forwards: 3, replies: 2, reactions_total: 5, reactions: { '👍': 4, '🔥': 1 } }),
+      ),
+      params,
+    );
     expect(r.kind).toBe('delta');
     if (r.kind !== 'delta') return;
-    expect(r.delta).toMatchObject({ flag: 'first', d_views: 100, d_forwards: 3, d_replies: 2, d_reactions: 5, age_ms: H, source_id: 'a' });
+    expect(r.delta).toMatchObject({
+      flag: 'first',
+      d_views: 100,
+      d_forwards: 3,
+      d_replies: 2,
+      d_reactions: 5,
+      age_ms: H,
+      source_id: 'a',
+    });
     expect(r.delta.d_reactions_by).toEqual({ '👍': 4, '🔥': 1 });
   });
 
@@ -57,18 +82,26 @@ describe('first snapshot of a post', () => {
   it('is `expired` when the post is older than the retention (its state is gone; counting again would double it)', () => {
     expect(applySnapshot(null, snap('a', T0 + 31 * DAY, counters(5)), params).kind).toBe('expired');
     // The watermark ages it too, so a lagging snapshot cannot resurrect an evicted post.
-    expect(applySnapshot(null, snap('a', T0 + DAY, counters(5)), { ...params, watermark: T0 + 31 * DAY }).kind).toBe('expired');
+    expect(applySnapshot(null, snap('a', T0 + DAY, counters(5)), { ...params, watermark: T0 + 31 * DAY }).kind).toBe(
+      'expired',
+    );
   });
 });
 
 describe('later snapshots', () => {
   it('give the differences, flagged `normal`', () => {
-    const { deltas } = applyAll([snap('a', T0 + H, counters(100, { replies: 1 })), snap('b', T0 + 2 * H, counters(150, { replies: 3 }))]);
+    const { deltas } = applyAll([
+      snap('a', T0 + H, counters(100, { replies: 1 })),
+      snap('b', T0 + 2 * H, counters(150, { replies: 3 })),
+    ]);
     expect(deltas[1]).toMatchObject({ flag: 'normal', d_views: 50, d_replies: 2, views: 150, replies: 3 });
   });
 
   it('never let views or forwards go down: a lower value is `regressed` with delta 0', () => {
-    const { deltas, tracked } = applyAll([snap('a', T0 + H, counters(100, { forwards: 5 })), snap('b', T0 + 2 * H, counters(90, { forwards: 6 }))]);
+    const { deltas, tracked } = applyAll([
+      snap('a', T0 + H, counters(100, { forwards: 5 })),
+      snap('b', T0 + 2 * H, counters(90, { forwards: 6 })),
+    ]);
     expect(deltas[1]).toMatchObject({ flag: 'regressed', d_views: 0, d_forwards: 1, views: 100, forwards: 6 });
     expect(tracked?.views).toBe(100);
   });
@@ -108,7 +141,10 @@ describe('redelivery', () => {
   });
 
   it('identical counters at the same time are a duplicate even under another id', () => {
-    expect(applyAll([snap('a', T0 + H, counters(100)), snap('b', T0 + H, counters(100))]).kinds).toEqual(['delta', 'duplicate']);
+    expect(applyAll([snap('a', T0 + H, counters(100)), snap('b', T0 + H, counters(100))]).kinds).toEqual([
+      'delta',
+      'duplicate',
+    ]);
   });
 
   it('an older snapshot seen again changes nothing', () => {
@@ -130,12 +166,23 @@ describe('properties', () => {
     { minLength: 1, maxLength: 40 },
   );
 
-  function build(raw: { dt: number; views: number; forwards: number; replies: number; like: number; dup: boolean }[]): CounterSnapshot[] {
+  function build(
+    raw: { dt: number; views: number; forwards: number; replies: number; like: number; dup: boolean }[],
+  ): CounterSnapshot[] {
     const out: CounterSnapshot[] = [];
     let t = T0 + 10 * H;
     raw.forEach((r, i) => {
       t += r.dt;
-      const s = snap(`e${i}`, t, counters(r.views, { forwards: r.forwards, replies: r.replies, reactions_total: r.like, reactions: r.like ? { '👍': r.like } : {} }));
+      const s = snap(
+        `e${i}`,
+        t,
+        counters(r.views, {
+          forwards: r.forwards,
+          replies: r.replies,
+          reactions_total: r.like,
+          reactions: r.like ? { '👍': r.like } : {},
+        }),
+      );
       out.push(s);
       if (r.dup) out.push(s); // redelivery right after
     });

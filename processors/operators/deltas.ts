@@ -72,7 +72,8 @@ export function applySnapshot(prev: TrackedCounters | null, snap: CounterSnapsho
   if (snap.postDate !== null && now - snap.postDate > p.postRetentionMs) return { kind: 'expired' };
   // Without a post date, retention runs from the last snapshot: state older than that is gone
   // (whether or not the runtime evicted it yet), so the outcome does not depend on eviction timing.
-  if (prev && snap.postDate === null && p.watermark !== null && prev.time < p.watermark - p.postRetentionMs) prev = null;
+  if (prev && snap.postDate === null && p.watermark !== null && prev.time < p.watermark - p.postRetentionMs)
+    prev = null;
 
   if (!prev) return firstDelta(snap, p);
   if (prev.lastId === snap.id) return { kind: 'duplicate' };
@@ -122,7 +123,15 @@ function firstDelta(snap: CounterSnapshot, p: DeltaParams): DeltaOutcome {
   const age = ageOf(snap);
   const flag: DeltaFlag = age !== null && age < p.freshPostMs ? 'first' : 'baseline';
   const reactions = sortedCounts(c.reactions);
-  const tracked: TrackedCounters = { time: snap.time, lastId: snap.id, views: c.views, forwards: c.forwards, replies: c.replies, reactions_total: c.reactions_total, reactions };
+  const tracked: TrackedCounters = {
+    time: snap.time,
+    lastId: snap.id,
+    views: c.views,
+    forwards: c.forwards,
+    replies: c.replies,
+    reactions_total: c.reactions_total,
+    reactions,
+  };
   const delta: PostDelta = {
     post_id: snap.postId,
     source_id: snap.id,
@@ -148,7 +157,13 @@ function ageOf(snap: CounterSnapshot): number | null {
 }
 
 function sameCounters(a: CounterValues, b: CounterValues): boolean {
-  if (a.views !== b.views || a.forwards !== b.forwards || a.replies !== b.replies || a.reactions_total !== b.reactions_total) return false;
+  if (
+    a.views !== b.views ||
+    a.forwards !== b.forwards ||
+    a.replies !== b.replies ||
+    a.reactions_total !== b.reactions_total
+  )
+    return false;
   const ka = Object.keys(a.reactions).filter((k) => a.reactions[k] !== 0);
   const kb = Object.keys(b.reactions).filter((k) => b.reactions[k] !== 0);
   return ka.length === kb.length && ka.every((k) => countOf(b.reactions, k) === a.reactions[k]);
@@ -161,11 +176,17 @@ function countOf(m: Record<string, number>, k: string): number {
 
 /** Copy with keys sorted, so serialised state and emitted maps do not depend on arrival order. */
 function sortedCounts(m: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
+  return Object.fromEntries(
+    Object.keys(m)
+      .sort()
+      .map((k) => [k, m[k]]),
+  );
 }
 
 /** Per-emoji signed differences, zero entries left out, keys sorted. */
 function reactionDeltas(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-  return Object.fromEntries(keys.map((k) => [k, countOf(after, k) - countOf(before, k)] as const).filter(([, d]) => d !== 0));
+  return Object.fromEntries(
+    keys.map((k) => [k, countOf(after, k) - countOf(before, k)] as const).filter(([, d]) => d !== 0),
+  );
 }

@@ -31,7 +31,16 @@ export interface EmitContext {
 }
 
 export function postDeltaEvent(ctx: EmitContext, eventTime: number, data: PostDelta): PostDeltaEvent {
-  return { v: SCHEMA_VERSION, kind: 'post_delta', id: eventId('pd', data.source_id), channel_id: ctx.channelId, event_time: eventTime, observed_at: ctx.observedAt, source: ctx.source, data };
+  return {
+    v: SCHEMA_VERSION,
+    kind: 'post_delta',
+    id: eventId('pd', data.source_id),
+    channel_id: ctx.channelId,
+    event_time: eventTime,
+    observed_at: ctx.observedAt,
+    source: ctx.source,
+    data,
+  };
 }
 
 export function windowAggEvent(ctx: EmitContext, data: WindowAgg): WindowAggEvent {
@@ -64,7 +73,13 @@ export function trendEvent(ctx: EmitContext, data: Trend): TrendEvent {
  * The stable id of one anomaly. `seriesKey` is the window name for window
  * metrics and a fixed key for post series (whose window changes with the age).
  */
-export function anomalyId(channelId: string, metric: string, seriesKey: string, postId: number | null, openedAt: number): string {
+export function anomalyId(
+  channelId: string,
+  metric: string,
+  seriesKey: string,
+  postId: number | null,
+  openedAt: number,
+): string {
   return eventId('anom', channelId, metric, seriesKey, postId ?? '', openedAt);
 }
 

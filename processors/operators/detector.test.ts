@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { applyTransform, invertTransform, SeriesDetector, type SeriesDetectorConfig, type SeriesStep } from './detector.ts';
+import {
+  applyTransform,
+  invertTransform,
+  SeriesDetector,
+  type SeriesDetectorConfig,
+  type SeriesStep,
+} from './detector.ts';
 
 const base: SeriesDetectorConfig = {
   alpha: 0.1,
@@ -33,7 +39,9 @@ describe('SeriesDetector', () => {
     const values = Array.from({ length: 60 }, (_, i) => 100 + noise(i));
     values[40] = 160;
     const steps = run(new SeriesDetector(base), values);
-    const transitions = steps.flatMap((s, i) => (s.transition ? [[i, s.transition.state, s.transition.direction]] : []));
+    const transitions = steps.flatMap((s, i) =>
+      s.transition ? [[i, s.transition.state, s.transition.direction]] : [],
+    );
     expect(transitions).toEqual([
       [40, 'opened', 'spike'],
       [41, 'resolved', 'spike'],
@@ -58,7 +66,10 @@ describe('SeriesDetector', () => {
 
   it('keeps a separate state per seasonal slot, so a daily rhythm is not an anomaly', () => {
     // Hourly values: 1000 at 18-21h, 100 otherwise, for 3 weeks.
-    const values = Array.from({ length: 24 * 21 }, (_, i) => (i % 24 >= 18 && i % 24 < 22 ? 1000 : 100) * (1 + noise(i) / 100));
+    const values = Array.from(
+      { length: 24 * 21 },
+      (_, i) => (i % 24 >= 18 && i % 24 < 22 ? 1000 : 100) * (1 + noise(i) / 100),
+    );
     const seasonal = run(new SeriesDetector({ ...base, seasonality: 24, warmup: 5, alpha: 0.2 }), values);
     const flat = run(new SeriesDetector({ ...base, warmup: 5, alpha: 0.2 }), values);
     expect(seasonal.filter((s) => s.transition?.state === 'opened')).toHaveLength(0);
@@ -68,7 +79,10 @@ describe('SeriesDetector', () => {
 
   it('scores counts in log space but reports expectations and bands in the metric’s units', () => {
     const det = new SeriesDetector({ ...base, transform: 'log1p', warmup: 5 });
-    const steps = run(det, Array.from({ length: 30 }, (_, i) => 1000 * (1 + noise(i) / 50)));
+    const steps = run(
+      det,
+      Array.from({ length: 30 }, (_, i) => 1000 * (1 + noise(i) / 50)),
+    );
     const last = steps[steps.length - 1].score;
     expect(last.expected).toBeGreaterThan(900);
     expect(last.expected).toBeLessThan(1100);
@@ -78,7 +92,8 @@ describe('SeriesDetector', () => {
   });
 
   it('uses a signed log1p that round-trips', () => {
-    for (const v of [-1000, -1, 0, 0.5, 7, 1e6]) expect(invertTransform('log1p', applyTransform('log1p', v))).toBeCloseTo(v, 6);
+    for (const v of [-1000, -1, 0, 0.5, 7, 1e6])
+      expect(invertTransform('log1p', applyTransform('log1p', v))).toBeCloseTo(v, 6);
     expect(applyTransform('log1p', -9)).toBeCloseTo(-Math.log(10), 12);
   });
 
@@ -101,7 +116,15 @@ describe('SeriesDetector', () => {
 });
 
 describe('SeriesDetector with a pooled scale', () => {
-  const pooled: SeriesDetectorConfig = { ...base, seasonality: 24, scale: 'pooled', warmup: 5, alpha: 0.15, transform: 'log1p', minSd: { absolute: 0, relative: 0 } };
+  const pooled: SeriesDetectorConfig = {
+    ...base,
+    seasonality: 24,
+    scale: 'pooled',
+    warmup: 5,
+    alpha: 0.15,
+    transform: 'log1p',
+    minSd: { absolute: 0, relative: 0 },
+  };
   /** Hourly values with a daily rhythm (×10 in the evening) and ±3 % noise. */
   const rhythm = (i: number) => (i % 24 >= 18 && i % 24 < 22 ? 1000 : 100) * (1 + noise(i) / 100);
 
@@ -123,7 +146,10 @@ describe('SeriesDetector with a pooled scale', () => {
   });
 
   it('is warm only once the shared scale has a residual against a warm mean in every slot', () => {
-    const steps = run(new SeriesDetector(pooled), Array.from({ length: 24 * 8 }, (_, i) => rhythm(i)));
+    const steps = run(
+      new SeriesDetector(pooled),
+      Array.from({ length: 24 * 8 }, (_, i) => rhythm(i)),
+    );
     const firstWarm = steps.findIndex((s) => s.score.warm);
     // Slots are warm after 5 days; the scale then needs one more day of residuals.
     expect(firstWarm).toBe(24 * 6);

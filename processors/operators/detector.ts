@@ -137,8 +137,20 @@ export class SeriesDetector {
 
   constructor(config: SeriesDetectorConfig) {
     this.config = config;
-    this.ewma = { alpha: config.alpha, warmup: config.warmup, robust: config.robust, robustK: config.robustK, minSd: config.minSd };
-    this.alarm = { zOpen: config.zOpen, zClose: config.zClose, cooldown: config.cooldown, directions: config.directions, severity: config.severity };
+    this.ewma = {
+      alpha: config.alpha,
+      warmup: config.warmup,
+      robust: config.robust,
+      robustK: config.robustK,
+      minSd: config.minSd,
+    };
+    this.alarm = {
+      zOpen: config.zOpen,
+      zClose: config.zClose,
+      cooldown: config.cooldown,
+      directions: config.directions,
+      severity: config.severity,
+    };
   }
 
   /** A fresh state: empty EWMA per slot, no anomaly. */
@@ -187,7 +199,11 @@ export class SeriesDetector {
   step(state: SeriesDetectorState, value: number, pos: SeriesPosition): SeriesStep {
     if (this.config.scale === 'pooled') return this.stepPooled(state, value, pos);
     const { score, slots } = this.score(state.slots, value, pos.slot);
-    const { state: alarm, transition } = stepAlarm(state.alarm, { z: score.z, warm: score.warm, value, at: pos.at }, this.alarm);
+    const { state: alarm, transition } = stepAlarm(
+      state.alarm,
+      { z: score.z, warm: score.warm, value, at: pos.at },
+      this.alarm,
+    );
     return { state: { slots, alarm }, score, transition };
   }
 

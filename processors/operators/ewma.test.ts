@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { effectiveSd, emptyEwma, foldEwma, scoreEwma, updateEwma, Z_CAP, type EwmaParams, type EwmaState } from './ewma.ts';
+import {
+  effectiveSd,
+  emptyEwma,
+  foldEwma,
+  scoreEwma,
+  updateEwma,
+  Z_CAP,
+  type EwmaParams,
+  type EwmaState,
+} from './ewma.ts';
 
 const params = (over: Partial<EwmaParams> = {}): EwmaParams => ({
   alpha: 0.2,

@@ -62,7 +62,12 @@ export function emptyEwma(): EwmaState {
 
 /** The sd used for scoring: the EWMA sd floored by the absolute and relative minimum. */
 export function effectiveSd(state: EwmaState, minSd: MinSd): number {
-  return Math.max(Math.sqrt(Math.max(0, state.variance)), minSd.absolute, minSd.relative * Math.abs(state.mean), SD_EPSILON);
+  return Math.max(
+    Math.sqrt(Math.max(0, state.variance)),
+    minSd.absolute,
+    minSd.relative * Math.abs(state.mean),
+    SD_EPSILON,
+  );
 }
 
 /** Scores `x` against `state` (the state before `x`). */

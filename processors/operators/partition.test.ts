@@ -1,11 +1,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../../streams/codec.ts';
-import type { AnomalyEvent, DerivedEvent, PostCountersEvent, RawEvent, TrendEvent, WindowAggEvent } from '../../streams/contract.ts';
+import type {
+  AnomalyEvent,
+  DerivedEvent,
+  PostCountersEvent,
+  RawEvent,
+  TrendEvent,
+  WindowAggEvent,
+} from '../../streams/contract.ts';
 import { eventId } from '../../streams/ids.ts';
 import { defaultProcessorConfig, validateProcessorConfig, type ProcessorConfig } from '../config.ts';
 import { applyDelta, serializeDelta, StateChanges } from './state-delta.ts';
-import { createPartitionState, evict, processEvent, restoreState, serializeState, type PartitionState, type ProcessOutput } from './partition.ts';
+import {
+  createPartitionState,
+  evict,
+  processEvent,
+  restoreState,
+  serializeState,
+  type PartitionState,
+  type ProcessOutput,
+} from './partition.ts';
 import { QUIET_METRIC } from './quiet.ts';
 import { makeStream } from './stream.fixture.ts';
 
@@ -15,11 +30,16 @@ const T0 = Date.UTC(2024, 0, 1);
 const cfg = defaultProcessorConfig;
 
 /** Runs events through one state; returns every output in order. */
-function runAll(events: RawEvent[], state: PartitionState = createPartitionState(), c: ProcessorConfig = cfg): { outs: ProcessOutput[]; state: PartitionState } {
+function runAll(
+  events: RawEvent[],
+  state: PartitionState = createPartitionState(),
+  c: ProcessorConfig = cfg,
+): { outs: ProcessOutput[]; state: PartitionState } {
   return { outs: events.map((e) => processEvent(state, e, c)), state };
 }
 const derivedOf = (outs: ProcessOutput[]) => outs.flatMap((o) => o.derived);
-const ofKind = <K extends DerivedEvent['kind']>(ds: DerivedEvent[], kind: K) => ds.filter((d): d is Extract<DerivedEvent, { kind: K }> => d.kind === kind);
+const ofKind = <K extends DerivedEvent['kind']>(ds: DerivedEvent[], kind: K) =>
+  ds.filter((d): d is Extract<DerivedEvent, { kind: K }> => d.kind === kind);
 
 const counters = (ch: string, postId: number, t: number, views: number, postDate = t - H): PostCountersEvent => ({
   v: 1,
@@ -31,7 +51,13 @@ const counters = (ch: string, postId: number, t: number, views: number, postDate
   source: 'mtproto',
   data: { post_id: postId, post_date: postDate, views, forwards: 0, replies: 0, reactions_total: 0, reactions: {} },
 });
-const postEvent = (ch: string, postId: number, date: number, observedAt = date + M, id = `post:${ch}:${postId}`): RawEvent => ({
+const postEvent = (
+  ch: string,
+  postId: number,
+  date: number,
+  observedAt = date + M,
+  id = `post:${ch}:${postId}`,
+): RawEvent => ({
   v: 1,
   kind: 'post',
   id,
@@ -73,7 +99,11 @@ describe('default config', () => {
     const bad: ProcessorConfig = {
       ...cfg,
       windows: [{ name: '1h', sizeMs: 3 * H, hopMs: 2 * H }],
-      detectors: { ...cfg.detectors, views: { ...cfg.detectors.views, alpha: 2 }, forwards: { ...cfg.detectors.forwards, minus: 'forwards' } },
+      detectors: {
+        ...cfg.detectors,
+        views: { ...cfg.detectors.views, alpha: 2 },
+        forwards: { ...cfg.detectors.forwards, minus: 'forwards' },
+      },
     };
     const problems = validateProcessorConfig(bad);
     expect(problems).toContain('windows[0]: sizeMs must be a multiple of hopMs (hop ≤ size)');
@@ -84,7 +114,14 @@ describe('default config', () => {
 });
 
 describe('processEvent', () => {
-  const events = makeStream({ seed: 7, hours: 24 * 12, surgeChannel: '-1001', surgeFromHour: 24 * 11, silentChannel: '-1003', silentFromHour: 24 * 9 });
+  const events = makeStream({
+    seed: 7,
+    hours: 24 * 12,
+    surgeChannel: '-1001',
+    surgeFromHour: 24 * 11,
+    silentChannel: '-1003',
+    silentFromHour: 24 * 9,
+  });
   const { outs, state } = runAll(events);
   const derived = derivedOf(outs);
 
@@ -138,16 +175,22 @@ describe('processEvent', () => {
     expect(views.length).toBeGreaterThan(24 * 10);
     expect(views.every((t) => t.data.window === '1h')).toBe(true);
     const hourly = trends.filter((t) => t.channel_id === '-1002' && t.data.window === '1h').map((t) => t.data.metric);
-    expect(new Set(hourly)).toEqual(new Set(['views', 'forwards', 'reactions', 'subscribers_gained', 'subscribers_lost']));
+    expect(new Set(hourly)).toEqual(
+      new Set(['views', 'forwards', 'reactions', 'subscribers_gained', 'subscribers_lost']),
+    );
     const daily = trends.filter((t) => t.channel_id === '-1002' && t.data.window === '1d').map((t) => t.data.metric);
     expect(new Set(daily)).toEqual(new Set(['posts']));
     // Nothing is scored in a channel's first day (detectorSettleMs): its windows are not its normal yet.
-    expect(Math.min(...trends.filter((t) => t.channel_id === '-1002').map((t) => t.data.window_start))).toBeGreaterThanOrEqual(T0 + 24 * H);
+    expect(
+      Math.min(...trends.filter((t) => t.channel_id === '-1002').map((t) => t.data.window_start)),
+    ).toBeGreaterThanOrEqual(T0 + 24 * H);
     expect(views[views.length - 1].data.warm).toBe(true);
   });
 
   it('finds the views surge and keeps one anomaly id across its events', () => {
-    const surge = ofKind(derived, 'anomaly').filter((a) => a.channel_id === '-1001' && a.data.metric === 'views' && a.data.direction === 'spike');
+    const surge = ofKind(derived, 'anomaly').filter(
+      (a) => a.channel_id === '-1001' && a.data.metric === 'views' && a.data.direction === 'spike',
+    );
     expect(surge.length).toBeGreaterThan(0);
     const opened = surge.find((a) => a.data.state === 'opened')!;
     expect(opened.data.window_start).toBeGreaterThanOrEqual(T0 + 24 * 11 * H);
@@ -164,7 +207,9 @@ describe('processEvent', () => {
   });
 
   it('has few false alarms on the quiet, regular channel', () => {
-    const opened = ofKind(derived, 'anomaly').filter((a) => a.channel_id === '-1002' && a.data.state === 'opened' && a.data.post_id === null);
+    const opened = ofKind(derived, 'anomaly').filter(
+      (a) => a.channel_id === '-1002' && a.data.state === 'opened' && a.data.post_id === null,
+    );
     expect(opened.length).toBeLessThanOrEqual(3);
   });
 
@@ -242,8 +287,26 @@ describe('event kinds', () => {
   it('passes channel_stats and bot_event through with no output and no state change', () => {
     const state = runAll([counters('-1', 1, T0, 10)]).state;
     const before = serializeState(state);
-    const stats: RawEvent = { v: 1, kind: 'channel_stats', id: 's', channel_id: '-1', event_time: T0 + 99 * H, observed_at: T0, source: 'mtproto', data: { metric: 'growth', series: 'total', t: T0, value: 5 } };
-    const bot: RawEvent = { v: 1, kind: 'bot_event', id: 'b', channel_id: '-1', event_time: T0 + 99 * H, observed_at: T0, source: 'botapi', data: { bot_id: '1', event_type: 'start', user_id: null, properties: {} } };
+    const stats: RawEvent = {
+      v: 1,
+      kind: 'channel_stats',
+      id: 's',
+      channel_id: '-1',
+      event_time: T0 + 99 * H,
+      observed_at: T0,
+      source: 'mtproto',
+      data: { metric: 'growth', series: 'total', t: T0, value: 5 },
+    };
+    const bot: RawEvent = {
+      v: 1,
+      kind: 'bot_event',
+      id: 'b',
+      channel_id: '-1',
+      event_time: T0 + 99 * H,
+      observed_at: T0,
+      source: 'botapi',
+      data: { bot_id: '1', event_type: 'start', user_id: null, properties: {} },
+    };
     expect(processEvent(state, stats, cfg)).toEqual({ derived: [], late: [], skipped: [], changed: [] });
     expect(processEvent(state, bot, cfg)).toEqual({ derived: [], late: [], skipped: [], changed: [] });
     expect(serializeState(state)).toBe(before);
@@ -258,7 +321,9 @@ describe('event kinds', () => {
       postEvent(ch, 1, date, date + 20 * M, 'post:edited'),
       membersEvent(ch, T0 + 2 * H, 10),
     ]);
-    const w = ofKind(derivedOf(outs), 'window_agg').find((x) => x.data.window === '1h' && x.data.window_start === T0 && x.data.final)!;
+    const w = ofKind(derivedOf(outs), 'window_agg').find(
+      (x) => x.data.window === '1h' && x.data.window_start === T0 && x.data.final,
+    )!;
     expect(w.data.posts).toBe(1);
     expect(outs[1].skipped).toEqual([{ event_id: 'post:-5:1', reason: 'duplicate' }]);
   });
@@ -266,14 +331,27 @@ describe('event kinds', () => {
   it('turns a post’s embedded counters into its first delta, observed at observed_at', () => {
     const { outs } = runAll([postEvent('-6', 3, T0, T0 + 5 * M)]);
     const [pd] = ofKind(outs[0].derived, 'post_delta');
-    expect(pd).toMatchObject({ event_time: T0 + 5 * M, observed_at: T0 + 5 * M, data: { flag: 'first', d_views: 1, age_ms: 5 * M, source_id: 'post:-6:3' } });
+    expect(pd).toMatchObject({
+      event_time: T0 + 5 * M,
+      observed_at: T0 + 5 * M,
+      data: { flag: 'first', d_views: 1, age_ms: 5 * M, source_id: 'post:-6:3' },
+    });
   });
 
   it('forgets a deleted post: a later snapshot of it starts over', () => {
     const ch = '-7';
     const { outs } = runAll([
       counters(ch, 1, T0, 100),
-      { v: 1, kind: 'post_deleted', id: 'd', channel_id: ch, event_time: T0 + M, observed_at: T0 + M, source: 'mtproto', data: { post_ids: [1] } },
+      {
+        v: 1,
+        kind: 'post_deleted',
+        id: 'd',
+        channel_id: ch,
+        event_time: T0 + M,
+        observed_at: T0 + M,
+        source: 'mtproto',
+        data: { post_ids: [1] },
+      },
       counters(ch, 1, T0 + 2 * M, 120),
     ]);
     expect(ofKind(outs[2].derived, 'post_delta')[0].data).toMatchObject({ flag: 'first', d_views: 120 });
@@ -294,7 +372,11 @@ describe('event kinds', () => {
   });
 
   it('returns a late event, while its per-post delta still counts', () => {
-    const { outs } = runAll([counters('-1', 1, T0 + 10 * M, 10), counters('-1', 2, T0 + 3 * H, 10), counters('-1', 1, T0 + 20 * M, 15)]);
+    const { outs } = runAll([
+      counters('-1', 1, T0 + 10 * M, 10),
+      counters('-1', 2, T0 + 3 * H, 10),
+      counters('-1', 1, T0 + 20 * M, 15),
+    ]);
     expect(outs[2].late.map((e) => e.id)).toEqual([`pc:-1:1:${T0 + 20 * M}`]);
     expect(ofKind(outs[2].derived, 'post_delta')[0].data.d_views).toBe(5);
     expect(ofKind(outs[2].derived, 'window_agg')).toEqual([]);
@@ -302,7 +384,9 @@ describe('event kinds', () => {
 
   it('scores a post’s views at each age and emits its trend with the post id', () => {
     const events = makeStream({ seed: 3, hours: 24 * 4, channels: ['-9'], jitter: 0, duplicates: 0 });
-    const trends = ofKind(derivedOf(runAll(events).outs), 'trend').filter((t): t is TrendEvent => t.data.post_id !== null);
+    const trends = ofKind(derivedOf(runAll(events).outs), 'trend').filter(
+      (t): t is TrendEvent => t.data.post_id !== null,
+    );
     expect(new Set(trends.map((t) => t.data.window))).toEqual(new Set(['1h', '6h', '1d']));
     expect(trends.every((t) => t.data.metric === 'views_at_age' && t.event_time === t.data.window_start)).toBe(true);
   });
@@ -339,12 +423,15 @@ describe('subscriber detectors', () => {
     }
     return out;
   }
-  const anomaliesOf = (events: RawEvent[]) => ofKind(derivedOf(runAll(events).outs), 'anomaly').filter((x) => x.data.state === 'opened');
+  const anomaliesOf = (events: RawEvent[]) =>
+    ofKind(derivedOf(runAll(events).outs), 'anomaly').filter((x) => x.data.state === 'opened');
 
   it('alarms on a mass unsubscribe within its hour, as subscribers_lost', () => {
     const at = T0 + (10 * 24 + 14) * H;
     const opened = anomaliesOf(membersStream(at));
-    expect(opened.map((x) => [x.data.metric, x.data.window, x.data.direction, x.data.window_start])).toEqual([['subscribers_lost', '1h', 'spike', at]]);
+    expect(opened.map((x) => [x.data.metric, x.data.window, x.data.direction, x.data.window_start])).toEqual([
+      ['subscribers_lost', '1h', 'spike', at],
+    ]);
     // Scored on the net loss of the hour (lost − gained), in members.
     expect(opened[0].data.value).toBeGreaterThan(2800);
   });
@@ -354,9 +441,21 @@ describe('subscriber detectors', () => {
     // Scored on `lost` alone, those steps are a zero-inflated series where 0 → 20 looks like a surge.
     const lostAlone: ProcessorConfig = {
       ...cfg,
-      detectors: { ...cfg.detectors, subscribers_lost: { ...cfg.detectors.subscribers_lost, minus: null, transform: 'log1p', zOpen: 4, minSd: { absolute: 0.3, relative: 0 } } },
+      detectors: {
+        ...cfg.detectors,
+        subscribers_lost: {
+          ...cfg.detectors.subscribers_lost,
+          minus: null,
+          transform: 'log1p',
+          zOpen: 4,
+          minSd: { absolute: 0.3, relative: 0 },
+        },
+      },
     };
-    const opened = ofKind(derivedOf(runAll(membersStream(null), createPartitionState(), lostAlone).outs), 'anomaly').filter((x) => x.data.state === 'opened');
+    const opened = ofKind(
+      derivedOf(runAll(membersStream(null), createPartitionState(), lostAlone).outs),
+      'anomaly',
+    ).filter((x) => x.data.state === 'opened');
     expect(opened.length).toBeGreaterThan(0);
   });
 });

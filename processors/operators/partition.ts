@@ -22,14 +22,45 @@
  *   returned by that call.
  */
 import type { Anomaly, DerivedEvent, PostCountersEvent, PostEvent, RawEvent, Source } from '../../streams/contract.ts';
-import { DAY_MS, HOUR_MS, ageLabel, windowByName, WINDOW_METRICS, type ProcessorConfig, type WindowMetric } from '../config.ts';
+import {
+  DAY_MS,
+  HOUR_MS,
+  ageLabel,
+  windowByName,
+  WINDOW_METRICS,
+  type ProcessorConfig,
+  type WindowMetric,
+} from '../config.ts';
 import type { AlarmTransition } from './anomaly.ts';
 import { anomalyEvent, anomalyId, postDeltaEvent, trendEvent, windowAggEvent, type EmitContext } from './derived.ts';
 import { applySnapshot, type CounterSnapshot, type TrackedCounters } from './deltas.ts';
 import { SeriesDetector, seriesConfigOf, type SeriesDetectorState, type SeriesScore } from './detector.ts';
-import { createPostViewsChannel, createPostViewsPost, observePostViews, postViewsDetector, type PostViewsChannel, type PostViewsPost } from './post-views.ts';
-import { checkQuiet, createQuietState, notePost, QUIET_METRIC, type QuietState, type QuietTransition } from './quiet.ts';
-import { admit, createWindowsState, flush, observeTime, watermarkOf, type Contribution, type WindowEmission, type WindowsState } from './windows.ts';
+import {
+  createPostViewsChannel,
+  createPostViewsPost,
+  observePostViews,
+  postViewsDetector,
+  type PostViewsChannel,
+  type PostViewsPost,
+} from './post-views.ts';
+import {
+  checkQuiet,
+  createQuietState,
+  notePost,
+  QUIET_METRIC,
+  type QuietState,
+  type QuietTransition,
+} from './quiet.ts';
+import {
+  admit,
+  createWindowsState,
+  flush,
+  observeTime,
+  watermarkOf,
+  type Contribution,
+  type WindowEmission,
+  type WindowsState,
+} from './windows.ts';
 
 /**
  * Version of the checkpointed state layout; {@link restoreState} refuses others.
@@ -128,7 +159,13 @@ export function serializeState(state: PartitionState): string {
  */
 export function restoreState(saved: unknown): PartitionState {
   const parsed = (typeof saved === 'string' ? JSON.parse(saved) : saved) as Partial<PartitionState> | null;
-  if (!parsed || typeof parsed !== 'object' || parsed.version !== PARTITION_STATE_VERSION || !parsed.windows || !parsed.channels) {
+  if (
+    !parsed ||
+    typeof parsed !== 'object' ||
+    parsed.version !== PARTITION_STATE_VERSION ||
+    !parsed.windows ||
+    !parsed.channels
+  ) {
     throw new Error(
       `processor checkpoint has state layout version ${JSON.stringify(parsed?.version)}, expected ${PARTITION_STATE_VERSION}: ` +
         'delete the checkpoint key to rebuild the state by replaying the stream',
@@ -206,13 +243,22 @@ export function processEvent(state: PartitionState, event: RawEvent, cfg: Proces
   const emissions = flush(state.windows, event.channel_id, cfg);
   for (const em of emissions) onWindow(step, em);
   evictOnNewDay(state, cfg);
-  const swept = sweptBefore[0] !== state.windows.sweptMaxPane || sweptBefore[1] !== state.windows.sweptWmPane || sweptBefore[2] !== state.evictedDay;
+  const swept =
+    sweptBefore[0] !== state.windows.sweptMaxPane ||
+    sweptBefore[1] !== state.windows.sweptWmPane ||
+    sweptBefore[2] !== state.evictedDay;
   out.changed = swept ? 'all' : [event.channel_id, ...emissions.map((em) => em.channelId)];
   return out;
 }
 
 function newChannel(source: Source, cfg: ProcessorConfig): ChannelState {
-  return { source, posts: {}, detectors: {}, postViews: createPostViewsChannel(cfg.postViews), quiet: createQuietState() };
+  return {
+    source,
+    posts: {},
+    detectors: {},
+    postViews: createPostViewsChannel(cfg.postViews),
+    quiet: createQuietState(),
+  };
 }
 
 function onCounters(step: Step, event: PostCountersEvent): void {
@@ -222,7 +268,13 @@ function onCounters(step: Step, event: PostCountersEvent): void {
     postId: d.post_id,
     postDate: step.channel.posts[String(d.post_id)]?.date ?? d.post_date ?? null,
     time: event.event_time,
-    counters: { views: d.views, forwards: d.forwards, replies: d.replies, reactions_total: d.reactions_total, reactions: d.reactions },
+    counters: {
+      views: d.views,
+      forwards: d.forwards,
+      replies: d.replies,
+      reactions_total: d.reactions_total,
+      reactions: d.reactions,
+    },
   });
 }
 
@@ -245,7 +297,13 @@ function onPost(step: Step, event: PostEvent): void {
     existing.date = d.date;
     existing.views = null;
   }
-  handleSnapshot(step, { id: event.id, postId: d.post_id, postDate: d.date, time: event.observed_at, counters: d.counters });
+  handleSnapshot(step, {
+    id: event.id,
+    postId: d.post_id,
+    postDate: d.date,
+    time: event.observed_at,
+    counters: d.counters,
+  });
   const rec = channel.posts[key];
   if (rec && !rec.counted) {
     rec.counted = true;
@@ -264,7 +322,10 @@ function handleSnapshot(step: Step, snap: CounterSnapshot): void {
     watermark: partitionWatermark(step.state, cfg),
   });
   if (outcome.kind !== 'delta') {
-    out.skipped.push({ event_id: event.id, reason: outcome.kind === 'expired' ? 'post_expired' : outcome.kind === 'stale' ? 'stale_snapshot' : 'duplicate' });
+    out.skipped.push({
+      event_id: event.id,
+      reason: outcome.kind === 'expired' ? 'post_expired' : outcome.kind === 'stale' ? 'stale_snapshot' : 'duplicate',
+    });
     if (outcome.kind === 'expired' && rec) delete channel.posts[key];
     return;
   }
@@ -283,19 +344,34 @@ function handleSnapshot(step: Step, snap: CounterSnapshot): void {
     reactions: delta.d_reactions,
     baseline: delta.flag === 'baseline',
   });
-  if (post.date !== null) scorePostViews(step, snap.postId, post, post.date, Math.max(0, snap.time - post.date), outcome.tracked.views);
+  if (post.date !== null)
+    scorePostViews(step, snap.postId, post, post.date, Math.max(0, snap.time - post.date), outcome.tracked.views);
 }
 
 function contribute(step: Step, c: Contribution): void {
   const admission = admit(step.state.windows, step.event.channel_id, c, step.cfg);
   if (admission === 'late') step.late = true;
-  else if (admission === 'before_start') step.out.skipped.push({ event_id: step.event.id, reason: 'before_channel_start' });
+  else if (admission === 'before_start')
+    step.out.skipped.push({ event_id: step.event.id, reason: 'before_channel_start' });
   else if (admission === 'duplicate') step.out.skipped.push({ event_id: step.event.id, reason: 'duplicate' });
 }
 
-function scorePostViews(step: Step, postId: number, post: PostRecord, postDate: number, ageMs: number, views: number): void {
+function scorePostViews(
+  step: Step,
+  postId: number,
+  post: PostRecord,
+  postDate: number,
+  ageMs: number,
+  views: number,
+): void {
   const { channel, cfg, compiled } = step;
-  const r = observePostViews(channel.postViews, post.views ?? createPostViewsPost(), { ageMs, views, postDate }, compiled.postViews, cfg.postViews);
+  const r = observePostViews(
+    channel.postViews,
+    post.views ?? createPostViewsPost(),
+    { ageMs, views, postDate },
+    compiled.postViews,
+    cfg.postViews,
+  );
   channel.postViews = r.channel;
   post.views = r.post;
   const ctx = emitContext(step, step.event.channel_id, channel.source);
@@ -303,14 +379,18 @@ function scorePostViews(step: Step, postId: number, post: PostRecord, postDate: 
     const window = ageLabel(s.ageMs);
     step.out.derived.push(trendEvent(ctx, trendData(POST_VIEWS_METRIC, window, postDate, postId, s.score)));
     for (const t of s.transitions) {
-      step.out.derived.push(anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, t, s.score)));
+      step.out.derived.push(
+        anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, t, s.score)),
+      );
     }
   }
   if (r.ended && r.lastScore) {
     const last = r.lastScore;
     const window = ageLabel(cfg.postViews.agesMs[last.index]);
     const score = { expected: last.expected, bandLow: last.bandLow, bandHigh: last.bandHigh };
-    step.out.derived.push(anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, r.ended, score)));
+    step.out.derived.push(
+      anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, r.ended, score)),
+    );
   }
 }
 
@@ -334,12 +414,21 @@ function onWindow(step: Step, em: WindowEmission): void {
       channel.detectors[metric] = s.state;
       step.out.derived.push(trendEvent(ctx, trendData(metric, agg.window, agg.window_start, null, s.score)));
       if (s.transition) {
-        step.out.derived.push(anomalyEvent(ctx, anomalyData(em.channelId, metric, agg.window, agg.window, agg.window_start, null, s.transition, s.score)));
+        step.out.derived.push(
+          anomalyEvent(
+            ctx,
+            anomalyData(em.channelId, metric, agg.window, agg.window, agg.window_start, null, s.transition, s.score),
+          ),
+        );
       }
     }
   }
   if (agg.window === cfg.quiet.window && spec) {
-    const checked = checkQuiet(channel.quiet, { start: agg.window_end - spec.hopMs, end: agg.window_end, complete: em.complete }, cfg.quiet);
+    const checked = checkQuiet(
+      channel.quiet,
+      { start: agg.window_end - spec.hopMs, end: agg.window_end, complete: em.complete },
+      cfg.quiet,
+    );
     channel.quiet = checked.state;
     if (checked.transition) emitQuiet(step, checked.transition, agg.window_start, em.channelId);
   }
@@ -384,7 +473,18 @@ function emitContext(step: Step, channelId: string, source: Source): EmitContext
  * expectation and `sd` half the ±1σ band; `z` is in the detector's space.
  */
 function trendData(metric: string, window: string, windowStart: number, postId: number | null, s: SeriesScore) {
-  return { metric, window, window_start: windowStart, post_id: postId, value: s.value, mean: s.expected, sd: s.sdValue, z: s.z, n: s.n, warm: s.warm };
+  return {
+    metric,
+    window,
+    window_start: windowStart,
+    post_id: postId,
+    value: s.value,
+    mean: s.expected,
+    sd: s.sdValue,
+    z: s.z,
+    n: s.n,
+    warm: s.warm,
+  };
 }
 
 function anomalyData(

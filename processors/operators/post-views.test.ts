@@ -54,7 +54,10 @@ describe('views at age: interpolation', () => {
 });
 
 /** Feeds `n` posts whose views at 1h and 6h are `at1h(i)` and 6× that; returns the last post's scores. */
-function feedPosts(n: number, at1h: (i: number) => number): { channel: PostViewsChannel; scores: PostViewsScore[][]; ended: (AlarmTransition | null)[] } {
+function feedPosts(
+  n: number,
+  at1h: (i: number) => number,
+): { channel: PostViewsChannel; scores: PostViewsScore[][]; ended: (AlarmTransition | null)[] } {
   let channel = createPostViewsChannel(cfg);
   const scores: PostViewsScore[][] = [];
   const ended: (AlarmTransition | null)[] = [];

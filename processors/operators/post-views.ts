@@ -105,7 +105,8 @@ export function advanceProgress(
   const span = ageMs - p.lastAge;
   while (next < agesMs.length && agesMs[next] <= ageMs) {
     const a = agesMs[next];
-    if (span <= maxSpanFactor * a) reached.push({ index: next, views: p.lastViews + ((views - p.lastViews) * (a - p.lastAge)) / span });
+    if (span <= maxSpanFactor * a)
+      reached.push({ index: next, views: p.lastViews + ((views - p.lastViews) * (a - p.lastAge)) / span });
     next++;
   }
   return { progress: { lastAge: ageMs, lastViews: views, next }, reached };
@@ -123,8 +124,20 @@ export function observePostViews(
   snapshot: { ageMs: number; views: number; postDate: number },
   det: SeriesDetector,
   cfg: PostViewsConfig,
-): { channel: PostViewsChannel; post: PostViewsPost; scored: PostViewsScore[]; ended: AlarmTransition | null; lastScore: LastPostViewsScore | null } {
-  const { progress, reached } = advanceProgress(post.progress, snapshot.ageMs, snapshot.views, cfg.agesMs, cfg.maxSpanFactor);
+): {
+  channel: PostViewsChannel;
+  post: PostViewsPost;
+  scored: PostViewsScore[];
+  ended: AlarmTransition | null;
+  lastScore: LastPostViewsScore | null;
+} {
+  const { progress, reached } = advanceProgress(
+    post.progress,
+    snapshot.ageMs,
+    snapshot.views,
+    cfg.agesMs,
+    cfg.maxSpanFactor,
+  );
   let ages = channel.ages;
   let alarm = post.alarm;
   let last = post.last;
@@ -135,10 +148,21 @@ export function observePostViews(
     ages = ages.slice();
     ages[r.index] = slots[0];
     const transitions: AlarmTransition[] = [];
-    const stepped = stepAlarm(alarm, { z: score.z, warm: score.warm, value: r.views, at: snapshot.postDate + ageMs }, det.alarmParams);
+    const stepped = stepAlarm(
+      alarm,
+      { z: score.z, warm: score.warm, value: r.views, at: snapshot.postDate + ageMs },
+      det.alarmParams,
+    );
     alarm = stepped.state;
     if (stepped.transition) transitions.push(stepped.transition);
-    last = { index: r.index, z: score.z, value: r.views, expected: score.expected, bandLow: score.bandLow, bandHigh: score.bandHigh };
+    last = {
+      index: r.index,
+      z: score.z,
+      value: r.views,
+      expected: score.expected,
+      bandLow: score.bandLow,
+      bandHigh: score.bandHigh,
+    };
     scored.push({ index: r.index, ageMs, score, transitions });
   }
   let ended: AlarmTransition | null = null;

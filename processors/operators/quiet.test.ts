@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { QuietConfig } from '../config.ts';
-import { checkQuiet, createQuietState, expectedPosts, notePost, quietLambda, quietThreshold, type QuietState, type QuietTransition } from './quiet.ts';
+import {
+  checkQuiet,
+  createQuietState,
+  expectedPosts,
+  notePost,
+  quietLambda,
+  quietThreshold,
+  type QuietState,
+  type QuietTransition,
+} from './quiet.ts';
 
 const M = 60_000;
 const H = 60 * M;
@@ -45,7 +54,8 @@ function run(posts: number[], hours: number, state: QuietState = createQuietStat
 function daytime(days: number, fromHour: number, toHour: number, perHour = 2): number[] {
   const out: number[] = [];
   for (let d = 0; d < days; d++) {
-    for (let h = fromHour; h < toHour; h++) for (let k = 0; k < perHour; k++) out.push(T0 + d * D + h * H + Math.floor(((k + 0.5) * H) / perHour));
+    for (let h = fromHour; h < toHour; h++)
+      for (let k = 0; k < perHour; k++) out.push(T0 + d * D + h * H + Math.floor(((k + 0.5) * H) / perHour));
   }
   return out;
 }

@@ -122,7 +122,13 @@ export function expectedPosts(state: QuietState, from: number, to: number, hopMs
 }
 
 /** The time after `from` at which the expected publications reach `target` (null if not within `horizonMs`). */
-function timeToExpected(state: QuietState, from: number, target: number, hopMs: number, horizonMs: number): number | null {
+function timeToExpected(
+  state: QuietState,
+  from: number,
+  target: number,
+  hopMs: number,
+  horizonMs: number,
+): number | null {
   let lambda = 0;
   let t = from;
   while (t < from + horizonMs) {
@@ -169,7 +175,12 @@ function severityOf(expected: number, lambda: number, cfg: QuietConfig): Severit
  * Publications at or after the last folded window wait in `recent` to be
  * counted into their slot.
  */
-export function notePost(state: QuietState, date: number, hopMs: number, cfg: QuietConfig): { state: QuietState; resolved: QuietTransition | null } {
+export function notePost(
+  state: QuietState,
+  date: number,
+  hopMs: number,
+  cfg: QuietConfig,
+): { state: QuietState; resolved: QuietTransition | null } {
   if (state.recent.some((d) => d === date || Math.abs(d - date) < cfg.burstMs)) return { state, resolved: null };
   if (state.last !== null && Math.abs(state.last - date) < cfg.burstMs) return { state, resolved: null };
   let resolved: QuietTransition | null = null;
@@ -178,7 +189,8 @@ export function notePost(state: QuietState, date: number, hopMs: number, cfg: Qu
   if (open && newest && state.last !== null) {
     const t = quietThreshold(state, state.last, hopMs, cfg);
     const gapMs = date - state.last;
-    const lambda = state.expected + expectedPosts(state, Math.max(state.last, state.foldedUntil ?? state.last), date, hopMs);
+    const lambda =
+      state.expected + expectedPosts(state, Math.max(state.last, state.foldedUntil ?? state.last), date, hopMs);
     resolved = {
       state: 'resolved',
       revision: open.revision + 1,
@@ -200,7 +212,9 @@ export function notePost(state: QuietState, date: number, hopMs: number, cfg: Qu
   }
   // λ restarts at the new publication (from the last folded window end, when it came late).
   let expected = state.expected;
-  if (newest) expected = state.foldedUntil !== null && date < state.foldedUntil ? expectedPosts(state, date, state.foldedUntil, hopMs) : 0;
+  if (newest)
+    expected =
+      state.foldedUntil !== null && date < state.foldedUntil ? expectedPosts(state, date, state.foldedUntil, hopMs) : 0;
   return { state: { ...state, last: newest ? date : state.last, recent, expected, open }, resolved };
 }
 
@@ -211,7 +225,11 @@ export function notePost(state: QuietState, date: number, hopMs: number, cfg: Qu
  * window's publications into its slot's rate (complete windows only, and
  * not while an anomaly is open). `openedAt` is the window's end.
  */
-export function checkQuiet(state: QuietState, w: QuietWindow, cfg: QuietConfig): { state: QuietState; transition: QuietTransition | null } {
+export function checkQuiet(
+  state: QuietState,
+  w: QuietWindow,
+  cfg: QuietConfig,
+): { state: QuietState; transition: QuietTransition | null } {
   const hopMs = w.end - w.start;
   let transition: QuietTransition | null = null;
   let open = state.open;
@@ -226,7 +244,13 @@ export function checkQuiet(state: QuietState, w: QuietWindow, cfg: QuietConfig):
       const severity = severityOf(expected, lambda, cfg);
       if (!open || severity !== open.severity) {
         const t = quietThreshold(state, state.last, hopMs, cfg)!;
-        const common = { severity, gapMs, usualGapMs: t.usualGapMs, thresholdMs: t.thresholdMs, expectedPosts: expected };
+        const common = {
+          severity,
+          gapMs,
+          usualGapMs: t.usualGapMs,
+          thresholdMs: t.thresholdMs,
+          expectedPosts: expected,
+        };
         if (!open) {
           open = { openedAt: w.end, revision: 1, severity };
           transition = { state: 'opened', revision: 1, openedAt: w.end, ...common };

@@ -63,14 +63,18 @@ export function serializeDelta(state: PartitionState, changes: StateChanges): st
     evictedDay: state.evictedDay,
     channels: {},
   };
-  for (const id of changes.ids) delta.channels[id] = { state: state.channels[id] ?? null, windows: state.windows.channels[id] ?? null };
+  for (const id of changes.ids)
+    delta.channels[id] = { state: state.channels[id] ?? null, windows: state.windows.channels[id] ?? null };
   return JSON.stringify(delta);
 }
 
 /** Replays a delta onto the state restored from the checkpoints before it (in place). */
 export function applyDelta(state: PartitionState, text: string): PartitionState {
   const delta = JSON.parse(text) as StateDelta;
-  if (delta.version !== PARTITION_STATE_VERSION) throw new Error(`checkpoint delta has state layout version ${JSON.stringify(delta.version)}, expected ${PARTITION_STATE_VERSION}`);
+  if (delta.version !== PARTITION_STATE_VERSION)
+    throw new Error(
+      `checkpoint delta has state layout version ${JSON.stringify(delta.version)}, expected ${PARTITION_STATE_VERSION}`,
+    );
   state.windows.maxEventTime = delta.maxEventTime;
   state.windows.sweptMaxPane = delta.sweptMaxPane;
   state.windows.sweptWmPane = delta.sweptWmPane;

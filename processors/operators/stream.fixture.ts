@@ -49,7 +49,8 @@ export function makeStream(o: StreamOptions): RawEvent[] {
   const push = (e: RawEvent) => {
     const delayed = rnd() < (o.jitter ?? 0.05) ? Math.floor(rnd() * 30 * M) : 0;
     timed.push({ at: e.observed_at + delayed, seq: seq++, e });
-    if (rnd() < (o.duplicates ?? 0.03)) timed.push({ at: e.observed_at + delayed + Math.floor(rnd() * 5 * M), seq: seq++, e });
+    if (rnd() < (o.duplicates ?? 0.03))
+      timed.push({ at: e.observed_at + delayed + Math.floor(rnd() * 5 * M), seq: seq++, e });
   };
   for (const [ci, ch] of channels.entries()) {
     const posts: { id: number; date: number; reach: number }[] = [];
@@ -86,7 +87,8 @@ export function makeStream(o: StreamOptions): RawEvent[] {
         });
         nextPost += Math.floor((1.5 + rnd() * 3) * H);
       }
-      const surge = ch === o.surgeChannel && hour >= (o.surgeFromHour ?? Infinity) && hour < (o.surgeFromHour ?? Infinity) + 3;
+      const surge =
+        ch === o.surgeChannel && hour >= (o.surgeFromHour ?? Infinity) && hour < (o.surgeFromHour ?? Infinity) + 3;
       for (const p of posts) {
         const age = t - p.date;
         if (age <= 0 || age > 3 * 24 * H) continue;
@@ -102,11 +104,28 @@ export function makeStream(o: StreamOptions): RawEvent[] {
           event_time: t,
           observed_at: t,
           source,
-          data: { post_id: p.id, post_date: p.date, views, forwards: Math.floor(views / 200), replies: Math.floor(views / 300), reactions_total: likes, reactions: likes ? { '👍': likes } : {} },
+          data: {
+            post_id: p.id,
+            post_date: p.date,
+            views,
+            forwards: Math.floor(views / 200),
+            replies: Math.floor(views / 300),
+            reactions_total: likes,
+            reactions: likes ? { '👍': likes } : {},
+          },
         });
       }
       members += Math.floor(rnd() * 7) - 2;
-      push({ v: 1, kind: 'channel_members', id: `cm:${ch}:${t}`, channel_id: ch, event_time: t, observed_at: t, source, data: { members } });
+      push({
+        v: 1,
+        kind: 'channel_members',
+        id: `cm:${ch}:${t}`,
+        channel_id: ch,
+        event_time: t,
+        observed_at: t,
+        source,
+        data: { members },
+      });
     }
   }
   timed.sort((a, b) => a.at - b.at || a.seq - b.seq);

@@ -1,22 +1,47 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { WindowAgg } from '../../streams/contract.ts';
-import { admit, createWindowsState, earliestEnd, flush, observeTime, watermarkOf, type Admission, type Contribution, type WindowEmission, type WindowsConfig, type WindowsState } from './windows.ts';
+import {
+  admit,
+  createWindowsState,
+  earliestEnd,
+  flush,
+  observeTime,
+  watermarkOf,
+  type Admission,
+  type Contribution,
+  type WindowEmission,
+  type WindowsConfig,
+  type WindowsState,
+} from './windows.ts';
 
 const M = 60_000;
 const H = 60 * M;
 const T0 = Date.UTC(2024, 2, 1);
 
-const hourly: WindowsConfig = { windows: [{ name: '1h', sizeMs: H, hopMs: H }], allowedLatenessMs: 10 * M, channelIdleMs: 6 * H };
+const hourly: WindowsConfig = {
+  windows: [{ name: '1h', sizeMs: H, hopMs: H }],
+  allowedLatenessMs: 10 * M,
+  channelIdleMs: 6 * H,
+};
 
 /** Feeds one event's contributions like the partition does: judge all against one watermark, then move it, then flush. */
-function feed(state: WindowsState, cfg: WindowsConfig, channel: string, ...cs: Contribution[]): { admissions: Admission[]; emitted: WindowEmission[] } {
+function feed(
+  state: WindowsState,
+  cfg: WindowsConfig,
+  channel: string,
+  ...cs: Contribution[]
+): { admissions: Admission[]; emitted: WindowEmission[] } {
   const admissions = cs.map((c) => admit(state, channel, c, cfg));
   for (const c of cs) observeTime(state, c.time);
   return { admissions, emitted: flush(state, channel, cfg) };
 }
 
-const delta = (time: number, views: number, extra: Partial<Extract<Contribution, { type: 'delta' }>> = {}): Contribution => ({
+const delta = (
+  time: number,
+  views: number,
+  extra: Partial<Extract<Contribution, { type: 'delta' }>> = {},
+): Contribution => ({
   type: 'delta',
   time,
   views,
@@ -28,7 +53,12 @@ const delta = (time: number, views: number, extra: Partial<Extract<Contribution,
 });
 const members = (time: number, n: number): Contribution => ({ type: 'members', time, members: n });
 const post = (time: number): Contribution => ({ type: 'post', time });
-const brief = (e: WindowEmission) => ({ start: (e.agg.window_start - T0) / H, rev: e.agg.revision, final: e.agg.final, views: e.agg.views });
+const brief = (e: WindowEmission) => ({
+  start: (e.agg.window_start - T0) / H,
+  rev: e.agg.revision,
+  final: e.agg.final,
+  views: e.agg.views,
+});
 
 describe('window emission', () => {
   it('emits revision 1 when the max event time reaches the end, a new revision per in-lateness change, and a final revision at the watermark', () => {
@@ -42,7 +72,9 @@ describe('window emission', () => {
     expect(revised.admissions).toEqual(['applied']);
     expect(revised.emitted.map(brief)).toEqual([{ start: 0, rev: 2, final: false, views: 15 }]);
     // The watermark passes 01:00: final revision, even though nothing changed since revision 2.
-    expect(feed(s, hourly, 'c', delta(T0 + H + 11 * M, 1)).emitted.map(brief)).toEqual([{ start: 0, rev: 3, final: true, views: 15 }]);
+    expect(feed(s, hourly, 'c', delta(T0 + H + 11 * M, 1)).emitted.map(brief)).toEqual([
+      { start: 0, rev: 3, final: true, views: 15 },
+    ]);
   });
 
   it('makes revision 1 the final one when max and watermark pass the end in one step', () => {
@@ -86,7 +118,15 @@ describe('window emission', () => {
     feed(s, hourly, 'c', delta(T0 + M, 10, { forwards: 2, replies: 1, reactions: -1 }), post(T0 + 2 * M));
     feed(s, hourly, 'c', delta(T0 + 3 * M, 5000, { baseline: true, forwards: 40 }));
     const w = feed(s, hourly, 'c', delta(T0 + 2 * H, 0)).emitted.find((e) => e.agg.window_start === T0)!;
-    expect(w.agg).toMatchObject({ views: 10, views_baseline: 5000, forwards: 2, replies: 1, reactions: -1, posts: 1, events: 3 });
+    expect(w.agg).toMatchObject({
+      views: 10,
+      views_baseline: 5000,
+      forwards: 2,
+      replies: 1,
+      reactions: -1,
+      posts: 1,
+      events: 3,
+    });
   });
 
   it('sums positive and negative member changes, attributing each to the window of the later count', () => {
@@ -99,7 +139,13 @@ describe('window emission', () => {
     const at = (h: number) => out.find((e) => e.agg.final && e.agg.window_start === T0 + h * H)!;
     const [w0, w1] = [at(0), at(1)];
     expect(w0.agg).toMatchObject({ subscribers_gained: 0, subscribers_lost: 0, members_last: 100 });
-    expect(w1.agg).toMatchObject({ subscribers_gained: 15, subscribers_lost: 6, members_last: 109, members_min: 104, members_max: 110 });
+    expect(w1.agg).toMatchObject({
+      subscribers_gained: 15,
+      subscribers_lost: 6,
+      members_last: 109,
+      members_min: 104,
+      members_max: 110,
+    });
   });
 
   it('ignores the same member count observed again', () => {
@@ -194,13 +240,27 @@ const arbOps = fc
       clock += step;
       const time = clock - back;
       const c: Contribution =
-        kind === 'post' ? post(time) : kind === 'members' ? members(time, 1000 + n) : delta(time, n, { forwards: n % 3, replies: n % 5 - 2, reactions: n % 7, baseline: kind === 'baseline' });
+        kind === 'post'
+          ? post(time)
+          : kind === 'members'
+            ? members(time, 1000 + n)
+            : delta(time, n, {
+                forwards: n % 3,
+                replies: (n % 5) - 2,
+                reactions: n % 7,
+                baseline: kind === 'baseline',
+              });
       return { channel, c };
     });
   });
 
 /** The window recomputed directly from the contributions that were applied. */
-function recompute(applied: Op[], channel: string, start: number, end: number): Omit<WindowAgg, 'window' | 'window_start' | 'window_end' | 'revision' | 'final'> {
+function recompute(
+  applied: Op[],
+  channel: string,
+  start: number,
+  end: number,
+): Omit<WindowAgg, 'window' | 'window_start' | 'window_end' | 'revision' | 'final'> {
   const mine = applied.filter((o) => o.channel === channel).map((o) => o.c);
   const inWin = mine.filter((c) => c.time >= start && c.time < end);
   const deltas = inWin.filter((c): c is Extract<Contribution, { type: 'delta' }> => c.type === 'delta');
@@ -243,7 +303,8 @@ describe('windows (property: every emission equals a recomputation from the appl
         const applied: Op[] = [];
         const emissions: { e: WindowEmission; expected: ReturnType<typeof recompute> }[] = [];
         const check = (out: WindowEmission[]) => {
-          for (const e of out) emissions.push({ e, expected: recompute(applied, e.channelId, e.agg.window_start, e.agg.window_end) });
+          for (const e of out)
+            emissions.push({ e, expected: recompute(applied, e.channelId, e.agg.window_start, e.agg.window_end) });
         };
         for (const op of ops) {
           const wm = watermarkOf(s, propCfg);
@@ -271,14 +332,20 @@ describe('windows (property: every emission equals a recomputation from the appl
           byWindow.set(k, [...(byWindow.get(k) ?? []), e.agg]);
         }
         for (const [k, aggs] of byWindow) {
-          expect(aggs.map((a) => a.revision), k).toEqual(aggs.map((_, i) => i + 1));
+          expect(
+            aggs.map((a) => a.revision),
+            k,
+          ).toEqual(aggs.map((_, i) => i + 1));
           expect(aggs.filter((a) => a.final).length, k).toBe(1);
           expect(aggs[aggs.length - 1].final, k).toBe(true);
         }
         // Per channel and spec: windows are contiguous (empty ones included) and cover all applied data.
         for (const ch of ['1', '2']) {
           for (const spec of propCfg.windows) {
-            const starts = [...byWindow.keys()].filter((k) => k.startsWith(`${ch}|${spec.name}|`)).map((k) => Number(k.split('|')[2])).sort((a, b) => a - b);
+            const starts = [...byWindow.keys()]
+              .filter((k) => k.startsWith(`${ch}|${spec.name}|`))
+              .map((k) => Number(k.split('|')[2]))
+              .sort((a, b) => a - b);
             starts.forEach((st, i) => i === 0 || expect(st - starts[i - 1]).toBe(spec.hopMs));
             for (const op of applied.filter((o) => o.channel === ch)) {
               expect(starts.some((st) => st <= op.c.time && op.c.time < st + spec.sizeMs)).toBe(true);

@@ -35,7 +35,15 @@ export type WindowsConfig = Pick<ProcessorConfig, 'windows' | 'allowedLatenessMs
 /** Something that counts toward a channel's windows at an event time. */
 export type Contribution =
   /** A post delta at its snapshot time; `baseline` deltas only add `views_baseline`. */
-  | { type: 'delta'; time: number; views: number; forwards: number; replies: number; reactions: number; baseline: boolean }
+  | {
+      type: 'delta';
+      time: number;
+      views: number;
+      forwards: number;
+      replies: number;
+      reactions: number;
+      baseline: boolean;
+    }
   /** A post published at `time` (the post date); the caller makes it once per post. */
   | { type: 'post'; time: number }
   /** A member count observed at `time`. */
@@ -219,7 +227,17 @@ function paneAt(ch: ChannelWindows, start: number): Pane {
   let i = ch.panes.length;
   while (i > 0 && ch.panes[i - 1].start > start) i--;
   if (i > 0 && ch.panes[i - 1].start === start) return ch.panes[i - 1];
-  const pane: Pane = { start, views: 0, forwards: 0, replies: 0, reactions: 0, views_baseline: 0, posts: 0, events: 0, members: [] };
+  const pane: Pane = {
+    start,
+    views: 0,
+    forwards: 0,
+    replies: 0,
+    reactions: 0,
+    views_baseline: 0,
+    posts: 0,
+    events: 0,
+    members: [],
+  };
   ch.panes.splice(i, 0, pane);
   return pane;
 }
@@ -258,7 +276,15 @@ function idleUntil(ch: ChannelWindows, P: number, cfg: WindowsConfig): number {
   return Math.floor(ch.lastData / P) * P + P + cfg.channelIdleMs;
 }
 
-function flushChannel(id: string, ch: ChannelWindows, max: number, wm: number, P: number, cfg: WindowsConfig, out: WindowEmission[]): void {
+function flushChannel(
+  id: string,
+  ch: ChannelWindows,
+  max: number,
+  wm: number,
+  P: number,
+  cfg: WindowsConfig,
+  out: WindowEmission[],
+): void {
   const until = idleUntil(ch, P, cfg);
   const firstPane = Math.floor(ch.firstData / P) * P;
   const emit = (spec: WindowSpec, start: number, revision: number, final: boolean, totals: WindowTotals) => {
@@ -271,7 +297,10 @@ function flushChannel(id: string, ch: ChannelWindows, max: number, wm: number, P
   };
   for (const spec of cfg.windows) {
     // A spec added since the checkpoint starts at the current watermark.
-    const cursor = (ch.cursors[spec.name] ??= { nextEnd: firstEndAfter(Math.max(wm, ch.firstData), spec), pending: [] });
+    const cursor = (ch.cursors[spec.name] ??= {
+      nextEnd: firstEndAfter(Math.max(wm, ch.firstData), spec),
+      pending: [],
+    });
     const pending: PendingWindow[] = [];
     for (const w of cursor.pending) {
       const end = w.start + spec.sizeMs;

@@ -50,7 +50,11 @@ const WINDOW_OF: Record<Granularity, string> = { hour: '1h', day: '1d', week: '7
  * the anomalies chart. A caller that already read the activity series of
  * the same period and granularity passes it as `activity` and saves a query.
  */
-export async function channelChart(wh: Warehouse, q: ChannelChartRequest, activity?: readonly ActivityPoint[]): Promise<TopLevelSpec> {
+export async function channelChart(
+  wh: Warehouse,
+  q: ChannelChartRequest,
+  activity?: readonly ActivityPoint[],
+): Promise<TopLevelSpec> {
   const frame = {
     channelId: q.channelId,
     channelTitle: q.channelTitle ?? null,
@@ -65,15 +69,29 @@ export async function channelChart(wh: Warehouse, q: ChannelChartRequest, activi
   switch (q.chart) {
     case 'growth': {
       const points = await activityPoints();
-      return growthChart(frame, points.map((p) => ({ t: p.t, subscribers: p.subscribers, gained: p.subscribers_gained, lost: p.subscribers_lost })));
+      return growthChart(
+        frame,
+        points.map((p) => ({
+          t: p.t,
+          subscribers: p.subscribers,
+          gained: p.subscribers_gained,
+          lost: p.subscribers_lost,
+        })),
+      );
     }
     case 'reach': {
       const points = await reachSeries(wh, series);
-      return reachChart(frame, points.map((p) => ({ t: p.t, views: p.views, posts: p.posts, reachPerPost: p.reach_per_post })));
+      return reachChart(
+        frame,
+        points.map((p) => ({ t: p.t, views: p.views, posts: p.posts, reachPerPost: p.reach_per_post })),
+      );
     }
     case 'views': {
       const points = await activityPoints();
-      return viewsChart(frame, points.map((p) => ({ t: p.t, views: p.views, forwards: p.forwards, reactions: p.reactions })));
+      return viewsChart(
+        frame,
+        points.map((p) => ({ t: p.t, views: p.views, forwards: p.forwards, reactions: p.reactions })),
+      );
     }
     case 'anomalies': {
       const metric = q.metric ?? 'views';
@@ -105,7 +123,12 @@ export async function channelChart(wh: Warehouse, q: ChannelChartRequest, activi
             bandHigh: a.band_high,
           };
         });
-      return anomaliesChart(frame, metric, points.map((p) => ({ t: p.t, value: value(p) })), marks);
+      return anomaliesChart(
+        frame,
+        metric,
+        points.map((p) => ({ t: p.t, value: value(p) })),
+        marks,
+      );
     }
   }
 }

@@ -10,7 +10,12 @@ import type { TopLevelSpec } from 'vega-lite';
 /** The text of every `<text>` element, entities decoded: what a reader sees. */
 function svgTexts(svg: string): string[] {
   const decode = (s: string): string =>
-    s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&amp;/g, '&');
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;|&#x27;/g, "'")
+      .replace(/&amp;/g, '&');
   return Array.from(svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g), (m) => decode(m[1]));
 }
 
@@ -102,12 +107,17 @@ describe('text from users', () => {
 
   it('is escaped in the SVG, kept on one line, stripped of emoji and cut short', async () => {
     const frame = { ...SAMPLE_FRAME, channelTitle: hostile };
-    const svg = await renderChart(anomaliesChart(frame, `<img src=x onerror="alert(1)">_${'x'.repeat(500)}`, series, anomalies, band), 'svg');
+    const svg = await renderChart(
+      anomaliesChart(frame, `<img src=x onerror="alert(1)">_${'x'.repeat(500)}`, series, anomalies, band),
+      'svg',
+    );
     expect(svg).not.toMatch(/<script|<img/);
     expect(svg).toContain('&lt;script&gt;');
     const texts = svgTexts(svg);
     const subtitle = texts.find((t) => t.startsWith('<script>'));
-    expect(subtitle).toMatch(/^<script>alert\("x"\)<\/script> 'single' & "double" [^\n]*… · Jan 01 – Jan 31, 2024 UTC$/);
+    expect(subtitle).toMatch(
+      /^<script>alert\("x"\)<\/script> 'single' & "double" [^\n]*… · Jan 01 – Jan 31, 2024 UTC$/,
+    );
     expect(subtitle?.length).toBeLessThan(90);
     expect(svg).not.toMatch(/🚀|🔥/u);
     const title = texts.find((t) => t.startsWith('Anomalies: '));
@@ -117,7 +127,10 @@ describe('text from users', () => {
   });
 
   it('still rasterises (the escaped SVG parses)', async () => {
-    const png = await renderChart(growthChart({ ...SAMPLE_FRAME, channelTitle: hostile, width: 640, height: 320 }, sampleGrowth()), 'png');
+    const png = await renderChart(
+      growthChart({ ...SAMPLE_FRAME, channelTitle: hostile, width: 640, height: 320 }, sampleGrowth()),
+      'png',
+    );
     expect(pngSize(png)).toEqual({ width: 640, height: 320 });
   });
 
@@ -134,9 +147,9 @@ describe('time', () => {
   it('labels the period in UTC, naming the last day of a half-open daily frame', () => {
     expect(periodLabel(SAMPLE_FRAME)).toBe('Jan 01 – Jan 31, 2024 UTC');
     expect(periodLabel({ ...SAMPLE_FRAME, to: SAMPLE_FRAME.from + DAY_MS })).toBe('Jan 01, 2024 UTC');
-    expect(periodLabel({ ...SAMPLE_FRAME, from: Date.UTC(2023, 11, 25), to: Date.UTC(2024, 0, 8), granularity: 'week' })).toBe(
-      'Dec 25, 2023 – Jan 07, 2024 UTC',
-    );
+    expect(
+      periodLabel({ ...SAMPLE_FRAME, from: Date.UTC(2023, 11, 25), to: Date.UTC(2024, 0, 8), granularity: 'week' }),
+    ).toBe('Dec 25, 2023 – Jan 07, 2024 UTC');
     expect(periodLabel({ ...SAMPLE_FRAME, granularity: 'hour', to: SAMPLE_FRAME.from + 36 * HOUR_MS })).toBe(
       'Jan 01 00:00 – Jan 02 12:00, 2024 UTC',
     );
@@ -148,8 +161,12 @@ describe('time', () => {
     try {
       expect(new Date(Date.UTC(2024, 0, 16, 12)).getHours()).toBe(2);
       const alert = sampleAlert();
-      const texts = svgTexts(await renderChart(anomaliesChart(alert.frame, 'views', alert.series, [alert.anomaly]), 'svg'));
-      expect(texts).toEqual(expect.arrayContaining(['Jan 16 00:00', 'Jan 16 12:00', 'Jan 17 00:00', 'Jan 17 12:00', 'Jan 18 00:00']));
+      const texts = svgTexts(
+        await renderChart(anomaliesChart(alert.frame, 'views', alert.series, [alert.anomaly]), 'svg'),
+      );
+      expect(texts).toEqual(
+        expect.arrayContaining(['Jan 16 00:00', 'Jan 16 12:00', 'Jan 17 00:00', 'Jan 17 12:00', 'Jan 18 00:00']),
+      );
       expect(texts).toContain('Tech Digest Daily · Jan 16 00:00 – Jan 18 00:00, 2024 UTC');
       expect(texts).toContain('Views per hour');
     } finally {
@@ -178,19 +195,29 @@ describe('series', () => {
 
 describe('rendering', () => {
   it('refuses to load anything: charts draw inline data only', async () => {
-    const remote: TopLevelSpec = { data: { url: 'https://example.com/data.json' }, mark: 'point', encoding: { x: { field: 'a', type: 'quantitative' } } };
+    const remote: TopLevelSpec = {
+      data: { url: 'https://example.com/data.json' },
+      mark: 'point',
+      encoding: { x: { field: 'a', type: 'quantitative' } },
+    };
     await expect(renderChart(remote, 'svg')).rejects.toThrow(ChartRenderError);
-    await expect(renderChart(remote, 'svg')).rejects.toThrow(/inline data only; refused to load https:\/\/example.com\/data.json/);
+    await expect(renderChart(remote, 'svg')).rejects.toThrow(
+      /inline data only; refused to load https:\/\/example.com\/data.json/,
+    );
   });
 
   it('finds a font for PNG text, and says what to install when there is none', () => {
     expect(() => assertChartFonts()).not.toThrow();
     expect(() => assertChartFonts({ loadSystemFonts: false })).toThrow(ChartFontsMissingError);
-    expect(() => assertChartFonts({ loadSystemFonts: false })).toThrow('PNG charts need fonts: apt-get install fonts-dejavu-core');
+    expect(() => assertChartFonts({ loadSystemFonts: false })).toThrow(
+      'PNG charts need fonts: apt-get install fonts-dejavu-core',
+    );
   });
 
   it('rejects sizes and periods it cannot draw', () => {
-    expect(() => growthChart({ ...SAMPLE_FRAME, width: 10 }, [])).toThrow(/width must be a whole number of pixels from 320 to 2000/);
+    expect(() => growthChart({ ...SAMPLE_FRAME, width: 10 }, [])).toThrow(
+      /width must be a whole number of pixels from 320 to 2000/,
+    );
     expect(() => growthChart({ ...SAMPLE_FRAME, height: 400.5 }, [])).toThrow(RangeError);
     expect(() => growthChart({ ...SAMPLE_FRAME, to: SAMPLE_FRAME.from }, [])).toThrow(/from < to/);
   });

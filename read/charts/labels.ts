@@ -15,7 +15,8 @@ const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
  * letters of width; counting them as two keeps a title of emoji as short on
  * the image as one of letters.
  */
-const WIDE = /[\p{Extended_Pictographic}\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
+const WIDE =
+  /[\p{Extended_Pictographic}\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]/u;
 
 function widthUnits(grapheme: string): number {
   return WIDE.test(grapheme) ? 2 : 1;
@@ -39,7 +40,10 @@ const EMOJI = /[\u{1F000}-\u{1FAFF}\u{E0020}-\u{E007F}\u200D\uFE0E\uFE0F\u20E3]/
  * @example oneLine('Breaking news', 8) // 'Breakin…'
  */
 export function oneLine(text: string, maxUnits: number): string {
-  const flat = text.replace(EMOJI, '').replace(/[\p{Cc}\p{Zl}\p{Zp}\s]+/gu, ' ').trim();
+  const flat = text
+    .replace(EMOJI, '')
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}\s]+/gu, ' ')
+    .trim();
   const parts = Array.from(graphemes.segment(flat), ({ segment }) => segment);
   if (parts.reduce((sum, part) => sum + widthUnits(part), 0) <= maxUnits) return flat;
   let kept = '';

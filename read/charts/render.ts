@@ -85,7 +85,12 @@ async function toSvg(spec: TopLevelSpec): Promise<string> {
   const refused: string[] = [];
   const { vega } = compileChart(spec);
   // renderer 'none': the scenegraph is built without a canvas; text width is estimated.
-  const view = new View(parse(vega), { renderer: 'none', loader: offlineLoader(refused), logger: log.logger, logLevel: Warn });
+  const view = new View(parse(vega), {
+    renderer: 'none',
+    loader: offlineLoader(refused),
+    logger: log.logger,
+    logLevel: Warn,
+  });
   let svg: string;
   try {
     svg = await view.toSVG();

@@ -86,7 +86,12 @@ export function sampleGrowth(frame: ChartFrame = SAMPLE_FRAME): GrowthPoint[] {
 
 /** Views, posts and views per post per day. */
 export function sampleReach(frame: ChartFrame = SAMPLE_FRAME): ReachPoint[] {
-  return sampleDays(frame).map((d) => ({ t: d.t, views: d.views, posts: d.posts, reachPerPost: d.posts > 0 ? d.views / d.posts : null }));
+  return sampleDays(frame).map((d) => ({
+    t: d.t,
+    views: d.views,
+    posts: d.posts,
+    reachPerPost: d.posts > 0 ? d.views / d.posts : null,
+  }));
 }
 
 /** Views, forwards and reactions per day. */
@@ -95,14 +100,27 @@ export function sampleViews(frame: ChartFrame = SAMPLE_FRAME): ViewsPoint[] {
 }
 
 /** Daily views, their expected band, and the anomalies of the viral and the quiet day. */
-export function sampleAnomalies(frame: ChartFrame = SAMPLE_FRAME): { series: MetricPoint[]; band: BandPoint[]; anomalies: AnomalyMark[] } {
+export function sampleAnomalies(frame: ChartFrame = SAMPLE_FRAME): {
+  series: MetricPoint[];
+  band: BandPoint[];
+  anomalies: AnomalyMark[];
+} {
   const days = sampleDays(frame);
   const series = days.map((d) => ({ t: d.t, value: d.views }));
   const band = days.map((d) => ({ t: d.t, low: 118_000 * weekly(d.t) * 0.78, high: 118_000 * weekly(d.t) * 1.22 }));
   const mark = (t: number, severity: AnomalyMark['severity'], direction: AnomalyMark['direction']): AnomalyMark => {
     const value = series.find((p) => p.t === t)?.value ?? 0;
     const b = band.find((p) => p.t === t) ?? { low: 0, high: 0 };
-    return { t, metric: 'views', severity, direction, value, expected: (b.low + b.high) / 2, bandLow: b.low, bandHigh: b.high };
+    return {
+      t,
+      metric: 'views',
+      severity,
+      direction,
+      value,
+      expected: (b.low + b.high) / 2,
+      bandLow: b.low,
+      bandHigh: b.high,
+    };
   };
   return { series, band, anomalies: [mark(VIRAL_DAY, 'critical', 'spike'), mark(QUIET_DAY, 'warning', 'quiet')] };
 }
@@ -112,7 +130,14 @@ export function sampleAnomalies(frame: ChartFrame = SAMPLE_FRAME): { series: Met
  * (the alert carries the anomaly's own band), drawn 640×320.
  */
 export function sampleAlert(): { frame: ChartFrame; series: MetricPoint[]; anomaly: AnomalyMark } {
-  const frame: ChartFrame = { ...SAMPLE_FRAME, from: VIRAL_DAY - DAY_MS, to: VIRAL_DAY + DAY_MS, granularity: 'hour', width: 640, height: 320 };
+  const frame: ChartFrame = {
+    ...SAMPLE_FRAME,
+    from: VIRAL_DAY - DAY_MS,
+    to: VIRAL_DAY + DAY_MS,
+    granularity: 'hour',
+    width: 640,
+    height: 320,
+  };
   const next = random(7);
   const spikeAt = VIRAL_DAY + 14 * HOUR_MS;
   const series = bucketStarts(frame, HOUR_MS).map((t) => {
@@ -124,6 +149,15 @@ export function sampleAlert(): { frame: ChartFrame; series: MetricPoint[]; anoma
   return {
     frame,
     series,
-    anomaly: { t: spikeAt, metric: 'views', severity: 'critical', direction: 'spike', value, expected: 5_000, bandLow: 3_400, bandHigh: 6_600 },
+    anomaly: {
+      t: spikeAt,
+      metric: 'views',
+      severity: 'critical',
+      direction: 'spike',
+      value,
+      expected: 5_000,
+      bandLow: 3_400,
+      bandHigh: 6_600,
+    },
   };
 }

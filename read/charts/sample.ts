@@ -36,7 +36,9 @@ for (const [name, spec] of Object.entries(charts)) {
   const png = await timed(() => renderChart(spec, 'png'));
   await writeFile(join(outDir, `${name}.svg`), svg.result);
   await writeFile(join(outDir, `${name}.png`), png.result);
-  process.stdout.write(`${name}: first svg ${svg.ms.toFixed(0)} ms, first png ${png.ms.toFixed(0)} ms -> ${join(outDir, `${name}.png`)}\n`);
+  process.stdout.write(
+    `${name}: first svg ${svg.ms.toFixed(0)} ms, first png ${png.ms.toFixed(0)} ms -> ${join(outDir, `${name}.png`)}\n`,
+  );
 }
 
 for (const format of ['svg', 'png'] as const) {

@@ -263,7 +263,14 @@ function timeX(frame: ChartFrame, width: number, yAxes: number): PositionDef<str
     // (bars), then warns the two conflict. from and to are checked finite numbers.
     scale: { type: 'utc', domain: { expr: `[${frame.from}, ${frame.to}]` } },
     // Labels centred on their ticks: flush end labels (Vega-Lite's default) collide with their neighbours.
-    axis: { title: style.title, format: style.format, values: timeTicks(frame, width, yAxes), labelFlush: false, labelOverlap: true, grid: false },
+    axis: {
+      title: style.title,
+      format: style.format,
+      values: timeTicks(frame, width, yAxes),
+      labelFlush: false,
+      labelOverlap: true,
+      grid: false,
+    },
   };
 }
 
@@ -432,7 +439,11 @@ export function reachChart(frame: ChartFrame, points: readonly ReachPoint[]): To
     frame,
     title,
     points.length,
-    { values: posts, y: countY('posts', { title: `Posts per ${frame.granularity}`, orient: 'right' }), color: { datum: 'Posts', ...color } },
+    {
+      values: posts,
+      y: countY('posts', { title: `Posts per ${frame.granularity}`, orient: 'right' }),
+      color: { datum: 'Posts', ...color },
+    },
     {
       values: reach,
       y: countY('reachPerPost', { title: 'Views per post', orient: 'left', whole: false, titleColor: COLOR.primary }),
@@ -477,7 +488,11 @@ export function viewsChart(frame: ChartFrame, points: readonly ViewsPoint[]): To
     frame,
     title,
     points.length,
-    { values: views, y: countY('value', { title: `Views per ${per}`, orient: 'left', titleColor: COLOR.primary }), color },
+    {
+      values: views,
+      y: countY('value', { title: `Views per ${per}`, orient: 'left', titleColor: COLOR.primary }),
+      color,
+    },
     { values: engagement, y: countY('value', { title: `Forwards & reactions per ${per}`, orient: 'right' }), color },
   );
 }
@@ -519,8 +534,16 @@ export function anomaliesChart(
   const showsRange = hasBand || shownAnomalies.length > 0;
   const severities = Object.values(SEVERITY_LEGEND);
   const color = seriesScale(
-    [['Observed', COLOR.primary], ['Expected range', COLOR.band], ...severities.map((s) => [s.label, s.color] as const)],
-    ['Observed', ...(showsRange ? ['Expected range'] : []), ...shownAnomalies.map((a) => SEVERITY_LEGEND[a.severity].label)],
+    [
+      ['Observed', COLOR.primary],
+      ['Expected range', COLOR.band],
+      ...severities.map((s) => [s.label, s.color] as const),
+    ],
+    [
+      'Observed',
+      ...(showsRange ? ['Expected range'] : []),
+      ...shownAnomalies.map((a) => SEVERITY_LEGEND[a.severity].label),
+    ],
   );
   const y = (field: string): PositionDef<string> =>
     countY(field, { title: label + axisSuffix, orient: 'left', whole: false, zero: false });
@@ -537,13 +560,19 @@ export function anomaliesChart(
   if (showsRange) {
     layers.push({
       data: { values: range },
-      mark: hasBand ? { type: 'area', clip: true, opacity: 0.45 } : { type: 'rule', clip: true, strokeWidth: 6, opacity: 0.7 },
+      mark: hasBand
+        ? { type: 'area', clip: true, opacity: 0.45 }
+        : { type: 'rule', clip: true, strokeWidth: 6, opacity: 0.7 },
       encoding: { y: y('low'), y2: { field: 'high' }, color: { datum: 'Expected range', ...color } },
     });
   }
   layers.push(
     lineLayer(
-      { values: series.map((p) => ({ t: midBucket(frame, p.t), value: p.value })), y: y('value'), color: { datum: 'Observed', ...color } },
+      {
+        values: series.map((p) => ({ t: midBucket(frame, p.t), value: p.value })),
+        y: y('value'),
+        color: { datum: 'Observed', ...color },
+      },
       series.length,
     ),
     {

@@ -31,6 +31,10 @@ export async function channelAnomalies(
   );
   return rows.map((row) => {
     const r = new RowReader(row, 'anomalies');
-    return { ...readAnomaly(r, 'anomalies'), updated_at: r.time('updated_at'), resolved_at: r.timeOrNull('resolved_at') };
+    return {
+      ...readAnomaly(r, 'anomalies'),
+      updated_at: r.time('updated_at'),
+      resolved_at: r.timeOrNull('resolved_at'),
+    };
   });
 }

@@ -48,7 +48,8 @@ export async function bestTime(
 ): Promise<BestTime> {
   // Only posts old enough by now: cap the period's end at now - min age.
   const to = Math.min(q.period.to, q.now - MIN_POST_AGE_HOURS * 3_600_000);
-  if (to <= q.period.from) return { time_zone: q.timeZone, min_post_age_hours: MIN_POST_AGE_HOURS, posts: 0, cells: [] };
+  if (to <= q.period.from)
+    return { time_zone: q.timeZone, min_post_age_hours: MIN_POST_AGE_HOURS, posts: 0, cells: [] };
   const rows = await wh.query(
     `SELECT toDayOfWeek(date, 0, {tz:String}) AS dow, toHour(toTimeZone(date, {tz:String})) AS hour,
             count() AS posts, sum(views) AS views, sum(forwards + reactions + replies) AS interactions
@@ -58,7 +59,13 @@ export async function bestTime(
   );
   const raw = rows.map((row) => {
     const r = new RowReader(row, 'post_meta');
-    return { dow: r.int('dow'), hour: r.int('hour'), posts: r.int('posts'), views: r.int('views'), interactions: r.int('interactions') };
+    return {
+      dow: r.int('dow'),
+      hour: r.int('hour'),
+      posts: r.int('posts'),
+      views: r.int('views'),
+      interactions: r.int('interactions'),
+    };
   });
   const posts = raw.reduce((s, c) => s + c.posts, 0);
   const overall = ratio(

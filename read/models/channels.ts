@@ -53,7 +53,10 @@ export async function listChannels(
     { ...(q.ids === null ? {} : { ids: [...q.ids] }), limit: q.limit, offset: q.offset },
   );
   let total = 0;
-  const page: Omit<ChannelListing, 'subscribers' | 'subscribers_as_of' | 'views_24h' | 'posts_24h' | 'open_anomalies'>[] = [];
+  const page: Omit<
+    ChannelListing,
+    'subscribers' | 'subscribers_as_of' | 'views_24h' | 'posts_24h' | 'open_anomalies'
+  >[] = [];
   for (const row of pageRows) {
     const r = new RowReader(row, 'channel_sources');
     if (r.str('part') === 'total') {
@@ -70,7 +73,14 @@ export async function listChannels(
   }
   // A UNION keeps no order between its parts.
   page.sort((a, b) => (a.channel_id < b.channel_id ? -1 : a.channel_id > b.channel_id ? 1 : 0));
-  const figures = page.length === 0 ? new Map<string, Figures>() : await latestFigures(wh, page.map((c) => c.channel_id), q.now);
+  const figures =
+    page.length === 0
+      ? new Map<string, Figures>()
+      : await latestFigures(
+          wh,
+          page.map((c) => c.channel_id),
+          q.now,
+        );
   return {
     total,
     channels: page.map((c) => {
@@ -108,7 +118,13 @@ async function latestFigures(wh: Warehouse, ids: string[], now: number): Promise
   for (const row of rows) {
     const r = new RowReader(row, 'channel_hourly');
     const id = r.str('channel_id');
-    const f = out.get(id) ?? { subscribers: null, subscribers_as_of: null, views_24h: 0, posts_24h: 0, open_anomalies: 0 };
+    const f = out.get(id) ?? {
+      subscribers: null,
+      subscribers_as_of: null,
+      views_24h: 0,
+      posts_24h: 0,
+      open_anomalies: 0,
+    };
     const part = r.str('part');
     if (part === 'members') {
       f.subscribers = r.int('n');

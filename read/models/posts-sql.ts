@@ -35,7 +35,12 @@ export const PUBLISHED_POSTS_SQL = `
   )})`;
 
 /** Interactions per view, the engagement of a post or a set of posts; null without views. */
-export function engagementRate(x: { views: number; forwards: number; reactions: number; replies: number }): number | null {
+export function engagementRate(x: {
+  views: number;
+  forwards: number;
+  reactions: number;
+  replies: number;
+}): number | null {
   return x.views > 0 ? (x.forwards + x.reactions + x.replies) / x.views : null;
 }
 

@@ -35,7 +35,12 @@ export interface PostPerformance {
 
 function readPost(row: Record<string, unknown>): PostPerformance {
   const r = new RowReader(row, 'post_summary');
-  const counters = { views: r.int('views'), forwards: r.int('forwards'), reactions: r.int('reactions'), replies: r.int('replies') };
+  const counters = {
+    views: r.int('views'),
+    forwards: r.int('forwards'),
+    reactions: r.int('reactions'),
+    replies: r.int('replies'),
+  };
   return {
     post_id: r.int('post_id'),
     date: r.time('date'),
@@ -74,7 +79,13 @@ export interface PostTimelinePoint {
 }
 
 export interface PostDetail {
-  post: PostPerformance & { deleted_at: number | null; forward_from_channel_id: string | null; mentions: string[]; hashtags: string[]; links: string[] };
+  post: PostPerformance & {
+    deleted_at: number | null;
+    forward_from_channel_id: string | null;
+    mentions: string[];
+    hashtags: string[];
+    links: string[];
+  };
   timeline: PostTimelinePoint[];
 }
 
@@ -83,7 +94,10 @@ export interface PostDetail {
  * One query: the post's metadata and merged summary, with its timeline
  * folded into arrays (one element per hour) on the same row.
  */
-export async function postDetail(wh: Warehouse, q: { channel_id: string; post_id: number }): Promise<PostDetail | null> {
+export async function postDetail(
+  wh: Warehouse,
+  q: { channel_id: string; post_id: number },
+): Promise<PostDetail | null> {
   const rows = await wh.query(
     `SELECT l.post_id AS post_id, assumeNotNull(l.date) AS date, l.media_type AS media_type, l.text_length AS text_length,
             m.forward_from_channel_id AS forward_from_channel_id, m.mentions AS mentions,
@@ -116,7 +130,9 @@ export async function postDetail(wh: Warehouse, q: { channel_id: string; post_id
     links: r.strArray('links'),
   };
   const at = r.intArray('timeline_at');
-  const [views, forwards, replies, reactions] = ['views', 'forwards', 'replies', 'reactions'].map((c) => r.intArray(`timeline_${c}`));
+  const [views, forwards, replies, reactions] = ['views', 'forwards', 'replies', 'reactions'].map((c) =>
+    r.intArray(`timeline_${c}`),
+  );
   const timeline = at
     .map((t, i) => ({
       t,

@@ -82,7 +82,12 @@ export async function sources(wh: Warehouse, q: { channel_id: string; period: Pe
     const r = new RowReader(row, 'post_meta');
     const part = r.str('part');
     if (part === 'official') {
-      out.official.push({ metric: r.str('metric'), series: r.str('series'), total: r.float('total'), points: r.int('points') });
+      out.official.push({
+        metric: r.str('metric'),
+        series: r.str('series'),
+        total: r.float('total'),
+        points: r.int('points'),
+      });
     } else if (Object.hasOwn(COUNTED, part)) {
       out[part as keyof typeof COUNTED].push({ name: r.str('name'), posts: r.int('posts') });
     }

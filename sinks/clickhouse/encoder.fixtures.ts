@@ -11,7 +11,15 @@ export const CHANNEL = '-1001234567890';
 export const T0 = Date.UTC(2024, 0, 31, 22, 0, 0); // close to a month boundary on purpose
 
 function envelope<K extends EventKind>(kind: K, id: string, eventTime: number) {
-  return { v: 1, kind, id, channel_id: CHANNEL, event_time: eventTime, observed_at: eventTime + 1234, source: 'simulator' } as const;
+  return {
+    v: 1,
+    kind,
+    id,
+    channel_id: CHANNEL,
+    event_time: eventTime,
+    observed_at: eventTime + 1234,
+    source: 'simulator',
+  } as const;
 }
 
 export function postEvent(over: Partial<EventOf<'post'>['data']> = {}, id = 'p_1'): EventOf<'post'> {
@@ -28,7 +36,13 @@ export function postEvent(over: Partial<EventOf<'post'>['data']> = {}, id = 'p_1
       mentions: ['@alice'],
       links: ['https://example.org/a?b=c&d=e'],
       hashtags: ['#news'],
-      counters: { views: 9_007_199_254_740_991, forwards: 3, replies: 0, reactions_total: 7, reactions: { '👍': 5, 'custom:5368324170671202286': 2 } },
+      counters: {
+        views: 9_007_199_254_740_991,
+        forwards: 3,
+        replies: 0,
+        reactions_total: 7,
+        reactions: { '👍': 5, 'custom:5368324170671202286': 2 },
+      },
       ...over,
     },
   };
@@ -45,7 +59,13 @@ export function membersEvent(members: number, at: number, id = `cm_${at}`): Even
   return { ...envelope('channel_members', id, at), data: { members } };
 }
 
-export function windowAggEvent(window: string, windowStart: number, revision: number, views: number, id = `wa_${window}_${windowStart}_${revision}`): EventOf<'window_agg'> {
+export function windowAggEvent(
+  window: string,
+  windowStart: number,
+  revision: number,
+  views: number,
+  id = `wa_${window}_${windowStart}_${revision}`,
+): EventOf<'window_agg'> {
   const size = window === '1d' ? 86_400_000 : 3_600_000;
   return {
     ...envelope('window_agg', id, windowStart + size),
@@ -71,7 +91,11 @@ export function windowAggEvent(window: string, windowStart: number, revision: nu
   };
 }
 
-export function anomalyEvent(state: 'opened' | 'updated' | 'resolved', revision: number, at: number): EventOf<'anomaly'> {
+export function anomalyEvent(
+  state: 'opened' | 'updated' | 'resolved',
+  revision: number,
+  at: number,
+): EventOf<'anomaly'> {
   return {
     ...envelope('anomaly', `an_${revision}`, at),
     data: {
@@ -94,10 +118,26 @@ export function anomalyEvent(state: 'opened' | 'updated' | 'resolved', revision:
   };
 }
 
-export function trendEvent(windowStart: number, value: number, postId: number | null = null, id = `tr_${windowStart}_${postId ?? 0}`): EventOf<'trend'> {
+export function trendEvent(
+  windowStart: number,
+  value: number,
+  postId: number | null = null,
+  id = `tr_${windowStart}_${postId ?? 0}`,
+): EventOf<'trend'> {
   return {
     ...envelope('trend', id, windowStart + 3_600_000),
-    data: { metric: 'views', window: '1h', window_start: windowStart, post_id: postId, value, mean: 0.1 + 0.2, sd: 5e-324, z: -1.7976931348623157e308, n: 12, warm: true },
+    data: {
+      metric: 'views',
+      window: '1h',
+      window_start: windowStart,
+      post_id: postId,
+      value,
+      mean: 0.1 + 0.2,
+      sd: 5e-324,
+      z: -1.7976931348623157e308,
+      n: 12,
+      warm: true,
+    },
   };
 }
 
@@ -106,13 +146,24 @@ export function oneOfEachKind(): TgEvent[] {
   return [
     postEvent(),
     postCountersEvent(500, T0 + 60_000),
-    { ...postCountersEvent(501, T0 + 120_000, 'pc_nodate'), data: { post_id: 43, views: 501, forwards: 0, replies: 0, reactions_total: 0, reactions: {} } },
+    {
+      ...postCountersEvent(501, T0 + 120_000, 'pc_nodate'),
+      data: { post_id: 43, views: 501, forwards: 0, replies: 0, reactions_total: 0, reactions: {} },
+    },
     membersEvent(1500, T0 + 5_000),
-    { ...envelope('channel_stats', 'cs_1', T0), data: { metric: 'growth', series: 'total', t: T0 - 86_400_000, value: -0.125 } },
+    {
+      ...envelope('channel_stats', 'cs_1', T0),
+      data: { metric: 'growth', series: 'total', t: T0 - 86_400_000, value: -0.125 },
+    },
     { ...envelope('post_deleted', 'pd_1', T0 + 7_000), data: { post_ids: [7, 8, 2_147_483_647] } },
     {
       ...envelope('bot_event', 'be_1', T0 + 8_000),
-      data: { bot_id: '123456789', event_type: 'button_click', user_id: null, properties: { z: 1, a: 'x', n: null, ok: true, f: 0.5 } },
+      data: {
+        bot_id: '123456789',
+        event_type: 'button_click',
+        user_id: null,
+        properties: { z: 1, a: 'x', n: null, ok: true, f: 0.5 },
+      },
     },
     {
       ...envelope('post_delta', 'dl_1', T0 + 60_000),
@@ -134,7 +185,10 @@ export function oneOfEachKind(): TgEvent[] {
       },
     },
     windowAggEvent('1h', T0, 1, 800),
-    { ...windowAggEvent('24h/1h', T0, 3, 9), data: { ...windowAggEvent('24h/1h', T0, 3, 9).data, members_last: null, members_min: null, members_max: null } },
+    {
+      ...windowAggEvent('24h/1h', T0, 3, 9),
+      data: { ...windowAggEvent('24h/1h', T0, 3, 9).data, members_last: null, members_min: null, members_max: null },
+    },
     trendEvent(T0, 812.75),
     trendEvent(T0, 3.5, 42),
     anomalyEvent('opened', 1, T0 + 3_600_000),
@@ -160,7 +214,12 @@ export function hostileEvents(): TgEvent[] {
     if (i % 2 === 0) {
       return {
         ...envelope('bot_event', `be_hostile_${i}`, T0 + i),
-        data: { bot_id: '1', event_type: short.slice(0, 64) || 'x', user_id: '2', properties: { [short.slice(0, 64)]: short.slice(0, 1024), long: s.slice(0, 1024) } },
+        data: {
+          bot_id: '1',
+          event_type: short.slice(0, 64) || 'x',
+          user_id: '2',
+          properties: { [short.slice(0, 64)]: short.slice(0, 1024), long: s.slice(0, 1024) },
+        },
       } satisfies EventOf<'bot_event'>;
     }
     return {
@@ -171,7 +230,13 @@ export function hostileEvents(): TgEvent[] {
         mentions: [short.slice(0, 256)],
         links: [s.slice(0, 2048)],
         hashtags: [short.slice(0, 256), ''],
-        counters: { views: 1, forwards: 0, replies: 0, reactions_total: 1, reactions: { [short.slice(0, 64)]: 1, ['__proto__']: 2 } },
+        counters: {
+          views: 1,
+          forwards: 0,
+          replies: 0,
+          reactions_total: 1,
+          reactions: { [short.slice(0, 64)]: 1, ['__proto__']: 2 },
+        },
       },
     } satisfies EventOf<'post'>;
   });

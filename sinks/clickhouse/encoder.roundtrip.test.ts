@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TgEvent } from '../../streams/contract.ts';
 import { openTempWarehouse, type TempWarehouse } from '../../clickhouse/testing.ts';
-import { DEAD_LETTERS_TABLE, deadLetterFromRow, deadLetterRow, encodeBatch, eventFromRow, tableFor } from './encoder.ts';
+import {
+  DEAD_LETTERS_TABLE,
+  deadLetterFromRow,
+  deadLetterRow,
+  encodeBatch,
+  eventFromRow,
+  tableFor,
+} from './encoder.ts';
 import { HOSTILE_STRINGS, deadLetter, hostileEvents, oneOfEachKind } from './encoder.fixtures.ts';
 
 /** Insert events the way the sink does: grouped by table, one insert per table. */
@@ -52,6 +59,8 @@ describe('encoder ⇄ ClickHouse round trip (chDB)', () => {
     const sneaky = "p_1' OR '1'='1";
     expect(await t.wh.query('SELECT id FROM raw_posts WHERE id = {id:String}', { id: sneaky })).toEqual([]);
     await store(t, [{ ...oneOfEachKind()[0], id: sneaky } as TgEvent]);
-    expect(await t.wh.query('SELECT id FROM raw_posts WHERE id = {id:String}', { id: sneaky })).toEqual([{ id: sneaky }]);
+    expect(await t.wh.query('SELECT id FROM raw_posts WHERE id = {id:String}', { id: sneaky })).toEqual([
+      { id: sneaky },
+    ]);
   });
 });

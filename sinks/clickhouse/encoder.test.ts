@@ -10,7 +10,15 @@ import {
   tableFor,
   toRow,
 } from './encoder.ts';
-import { CHANNEL, T0, deadLetter, hostileEvents, oneOfEachKind, postCountersEvent, postEvent } from './encoder.fixtures.ts';
+import {
+  CHANNEL,
+  T0,
+  deadLetter,
+  hostileEvents,
+  oneOfEachKind,
+  postCountersEvent,
+  postEvent,
+} from './encoder.fixtures.ts';
 
 describe('encoder', () => {
   it('fixtures are valid events under the contract (so the tests test real shapes)', () => {
@@ -49,7 +57,10 @@ describe('encoder', () => {
       views: 9_007_199_254_740_991,
       reactions: { '👍': 5, 'custom:5368324170671202286': 2 },
     });
-    expect(toRow(postEvent({ forward_from: null }))).toMatchObject({ forward_from_channel_id: null, forward_from_post_id: null });
+    expect(toRow(postEvent({ forward_from: null }))).toMatchObject({
+      forward_from_channel_id: null,
+      forward_from_post_id: null,
+    });
   });
 
   it('writes an absent optional field as NULL', () => {
@@ -117,6 +128,5 @@ describe('encoder', () => {
       expect(row.payload).toBe('a'.repeat(DEAD_LETTER_PAYLOAD_MAX - 1));
       expect(row.payload_bytes).toBe(1_000_000);
     });
-
   });
 });

@@ -17,12 +17,7 @@
  * against the contract schema, which makes the round trip a test of the mapping.
  */
 import { Value } from '@sinclair/typebox/value';
-import {
-  EVENT_SCHEMAS,
-  type EventKind,
-  type EventOf,
-  type TgEvent,
-} from '../../streams/contract.ts';
+import { EVENT_SCHEMAS, type EventKind, type EventOf, type TgEvent } from '../../streams/contract.ts';
 import type { DeadLetterRecord } from '../../streams/dlq.ts';
 import { readAnomaly, readWindowAgg, RowReader } from '../../clickhouse/row-reader.ts';
 import { MAX_CH_TIME_MS, MIN_CH_TIME_MS } from '../../clickhouse/values.ts';
@@ -136,7 +131,8 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
         text_length: r.int('text_length'),
         media_type: r.str('media_type'),
         grouped_id: r.strOrNull('grouped_id'),
-        forward_from: forwardChannel === null ? null : { channel_id: forwardChannel, post_id: r.intOrNull('forward_from_post_id') },
+        forward_from:
+          forwardChannel === null ? null : { channel_id: forwardChannel, post_id: r.intOrNull('forward_from_post_id') },
         mentions: r.strArray('mentions'),
         links: r.strArray('links'),
         hashtags: r.strArray('hashtags'),
@@ -402,14 +398,19 @@ export function eventFromRow<K extends EventKind>(kind: K, row: Readonly<Record<
       data: codecOf(kind).decode(r),
     };
   } catch (err) {
-    throw new DecodeError(`${TABLE_BY_KIND[kind]} row is not a ${kind} event: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
+    throw new DecodeError(
+      `${TABLE_BY_KIND[kind]} row is not a ${kind} event: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   const schema = EVENT_SCHEMAS[kind];
   if (!Value.Check(schema, event)) {
     const first = Value.Errors(schema, event).First();
-    throw new DecodeError(`${TABLE_BY_KIND[kind]} row ${String(event.id)} violates the ${kind} contract at ${first?.path ?? '?'}: ${first?.message ?? ''}`);
+    throw new DecodeError(
+      `${TABLE_BY_KIND[kind]} row ${String(event.id)} violates the ${kind} contract at ${first?.path ?? '?'}: ${first?.message ?? ''}`,
+    );
   }
   return event as EventOf<K>;
 }

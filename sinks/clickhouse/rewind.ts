@@ -14,7 +14,11 @@ import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { sinkConsumer, type SinkSource } from './sink.ts';
 
 /** Messages of TG_RAW the raw sink has acked while the warehouse holds no raw row, or 0 when they agree. */
-export async function ackedButMissing(jsm: JetStreamManager, warehouse: Warehouse, streams: StreamsConfig): Promise<number> {
+export async function ackedButMissing(
+  jsm: JetStreamManager,
+  warehouse: Warehouse,
+  streams: StreamsConfig,
+): Promise<number> {
   const spec = sinkConsumer(streams, 'raw');
   const info = await jsm.consumers.info(spec.stream, spec.name).catch((err: unknown) => {
     if (isNotFound(err)) return null;
@@ -29,6 +33,10 @@ export async function ackedButMissing(jsm: JetStreamManager, warehouse: Warehous
 }
 
 /** Recreate the sinks' consumers so they deliver again from the first message the streams keep. */
-export async function rewindSinks(jsm: JetStreamManager, streams: StreamsConfig, sources: readonly SinkSource[]): Promise<void> {
+export async function rewindSinks(
+  jsm: JetStreamManager,
+  streams: StreamsConfig,
+  sources: readonly SinkSource[],
+): Promise<void> {
   for (const source of sources) await resetDurable(jsm, sinkConsumer(streams, source), 0);
 }

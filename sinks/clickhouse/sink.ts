@@ -56,7 +56,13 @@ export interface SinkConfig {
  * 3.6 µs at 150k), since every insert makes a part per table and view that
  * must later be merged.
  */
-export const defaultSinkConfig: SinkConfig = { insertRows: 100_000, insertBytes: 32 * 1024 * 1024, maxWaitMs: 500, ackWaitMs: 30_000, maxDeliveries: 20 };
+export const defaultSinkConfig: SinkConfig = {
+  insertRows: 100_000,
+  insertBytes: 32 * 1024 * 1024,
+  maxWaitMs: 500,
+  ackWaitMs: 30_000,
+  maxDeliveries: 20,
+};
 
 export interface SinkOptions {
   js: JetStreamClient;
@@ -70,9 +76,20 @@ export interface SinkOptions {
   signal: AbortSignal;
 }
 
-export function sinkConsumer(streams: StreamsConfig, source: SinkSource, sink: SinkConfig = defaultSinkConfig): DurableSpec {
-  const stream = source === 'raw' ? streams.names.raw : source === 'derived' ? streams.names.derived : streams.names.dlq;
-  return { stream, name: `sink_${source}`, filterSubject: `tg.${source}.>`, ackWaitMs: sink.ackWaitMs, maxAckPending: 200_000 };
+export function sinkConsumer(
+  streams: StreamsConfig,
+  source: SinkSource,
+  sink: SinkConfig = defaultSinkConfig,
+): DurableSpec {
+  const stream =
+    source === 'raw' ? streams.names.raw : source === 'derived' ? streams.names.derived : streams.names.dlq;
+  return {
+    stream,
+    name: `sink_${source}`,
+    filterSubject: `tg.${source}.>`,
+    ackWaitMs: sink.ackWaitMs,
+    maxAckPending: 200_000,
+  };
 }
 
 /** What one message becomes: rows per table, and what is dead-lettered instead of stored. */
@@ -151,7 +168,13 @@ class PendingInsert {
       let insert = this.inserts.get(r.table);
       if (!insert) {
         // Describes the table the first time: ClickHouse may be down right then, like for any write.
-        insert = await untilWritten(() => this.opts.warehouse.startInsert(r.table), { table: r.table }, this.opts, this.stage, this.log);
+        insert = await untilWritten(
+          () => this.opts.warehouse.startInsert(r.table),
+          { table: r.table },
+          this.opts,
+          this.stage,
+          this.log,
+        );
         this.inserts.set(r.table, insert);
       }
       try {
@@ -159,7 +182,13 @@ class PendingInsert {
       } catch (err) {
         if (!(err instanceof RowEncodeError)) throw err;
         // Valid by the contract but not storable as it is: that event alone is set aside.
-        rejected.push(deadLetterRecord(origin(m, this.stage), { reason: 'write_rejected', detail: `${r.table}: ${err.message}`, payload: r.event }, rejected.length));
+        rejected.push(
+          deadLetterRecord(
+            origin(m, this.stage),
+            { reason: 'write_rejected', detail: `${r.table}: ${err.message}`, payload: r.event },
+            rejected.length,
+          ),
+        );
       }
     }
     this.rejected.push(...rejected);
@@ -207,7 +236,11 @@ function rowsOf(m: JsMsg, opts: SinkOptions, stage: string): MessageRows {
   if (m.info.deliveryCount > opts.sink.maxDeliveries) {
     const rec = deadLetterRecord(
       origin(m, stage),
-      { reason: 'redelivery_limit', detail: `delivered ${m.info.deliveryCount} times without being written`, payload: Buffer.from(m.data).toString('utf8') },
+      {
+        reason: 'redelivery_limit',
+        detail: `delivered ${m.info.deliveryCount} times without being written`,
+        payload: Buffer.from(m.data).toString('utf8'),
+      },
       0,
       m.data.byteLength,
     );
@@ -221,22 +254,38 @@ function rowsOf(m: JsMsg, opts: SinkOptions, stage: string): MessageRows {
       // A dead letter we cannot read is still kept, as text, under its own reason.
       rec = deadLetterRecord(
         { ...origin(m, stage), stream: opts.streams.names.dlq },
-        { reason: 'malformed_json', detail: String((err as Error).message), payload: Buffer.from(m.data).toString('utf8') },
+        {
+          reason: 'malformed_json',
+          detail: String((err as Error).message),
+          payload: Buffer.from(m.data).toString('utf8'),
+        },
         0,
       );
     }
     return { rows: [{ table: DEAD_LETTERS_TABLE, row: deadLetterRow(rec), event: rec }], rejected: [] };
   }
   // Invalid raw input is dead-lettered by the processor (the decode stage); the sink only counts it.
-  const decoded = decodeBatch(m.data, { maxMessageBytes: opts.streams.maxMessageBytes, layer: opts.source, subject: parseSubject(m.subject), partitions: opts.streams.partitions });
-  if (decoded.failures.length) opts.metrics.events.inc({ stage, kind: 'unknown', outcome: 'invalid' }, decoded.failures.length);
+  const decoded = decodeBatch(m.data, {
+    maxMessageBytes: opts.streams.maxMessageBytes,
+    layer: opts.source,
+    subject: parseSubject(m.subject),
+    partitions: opts.streams.partitions,
+  });
+  if (decoded.failures.length)
+    opts.metrics.events.inc({ stage, kind: 'unknown', outcome: 'invalid' }, decoded.failures.length);
   const out: MessageRows = { rows: [], rejected: [] };
   decoded.events.forEach((e: TgEvent, i) => {
     try {
       out.rows.push({ table: tableFor(e.kind), row: toRow(e), event: e });
     } catch (err) {
       // Valid by the contract but not storable (e.g. a date outside DateTime64's range).
-      out.rejected.push(deadLetterRecord(origin(m, stage), { reason: 'write_rejected', detail: String((err as Error).message), payload: e }, i));
+      out.rejected.push(
+        deadLetterRecord(
+          origin(m, stage),
+          { reason: 'write_rejected', detail: String((err as Error).message), payload: e },
+          i,
+        ),
+      );
     }
   });
   return out;
@@ -249,14 +298,26 @@ function rowsOf(m: JsMsg, opts: SinkOptions, stage: string): MessageRows {
  * new token and its duplicates collapse in the ReplacingMergeTree instead.
  */
 function dedupToken(table: string, messages: readonly JsMsg[]): string {
-  return batchId(table, messages.map((m) => `${m.info.stream}:${m.seq}`));
+  return batchId(
+    table,
+    messages.map((m) => `${m.info.stream}:${m.seq}`),
+  );
 }
 
 /** Writes every table of the pending insert (retrying while ClickHouse is down), dead-letters the rejects, acks. */
-async function writePending(pending: PendingInsert, opts: SinkOptions, dlq: DeadLetterPublisher, stage: string, log: Logger): Promise<void> {
+async function writePending(
+  pending: PendingInsert,
+  opts: SinkOptions,
+  dlq: DeadLetterPublisher,
+  stage: string,
+  log: Logger,
+): Promise<void> {
   if (!pending.messages.length) return;
   // The messages wait for the whole write, however long ClickHouse is away: keep them ours.
-  const heartbeat = setInterval(() => pending.messages.forEach((m) => m.working()), Math.max(500, Math.floor(opts.sink.ackWaitMs / 3)));
+  const heartbeat = setInterval(
+    () => pending.messages.forEach((m) => m.working()),
+    Math.max(500, Math.floor(opts.sink.ackWaitMs / 3)),
+  );
   try {
     for (const insert of pending.inserts.values()) {
       // The server driver already retries transient failures a few times; what
@@ -267,7 +328,10 @@ async function writePending(pending: PendingInsert, opts: SinkOptions, dlq: Dead
             await sendTable(insert, dedupToken(insert.table, pending.messages), opts);
           } catch (err) {
             if (!isContentError(err)) throw err;
-            log.error({ err: String(err), table: insert.table }, 'ClickHouse rejected the insert; writing message by message');
+            log.error(
+              { err: String(err), table: insert.table },
+              'ClickHouse rejected the insert; writing message by message',
+            );
             await isolateRejected(insert.table, pending.messages, opts, dlq, stage);
           }
         },
@@ -282,7 +346,10 @@ async function writePending(pending: PendingInsert, opts: SinkOptions, dlq: Dead
     clearInterval(heartbeat);
   }
   for (const m of pending.messages) m.ack();
-  opts.metrics.batchSize.observe({ stage: `${stage}_insert` }, [...pending.inserts.values()].reduce((n, i) => n + i.rows, 0));
+  opts.metrics.batchSize.observe(
+    { stage: `${stage}_insert` },
+    [...pending.inserts.values()].reduce((n, i) => n + i.rows, 0),
+  );
   pending.clear();
 }
 
@@ -291,7 +358,13 @@ async function writePending(pending: PendingInsert, opts: SinkOptions, dlq: Dead
  * after the driver's own retries is a ClickHouse that is down (content errors
  * are handled by the caller), and the messages stay unacked meanwhile.
  */
-function untilWritten<T>(call: () => Promise<T>, what: { table: string; rows?: number }, opts: SinkOptions, stage: string, log: Logger): Promise<T> {
+function untilWritten<T>(
+  call: () => Promise<T>,
+  what: { table: string; rows?: number },
+  opts: SinkOptions,
+  stage: string,
+  log: Logger,
+): Promise<T> {
   return withRetry(call, {
     attempts: Infinity,
     baseMs: 500,
@@ -299,7 +372,10 @@ function untilWritten<T>(call: () => Promise<T>, what: { table: string; rows?: n
     signal: opts.signal,
     onRetry: (err, attempt, waitMs) => {
       opts.metrics.errors.inc({ stage, error: 'insert' });
-      log.error({ err: String(err), ...what, attempt, waitMs }, 'ClickHouse insert failed; retrying (nothing is acked meanwhile)');
+      log.error(
+        { err: String(err), ...what, attempt, waitMs },
+        'ClickHouse insert failed; retrying (nothing is acked meanwhile)',
+      );
     },
   });
 }
@@ -312,7 +388,13 @@ async function sendTable(insert: TableInsert, token: string, opts: SinkOptions):
 }
 
 /** Writes a rejected insert again message by message and dead-letters the messages ClickHouse refuses. */
-async function isolateRejected(table: string, messages: readonly JsMsg[], opts: SinkOptions, dlq: DeadLetterPublisher, stage: string): Promise<void> {
+async function isolateRejected(
+  table: string,
+  messages: readonly JsMsg[],
+  opts: SinkOptions,
+  dlq: DeadLetterPublisher,
+  stage: string,
+): Promise<void> {
   for (const m of messages) {
     const insert = await opts.warehouse.startInsert(table);
     for (const r of rowsOf(m, opts, stage).rows) {
@@ -330,7 +412,11 @@ async function isolateRejected(table: string, messages: readonly JsMsg[], opts: 
       if (!isContentError(err)) throw err;
       const rec = deadLetterRecord(
         origin(m, stage),
-        { reason: 'write_rejected', detail: `${table}: ${String((err as Error).message).slice(0, 500)}`, payload: Buffer.from(m.data).toString('utf8') },
+        {
+          reason: 'write_rejected',
+          detail: `${table}: ${String((err as Error).message).slice(0, 500)}`,
+          payload: Buffer.from(m.data).toString('utf8'),
+        },
         0,
         m.data.byteLength,
       );

@@ -78,13 +78,23 @@ export class FakeBotApi {
   /** A user writes `text` in a private chat (chat id = user id). */
   say(userId: number, text: string, opts: { username?: string; chatId?: number } = {}): void {
     const chatId = opts.chatId ?? userId;
-    const entities = text.startsWith('/') ? [{ type: 'bot_command', offset: 0, length: text.split(/\s/)[0].length }] : undefined;
+    const entities = text.startsWith('/')
+      ? [{ type: 'bot_command', offset: 0, length: text.split(/\s/)[0].length }]
+      : undefined;
     this.#push({
       message: {
         message_id: this.#nextMessageId++,
         date: Math.floor(Date.now() / 1000),
-        chat: chatId === userId ? { id: chatId, type: 'private', first_name: `user${userId}` } : { id: chatId, type: 'group', title: 'group' },
-        from: { id: userId, is_bot: false, first_name: `user${userId}`, ...(opts.username ? { username: opts.username } : {}) },
+        chat:
+          chatId === userId
+            ? { id: chatId, type: 'private', first_name: `user${userId}` }
+            : { id: chatId, type: 'group', title: 'group' },
+        from: {
+          id: userId,
+          is_bot: false,
+          first_name: `user${userId}`,
+          ...(opts.username ? { username: opts.username } : {}),
+        },
         text,
         ...(entities ? { entities } : {}),
       },
@@ -99,7 +109,12 @@ export class FakeBotApi {
         from: { id: userId, is_bot: false, first_name: `user${userId}` },
         chat_instance: '1',
         data,
-        message: { message_id: messageId, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: 'private' }, text: '…' },
+        message: {
+          message_id: messageId,
+          date: Math.floor(Date.now() / 1000),
+          chat: { id: chatId, type: 'private' },
+          text: '…',
+        },
       },
     });
   }
@@ -121,12 +136,19 @@ export class FakeBotApi {
 
   /** Calls of a method (optionally to one chat), oldest first. */
   sent(method: string, chatId?: string | number): BotApiCall[] {
-    return this.calls.filter((c) => c.method === method && (chatId === undefined || String(c.params.chat_id) === String(chatId)));
+    return this.calls.filter(
+      (c) => c.method === method && (chatId === undefined || String(c.params.chat_id) === String(chatId)),
+    );
   }
 
   /** Successful sends (messages, photos, documents) to a chat. */
   delivered(chatId: string | number): BotApiCall[] {
-    return this.calls.filter((c) => c.status === 200 && /^send(Message|Photo|Document)$/.test(c.method) && String(c.params.chat_id) === String(chatId));
+    return this.calls.filter(
+      (c) =>
+        c.status === 200 &&
+        /^send(Message|Photo|Document)$/.test(c.method) &&
+        String(c.params.chat_id) === String(chatId),
+    );
   }
 
   /** Waits until `predicate` holds (checked as calls arrive and every 50 ms). */
@@ -135,7 +157,10 @@ export class FakeBotApi {
     for (;;) {
       const v = predicate();
       if (v) return v;
-      if (Date.now() > until) throw new Error(`fake Bot API: condition not met within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(', ')}`);
+      if (Date.now() > until)
+        throw new Error(
+          `fake Bot API: condition not met within ${timeoutMs} ms; calls: ${this.calls.map((c) => c.method).join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -149,7 +174,8 @@ export class FakeBotApi {
 
   async #handle(req: IncomingMessage): Promise<{ status: number; body: unknown }> {
     const m = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? '');
-    if (!m || m[1] !== this.token) return { status: 404, body: { ok: false, error_code: 404, description: 'Not Found' } };
+    if (!m || m[1] !== this.token)
+      return { status: 404, body: { ok: false, error_code: 404, description: 'Not Found' } };
     const method = m[2];
     const { params, files } = await readParams(req);
     const call: BotApiCall = { method, params, files, at: Date.now(), status: 200 };
@@ -159,17 +185,30 @@ export class FakeBotApi {
     return answer;
   }
 
-  async #answer(method: string, params: Record<string, unknown>, files: Record<string, Buffer>): Promise<{ status: number; body: unknown }> {
+  async #answer(
+    method: string,
+    params: Record<string, unknown>,
+    files: Record<string, Buffer>,
+  ): Promise<{ status: number; body: unknown }> {
     const chatId = params.chat_id === undefined ? undefined : String(params.chat_id);
-    const failure = this.#failures.find((f) => f.times > 0 && f.method === method && (f.chatId === undefined || f.chatId === chatId));
+    const failure = this.#failures.find(
+      (f) => f.times > 0 && f.method === method && (f.chatId === undefined || f.chatId === chatId),
+    );
     if (failure) {
       failure.times--;
       return error(failure.status, failure.description, failure.retryAfter);
     }
-    if (chatId !== undefined && /^send|^edit/.test(method) && this.#blocked.has(chatId)) return error(403, this.#blocked.get(chatId)!);
+    if (chatId !== undefined && /^send|^edit/.test(method) && this.#blocked.has(chatId))
+      return error(403, this.#blocked.get(chatId)!);
     const date = Math.floor(Date.now() / 1000);
     const message = (extra: Record<string, unknown>) =>
-      ok({ message_id: this.#nextMessageId++, date, chat: { id: Number(chatId), type: 'private' }, from: BOT_USER, ...extra });
+      ok({
+        message_id: this.#nextMessageId++,
+        date,
+        chat: { id: Number(chatId), type: 'private' },
+        from: BOT_USER,
+        ...extra,
+      });
     switch (method) {
       case 'getMe':
         return ok(BOT_USER);
@@ -178,17 +217,26 @@ export class FakeBotApi {
       case 'sendMessage':
         return message({ text: params.text });
       case 'sendPhoto':
-        if (!files.photo || files.photo.subarray(1, 4).toString() !== 'PNG') return error(400, 'Bad Request: photo must be a PNG file upload here');
-        return message({ photo: [{ file_id: 'p', file_unique_id: 'p', width: 640, height: 320 }], caption: params.caption });
+        if (!files.photo || files.photo.subarray(1, 4).toString() !== 'PNG')
+          return error(400, 'Bad Request: photo must be a PNG file upload here');
+        return message({
+          photo: [{ file_id: 'p', file_unique_id: 'p', width: 640, height: 320 }],
+          caption: params.caption,
+        });
       case 'sendDocument':
         if (!files.document) return error(400, 'Bad Request: document must be a file upload here');
-        return message({ document: { file_id: 'd', file_unique_id: 'd', file_name: 'export.csv' }, caption: params.caption });
+        return message({
+          document: { file_id: 'd', file_unique_id: 'd', file_name: 'export.csv' },
+          caption: params.caption,
+        });
       case 'editMessageText':
         return message({ text: params.text });
       case 'getChatAdministrators': {
         const admins = this.#admins.get(chatId ?? '');
         if (!admins) return error(400, 'Bad Request: chat not found');
-        return ok(admins.map((id) => ({ status: 'administrator', user: { id, is_bot: false, first_name: `user${id}` } })));
+        return ok(
+          admins.map((id) => ({ status: 'administrator', user: { id, is_bot: false, first_name: `user${id}` } })),
+        );
       }
       case 'answerCallbackQuery':
       case 'setMyCommands':
@@ -221,22 +269,36 @@ function ok(result: unknown) {
 }
 
 function error(status: number, description: string, retryAfter?: number) {
-  return { status, body: { ok: false, error_code: status, description, ...(retryAfter ? { parameters: { retry_after: retryAfter } } : {}) } };
+  return {
+    status,
+    body: {
+      ok: false,
+      error_code: status,
+      description,
+      ...(retryAfter ? { parameters: { retry_after: retryAfter } } : {}),
+    },
+  };
 }
 
-async function readParams(req: IncomingMessage): Promise<{ params: Record<string, unknown>; files: Record<string, Buffer> }> {
+async function readParams(
+  req: IncomingMessage,
+): Promise<{ params: Record<string, unknown>; files: Record<string, Buffer> }> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const body = Buffer.concat(chunks);
   const type = req.headers['content-type'] ?? '';
-  if (type.startsWith('application/json')) return { params: body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {}, files: {} };
+  if (type.startsWith('application/json'))
+    return { params: body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {}, files: {} };
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(type);
   if (!boundary) return { params: {}, files: {} };
   return parseMultipart(body, boundary[1] ?? boundary[2]);
 }
 
 /** Just enough multipart/form-data for grammY's uploads: text fields and files. */
-function parseMultipart(body: Buffer, boundary: string): { params: Record<string, unknown>; files: Record<string, Buffer> } {
+function parseMultipart(
+  body: Buffer,
+  boundary: string,
+): { params: Record<string, unknown>; files: Record<string, Buffer> } {
   const params: Record<string, unknown> = {};
   const files: Record<string, Buffer> = {};
   const delimiter = Buffer.from(`--${boundary}`);

@@ -139,36 +139,59 @@ export class FakeChannel {
     const msg = this.#message(id, init);
     this.posts.set(id, msg);
     this.pts += 1;
-    this.changes.push({ pts: this.pts, ptsCount: 1, update: new Api.UpdateNewChannelMessage({ message: msg, pts: this.pts, ptsCount: 1 }), message: msg });
+    this.changes.push({
+      pts: this.pts,
+      ptsCount: 1,
+      update: new Api.UpdateNewChannelMessage({ message: msg, pts: this.pts, ptsCount: 1 }),
+      message: msg,
+    });
     return msg;
   }
 
   /** Sets a post's counters (what getMessagesViews and getMessagesReactions will answer). */
-  setCounters(id: number, c: { views?: number; forwards?: number; replies?: number; reactions?: Record<string, number> }): void {
+  setCounters(
+    id: number,
+    c: { views?: number; forwards?: number; replies?: number; reactions?: Record<string, number> },
+  ): void {
     const old = this.posts.get(id);
     if (!old) throw new Error(`fake channel ${this.id} has no post ${id}`);
-    this.posts.set(id, this.#message(id, {
-      date: old.date,
-      text: old.message,
-      views: c.views ?? old.views,
-      forwards: c.forwards ?? old.forwards,
-      replies: c.replies ?? old.replies?.replies,
-      reactions: c.reactions ?? reactionsOf(old),
-      entities: old.entities,
-      media: old.media,
-      fwdFrom: old.fwdFrom,
-      editDate: old.editDate,
-    }));
+    this.posts.set(
+      id,
+      this.#message(id, {
+        date: old.date,
+        text: old.message,
+        views: c.views ?? old.views,
+        forwards: c.forwards ?? old.forwards,
+        replies: c.replies ?? old.replies?.replies,
+        reactions: c.reactions ?? reactionsOf(old),
+        entities: old.entities,
+        media: old.media,
+        fwdFrom: old.fwdFrom,
+        editDate: old.editDate,
+      }),
+    );
   }
 
   /** Edits a post's text (a new pts). */
   editPost(id: number, text: string, editDate: number): Api.Message {
     const old = this.posts.get(id);
     if (!old) throw new Error(`fake channel ${this.id} has no post ${id}`);
-    const msg = this.#message(id, { date: old.date, text, views: old.views, forwards: old.forwards, reactions: reactionsOf(old), editDate });
+    const msg = this.#message(id, {
+      date: old.date,
+      text,
+      views: old.views,
+      forwards: old.forwards,
+      reactions: reactionsOf(old),
+      editDate,
+    });
     this.posts.set(id, msg);
     this.pts += 1;
-    this.changes.push({ pts: this.pts, ptsCount: 1, update: new Api.UpdateEditChannelMessage({ message: msg, pts: this.pts, ptsCount: 1 }), message: msg });
+    this.changes.push({
+      pts: this.pts,
+      ptsCount: 1,
+      update: new Api.UpdateEditChannelMessage({ message: msg, pts: this.pts, ptsCount: 1 }),
+      message: msg,
+    });
     return msg;
   }
 
@@ -176,20 +199,31 @@ export class FakeChannel {
   deletePosts(ids: number[]): Api.UpdateDeleteChannelMessages {
     for (const id of ids) this.posts.delete(id);
     this.pts += ids.length;
-    const update = new Api.UpdateDeleteChannelMessages({ channelId: bigInt(this.id), messages: ids, pts: this.pts, ptsCount: ids.length });
+    const update = new Api.UpdateDeleteChannelMessages({
+      channelId: bigInt(this.id),
+      messages: ids,
+      pts: this.pts,
+      ptsCount: ids.length,
+    });
     this.changes.push({ pts: this.pts, ptsCount: ids.length, update });
     return update;
   }
 
   #message(id: number, init: FakePostInit & { editDate?: number }): Api.Message {
-    const reactions = init.reactions && Object.keys(init.reactions).length
-      ? new Api.MessageReactions({
-          results: Object.entries(init.reactions).map(([emoji, count]) => new Api.ReactionCount({
-            reaction: emoji.startsWith('custom:') ? new Api.ReactionCustomEmoji({ documentId: bigInt(emoji.slice(7)) }) : new Api.ReactionEmoji({ emoticon: emoji }),
-            count,
-          })),
-        })
-      : undefined;
+    const reactions =
+      init.reactions && Object.keys(init.reactions).length
+        ? new Api.MessageReactions({
+            results: Object.entries(init.reactions).map(
+              ([emoji, count]) =>
+                new Api.ReactionCount({
+                  reaction: emoji.startsWith('custom:')
+                    ? new Api.ReactionCustomEmoji({ documentId: bigInt(emoji.slice(7)) })
+                    : new Api.ReactionEmoji({ emoticon: emoji }),
+                  count,
+                }),
+            ),
+          })
+        : undefined;
     return new Api.Message({
       id,
       peerId: this.peer(),
@@ -200,7 +234,8 @@ export class FakeChannel {
       fwdFrom: init.fwdFrom,
       views: init.views ?? 0,
       forwards: init.forwards ?? 0,
-      replies: init.replies === undefined ? undefined : new Api.MessageReplies({ replies: init.replies, repliesPts: 0 }),
+      replies:
+        init.replies === undefined ? undefined : new Api.MessageReplies({ replies: init.replies, repliesPts: 0 }),
       reactions,
       editDate: init.editDate,
       post: true,
@@ -322,7 +357,9 @@ export class FakeTelegram {
 
   /** Requests received, by class name. */
   count(className?: string): number {
-    return className === undefined ? this.requests.length : this.requests.filter((r) => r.className === className).length;
+    return className === undefined
+      ? this.requests.length
+      : this.requests.filter((r) => r.className === className).length;
   }
 
   /**
@@ -332,7 +369,13 @@ export class FakeTelegram {
   async client(opts: AttachOptions, make?: (session: StringSession) => TelegramClient): Promise<TelegramClient> {
     const { TelegramClient } = await import('telegram');
     const session = new StringSession('');
-    const client = make ? make(session) : new TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', { floodSleepThreshold: 0, connectionRetries: 1, baseLogger: quietLogger() });
+    const client = make
+      ? make(session)
+      : new TelegramClient(session, 12345, '0123456789abcdef0123456789abcdef', {
+          floodSleepThreshold: 0,
+          connectionRetries: 1,
+          baseLogger: quietLogger(),
+        });
     this.attach(client, opts);
     return client;
   }
@@ -367,7 +410,17 @@ export class FakeTelegram {
   push(account: string, update: Api.TypeUpdate | Api.TypeUpdates): void {
     const client = this.#clients.get(account);
     if (!client) throw new Error(`no fake client for account ${account}`);
-    const wire = overTheWire(update instanceof Api.Updates || update instanceof Api.UpdateShort ? update : new Api.Updates({ updates: [update as Api.TypeUpdate], users: [], chats: [...this.channels.values()].map((c) => c.entity()), date: this.now, seq: 0 }));
+    const wire = overTheWire(
+      update instanceof Api.Updates || update instanceof Api.UpdateShort
+        ? update
+        : new Api.Updates({
+            updates: [update as Api.TypeUpdate],
+            users: [],
+            chats: [...this.channels.values()].map((c) => c.entity()),
+            date: this.now,
+            seq: 0,
+          }),
+    );
     _handleUpdate(client, wire as unknown as Api.TypeUpdate);
   }
 
@@ -378,24 +431,33 @@ export class FakeTelegram {
     const failure = this.#failures.get(request.className)?.shift();
     if (failure) {
       if ('drop' in failure) state.reject('Maximum reconnection retries reached. Aborting!');
-      else state.reject(RPCMessageToError(new Api.RpcError({ errorCode: failure.code ?? codeOf(failure.rpc), errorMessage: failure.rpc }), request));
+      else
+        state.reject(
+          RPCMessageToError(
+            new Api.RpcError({ errorCode: failure.code ?? codeOf(failure.rpc), errorMessage: failure.rpc }),
+            request,
+          ),
+        );
       return;
     }
     try {
       const result = this.#handle(request, dcId, account);
       state.resolve(Array.isArray(result) ? result.map(overTheWire) : overTheWire(result));
     } catch (err) {
-      if (err instanceof RpcRefusal) state.reject(RPCMessageToError(new Api.RpcError({ errorCode: err.code, errorMessage: err.message }), request));
+      if (err instanceof RpcRefusal)
+        state.reject(RPCMessageToError(new Api.RpcError({ errorCode: err.code, errorMessage: err.message }), request));
       else state.reject(err);
     }
   }
 
   #channelOf(input: unknown): FakeChannel {
-    const id = input instanceof Api.InputChannel || input instanceof Api.InputPeerChannel ? input.channelId.toString() : null;
+    const id =
+      input instanceof Api.InputChannel || input instanceof Api.InputPeerChannel ? input.channelId.toString() : null;
     const ch = id === null ? undefined : this.channels.get(id);
     if (!ch) throw new RpcRefusal('CHANNEL_INVALID', 400);
     if (ch.unavailable) throw new RpcRefusal(ch.unavailable, codeOf(ch.unavailable));
-    const hash = input instanceof Api.InputChannel || input instanceof Api.InputPeerChannel ? input.accessHash.toString() : '';
+    const hash =
+      input instanceof Api.InputChannel || input instanceof Api.InputPeerChannel ? input.accessHash.toString() : '';
     if (hash !== ch.accessHash) throw new RpcRefusal('CHANNEL_INVALID', 400);
     return ch;
   }
@@ -405,24 +467,51 @@ export class FakeTelegram {
     const login = this.#logins.get(account);
     if (login && !login.signedIn) {
       if (request instanceof Api.auth.SendCode) {
-        return new Api.auth.SentCode({ type: new Api.auth.SentCodeTypeApp({ length: login.code.length }), phoneCodeHash: `hash-${request.phoneNumber}` });
+        return new Api.auth.SentCode({
+          type: new Api.auth.SentCodeTypeApp({ length: login.code.length }),
+          phoneCodeHash: `hash-${request.phoneNumber}`,
+        });
       }
       if (request instanceof Api.auth.SignIn) {
         if (request.phoneCodeHash !== `hash-${request.phoneNumber}`) throw new RpcRefusal('PHONE_CODE_HASH_EMPTY', 400);
         if (request.phoneCode !== login.code) throw new RpcRefusal('PHONE_CODE_INVALID', 400);
         login.signedIn = true;
-        return new Api.auth.Authorization({ user: new Api.User({ id: bigInt(this.#userIds.get(account) ?? 1), self: true, firstName: account, accessHash: bigInt(1) }) });
+        return new Api.auth.Authorization({
+          user: new Api.User({
+            id: bigInt(this.#userIds.get(account) ?? 1),
+            self: true,
+            firstName: account,
+            accessHash: bigInt(1),
+          }),
+        });
       }
       throw new RpcRefusal('AUTH_KEY_UNREGISTERED', 401);
     }
     if (request instanceof Api.users.GetUsers) {
-      return [new Api.User({ id: bigInt(this.#userIds.get(account) ?? 1), self: true, firstName: account, accessHash: bigInt(1) })];
+      return [
+        new Api.User({
+          id: bigInt(this.#userIds.get(account) ?? 1),
+          self: true,
+          firstName: account,
+          accessHash: bigInt(1),
+        }),
+      ];
     }
     if (request instanceof Api.contacts.ResolveUsername) {
       const user = this.users.find((u) => u.username.toLowerCase() === request.username.toLowerCase());
       if (user) {
-        const entity = new Api.User({ id: bigInt(user.id), accessHash: bigInt(7), username: user.username, firstName: user.username, bot: user.bot });
-        return new Api.contacts.ResolvedPeer({ peer: new Api.PeerUser({ userId: bigInt(user.id) }), chats: [], users: [entity] });
+        const entity = new Api.User({
+          id: bigInt(user.id),
+          accessHash: bigInt(7),
+          username: user.username,
+          firstName: user.username,
+          bot: user.bot,
+        });
+        return new Api.contacts.ResolvedPeer({
+          peer: new Api.PeerUser({ userId: bigInt(user.id) }),
+          chats: [],
+          users: [entity],
+        });
       }
       const ch = [...this.channels.values()].find((c) => c.username?.toLowerCase() === request.username.toLowerCase());
       if (!ch) throw new RpcRefusal('USERNAME_NOT_OCCUPIED', 400);
@@ -432,14 +521,35 @@ export class FakeTelegram {
     if (request instanceof Api.messages.GetDialogs) {
       // Every channel the accounts are members of, in one full list (no paging: the fake world is small).
       const joined = [...this.channels.values()].filter((c) => c.member);
-      const tops = joined.map((c) => c.posts.get(Math.max(0, ...c.posts.keys()))).filter((m): m is Api.Message => m !== undefined);
+      const tops = joined
+        .map((c) => c.posts.get(Math.max(0, ...c.posts.keys())))
+        .filter((m): m is Api.Message => m !== undefined);
       return new Api.messages.Dialogs({
-        dialogs: joined.map((c) => new Api.Dialog({
-          peer: c.peer(), topMessage: Math.max(0, ...c.posts.keys()), readInboxMaxId: 0, readOutboxMaxId: 0, unreadCount: 0,
-          unreadMentionsCount: 0, unreadReactionsCount: 0, notifySettings: new Api.PeerNotifySettings({}), pts: c.pts,
-        })),
+        dialogs: joined.map(
+          (c) =>
+            new Api.Dialog({
+              peer: c.peer(),
+              topMessage: Math.max(0, ...c.posts.keys()),
+              readInboxMaxId: 0,
+              readOutboxMaxId: 0,
+              unreadCount: 0,
+              unreadMentionsCount: 0,
+              unreadReactionsCount: 0,
+              notifySettings: new Api.PeerNotifySettings({}),
+              pts: c.pts,
+            }),
+        ),
         messages: tops,
-        chats: joined.map((c) => (c.unavailable ? new Api.ChannelForbidden({ id: bigInt(c.id), accessHash: bigInt(c.accessHash), title: c.title, broadcast: !c.megagroup }) : c.entity())),
+        chats: joined.map((c) =>
+          c.unavailable
+            ? new Api.ChannelForbidden({
+                id: bigInt(c.id),
+                accessHash: bigInt(c.accessHash),
+                title: c.title,
+                broadcast: !c.megagroup,
+              })
+            : c.entity(),
+        ),
         users: [],
       });
     }
@@ -450,20 +560,43 @@ export class FakeTelegram {
       const ch = this.#channelOf(request.channel);
       return new Api.messages.ChatFull({
         fullChat: new Api.ChannelFull({
-          id: bigInt(ch.id), about: '', participantsCount: ch.members, readInboxMaxId: 0, readOutboxMaxId: 0, unreadCount: 0,
-          chatPhoto: new Api.PhotoEmpty({ id: bigInt(0) }), notifySettings: new Api.PeerNotifySettings({}), botInfo: [], pts: ch.pts,
-          canViewStats: ch.canViewStats, statsDc: ch.canViewStats ? (ch.advertisedStatsDc ?? ch.statsDc) : undefined,
+          id: bigInt(ch.id),
+          about: '',
+          participantsCount: ch.members,
+          readInboxMaxId: 0,
+          readOutboxMaxId: 0,
+          unreadCount: 0,
+          chatPhoto: new Api.PhotoEmpty({ id: bigInt(0) }),
+          notifySettings: new Api.PeerNotifySettings({}),
+          botInfo: [],
+          pts: ch.pts,
+          canViewStats: ch.canViewStats,
+          statsDc: ch.canViewStats ? (ch.advertisedStatsDc ?? ch.statsDc) : undefined,
         } as ConstructorParameters<typeof Api.ChannelFull>[0]),
-        chats: [ch.entity()], users: [],
+        chats: [ch.entity()],
+        users: [],
       });
     }
     if (request instanceof Api.messages.GetHistory) {
       const ch = this.#channelOf(request.peer);
       // Newest first, strictly below offsetId (0 = from the newest), at most `limit`.
-      const ids = [...ch.posts.keys()].sort((a, b) => b - a)
-        .filter((id) => (request.offsetId ? id < request.offsetId : true) && (!request.offsetDate || ch.posts.get(id)!.date < request.offsetDate) && id > (request.minId ?? 0));
+      const ids = [...ch.posts.keys()]
+        .sort((a, b) => b - a)
+        .filter(
+          (id) =>
+            (request.offsetId ? id < request.offsetId : true) &&
+            (!request.offsetDate || ch.posts.get(id)!.date < request.offsetDate) &&
+            id > (request.minId ?? 0),
+        );
       const page = ids.slice(request.addOffset ?? 0, (request.addOffset ?? 0) + Math.min(request.limit ?? 100, 100));
-      return new Api.messages.ChannelMessages({ pts: ch.pts, count: ch.posts.size, messages: page.map((id) => ch.posts.get(id)!), topics: [], chats: [ch.entity()], users: [] });
+      return new Api.messages.ChannelMessages({
+        pts: ch.pts,
+        count: ch.posts.size,
+        messages: page.map((id) => ch.posts.get(id)!),
+        topics: [],
+        chats: [ch.entity()],
+        users: [],
+      });
     }
     if (request instanceof Api.messages.GetMessagesViews) {
       const ch = this.#channelOf(request.peer);
@@ -471,16 +604,27 @@ export class FakeTelegram {
       return new Api.messages.MessageViews({
         views: request.id.map((id) => {
           const m = ch.posts.get(id);
-          return m ? new Api.MessageViews({ views: m.views, forwards: m.forwards, replies: m.replies }) : new Api.MessageViews({});
+          return m
+            ? new Api.MessageViews({ views: m.views, forwards: m.forwards, replies: m.replies })
+            : new Api.MessageViews({});
         }),
-        chats: [ch.entity()], users: [],
+        chats: [ch.entity()],
+        users: [],
       });
     }
     if (request instanceof Api.messages.GetMessagesReactions) {
       const ch = this.#channelOf(request.peer);
       const updates = request.id.flatMap((id) => {
         const m = ch.posts.get(id);
-        return m ? [new Api.UpdateMessageReactions({ peer: ch.peer(), msgId: id, reactions: m.reactions ?? new Api.MessageReactions({ results: [] }) })] : [];
+        return m
+          ? [
+              new Api.UpdateMessageReactions({
+                peer: ch.peer(),
+                msgId: id,
+                reactions: m.reactions ?? new Api.MessageReactions({ results: [] }),
+              }),
+            ]
+          : [];
       });
       return new Api.Updates({ updates, users: [], chats: [ch.entity()], date: this.now, seq: 0 });
     }
@@ -495,10 +639,19 @@ export class FakeTelegram {
         return new Api.updates.ChannelDifferenceTooLong({
           final: true,
           dialog: new Api.Dialog({
-            peer: ch.peer(), topMessage: newest[0]?.id ?? 0, readInboxMaxId: 0, readOutboxMaxId: 0, unreadCount: 0,
-            unreadMentionsCount: 0, unreadReactionsCount: 0, notifySettings: new Api.PeerNotifySettings({}), pts: ch.pts,
+            peer: ch.peer(),
+            topMessage: newest[0]?.id ?? 0,
+            readInboxMaxId: 0,
+            readOutboxMaxId: 0,
+            unreadCount: 0,
+            unreadMentionsCount: 0,
+            unreadReactionsCount: 0,
+            notifySettings: new Api.PeerNotifySettings({}),
+            pts: ch.pts,
           }),
-          messages: newest, chats: chats(), users: [],
+          messages: newest,
+          chats: chats(),
+          users: [],
         });
       }
       const after = ch.changes.filter((c) => c.pts > request.pts);
@@ -510,7 +663,8 @@ export class FakeTelegram {
         final: page.length === after.length,
         newMessages: page.filter((c) => c.update instanceof Api.UpdateNewChannelMessage).map((c) => c.message!),
         otherUpdates: page.filter((c) => !(c.update instanceof Api.UpdateNewChannelMessage)).map((c) => c.update),
-        chats: chats(), users: [],
+        chats: chats(),
+        users: [],
       });
     }
     if (request instanceof Api.stats.GetBroadcastStats) {
@@ -530,14 +684,30 @@ export class FakeTelegram {
       if (dcId !== ch.statsDc) throw new RpcRefusal(`STATS_MIGRATE_${ch.statsDc}`, 303);
       const views = ch.posts.get(Number(request.msgId))?.views ?? 0;
       return new Api.stats.MessageStats({
-        viewsGraph: new Api.StatsGraph({ json: new Api.DataJSON({ data: JSON.stringify({ columns: [['x', this.now * 1000], ['y0', views]], types: { x: 'x', y0: 'line' }, names: { y0: 'Views' } }) }) }),
+        viewsGraph: new Api.StatsGraph({
+          json: new Api.DataJSON({
+            data: JSON.stringify({
+              columns: [
+                ['x', this.now * 1000],
+                ['y0', views],
+              ],
+              types: { x: 'x', y0: 'line' },
+              names: { y0: 'Views' },
+            }),
+          }),
+        }),
         reactionsByEmotionGraph: new Api.StatsGraphError({ error: 'Not enough data to display.' }),
       });
     }
     if (request instanceof Api.stats.GetMessagePublicForwards) {
       const ch = this.#channelOf(request.channel);
       if (dcId !== ch.statsDc) throw new RpcRefusal(`STATS_MIGRATE_${ch.statsDc}`, 303);
-      return new Api.stats.PublicForwards({ count: ch.publicForwards.get(Number(request.msgId)) ?? 0, forwards: [], chats: [], users: [] });
+      return new Api.stats.PublicForwards({
+        count: ch.publicForwards.get(Number(request.msgId)) ?? 0,
+        forwards: [],
+        chats: [],
+        users: [],
+      });
     }
     throw new RpcRefusal('METHOD_NOT_FAKED', 400, `the fake Telegram does not answer ${request.className}`);
   }
@@ -545,19 +715,42 @@ export class FakeTelegram {
 
 /** Builds stats.BroadcastStats from a channel's graphs; missing graphs are "not enough data" errors. */
 function broadcastStats(ch: FakeChannel): Api.stats.BroadcastStats {
-  const g = (field: string): Api.TypeStatsGraph => ch.graphs.get(field) ?? new Api.StatsGraphError({ error: 'Not enough data to display.' });
+  const g = (field: string): Api.TypeStatsGraph =>
+    ch.graphs.get(field) ?? new Api.StatsGraphError({ error: 'Not enough data to display.' });
   const abs = new Api.StatsAbsValueAndPrev({ current: ch.members, previous: ch.members });
   const zero = new Api.StatsAbsValueAndPrev({ current: 0, previous: 0 });
   return new Api.stats.BroadcastStats({
     period: new Api.StatsDateRangeDays({ minDate: 1_699_000_000, maxDate: 1_700_000_000 }),
-    followers: abs, viewsPerPost: zero, sharesPerPost: zero, reactionsPerPost: zero, viewsPerStory: zero, sharesPerStory: zero, reactionsPerStory: zero,
+    followers: abs,
+    viewsPerPost: zero,
+    sharesPerPost: zero,
+    reactionsPerPost: zero,
+    viewsPerStory: zero,
+    sharesPerStory: zero,
+    reactionsPerStory: zero,
     enabledNotifications: new Api.StatsPercentValue({ part: 1, total: 2 }),
-    growthGraph: g('growthGraph'), followersGraph: g('followersGraph'), muteGraph: g('muteGraph'), topHoursGraph: g('topHoursGraph'),
-    interactionsGraph: g('interactionsGraph'), ivInteractionsGraph: g('ivInteractionsGraph'), viewsBySourceGraph: g('viewsBySourceGraph'),
-    newFollowersBySourceGraph: g('newFollowersBySourceGraph'), languagesGraph: g('languagesGraph'), reactionsByEmotionGraph: g('reactionsByEmotionGraph'),
-    storyInteractionsGraph: g('storyInteractionsGraph'), storyReactionsByEmotionGraph: g('storyReactionsByEmotionGraph'),
+    growthGraph: g('growthGraph'),
+    followersGraph: g('followersGraph'),
+    muteGraph: g('muteGraph'),
+    topHoursGraph: g('topHoursGraph'),
+    interactionsGraph: g('interactionsGraph'),
+    ivInteractionsGraph: g('ivInteractionsGraph'),
+    viewsBySourceGraph: g('viewsBySourceGraph'),
+    newFollowersBySourceGraph: g('newFollowersBySourceGraph'),
+    languagesGraph: g('languagesGraph'),
+    reactionsByEmotionGraph: g('reactionsByEmotionGraph'),
+    storyInteractionsGraph: g('storyInteractionsGraph'),
+    storyReactionsByEmotionGraph: g('storyReactionsByEmotionGraph'),
     // Telegram lists the recent posts with their interactions; the newest 20 here.
-    recentPostsInteractions: [...ch.posts.values()].slice(-20).map((m) => new Api.PostInteractionCountersMessage({ msgId: m.id, views: m.views ?? 0, forwards: m.forwards ?? 0, reactions: 0 })),
+    recentPostsInteractions: [...ch.posts.values()].slice(-20).map(
+      (m) =>
+        new Api.PostInteractionCountersMessage({
+          msgId: m.id,
+          views: m.views ?? 0,
+          forwards: m.forwards ?? 0,
+          reactions: 0,
+        }),
+    ),
   });
 }
 
@@ -577,7 +770,10 @@ export async function madeUpSession(): Promise<string> {
 }
 
 /** A graph in Telegram's chart JSON: an x column (ms) and named series. */
-export function chartGraph(xMs: number[], series: Record<string, { name: string; values: Array<number | null> }>): Api.StatsGraph {
+export function chartGraph(
+  xMs: number[],
+  series: Record<string, { name: string; values: Array<number | null> }>,
+): Api.StatsGraph {
   const columns: Array<Array<string | number | null>> = [['x', ...xMs]];
   const types: Record<string, string> = { x: 'x' };
   const names: Record<string, string> = {};

@@ -2,4 +2,10 @@
  * Scoring detected anomalies against the simulator's labels. The matcher lives
  * in processors/quality.ts (one source for the offline bench and this test).
  */
-export { matches, MATCHING_METRICS, scoreDetections, type DetectedAnomaly, type DetectionScore } from '../../processors/quality.ts';
+export {
+  matches,
+  MATCHING_METRICS,
+  scoreDetections,
+  type DetectedAnomaly,
+  type DetectionScore,
+} from '../../processors/quality.ts';

@@ -87,14 +87,37 @@ export async function startCollectorHarness(opts: HarnessOptions): Promise<Colle
   const log = createLogger(process.env.TGPULSE_TEST_LOG ?? 'silent');
   const accounts: AccountSession[] = [];
   for (const [i, label] of opts.accounts.entries()) {
-    const phone = `+1555${String(fnv(label + (opts.holder ?? ''))).padStart(7, '0').slice(0, 7)}${i}`;
-    const stored = await addAccount(control.pool, { phone, sealSession: (id) => encryptSession('fake-session', key, id), userId: String(1000 + i) });
+    const phone = `+1555${String(fnv(label + (opts.holder ?? '')))
+      .padStart(7, '0')
+      .slice(0, 7)}${i}`;
+    const stored = await addAccount(control.pool, {
+      phone,
+      sealSession: (id) => encryptSession('fake-session', key, id),
+      userId: String(1000 + i),
+    });
     const client = await tg.client({ account: label });
-    accounts.push(new AccountSession({ accountId: stored.id, client, log, metrics, clock: () => clock.now, sleep: (ms) => clock.sleep(ms) }));
+    accounts.push(
+      new AccountSession({
+        accountId: stored.id,
+        client,
+        log,
+        metrics,
+        clock: () => clock.now,
+        sleep: (ms) => clock.sleep(ms),
+      }),
+    );
     labels.set(stored.id, label);
   }
   for (const ch of opts.channels) {
-    await upsertChannel(control.pool, { channelId: ch.id, username: ch.username ?? null, title: ch.title, accessHash: ch.accessHash, canViewStats: ch.canViewStats, statsDc: null, members: ch.members });
+    await upsertChannel(control.pool, {
+      channelId: ch.id,
+      username: ch.username ?? null,
+      title: ch.title,
+      accessHash: ch.accessHash,
+      canViewStats: ch.canViewStats,
+      statsDc: null,
+      members: ch.members,
+    });
   }
   const events: RawEvent[] = [];
   const deadLetters: CollectorHarness['deadLetters'] = [];
@@ -118,7 +141,14 @@ export async function startCollectorHarness(opts: HarnessOptions): Promise<Colle
     clock: () => clock.now,
   });
   return {
-    tg, collector, accounts, events, deadLetters, metrics, registry, clock,
+    tg,
+    collector,
+    accounts,
+    events,
+    deadLetters,
+    metrics,
+    registry,
+    clock,
     async step() {
       await collector.step();
       await collector.idle();

@@ -48,7 +48,12 @@ export function testConfig(env: Record<string, string>): TgpulseConfig {
   return loadConfig({ TGPULSE_LOG_LEVEL: 'silent', TGPULSE_HTTP_PORT: '0', ...warehouse, ...env });
 }
 
-export async function startPipeline(opts: { natsUrl: string; dataDir: string; env?: Record<string, string>; configure?: (c: TgpulseConfig) => void }): Promise<TestPipeline> {
+export async function startPipeline(opts: {
+  natsUrl: string;
+  dataDir: string;
+  env?: Record<string, string>;
+  configure?: (c: TgpulseConfig) => void;
+}): Promise<TestPipeline> {
   const config = testConfig({ TGPULSE_NATS_URL: opts.natsUrl, TGPULSE_DATA_DIR: opts.dataDir, ...opts.env });
   opts.configure?.(config);
   const ctx = new Context(config, { log: silentLogger, metrics: new PipelineMetrics() });
@@ -66,7 +71,10 @@ export async function startPipeline(opts: { natsUrl: string; dataDir: string; en
     startRoles() {
       controller = new AbortController();
       setMaxListeners(100, controller.signal);
-      running = Promise.all([runProcessRole(ctx, nats, controller.signal), runSinkRole(ctx, nats, warehouse, controller.signal)]);
+      running = Promise.all([
+        runProcessRole(ctx, nats, controller.signal),
+        runSinkRole(ctx, nats, warehouse, controller.signal),
+      ]);
     },
     async stopRoles() {
       controller?.abort();
@@ -79,7 +87,8 @@ export async function startPipeline(opts: { natsUrl: string; dataDir: string; en
     },
     async close() {
       await pipeline.stopRoles();
-      if (config.warehouse.driver === 'server') await warehouse.exec(`DROP DATABASE IF EXISTS ${config.warehouse.database}`).catch(() => undefined);
+      if (config.warehouse.driver === 'server')
+        await warehouse.exec(`DROP DATABASE IF EXISTS ${config.warehouse.database}`).catch(() => undefined);
       await ctx.close();
     },
   };

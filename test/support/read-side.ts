@@ -7,7 +7,12 @@
  */
 import { Simulator } from '../../ingest/simulator/simulator.ts';
 import { eventId } from '../../streams/ids.ts';
-import { SCHEMA_VERSION, type ChannelStatsEvent, type PostCountersEvent, type PostEvent } from '../../streams/contract.ts';
+import {
+  SCHEMA_VERSION,
+  type ChannelStatsEvent,
+  type PostCountersEvent,
+  type PostEvent,
+} from '../../streams/contract.ts';
 import { startTestNats, tempDir, type TestNats } from './nats.ts';
 import { startPipeline, type TestPipeline } from './pipeline.ts';
 import { publishSimulation } from './simulation.ts';
@@ -22,7 +27,14 @@ export interface ReadSideData {
   start: number;
   end: number;
   /** The hand-made forwarded post: in `channels[1]`, forwarded from `channels[0]`. */
-  forwarded: { channel_id: string; post_id: number; from_channel_id: string; date: number; mention: string; views: number };
+  forwarded: {
+    channel_id: string;
+    post_id: number;
+    from_channel_id: string;
+    date: number;
+    mention: string;
+    views: number;
+  };
   /** Official "views by source" points of `channels[0]`: series → values by day. */
   officialBySource: Record<string, number[]>;
   close(): Promise<void>;
@@ -30,16 +42,34 @@ export interface ReadSideData {
 
 export const HOSTILE_MENTION = `@x'); DROP TABLE raw_posts; --<script>alert(1)</script>`;
 
-export async function produceReadSideData(opts: { channels: number; days: number; seed: number; start: number }): Promise<ReadSideData> {
+export async function produceReadSideData(opts: {
+  channels: number;
+  days: number;
+  seed: number;
+  start: number;
+}): Promise<ReadSideData> {
   const nats = await startTestNats();
   const pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('read-side') });
   pipe.startRoles();
-  const sim = new Simulator({ seed: opts.seed, channels: opts.channels, start: opts.start, durationMs: opts.days * DAY, anomalyRate: 0.15 });
+  const sim = new Simulator({
+    seed: opts.seed,
+    channels: opts.channels,
+    start: opts.start,
+    durationMs: opts.days * DAY,
+    anomalyRate: 0.15,
+  });
   const channels = sim.profiles.map((p) => p.channelId).sort();
   const end = opts.start + opts.days * DAY;
 
   const date = end - 3 * DAY + 5 * HOUR;
-  const forwarded = { channel_id: channels[1], post_id: 999_001, from_channel_id: channels[0], date, mention: HOSTILE_MENTION, views: 4321 };
+  const forwarded = {
+    channel_id: channels[1],
+    post_id: 999_001,
+    from_channel_id: channels[0],
+    date,
+    mention: HOSTILE_MENTION,
+    views: 4321,
+  };
   const post: PostEvent = {
     v: SCHEMA_VERSION,
     kind: 'post',
@@ -70,9 +100,21 @@ export async function produceReadSideData(opts: { channels: number; days: number
     event_time: date + DAY,
     observed_at: date + DAY,
     source: 'simulator',
-    data: { post_id: forwarded.post_id, post_date: date, views: forwarded.views, forwards: 7, replies: 1, reactions_total: 12, reactions: { '👍': 12 } },
+    data: {
+      post_id: forwarded.post_id,
+      post_date: date,
+      views: forwarded.views,
+      forwards: 7,
+      replies: 1,
+      reactions_total: 12,
+      reactions: { '👍': 12 },
+    },
   };
-  const officialBySource: Record<string, number[]> = { Channels: [120, 80, 95], Search: [10, 0, 7.5], 'URL <b>': [1, 2, 3] };
+  const officialBySource: Record<string, number[]> = {
+    Channels: [120, 80, 95],
+    Search: [10, 0, 7.5],
+    'URL <b>': [1, 2, 3],
+  };
   const stats: ChannelStatsEvent[] = Object.entries(officialBySource).flatMap(([series, values]) =>
     values.map((value, i) => {
       const t = end - (7 - i) * DAY;

@@ -33,7 +33,9 @@ export function spawnRole(role: string, args: string[], env: Record<string, stri
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   return { name: role, child, exited, output: () => out };
 }
 
@@ -59,7 +61,10 @@ export function warningSummary(roles: readonly RoleProcess[]): string {
       const msg = /"level":(?:40|50|60).*?"msg":"([^"]+)"/.exec(line)?.[1];
       if (!msg) continue;
       // The error as a string, or the message of a serialized error object, or the status a connection reported.
-      const why = /"err":"([^"]{0,160})/.exec(line)?.[1] ?? /"err":\{[^}]*?"message":"([^"]{0,160})/.exec(line)?.[1] ?? /"(?:status|type)":"([^"]{0,80})/.exec(line)?.[1];
+      const why =
+        /"err":"([^"]{0,160})/.exec(line)?.[1] ??
+        /"err":\{[^}]*?"message":"([^"]{0,160})/.exec(line)?.[1] ??
+        /"(?:status|type)":"([^"]{0,80})/.exec(line)?.[1];
       const seen = counts.get(msg) ?? { n: 0, err: why };
       seen.n++;
       counts.set(msg, seen);

@@ -41,7 +41,13 @@ export const TABLES: Record<string, string> = {
 export type Dump = Record<string, unknown[]>;
 
 export function input(): RawEvent[][] {
-  const sim = new Simulator({ seed: 11, channels: 6, start: Date.UTC(2026, 4, 4), durationMs: 12 * DAY, anomalyRate: 0.2 });
+  const sim = new Simulator({
+    seed: 11,
+    channels: 6,
+    start: Date.UTC(2026, 4, 4),
+    durationMs: 12 * DAY,
+    anomalyRate: 0.2,
+  });
   return [...sim.batches()] as RawEvent[][];
 }
 
@@ -49,7 +55,12 @@ export async function publishAll(url: string, batches: RawEvent[][]): Promise<vo
   const nc = await connect({ servers: url });
   try {
     await ensureStreams(await jetstreamManager(nc), defaultStreamsConfig);
-    const pub = new EventPublisher(jetstream(nc), { partitions: 8, maxBatchBytes: 256 * 1024, maxInflight: 256, stream: 'TG_RAW' });
+    const pub = new EventPublisher(jetstream(nc), {
+      partitions: 8,
+      maxBatchBytes: 256 * 1024,
+      maxInflight: 256,
+      stream: 'TG_RAW',
+    });
     for (const b of batches) await pub.publish(b);
     await pub.flush();
   } finally {
@@ -82,7 +93,14 @@ export async function startRun(batches: RawEvent[][], name: string): Promise<Run
   const dataDir = tempDir(name);
   await publishAll(nats.url, batches);
   // A short ack wait and lease TTL: what a killed sink or processor held comes back within seconds.
-  const env = { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: dataDir, TGPULSE_SINK_ACK_WAIT_S: '3', TGPULSE_PARTITION_LEASE_TTL_S: '2', TGPULSE_WAREHOUSE_HTTP_PORT: '0', TGPULSE_WAREHOUSE_NATIVE_PORT: '0' };
+  const env = {
+    TGPULSE_NATS_URL: nats.url,
+    TGPULSE_DATA_DIR: dataDir,
+    TGPULSE_SINK_ACK_WAIT_S: '3',
+    TGPULSE_PARTITION_LEASE_TTL_S: '2',
+    TGPULSE_WAREHOUSE_HTTP_PORT: '0',
+    TGPULSE_WAREHOUSE_NATIVE_PORT: '0',
+  };
   return { nats, dataDir, env };
 }
 
@@ -90,7 +108,8 @@ export async function startRun(batches: RawEvent[][], name: string): Promise<Run
 export async function startWarehouse(run: Run): Promise<RoleProcess> {
   const role = spawnRole('warehouse', [], run.env);
   for (const until = Date.now() + 60_000; readRunningWarehouse(run.dataDir) === null; await sleep(200)) {
-    if (Date.now() > until || role.child.exitCode !== null) throw new Error(`tgpulse warehouse did not start: ${role.output()}`);
+    if (Date.now() > until || role.child.exitCode !== null)
+      throw new Error(`tgpulse warehouse did not start: ${role.output()}`);
   }
   return role;
 }
@@ -103,4 +122,3 @@ export async function untilIdle(run: Run, timeoutMs = 300_000): Promise<void> {
     await nc.close();
   }
 }
-

@@ -16,11 +16,18 @@ export interface Published {
  * Publish every step of a simulation. `extra` events join the step whose
  * time range holds their event time, so they arrive on time like the rest.
  */
-export async function publishSimulation(pipe: TestPipeline, sim: Simulator, extra: readonly RawEvent[] = []): Promise<Published> {
+export async function publishSimulation(
+  pipe: TestPipeline,
+  sim: Simulator,
+  extra: readonly RawEvent[] = [],
+): Promise<Published> {
   const out: Published = { idsByKind: new Map(), finalViews: new Map(), events: 0 };
   for (const tick of sim.ticks()) {
     // As the simulate role does: one publish per step, coalesced per partition.
-    const events = [...(tick.batches.flat() as RawEvent[]), ...extra.filter((e) => e.event_time >= tick.from && e.event_time < tick.to)];
+    const events = [
+      ...(tick.batches.flat() as RawEvent[]),
+      ...extra.filter((e) => e.event_time >= tick.from && e.event_time < tick.to),
+    ];
     await pipe.publisher.publish(events);
     for (const e of events) {
       out.events++;
@@ -53,4 +60,3 @@ export async function detectedAnomalies(warehouse: Warehouse): Promise<DetectedA
     post_id: r.post_id === null ? null : Number(r.post_id),
   }));
 }
-

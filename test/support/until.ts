@@ -9,7 +9,12 @@ import { sleep } from '../../streams/retry.ts';
  * const holders = await until('every partition owned', () => leaseHolders(kv), 10_000);
  * ```
  */
-export async function until<T>(what: string, probe: () => T | Promise<T>, ms = 30_000, everyMs = 25): Promise<NonNullable<T>> {
+export async function until<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  ms = 30_000,
+  everyMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await probe();

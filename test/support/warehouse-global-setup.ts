@@ -13,7 +13,13 @@ import { silentLogger } from '../../observability/log.ts';
 
 export default async function setup(): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'tgpulse-suite-ch-'));
-  const server = await LocalWarehouse.start({ dataDir: dir, database: 'tgpulse', httpPort: 0, nativePort: 0, log: silentLogger });
+  const server = await LocalWarehouse.start({
+    dataDir: dir,
+    database: 'tgpulse',
+    httpPort: 0,
+    nativePort: 0,
+    log: silentLogger,
+  });
   const shared: SharedTestWarehouse = { url: server.httpUrl, ...server.users.writer, reader: server.users.reader };
   // Test workers are forked after this and inherit the environment.
   process.env[TEST_WAREHOUSE_ENV] = JSON.stringify(shared);
