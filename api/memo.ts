@@ -17,7 +17,7 @@ export class Memo<T> {
     const hit = this.#done.get(key);
     if (hit && hit.until > now) return Promise.resolve(hit.value);
     const running = this.#running.get(key);
-    if (running) return running;
+    if (running !== undefined) return running;
     const started = compute().then(
       (value) => {
         this.#running.delete(key);

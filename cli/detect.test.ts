@@ -24,7 +24,7 @@ function seriesCsv(): string {
     if (i === 101) value = 'n/a';
     rows.push(`x,${value},${ts}`);
   }
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }
 
 const sink = () => {

@@ -240,11 +240,11 @@ export async function runDetect(
     detector,
   );
   const outLines = ['timestamp,value,anomaly_score'];
-  rows.forEach((r, i) =>
-    outLines.push(`${csvField(r[ti] ?? '')},${csvField(r[vi] ?? '')},${Number(scores[i].toFixed(6))}`),
-  );
+  for (const [i, r] of rows.entries()) {
+    outLines.push(`${csvField(r[ti] ?? '')},${csvField(r[vi] ?? '')},${Number(scores[i].toFixed(6))}`);
+  }
   try {
-    await writeFile(output, outLines.join('\n') + '\n');
+    await writeFile(output, `${outLines.join('\n')}\n`);
   } catch (err) {
     stderr.write(`tgpulse detect: cannot write --output ${output}: ${(err as Error).message}\n`);
     return 1;

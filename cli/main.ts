@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tgpulse: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
   } catch (err) {

@@ -9,10 +9,10 @@ export function renderTable(rows: readonly Record<string, unknown>[]): string {
   };
   const body = rows.map((r) => columns.map((c) => cell(r[c])));
   const widths = columns.map((c, i) => Math.min(60, Math.max(c.length, ...body.map((r) => r[i].length))));
-  const fit = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+  const fitCell = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
   const line = (cells: string[]) =>
     cells
-      .map((s, i) => fit(s, widths[i]))
+      .map((s, i) => fitCell(s, widths[i]))
       .join('  ')
       .trimEnd();
   return (

@@ -315,8 +315,14 @@ function small(v: unknown, name: keyof typeof INT_RANGES): number {
 
 function int64(w: ByteWriter, v: unknown, signed: boolean): void {
   if (typeof v === 'number' && Number.isSafeInteger(v)) {
-    if (v >= 0) return w.u64(v);
-    if (signed) return w.big64(BigInt(v), true);
+    if (v >= 0) {
+      w.u64(v);
+      return;
+    }
+    if (signed) {
+      w.big64(BigInt(v), true);
+      return;
+    }
   }
   let big: bigint;
   if (typeof v === 'bigint') big = v;

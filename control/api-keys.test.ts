@@ -131,12 +131,14 @@ describeControl('API keys', (suite) => {
     const run = async (...argv: string[]): Promise<number> => {
       stdout = '';
       stderr = '';
-      vi.spyOn(process.stdout, 'write').mockImplementation(
-        (chunk: string | Uint8Array) => ((stdout += String(chunk)), true),
-      );
-      vi.spyOn(process.stderr, 'write').mockImplementation(
-        (chunk: string | Uint8Array) => ((stderr += String(chunk)), true),
-      );
+      vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        stdout += String(chunk);
+        return true;
+      });
+      vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        stderr += String(chunk);
+        return true;
+      });
       try {
         // Same TGPULSE_* variables a user would set; the command opens and closes the control plane itself.
         return await apikeyCommand.run(argv, loadConfig({ ...suite.test.env, TGPULSE_LOG_LEVEL: 'silent' }));

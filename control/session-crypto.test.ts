@@ -81,7 +81,7 @@ describe('session crypto', () => {
     expect(parseSessionKey(key.toString('hex'))).toEqual(key);
     expect(parseSessionKey(key.toString('hex').toUpperCase())).toEqual(key);
     expect(parseSessionKey(` ${key.toString('base64')}\n`)).toEqual(key);
-    expect(parseSessionKey(key.toString('base64url') + '=')).toEqual(key);
+    expect(parseSessionKey(`${key.toString('base64url')}=`)).toEqual(key);
     const sealed = encryptSession(plain, parseSessionKey(key.toString('hex')), 'x');
     expect(decryptSession(sealed, parseSessionKey(key.toString('base64')), 'x')).toBe(plain);
   });
@@ -93,7 +93,7 @@ describe('session crypto', () => {
       'hunter2hunter2',
       short.toString('hex'),
       short.toString('base64'),
-      key.toString('hex').slice(1) + 'g',
+      `${key.toString('hex').slice(1)}g`,
       randomBytes(33).toString('base64'),
       key.toString('base64').slice(0, 43),
     ]) {

@@ -82,7 +82,15 @@ describe('partition ownership', () => {
         }
       },
     });
-    return { id, owned, freeze: () => (frozen = true), stop: async () => (controller.abort(), await done) };
+    return {
+      id,
+      owned,
+      freeze: () => (frozen = true),
+      stop: async () => {
+        controller.abort();
+        await done;
+      },
+    };
   }
 
   it('balances, hands off on join, takes over from a silent member, and never has two owners at once', async () => {

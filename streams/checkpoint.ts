@@ -156,8 +156,7 @@ export class CheckpointStore {
       const parts: Uint8Array[] = [];
       for (let i = 0; i < s.chunks; i++) {
         const c = await this.kv.get(`${s.key}.c${i}`);
-        if (!c || c.operation !== 'PUT')
-          throw new Error(`checkpoint ${this.owner}: segment ${s.key} is missing chunk ${i}`);
+        if (c?.operation !== 'PUT') throw new Error(`checkpoint ${this.owner}: segment ${s.key} is missing chunk ${i}`);
         parts.push(c.value);
       }
       const buf = Buffer.concat(parts);

@@ -5,6 +5,7 @@
  * sends it to the dead-letter stream.
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
 import { EVENT_SCHEMAS, isDerivedKind, isEventKind, isRawKind, type EventKind, type TgEvent } from './contract.ts';
 import { SEVERAL_CHANNELS, type Layer, type ParsedSubject } from './subjects.ts';
 import { partitionOf } from './ids.ts';
@@ -35,8 +36,8 @@ export interface DecodedBatch {
   failures: DecodeFailure[];
 }
 
-const checks = new Map<EventKind, TypeCheck<any>>();
-function checkFor(kind: EventKind): TypeCheck<any> {
+const checks = new Map<EventKind, TypeCheck<TSchema>>();
+function checkFor(kind: EventKind): TypeCheck<TSchema> {
   let c = checks.get(kind);
   if (!c) {
     c = TypeCompiler.Compile(EVENT_SCHEMAS[kind]);

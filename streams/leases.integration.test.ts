@@ -20,12 +20,11 @@ describe('partition leases in NATS KV', () => {
     kv = nats.kv;
   });
 
+  const tables: LeaseTable[] = [];
   afterAll(async () => {
+    for (const t of tables) t.close();
     await nats?.stop();
   });
-
-  const tables: LeaseTable[] = [];
-  afterAll(() => tables.forEach((t) => t.close()));
 
   /** A member's view with its own clock. */
   async function member(group: string, id: string) {

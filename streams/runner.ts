@@ -99,7 +99,11 @@ export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHan
       if (signal.aborted && !batch.length) break;
       if (!batch.length && puller.stopped) throw new Error(`consumer ${spec.stream}/${spec.name} stopped delivering`);
       if (batch.length) metrics.batchSize.observe({ stage }, batch.length);
-      const heartbeat = batch.length ? setInterval(() => batch.forEach((m) => m.working()), heartbeatMs) : null;
+      const heartbeat = batch.length
+        ? setInterval(() => {
+            for (const m of batch) m.working();
+          }, heartbeatMs)
+        : null;
       try {
         await handler.handle(batch);
       } finally {

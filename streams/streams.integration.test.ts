@@ -139,7 +139,7 @@ describe('streams on a real nats-server', () => {
       const b = await puller.next(300);
       if (!b.length) break;
       expect(b.length).toBeLessThanOrEqual(5);
-      b.forEach((m) => m.ack());
+      for (const m of b) m.ack();
       seen += b.length;
     }
     expect(seen).toBe((await jsm.streams.info('TG_RAW')).state.messages);

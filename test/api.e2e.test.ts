@@ -369,7 +369,7 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     expect(bt.posts).toBe(posts.length);
     const cells = new Map<string, { n: number; views: number }>();
     for (const r of posts) {
-      const local = new Date(new Date(String(r.date).replace(' ', 'T') + 'Z').getTime() + 9 * HOUR); // Tokyo has no DST
+      const local = new Date(new Date(`${String(r.date).replace(' ', 'T')}Z`).getTime() + 9 * HOUR); // Tokyo has no DST
       const k = `${local.getUTCDay() || 7}/${local.getUTCHours()}`;
       const cell = cells.get(k) ?? { n: 0, views: 0 };
       cell.n++;
@@ -483,7 +483,10 @@ describe('read path', () => {
     const counting: Warehouse = {
       ...wh,
       driver: wh.driver,
-      query: (sql, params) => (queries++, wh.query(sql, params)),
+      query: (sql, params) => {
+        queries++;
+        return wh.query(sql, params);
+      },
       close: async () => {},
     };
     const uncached = await startTestApi(counting, 0);

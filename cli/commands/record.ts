@@ -16,22 +16,25 @@ export interface RecordArgs {
   append: boolean;
 }
 
+const parseRecordFlags = (argv: string[]) =>
+  parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      from: { type: 'string', default: 'new' },
+      'idle-seconds': { type: 'string' },
+      append: { type: 'boolean', default: false },
+    },
+  });
+
 /**
  * Parses `tgpulse record` arguments; a wrong invocation comes back as a
  * message (shown with the usage, exit code 2) instead of an exception.
  */
 export function parseRecordArgs(argv: string[]): { ok: true; args: RecordArgs } | { ok: false; error: string } {
-  let parsed;
+  let parsed: ReturnType<typeof parseRecordFlags>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        from: { type: 'string', default: 'new' },
-        'idle-seconds': { type: 'string' },
-        append: { type: 'boolean', default: false },
-      },
-    });
+    parsed = parseRecordFlags(argv);
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }

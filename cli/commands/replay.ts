@@ -15,15 +15,18 @@ export interface ReplayArgs {
   speed: number;
 }
 
+const parseReplayFlags = (argv: string[]) =>
+  parseArgs({ args: argv, allowPositionals: true, options: { speed: { type: 'string', default: 'max' } } });
+
 /**
  * Parses `tgpulse replay` arguments; a wrong invocation comes back as a
  * message (shown with the usage, exit code 2) instead of an exception.
  * The default speed is `max`: a capture is usually re-run to rebuild tables.
  */
 export function parseReplayArgs(argv: string[]): { ok: true; args: ReplayArgs } | { ok: false; error: string } {
-  let parsed;
+  let parsed: ReturnType<typeof parseReplayFlags>;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { speed: { type: 'string', default: 'max' } } });
+    parsed = parseReplayFlags(argv);
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }

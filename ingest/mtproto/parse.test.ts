@@ -270,8 +270,8 @@ describe('postEvent turns a channel message into a post event', () => {
     });
 
     it('clamps a 5000-character link and an over-long hashtag without splitting a character', () => {
-      const url = 'https://example.org/' + 'a'.repeat(4980);
-      const tag = '#' + 'x'.repeat(254) + '😀' + 'y'.repeat(100); // the emoji straddles the 256 limit
+      const url = `https://example.org/${'a'.repeat(4980)}`;
+      const tag = `#${'x'.repeat(254)}😀${'y'.repeat(100)}`; // the emoji straddles the 256 limit
       const text = `${url} ${tag}`;
       const e = postEvent(
         message({
@@ -287,7 +287,7 @@ describe('postEvent turns a channel message into a post event', () => {
       expectValid([e]);
       expect(url).toHaveLength(5000);
       expect(e.data.links).toEqual([url.slice(0, 2048)]);
-      expect(e.data.hashtags).toEqual(['#' + 'x'.repeat(254)]);
+      expect(e.data.hashtags).toEqual([`#${'x'.repeat(254)}`]);
     });
 
     it('drops control characters, half emoji and entities pointing outside the text', () => {
@@ -398,7 +398,7 @@ describe('reactionCounts keys every kind of reaction', () => {
       new Api.MessageReactions({
         results: [
           reaction(new Api.ReactionEmoji({ emoticon: long }), 1),
-          reaction(new Api.ReactionEmoji({ emoticon: long + '!' }), 2),
+          reaction(new Api.ReactionEmoji({ emoticon: `${long}!` }), 2),
         ],
       }),
     );

@@ -73,6 +73,7 @@ export function isPostId(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_POST_ID;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is this pattern's purpose.
 const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f-\u009f]/g;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 

@@ -194,13 +194,13 @@ describe('planted anomalies are visible in the data', () => {
     const ratio = during(spiked.events) / during(calm.events);
     expect(ratio).toBeGreaterThan(4.5);
     expect(ratio).toBeLessThan(5.5);
-    const after = (events: RawEvent[]) =>
+    const viewsAfter = (events: RawEvent[]) =>
       viewsGained(
         channelEvents(events, busyId, 'post_counters'),
         start + duration + HOUR_MS,
         start + duration + 5 * HOUR_MS,
       );
-    expect(after(spiked.events)).toBeLessThan(1.5 * after(calm.events));
+    expect(viewsAfter(spiked.events)).toBeLessThan(1.5 * viewsAfter(calm.events));
   });
 
   it('subscriber_burst: joins within an hour far above usual hourly changes', () => {

@@ -145,7 +145,7 @@ function normalize(values: Float64Array, total: number): Float64Array {
 }
 
 function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
+  return x < lo ? lo : Math.min(x, hi);
 }
 
 /**

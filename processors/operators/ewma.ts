@@ -101,7 +101,7 @@ export function robustValue(state: EwmaState, x: number, p: EwmaParams): number 
   const sd = effectiveSd(state, p.minSd);
   const lo = state.mean - p.robustK * sd;
   const hi = state.mean + p.robustK * sd;
-  return x < lo ? lo : x > hi ? hi : x;
+  return x < lo ? lo : Math.min(x, hi);
 }
 
 /** Scores `x` against the state, then folds it in (clamped in robust mode). */
@@ -112,5 +112,5 @@ export function updateEwma(state: EwmaState, x: number, p: EwmaParams): { score:
 
 function clampZ(z: number): number {
   if (Number.isNaN(z)) return 0;
-  return z > Z_CAP ? Z_CAP : z < -Z_CAP ? -Z_CAP : z;
+  return z > Z_CAP ? Z_CAP : Math.max(z, -Z_CAP);
 }

@@ -103,7 +103,7 @@ describe.each(cases)('$name chart', (c) => {
 });
 
 describe('text from users', () => {
-  const hostile = `<script>alert("x")</script> 'single' & "double" 🚀🔥 ` + 'very long channel name '.repeat(200);
+  const hostile = `<script>alert("x")</script> 'single' & "double" 🚀🔥 ${'very long channel name '.repeat(200)}`;
 
   it('is escaped in the SVG, kept on one line, stripped of emoji and cut short', async () => {
     const frame = { ...SAMPLE_FRAME, channelTitle: hostile };

@@ -28,6 +28,7 @@ function widthUnits(grapheme: string): number {
  * they come out of the PNG as empty boxes; dropped so SVG and PNG say the
  * same thing. Symbols of the basic plane (★ ✓ ™) stay: DejaVu has them.
  */
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: joiners and variation selectors are removed one by one, on purpose.
 const EMOJI = /[\u{1F000}-\u{1FAFF}\u{E0020}-\u{E007F}\u200D\uFE0E\uFE0F\u20E3]/gu;
 
 /**

@@ -42,8 +42,14 @@ function collectLog(): CollectedLog {
       current = level;
       return logger;
     },
-    error: (...args: unknown[]) => (errors.push(text(args)), logger),
-    warn: (...args: unknown[]) => (warnings.push(text(args)), logger),
+    error: (...args: unknown[]) => {
+      errors.push(text(args));
+      return logger;
+    },
+    warn: (...args: unknown[]) => {
+      warnings.push(text(args));
+      return logger;
+    },
     info: () => logger,
     debug: () => logger,
   };

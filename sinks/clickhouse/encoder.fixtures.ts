@@ -204,7 +204,7 @@ export const HOSTILE_STRINGS: readonly string[] = [
   "'; DROP TABLE raw_posts; --",
   '{name:String} {{local x}} $1 %s ?',
   '\u2028\u2029 separators and \uFEFF BOM',
-  'x'.repeat(200_000) + '🙂',
+  `${'x'.repeat(200_000)}🙂`,
 ];
 
 /** Events that carry each hostile string wherever the contract allows a free string. */

@@ -123,7 +123,7 @@ describe('encoder', () => {
     });
 
     it('caps the payload without splitting an emoji, and keeps the original size', () => {
-      const payload = 'a'.repeat(DEAD_LETTER_PAYLOAD_MAX - 1) + '😀' + 'tail';
+      const payload = `${'a'.repeat(DEAD_LETTER_PAYLOAD_MAX - 1)}😀tail`;
       const row = deadLetterRow(deadLetter({ payload, payload_bytes: 1_000_000 }));
       expect(row.payload).toBe('a'.repeat(DEAD_LETTER_PAYLOAD_MAX - 1));
       expect(row.payload_bytes).toBe(1_000_000);

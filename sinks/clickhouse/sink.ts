@@ -315,7 +315,9 @@ async function writePending(
   if (!pending.messages.length) return;
   // The messages wait for the whole write, however long ClickHouse is away: keep them ours.
   const heartbeat = setInterval(
-    () => pending.messages.forEach((m) => m.working()),
+    () => {
+      for (const m of pending.messages) m.working();
+    },
     Math.max(500, Math.floor(opts.sink.ackWaitMs / 3)),
   );
   try {

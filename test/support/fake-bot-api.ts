@@ -217,7 +217,7 @@ export class FakeBotApi {
       case 'sendMessage':
         return message({ text: params.text });
       case 'sendPhoto':
-        if (!files.photo || files.photo.subarray(1, 4).toString() !== 'PNG')
+        if (files.photo?.subarray(1, 4).toString() !== 'PNG')
           return error(400, 'Bad Request: photo must be a PNG file upload here');
         return message({
           photo: [{ file_id: 'p', file_unique_id: 'p', width: 640, height: 320 }],
