@@ -16,22 +16,19 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import swagger from '@fastify/swagger';
-import type pg from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { WarehouseError } from '../clickhouse/errors.ts';
-import { isTransient } from '../clickhouse/retry.ts';
-import type { Warehouse } from '../clickhouse/warehouse.ts';
-import type { ApiKey, ApiScope } from '../control/api-keys.ts';
-import type { Logger } from '../observability/log.ts';
+import { WarehouseError } from '../clickhouse/index.ts';
+import { isTransient } from '../clickhouse/index.ts';
+import type { ApiKey, ApiScope } from '../control/index.ts';
+import type { Logger } from '../observability/index.ts';
 import { KeyVerifier, presentedKey, requireChannel, requireScope } from './auth.ts';
 import { AnswerCache, etagOf, matchesEtag } from './cache.ts';
-import type { ApiConfig } from './config.ts';
 import { ApiError, ErrorBody } from './errors.ts';
 import { Memo } from './memo.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { RateLimiter } from '../common/index.ts';
 import { FreshnessBoard } from './freshness-board.ts';
-import type { ChannelFreshness } from '../read/models/freshness.ts';
 import { Meta } from './schemas.ts';
+import type { ApiDeps, RouteContext } from './context.ts';
 import { registerChannelRoutes } from './routes/channels.ts';
 import { registerChartRoutes } from './routes/charts.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
@@ -56,34 +53,6 @@ declare module 'fastify' {
     cacheKey: string | null;
     cachedEtag: string | null;
   }
-}
-
-/** What the API reads and how it is configured. */
-export interface ApiDeps {
-  warehouse: Warehouse;
-  /** The control plane: API keys and share links. */
-  control: pg.Pool;
-  shareSecret: Buffer;
-  config: ApiConfig;
-  log: Logger;
-  /** prom-client registry the API's metrics join (the process's one). */
-  registry: Registry;
-  /** Clock of default periods and expiry (tests pin it). */
-  now?: () => number;
-  /** More routes on the same server, e.g. the bot's webhook. */
-  routes?: Array<(app: FastifyInstance) => void>;
-}
-
-/** Everything a route needs. */
-export interface RouteContext extends ApiDeps {
-  now: () => number;
-  /**
-   * A channel's freshness, shared by the requests of the same few seconds:
-   * every analytics answer needs it (see read/freshness-board.ts).
-   */
-  freshness(channelId: string): Promise<ChannelFreshness | null>;
-  /** Identical requests in flight at once share one computation (e.g. when a popular cache entry expires). */
-  inFlight: Memo<unknown>;
 }
 
 /** How long a channel's freshness is reused; its `data_updated_at` may be this much behind. */

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { touchApiKey, verifyApiKey, type ApiKey, type ApiScope } from '../control/api-keys.ts';
-import type { Logger } from '../observability/log.ts';
+import { touchApiKey, verifyApiKey, type ApiKey, type ApiScope } from '../control/index.ts';
+import type { Logger } from '../observability/index.ts';
 import { Memo } from './memo.ts';
 import { ApiError } from './errors.ts';
 

@@ -11,8 +11,8 @@
  * channel: meant for the thousands of channels a deployment tracks, not for
  * millions.
  */
-import type { Warehouse } from '../clickhouse/warehouse.ts';
-import { allFreshness, channelFreshness, type ChannelFreshness } from '../read/models/freshness.ts';
+import type { Warehouse } from '../clickhouse/index.ts';
+import { allFreshness, channelFreshness, type ChannelFreshness } from '../read/index.ts';
 import { Memo } from './memo.ts';
 
 export class FreshnessBoard {

@@ -4,7 +4,7 @@
  * they document the parameters in the OpenAPI document.
  */
 import { Type } from '@sinclair/typebox';
-import { CHART_SIZE_LIMITS } from '../read/charts/specs.ts';
+import { CHART_SIZE_LIMITS } from '../read/charts/index.ts';
 
 export const ChannelParams = Type.Object(
   { id: Type.String({ pattern: '^-?[0-9]{1,20}$', description: 'Telegram channel id (decimal)' }) },
@@ -122,14 +122,3 @@ export const ChartParams = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** Is `tz` a time zone this runtime knows (and so ClickHouse, which uses the same IANA database)? */
-export function isTimeZone(tz: string): boolean {
-  if (tz === 'UTC') return true;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return /^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(tz);
-  } catch {
-    return false;
-  }
-}

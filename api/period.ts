@@ -5,13 +5,13 @@
  * reversed, empty, out-of-range and too long ranges are refused with a
  * message naming the parameter.
  */
-import { alignPeriod, bucketMs, type Granularity, type Period } from '../read/models/period.ts';
+import { alignPeriod, bucketMs, type Granularity, type Period } from '../read/index.ts';
+import { DAY_MS } from '../common/index.ts';
 import { invalidParameter } from './errors.ts';
 
 /** Telegram channels exist since 2015; nothing before 2013 can be real. */
 const EARLIEST = Date.UTC(2013, 0, 1);
 const LATEST = Date.UTC(2100, 0, 1);
-const DAY = 86_400_000;
 /** Series longer than this many points are refused: ask for a coarser granularity. */
 export const MAX_POINTS = 5000;
 
@@ -57,9 +57,9 @@ export interface PeriodOptions {
 /** The period a request asks for. */
 export function resolvePeriod(q: { from?: string; to?: string }, opts: PeriodOptions): Period {
   const to = q.to === undefined ? opts.now : parseTime('to', q.to);
-  const from = q.from === undefined ? to - opts.defaultDays * DAY : parseTime('from', q.from);
+  const from = q.from === undefined ? to - opts.defaultDays * DAY_MS : parseTime('from', q.from);
   if (from >= to) throw invalidParameter('from', 'must be before to');
-  if (to - from > opts.maxRangeDays * DAY) {
+  if (to - from > opts.maxRangeDays * DAY_MS) {
     throw invalidParameter('to', `the range from..to may span at most ${opts.maxRangeDays} days`);
   }
   if (opts.granularity === undefined) return { from, to };

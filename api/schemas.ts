@@ -5,16 +5,16 @@
  * compiler refuse a schema that drifts from its read model.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { ChannelAnomaly } from '../read/models/anomalies.ts';
-import type { BestTime } from '../read/models/best-time.ts';
-import type { ChannelListing } from '../read/models/channels.ts';
-import type { AnswerMeta } from '../read/models/freshness.ts';
-import type { OverviewFigures } from '../read/models/overview.ts';
-import type { PostDetail, PostPerformance } from '../read/models/posts.ts';
-import type { ActivityPoint, ReachPoint } from '../read/models/series.ts';
-import type { Sources } from '../read/models/sources.ts';
-import type { TrendPoint } from '../read/models/trending.ts';
-import type { Report } from '../read/models/report.ts';
+import type { ChannelAnomaly } from '../read/index.ts';
+import type { BestTime } from '../read/index.ts';
+import type { ChannelListing } from '../read/index.ts';
+import type { AnswerMeta } from '../read/index.ts';
+import type { OverviewFigures } from '../read/index.ts';
+import type { PostDetail, PostPerformance } from '../read/index.ts';
+import type { ActivityPoint, ReachPoint } from '../read/index.ts';
+import type { Sources } from '../read/index.ts';
+import type { TrendPoint } from '../read/index.ts';
+import type { Report } from '../read/index.ts';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 /** Times are epoch milliseconds, UTC (CSV exports print them as ISO 8601). */

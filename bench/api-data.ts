@@ -27,10 +27,9 @@
  * run is reproducible given the same scale and end hour.
  */
 import { fromChTime, toSafeInt } from '../clickhouse/values.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 /** Channel `i` is `1002000000 + i`: ten-digit ids like real ones, apart from the simulator's. */
 const CHANNEL_ID_BASE = 1_002_000_000;
 /** At most this many posts a channel-day (slots of `numbers()` per day). */
@@ -42,7 +41,7 @@ const AGE_HOURS = 97;
 /** Channels per INSERT: bounds the memory of the widest statement (posts × 97 hours of age). */
 const CHUNK = 100;
 /** Ages of the counter snapshots, as the poller's bands would space them. */
-const SNAPSHOT_AGES = [HOUR, 6 * HOUR, DAY, 3 * DAY];
+const SNAPSHOT_AGES = [HOUR_MS, 6 * HOUR_MS, DAY_MS, 3 * DAY_MS];
 
 /** Size and end of a generated data set. */
 export interface DataSpan {
@@ -84,10 +83,10 @@ class Chunk {
     readonly first: number,
     readonly count: number,
   ) {
-    this.start = span.end - span.days * DAY;
+    this.start = span.end - span.days * DAY_MS;
     this.hourCount = span.days * 24;
-    this.firstDay = Math.floor(this.start / DAY) * DAY - LEAD_DAYS * DAY;
-    this.postDays = Math.ceil((span.end - this.firstDay) / DAY);
+    this.firstDay = Math.floor(this.start / DAY_MS) * DAY_MS - LEAD_DAYS * DAY_MS;
+    this.postDays = Math.ceil((span.end - this.firstDay) / DAY_MS);
   }
 
   /** One row per channel with its behaviour, drawn from its index. */
@@ -97,7 +96,7 @@ class Chunk {
              1000 * pow(1000, ${u('ch', 1)}) AS subs0,
              3 + 5 * ${u('ch', 2)} AS ppd,
              0.1 + 0.4 * ${u('ch', 3)} AS reach,
-             ${3 * HOUR} * pow(14 / 3, ${u('ch', 4)}) AS tau_ms,
+             ${3 * HOUR_MS} * pow(14 / 3, ${u('ch', 4)}) AS tau_ms,
              0.002 * pow(10, ${u('ch', 5)}) AS fpv,
              0.005 * pow(8, ${u('ch', 6)}) AS rpv,
              if(${u('ch', 7)} < 0.5, 0, 0.0005 * pow(10, ${u('ch', 8)})) AS repv,
@@ -105,7 +104,7 @@ class Chunk {
              0.001 + 0.004 * ${u('ch', 10)} AS churn,
              [3, 3, 3, 2, 1, 0, -3, -5, 5, 8][1 + cityHash64(ch, 11) % 10] AS tz_h,
              toUInt32(2 + cityHash64(ch, 12) % 40000) AS first_post_id,
-             toInt64(cityHash64(ch, 13) % ${HOUR}) AS members_phase_ms
+             toInt64(cityHash64(ch, 13) % ${HOUR_MS}) AS members_phase_ms
       FROM (SELECT toUInt64(${this.first} + number) AS ch FROM numbers(${this.count}))`;
   }
 
@@ -120,7 +119,7 @@ class Chunk {
   /** One row per channel-hour of the windows, with the subscribers at its snapshot and at the one before. */
   hourRows(): string {
     return `
-      SELECT *, ${this.start} + h * ${HOUR} AS ws_ms, ${this.#members('h')} AS m_now, ${this.#members('h - 1')} AS m_prev
+      SELECT *, ${this.start} + h * ${HOUR_MS} AS ws_ms, ${this.#members('h')} AS m_now, ${this.#members('h - 1')} AS m_prev
       FROM (
         SELECT toUInt64(${this.first} + intDiv(number, ${this.hourCount})) AS ch, toInt64(number % ${this.hourCount}) AS h
         FROM numbers(${this.count * this.hourCount})
@@ -135,9 +134,9 @@ class Chunk {
     return `
       SELECT *,
              least(${SLOTS}, toInt64(floor(ppd + 4 * (${u('ch', 'd', 15)} - 0.5)))) AS n,
-             toInt64(${this.firstDay} + d * ${DAY} + (7 + (k + ${u('ch', 'd', 'k', 16)}) * 16 / n - tz_h) * ${HOUR}) AS date_ms,
+             toInt64(${this.firstDay} + d * ${DAY_MS} + (7 + (k + ${u('ch', 'd', 'k', 16)}) * 16 / n - tz_h) * ${HOUR_MS}) AS date_ms,
              toUInt32(first_post_id + d * ${SLOTS} + k) AS post_id,
-             subs0 * exp(growth * (date_ms - ${this.start}) / ${DAY}) * reach
+             subs0 * exp(growth * (date_ms - ${this.start}) / ${DAY_MS}) * reach
                * exp(1.2 * (${u('ch', 'd', 'k', 17)} - 0.5)) * if(${u('ch', 'd', 'k', 18)} < 0.01, 5, 1) AS final_views
       FROM (
         SELECT toUInt64(${this.first} + intDiv(number, ${this.postDays * SLOTS})) AS ch,
@@ -226,10 +225,10 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
   const { start, hourCount: hours } = c;
   const end = c.span.end;
   const contributions = `
-    SELECT ch, toInt64(intDiv(hour_ms - ${start}, ${HOUR})) AS h, sum(gain) AS vg, countIf(a = 0) AS published
+    SELECT ch, toInt64(intDiv(hour_ms - ${start}, ${HOUR_MS})) AS h, sum(gain) AS vg, countIf(a = 0) AS published
     FROM (
-      SELECT ch, a, intDiv(date_ms, ${HOUR}) * ${HOUR} + toInt64(a) * ${HOUR} AS hour_ms,
-             final_views * (exp(-greatest(hour_ms - date_ms, 0) / tau_ms) - exp(-(hour_ms + ${HOUR} - date_ms) / tau_ms)) AS gain
+      SELECT ch, a, intDiv(date_ms, ${HOUR_MS}) * ${HOUR_MS} + toInt64(a) * ${HOUR_MS} AS hour_ms,
+             final_views * (exp(-greatest(hour_ms - date_ms, 0) / tau_ms) - exp(-(hour_ms + ${HOUR_MS} - date_ms) / tau_ms)) AS gain
       FROM (${c.postRows()}) ARRAY JOIN range(${AGE_HOURS}) AS a
     )
     WHERE hour_ms >= ${start} AND hour_ms < ${end}
@@ -268,7 +267,7 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         ],
         // A post event's event_time is its publication date; its counters were seen at observed_at.
         `SELECT channel_id, post_id, 1 AS v, ${idSql('post', 'channel_id', 'post_id')} AS id, ${ms('date_ms')} AS event_time,
-                ${ms(`greatest(date_ms, least(date_ms + ${4 * DAY}, ${end - 60_000}))`)} AS observed_at, 'simulator' AS source,
+                ${ms(`greatest(date_ms, least(date_ms + ${4 * DAY_MS}, ${end - 60_000}))`)} AS observed_at, 'simulator' AS source,
                 event_time AS date, NULL AS edit_date,
                 if(${u('ch', 'post_id', 19)} < 0.2, 0, toUInt64(40 + 900 * ${u('ch', 'post_id', 20)})) AS text_length,
                 ['none', 'photo', 'photo', 'video', 'webpage', 'document', 'poll'][1 + cityHash64(ch, post_id, 21) % 7] AS media_type,
@@ -305,7 +304,7 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         'window_aggs',
         WINDOW_COLUMNS,
         // Emitted when the window closes; gained − lost is exactly the change between snapshots.
-        `SELECT channel_id, ${envelope(idSql('wa', 'channel_id', "'1h'", 'ws_ms'), `ws_ms + ${HOUR}`)},
+        `SELECT channel_id, ${envelope(idSql('wa', 'channel_id', "'1h'", 'ws_ms'), `ws_ms + ${HOUR_MS}`)},
                 '1h' AS window, ${ms('ws_ms')} AS window_start, event_time AS window_end, toUInt32(1) AS revision, true AS final,
                 toInt64(round(vg)) AS views, toInt64(round(vg * fpv)) AS forwards, toInt64(round(vg * repv)) AS replies,
                 toInt64(round(vg * rpv)) AS reactions, toInt64(0) AS views_baseline, toUInt64(published) AS posts,
@@ -323,13 +322,13 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         'window_aggs',
         WINDOW_COLUMNS,
         // Whole UTC days only: a day still running has no final `1d` window yet.
-        `SELECT channel_id, ${envelope(idSql('wa', 'channel_id', "'1d'", 'ws_ms'), `ws_ms + ${DAY}`)},
+        `SELECT channel_id, ${envelope(idSql('wa', 'channel_id', "'1d'", 'ws_ms'), `ws_ms + ${DAY_MS}`)},
                 '1d' AS window, ${ms('ws_ms')} AS window_start, event_time AS window_end, toUInt32(1) AS revision, true AS final,
                 d_views AS views, d_forwards AS forwards, d_replies AS replies, d_reactions AS reactions, toInt64(0) AS views_baseline,
                 d_posts AS posts, d_last AS members_last, d_min AS members_min, d_max AS members_max,
                 d_gained AS subscribers_gained, d_lost AS subscribers_lost, d_events AS events
          FROM (
-           SELECT channel_id, intDiv(toUnixTimestamp64Milli(window_start), ${DAY}) * ${DAY} AS ws_ms,
+           SELECT channel_id, intDiv(toUnixTimestamp64Milli(window_start), ${DAY_MS}) * ${DAY_MS} AS ws_ms,
                   sum(views) AS d_views, sum(forwards) AS d_forwards, sum(replies) AS d_replies, sum(reactions) AS d_reactions,
                   sum(posts) AS d_posts, argMax(members_last, window_start) AS d_last, min(members_min) AS d_min,
                   max(members_max) AS d_max, sum(subscribers_gained) AS d_gained, sum(subscribers_lost) AS d_lost,
@@ -348,10 +347,10 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
                 tupleElement(m, 1) AS metric, tupleElement(m, 2) AS window, tupleElement(m, 3) AS size,
                 intDiv(${end} - size, size) * size AS ws_ms, ${ms('ws_ms')} AS window_start, NULL AS post_id,
                 ${TYPICAL} * (0.8 + 0.4 * ${u('ch', 'metric', 33)}) AS mean, 0.3 * mean AS sd, 6 * (${u('ch', 'metric', 34)} - 0.5) AS z,
-                greatest(0, mean + z * sd) AS value, toUInt64(${hours} / intDiv(size, ${HOUR})) AS n, true AS warm
+                greatest(0, mean + z * sd) AS value, toUInt64(${hours} / intDiv(size, ${HOUR_MS})) AS n, true AS warm
          FROM (${c.channelRows()})
-         ARRAY JOIN [('views', '1h', ${HOUR}), ('forwards', '1h', ${HOUR}), ('reactions', '1h', ${HOUR}),
-                     ('subscribers_gained', '1h', ${HOUR}), ('subscribers_lost', '1h', ${HOUR}), ('posts', '1d', ${DAY})] AS m`,
+         ARRAY JOIN [('views', '1h', ${HOUR_MS}), ('forwards', '1h', ${HOUR_MS}), ('reactions', '1h', ${HOUR_MS}),
+                     ('subscribers_gained', '1h', ${HOUR_MS}), ('subscribers_lost', '1h', ${HOUR_MS}), ('posts', '1d', ${DAY_MS})] AS m`,
       ),
     ],
     [
@@ -365,8 +364,8 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
                 ${ms('date_ms')} AS window_start,
                 floor(final_views * (1 - exp(-age / tau_ms))) AS value, 6 * (${u('ch', 'post_id', 'age', 35)} - 0.5) AS z,
                 value / (1 + 0.25 * z) AS mean, 0.25 * mean AS sd, toUInt64(200) AS n, true AS warm
-         FROM (${c.postRows()}) ARRAY JOIN [(${HOUR}, '1h'), (${6 * HOUR}, '6h'), (${DAY}, '1d')] AS pa
-         WHERE date_ms >= ${end - 2 * DAY} AND date_ms + age <= ${end}`,
+         FROM (${c.postRows()}) ARRAY JOIN [(${HOUR_MS}, '1h'), (${6 * HOUR_MS}, '6h'), (${DAY_MS}, '1d')] AS pa
+         WHERE date_ms >= ${end - 2 * DAY_MS} AND date_ms + age <= ${end}`,
       ),
     ],
     [
@@ -395,10 +394,10 @@ function chunkStatements(c: Chunk): Array<[string, string]> {
         `SELECT channel_id, ${envelope(idSql('an', 'anomaly_id', 'rev'), 'ev_ms')},
                 ${idSql('anom', 'channel_id', 'j')} AS anomaly_id, if(rev = 1, 'opened', 'resolved') AS state, toUInt32(rev) AS revision,
                 ['views', 'forwards', 'reactions', 'subscribers_gained', 'subscribers_lost', 'posts'][1 + cityHash64(ch, j, 36) % 6] AS metric,
-                if(metric = 'posts', '1d', '1h') AS window, if(metric = 'posts', ${DAY}, ${HOUR}) AS size,
-                intDiv(${start} + toInt64(cityHash64(ch, j, 37) % ${hours - 30}) * ${HOUR}, size) * size AS ws_ms,
+                if(metric = 'posts', '1d', '1h') AS window, if(metric = 'posts', ${DAY_MS}, ${HOUR_MS}) AS size,
+                intDiv(${start} + toInt64(cityHash64(ch, j, 37) % ${hours - 30}) * ${HOUR_MS}, size) * size AS ws_ms,
                 ${ms('ws_ms')} AS window_start, NULL AS post_id,
-                ws_ms + size + 60000 AS opened_ms, ${ms('opened_ms')} AS opened_at, opened_ms + (rev - 1) * ${3 * HOUR} AS ev_ms,
+                ws_ms + size + 60000 AS opened_ms, ${ms('opened_ms')} AS opened_at, opened_ms + (rev - 1) * ${3 * HOUR_MS} AS ev_ms,
                 if(${u('ch', 'j', 38)} < 0.7, 'spike', 'drop') AS direction,
                 ['info', 'warning', 'critical'][1 + cityHash64(ch, j, 39) % 3] AS severity,
                 ${TYPICAL} * (0.8 + 0.4 * ${u('ch', 'j', 40)}) AS expected, 0.2 * expected AS band_half,
@@ -431,7 +430,7 @@ export async function generateData(
   // Anomalies are placed in the span's hours but its last 30: two days leave room for them.
   if (!Number.isInteger(span.days) || span.days < 2)
     throw new RangeError(`days must be an integer ≥ 2, got ${span.days}`);
-  if (span.end % HOUR !== 0) throw new RangeError('the end of the data must be a whole hour');
+  if (span.end % HOUR_MS !== 0) throw new RangeError('the end of the data must be a whole hour');
   const t0 = performance.now();
   const byStatement = new Map<string, number>();
   for (let first = 0; first < span.channels; first += CHUNK) {
@@ -540,6 +539,6 @@ export async function readTargets(wh: Warehouse, postsPerChannel = 3): Promise<T
     channels: rows.map((r) => r.channel_id),
     posts: rows.map((r) => r.posts.map(Number)),
     end,
-    days: Math.round((end - fromChTime(span.first)) / DAY),
+    days: Math.round((end - fromChTime(span.first)) / DAY_MS),
   };
 }

@@ -36,15 +36,15 @@ import { startApiServer, type ApiServer } from '../api/server.ts';
 import { migrate } from '../clickhouse/migrate.ts';
 import { LocalWarehouse } from '../clickhouse/local-server/server.ts';
 import { silentLogger } from '../observability/log.ts';
-import { openWarehouse, type Warehouse } from '../clickhouse/warehouse.ts';
+import type { Warehouse } from '../clickhouse/warehouse.ts';
 import { createApiKey } from '../control/api-keys.ts';
 import { openControlPlane } from '../control/postgres.ts';
 import { freshTestControl } from '../control/testing.ts';
 import type { Logger } from '../observability/log.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import { generateData, readTargets, servingSizes, settleMerges, type Targets } from './api-data.ts';
+import { openWarehouse } from '../clickhouse/open.ts';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 /** The argument that makes this file the load generator (child process) instead of the bench. */
 const LOAD_ROLE = '--load-generator';
 /** Channels of the warm mode: few enough that every answer stays cached. */
@@ -292,7 +292,7 @@ interface Endpoint {
 
 /** The endpoints measured, with `from` fixed to whole hours so that warm requests repeat the same URLs. */
 function endpoints(now: number): Endpoint[] {
-  const ago = (days: number) => new Date(Math.floor((now - days * DAY) / HOUR) * HOUR).toISOString();
+  const ago = (days: number) => new Date(Math.floor((now - days * DAY_MS) / HOUR_MS) * HOUR_MS).toISOString();
   const channel = (label: string, rest: (t: Target) => string): Endpoint => ({
     label,
     path: (t) => `/v1/channels/${t.channel}${rest(t)}`,
@@ -438,7 +438,7 @@ async function prepareData(channels: number, days: number, keep: boolean, reuse:
     );
     return { wh, targets, release };
   }
-  const end = Math.floor(Date.now() / HOUR) * HOUR;
+  const end = Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
   const report = await generateData(wh, { channels, days, end }, (done) => {
     if (process.stdout.isTTY) process.stdout.write(`\r  generating: ${done}/${channels} channels`);
   });
@@ -539,8 +539,8 @@ async function main(): Promise<void> {
     await printSizes(data.wh);
     const { targets } = data;
     // Reused data ends in the past: shift the API's clock so "the last 30 days" still covers it.
-    const clockShift = Math.max(0, Math.floor(Date.now() / HOUR) * HOUR - targets.end);
-    if (clockShift > 0) line('API clock shifted back by', `${(clockShift / HOUR).toFixed(0)} h`);
+    const clockShift = Math.max(0, Math.floor(Date.now() / HOUR_MS) * HOUR_MS - targets.end);
+    if (clockShift > 0) line('API clock shifted back by', `${(clockShift / HOUR_MS).toFixed(0)} h`);
     const now = () => Date.now() - clockShift;
 
     const testControl = await freshTestControl('embedded');

@@ -11,14 +11,15 @@
  */
 import { parseArgs } from 'node:util';
 import { Simulator } from '../ingest/simulator/simulator.ts';
-import { DAY_MS, defaultProcessorConfig, type ProcessorConfig } from '../processors/config.ts';
+import { defaultProcessorConfig, type ProcessorConfig } from '../processors/operators/config.ts';
 import {
   countByMetric,
   runDetection,
   scoreDetections,
   type DetectionScore,
   type FeedOrder,
-} from '../processors/quality.ts';
+} from '../quality/detection.ts';
+import { DAY_MS } from '../common/time.ts';
 
 const START = Date.UTC(2026, 2, 2);
 

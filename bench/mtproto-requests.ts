@@ -57,14 +57,12 @@ import { CollectorMetrics } from '../ingest/mtproto/metrics.ts';
 import { maxPollAge, pollInterval, pollsOverLife, type PollTier } from '../ingest/mtproto/schedule.ts';
 import type { CollectorSchedule } from '../ingest/mtproto/work.ts';
 import { silentLogger } from '../observability/log.ts';
-import type { RawEvent } from '../streams/contract.ts';
+import type { RawEvent } from '../streams/contract/events.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../common/index.ts';
 import { chartGraph, FakeTelegram, type FakeChannel } from '../test/support/fake-telegram.ts';
 
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 /** One collector pass per simulated minute. */
-const TICK_MS = MINUTE;
+const TICK_MS = MINUTE_MS;
 /** Days of posts the poll schedule covers (its oldest tier). */
 const POLLED_DAYS = 7;
 /** Graph fields of stats.BroadcastStats; we assume Telegram sends every one async (the costliest case). */
@@ -229,7 +227,7 @@ class World {
     // Start on a pass boundary, so periodic jobs fall on passes exactly (no window-edge drift).
     this.tg.now = Math.floor(this.tg.now / (TICK_MS / 1000)) * (TICK_MS / 1000);
     const now = this.tg.now * 1000;
-    const everyMs = DAY / opts.posting.postsPerDay;
+    const everyMs = DAY_MS / opts.posting.postsPerDay;
     for (let i = 0; i < opts.channels; i++) {
       const fake = this.tg.addChannel({
         id: String(1_100_000_000 + i),
@@ -239,7 +237,7 @@ class World {
       });
       if (fake.canViewStats) withAsyncGraphs(fake, now);
       // Evenly spaced posts with a random phase, from the start of the polled window up to now.
-      let t = now - POLLED_DAYS * DAY + rnd() * everyMs;
+      let t = now - POLLED_DAYS * DAY_MS + rnd() * everyMs;
       for (; t <= now; t += everyMs) fake.addPost({ date: Math.floor(t / 1000), text: 'post', views: 100 });
       this.channels.push({ fake, everyMs, nextPostMs: t });
     }
@@ -275,7 +273,7 @@ class World {
 
 /** Every broadcast graph as an async token with a 30-day daily series behind it. */
 function withAsyncGraphs(ch: FakeChannel, now: number): void {
-  const days = Array.from({ length: 30 }, (_, i) => now - (30 - i) * DAY);
+  const days = Array.from({ length: 30 }, (_, i) => now - (30 - i) * DAY_MS);
   for (const field of BROADCAST_GRAPHS) {
     const token = `${ch.id}:${field}`;
     ch.graphs.set(field, new Api.StatsGraphAsync({ token }));
@@ -613,7 +611,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
     await runUntil(primeAt);
     tg.requests.splice(0);
     const steady = new Tally();
-    const end = primeAt + spec.hours * HOUR;
+    const end = primeAt + spec.hours * HOUR_MS;
     const steadyWall = performance.now();
     ledger.recording = true;
     for (let t = primeAt; t < end; t += TICK_MS) {
@@ -718,7 +716,7 @@ function demandOf(
   // The steady window is shorter than the stats interval: one stats run per channel, as the first pass made, every statsEveryMs.
   for (const [method, n] of r.firstPass.byMethod) {
     if (method.startsWith('stats.'))
-      perChannel.set(method, (perChannel.get(method) ?? 0) + n / r.spec.channels / (schedule.statsEveryMs / HOUR));
+      perChannel.set(method, (perChannel.get(method) ?? 0) + n / r.spec.channels / (schedule.statsEveryMs / HOUR_MS));
   }
   return { perChannel, perAccount };
 }
@@ -739,12 +737,12 @@ function analytic(
   return [
     ['messages.GetMessagesViews', batched, postPolls],
     ['messages.GetMessagesReactions', batched, postPolls],
-    ['updates.GetChannelDifference', HOUR / schedule.differenceEveryMs, HOUR / schedule.differenceEveryMs],
-    ['channels.GetFullChannel', HOUR / schedule.membersEveryMs, HOUR / schedule.membersEveryMs],
+    ['updates.GetChannelDifference', HOUR_MS / schedule.differenceEveryMs, HOUR_MS / schedule.differenceEveryMs],
+    ['channels.GetFullChannel', HOUR_MS / schedule.membersEveryMs, HOUR_MS / schedule.membersEveryMs],
     [
       'stats.* (share × calls per run / interval)',
-      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR),
-      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR),
+      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR_MS),
+      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR_MS),
     ],
   ];
 }
@@ -753,7 +751,7 @@ function analytic(
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const mins = (ms: number) => (ms < HOUR ? `${fmt(ms / MINUTE, 1)} min` : `${fmt(ms / HOUR, 1)} h`);
+const mins = (ms: number) => (ms < HOUR_MS ? `${fmt(ms / MINUTE_MS, 1)} min` : `${fmt(ms / HOUR_MS, 1)} h`);
 function line(label: string, value: string): void {
   process.stdout.write(`${label.padEnd(46)} ${value}\n`);
 }

@@ -26,11 +26,11 @@ import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { setMaxListeners } from 'node:events';
 import { Simulator } from '../ingest/simulator/simulator.ts';
-import type { RawEvent, TgEvent } from '../streams/contract.ts';
-import { batchId } from '../streams/ids.ts';
+import type { RawEvent, TgEvent } from '../streams/contract/events.ts';
+import { batchId } from '../streams/contract/ids.ts';
 import { chunkPayloads, EventPublisher, groupBySubject } from '../streams/publisher.ts';
 import { BatchPuller } from '../streams/puller.ts';
-import { sleep } from '../streams/retry.ts';
+import { sleep } from '../common/retry.ts';
 import { tableFor, toRow } from '../sinks/clickhouse/encoder.ts';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -39,8 +39,8 @@ import { startPipeline, type TestPipeline } from '../test/support/pipeline.ts';
 import { killRole, spawnRole, stopRole, warningSummary, type RoleProcess } from '../test/support/roles.ts';
 import { readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
+import { HOUR_MS } from '../common/index.ts';
 
-const HOUR = 3_600_000;
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1000);
 const HOURS = Number(process.env.BENCH_HOURS ?? 12);
 /** Offered rate of the paced phase; by default half the measured end-to-end throughput, so queues stay short. */
@@ -102,9 +102,15 @@ function workload(
 ): { main: Workload; tail: Workload } {
   const t0 = performance.now();
   const start = Date.UTC(2026, 0, 1);
-  const split = start + (48 + hours) * HOUR;
-  const sim = new Simulator({ seed, channels, start, durationMs: (48 + hours + tailHours) * HOUR, anomalies: 'none' });
-  sim.step(start + 48 * HOUR); // history before the measured span: generated, not published
+  const split = start + (48 + hours) * HOUR_MS;
+  const sim = new Simulator({
+    seed,
+    channels,
+    start,
+    durationMs: (48 + hours + tailHours) * HOUR_MS,
+    anomalies: 'none',
+  });
+  sim.step(start + 48 * HOUR_MS); // history before the measured span: generated, not published
   const main: Workload = { messages: [], events: 0, genMs: 0 };
   const tail: Workload = { messages: [], events: 0, genMs: 0 };
   for (const tick of sim.ticks()) {

@@ -8,8 +8,8 @@
  * gets the same answer for a tracked channel and an unknown one.
  */
 import type { MiddlewareFn } from 'grammy';
-import { grantedChannels, upsertBotUser } from '../control/bot-store.ts';
-import { channelFreshness, knownChannels, type ChannelFreshness } from '../read/models/freshness.ts';
+import { grantedChannels, upsertBotUser } from '../control/index.ts';
+import { channelFreshness, knownChannels, type ChannelFreshness } from '../read/index.ts';
 import { ok, problem, type Parsed } from './args.ts';
 import type { BotContext, BotServices, Viewer } from './context.ts';
 

@@ -21,7 +21,8 @@ import { alignPeriod } from '../read/models/period.ts';
 import { topPostsBy } from '../read/models/posts.ts';
 import { activitySeries } from '../read/models/series.ts';
 import { FakeBotApi, type BotApiCall } from '../test/support/fake-bot-api.ts';
-import { DAY, HOSTILE_MENTION, HOUR, produceReadSideData, type ReadSideData } from '../test/support/read-side.ts';
+import { HOSTILE_MENTION, produceReadSideData, type ReadSideData } from '../test/support/read-side.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import { createBot, registerCommands, type BotContext } from './bot.ts';
 import type { Bot } from 'grammy';
 import { exportFile } from './commands/export.ts';
@@ -97,7 +98,7 @@ beforeAll(async () => {
   data = await produceReadSideData({ channels: 3, days: 14, seed: 23, start: START });
   wh = data.pipe.warehouse;
   channels = data.channels;
-  clock = data.end + HOUR;
+  clock = data.end + HOUR_MS;
   testControl = await freshTestControl('embedded');
   control = await openControlPlane(testControl.config);
   secret = await shareSecret(control.pool);
@@ -161,7 +162,7 @@ describe('figures for a granted channel', () => {
   it('/overview gives the overview read model, with its period and freshness', async () => {
     const c = channels[0];
     const text = await askText(OWNER, `/overview ${c} 7d`);
-    const period = { from: clock - 7 * DAY, to: clock };
+    const period = { from: clock - 7 * DAY_MS, to: clock };
     const { current, previous } = await overview(wh, { channel_id: c, period });
     expect(current.posts).toBe(await rawPostCount(c, period.from, period.to));
     expect(current.posts).toBeGreaterThan(0);
@@ -192,7 +193,7 @@ describe('figures for a granted channel', () => {
     expect(reply.params.parse_mode).toBe('HTML');
     const points = await activitySeries(wh, {
       channel_id: c,
-      period: alignPeriod({ from: clock - 14 * DAY, to: clock }, 'day'),
+      period: alignPeriod({ from: clock - 14 * DAY_MS, to: clock }, 'day'),
       granularity: 'day',
     });
     const gained = points.reduce((n, p) => n + p.subscribers_gained, 0);
@@ -205,7 +206,7 @@ describe('figures for a granted channel', () => {
     const text = await askText(OWNER, `/top ${c} forwards`);
     const top = await topPostsBy(wh, {
       channel_id: c,
-      period: { from: clock - 30 * DAY, to: clock },
+      period: { from: clock - 30 * DAY_MS, to: clock },
       metric: 'forwards',
       limit: 10,
     });
@@ -221,14 +222,14 @@ describe('figures for a granted channel', () => {
     const lines = reply.files.document.toString('utf8').trim().split('\n');
     const points = await activitySeries(wh, {
       channel_id: c,
-      period: alignPeriod({ from: clock - 10 * DAY, to: clock }, 'day'),
+      period: alignPeriod({ from: clock - 10 * DAY_MS, to: clock }, 'day'),
       granularity: 'day',
     });
     expect(lines[0]).toBe('t,subscribers,subscribers_gained,subscribers_lost,views,forwards,reactions,replies,final');
     expect(lines.length - 1).toBe(points.length);
     expect(textOf(reply)).toContain(`${points.length} rows`);
     // Long series are capped to the newest rows, and the caption says so.
-    const meta = answerMeta((await channelFreshness(wh, c))!, { from: clock - 10 * DAY, to: clock });
+    const meta = answerMeta((await channelFreshness(wh, c))!, { from: clock - 10 * DAY_MS, to: clock });
     const capped = exportFile(points, { channelId: c, granularity: 'day', days: 10, meta, maxRows: 3 });
     expect(
       capped.csv
@@ -243,7 +244,7 @@ describe('figures for a granted channel', () => {
   it('/anomalies, /besttime, /channels, /start and /help answer in well-formed HTML', async () => {
     const c = channels[0];
     // The channel with the most anomalies, asked by an admin (who sees them all).
-    const period = { from: clock - 14 * DAY, to: clock };
+    const period = { from: clock - 14 * DAY_MS, to: clock };
     const byChannel = await Promise.all(
       channels.map((id) => channelAnomalies(wh, { channel_id: id, period, minSeverity: 'info', limit: 16 })),
     );
@@ -283,7 +284,7 @@ describe('figures for a granted channel', () => {
     const token = /https:\/\/tgpulse\.example\/v1\/share\/([A-Za-z0-9._-]+)/.exec(text)?.[1];
     expect(token).toBeDefined();
     const resolved = await resolveShareToken(control.pool, secret, token!, clock);
-    expect(resolved).toMatchObject({ ok: true, link: { channelId: c, from: clock - 7 * DAY, to: clock } });
+    expect(resolved).toMatchObject({ ok: true, link: { channelId: c, from: clock - 7 * DAY_MS, to: clock } });
     expect(text).toContain('Anyone with this link can read the report until <b>');
   });
 });
@@ -410,7 +411,10 @@ describe('inline keyboards', () => {
     expect(fake.sent('answerCallbackQuery').length).toBe(answered + 1);
     const text = textOf(reply);
     expectWellFormedHtml(text);
-    const { current } = await overview(wh, { channel_id: channels[1], period: { from: clock - 7 * DAY, to: clock } });
+    const { current } = await overview(wh, {
+      channel_id: channels[1],
+      period: { from: clock - 7 * DAY_MS, to: clock },
+    });
     expect(text).toContain(`<b>Channel ${channels[1]}</b> · overview, last 7 days`);
     expect(text).toContain(`Posts published: <b>${compact(current.posts)}</b>`);
     // Under the answer: the other periods.

@@ -8,8 +8,8 @@
  */
 import { Bot, type BotError, type Filter } from 'grammy';
 import type pg from 'pg';
-import type { Warehouse } from '../clickhouse/warehouse.ts';
-import type { Logger } from '../observability/log.ts';
+import type { Warehouse } from '../clickhouse/index.ts';
+import type { Logger } from '../observability/index.ts';
 import { canSee, identify, refusal } from './access.ts';
 import { alertsCommand } from './commands/alerts.ts';
 import { anomaliesCommand } from './commands/anomalies.ts';

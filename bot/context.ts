@@ -5,8 +5,8 @@
  */
 import type { CommandContext, Context } from 'grammy';
 import type pg from 'pg';
-import type { Warehouse } from '../clickhouse/warehouse.ts';
-import type { Logger } from '../observability/log.ts';
+import type { Warehouse } from '../clickhouse/index.ts';
+import type { Logger } from '../observability/index.ts';
 import type { BotConfig } from './config.ts';
 
 /** The Telegram user behind an update, as the control plane knows them. */

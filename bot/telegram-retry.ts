@@ -5,8 +5,8 @@
  * a bad webhook URL) fails at once with Telegram's reason.
  */
 import { GrammyError } from 'grammy';
-import type { Logger } from '../observability/log.ts';
-import { withRetry } from '../streams/retry.ts';
+import type { Logger } from '../observability/index.ts';
+import { withRetry } from '../common/index.ts';
 
 export function retryTelegram<T>(
   what: string,

@@ -6,16 +6,16 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { defaultStreamsConfig, type StreamsConfig } from '../streams/config.ts';
-import { defaultSinkConfig, type SinkConfig } from '../sinks/clickhouse/sink.ts';
-import { defaultProcessorConfig, type ProcessorConfig } from '../processors/config.ts';
-import type { WarehouseConfig } from '../clickhouse/warehouse.ts';
-import type { ControlConfig } from '../control/config.ts';
-import type { ApiConfig } from '../api/config.ts';
-import type { BotConfig } from '../bot/config.ts';
-import { DEFAULT_MTPROTO_CONFIG, pollTiersUpTo, type MtprotoConfig } from '../ingest/mtproto/config.ts';
-import { parseSessionKey } from '../control/session-crypto.ts';
-import { checkProxy, redactProxy } from '../control/mtproto-accounts.ts';
+import { defaultStreamsConfig, type StreamsConfig } from '../streams/index.ts';
+import { defaultSinkConfig, type SinkConfig } from '../sinks/index.ts';
+import { defaultProcessorConfig, type ProcessorConfig } from '../processors/operators/index.ts';
+import type { WarehouseConfig } from '../clickhouse/index.ts';
+import type { ControlConfig } from '../control/index.ts';
+import type { ApiConfig } from '../api/index.ts';
+import type { BotConfig } from '../bot/index.ts';
+import { DEFAULT_MTPROTO_CONFIG, pollTiersUpTo, type MtprotoConfig } from '../ingest/mtproto/index.ts';
+import { parseSessionKey } from '../control/index.ts';
+import { checkProxy, redactProxy } from '../control/index.ts';
 
 export interface TgpulseConfig {
   dataDir: string;

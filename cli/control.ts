@@ -4,9 +4,9 @@
  * (`tgpulse apikey`) reach the same store through the Postgres wire endpoint
  * that process serves and recorded in data/instance.json.
  */
-import type { ControlConfig } from '../control/config.ts';
-import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
-import type { Logger } from '../observability/log.ts';
+import type { ControlConfig } from '../control/index.ts';
+import { openControlPlane, type ControlPlane } from '../control/index.ts';
+import type { Logger } from '../observability/index.ts';
 import type { TgpulseConfig } from './config.ts';
 import { readInstance } from './instance.ts';
 

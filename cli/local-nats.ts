@@ -11,9 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { natsReachable } from '../streams/nats.ts';
-import { anyFreePort, dieWithParent, processAlive, stopChild } from '../clickhouse/local-server/child.ts';
-import { sleep } from '../streams/retry.ts';
+import { natsReachable } from '../streams/index.ts';
+import { anyFreePort, dieWithParent, processAlive, stopChild } from '../clickhouse/local-server/index.ts';
+import { sleep } from '../common/index.ts';
 
 export const NATS_INSTALL_HINT =
   'nats-server was not found. Install it with `apt-get install nats-server` (Debian/Ubuntu) or put a nats-server binary (v2.9 or newer) on PATH, or point TGPULSE_NATS_URL at a running server with JetStream.';

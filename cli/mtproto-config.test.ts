@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 import { DEFAULT_POLL_TIERS } from '../ingest/mtproto/schedule.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import { pollTiersUpTo } from '../ingest/mtproto/config.ts';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const KEY_HEX = 'a'.repeat(64);
 
 describe('the MTProto collectors are configured from TGPULSE_* variables', () => {
@@ -63,14 +62,14 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
 
   it('cuts the counter polling at TGPULSE_POLL_MAX_AGE_DAYS', () => {
     expect(loadConfig({ TGPULSE_POLL_MAX_AGE_DAYS: '2' }).mtproto.schedule.pollTiers).toEqual([
-      { maxAgeMs: HOUR, everyMs: 5 * 60_000 },
-      { maxAgeMs: 6 * HOUR, everyMs: 15 * 60_000 },
-      { maxAgeMs: DAY, everyMs: 30 * 60_000 },
-      { maxAgeMs: 2 * DAY, everyMs: 2 * HOUR },
+      { maxAgeMs: HOUR_MS, everyMs: 5 * 60_000 },
+      { maxAgeMs: 6 * HOUR_MS, everyMs: 15 * 60_000 },
+      { maxAgeMs: DAY_MS, everyMs: 30 * 60_000 },
+      { maxAgeMs: 2 * DAY_MS, everyMs: 2 * HOUR_MS },
     ]);
     expect(loadConfig({ TGPULSE_POLL_MAX_AGE_DAYS: '0' }).mtproto.schedule.pollTiers).toEqual([]);
-    const longer = pollTiersUpTo(14 * DAY);
-    expect(longer.at(-1)).toEqual({ maxAgeMs: 14 * DAY, everyMs: 6 * HOUR });
+    const longer = pollTiersUpTo(14 * DAY_MS);
+    expect(longer.at(-1)).toEqual({ maxAgeMs: 14 * DAY_MS, everyMs: 6 * HOUR_MS });
     expect(longer).toHaveLength(DEFAULT_POLL_TIERS.length);
   });
 

@@ -1,27 +1,27 @@
-import { startApiServer, type ApiServer } from '../api/server.ts';
-import type { ControlPlane } from '../control/postgres.ts';
+import { startApiServer, type ApiServer } from '../api/index.ts';
+import type { ControlPlane } from '../control/index.ts';
 import { openControlFor } from './control.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Bot } from 'grammy';
-import { createBot, registerCommands, type BotContext } from '../bot/bot.ts';
-import { runNotifier } from '../bot/notifier/notifier.ts';
-import { setWebhook } from '../bot/webhook.ts';
-import { retryTelegram } from '../bot/telegram-retry.ts';
-import { shareSecret } from '../control/share-links.ts';
+import { createBot, registerCommands, type BotContext } from '../bot/index.ts';
+import { runNotifier } from '../bot/index.ts';
+import { setWebhook } from '../bot/index.ts';
+import { retryTelegram } from '../bot/index.ts';
+import { shareSecret } from '../control/index.ts';
 /**
  * Composition of the roles: each takes the shared context and the shutdown
  * signal, runs until the signal aborts, then drains and returns.
  */
-import { runPartition } from '../processors/runtime.ts';
-import { runOwnership } from '../processors/ownership.ts';
+import { runPartition } from '../processors/index.ts';
+import { runOwnership } from '../processors/index.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { LeaseTable } from '../streams/leases.ts';
-import { connectNats } from '../streams/nats.ts';
-import { reportRetry, retryNats } from '../streams/nats-errors.ts';
-import { openCheckpointBucket } from '../streams/topology.ts';
-import { runSink, type SinkSource } from '../sinks/clickhouse/sink.ts';
+import { LeaseTable } from '../streams/index.ts';
+import { connectNats } from '../streams/index.ts';
+import { reportRetry, retryNats } from '../streams/index.ts';
+import { openCheckpointBucket } from '../streams/index.ts';
+import { runSink, type SinkSource } from '../sinks/index.ts';
 import type { Context, NatsContext } from './context.ts';
-import type { Warehouse } from '../clickhouse/warehouse.ts';
+import type { Warehouse } from '../clickhouse/index.ts';
 
 /**
  * Runs the processors: this process joins the group sharing the partitions

@@ -4,8 +4,8 @@
  * those files.
  */
 import { join } from 'node:path';
-import { readRunningWarehouse, readerPasswordFile } from '../clickhouse/local-server/server.ts';
-import { READER_USER } from '../clickhouse/local-server/credentials.ts';
+import { readRunningWarehouse, readerPasswordFile } from '../clickhouse/local-server/index.ts';
+import { READER_USER } from '../clickhouse/local-server/index.ts';
 import { runningLocalNats } from './local-nats.ts';
 import { readInstance } from './instance.ts';
 import type { TgpulseConfig } from './config.ts';

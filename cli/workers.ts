@@ -13,8 +13,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import { backoffMs } from '../streams/retry.ts';
-import { dieWithParent, stopChild } from '../clickhouse/local-server/child.ts';
+import { backoffMs } from '../common/index.ts';
+import { dieWithParent, stopChild } from '../clickhouse/local-server/index.ts';
 import type { Context } from './context.ts';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));

@@ -9,7 +9,7 @@
  */
 import { clickhouseCodeOf } from './errors.ts';
 import type { RetryPolicy } from './warehouse.ts';
-import { backoffMs, withRetry as retryLoop } from '../streams/retry.ts';
+import { backoffMs, withRetry as retryLoop } from '../common/index.ts';
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 5000 };
 

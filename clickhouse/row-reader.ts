@@ -6,7 +6,7 @@
 import { fromChTime, toBool, toFloat, toSafeInt, toSafeIntOrNull, toStr, toStrOrNull } from './values.ts';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { AnomalyDirection, AnomalyState, Severity, type Anomaly, type WindowAgg } from '../streams/contract.ts';
+import { AnomalyDirection, AnomalyState, Severity, type Anomaly, type WindowAgg } from '../streams/contract/index.ts';
 
 /** A column value did not have the type the reader expected. */
 export class RowShapeError extends Error {

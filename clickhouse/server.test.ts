@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isContentError, WarehouseError } from './errors.ts';
 import { loadMigrations, migrate, migrationStatements, renderTargetFor } from './migrate.ts';
 import { SINGLE_NODE } from './template.ts';
-import { openWarehouse, type Warehouse, type WarehouseConfig } from './warehouse.ts';
+import type { Warehouse, WarehouseConfig } from './warehouse.ts';
+import { openWarehouse } from './open.ts';
 
 /** What the fake server saw of one request. */
 interface SeenRequest {

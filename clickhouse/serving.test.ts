@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TgEvent } from '../streams/contract.ts';
+import type { TgEvent } from '../streams/contract/events.ts';
 import { TABLE_BY_KIND, encodeBatch, tableFor } from '../sinks/clickhouse/encoder.ts';
 import {
   CHANNEL,
@@ -13,10 +13,8 @@ import {
   windowAggEvent,
 } from '../sinks/clickhouse/encoder.fixtures.ts';
 import { channelMembers, channelSeries, latestTrends, listAnomalies, topPosts } from './serving.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import { openTempWarehouse, type TempWarehouse } from './testing.ts';
-
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 describe('serving tables (chDB)', () => {
   let t: TempWarehouse;
@@ -61,13 +59,13 @@ describe('serving tables (chDB)', () => {
       ],
       [
         windowAggEvent('1h', T0, 1, 800),
-        windowAggEvent('1h', T0 + HOUR, 1, 50),
-        windowAggEvent('1d', T0 - 22 * HOUR, 1, 5000),
+        windowAggEvent('1h', T0 + HOUR_MS, 1, 50),
+        windowAggEvent('1d', T0 - 22 * HOUR_MS, 1, 5000),
       ],
       [windowAggEvent('1h', T0, 2, 900)], // late update of the same window
-      [anomalyEvent('updated', 2, T0 + 2 * HOUR), anomalyEvent('opened', 1, T0 + HOUR)],
-      [anomalyEvent('resolved', 3, T0 + 3 * HOUR)],
-      [trendEvent(T0 + HOUR, 50), trendEvent(T0, 812.75), trendEvent(T0, 3.5, 42)],
+      [anomalyEvent('updated', 2, T0 + 2 * HOUR_MS), anomalyEvent('opened', 1, T0 + HOUR_MS)],
+      [anomalyEvent('resolved', 3, T0 + 3 * HOUR_MS)],
+      [trendEvent(T0 + HOUR_MS, 50), trendEvent(T0, 812.75), trendEvent(T0, 3.5, 42)],
     ];
     for (const batch of batches) {
       await store(batch);
@@ -94,24 +92,29 @@ describe('serving tables (chDB)', () => {
   });
 
   it('hourly and daily series: one point per window, highest revision, figures not doubled', async () => {
-    const hourly = await channelSeries(t.wh, { channel_id: CHANNEL, grain: 'hour', from: T0 - DAY, to: T0 + DAY });
+    const hourly = await channelSeries(t.wh, {
+      channel_id: CHANNEL,
+      grain: 'hour',
+      from: T0 - DAY_MS,
+      to: T0 + DAY_MS,
+    });
     expect(hourly.map((p) => [p.window_start, p.revision, p.views])).toEqual([
       [T0, 2, 900],
-      [T0 + HOUR, 1, 50],
+      [T0 + HOUR_MS, 1, 50],
     ]);
     expect(hourly[0]).toMatchObject({
       channel_id: CHANNEL,
       window: '1h',
-      window_end: T0 + HOUR,
+      window_end: T0 + HOUR_MS,
       final: true,
       members_last: 1500,
       events: 30,
     });
 
-    const daily = await channelSeries(t.wh, { channel_id: CHANNEL, grain: 'day', from: T0 - DAY, to: T0 + DAY });
-    expect(daily.map((p) => [p.window_start, p.views])).toEqual([[T0 - 22 * HOUR, 5000]]);
+    const daily = await channelSeries(t.wh, { channel_id: CHANNEL, grain: 'day', from: T0 - DAY_MS, to: T0 + DAY_MS });
+    expect(daily.map((p) => [p.window_start, p.views])).toEqual([[T0 - 22 * HOUR_MS, 5000]]);
     expect(
-      await channelSeries(t.wh, { channel_id: `${CHANNEL}' OR '1'='1`, grain: 'hour', from: 0, to: T0 + DAY }),
+      await channelSeries(t.wh, { channel_id: `${CHANNEL}' OR '1'='1`, grain: 'hour', from: 0, to: T0 + DAY_MS }),
     ).toEqual([]);
   });
 
@@ -151,23 +154,23 @@ describe('serving tables (chDB)', () => {
       state: 'resolved',
       revision: 3,
       severity: 'critical',
-      resolved_at: T0 + 3 * HOUR,
-      updated_at: T0 + 3 * HOUR,
+      resolved_at: T0 + 3 * HOUR_MS,
+      updated_at: T0 + 3 * HOUR_MS,
     });
     expect(await listAnomalies(t.wh, { channel_id: CHANNEL, open_only: true })).toEqual([]);
-    expect(await listAnomalies(t.wh, { since: T0 + 4 * HOUR })).toEqual([]);
+    expect(await listAnomalies(t.wh, { since: T0 + 4 * HOUR_MS })).toEqual([]);
   });
 
   it('latest trend point per series', async () => {
     const trends = await latestTrends(t.wh, { channel_id: CHANNEL });
     expect(trends.map((x) => [x.metric, x.window, x.post_id, x.window_start, x.value])).toEqual([
-      ['views', '1h', null, T0 + HOUR, 50],
+      ['views', '1h', null, T0 + HOUR_MS, 50],
       ['views', '1h', 42, T0, 3.5],
     ]);
   });
 
   it('a retried batch with the same dedup token adds no row anywhere, not even to the views it feeds', async () => {
-    const batch = [windowAggEvent('1h', T0 + 5 * HOUR, 1, 10)];
+    const batch = [windowAggEvent('1h', T0 + 5 * HOUR_MS, 1, 10)];
     const before = await count('SELECT count() AS n FROM channel_hourly');
     await store(batch, 'TG_DERIVED:500-510');
     await store(batch, 'TG_DERIVED:500-510');

@@ -7,7 +7,7 @@
  * `-Merge`/`max` and GROUP BY, so the answer is the same before and after
  * background merges, and duplicates never count twice.
  */
-import type { Anomaly, Trend, WindowAgg } from '../streams/contract.ts';
+import type { Anomaly, Trend, WindowAgg } from '../streams/contract/index.ts';
 import { readAnomaly, readWindowAgg, RowReader } from './row-reader.ts';
 import { toChTime } from './values.ts';
 import type { Warehouse } from './warehouse.ts';

@@ -1,3 +1,4 @@
+import { DAY_MS } from '../common/index.ts';
 /**
  * Value conventions shared by the warehouse driver, the encoder and the read
  * models, so that a value means the same thing on the way in and out.
@@ -47,7 +48,6 @@ export function toChTime(ms: number): string {
   return `${cachedDate}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${sec < 10 ? '0' : ''}${sec}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}`;
 }
 
-const DAY_MS = 86_400_000;
 let cachedDay = Number.NaN;
 let cachedDate = '';
 

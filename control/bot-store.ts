@@ -4,13 +4,11 @@
  * for each anomaly and chat (which makes alerts idempotent).
  */
 import type { Pool } from 'pg';
+import { SEVERITIES, type Severity } from '../streams/contract/index.ts';
 import { audit } from './audit.ts';
 import { epochMs, withTransaction } from './db.ts';
 import { ControlError } from './errors.ts';
 import { checkChannelId, checkInteger } from './validate.ts';
-
-export type Severity = 'info' | 'warning' | 'critical';
-export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 
 const TELEGRAM_ID = /^-?[0-9]{1,20}$/;
 

@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from 'pg';
-import { silentLogger, type Logger } from '../observability/log.ts';
+import { silentLogger, type Logger } from '../observability/index.ts';
 import { sha256Hex } from './crypto.ts';
 import { withTransaction } from './db.ts';
 

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg, { type Pool } from 'pg';
-import { silentLogger, type Logger } from '../observability/log.ts';
+import { silentLogger, type Logger } from '../observability/index.ts';
 import type { ControlConfig } from './config.ts';
 import { migrateControl } from './migrate.ts';
 

@@ -5,15 +5,15 @@ import { listAudit } from './audit.ts';
 import { ControlError } from './errors.ts';
 import { createShareLink, resolveShareToken, revokeShareLink, shareSecret, type NewShareLink } from './share-links.ts';
 import { describeControl } from './testing.ts';
+import { DAY_MS } from '../common/index.ts';
 
-const DAY = 86_400_000;
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const SECRET = Buffer.from('a'.repeat(32));
 
 function link(override: Partial<NewShareLink> = {}): NewShareLink {
   return {
     channelId: '-1001234567890',
-    from: NOW - 7 * DAY,
+    from: NOW - 7 * DAY_MS,
     to: NOW,
     sections: ['growth', 'overview'],
     ttlSeconds: 3600,
@@ -30,7 +30,7 @@ describeControl('share links', (suite) => {
     expect(token).toMatch(/^[0-9a-f]{12}\.[0-9]+\.[A-Za-z0-9_-]{43}$/);
     expect(created).toMatchObject({
       channelId: '-1001234567890',
-      from: NOW - 7 * DAY,
+      from: NOW - 7 * DAY_MS,
       to: NOW,
       sections: ['overview', 'growth'],
       createdBy: null,

@@ -15,9 +15,8 @@ import { epochMs, withTransaction } from './db.ts';
 import { ControlError } from './errors.ts';
 import { checkChannelId, checkInteger, checkSubset } from './validate.ts';
 
-/** Parts of a channel report a link may show. */
-/** A link shows sections of a report; the read side defines which exist. */
-import { REPORT_SECTIONS as SHARE_SECTIONS, type ReportSection as ShareSection } from '../read/models/report.ts';
+/** A link shows sections of a channel report. */
+import { REPORT_SECTIONS as SHARE_SECTIONS, type ReportSection as ShareSection } from '../common/index.ts';
 export { SHARE_SECTIONS, type ShareSection };
 
 /** Shortest and longest life of a link, in seconds. */

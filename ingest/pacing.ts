@@ -7,7 +7,7 @@
  * The clock and the sleep are injected so tests drive pacing with a fake
  * clock instead of waiting and asserting on timings.
  */
-import { sleep } from '../streams/retry.ts';
+import { sleep } from '../common/index.ts';
 
 /** Waits `ms` of real time; resolves early (never rejects) when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;

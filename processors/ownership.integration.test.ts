@@ -9,7 +9,7 @@ import { TimeoutError } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
 import { setMaxListeners } from 'node:events';
 import { LeaseTable } from '../streams/leases.ts';
-import { sleep } from '../streams/retry.ts';
+import { sleep } from '../common/retry.ts';
 import { silentLogger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { startTestKv } from '../test/support/nats.ts';

@@ -15,12 +15,12 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { assignPartitions } from '../streams/assignment.ts';
-import type { LeaseTable, ObservedLease } from '../streams/leases.ts';
-import { sleep } from '../streams/retry.ts';
-import { partitionToken } from '../streams/subjects.ts';
-import type { Logger } from '../observability/log.ts';
-import type { PipelineMetrics } from '../observability/metrics.ts';
+import { assignPartitions } from '../streams/index.ts';
+import type { LeaseTable, ObservedLease } from '../streams/index.ts';
+import { sleep } from '../common/index.ts';
+import { partitionToken } from '../streams/contract/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { PipelineMetrics } from '../observability/index.ts';
 import type { PartitionLease } from './runtime.ts';
 
 export interface OwnershipOptions {

@@ -16,19 +16,19 @@
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { RawEvent, TgEvent } from '../streams/contract.ts';
-import { decodeBatch, type DecodeFailure } from '../streams/codec.ts';
-import { CheckpointStore } from '../streams/checkpoint.ts';
-import { deleteConsumer, removeOtherConsumers, type DurableSpec } from '../streams/consumers.ts';
-import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/dlq.ts';
-import { reportRetry, retryNats } from '../streams/nats-errors.ts';
-import { EventPublisher } from '../streams/publisher.ts';
-import { CooperativeSlice, runConsumer } from '../streams/runner.ts';
-import { parseSubject, partitionFilter, partitionToken } from '../streams/subjects.ts';
-import type { StreamsConfig } from '../streams/config.ts';
-import type { Logger } from '../observability/log.ts';
-import type { PipelineMetrics } from '../observability/metrics.ts';
-import type { ProcessorConfig } from './config.ts';
+import type { RawEvent, TgEvent } from '../streams/contract/index.ts';
+import { decodeBatch, type DecodeFailure } from '../streams/contract/index.ts';
+import { CheckpointStore } from '../streams/index.ts';
+import { deleteConsumer, removeOtherConsumers, type DurableSpec } from '../streams/index.ts';
+import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/index.ts';
+import { reportRetry, retryNats } from '../streams/index.ts';
+import { EventPublisher } from '../streams/index.ts';
+import { CooperativeSlice, runConsumer } from '../streams/index.ts';
+import { parseSubject, partitionFilter, partitionToken } from '../streams/contract/index.ts';
+import type { StreamsConfig } from '../streams/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { PipelineMetrics } from '../observability/index.ts';
+import type { ProcessorConfig } from './operators/index.ts';
 import {
   createPartitionState,
   partitionWatermark,
@@ -36,8 +36,8 @@ import {
   restoreState,
   serializeState,
   type PartitionState,
-} from './operators/partition.ts';
-import { applyDelta, serializeDelta, StateChanges } from './operators/state-delta.ts';
+} from './operators/index.ts';
+import { applyDelta, serializeDelta, StateChanges } from './operators/index.ts';
 
 export const PROCESS_STAGE = 'process';
 

@@ -5,11 +5,11 @@
  * nothing is lost without a trace (the sink stores them in `dead_letters`).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { DeadLetterReason, DecodeFailure } from './codec.ts';
-import { eventId } from './ids.ts';
-import { dlqSubject } from './subjects.ts';
+import type { DeadLetterReason, DecodeFailure } from './contract/index.ts';
+import { eventId } from './contract/index.ts';
+import { dlqSubject } from './contract/index.ts';
 import { retryNats } from './nats-errors.ts';
-import type { PipelineMetrics } from '../observability/metrics.ts';
+import type { PipelineMetrics } from '../observability/index.ts';
 
 /** Largest piece of the original payload kept in a dead letter. */
 export const DEAD_LETTER_PAYLOAD_LIMIT = 64 * 1024;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KV } from '@nats-io/kv';
 import { LeaseTable, type LeaseSnapshot } from './leases.ts';
-import { sleep } from './retry.ts';
+import { sleep } from '../common/retry.ts';
 import { startTestKv } from '../test/support/nats.ts';
 
 const TTL = 1000;

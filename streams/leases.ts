@@ -16,9 +16,9 @@
  */
 import type { KV, KvEntry } from '@nats-io/kv';
 import { isWrongRevision, retryNats } from './nats-errors.ts';
-import { sleep } from './retry.ts';
+import { sleep } from '../common/index.ts';
 import { casWrite } from './kv-cas.ts';
-import { partitionToken } from './subjects.ts';
+import { partitionToken } from './contract/index.ts';
 import type { Member } from './assignment.ts';
 
 export interface LeaseValue {

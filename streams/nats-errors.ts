@@ -5,9 +5,9 @@
  * dying. A refused compare-and-set is no failure of NATS at all: it says
  * someone else wrote the key, which is how fencing and leases work.
  */
-import { withRetry, type RetryOptions } from './retry.ts';
-import type { Logger } from '../observability/log.ts';
-import type { PipelineMetrics } from '../observability/metrics.ts';
+import { withRetry, type RetryOptions } from '../common/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { PipelineMetrics } from '../observability/index.ts';
 
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'NoResponders', 'RequestError', 'ConnectionError']);
 

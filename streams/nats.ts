@@ -3,8 +3,8 @@
  * kill a role), and reports status changes to the log instead of hiding them.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../observability/log.ts';
-import { withRetry } from './retry.ts';
+import type { Logger } from '../observability/index.ts';
+import { withRetry } from '../common/index.ts';
 
 export async function connectNats(url: string, name: string, log?: Logger): Promise<NatsConnection> {
   const open = () =>

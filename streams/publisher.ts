@@ -10,13 +10,13 @@
  */
 import { headers } from '@nats-io/transport-node';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { TgEvent } from './contract.ts';
-import { batchId, partitionOf } from './ids.ts';
-import { batchSubject, eventSubject } from './subjects.ts';
-import { withRetry } from './retry.ts';
+import type { TgEvent } from './contract/index.ts';
+import { batchId, partitionOf } from './contract/index.ts';
+import { batchSubject, eventSubject } from './contract/index.ts';
+import { withRetry } from '../common/index.ts';
 import { isTransientNatsError } from './nats-errors.ts';
-import type { PipelineMetrics } from '../observability/metrics.ts';
-import type { Logger } from '../observability/log.ts';
+import type { PipelineMetrics } from '../observability/index.ts';
+import type { Logger } from '../observability/index.ts';
 import type { StreamsConfig } from './config.ts';
 
 export interface PublisherOptions {

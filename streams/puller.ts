@@ -11,7 +11,7 @@
  * the connection (publish acks timed out behind it).
  */
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { sleep } from './retry.ts';
+import { sleep } from '../common/index.ts';
 import { isTransientNatsError, retryNats } from './nats-errors.ts';
 
 export interface PullerOptions {

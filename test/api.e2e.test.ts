@@ -14,7 +14,8 @@ import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { silentLogger } from '../observability/log.ts';
-import { DAY, HOSTILE_MENTION, HOUR, produceReadSideData, type ReadSideData } from './support/read-side.ts';
+import { HOSTILE_MENTION, produceReadSideData, type ReadSideData } from './support/read-side.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 
 const START = Date.UTC(2026, 2, 2);
 const DAYS = 14;
@@ -142,7 +143,7 @@ beforeAll(async () => {
   wh = data.pipe.warehouse;
   testControl = await freshTestControl('embedded');
   control = await openControlPlane(testControl.config);
-  clock = data.end + HOUR;
+  clock = data.end + HOUR_MS;
   api = await startTestApi(wh, 30);
   keys.all = await key('analyst', ['read', 'export', 'share']);
   keys.readOnly = await key('dashboard', ['read']);
@@ -157,14 +158,14 @@ afterAll(async () => {
 });
 
 describe('analytics figures equal a recomputation from the raw tables', () => {
-  const weekPeriod = () => ({ from: data.end - 7 * DAY, to: data.end });
+  const weekPeriod = () => ({ from: data.end - 7 * DAY_MS, to: data.end });
 
   it('lists every channel with its latest subscribers and provenance', async () => {
     const { meta, data: list } = await json<any[]>('/v1/channels');
     expect(meta.total).toBe(5);
     expect(list.map((c) => c.channel_id)).toEqual(data.channels);
     for (const c of list) {
-      expect(c.subscribers).toBe(await rawMembersBefore(c.channel_id, data.end + DAY));
+      expect(c.subscribers).toBe(await rawMembersBefore(c.channel_id, data.end + DAY_MS));
       expect(c.sources).toContain('simulator');
     }
     expect(list[0].sources).toContain('official_stats');
@@ -182,7 +183,7 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
       });
       for (const [figures, period] of [
         [o.current, p],
-        [o.previous, { from: p.from - 7 * DAY, to: p.from }],
+        [o.previous, { from: p.from - 7 * DAY_MS, to: p.from }],
       ] as const) {
         const posts = await raw(RAW_POSTS_SQL, { c, from: toChTime(period.from), to: toChTime(period.to) });
         const sum = (k: string) => posts.reduce((s, r) => s + Number(r[k]), 0);
@@ -227,16 +228,16 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     );
     expect(meta.granularity).toBe('day');
     expect(meta.window_open).toBe(true);
-    expect(days.map((d) => d.t)).toEqual(Array.from({ length: 7 }, (_, i) => p.from + i * DAY));
+    expect(days.map((d) => d.t)).toEqual(Array.from({ length: 7 }, (_, i) => p.from + i * DAY_MS));
     const until = await emittedUntil(c);
     const [fin] = await raw(
       `SELECT toUnixTimestamp64Milli(max(window_end)) AS t FROM channel_hourly WHERE channel_id = {c:String} AND final`,
       { c },
     );
-    expect(days.map((d) => [d.t, d.final])).toEqual(days.map((d) => [d.t, d.t + DAY <= Number(fin.t)]));
+    expect(days.map((d) => [d.t, d.final])).toEqual(days.map((d) => [d.t, d.t + DAY_MS <= Number(fin.t)]));
     expect(days.at(-1)!.final).toBe(false);
     for (const d of days) {
-      const end = Math.min(d.t + DAY, until);
+      const end = Math.min(d.t + DAY_MS, until);
       expect(d.subscribers).toBe(await rawMembersBefore(c, end));
       expect(d.subscribers_gained - d.subscribers_lost).toBe(
         (await rawMembersBefore(c, end)) - (await rawMembersBefore(c, d.t)),
@@ -259,7 +260,7 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     const p = weekPeriod();
     const { data: points } = await json<any[]>(`/v1/channels/${c}/reach?granularity=day&from=${p.from}&to=${p.to}`);
     for (const point of points) {
-      const posts = await raw(RAW_POSTS_SQL, { c, from: toChTime(point.t), to: toChTime(point.t + DAY) });
+      const posts = await raw(RAW_POSTS_SQL, { c, from: toChTime(point.t), to: toChTime(point.t + DAY_MS) });
       expect({ t: point.t, posts: point.posts, views: point.post_views }).toEqual({
         t: point.t,
         posts: posts.length,
@@ -365,11 +366,11 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     const p = weekPeriod();
     const { data: bt } = await json(`/v1/channels/${c}/best-time?from=${p.from}&to=${p.to}&tz=Asia/Tokyo`);
     // The clock is one hour after the data ends: posts of the last 48 h are too young to compare.
-    const posts = await raw(RAW_POSTS_SQL, { c, from: toChTime(p.from), to: toChTime(clock - 48 * HOUR) });
+    const posts = await raw(RAW_POSTS_SQL, { c, from: toChTime(p.from), to: toChTime(clock - 48 * HOUR_MS) });
     expect(bt.posts).toBe(posts.length);
     const cells = new Map<string, { n: number; views: number }>();
     for (const r of posts) {
-      const local = new Date(new Date(`${String(r.date).replace(' ', 'T')}Z`).getTime() + 9 * HOUR); // Tokyo has no DST
+      const local = new Date(new Date(`${String(r.date).replace(' ', 'T')}Z`).getTime() + 9 * HOUR_MS); // Tokyo has no DST
       const k = `${local.getUTCDay() || 7}/${local.getUTCHours()}`;
       const cell = cells.get(k) ?? { n: 0, views: 0 };
       cell.n++;
@@ -390,7 +391,7 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
 describe('exports, charts and caching', () => {
   it('answers any series as CSV, at .csv or by Accept, with ISO times', async () => {
     const c = data.channels[0];
-    const q = `granularity=day&from=${data.end - 7 * DAY}&to=${data.end}`;
+    const q = `granularity=day&from=${data.end - 7 * DAY_MS}&to=${data.end}`;
     const { data: days } = await json<any[]>(`/v1/channels/${c}/growth?${q}`);
     const res = await get(`/v1/channels/${c}/growth.csv?${q}`);
     expect(res.status).toBe(200);
@@ -414,7 +415,7 @@ describe('exports, charts and caching', () => {
   });
 
   it('revalidates with ETags (304) and says how long to cache', async () => {
-    const path = `/v1/channels/${data.channels[1]}/overview?from=${data.end - 7 * DAY}&to=${data.end}`;
+    const path = `/v1/channels/${data.channels[1]}/overview?from=${data.end - 7 * DAY_MS}&to=${data.end}`;
     const first = await get(path);
     const etag = first.headers.get('etag');
     expect(etag).toMatch(/^"[A-Za-z0-9_-]+"$/);
@@ -492,7 +493,7 @@ describe('read path', () => {
     const uncached = await startTestApi(counting, 0);
     try {
       const c = data.forwarded.from_channel_id;
-      const from = new Date(data.end - 10 * DAY).toISOString();
+      const from = new Date(data.end - 10 * DAY_MS).toISOString();
       const paths = [
         '/v1/channels?limit=3',
         `/v1/channels/${c}/overview`,
@@ -579,7 +580,7 @@ describe('access', () => {
       method: 'POST',
       headers: { authorization: `Bearer ${keys.all}`, 'content-type': 'application/json' },
       body: JSON.stringify({
-        from: iso(data.end - 7 * DAY),
+        from: iso(data.end - 7 * DAY_MS),
         to: iso(data.end),
         sections: ['overview', 'growth'],
         ttl_seconds: 3600,
@@ -590,19 +591,19 @@ describe('access', () => {
     expect(link.url).toBe(`/v1/share/${link.token}`);
     const report = (await (await get(link.url, { key: null })).json()) as any;
     expect(Object.keys(report.data).sort()).toEqual(['granularity', 'growth', 'overview']);
-    const direct = await json(`/v1/channels/${c}/overview?from=${data.end - 7 * DAY}&to=${data.end}`);
+    const direct = await json(`/v1/channels/${c}/overview?from=${data.end - 7 * DAY_MS}&to=${data.end}`);
     expect(report.data.overview).toEqual(direct.data);
 
     const sig = link.token.slice(-1) === 'A' ? 'B' : 'A';
     expect((await get(`/v1/share/${link.token.slice(0, -1)}${sig}`, { key: null })).status).toBe(401);
     expect((await get('/v1/share/not-a-token', { key: null })).status).toBe(401);
 
-    clock += 2 * HOUR;
+    clock += 2 * HOUR_MS;
     try {
       const expired = await get(link.url, { key: null });
       expect([expired.status, ((await expired.json()) as any).error.code]).toEqual([404, 'share_link_gone']);
     } finally {
-      clock -= 2 * HOUR;
+      clock -= 2 * HOUR_MS;
     }
     const revoke = await fetch(`${api.url}/v1/share/${link.id}`, {
       method: 'DELETE',

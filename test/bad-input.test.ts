@@ -5,9 +5,9 @@
  */
 import { listConsumers } from '../streams/consumers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PostCountersEvent, TgEvent } from '../streams/contract.ts';
-import { eventId } from '../streams/ids.ts';
-import { rawSubject } from '../streams/subjects.ts';
+import type { PostCountersEvent, TgEvent } from '../streams/contract/events.ts';
+import { eventId } from '../streams/contract/ids.ts';
+import { rawSubject } from '../streams/contract/subjects.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 

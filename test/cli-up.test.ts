@@ -15,7 +15,7 @@ import { createClient } from '@clickhouse/client';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processAlive as alive } from '../clickhouse/local-server/child.ts';
-import { sleep } from '../streams/retry.ts';
+import { sleep } from '../common/retry.ts';
 import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 

@@ -11,8 +11,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import { Rng } from '../ingest/simulator/rng.ts';
-import { sleep } from '../streams/retry.ts';
-import type { RawEvent } from '../streams/contract.ts';
+import { sleep } from '../common/retry.ts';
+import type { RawEvent } from '../streams/contract/events.ts';
 import { killRole, spawnRole, stopRole, type RoleProcess } from './support/roles.ts';
 import { dumpTables, input, startRun, startWarehouse, TABLES, untilIdle, type Dump, type Run } from './support/runs.ts';
 

@@ -8,9 +8,9 @@ import { Simulator } from '../ingest/simulator/simulator.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 import { detectedAnomalies, publishSimulation } from './support/simulation.ts';
+import { DAY_MS } from '../common/index.ts';
 import type { DetectedAnomaly } from './support/labels.ts';
 
-const DAY = 86_400_000;
 const CHANNELS = 12;
 const DAYS = 21;
 /** Warm-up days in which detectors are still learning (not scored). */
@@ -35,7 +35,7 @@ describe('calm channels raise (almost) no anomalies', () => {
       seed: 23,
       channels: CHANNELS,
       start: Date.UTC(2026, 5, 1),
-      durationMs: DAYS * DAY,
+      durationMs: DAYS * DAY_MS,
       anomalies: 'none',
     });
     await publishSimulation(pipe, sim);

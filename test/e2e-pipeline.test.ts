@@ -11,8 +11,8 @@ import { scoreDetections } from './support/labels.ts';
 import { detectedAnomalies, publishSimulation, type Published } from './support/simulation.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
+import { DAY_MS } from '../common/index.ts';
 
-const DAY = 86_400_000;
 const START = Date.UTC(2026, 2, 2);
 /** 12 channels × 21 days: one week of warm-up, two weeks with anomalies (~440k events). */
 const CHANNELS = 12;
@@ -28,7 +28,13 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
     nats = await startTestNats();
     pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('e2e') });
     pipe.startRoles();
-    const sim = new Simulator({ seed: 7, channels: CHANNELS, start: START, durationMs: DAYS * DAY, anomalyRate: 0.1 });
+    const sim = new Simulator({
+      seed: 7,
+      channels: CHANNELS,
+      start: START,
+      durationMs: DAYS * DAY_MS,
+      anomalyRate: 0.1,
+    });
     published = await publishSimulation(pipe, sim);
     labels = sim.labels();
     await pipe.waitIdle(300_000);
@@ -66,7 +72,7 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
   it('hourly and daily serving totals equal the sums of the deltas in their windows', async () => {
     for (const [table, size] of [
       ['channel_hourly', 3_600_000],
-      ['channel_daily', DAY],
+      ['channel_daily', DAY_MS],
     ] as const) {
       const rows = await pipe.warehouse.query<{ channel_id: string; ws: string; views: string; deltas: string }>(
         `SELECT s.channel_id AS channel_id, toUnixTimestamp64Milli(s.window_start) AS ws, s.views AS views, coalesce(d.views, 0) AS deltas

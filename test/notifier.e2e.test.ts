@@ -16,19 +16,18 @@ import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import { notifierConsumer, runNotifier } from '../bot/notifier/notifier.ts';
 import { resetDurable } from '../streams/consumers.ts';
-import { sleep } from '../streams/retry.ts';
+import { sleep } from '../common/retry.ts';
 import { compact } from '../bot/format.ts';
 import { parseChoice } from '../bot/keyboards.ts';
 import { silentLogger } from '../observability/log.ts';
-import type { RawEvent } from '../streams/contract.ts';
+import type { RawEvent } from '../streams/contract/events.ts';
 import { FakeBotApi, type BotApiCall } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 
-const DAY = 86_400_000;
-const HOUR = 3_600_000;
 const START = Date.UTC(2026, 4, 4);
-const ANOMALY_AT = START + 9 * DAY + 13 * HOUR;
+const ANOMALY_AT = START + 9 * DAY_MS + 13 * HOUR_MS;
 const CHAT_ALL = '5001';
 const CHAT_CRITICAL_ONLY = '5002';
 const CHAT_BLOCKED = '5003';
@@ -82,8 +81,8 @@ beforeAll(async () => {
     seed: 5,
     channels: 2,
     start: START,
-    durationMs: 11 * DAY,
-    anomalies: [{ kind: 'mass_unsubscribe', channel: 0, start: ANOMALY_AT, durationMs: HOUR, magnitude: 0.012 }],
+    durationMs: 11 * DAY_MS,
+    anomalies: [{ kind: 'mass_unsubscribe', channel: 0, start: ANOMALY_AT, durationMs: HOUR_MS, magnitude: 0.012 }],
   });
   channel = sim.profiles[0].channelId;
   for (const [chatId, minSeverity] of [
@@ -119,7 +118,7 @@ beforeAll(async () => {
   const publish = async (tick: { batches: unknown[][] }) => pipe.publisher.publish(tick.batches.flat() as RawEvent[]);
   for (let r = ticks.next(); !r.done; r = ticks.next()) {
     await publish(r.value);
-    if (r.value.to >= ANOMALY_AT + HOUR) break;
+    if (r.value.to >= ANOMALY_AT + HOUR_MS) break;
   }
   await pipe.publisher.flush();
   await pipe.waitIdle(300_000);
@@ -174,7 +173,7 @@ describe('alert notifications through the fake Bot API', () => {
     expect(delayMs).toBeGreaterThanOrEqual(0);
     const opened = (await anomalyEvents()).filter((e) => e.state === 'opened');
     const planted = opened.find(
-      (e) => e.metric === 'subscribers_lost' && Number(e.ws) === Math.floor(ANOMALY_AT / HOUR) * HOUR,
+      (e) => e.metric === 'subscribers_lost' && Number(e.ws) === Math.floor(ANOMALY_AT / HOUR_MS) * HOUR_MS,
     );
     expect(planted, JSON.stringify(opened)).toBeDefined();
     const photos = fake.delivered(CHAT_ALL).filter((c) => c.method === 'sendPhoto');

@@ -9,9 +9,9 @@ import { Simulator } from '../ingest/simulator/simulator.ts';
 import { ackedButMissing, rewindSinks } from '../sinks/clickhouse/rewind.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
+import { DAY_MS } from '../common/index.ts';
 import { publishSimulation } from './support/simulation.ts';
 
-const DAY = 86_400_000;
 const COUNTS = `SELECT (SELECT count() FROM raw_posts FINAL) AS posts, (SELECT count() FROM raw_post_counters FINAL) AS counters,
                        (SELECT count() FROM post_deltas FINAL) AS deltas, (SELECT count() FROM dead_letters FINAL) AS dead`;
 
@@ -26,7 +26,7 @@ describe('a new warehouse on streams whose sinks already acked everything', () =
     first.startRoles();
     await publishSimulation(
       first,
-      new Simulator({ seed: 3, channels: 3, start: Date.UTC(2026, 2, 1), durationMs: 3 * DAY, anomalyRate: 0 }),
+      new Simulator({ seed: 3, channels: 3, start: Date.UTC(2026, 2, 1), durationMs: 3 * DAY_MS, anomalyRate: 0 }),
     );
     await first.waitIdle();
     await first.stopRoles();

@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
-import { toCsv, type CsvColumn, type CsvRow } from '../../read/csv.ts';
-import { answerMeta, type ChannelFreshness } from '../../read/models/freshness.ts';
-import type { Granularity, Period } from '../../read/models/period.ts';
-import type { RouteContext } from '../app.ts';
+import { toCsv, type CsvColumn, type CsvRow } from '../../read/index.ts';
+import { answerMeta, type ChannelFreshness } from '../../read/index.ts';
+import type { Granularity, Period } from '../../read/index.ts';
+import type { RouteContext } from '../context.ts';
 import { ErrorBody, unknownChannel } from '../errors.ts';
 import { answer } from '../schemas.ts';
 

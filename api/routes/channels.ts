@@ -6,17 +6,18 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { channelAnomalies } from '../../read/models/anomalies.ts';
-import { bestTime } from '../../read/models/best-time.ts';
-import { listChannels } from '../../read/models/channels.ts';
-import { overview } from '../../read/models/overview.ts';
-import { postDetail, topPostsBy } from '../../read/models/posts.ts';
-import { activitySeries, reachSeries } from '../../read/models/series.ts';
-import { sources } from '../../read/models/sources.ts';
-import { trending } from '../../read/models/trending.ts';
-import type { RouteContext } from '../app.ts';
+import { channelAnomalies } from '../../read/index.ts';
+import { bestTime } from '../../read/index.ts';
+import { listChannels } from '../../read/index.ts';
+import { overview } from '../../read/index.ts';
+import { postDetail, topPostsBy } from '../../read/index.ts';
+import { activitySeries, reachSeries } from '../../read/index.ts';
+import { sources } from '../../read/index.ts';
+import { trending } from '../../read/index.ts';
+import type { RouteContext } from '../context.ts';
 import { ApiError, ErrorBody, invalidParameter } from '../errors.ts';
-import { ChannelParams, isTimeZone, PostParams, Query } from '../params.ts';
+import { isTimeZone } from '../../common/index.ts';
+import { ChannelParams, PostParams, Query } from '../params.ts';
 import { resolvePeriod } from '../period.ts';
 import {
   ActivityPointSchema,

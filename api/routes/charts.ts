@@ -5,10 +5,10 @@
  * image has no room for a meta block.
  */
 import type { FastifyInstance } from 'fastify';
-import { channelChart, isChartMetric, type ChartName, CHART_METRICS } from '../../read/charts/channel-charts.ts';
-import { renderChart } from '../../read/charts/render.ts';
-import { answerMeta } from '../../read/models/freshness.ts';
-import type { RouteContext } from '../app.ts';
+import { channelChart, isChartMetric, type ChartName, CHART_METRICS } from '../../read/charts/index.ts';
+import { renderChart } from '../../read/charts/index.ts';
+import { answerMeta } from '../../read/index.ts';
+import type { RouteContext } from '../context.ts';
 import { ErrorBody, invalidParameter, unknownChannel } from '../errors.ts';
 import { ChartParams, Query } from '../params.ts';
 import { resolvePeriod } from '../period.ts';

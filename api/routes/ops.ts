@@ -1,6 +1,6 @@
 /** Liveness, readiness (the warehouse and Postgres answer) and Prometheus metrics. */
 import type { FastifyInstance } from 'fastify';
-import type { RouteContext } from '../app.ts';
+import type { RouteContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 
 export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext): void {

@@ -6,10 +6,11 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { createShareLink, resolveShareToken, revokeShareLink, SHARE_TTL_SECONDS } from '../../control/share-links.ts';
-import { answerMeta } from '../../read/models/freshness.ts';
-import { channelReport, REPORT_SECTIONS, type ReportSection } from '../../read/models/report.ts';
-import type { RouteContext } from '../app.ts';
+import { createShareLink, resolveShareToken, revokeShareLink, SHARE_TTL_SECONDS } from '../../control/index.ts';
+import { answerMeta } from '../../read/index.ts';
+import { REPORT_SECTIONS, type ReportSection } from '../../common/index.ts';
+import { channelReport } from '../../read/index.ts';
+import type { RouteContext } from '../context.ts';
 import { ApiError, ErrorBody, unknownChannel } from '../errors.ts';
 import { ChannelParams, PeriodQuery } from '../params.ts';
 import { resolvePeriod } from '../period.ts';

@@ -7,14 +7,10 @@
 import {
   chatSubscriptions,
   removeSubscription,
-  SEVERITIES,
   upsertSubscription,
   type AlertSubscription,
-  type Severity,
-} from '../../control/bot-store.ts';
-import { WINDOW_METRICS } from '../../processors/config.ts';
-import { POST_VIEWS_METRIC } from '../../processors/operators/partition.ts';
-import { QUIET_METRIC } from '../../processors/operators/quiet.ts';
+} from '../../control/index.ts';
+
 import { openChannel } from '../access.ts';
 import { ok, parseChannelId, problem, quote, words, type Parsed } from '../args.ts';
 import type { BotServices, CommandHandler } from '../context.ts';
@@ -22,6 +18,8 @@ import { html, metricName } from '../format.ts';
 import { timeZoneOf } from './best-time.ts';
 import { oneOf } from './channel-command.ts';
 import { replyHtml, replyProblem } from './reply.ts';
+import { POST_VIEWS_METRIC, QUIET_METRIC, WINDOW_METRICS } from '../../streams/contract/index.ts';
+import { SEVERITIES, type Severity } from '../../streams/contract/index.ts';
 
 /** Metrics the detectors alert on: the window metrics, a post's views at age, and a posting gap. */
 export const ALERT_METRICS: readonly string[] = [...WINDOW_METRICS, POST_VIEWS_METRIC, QUIET_METRIC];

@@ -3,9 +3,9 @@
  * posts do best, from the API's best-time model, trusting cells backed by a
  * few posts over a single lucky one.
  */
-import { isTimeZone } from '../../api/params.ts';
-import { bestTime, type BestTime, type BestTimeCell } from '../../read/models/best-time.ts';
-import type { AnswerMeta } from '../../read/models/freshness.ts';
+import { isTimeZone } from '../../common/index.ts';
+import { bestTime, type BestTime, type BestTimeCell } from '../../read/index.ts';
+import type { AnswerMeta } from '../../read/index.ts';
 import { compact, freshnessNote, html, percent, periodText } from '../format.ts';
 import { messageCommand } from './channel-command.ts';
 

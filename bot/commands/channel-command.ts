@@ -14,11 +14,10 @@ import { parseChannelArgs, words, type ChannelArgs } from '../args.ts';
 import type { BotContext, BotServices, CommandHandler } from '../context.ts';
 import { html } from '../format.ts';
 import { channelKeyboard, MAX_CHANNEL_BUTTONS, periodKeyboard, type ChoiceCommand } from '../keyboards.ts';
-import { answerMeta, type AnswerMeta, type ChannelFreshness } from '../../read/models/freshness.ts';
-import { alignPeriod, type Granularity, type Period } from '../../read/models/period.ts';
+import { answerMeta, type AnswerMeta, type ChannelFreshness } from '../../read/index.ts';
+import { alignPeriod, type Granularity, type Period } from '../../read/index.ts';
+import { DAY_MS } from '../../common/index.ts';
 import { replyHtml, replyProblem } from './reply.ts';
-
-const DAY = 86_400_000;
 
 /** What a channel command runs for, once access is settled. */
 export interface ChannelTarget {
@@ -52,7 +51,7 @@ export function chosen<T extends string>(choices: readonly T[], t: ChannelTarget
 
 /** `[now - days, now)`, as the API reads a period given only by its length. */
 export function recentPeriod(t: ChannelTarget): Period {
-  return { from: t.now - t.days * DAY, to: t.now };
+  return { from: t.now - t.days * DAY_MS, to: t.now };
 }
 
 /** {@link recentPeriod} widened to whole buckets, as series and charts use it. */

@@ -5,8 +5,8 @@
  * `/grant <user id> <channel>` and `/revoke <user id> <channel>`.
  */
 import { GrammyError } from 'grammy';
-import { grantChannel, removeUserSubscriptions, revokeGrant } from '../../control/bot-store.ts';
-import { channelFreshness } from '../../read/models/freshness.ts';
+import { grantChannel, removeUserSubscriptions, revokeGrant } from '../../control/index.ts';
+import { channelFreshness } from '../../read/index.ts';
 import { canSee } from '../access.ts';
 import { parseChannelId, quote, words, type Parsed, ok, problem } from '../args.ts';
 import type { BotServices, CommandHandler } from '../context.ts';

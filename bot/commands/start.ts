@@ -2,7 +2,7 @@
  * The commands that are about the bot rather than one channel: `/start`,
  * `/help`, `/channels`, and the answer to anything it does not understand.
  */
-import { listChannels, type ChannelListing } from '../../read/models/channels.ts';
+import { listChannels, type ChannelListing } from '../../read/index.ts';
 import { visibleChannels } from '../access.ts';
 import type { BotContext, BotServices, CommandHandler } from '../context.ts';
 import { clip, compact, html, utc } from '../format.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertDelivery, AlertSubscription } from '../../control/bot-store.ts';
-import type { Anomaly } from '../../streams/contract.ts';
+import type { Anomaly } from '../../streams/contract/events.ts';
 import { decide, inQuietHours, type DecisionInput } from './decide.ts';
 
 const NOON_UTC = Date.UTC(2026, 5, 1, 12);

@@ -5,14 +5,9 @@
  * hour. The notifier records every decision, so a redelivered event finds its
  * earlier decision and nothing is sent twice.
  */
-import type {
-  AlertDelivery,
-  AlertStage,
-  AlertSubscription,
-  DeliveryOutcome,
-  Severity,
-} from '../../control/bot-store.ts';
-import type { Anomaly } from '../../streams/contract.ts';
+import type { AlertDelivery, AlertStage, AlertSubscription, DeliveryOutcome } from '../../control/index.ts';
+import type { Anomaly } from '../../streams/contract/index.ts';
+import type { Severity } from '../../streams/contract/index.ts';
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 

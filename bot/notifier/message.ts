@@ -3,7 +3,7 @@
  * in which window — and, later, that it is over. HTML parse mode; every
  * data-derived string is escaped.
  */
-import type { Anomaly } from '../../streams/contract.ts';
+import type { Anomaly } from '../../streams/contract/index.ts';
 import { compact, html, metricName, utc } from '../format.ts';
 import { choiceData } from '../keyboards.ts';
 

@@ -14,7 +14,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import type { Api } from 'grammy';
 import type pg from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import {
   channelSubscriptions,
   deliveryOf,
@@ -22,19 +22,19 @@ import {
   recordDelivery,
   sentInLastHour,
   type AlertSubscription,
-} from '../../control/bot-store.ts';
-import type { Logger } from '../../observability/log.ts';
-import type { PipelineMetrics } from '../../observability/metrics.ts';
-import { CHART_METRICS, isChartMetric } from '../../read/charts/channel-charts.ts';
-import { renderChart } from '../../read/charts/render.ts';
-import { anomaliesChart } from '../../read/charts/specs.ts';
-import { activitySeries } from '../../read/models/series.ts';
-import { decodeBatch } from '../../streams/codec.ts';
-import type { StreamsConfig } from '../../streams/config.ts';
-import type { DurableSpec } from '../../streams/consumers.ts';
-import type { AnomalyEvent } from '../../streams/contract.ts';
-import { runConsumer } from '../../streams/runner.ts';
-import { parseSubject } from '../../streams/subjects.ts';
+} from '../../control/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import type { PipelineMetrics } from '../../observability/index.ts';
+import { CHART_METRICS, isChartMetric } from '../../read/charts/index.ts';
+import { renderChart } from '../../read/charts/index.ts';
+import { anomaliesChart } from '../../read/charts/index.ts';
+import { activitySeries } from '../../read/index.ts';
+import { decodeBatch } from '../../streams/contract/index.ts';
+import type { StreamsConfig } from '../../streams/index.ts';
+import type { DurableSpec } from '../../streams/index.ts';
+import type { AnomalyEvent } from '../../streams/contract/index.ts';
+import { runConsumer } from '../../streams/index.ts';
+import { parseSubject } from '../../streams/contract/index.ts';
 import { decide } from './decide.ts';
 import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
 import { AlertSender, ChatUnreachable } from './sender.ts';

@@ -8,8 +8,8 @@
  */
 import { GrammyError, HttpError, InputFile, type Api } from 'grammy';
 import type { InlineKeyboardMarkup } from 'grammy/types';
-import type { Logger } from '../../observability/log.ts';
-import { backoffMs, sleep } from '../../streams/retry.ts';
+import type { Logger } from '../../observability/index.ts';
+import { backoffMs, sleep } from '../../common/index.ts';
 
 export class ChatUnreachable extends Error {
   override readonly name = 'ChatUnreachable';

@@ -12,7 +12,7 @@ import {
   setAccountProxy,
   setAccountStatus,
   type MtprotoAccount,
-} from '../../control/mtproto-accounts.ts';
+} from '../../control/index.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKey, type ApiScope } from '../../control/api-keys.ts';
-import { ControlError } from '../../control/errors.ts';
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKey, type ApiScope } from '../../control/index.ts';
+import { ControlError } from '../../control/index.ts';
 import { openControlFor } from '../control.ts';
-import { createLogger } from '../../observability/log.ts';
+import { createLogger } from '../../observability/index.ts';
 import type { Pool } from 'pg';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';

@@ -7,8 +7,8 @@
  */
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
-import type { Logger } from '../../observability/log.ts';
-import { listAccounts } from '../../control/mtproto-accounts.ts';
+import type { Logger } from '../../observability/index.ts';
+import { listAccounts } from '../../control/index.ts';
 import {
   findChannel,
   listChannels,
@@ -16,9 +16,9 @@ import {
   setBackfillFrom,
   upsertChannel,
   type TrackedChannel,
-} from '../../control/tracked-channels.ts';
-import { openAccounts, type ConnectTelegram } from '../../ingest/mtproto/telegram-client.ts';
-import { ChannelResolveError, parseChannelRef, resolveChannel } from '../../ingest/mtproto/resolve.ts';
+} from '../../control/index.ts';
+import { openAccounts, type ConnectTelegram } from '../../ingest/mtproto/index.ts';
+import { ChannelResolveError, parseChannelRef, resolveChannel } from '../../ingest/mtproto/index.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';

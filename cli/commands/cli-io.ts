@@ -5,8 +5,8 @@
  * a control plane they already hold and read what they printed.
  */
 import type { Pool } from 'pg';
-import { ControlError } from '../../control/errors.ts';
-import { createLogger, type Logger } from '../../observability/log.ts';
+import { ControlError } from '../../control/index.ts';
+import { createLogger, type Logger } from '../../observability/index.ts';
 import { openControlFor } from '../control.ts';
 import type { TgpulseConfig } from '../config.ts';
 

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalWarehouse, readRunningWarehouse, warehouseDir } from '../../clickhouse/local-server/server.ts';
-import { openServerWarehouse } from '../../clickhouse/server.ts';
-import { localServerConfig, type ServerWarehouseConfig, type WarehouseConfig } from '../../clickhouse/warehouse.ts';
-import { silentLogger } from '../../observability/log.ts';
+import { LocalWarehouse, readRunningWarehouse, warehouseDir } from '../../clickhouse/local-server/index.ts';
+import { openServerWarehouse } from '../../clickhouse/index.ts';
+import { localServerConfig, type ServerWarehouseConfig, type WarehouseConfig } from '../../clickhouse/index.ts';
+import { silentLogger } from '../../observability/index.ts';
 import { checkReadOnlySql } from '../read-only-sql.ts';
 import { renderTable } from '../table.ts';
 import type { Command } from './command.ts';

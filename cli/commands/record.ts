@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { record, type RecordStart } from '../../ingest/replay/record.ts';
+import { record, type RecordStart } from '../../ingest/replay/index.ts';
 import { Context, openNats } from '../context.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { replay } from '../../ingest/replay/replay.ts';
-import { rawEventPublisher } from '../../streams/publisher.ts';
+import { replay } from '../../ingest/replay/index.ts';
+import { rawEventPublisher } from '../../streams/index.ts';
 import { Context, openNats } from '../context.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';

@@ -12,11 +12,11 @@ import {
   untilAborted,
 } from '../roles.ts';
 import { startWorkers } from '../workers.ts';
-import { webhookRoute } from '../../bot/webhook.ts';
-import { listAccounts } from '../../control/mtproto-accounts.ts';
+import { webhookRoute } from '../../bot/index.ts';
+import { listAccounts } from '../../control/index.ts';
 import { runIngestRole } from './ingest.ts';
 import { lifecycle } from './lifecycle.ts';
-import { ackedButMissing, rewindSinks } from '../../sinks/clickhouse/rewind.ts';
+import { ackedButMissing, rewindSinks } from '../../sinks/index.ts';
 import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
 import type { Command } from './command.ts';
 

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { sleep } from '../../streams/retry.ts';
+import { sleep } from '../../common/index.ts';
 
 /** Whether a process with this id exists (signal 0 checks without signalling). */
 export function processAlive(pid: number): boolean {

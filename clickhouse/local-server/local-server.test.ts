@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../observability/log.ts';
 import { processAlive as alive } from './child.ts';
-import { sleep } from '../../streams/retry.ts';
+import { sleep } from '../../common/retry.ts';
 import { LocalWarehouse, readRunningWarehouse, warehouseDir } from './server.ts';
 
 /** One statement over HTTP as `user`; the status and the body (the engine's error text on failure). */

@@ -18,7 +18,7 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { backoffMs, sleep } from '../../streams/retry.ts';
+import { backoffMs, sleep } from '../../common/index.ts';
 import {
   DEFAULT_READER_LIMITS,
   LAUNCHER_QUERY_QUOTA,

@@ -6,9 +6,9 @@
  * move its work to other accounts instead of hammering on.
  */
 import type { Api, TelegramClient } from 'telegram';
-import { RateLimiter } from '../../api/rate-limit.ts';
-import { backoffMs, sleep } from '../../streams/retry.ts';
-import type { Logger } from '../../observability/log.ts';
+import { RateLimiter } from '../../common/index.ts';
+import { backoffMs, sleep } from '../../common/index.ts';
+import type { Logger } from '../../observability/index.ts';
 import { classifyRpcFailure, MtprotoCallError } from './rpc-errors.ts';
 import type { CollectorMetrics } from './metrics.ts';
 

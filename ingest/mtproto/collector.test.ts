@@ -8,8 +8,8 @@ import { Api } from 'telegram';
 import { embeddedControlForSuite } from '../../control/testing.ts';
 import { getChannel } from '../../control/tracked-channels.ts';
 import { leasesOf } from '../../control/collector-leases.ts';
-import { validateEvent } from '../../streams/codec.ts';
-import type { PostEvent } from '../../streams/contract.ts';
+import { validateEvent } from '../../streams/contract/codec.ts';
+import type { PostEvent } from '../../streams/contract/events.ts';
 import { chartGraph, FakeTelegram, type FakeChannel } from '../../test/support/fake-telegram.ts';
 import { labels, startCollectorHarness, type CollectorHarness } from '../../test/support/mtproto.ts';
 

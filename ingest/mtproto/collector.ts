@@ -18,17 +18,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { Api } from 'telegram';
-import type { RawEvent } from '../../streams/contract.ts';
-import { backoffMs, sleep } from '../../streams/retry.ts';
-import type { Logger } from '../../observability/log.ts';
-import { acquireLeases, moveLeases, releaseLeases } from '../../control/collector-leases.ts';
-import { recordAccountHealth, setAccountStatus } from '../../control/mtproto-accounts.ts';
-import {
-  listChannels,
-  setChannelStatus,
-  updateChannelFacts,
-  type TrackedChannel,
-} from '../../control/tracked-channels.ts';
+import type { RawEvent } from '../../streams/contract/index.ts';
+import { backoffMs, sleep } from '../../common/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import { acquireLeases, moveLeases, releaseLeases } from '../../control/index.ts';
+import { recordAccountHealth, setAccountStatus } from '../../control/index.ts';
+import { listChannels, setChannelStatus, updateChannelFacts, type TrackedChannel } from '../../control/index.ts';
 import type { AccountSession } from './account.ts';
 import { backfillStep, scanRecent, type BackfillProgress } from './history.ts';
 import { applyUpdate, channelOfUpdate, recoverDifference } from './live-updates.ts';

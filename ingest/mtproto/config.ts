@@ -8,9 +8,7 @@
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './account.ts';
 import { DEFAULT_POLL_TIERS, type PollTier } from './schedule.ts';
 import type { CollectorSchedule } from './work.ts';
-
-const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
+import { DAY_MS, MINUTE_MS } from '../../common/index.ts';
 
 export interface MtprotoConfig {
   /** From my.telegram.org (TGPULSE_TG_API_ID); null when not configured: login and ingest say so. */

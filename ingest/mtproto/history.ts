@@ -11,14 +11,14 @@
  */
 import bigInt from 'big-integer';
 import { Api } from 'telegram';
-import type { PostEvent } from '../../streams/contract.ts';
-import { saveBackfillCursor, saveLastPostId } from '../../control/tracked-channels.ts';
+import type { PostEvent } from '../../streams/contract/index.ts';
+import { saveBackfillCursor, saveLastPostId } from '../../control/index.ts';
 import { postEvent } from './parse.ts';
 import { maxPollAge } from './schedule.ts';
 import { inputPeer, trackPost, type ChannelWork, type JobContext } from './work.ts';
+import { DAY_MS } from '../../common/index.ts';
 
 const PAGE = 100;
-const DAY_MS = 86_400_000;
 
 /** Progress of a backfill, for the terminal's progress line and logs. */
 export interface BackfillProgress {

@@ -12,8 +12,8 @@
  * they do not become events themselves: they make the post due for a poll.
  */
 import { Api } from 'telegram';
-import type { RawEvent } from '../../streams/contract.ts';
-import { savePts } from '../../control/tracked-channels.ts';
+import type { RawEvent } from '../../streams/contract/index.ts';
+import { savePts } from '../../control/index.ts';
 import { channelIdOfPeer, deletedEvents, postEvent } from './parse.ts';
 import { maxPollAge } from './schedule.ts';
 import { inputChannel, trackPost, type ChannelWork, type JobContext } from './work.ts';

@@ -5,7 +5,7 @@
  * channel that lost its admin rights stops asking for stats with a log line.
  */
 import { Api } from 'telegram';
-import { updateChannelFacts } from '../../control/tracked-channels.ts';
+import { updateChannelFacts } from '../../control/index.ts';
 import { advancePts } from './live-updates.ts';
 import { channelFacts, membersEvent } from './parse.ts';
 import { inputChannel, type ChannelWork, type JobContext } from './work.ts';

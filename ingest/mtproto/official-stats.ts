@@ -11,9 +11,9 @@
  * stops the other graphs.
  */
 import { Api } from 'telegram';
-import type { ChannelStatsEvent } from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
-import { updateChannelFacts } from '../../control/tracked-channels.ts';
+import type { ChannelStatsEvent } from '../../streams/contract/index.ts';
+import { eventId } from '../../streams/contract/index.ts';
+import { updateChannelFacts } from '../../control/index.ts';
 import { GraphFormatError, graphsOf, pointsOfGraph } from './stats-graph.ts';
 import { inputChannel, type ChannelWork, type JobContext } from './work.ts';
 import type { Observation } from './parse.ts';

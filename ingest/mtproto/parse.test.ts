@@ -1,8 +1,8 @@
 import bigInt from 'big-integer';
 import { Api } from 'telegram';
 import { describe, expect, it } from 'vitest';
-import { validateEvent } from '../../streams/codec.ts';
-import type { TgEvent } from '../../streams/contract.ts';
+import { validateEvent } from '../../streams/contract/codec.ts';
+import type { TgEvent } from '../../streams/contract/events.ts';
 import {
   channelFacts,
   channelIdOfPeer,

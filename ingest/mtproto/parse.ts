@@ -20,8 +20,9 @@ import {
   type PostCountersEvent,
   type PostDeletedEvent,
   type PostEvent,
-} from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
+} from '../../streams/contract/index.ts';
+import { eventId } from '../../streams/contract/index.ts';
+import { SECOND_MS } from '../../common/index.ts';
 
 /** Where and when something was read: the envelope fields a parser cannot know. */
 export interface Observation {
@@ -55,7 +56,6 @@ export const MAX_DELETED_PER_EVENT = 1000;
 const MAX_POST_ID = 2 ** 31 - 1;
 
 const SOURCE = 'mtproto' as const;
-const SECOND_MS = 1000;
 
 // ---- small helpers -----------------------------------------------------------
 

@@ -8,7 +8,7 @@
  */
 import bigInt from 'big-integer';
 import { Api } from 'telegram';
-import type { ChannelFacts } from '../../control/tracked-channels.ts';
+import type { ChannelFacts } from '../../control/index.ts';
 import type { AccountSession } from './account.ts';
 import { channelFacts } from './parse.ts';
 import { MtprotoCallError } from './rpc-errors.ts';

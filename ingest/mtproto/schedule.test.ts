@@ -1,25 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { chunk, DEFAULT_POLL_TIERS, duePosts, maxPollAge, pollBatch, pollInterval, pollsOverLife } from './schedule.ts';
-
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/index.ts';
 
 describe('the counter poll schedule', () => {
   it('polls fresh posts often, old ones rarely, and stops after a week', () => {
-    expect(pollInterval(10 * MIN)).toBe(5 * MIN);
-    expect(pollInterval(2 * HOUR)).toBe(15 * MIN);
-    expect(pollInterval(12 * HOUR)).toBe(30 * MIN);
-    expect(pollInterval(2 * DAY)).toBe(2 * HOUR);
-    expect(pollInterval(6 * DAY)).toBe(6 * HOUR);
-    expect(pollInterval(7 * DAY)).toBeNull();
-    expect(maxPollAge()).toBe(7 * DAY);
+    expect(pollInterval(10 * MINUTE_MS)).toBe(5 * MINUTE_MS);
+    expect(pollInterval(2 * HOUR_MS)).toBe(15 * MINUTE_MS);
+    expect(pollInterval(12 * HOUR_MS)).toBe(30 * MINUTE_MS);
+    expect(pollInterval(2 * DAY_MS)).toBe(2 * HOUR_MS);
+    expect(pollInterval(6 * DAY_MS)).toBe(6 * HOUR_MS);
+    expect(pollInterval(7 * DAY_MS)).toBeNull();
+    expect(maxPollAge()).toBe(7 * DAY_MS);
   });
 
   it('never polls an older post more often than a younger one', () => {
     fc.assert(
-      fc.property(fc.nat(7 * DAY - 1), fc.nat(7 * DAY - 1), (a, b) => {
+      fc.property(fc.nat(7 * DAY_MS - 1), fc.nat(7 * DAY_MS - 1), (a, b) => {
         const [young, old] = a <= b ? [a, b] : [b, a];
         expect(pollInterval(old)!).toBeGreaterThanOrEqual(pollInterval(young)!);
       }),
@@ -27,14 +24,14 @@ describe('the counter poll schedule', () => {
   });
 
   it('puts never-polled posts first, then the most overdue, and leaves out what is not due', () => {
-    const now = 10 * DAY;
+    const now = 10 * DAY_MS;
     const due = duePosts(
       [
-        { postId: 1, dateMs: now - 30 * MIN, lastPolledMs: now - 6 * MIN }, // due 1 min ago
-        { postId: 2, dateMs: now - 30 * MIN, lastPolledMs: now - 2 * MIN }, // not due
-        { postId: 3, dateMs: now - 2 * DAY, lastPolledMs: null }, // never polled
-        { postId: 4, dateMs: now - 3 * HOUR, lastPolledMs: now - 40 * MIN }, // due 25 min ago
-        { postId: 5, dateMs: now - 8 * DAY, lastPolledMs: null }, // too old
+        { postId: 1, dateMs: now - 30 * MINUTE_MS, lastPolledMs: now - 6 * MINUTE_MS }, // due 1 min ago
+        { postId: 2, dateMs: now - 30 * MINUTE_MS, lastPolledMs: now - 2 * MINUTE_MS }, // not due
+        { postId: 3, dateMs: now - 2 * DAY_MS, lastPolledMs: null }, // never polled
+        { postId: 4, dateMs: now - 3 * HOUR_MS, lastPolledMs: now - 40 * MINUTE_MS }, // due 25 min ago
+        { postId: 5, dateMs: now - 8 * DAY_MS, lastPolledMs: null }, // too old
       ],
       now,
     );
@@ -42,13 +39,13 @@ describe('the counter poll schedule', () => {
   });
 
   it('reads nearly-due posts along with due ones, and nothing while none is due', () => {
-    const now = 10 * DAY;
+    const now = 10 * DAY_MS;
     const posts = [
-      { postId: 1, dateMs: now - 12 * HOUR, lastPolledMs: now - 20 * MIN }, // 30-min tier, due in 10 min
-      { postId: 2, dateMs: now - 2 * DAY, lastPolledMs: now - 10 * MIN }, // 2-h tier, due in 110 min
+      { postId: 1, dateMs: now - 12 * HOUR_MS, lastPolledMs: now - 20 * MINUTE_MS }, // 30-min tier, due in 10 min
+      { postId: 2, dateMs: now - 2 * DAY_MS, lastPolledMs: now - 10 * MINUTE_MS }, // 2-h tier, due in 110 min
     ];
     expect(pollBatch(posts, now)).toEqual([]);
-    const withDue = [...posts, { postId: 3, dateMs: now - 30 * MIN, lastPolledMs: now - 5 * MIN }];
+    const withDue = [...posts, { postId: 3, dateMs: now - 30 * MINUTE_MS, lastPolledMs: now - 5 * MINUTE_MS }];
     expect(pollBatch(withDue, now)).toEqual([3, 1]);
   });
 

@@ -1,13 +1,10 @@
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/index.ts';
 /**
  * When to poll a post's counters. Pushed view and reaction updates are
  * unreliable (Telegram sends them only for some channels and not always), so
  * counters are polled, often while a post is fresh and its views move fast,
  * rarely as it ages, and not at all past the configured age.
  */
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 /** Posts younger than `maxAgeMs` are polled every `everyMs`. */
 export interface PollTier {
@@ -20,11 +17,11 @@ export interface PollTier {
  * change happens in the first hours. Past 7 days a post is not polled.
  */
 export const DEFAULT_POLL_TIERS: readonly PollTier[] = [
-  { maxAgeMs: 1 * HOUR, everyMs: 5 * MINUTE },
-  { maxAgeMs: 6 * HOUR, everyMs: 15 * MINUTE },
-  { maxAgeMs: 1 * DAY, everyMs: 30 * MINUTE },
-  { maxAgeMs: 3 * DAY, everyMs: 2 * HOUR },
-  { maxAgeMs: 7 * DAY, everyMs: 6 * HOUR },
+  { maxAgeMs: 1 * HOUR_MS, everyMs: 5 * MINUTE_MS },
+  { maxAgeMs: 6 * HOUR_MS, everyMs: 15 * MINUTE_MS },
+  { maxAgeMs: 1 * DAY_MS, everyMs: 30 * MINUTE_MS },
+  { maxAgeMs: 3 * DAY_MS, everyMs: 2 * HOUR_MS },
+  { maxAgeMs: 7 * DAY_MS, everyMs: 6 * HOUR_MS },
 ];
 
 /** The poll interval of a post of age `ageMs`, or null when it is too old to poll. */

@@ -1,15 +1,15 @@
 import { Api } from 'telegram';
 import { describe, expect, it } from 'vitest';
-import { validateEvent } from '../../streams/codec.ts';
-import type { ChannelStatsEvent } from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
+import { validateEvent } from '../../streams/contract/codec.ts';
+import type { ChannelStatsEvent } from '../../streams/contract/events.ts';
+import { eventId } from '../../streams/contract/ids.ts';
 import type { Observation } from './parse.ts';
 import { GraphFormatError, graphsOf, metricOfGraphField, pointsOfGraph } from './stats-graph.ts';
+import { DAY_MS } from '../../common/index.ts';
 
 const CHANNEL = '1234567890';
-const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
-const OBSERVED = T0 + 7 * DAY + 3_600_000;
+const OBSERVED = T0 + 7 * DAY_MS + 3_600_000;
 const obs: Observation = { channelId: CHANNEL, observedAt: OBSERVED };
 
 function expectValid(events: readonly ChannelStatsEvent[]): void {
@@ -30,7 +30,7 @@ function at(events: readonly ChannelStatsEvent[], series: string, t: number): nu
   return events.find((e) => e.data.series === series && e.data.t === t)?.data.value;
 }
 
-const days = (n: number) => Array.from({ length: n }, (_, i) => T0 + i * DAY);
+const days = (n: number) => Array.from({ length: n }, (_, i) => T0 + i * DAY_MS);
 
 // Shaped like Telegram's answers: chart metadata besides columns/types/names is ignored.
 const growthJson = {
@@ -42,7 +42,7 @@ const growthJson = {
   names: { y0: 'Total followers' },
   colors: { y0: '#3497ED' },
   hidden: [],
-  subchart: { show: true, defaultZoom: [T0, T0 + 2 * DAY] },
+  subchart: { show: true, defaultZoom: [T0, T0 + 2 * DAY_MS] },
   title: 'Growth',
   xTickFormatter: 'function(x){ return new Date(x).toDateString(); }',
 };
@@ -145,8 +145,8 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
     expectValid(events);
     expect(events.map((e) => e.data)).toEqual([
       { metric: 'growth', series: 'total_followers', t: T0, value: 15_010 },
-      { metric: 'growth', series: 'total_followers', t: T0 + DAY, value: 15_042 },
-      { metric: 'growth', series: 'total_followers', t: T0 + 2 * DAY, value: 15_097 },
+      { metric: 'growth', series: 'total_followers', t: T0 + DAY_MS, value: 15_042 },
+      { metric: 'growth', series: 'total_followers', t: T0 + 2 * DAY_MS, value: 15_097 },
     ]);
     expect(events[0]).toMatchObject({
       v: 1,
@@ -163,8 +163,8 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
     const events = pointsOfGraph('followers', graph(followersJson), obs);
     expectValid(events);
     expect(events).toHaveLength(6);
-    expect(at(events, 'joined', T0 + DAY)).toBe(61);
-    expect(at(events, 'left', T0 + 2 * DAY)).toBe(15);
+    expect(at(events, 'joined', T0 + DAY_MS)).toBe(61);
+    expect(at(events, 'left', T0 + 2 * DAY_MS)).toBe(15);
   });
 
   it('reads views by source with several series and skips null values', () => {
@@ -180,9 +180,9 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
     ]);
     expect(events).toHaveLength(11);
     expect(at(events, 'channels', T0)).toBe(1200);
-    expect(at(events, 'channels', T0 + DAY)).toBeUndefined();
+    expect(at(events, 'channels', T0 + DAY_MS)).toBeUndefined();
     // A zero is a value, a null is a gap.
-    expect(at(events, 'other', T0 + DAY)).toBe(0);
+    expect(at(events, 'other', T0 + DAY_MS)).toBe(0);
   });
 
   it('skips values that are not finite numbers, as gaps', () => {
@@ -198,7 +198,7 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
 
   it('gives the same ids when the same graph is read again later', () => {
     const first = pointsOfGraph('growth', graph(growthJson), obs);
-    const again = pointsOfGraph('growth', graph(growthJson), { ...obs, observedAt: OBSERVED + DAY });
+    const again = pointsOfGraph('growth', graph(growthJson), { ...obs, observedAt: OBSERVED + DAY_MS });
     expect(again.map((e) => e.id)).toEqual(first.map((e) => e.id));
   });
 
@@ -294,7 +294,7 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
         'a column shorter than x',
         JSON.stringify({
           columns: [
-            ['x', T0, T0 + DAY],
+            ['x', T0, T0 + DAY_MS],
             ['y0', 1],
           ],
           types: { x: 'x' },

@@ -16,8 +16,8 @@
  * ```
  */
 import { Api } from 'telegram';
-import { SCHEMA_VERSION, type ChannelStatsEvent } from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
+import { SCHEMA_VERSION, type ChannelStatsEvent } from '../../streams/contract/index.ts';
+import { eventId } from '../../streams/contract/index.ts';
 import { clampText, type Observation } from './parse.ts';
 
 /** Longest series name taken from a graph (before the caller's prefix). */

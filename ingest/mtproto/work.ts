@@ -7,9 +7,9 @@
 import bigInt from 'big-integer';
 import { Api } from 'telegram';
 import type { Pool } from 'pg';
-import type { RawEvent } from '../../streams/contract.ts';
-import type { Logger } from '../../observability/log.ts';
-import type { TrackedChannel } from '../../control/tracked-channels.ts';
+import type { RawEvent } from '../../streams/contract/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import type { TrackedChannel } from '../../control/index.ts';
 import type { AccountSession } from './account.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import type { PolledPost, PollTier } from './schedule.ts';

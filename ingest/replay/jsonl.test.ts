@@ -1,8 +1,8 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ChannelMembersEvent, PostEvent, RawEvent } from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
+import type { ChannelMembersEvent, PostEvent, RawEvent } from '../../streams/contract/events.ts';
+import { eventId } from '../../streams/contract/ids.ts';
 import { tempDir } from '../../test/support/nats.ts';
 import { CaptureFileError, encodeLine, readEvents, type CaptureLine } from './jsonl.ts';
 

@@ -15,12 +15,12 @@ import {
   type JetStreamClient,
   type OrderedConsumerOptions,
 } from '@nats-io/jetstream';
-import type { RawEvent } from '../../streams/contract.ts';
-import { decodeBatch } from '../../streams/codec.ts';
-import type { StreamsConfig } from '../../streams/config.ts';
-import { parseSubject } from '../../streams/subjects.ts';
-import type { Logger } from '../../observability/log.ts';
-import type { PipelineMetrics } from '../../observability/metrics.ts';
+import type { RawEvent } from '../../streams/contract/index.ts';
+import { decodeBatch } from '../../streams/contract/index.ts';
+import type { StreamsConfig } from '../../streams/index.ts';
+import { parseSubject } from '../../streams/contract/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import type { PipelineMetrics } from '../../observability/index.ts';
 import { encodeLine } from './jsonl.ts';
 
 /** Stage label of the recorder in logs and metrics. */

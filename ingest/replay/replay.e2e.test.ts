@@ -17,7 +17,7 @@ import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { silentLogger } from '../../observability/log.ts';
 import { defaultStreamsConfig } from '../../streams/config.ts';
 import { rawEventPublisher } from '../../streams/publisher.ts';
-import { sleep } from '../../streams/retry.ts';
+import { sleep } from '../../common/retry.ts';
 import { ensureStreams } from '../../streams/topology.ts';
 import { startTestNats, tempDir, type TestNats } from '../../test/support/nats.ts';
 import { startPipeline, type TestPipeline } from '../../test/support/pipeline.ts';
@@ -26,8 +26,8 @@ import { Simulator } from '../simulator/simulator.ts';
 import { readEvents } from './jsonl.ts';
 import { record, type RecordStats } from './record.ts';
 import { replay, type ReplayStats } from './replay.ts';
+import { DAY_MS } from '../../common/index.ts';
 
-const DAY = 86_400_000;
 const START = Date.UTC(2026, 1, 2);
 /** A few channels over a couple of days: every kind of figure, in seconds. */
 const CHANNELS = 4;
@@ -103,7 +103,7 @@ describe("record a pipeline's TG_RAW and replay it into a fresh pipeline (real N
       pipeA.startRoles();
       published = await publishSimulation(
         pipeA,
-        new Simulator({ seed: 17, channels: CHANNELS, start: START, durationMs: DAYS * DAY }),
+        new Simulator({ seed: 17, channels: CHANNELS, start: START, durationMs: DAYS * DAY_MS }),
       );
       recorded = await record({
         js: pipeA.nats.js,

@@ -8,16 +8,17 @@ import { fakeTime } from '../../test/support/fake-time.ts';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RawEvent } from '../../streams/contract.ts';
-import { partitionOf } from '../../streams/ids.ts';
+import type { RawEvent } from '../../streams/contract/events.ts';
+import { partitionOf } from '../../streams/contract/ids.ts';
 import { groupBySubject } from '../../streams/publisher.ts';
 import { silentLogger } from '../../observability/log.ts';
 import { tempDir } from '../../test/support/nats.ts';
-import { HOUR_MS } from '../simulator/model.ts';
+
 import { Simulator } from '../simulator/simulator.ts';
 import type { Sleep } from '../pacing.ts';
 import { encodeLine } from './jsonl.ts';
 import { MAX_REPORTED_INVALID, replay, type ReplayOptions } from './replay.ts';
+import { HOUR_MS } from '../../common/time.ts';
 
 const P = 8;
 const START = Date.UTC(2026, 0, 5);

@@ -14,12 +14,12 @@
  * partition sees the capture's events in the capture's order.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { RawEvent, RawKind } from '../../streams/contract.ts';
-import { partitionOf } from '../../streams/ids.ts';
-import type { EventPublisher } from '../../streams/publisher.ts';
-import type { Logger } from '../../observability/log.ts';
-import type { PipelineMetrics } from '../../observability/metrics.ts';
-import { EventTimePacer, type Sleep } from '../pacing.ts';
+import type { RawEvent, RawKind } from '../../streams/contract/index.ts';
+import { partitionOf } from '../../streams/contract/index.ts';
+import type { EventPublisher } from '../../streams/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import type { PipelineMetrics } from '../../observability/index.ts';
+import { EventTimePacer, type Sleep } from '../index.ts';
 import { readEvents } from './jsonl.ts';
 
 /** Stage label of the replay in logs and metrics. */

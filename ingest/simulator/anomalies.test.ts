@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { ChannelMembersEvent, PostCountersEvent, PostEvent, RawEvent } from '../../streams/contract.ts';
+import type { ChannelMembersEvent, PostCountersEvent, PostEvent, RawEvent } from '../../streams/contract/events.ts';
 import { ANOMALY_KINDS, ANOMALY_METRIC, AnomalyPlanError, detectionHorizonMs, type AnomalyPlan } from './anomalies.ts';
-import { DAY_MS, HOUR_MS, MINUTE_MS } from './model.ts';
+
 import { Simulator, type SimBatch, type SimulatorOptions } from './simulator.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/time.ts';
 
 const START = Date.UTC(2024, 0, 1);
 const SEED = 11;

@@ -9,8 +9,9 @@
  * during the warm-up in which detectors learn what normal looks like.
  */
 import type { ChannelProfile } from './model.ts';
-import { DAY_MS, HOUR_MS, localHour, RngStream, SECOND_MS } from './model.ts';
+import { localHour, RngStream } from './model.ts';
 import { deriveSeed, Rng } from './rng.ts';
+import { DAY_MS, HOUR_MS, SECOND_MS } from '../../common/index.ts';
 
 /** What can be planted. */
 export type AnomalyKind = 'viral_post' | 'view_spike' | 'subscriber_burst' | 'mass_unsubscribe' | 'channel_quiet';

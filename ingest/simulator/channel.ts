@@ -15,9 +15,9 @@ import type {
   PostDeletedEvent,
   PostEvent,
   Source,
-} from '../../streams/contract.ts';
-import { SCHEMA_VERSION } from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
+} from '../../streams/contract/index.ts';
+import { SCHEMA_VERSION } from '../../streams/contract/index.ts';
+import { eventId } from '../../streams/contract/index.ts';
 import {
   burstMembers,
   isQuiet,
@@ -27,17 +27,9 @@ import {
   type AnomalyLabel,
   type ScheduledAnomaly,
 } from './anomalies.ts';
-import {
-  DAY_MS,
-  expectedViews,
-  HOUR_MS,
-  localHour,
-  postContent,
-  RngStream,
-  SECOND_MS,
-  type ChannelProfile,
-} from './model.ts';
+import { expectedViews, localHour, postContent, RngStream, type ChannelProfile } from './model.ts';
 import { deriveSeed, Rng } from './rng.ts';
+import { DAY_MS, HOUR_MS, SECOND_MS } from '../../common/index.ts';
 
 /**
  * A batch as published: events of one kind for one channel, all observed at

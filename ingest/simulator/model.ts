@@ -7,14 +7,9 @@
  * saturate within a day or two, interactions in proportion to views — so the
  * detectors downstream face data with realistic scale and noise.
  */
-import type { PostEvent } from '../../streams/contract.ts';
+import type { PostEvent } from '../../streams/contract/index.ts';
 import { deriveSeed, Rng } from './rng.ts';
-
-/** Durations in ms; simulated time is plain epoch milliseconds. */
-export const SECOND_MS = 1_000;
-export const MINUTE_MS = 60 * SECOND_MS;
-export const HOUR_MS = 60 * MINUTE_MS;
-export const DAY_MS = 24 * HOUR_MS;
+import { HOUR_MS, MINUTE_MS, SECOND_MS } from '../../common/index.ts';
 
 /** Tags of the independent random sub-streams of one channel. */
 export const RngStream = {

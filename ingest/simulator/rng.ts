@@ -11,6 +11,7 @@
  * splitmix idea in 32 bits). Its period of 2^32 draws per sub-stream is far
  * more than one channel uses in a simulated year.
  */
+import { fnv1a32 } from '../../common/index.ts';
 
 const TWO_POW_32 = 4294967296;
 const GOLDEN_GAMMA = 0x9e3779b9;
@@ -25,22 +26,12 @@ export function mix32(x: number): number {
   return x >>> 0;
 }
 
-/** FNV-1a over UTF-16 code units; only used to turn a textual seed into a number. */
-function hashText(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /** A user seed: any integer (all 53 bits count) or any text. */
 export type Seed = number | string;
 
 /** Folds a seed into 32 bits, keeping the high bits of large integers. */
 export function seedToU32(seed: Seed): number {
-  if (typeof seed === 'string') return mix32(hashText(seed));
+  if (typeof seed === 'string') return mix32(fnv1a32(seed));
   const lo = seed >>> 0;
   const hi = Math.floor(seed / TWO_POW_32) >>> 0;
   return mix32(lo ^ mix32(hi + GOLDEN_GAMMA));

@@ -1,8 +1,9 @@
 import { fakeTime } from '../../test/support/fake-time.ts';
 import { describe, expect, it } from 'vitest';
-import { HOUR_MS, MINUTE_MS } from './model.ts';
+
 import { runSimulator, SimulatorPublishError } from './run.ts';
 import { Simulator, type SimBatch } from './simulator.ts';
+import { HOUR_MS, MINUTE_MS } from '../../common/time.ts';
 
 const START = Date.UTC(2024, 0, 1);
 

@@ -8,11 +8,11 @@
  * fast as the pipeline accepts and no faster.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { EventTimePacer, type Sleep } from '../pacing.ts';
+import { EventTimePacer, type Sleep } from '../index.ts';
 import type { SimBatch } from './channel.ts';
 import type { Simulator } from './simulator.ts';
 
-export type { Sleep } from '../pacing.ts';
+export type { Sleep } from '../index.ts';
 
 /** What {@link runSimulator} drives and where the batches go. */
 export interface RunSimulatorOptions {

@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { ChannelMembersEvent, ChannelStatsEvent, PostCountersEvent, RawEvent } from '../../streams/contract.ts';
-import { validateEvent } from '../../streams/codec.ts';
-import { DAY_MS, HOUR_MS, localHour, MINUTE_MS } from './model.ts';
+import type {
+  ChannelMembersEvent,
+  ChannelStatsEvent,
+  PostCountersEvent,
+  RawEvent,
+} from '../../streams/contract/events.ts';
+import { validateEvent } from '../../streams/contract/codec.ts';
+import { localHour } from './model.ts';
 import { Simulator, SimulatorConfigError, type SimBatch, type SimulatorOptions } from './simulator.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/time.ts';
 
 const START = Date.UTC(2024, 0, 1);
 

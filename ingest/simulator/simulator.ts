@@ -17,11 +17,12 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Source } from '../../streams/contract.ts';
+import type { Source } from '../../streams/contract/index.ts';
 import { resolvePlans, type AnomalyLabel, type AnomalyMode, type ScheduledAnomaly } from './anomalies.ts';
 import { ChannelSim, type ChannelRunConfig, type PollBand, type SimBatch } from './channel.ts';
-import { channelProfile, DAY_MS, HOUR_MS, MINUTE_MS, type ChannelProfile } from './model.ts';
+import { channelProfile, type ChannelProfile } from './model.ts';
 import { seedToU32, type Seed } from './rng.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/index.ts';
 
 export type { AnomalyKind, AnomalyLabel, AnomalyMetric, AnomalyMode, AnomalyPlan } from './anomalies.ts';
 export type { PollBand, SimBatch } from './channel.ts';

@@ -13,8 +13,8 @@
  * cooldown keeps a series that hovers around the threshold from flapping.
  * Pure: {@link stepAlarm} returns a new state.
  */
-import type { Severity } from '../../streams/contract.ts';
-import type { SeriesDirection, SeverityThresholds } from '../config.ts';
+import type { Severity } from '../../streams/contract/index.ts';
+import type { SeriesDirection, SeverityThresholds } from './config.ts';
 
 /** An anomaly in progress. `openedAt` keys its stable id (see `anomalyKey`). */
 export interface OpenAlarm {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { PostDelta } from '../../streams/contract.ts';
+import type { PostDelta } from '../../streams/contract/events.ts';
 import {
   applySnapshot,
   type CounterSnapshot,

@@ -24,7 +24,7 @@
  *   watermark) are `expired`: their state is or will be evicted, and a fresh
  *   first snapshot would count their views twice.
  */
-import type { DeltaFlag, PostDelta } from '../../streams/contract.ts';
+import type { DeltaFlag, PostDelta } from '../../streams/contract/index.ts';
 
 /** Cumulative counters of one post as reported by a collector. */
 export interface CounterValues {

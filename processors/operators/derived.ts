@@ -19,8 +19,8 @@ import {
   type WindowAggEvent,
   type Anomaly,
   type Trend,
-} from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
+} from '../../streams/contract/index.ts';
+import { eventId } from '../../streams/contract/index.ts';
 
 /** The envelope fields a derived event takes from its context. */
 export interface EmitContext {

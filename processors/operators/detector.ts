@@ -11,7 +11,7 @@
  * state = step.state; // step.score → a trend, step.transition → an anomaly event
  * ```
  */
-import type { DetectorConfig, MinSd, SeriesDirection, SeriesTransform, SeverityThresholds } from '../config.ts';
+import type { DetectorConfig, MinSd, SeriesDirection, SeriesTransform, SeverityThresholds } from './config.ts';
 import { closedAlarm, stepAlarm, type AlarmParams, type AlarmState, type AlarmTransition } from './anomaly.ts';
 import { emptyEwma, foldEwma, updateEwma, Z_CAP, type EwmaParams, type EwmaState } from './ewma.ts';
 

@@ -17,7 +17,7 @@
  *
  * All functions are pure: they return a new state and never touch the old one.
  */
-import type { MinSd } from '../config.ts';
+import type { MinSd } from './config.ts';
 
 /** The EWMA state of one series (or one seasonal slot): plain data, JSON-safe. */
 export interface EwmaState {

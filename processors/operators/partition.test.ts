@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateEvent } from '../../streams/codec.ts';
+import { validateEvent } from '../../streams/contract/codec.ts';
 import type {
   AnomalyEvent,
   DerivedEvent,
@@ -8,9 +8,9 @@ import type {
   RawEvent,
   TrendEvent,
   WindowAggEvent,
-} from '../../streams/contract.ts';
-import { eventId } from '../../streams/ids.ts';
-import { defaultProcessorConfig, validateProcessorConfig, type ProcessorConfig } from '../config.ts';
+} from '../../streams/contract/events.ts';
+import { eventId } from '../../streams/contract/ids.ts';
+import { defaultProcessorConfig, validateProcessorConfig, type ProcessorConfig } from './config.ts';
 import { applyDelta, serializeDelta, StateChanges } from './state-delta.ts';
 import {
   createPartitionState,
@@ -21,8 +21,9 @@ import {
   type PartitionState,
   type ProcessOutput,
 } from './partition.ts';
-import { QUIET_METRIC } from './quiet.ts';
+
 import { makeStream } from './stream.fixture.ts';
+import { QUIET_METRIC } from '../../streams/contract/events.ts';
 
 const M = 60_000;
 const H = 60 * M;

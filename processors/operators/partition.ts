@@ -21,16 +21,15 @@
  *   channel of the partition: their window_agg, trend and anomaly events are
  *   returned by that call.
  */
-import type { Anomaly, DerivedEvent, PostCountersEvent, PostEvent, RawEvent, Source } from '../../streams/contract.ts';
-import {
-  DAY_MS,
-  HOUR_MS,
-  ageLabel,
-  windowByName,
-  WINDOW_METRICS,
-  type ProcessorConfig,
-  type WindowMetric,
-} from '../config.ts';
+import type {
+  Anomaly,
+  DerivedEvent,
+  PostCountersEvent,
+  PostEvent,
+  RawEvent,
+  Source,
+} from '../../streams/contract/index.ts';
+import { ageLabel, windowByName, type ProcessorConfig } from './config.ts';
 import type { AlarmTransition } from './anomaly.ts';
 import { anomalyEvent, anomalyId, postDeltaEvent, trendEvent, windowAggEvent, type EmitContext } from './derived.ts';
 import { applySnapshot, type CounterSnapshot, type TrackedCounters } from './deltas.ts';
@@ -43,14 +42,7 @@ import {
   type PostViewsChannel,
   type PostViewsPost,
 } from './post-views.ts';
-import {
-  checkQuiet,
-  createQuietState,
-  notePost,
-  QUIET_METRIC,
-  type QuietState,
-  type QuietTransition,
-} from './quiet.ts';
+import { checkQuiet, createQuietState, notePost, type QuietState, type QuietTransition } from './quiet.ts';
 import {
   admit,
   createWindowsState,
@@ -61,6 +53,8 @@ import {
   type WindowEmission,
   type WindowsState,
 } from './windows.ts';
+import { DAY_MS, HOUR_MS } from '../../common/index.ts';
+import { POST_VIEWS_METRIC, QUIET_METRIC, WINDOW_METRICS, type WindowMetric } from '../../streams/contract/index.ts';
 
 /**
  * Version of the checkpointed state layout; {@link restoreState} refuses others.
@@ -68,9 +62,6 @@ import {
  * publication dates; seasonal detectors may keep a pooled scale.
  */
 export const PARTITION_STATE_VERSION = 2;
-
-/** Metric name of per-post views-at-age series. */
-export const POST_VIEWS_METRIC = 'views_at_age';
 
 /** What is kept per post. */
 export interface PostRecord {

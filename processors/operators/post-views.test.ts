@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PostViewsConfig } from '../config.ts';
+import type { PostViewsConfig } from './config.ts';
 import {
   advanceProgress,
   createPostViewsChannel,

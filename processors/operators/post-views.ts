@@ -10,7 +10,7 @@
  * curve; each post has its own alarm across its ages, which ends (resolves)
  * when its last age has been scored.
  */
-import type { PostViewsConfig, SeverityThresholds } from '../config.ts';
+import type { PostViewsConfig, SeverityThresholds } from './config.ts';
 import { closeAlarm, closedAlarm, stepAlarm, type AlarmState, type AlarmTransition } from './anomaly.ts';
 import { SeriesDetector, type SeriesScore } from './detector.ts';
 import { emptyEwma, type EwmaState } from './ewma.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { QuietConfig } from '../config.ts';
+import type { QuietConfig } from './config.ts';
 import {
   checkQuiet,
   createQuietState,

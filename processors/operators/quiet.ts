@@ -28,11 +28,9 @@
  * that usually would have come and did not (for a channel posting evenly, the
  * number of usual gaps that passed; not a z-score).
  */
-import type { Severity } from '../../streams/contract.ts';
-import { DAY_MS, type QuietConfig } from '../config.ts';
-
-/** Metric name of quiet anomalies. */
-export const QUIET_METRIC = 'posting_gap_hours';
+import type { Severity } from '../../streams/contract/index.ts';
+import type { QuietConfig } from './config.ts';
+import { DAY_MS } from '../../common/index.ts';
 
 /** Per channel: the usual posting rate per slot of the day, the last publication and the open quiet anomaly. Plain JSON data. */
 export interface QuietState {

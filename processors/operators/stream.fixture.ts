@@ -4,7 +4,7 @@
  * beyond the allowed lateness), redeliveries, a views surge and a channel
  * that falls silent. Test-only; the real simulator lives in ingest/.
  */
-import type { RawEvent, Source } from '../../streams/contract.ts';
+import type { RawEvent, Source } from '../../streams/contract/index.ts';
 
 const M = 60_000;
 const H = 60 * M;

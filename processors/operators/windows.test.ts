@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { WindowAgg } from '../../streams/contract.ts';
+import type { WindowAgg } from '../../streams/contract/events.ts';
 import {
   admit,
   createWindowsState,

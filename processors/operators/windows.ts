@@ -26,8 +26,8 @@
  * The state is plain JSON data and is updated in place by {@link admit},
  * {@link observeTime} and {@link flush}.
  */
-import type { WindowAgg } from '../../streams/contract.ts';
-import { paneSizeMs, type ProcessorConfig, type WindowSpec } from '../config.ts';
+import type { WindowAgg } from '../../streams/contract/index.ts';
+import { paneSizeMs, type ProcessorConfig, type WindowSpec } from './config.ts';
 
 /** The part of the config windows need. */
 export type WindowsConfig = Pick<ProcessorConfig, 'windows' | 'allowedLatenessMs' | 'channelIdleMs'>;

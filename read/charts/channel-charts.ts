@@ -4,10 +4,10 @@
  * sends them as photos.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
-import { channelAnomalies } from '../models/anomalies.ts';
-import type { Granularity, Period } from '../models/period.ts';
-import { activitySeries, reachSeries, type ActivityPoint } from '../models/series.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
+import { channelAnomalies } from '../index.ts';
+import type { Granularity, Period } from '../index.ts';
+import { activitySeries, reachSeries, type ActivityPoint } from '../index.ts';
 import { anomaliesChart, growthChart, reachChart, viewsChart } from './specs.ts';
 import type { AnomalyMark } from './types.ts';
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, HOUR_MS } from '../../processors/config.ts';
+
 import { oneLine, periodLabel } from './labels.ts';
 import { assertChartFonts, ChartFontsMissingError, ChartRenderError, compileChart, renderChart } from './render.ts';
 import { SAMPLE_FRAME, sampleAlert, sampleAnomalies, sampleGrowth, sampleReach, sampleViews } from './sample-data.ts';
 import { anomaliesChart, growthChart, NO_DATA_TEXT, reachChart, viewsChart } from './specs.ts';
 import type { ChartFrame } from './types.ts';
 import type { TopLevelSpec } from 'vega-lite';
+import { DAY_MS, HOUR_MS } from '../../common/time.ts';
 
 /** The text of every `<text>` element, entities decoded: what a reader sees. */
 function svgTexts(svg: string): string[] {

@@ -4,8 +4,9 @@
  * period. Vega escapes text when it writes SVG; what is left to do here is
  * keeping it on one line and short enough not to run off the image.
  */
-import { DAY_MS } from '../../processors/config.ts';
+
 import type { ChartFrame } from './types.ts';
+import { DAY_MS } from '../../common/index.ts';
 
 const ELLIPSIS = '…';
 const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });

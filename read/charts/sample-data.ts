@@ -4,8 +4,9 @@
  * one viral day, and the anomalies that day would raise. Seeded, so every
  * run draws the same charts.
  */
-import { DAY_MS, HOUR_MS } from '../../processors/config.ts';
+
 import type { AnomalyMark, BandPoint, ChartFrame, GrowthPoint, MetricPoint, ReachPoint, ViewsPoint } from './types.ts';
+import { DAY_MS, HOUR_MS } from '../../common/index.ts';
 
 /** January 2024, daily: `[Jan 1, Feb 1)`. */
 export const SAMPLE_FRAME: ChartFrame = {

@@ -15,7 +15,7 @@ import type { ColorDef, PositionDef } from 'vega-lite/types_unstable/channeldef.
 import type { Legend } from 'vega-lite/types_unstable/legend.js';
 import type { UnitSpec } from 'vega-lite/types_unstable/spec/unit.js';
 import type { ExprRef } from 'vega-lite/types_unstable/expr.js';
-import { DAY_MS, HOUR_MS } from '../../processors/config.ts';
+
 import { metricLabel, subtitleLabel } from './labels.ts';
 import type {
   AnomalyMark,
@@ -28,6 +28,7 @@ import type {
   ReachPoint,
   ViewsPoint,
 } from './types.ts';
+import { DAY_MS, HOUR_MS } from '../../common/index.ts';
 
 /**
  * The font every chart asks for. DejaVu Sans is what the PNG renderer is

@@ -4,7 +4,7 @@
  * without knowing how charts are drawn. All times are epoch milliseconds, UTC.
  */
 
-import type { Granularity } from '../models/period.ts';
+import type { Granularity } from '../index.ts';
 /** Width of one bucket of a series (the read models' grain); also picks the date format of the time axis. */
 export type { Granularity };
 

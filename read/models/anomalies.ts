@@ -1,12 +1,10 @@
 /** A channel's anomalies whose window starts in a period, at or above a severity. */
-import { readAnomaly, RowReader } from '../../clickhouse/row-reader.ts';
-import type { AnomalySummary } from '../../clickhouse/serving.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
-import type { Severity } from '../../streams/contract.ts';
+import { readAnomaly, RowReader } from '../../clickhouse/index.ts';
+import type { AnomalySummary } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
+import { SEVERITIES, type Severity } from '../../streams/contract/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
-
-export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
 
 /** Severities at or above `min`. */
 export function severitiesFrom(min: Severity): Severity[] {

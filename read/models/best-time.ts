@@ -6,9 +6,9 @@
  * Views grow with age, so only posts at least {@link MIN_POST_AGE_HOURS} old
  * are compared: by then most of a post's views have arrived.
  */
-import { RowReader } from '../../clickhouse/row-reader.ts';
-import { toChTime } from '../../clickhouse/values.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { RowReader } from '../../clickhouse/index.ts';
+import { toChTime } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import type { Period } from './period.ts';
 import { PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';
 

@@ -3,9 +3,9 @@
  * for), with their latest figures: subscribers, the last 24 hours of views
  * and posts, and open anomalies.
  */
-import { RowReader } from '../../clickhouse/row-reader.ts';
-import { toChTime } from '../../clickhouse/values.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { RowReader } from '../../clickhouse/index.ts';
+import { toChTime } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import { provenanceOf, type Provenance } from './freshness.ts';
 
 export interface ChannelListing {

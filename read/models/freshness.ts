@@ -4,9 +4,9 @@
  * Every analytics answer carries this block so a reader can tell a quiet
  * channel from a stalled collector, and a final figure from a growing one.
  */
-import { RowReader } from '../../clickhouse/row-reader.ts';
-import { toChTime } from '../../clickhouse/values.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { RowReader } from '../../clickhouse/index.ts';
+import { toChTime } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import type { Period } from './period.ts';
 
 /** Where data came from, as a reader names it. Official statistics read over MTProto are told apart from other MTProto data. */

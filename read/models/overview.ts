@@ -2,9 +2,9 @@
  * A channel's headline figures for a period, and the same figures for the
  * period of equal length before it.
  */
-import { RowReader } from '../../clickhouse/row-reader.ts';
-import { toChTime } from '../../clickhouse/values.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { RowReader } from '../../clickhouse/index.ts';
+import { toChTime } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import { previousPeriod, type Period } from './period.ts';
 import { engagementRate, PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';

@@ -1,3 +1,4 @@
+import { DAY_MS, HOUR_MS } from '../../common/index.ts';
 /**
  * Periods and buckets of the read side: a half-open `[from, to)` range of
  * epoch ms, and the grain its series are bucketed by. Buckets are UTC and
@@ -13,14 +14,12 @@ export interface Period {
   to: number;
 }
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 /** 1970-01-01 was a Thursday; Monday 1970-01-05 anchors ISO weeks. */
-const MONDAY_EPOCH = 4 * DAY;
+const MONDAY_EPOCH = 4 * DAY_MS;
 
 /** Length of one bucket in ms. */
 export function bucketMs(g: Granularity): number {
-  return g === 'hour' ? HOUR : g === 'day' ? DAY : 7 * DAY;
+  return g === 'hour' ? HOUR_MS : g === 'day' ? DAY_MS : 7 * DAY_MS;
 }
 
 /** Start of the bucket holding `t`. */

@@ -2,8 +2,8 @@
  * Post performance: a channel's best posts of a period by a metric, and one
  * post's counters over its age.
  */
-import { RowReader } from '../../clickhouse/row-reader.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { RowReader } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
 import { engagementRate, postSummarySql, PUBLISHED_POSTS_SQL } from './posts-sql.ts';

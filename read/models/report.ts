@@ -3,17 +3,15 @@
  * link serves it (and the bot may send it). Sections are the read models of
  * the API with fixed, sensible options.
  */
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import { channelAnomalies, type ChannelAnomaly } from './anomalies.ts';
 import { bestTime, type BestTime } from './best-time.ts';
 import { overview, type Overview } from './overview.ts';
+import type { ReportSection } from '../../common/index.ts';
 import type { Granularity, Period } from './period.ts';
 import { alignPeriod } from './period.ts';
 import { topPostsBy, type PostPerformance } from './posts.ts';
 import { activitySeries, reachSeries, type ActivityPoint, type ReachPoint } from './series.ts';
-
-export const REPORT_SECTIONS = ['overview', 'growth', 'reach', 'top_posts', 'anomalies', 'best_time'] as const;
-export type ReportSection = (typeof REPORT_SECTIONS)[number];
 
 export interface Report {
   granularity: Granularity;

@@ -7,8 +7,8 @@
  * being absent until the daily window closes. Subscribers of a bucket are its
  * last snapshot; weeks are ISO weeks (Monday).
  */
-import { RowReader } from '../../clickhouse/row-reader.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { RowReader } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import { bucketMs, bucketSql, type Granularity, type Period } from './period.ts';
 import { PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';

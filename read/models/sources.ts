@@ -4,8 +4,8 @@
  * that forward its posts, and official statistics by source where Telegram
  * provides them (e.g. views and new followers by source).
  */
-import { RowReader } from '../../clickhouse/row-reader.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { RowReader } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
 

@@ -2,8 +2,8 @@
  * What is moving now: the latest EWMA mean, sd and z of each of a channel's
  * metrics, and the posts whose views run furthest above their expected curve.
  */
-import { latestTrends, type TrendLatest } from '../../clickhouse/serving.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { latestTrends, type TrendLatest } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 
 export type TrendPoint = Omit<TrendLatest, 'channel_id'>;
 

@@ -4,8 +4,8 @@
  * counters, negative deltas, nulls, optional fields, awkward floats) and, in
  * {@link hostileEvents}, strings that break naive escaping.
  */
-import type { DeadLetterRecord } from '../../streams/dlq.ts';
-import type { EventKind, EventOf, TgEvent } from '../../streams/contract.ts';
+import type { DeadLetterRecord } from '../../streams/index.ts';
+import type { EventKind, EventOf, TgEvent } from '../../streams/contract/index.ts';
 
 export const CHANNEL = '-1001234567890';
 export const T0 = Date.UTC(2024, 0, 31, 22, 0, 0); // close to a month boundary on purpose

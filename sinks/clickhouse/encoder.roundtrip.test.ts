@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TgEvent } from '../../streams/contract.ts';
+import type { TgEvent } from '../../streams/contract/events.ts';
 import { openTempWarehouse, type TempWarehouse } from '../../clickhouse/testing.ts';
 import {
   DEAD_LETTERS_TABLE,

@@ -1,6 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
-import { EVENT_KINDS, EVENT_SCHEMAS } from '../../streams/contract.ts';
+import { EVENT_KINDS, EVENT_SCHEMAS } from '../../streams/contract/events.ts';
 import {
   DEAD_LETTER_PAYLOAD_MAX,
   EncodeError,

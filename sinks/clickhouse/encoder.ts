@@ -17,10 +17,10 @@
  * against the contract schema, which makes the round trip a test of the mapping.
  */
 import { Value } from '@sinclair/typebox/value';
-import { EVENT_SCHEMAS, type EventKind, type EventOf, type TgEvent } from '../../streams/contract.ts';
-import type { DeadLetterRecord } from '../../streams/dlq.ts';
-import { readAnomaly, readWindowAgg, RowReader } from '../../clickhouse/row-reader.ts';
-import { MAX_CH_TIME_MS, MIN_CH_TIME_MS } from '../../clickhouse/values.ts';
+import { EVENT_SCHEMAS, type EventKind, type EventOf, type TgEvent } from '../../streams/contract/index.ts';
+import type { DeadLetterRecord } from '../../streams/index.ts';
+import { readAnomaly, readWindowAgg, RowReader } from '../../clickhouse/index.ts';
+import { MAX_CH_TIME_MS, MIN_CH_TIME_MS } from '../../clickhouse/index.ts';
 
 export type { DeadLetterRecord };
 

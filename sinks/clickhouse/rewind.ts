@@ -7,10 +7,10 @@
  * idempotent (ReplacingMergeTree ids, insert deduplication tokens).
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { resetDurable } from '../../streams/consumers.ts';
-import { isNotFound } from '../../streams/topology.ts';
-import type { StreamsConfig } from '../../streams/config.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
+import { resetDurable } from '../../streams/index.ts';
+import { isNotFound } from '../../streams/index.ts';
+import type { StreamsConfig } from '../../streams/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
 import { sinkConsumer, type SinkSource } from './sink.ts';
 
 /** Messages of TG_RAW the raw sink has acked while the warehouse holds no raw row, or 0 when they agree. */

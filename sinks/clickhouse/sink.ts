@@ -12,20 +12,20 @@
  * its content is split per message and the rejected messages dead-lettered.
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { TgEvent } from '../../streams/contract.ts';
-import { decodeBatch } from '../../streams/codec.ts';
-import type { DurableSpec } from '../../streams/consumers.ts';
-import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/dlq.ts';
-import { batchId } from '../../streams/ids.ts';
-import { CooperativeSlice, runConsumer } from '../../streams/runner.ts';
-import { parseSubject } from '../../streams/subjects.ts';
-import { withRetry } from '../../streams/retry.ts';
-import type { StreamsConfig } from '../../streams/config.ts';
-import { isContentError } from '../../clickhouse/errors.ts';
-import type { Warehouse } from '../../clickhouse/warehouse.ts';
-import type { Logger } from '../../observability/log.ts';
-import type { PipelineMetrics } from '../../observability/metrics.ts';
-import { RowEncodeError, type TableInsert } from '../../clickhouse/rowbinary.ts';
+import type { TgEvent } from '../../streams/contract/index.ts';
+import { decodeBatch } from '../../streams/contract/index.ts';
+import type { DurableSpec } from '../../streams/index.ts';
+import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/index.ts';
+import { batchId } from '../../streams/contract/index.ts';
+import { CooperativeSlice, runConsumer } from '../../streams/index.ts';
+import { parseSubject } from '../../streams/contract/index.ts';
+import { withRetry } from '../../common/index.ts';
+import type { StreamsConfig } from '../../streams/index.ts';
+import { isContentError } from '../../clickhouse/index.ts';
+import type { Warehouse } from '../../clickhouse/index.ts';
+import type { Logger } from '../../observability/index.ts';
+import type { PipelineMetrics } from '../../observability/index.ts';
+import { RowEncodeError, type TableInsert } from '../../clickhouse/index.ts';
 import { DEAD_LETTERS_TABLE, deadLetterRow, tableFor, toRow, type TableRow } from './encoder.ts';
 
 export type SinkSource = 'raw' | 'derived' | 'dlq';

@@ -2,7 +2,7 @@
 import { listConsumers } from '../../streams/consumers.ts';
 import type { ConsumerInfo, JetStreamManager } from '@nats-io/jetstream';
 import type { StreamsConfig } from '../../streams/config.ts';
-import { sleep } from '../../streams/retry.ts';
+import { sleep } from '../../common/retry.ts';
 import { processorConsumerPrefix } from '../../processors/runtime.ts';
 import { sinkConsumer } from '../../sinks/clickhouse/sink.ts';
 

@@ -8,4 +8,4 @@ export {
   scoreDetections,
   type DetectedAnomaly,
   type DetectionScore,
-} from '../../processors/quality.ts';
+} from '../../quality/detection.ts';

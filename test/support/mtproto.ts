@@ -4,6 +4,7 @@
  * {@link FakeTelegram}, and a {@link Collector} over them on a fake clock.
  * Events go wherever `emit` sends them: an array, or the real publisher.
  */
+import { fnv1a32 } from '../../common/index.ts';
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { addAccount } from '../../control/mtproto-accounts.ts';
@@ -15,7 +16,7 @@ import { Collector } from '../../ingest/mtproto/collector.ts';
 import { CollectorMetrics } from '../../ingest/mtproto/metrics.ts';
 import { DEFAULT_POLL_TIERS } from '../../ingest/mtproto/schedule.ts';
 import type { CollectorSchedule, Emit } from '../../ingest/mtproto/work.ts';
-import type { RawEvent } from '../../streams/contract.ts';
+import type { RawEvent } from '../../streams/contract/events.ts';
 import { createLogger } from '../../observability/log.ts';
 import { FakeTelegram, type FakeChannel } from './fake-telegram.ts';
 
@@ -87,7 +88,7 @@ export async function startCollectorHarness(opts: HarnessOptions): Promise<Colle
   const log = createLogger(process.env.TGPULSE_TEST_LOG ?? 'silent');
   const accounts: AccountSession[] = [];
   for (const [i, label] of opts.accounts.entries()) {
-    const phone = `+1555${String(fnv(label + (opts.holder ?? '')))
+    const phone = `+1555${String(fnv1a32(label + (opts.holder ?? '')) % 10_000_000)
       .padStart(7, '0')
       .slice(0, 7)}${i}`;
     const stored = await addAccount(control.pool, {
@@ -171,9 +172,3 @@ export async function startCollectorHarness(opts: HarnessOptions): Promise<Colle
 
 /** Account label of a control-plane account id (for reading the fake's request log). */
 export const labels = new Map<string, string>();
-
-function fnv(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % 10_000_000;
-}

@@ -6,19 +6,17 @@
  * channel with hostile text in it, and official statistics by source.
  */
 import { Simulator } from '../../ingest/simulator/simulator.ts';
-import { eventId } from '../../streams/ids.ts';
+import { eventId } from '../../streams/contract/ids.ts';
 import {
   SCHEMA_VERSION,
   type ChannelStatsEvent,
   type PostCountersEvent,
   type PostEvent,
-} from '../../streams/contract.ts';
+} from '../../streams/contract/events.ts';
 import { startTestNats, tempDir, type TestNats } from './nats.ts';
 import { startPipeline, type TestPipeline } from './pipeline.ts';
+import { DAY_MS, HOUR_MS } from '../../common/index.ts';
 import { publishSimulation } from './simulation.ts';
-
-export const DAY = 86_400_000;
-export const HOUR = 3_600_000;
 
 export interface ReadSideData {
   nats: TestNats;
@@ -55,13 +53,13 @@ export async function produceReadSideData(opts: {
     seed: opts.seed,
     channels: opts.channels,
     start: opts.start,
-    durationMs: opts.days * DAY,
+    durationMs: opts.days * DAY_MS,
     anomalyRate: 0.15,
   });
   const channels = sim.profiles.map((p) => p.channelId).sort();
-  const end = opts.start + opts.days * DAY;
+  const end = opts.start + opts.days * DAY_MS;
 
-  const date = end - 3 * DAY + 5 * HOUR;
+  const date = end - 3 * DAY_MS + 5 * HOUR_MS;
   const forwarded = {
     channel_id: channels[1],
     post_id: 999_001,
@@ -95,10 +93,10 @@ export async function produceReadSideData(opts: {
   const counters: PostCountersEvent = {
     v: SCHEMA_VERSION,
     kind: 'post_counters',
-    id: eventId('pc', forwarded.channel_id, forwarded.post_id, date + DAY),
+    id: eventId('pc', forwarded.channel_id, forwarded.post_id, date + DAY_MS),
     channel_id: forwarded.channel_id,
-    event_time: date + DAY,
-    observed_at: date + DAY,
+    event_time: date + DAY_MS,
+    observed_at: date + DAY_MS,
     source: 'simulator',
     data: {
       post_id: forwarded.post_id,
@@ -117,15 +115,15 @@ export async function produceReadSideData(opts: {
   };
   const stats: ChannelStatsEvent[] = Object.entries(officialBySource).flatMap(([series, values]) =>
     values.map((value, i) => {
-      const t = end - (7 - i) * DAY;
+      const t = end - (7 - i) * DAY_MS;
       return {
         v: SCHEMA_VERSION,
         kind: 'channel_stats' as const,
         id: eventId('cs', channels[0], 'views_by_source', series, t),
         channel_id: channels[0],
         // Official graphs are read some hours after the day they describe.
-        event_time: t + 12 * HOUR,
-        observed_at: t + 12 * HOUR,
+        event_time: t + 12 * HOUR_MS,
+        observed_at: t + 12 * HOUR_MS,
         source: 'mtproto' as const,
         data: { metric: 'views_by_source', series, t, value },
       };

@@ -6,19 +6,19 @@
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { openWarehouse } from '../../clickhouse/warehouse.ts';
+
 import { readRunningWarehouse } from '../../clickhouse/local-server/server.ts';
 import { Simulator } from '../../ingest/simulator/simulator.ts';
 import { EventPublisher } from '../../streams/publisher.ts';
 import { defaultStreamsConfig } from '../../streams/config.ts';
 import { ensureStreams } from '../../streams/topology.ts';
-import { sleep } from '../../streams/retry.ts';
-import type { RawEvent } from '../../streams/contract.ts';
+import { sleep } from '../../common/retry.ts';
+import type { RawEvent } from '../../streams/contract/events.ts';
 import { waitIdle } from './idle.ts';
 import { startTestNats, tempDir, type TestNats } from './nats.ts';
 import { spawnRole, type RoleProcess } from './roles.ts';
-
-const DAY = 86_400_000;
+import { DAY_MS } from '../../common/index.ts';
+import { openWarehouse } from '../../clickhouse/open.ts';
 
 /** Every table a user can query, in a canonical order, without per-run columns (ingested_at). */
 export const TABLES: Record<string, string> = {
@@ -45,7 +45,7 @@ export function input(): RawEvent[][] {
     seed: 11,
     channels: 6,
     start: Date.UTC(2026, 4, 4),
-    durationMs: 12 * DAY,
+    durationMs: 12 * DAY_MS,
     anomalyRate: 0.2,
   });
   return [...sim.batches()] as RawEvent[][];

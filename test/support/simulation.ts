@@ -1,7 +1,7 @@
 /** Publishing a simulation into a test pipeline and reading back what it detected. */
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import type { Simulator } from '../../ingest/simulator/simulator.ts';
-import type { PostCountersEvent, RawEvent, RawKind } from '../../streams/contract.ts';
+import type { PostCountersEvent, RawEvent, RawKind } from '../../streams/contract/events.ts';
 import type { DetectedAnomaly } from './labels.ts';
 import type { TestPipeline } from './pipeline.ts';
 

@@ -1,5 +1,5 @@
 /** Polling for what a role does on its own schedule. */
-import { sleep } from '../../streams/retry.ts';
+import { sleep } from '../../common/retry.ts';
 
 /**
  * Polls `probe` until it gives a value other than null, undefined, false or 0,

@@ -11,11 +11,12 @@
  * const score = scoreDetections(run.labels, run.detections);
  * ```
  */
-import type { AnomalyLabel, Simulator } from '../ingest/simulator/simulator.ts';
-import type { AnomalyEvent, RawEvent } from '../streams/contract.ts';
-import { partitionOf } from '../streams/ids.ts';
-import { DAY_MS, HOUR_MS, type ProcessorConfig } from './config.ts';
-import { createPartitionState, processEvent, type PartitionState } from './operators/partition.ts';
+import type { AnomalyLabel, Simulator } from '../ingest/simulator/index.ts';
+import type { AnomalyEvent, RawEvent } from '../streams/contract/index.ts';
+import { partitionOf } from '../streams/contract/index.ts';
+import type { ProcessorConfig } from '../processors/operators/index.ts';
+import { createPartitionState, processEvent, type PartitionState } from '../processors/operators/index.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 
 /** An opened anomaly as the scorer sees it (one row of `anomaly_events` with state `opened`). */
 export interface DetectedAnomaly {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Simulator, type AnomalyLabel } from '../ingest/simulator/simulator.ts';
-import { DAY_MS, defaultProcessorConfig, HOUR_MS } from './config.ts';
-import { countByMetric, matches, runDetection, scoreDetections, type DetectedAnomaly } from './quality.ts';
+import { defaultProcessorConfig } from '../processors/operators/config.ts';
+import { countByMetric, matches, runDetection, scoreDetections, type DetectedAnomaly } from './detection.ts';
+import { DAY_MS, HOUR_MS } from '../common/time.ts';
 
 const START = Date.UTC(2026, 2, 2);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PostCountersEvent } from './contract.ts';
+import type { PostCountersEvent } from './events.ts';
 import { decodeBatch, encodeBatch, validateEvent } from './codec.ts';
 import { eventId, partitionOf } from './ids.ts';
-import { chunkPayloads } from './publisher.ts';
+import { chunkPayloads } from '../publisher.ts';
 import { batchSubject, eventSubject, parseSubject } from './subjects.ts';
 
 const T = Date.UTC(2026, 0, 1);

@@ -6,7 +6,7 @@
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
-import { EVENT_SCHEMAS, isDerivedKind, isEventKind, isRawKind, type EventKind, type TgEvent } from './contract.ts';
+import { EVENT_SCHEMAS, isDerivedKind, isEventKind, isRawKind, type EventKind, type TgEvent } from './events.ts';
 import { SEVERAL_CHANNELS, type Layer, type ParsedSubject } from './subjects.ts';
 import { partitionOf } from './ids.ts';
 

@@ -8,11 +8,8 @@
  * checkpointed under the old settings is interpreted under the new ones.
  */
 
-/** One hour in milliseconds. */
-export const HOUR_MS = 3_600_000;
-/** One day in milliseconds. */
-export const DAY_MS = 24 * HOUR_MS;
-const MINUTE_MS = 60_000;
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/index.ts';
+import { WINDOW_METRICS, type WindowMetric } from '../../streams/contract/index.ts';
 
 /**
  * An event-time window family. `hopMs === sizeMs` is tumbling; `hopMs < sizeMs`
@@ -25,18 +22,6 @@ export interface WindowSpec {
   sizeMs: number;
   hopMs: number;
 }
-
-/** Channel-level metrics of a window that a detector can score. */
-export type WindowMetric = 'views' | 'forwards' | 'reactions' | 'subscribers_gained' | 'subscribers_lost' | 'posts';
-/** All window metrics, in the order their trends are emitted. */
-export const WINDOW_METRICS: readonly WindowMetric[] = [
-  'views',
-  'forwards',
-  'reactions',
-  'subscribers_gained',
-  'subscribers_lost',
-  'posts',
-];
 
 /** Which side of the expectation a detector alarms on. */
 export type SeriesDirection = 'spike' | 'drop';

@@ -3,24 +3,7 @@
  * retry, replay or restart produces outputs that deduplicate downstream.
  */
 import { createHash, hash } from 'node:crypto';
-
-/** 32-bit FNV-1a over the UTF-8 bytes of `s` (ASCII fast path for channel ids). */
-export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      h ^= c;
-      h = Math.imul(h, 0x01000193);
-    } else {
-      for (const b of Buffer.from(s.slice(i, i + 1))) {
-        h ^= b;
-        h = Math.imul(h, 0x01000193);
-      }
-    }
-  }
-  return h >>> 0;
-}
+import { fnv1a32 } from '../../common/index.ts';
 
 /** The partition a channel belongs to: all events of a channel go to one partition. */
 export function partitionOf(channelId: string, partitions: number): number {

@@ -7,7 +7,7 @@
  * publisher coalesces them: per-message cost is what limits throughput) goes
  * to `tg.{layer}.p{NN}.{kind}._`: the channel token `_` means "several".
  */
-import { isRawKind, type DerivedKind, type EventKind, type RawKind } from './contract.ts';
+import { isRawKind, type DerivedKind, type EventKind, type RawKind } from './events.ts';
 import { partitionOf } from './ids.ts';
 
 export type Layer = 'raw' | 'derived';

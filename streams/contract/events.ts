@@ -189,6 +189,23 @@ export const AnomalyState = Type.Union([Type.Literal('opened'), Type.Literal('up
 export const AnomalyDirection = Type.Union([Type.Literal('spike'), Type.Literal('drop'), Type.Literal('quiet')]);
 export const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
 export type Severity = Static<typeof Severity>;
+/** Severities, lowest first: "at or above" compares positions in this list. */
+export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'critical'];
+
+/** Channel-level metrics of a window that a detector scores, in the order their trends are emitted. */
+export const WINDOW_METRICS = [
+  'views',
+  'forwards',
+  'reactions',
+  'subscribers_gained',
+  'subscribers_lost',
+  'posts',
+] as const;
+export type WindowMetric = (typeof WINDOW_METRICS)[number];
+/** Metric of a post's views at an age, against the channel's usual curve. */
+export const POST_VIEWS_METRIC = 'views_at_age';
+/** Metric of quiet anomalies: hours since the channel's last post. */
+export const QUIET_METRIC = 'posting_gap_hours';
 
 export const AnomalyData = Type.Object(
   {

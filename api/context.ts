@@ -1,0 +1,37 @@
+/** What the API reads and how it is configured, and what every route is handed. */
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import type { Warehouse } from '../clickhouse/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { ChannelFreshness } from '../read/index.ts';
+import type { ApiConfig } from './config.ts';
+import type { Memo } from './memo.ts';
+
+/** What the API reads and how it is configured. */
+export interface ApiDeps {
+  warehouse: Warehouse;
+  /** The control plane: API keys and share links. */
+  control: pg.Pool;
+  shareSecret: Buffer;
+  config: ApiConfig;
+  log: Logger;
+  /** prom-client registry the API's metrics join (the process's one). */
+  registry: Registry;
+  /** Clock of default periods and expiry (tests pin it). */
+  now?: () => number;
+  /** More routes on the same server, e.g. the bot's webhook. */
+  routes?: Array<(app: FastifyInstance) => void>;
+}
+
+/** Everything a route needs. */
+export interface RouteContext extends ApiDeps {
+  now: () => number;
+  /**
+   * A channel's freshness, shared by the requests of the same few seconds:
+   * every analytics answer needs it (see read/freshness-board.ts).
+   */
+  freshness(channelId: string): Promise<ChannelFreshness | null>;
+  /** Identical requests in flight at once share one computation (e.g. when a popular cache entry expires). */
+  inFlight: Memo<unknown>;
+}

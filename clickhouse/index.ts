@@ -1,0 +1,18 @@
+/**
+ * The warehouse: its interface, the server driver, migrations, RowBinary inserts and the
+ * readers of serving rows.
+ */
+export { isContentError, WarehouseError } from './errors.ts';
+export { migrate, renderTargetFor } from './migrate.ts';
+export { isTransient } from './retry.ts';
+export { readAnomaly, readWindowAgg, RowReader } from './row-reader.ts';
+export { RowEncodeError, type TableInsert } from './rowbinary.ts';
+export { createDatabaseIfMissing, openServerWarehouse } from './server.ts';
+export { type AnomalySummary, latestTrends, type TrendLatest } from './serving.ts';
+export { MAX_CH_TIME_MS, MIN_CH_TIME_MS, toChTime } from './values.ts';
+export type {
+  ServerWarehouseConfig,
+  Warehouse,
+  WarehouseConfig,
+} from './warehouse.ts';
+export { localServerConfig, openWarehouse } from './open.ts';

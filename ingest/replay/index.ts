@@ -1,0 +1,5 @@
+/**
+ * Recording the raw stream to JSONL and replaying it.
+ */
+export { record, type RecordStart } from './record.ts';
+export { replay } from './replay.ts';

@@ -1,0 +1,6 @@
+/**
+ * Logs, metrics and the ops endpoint (health, readiness, /metrics) every role serves.
+ */
+export { type OpsServer, type OpsServerOptions, startOpsServer } from './http.ts';
+export { createLogger, type Logger, silentLogger } from './log.ts';
+export { PipelineMetrics } from './metrics.ts';

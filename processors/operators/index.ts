@@ -1,0 +1,15 @@
+/**
+ * The pure operators of a partition: deltas, windows, EWMA trends, detectors, quiet channels,
+ * post views at age, and their checkpointable state. They import only the contract and common.
+ */
+export { defaultProcessorConfig, type ProcessorConfig, type SeriesTransform } from './config.ts';
+export { SeriesDetector, type SeriesDetectorConfig } from './detector.ts';
+export {
+  createPartitionState,
+  type PartitionState,
+  partitionWatermark,
+  processEvent,
+  restoreState,
+  serializeState,
+} from './partition.ts';
+export { applyDelta, serializeDelta, StateChanges } from './state-delta.ts';
