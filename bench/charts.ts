@@ -2,14 +2,21 @@
  * Draws the sample charts to /tmp/charts-sample (PNG and SVG) to look at, and
  * prints how long rendering takes, first (cold) and then warm.
  *
- *   node --import tsx read/charts/sample.ts [out-dir]
+ *   npm run bench:charts [-- out-dir]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderChart } from './render.ts';
-import { SAMPLE_FRAME, sampleAlert, sampleAnomalies, sampleGrowth, sampleReach, sampleViews } from './sample-data.ts';
-import { anomaliesChart, growthChart, reachChart, viewsChart } from './specs.ts';
+import { renderChart } from '../read/charts/render.ts';
+import {
+  SAMPLE_FRAME,
+  sampleAlert,
+  sampleAnomalies,
+  sampleGrowth,
+  sampleReach,
+  sampleViews,
+} from '../read/charts/sample-data.ts';
+import { anomaliesChart, growthChart, reachChart, viewsChart } from '../read/charts/specs.ts';
 
 const outDir = process.argv[2] ?? '/tmp/charts-sample';
 const WARM_RUNS = 10;

@@ -60,6 +60,7 @@ import { silentLogger } from '../observability/log.ts';
 import type { RawEvent } from '../streams/contract/events.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../common/index.ts';
 import { chartGraph, FakeTelegram, type FakeChannel } from '../test/support/fake-telegram.ts';
+import * as ss from 'simple-statistics';
 
 /** One collector pass per simulated minute. */
 const TICK_MS = MINUTE_MS;
@@ -759,9 +760,7 @@ function heading(text: string): void {
   process.stdout.write(`\n== ${text} ==\n`);
 }
 function quantile(values: number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return values.length ? ss.quantile(values, q) : 0;
 }
 
 function printRun(r: RunResult, opts: { budget: boolean }): void {

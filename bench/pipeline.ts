@@ -39,6 +39,7 @@ import { startPipeline, type TestPipeline } from '../test/support/pipeline.ts';
 import { killRole, spawnRole, stopRole, warningSummary, type RoleProcess } from '../test/support/roles.ts';
 import { readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
+import { quantileSorted } from 'simple-statistics';
 import { HOUR_MS } from '../common/index.ts';
 
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 1000);
@@ -387,7 +388,7 @@ async function freshness(s: Stage, measuredRate: number, tail: Workload): Promis
     const lags = rows
       .flatMap((r) => (publishedAt.has(r.raw_id) ? [Number(r.at) - publishedAt.get(r.raw_id)!] : []))
       .sort((a, b) => a - b);
-    const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))] ?? NaN;
+    const q = (p: number) => (lags.length ? quantileSorted(lags, p) : NaN);
     line(
       label,
       `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms over ${lags.length.toLocaleString('en-US')} rows at ${RATE.toLocaleString('en-US')} events/s offered (${sent.toLocaleString('en-US')} events)`,

@@ -8,7 +8,7 @@ import { upsertChannel } from '../control/tracked-channels.ts';
 import { encryptSession } from '../control/session-crypto.ts';
 import { silentLogger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
-import { dlqSubject, rawSubject } from '../streams/contract/subjects.ts';
+import { dlqSubject, eventSubject } from '../streams/contract/subjects.ts';
 import type { DeadLetterRecord } from '../streams/dlq.ts';
 import { Api } from 'telegram';
 import { sleep } from '../common/retry.ts';
@@ -100,7 +100,7 @@ describe('tgpulse ingest: the collector role', () => {
     expect(progress.at(-1)).toMatch(/^backfill 3001: 3 posts/);
 
     const msg = await nats.jsm.streams.getMessage(config.streams.names.raw, {
-      last_by_subj: rawSubject('post', '3001', config.streams.partitions),
+      last_by_subj: eventSubject('post', '3001', config.streams.partitions),
     });
     const posts = JSON.parse(new TextDecoder().decode(msg!.data)) as PostEvent[];
     expect(posts.map((p) => p.data.post_id).sort()).toEqual([1, 2, 3]);

@@ -64,7 +64,7 @@ export function isTransient(err: unknown): boolean {
   return Object.getPrototypeOf(err) === Error.prototype;
 }
 
-/** Delay before retry number `retry` (1-based): the shared backoff of streams/retry.ts under a policy. */
+/** Delay before retry number `retry` (1-based): the shared backoff of common/retry.ts under a policy. */
 export function backoffDelayMs(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
   return backoffMs(retry, policy.baseDelayMs, policy.maxDelayMs, random);
 }

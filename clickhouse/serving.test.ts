@@ -12,8 +12,8 @@ import {
   trendEvent,
   windowAggEvent,
 } from '../sinks/clickhouse/encoder.fixtures.ts';
-import { channelMembers, channelSeries, latestTrends, listAnomalies, topPosts } from './serving.ts';
-import { DAY_MS, HOUR_MS } from '../common/index.ts';
+import { latestTrends } from './serving.ts';
+import { HOUR_MS } from '../common/index.ts';
 import { openTempWarehouse, type TempWarehouse } from './testing.ts';
 
 describe('serving tables (chDB)', () => {
@@ -91,74 +91,74 @@ describe('serving tables (chDB)', () => {
     }
   });
 
+  // The serving tables as a SQL client or a Grafana panel reads them: FINAL or -Merge, nothing else.
   it('hourly and daily series: one point per window, highest revision, figures not doubled', async () => {
-    const hourly = await channelSeries(t.wh, {
-      channel_id: CHANNEL,
-      grain: 'hour',
-      from: T0 - DAY_MS,
-      to: T0 + DAY_MS,
-    });
-    expect(hourly.map((p) => [p.window_start, p.revision, p.views])).toEqual([
+    const series = (table: string, channel: string) =>
+      t.wh.query<{ ws: number; revision: number; views: number; final: number; members: number }>(
+        `SELECT toFloat64(toUnixTimestamp64Milli(window_start)) AS ws, toUInt32(revision) AS revision,
+                toFloat64(views) AS views, toUInt8(final) AS final, toFloat64(members_last) AS members
+         FROM ${table} FINAL WHERE channel_id = {channel:String} ORDER BY window_start`,
+        { channel },
+      );
+    const hourly = await series('channel_hourly', CHANNEL);
+    expect(hourly.map((p) => [p.ws, p.revision, p.views])).toEqual([
       [T0, 2, 900],
       [T0 + HOUR_MS, 1, 50],
     ]);
-    expect(hourly[0]).toMatchObject({
-      channel_id: CHANNEL,
-      window: '1h',
-      window_end: T0 + HOUR_MS,
-      final: true,
-      members_last: 1500,
-      events: 30,
-    });
-
-    const daily = await channelSeries(t.wh, { channel_id: CHANNEL, grain: 'day', from: T0 - DAY_MS, to: T0 + DAY_MS });
-    expect(daily.map((p) => [p.window_start, p.views])).toEqual([[T0 - 22 * HOUR_MS, 5000]]);
-    expect(
-      await channelSeries(t.wh, { channel_id: `${CHANNEL}' OR '1'='1`, grain: 'hour', from: 0, to: T0 + DAY_MS }),
-    ).toEqual([]);
+    expect(hourly[0]).toMatchObject({ final: 1, members: 1500 });
+    const daily = await series('channel_daily', CHANNEL);
+    expect(daily.map((p) => [p.ws, p.views])).toEqual([[T0 - 22 * HOUR_MS, 5000]]);
+    expect(await series('channel_hourly', `${CHANNEL}' OR '1'='1`)).toEqual([]);
   });
 
   it('latest post counters: newest snapshot wins, duplicates and late snapshots change nothing', async () => {
-    const posts = await topPosts(t.wh, { channel_id: CHANNEL });
+    const posts = await t.wh.query(
+      `SELECT post_id, toFloat64(argMaxMerge(views)) AS views, toFloat64(argMaxMerge(forwards)) AS forwards,
+              toFloat64(toUnixTimestamp64Milli(max(as_of))) AS as_of, max(deleted_at) IS NOT NULL AS deleted,
+              argMaxMerge(media_type) AS media_type
+       FROM post_summary WHERE channel_id = {channel:String}
+       GROUP BY post_id ORDER BY post_id`,
+      { channel: CHANNEL },
+    );
     expect(posts).toEqual([
-      {
-        channel_id: CHANNEL,
-        post_id: 42,
-        views: 700,
-        forwards: 4,
-        replies: 1,
-        reactions_total: 9,
-        reactions: { '🔥': 9 },
-        as_of: T0 + 120_000,
-        deleted_at: null,
-        date: T0,
-        media_type: 'photo',
-        text_length: 1200,
-      },
-    ]); // post 43 was deleted
+      { post_id: 42, views: 700, forwards: 4, as_of: T0 + 120_000, deleted: 0, media_type: 'photo' },
+      { post_id: 43, views: 9_999, forwards: 4, as_of: T0 + 130_000, deleted: 1, media_type: 'photo' },
+    ]);
     const [raw] = await t.wh.query<{ n: string }>('SELECT count() AS n FROM post_summary');
     expect(Number(raw.n)).toBeGreaterThan(2); // duplicates are there, unmerged — and still not counted twice
   });
 
   it('latest members per channel', async () => {
-    expect(await channelMembers(t.wh, [CHANNEL, '777'])).toEqual([
-      { channel_id: CHANNEL, members: 1500, as_of: T0 + 5_000 },
-    ]);
+    expect(
+      await t.wh.query(
+        `SELECT channel_id, toFloat64(argMaxMerge(members)) AS members,
+                toFloat64(toUnixTimestamp64Milli(max(as_of))) AS as_of
+         FROM channel_members_latest WHERE channel_id IN ({channels:Array(String)}) GROUP BY channel_id`,
+        { channels: [CHANNEL, '777'] },
+      ),
+    ).toEqual([{ channel_id: CHANNEL, members: 1500, as_of: T0 + 5_000 }]);
   });
 
   it('anomalies: the latest state of each, out-of-order and duplicate events notwithstanding', async () => {
-    const all = await listAnomalies(t.wh, { channel_id: CHANNEL });
-    expect(all).toHaveLength(1);
-    expect(all[0]).toMatchObject({
-      anomaly_id: 'anom_views_1',
-      state: 'resolved',
-      revision: 3,
-      severity: 'critical',
-      resolved_at: T0 + 3 * HOUR_MS,
-      updated_at: T0 + 3 * HOUR_MS,
-    });
-    expect(await listAnomalies(t.wh, { channel_id: CHANNEL, open_only: true })).toEqual([]);
-    expect(await listAnomalies(t.wh, { since: T0 + 4 * HOUR_MS })).toEqual([]);
+    const anomalies = (where: string) =>
+      t.wh.query(
+        `SELECT anomaly_id, state, toUInt32(revision) AS revision, severity,
+                toFloat64(toUnixTimestamp64Milli(resolved_at)) AS resolved_at,
+                toFloat64(toUnixTimestamp64Milli(updated_at)) AS updated_at
+         FROM anomalies FINAL WHERE channel_id = {channel:String} AND ${where}`,
+        { channel: CHANNEL },
+      );
+    expect(await anomalies('1')).toEqual([
+      {
+        anomaly_id: 'anom_views_1',
+        state: 'resolved',
+        revision: 3,
+        severity: 'critical',
+        resolved_at: T0 + 3 * HOUR_MS,
+        updated_at: T0 + 3 * HOUR_MS,
+      },
+    ]);
+    expect(await anomalies("state != 'resolved'")).toEqual([]);
   });
 
   it('latest trend point per series', async () => {

@@ -4,6 +4,6 @@
  */
 export { SECOND_MS, MINUTE_MS, HOUR_MS, DAY_MS, isTimeZone } from './time.ts';
 export { backoffMs, sleep, withRetry, type RetryOptions } from './retry.ts';
-export { RateLimiter, TokenBucket, type TakeResult } from './token-bucket.ts';
+export { RateLimiter } from './token-bucket.ts';
 export { fnv1a32 } from './hash.ts';
 export { REPORT_SECTIONS, type ReportSection } from './report-sections.ts';

@@ -1,19 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
-import {
-  acquireLeases,
-  leasesOf,
-  moveLeases,
-  releaseLeases,
-  renewLeases,
-  spreadOverAccounts,
-  type LeaseGrant,
-} from './collector-leases.ts';
+import { acquireLeases, moveLeases, releaseLeases, spreadOverAccounts, type LeaseGrant } from './collector-leases.ts';
 import { ControlError } from './errors.ts';
 import { addAccount, recordAccountHealth, removeAccount, setAccountStatus } from './mtproto-accounts.ts';
 import { encryptSession } from './session-crypto.ts';
-import { describeControl } from './testing.ts';
+import { describeControl, leasesOf } from './testing.ts';
 import { listChannels, removeChannel, setChannelStatus, upsertChannel } from './tracked-channels.ts';
 
 const key = randomBytes(32);
@@ -101,7 +93,7 @@ describeControl('collector leases', (suite) => {
     );
   });
 
-  it('renews what the holder holds and takes no more than it wants', async () => {
+  it('renews what the holder holds and takes no more than it wants (want 0 only renews)', async () => {
     await onlyChannels(pool(), channelRange(1200, 5));
     const [a] = await accounts(pool(), 1);
     const three = await acquireLeases(pool(), { holder: 'renew', accountIds: [a], want: 3, ttlMs: TTL, now: T0 });
@@ -109,7 +101,9 @@ describeControl('collector leases', (suite) => {
     expect(
       await acquireLeases(pool(), { holder: 'renew', accountIds: [a], want: 2, ttlMs: TTL, now: T0 + 1000 }),
     ).toEqual(three);
-    expect(await renewLeases(pool(), 'renew', TTL, { now: T0 + 50_000 })).toEqual(three);
+    expect(
+      await acquireLeases(pool(), { holder: 'renew', accountIds: [a], want: 0, ttlMs: TTL, now: T0 + 50_000 }),
+    ).toEqual(three);
     const leases = await leasesOf(pool(), 'renew', { now: T0 + 50_000 });
     expect(leases.map((l) => l.expiresAt)).toEqual([T0 + 50_000 + TTL, T0 + 50_000 + TTL, T0 + 50_000 + TTL]);
     expect(leases.map((l) => l.acquiredAt)).toEqual([T0, T0, T0]);
@@ -166,7 +160,9 @@ describeControl('collector leases', (suite) => {
     });
     expect(inherited).toEqual(channelRange(1400, 3).map((channelId) => ({ channelId, accountId: b })));
     // The old holder learns it lost them, and does not win them back while the heir renews.
-    expect(await renewLeases(pool(), 'dies', TTL, { now: T0 + TTL + 1 })).toEqual([]);
+    expect(
+      await acquireLeases(pool(), { holder: 'dies', accountIds: [a], want: 0, ttlMs: TTL, now: T0 + TTL + 1 }),
+    ).toEqual([]);
     expect(
       await acquireLeases(pool(), { holder: 'dies', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + TTL + 2 }),
     ).toEqual([]);
@@ -183,7 +179,9 @@ describeControl('collector leases', (suite) => {
 
     await setChannelStatus(pool(), '1502', 'gone', 'CHANNEL_INVALID');
     await removeChannel(pool(), '1503');
-    expect(await renewLeases(pool(), 'status', TTL, { now: T0 + 1000 })).toEqual([]);
+    expect(
+      await acquireLeases(pool(), { holder: 'status', accountIds: [a], want: 0, ttlMs: TTL, now: T0 + 1000 }),
+    ).toEqual([]);
     expect(
       await acquireLeases(pool(), { holder: 'status', accountIds: [a], want: 10, ttlMs: TTL, now: T0 + 2000 }),
     ).toEqual([]);

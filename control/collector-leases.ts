@@ -136,29 +136,6 @@ export async function acquireLeases(pool: Pool, request: LeaseRequest): Promise<
 }
 
 /**
- * Extends the holder's live leases by `ttlMs` from now and returns those it
- * still holds. Leases that expired are not revived (another process may own
- * the channel by now: acquire it again), and leases whose account was
- * disabled or parked, or whose channel was removed or became unreachable,
- * are given up. A collector stops working on any channel not returned.
- */
-export async function renewLeases(
-  pool: Pool,
-  holder: string,
-  ttlMs: number,
-  clock: LeaseClock = {},
-): Promise<LeaseGrant[]> {
-  checkHolder(holder);
-  checkTtl(ttlMs);
-  const now = checkNow(clock.now);
-  return retryDeadlocks(() =>
-    withTransaction(pool, async (client) =>
-      sortByChannel(await keepHolderLeases(client, holder, null, new Date(now), new Date(now + ttlMs))),
-    ),
-  );
-}
-
-/**
  * Gives up the holder's leases, all of them (on shutdown) or the channels
  * named (e.g. those of an account that was just parked), so other processes
  * can take them without waiting for expiry. Returns how many were released.
@@ -219,29 +196,6 @@ export async function moveLeases(
     );
     return rows.map((r) => r.channel_id).sort(compareIds);
   });
-}
-
-/** The holder's live (unexpired) leases, by channel id. */
-export async function leasesOf(pool: Pool, holder: string, clock: LeaseClock = {}): Promise<CollectorLease[]> {
-  const now = new Date(checkNow(clock.now));
-  const { rows } = await pool.query<{
-    channel_id: string;
-    account_id: string;
-    holder: string;
-    expires_at: Date;
-    acquired_at: Date;
-  }>(
-    'SELECT channel_id, account_id, holder, expires_at, acquired_at FROM collector_leases WHERE holder = $1 AND expires_at > $2',
-    [holder, now],
-  );
-  const leases = rows.map((r) => ({
-    channelId: r.channel_id,
-    accountId: r.account_id,
-    holder: r.holder,
-    expiresAt: epochMs(r.expires_at),
-    acquiredAt: epochMs(r.acquired_at),
-  }));
-  return sortByChannel(leases);
 }
 
 /**

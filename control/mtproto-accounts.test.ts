@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { madeUpSession } from '../test/support/fake-telegram.ts';
 import { beforeAll, expect, it } from 'vitest';
 import { listAudit } from './audit.ts';
-import { acquireLeases, leasesOf } from './collector-leases.ts';
+import { acquireLeases } from './collector-leases.ts';
+import { leasesOf } from './testing.ts';
 import { ControlError } from './errors.ts';
 import {
   accountSession,

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { ControlConfig } from './config.ts';
+import type { Pool } from 'pg';
+import type { CollectorLease } from './collector-leases.ts';
 import { openControlPlane, type ControlPlane } from './postgres.ts';
 
 /** The server the `server` variant uses; it must allow creating databases. */
@@ -162,4 +164,28 @@ export function describeControl(title: string, specs: (suite: ControlSuite) => v
       },
     );
   });
+}
+
+/** The holder's live (unexpired) leases, by channel id, read from the table itself. */
+export async function leasesOf(pool: Pool, holder: string, clock: { now: number }): Promise<CollectorLease[]> {
+  const now = new Date(clock.now);
+  const { rows } = await pool.query<{
+    channel_id: string;
+    account_id: string;
+    holder: string;
+    expires_at: Date;
+    acquired_at: Date;
+  }>(
+    'SELECT channel_id, account_id, holder, expires_at, acquired_at FROM collector_leases WHERE holder = $1 AND expires_at > $2',
+    [holder, now],
+  );
+  const leases = rows.map((r) => ({
+    channelId: r.channel_id,
+    accountId: r.account_id,
+    holder: r.holder,
+    expiresAt: r.expires_at.getTime(),
+    acquiredAt: r.acquired_at.getTime(),
+  }));
+  // Numeric order of decimal ids, as the leases module returns them.
+  return leases.sort((x, y) => x.channelId.length - y.channelId.length || (x.channelId < y.channelId ? -1 : 1));
 }

@@ -36,13 +36,6 @@ export interface PublisherOptions {
   attempts?: number;
 }
 
-export interface PublishResult {
-  subject: string;
-  seq: number;
-  duplicate: boolean;
-  msgId: string;
-}
-
 /**
  * Groups events into batches of one kind for one partition, keeping
  * first-seen order. A batch of a single channel gets that channel's subject,

@@ -7,7 +7,7 @@ import { listConsumers } from '../streams/consumers.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostCountersEvent, TgEvent } from '../streams/contract/events.ts';
 import { eventId } from '../streams/contract/ids.ts';
-import { rawSubject } from '../streams/contract/subjects.ts';
+import { eventSubject } from '../streams/contract/subjects.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 
@@ -41,7 +41,7 @@ describe('bad input is dead-lettered with its reason and the pipeline goes on', 
       env: { TGPULSE_MAX_MESSAGE_BYTES: String(64 * 1024), TGPULSE_PARTITIONS: '2' },
     });
     pipe.startRoles();
-    const subject = rawSubject('post_counters', CHANNEL, pipe.config.streams.partitions);
+    const subject = eventSubject('post_counters', CHANNEL, pipe.config.streams.partitions);
     const hostile = 'Robert\'); DROP TABLE raw_posts;-- "\\\n\u0000 😀';
     const bad: Array<{ name: string; payload: Uint8Array }> = [
       { name: 'malformed', payload: Buffer.from('{"v":1,"kind":"post_counters",') },

@@ -1,5 +1,5 @@
 /**
- * gramjs TL objects → raw events of the contract (streams/contract.ts).
+ * gramjs TL objects → raw events of the contract (streams/contract/events.ts).
  *
  * Pure functions, no I/O: the MTProto collectors call Telegram and hand the
  * answers here, so everything that decides what an event says is testable with
@@ -41,7 +41,7 @@ export interface ReactionCounts {
 /** The media kinds of the contract (`post.data.media_type`). */
 export type MediaType = PostEvent['data']['media_type'];
 
-// ---- contract limits (streams/contract.ts) -----------------------------------
+// ---- contract limits (streams/contract/events.ts) -----------------------------------
 
 /** Most entries per entity list (mentions, links, hashtags). */
 export const MAX_ENTITY_ITEMS = 100;

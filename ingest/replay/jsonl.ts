@@ -1,6 +1,6 @@
 /**
  * The capture file format of `tgpulse record` and `tgpulse replay`: JSON
- * Lines, one raw event (streams/contract.ts) per line, in the order the
+ * Lines, one raw event (streams/contract/events.ts) per line, in the order the
  * events sat in TG_RAW.
  *
  * Captures can be gigabytes and may be edited by hand, so the reader streams

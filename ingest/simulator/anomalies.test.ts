@@ -7,6 +7,7 @@ import type { ChannelMembersEvent, PostCountersEvent, PostEvent, RawEvent } from
 import { ANOMALY_KINDS, ANOMALY_METRIC, AnomalyPlanError, detectionHorizonMs, type AnomalyPlan } from './anomalies.ts';
 
 import { Simulator, type SimBatch, type SimulatorOptions } from './simulator.ts';
+import { median } from 'simple-statistics';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/time.ts';
 
 const START = Date.UTC(2024, 0, 1);
@@ -35,11 +36,6 @@ function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
     else m.set(k, [item]);
   }
   return m;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** Views a post had at its last snapshot no older than `age`. */

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { mean } from 'simple-statistics';
 import { deriveSeed, Rng, seedToU32 } from './rng.ts';
 
 function draws(rng: Rng, n: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) out.push(rng.next());
   return out;
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
 describe('Rng', () => {

@@ -10,6 +10,7 @@ import { validateEvent } from '../../streams/contract/codec.ts';
 import { localHour } from './model.ts';
 import { Simulator, SimulatorConfigError, type SimBatch, type SimulatorOptions } from './simulator.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/time.ts';
+import { median } from 'simple-statistics';
 
 const START = Date.UTC(2024, 0, 1);
 
@@ -45,11 +46,6 @@ function countersByPost(events: readonly RawEvent[]): Map<string, PostCountersEv
     else m.set(key, [e]);
   }
   return m;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 // A ten-day run long enough for posts to live their whole polled week.

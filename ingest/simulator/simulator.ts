@@ -24,10 +24,9 @@ import { channelProfile, type ChannelProfile } from './model.ts';
 import { seedToU32, type Seed } from './rng.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/index.ts';
 
-export type { AnomalyKind, AnomalyLabel, AnomalyMetric, AnomalyMode, AnomalyPlan } from './anomalies.ts';
+export type { AnomalyLabel, AnomalyMode } from './anomalies.ts';
 export type { PollBand, SimBatch } from './channel.ts';
-export { AnomalyPlanError } from './anomalies.ts';
-export { channelIdOf, type ChannelProfile } from './model.ts';
+export type { ChannelProfile } from './model.ts';
 export type { Seed } from './rng.ts';
 
 /**

@@ -3,7 +3,7 @@
  * every event of a batch and inserts the rows into {@link tableFor}(kind); the
  * dead-letter sink does the same with {@link deadLetterRow}.
  *
- * Columns are named like the contract fields (streams/contract.ts); nested
+ * Columns are named like the contract fields (streams/contract/events.ts); nested
  * objects are flattened (`forward_from.channel_id` → `forward_from_channel_id`,
  * `counters.views` → `views`). Rows hold plain values the warehouse writes as
  * RowBinary (clickhouse/rowbinary.ts): times as epoch-ms numbers checked

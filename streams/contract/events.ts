@@ -293,13 +293,11 @@ export type PostCountersEvent = EventOf<'post_counters'>;
 export type ChannelMembersEvent = EventOf<'channel_members'>;
 export type ChannelStatsEvent = EventOf<'channel_stats'>;
 export type PostDeletedEvent = EventOf<'post_deleted'>;
-export type BotEvent = EventOf<'bot_event'>;
 export type PostDeltaEvent = EventOf<'post_delta'>;
 export type WindowAggEvent = EventOf<'window_agg'>;
 export type TrendEvent = EventOf<'trend'>;
 export type AnomalyEvent = EventOf<'anomaly'>;
 
-export type PostCounters = Static<typeof PostCountersData>;
 export type PostDelta = Static<typeof PostDeltaData>;
 export type WindowAgg = Static<typeof WindowAggData>;
 export type Trend = Static<typeof TrendData>;

@@ -7,7 +7,7 @@
  * publisher coalesces them: per-message cost is what limits throughput) goes
  * to `tg.{layer}.p{NN}.{kind}._`: the channel token `_` means "several".
  */
-import { isRawKind, type DerivedKind, type EventKind, type RawKind } from './events.ts';
+import { isRawKind, type EventKind } from './events.ts';
 import { partitionOf } from './ids.ts';
 
 export type Layer = 'raw' | 'derived';
@@ -29,14 +29,6 @@ export const SEVERAL_CHANNELS = '_';
 
 export function batchSubject(kind: EventKind, partition: number): string {
   return `tg.${layerOf(kind)}.${partitionToken(partition)}.${kind}.${SEVERAL_CHANNELS}`;
-}
-
-export function rawSubject(kind: RawKind, channelId: string, partitions: number): string {
-  return eventSubject(kind, channelId, partitions);
-}
-
-export function derivedSubject(kind: DerivedKind, channelId: string, partitions: number): string {
-  return eventSubject(kind, channelId, partitions);
 }
 
 /** Filter subject of one partition of a layer, e.g. `tg.raw.p03.>`. */
