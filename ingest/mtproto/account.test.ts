@@ -6,11 +6,12 @@ import { FakeTelegram } from '../../test/support/fake-telegram.ts';
 import { AccountSession } from './account.ts';
 import { CollectorMetrics } from './metrics.ts';
 import { MtprotoCallError } from './rpc-errors.ts';
+import { FakeClock } from '../../test/support/fake-time.ts';
 
 async function session(limits?: ConstructorParameters<typeof AccountSession>[0]['limits']) {
   const tg = new FakeTelegram();
-  const clock = { now: 1_700_000_000_000 };
-  const waits: number[] = [];
+  const clock = new FakeClock(1_700_000_000_000);
+  const waits = clock.sleeps;
   const registry = new Registry();
   const account = new AccountSession({
     accountId: 'acc1',
@@ -18,11 +19,8 @@ async function session(limits?: ConstructorParameters<typeof AccountSession>[0][
     limits,
     log: createLogger('silent'),
     metrics: new CollectorMetrics(registry),
-    clock: () => clock.now,
-    sleep: async (ms) => {
-      waits.push(ms);
-      clock.now += ms;
-    },
+    clock: clock.clock,
+    sleep: clock.sleep,
   });
   return { tg, clock, waits, account, registry };
 }
@@ -48,7 +46,7 @@ describe('an account session', () => {
     const calls = tg.count();
     await expect(account.call(new Api.updates.GetState())).rejects.toThrow(/account parked/);
     expect(tg.count()).toBe(calls);
-    clock.now += 30_000;
+    clock.advance(30_000);
     expect(account.parked()).toBe(false);
     await account.call(new Api.updates.GetState());
     expect(await registry.getSingleMetricAsString('tgpulse_mtproto_flood_wait_seconds_total')).toMatch(

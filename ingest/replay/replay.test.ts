@@ -4,7 +4,7 @@
  * time forward instead of waiting. The way through real NATS into a real
  * pipeline is in replay.e2e.test.ts.
  */
-import { fakeTime } from '../../test/support/fake-time.ts';
+import { FakeClock } from '../../test/support/fake-time.ts';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -135,7 +135,7 @@ describe('replay', () => {
 
   it('paces by event time at the requested speed: never early, and in the expected total time', async () => {
     const events = simulatedEvents(2);
-    const time = fakeTime(5_000_000);
+    const time = new FakeClock(5_000_000);
     const realStart = time.clock();
     const pub = notingPublisher(time.clock);
     const first = events[0].event_time;
@@ -158,7 +158,7 @@ describe('replay', () => {
   });
 
   it('does not sleep at max speed', async () => {
-    const time = fakeTime(5_000_000);
+    const time = new FakeClock(5_000_000);
     const pub = notingPublisher(time.clock);
     await replay({
       file: capture(simulatedEvents(1).map(encodeLine)),

@@ -5,6 +5,7 @@
  * Events go wherever `emit` sends them: an array, or the real publisher.
  */
 import { fnv1a32 } from '../../common/index.ts';
+import { FakeClock } from './fake-time.ts';
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { addAccount } from '../../control/mtproto-accounts.ts';
@@ -41,7 +42,7 @@ export interface CollectorHarness {
   metrics: CollectorMetrics;
   registry: Registry;
   /** The fake clock (epoch ms); `advance` moves it and the fake Telegram's `now`. */
-  clock: { now: number; advance(ms: number): void; sleep(ms: number): Promise<void> };
+  clock: FakeClock;
   /** One collector pass, waiting for the jobs it started. */
   step(): Promise<void>;
   /** Waits until pushed updates were dispatched by gramjs and their jobs finished. */
@@ -70,19 +71,9 @@ export interface HarnessOptions {
 export async function startCollectorHarness(opts: HarnessOptions): Promise<CollectorHarness> {
   const { control, tg } = opts;
   const key = randomBytes(32);
-  const clock = {
-    now: tg.now * 1000,
-    advance(ms: number) {
-      clock.now += ms;
-      tg.now = Math.floor(clock.now / 1000);
-    },
-    /** A wait on the fake clock: it moves to the caller's wake-up time, not by `ms` on top of other waiters. */
-    async sleep(ms: number) {
-      const target = clock.now + ms;
-      await Promise.resolve();
-      if (target > clock.now) clock.advance(target - clock.now);
-    },
-  };
+  const clock = new FakeClock(tg.now * 1000, (now) => {
+    tg.now = Math.floor(now / 1000);
+  });
   const registry = new Registry();
   const metrics = new CollectorMetrics(registry);
   const log = createLogger(process.env.TGPULSE_TEST_LOG ?? 'silent');
