@@ -54,7 +54,14 @@ import { AccountSession, DEFAULT_RATE_LIMITS, type RateLimits } from '../ingest/
 import { Collector } from '../ingest/mtproto/collector.ts';
 import { DEFAULT_COLLECTOR_SCHEDULE } from '../ingest/mtproto/config.ts';
 import { CollectorMetrics } from '../ingest/mtproto/metrics.ts';
-import { maxPollAge, pollInterval, pollsOverLife, type PollTier } from '../ingest/mtproto/schedule.ts';
+import {
+  DEFAULT_POLL_TIERS,
+  lastPollBy,
+  maxPollAge,
+  nextPollAt,
+  pollsOverLife,
+  type PollTier,
+} from '../ingest/mtproto/schedule.ts';
 import type { CollectorSchedule } from '../ingest/mtproto/work.ts';
 import { silentLogger } from '../observability/log.ts';
 import type { RawEvent } from '../streams/contract/events.ts';
@@ -65,7 +72,7 @@ import * as ss from 'simple-statistics';
 /** One collector pass per simulated minute. */
 const TICK_MS = MINUTE_MS;
 /** Days of posts the poll schedule covers (its oldest tier). */
-const POLLED_DAYS = 7;
+const POLLED_DAYS = maxPollAge(DEFAULT_POLL_TIERS) / DAY_MS;
 /** Graph fields of stats.BroadcastStats; we assume Telegram sends every one async (the costliest case). */
 const BROADCAST_GRAPHS = [
   'growthGraph',
@@ -303,31 +310,6 @@ class Tally {
   }
 }
 
-/**
- * When the collector's rule makes a post due after a poll at `last`: the
- * first time T with T − last ≥ interval(age at T). Null once it ages out.
- */
-function nextDue(last: number, dateMs: number, tiers: readonly PollTier[]): number | null {
-  let every = pollInterval(last - dateMs, tiers);
-  if (every === null) return null;
-  for (let i = 0; i <= tiers.length; i++) {
-    const at = last + every;
-    const then = pollInterval(at - dateMs, tiers);
-    if (then === null) return null;
-    if (then <= every) return at;
-    every = then;
-  }
-  return last + every;
-}
-
-/** Where a collector running since the post appeared would have polled it last, at `now`. */
-function naturalLastPoll(dateMs: number, now: number, tiers: readonly PollTier[]): number {
-  let last = dateMs;
-  for (let next = nextDue(last, dateMs, tiers); next !== null && next <= now; next = nextDue(last, dateMs, tiers))
-    last = next;
-  return last;
-}
-
 /** How late each poll came against the schedule, and which posts are overdue. */
 class PollLedger {
   /** Due time of each post's next poll, by `channel:post`. */
@@ -347,7 +329,7 @@ class PollLedger {
 
   /** The post was last polled at `last` (priming or a poll outside the window). */
   polledAt(channelId: string, postId: number, dateMs: number, last: number): void {
-    this.#due.set(`${channelId}:${postId}`, { dateMs, dueMs: nextDue(last, dateMs, this.tiers) });
+    this.#due.set(`${channelId}:${postId}`, { dateMs, dueMs: nextPollAt(last, dateMs, this.tiers) });
   }
 
   /** One counters call's snapshots. */
@@ -367,7 +349,7 @@ class PollLedger {
         this.polls++;
         if (entry?.dueMs != null) this.lateness.push(Math.max(0, readAt - entry.dueMs));
       }
-      this.#due.set(key, { dateMs, dueMs: nextDue(readAt, dateMs, this.tiers) });
+      this.#due.set(key, { dateMs, dueMs: nextPollAt(readAt, dateMs, this.tiers) });
     }
   }
 
@@ -603,7 +585,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
     const primeAt = Math.ceil((clock.now + 1) / TICK_MS) * TICK_MS;
     for (const work of collector.works.values()) {
       for (const p of work.posts.values()) {
-        if (PRIME) p.lastPolledMs = naturalLastPoll(p.dateMs, primeAt, schedule.pollTiers);
+        if (PRIME) p.lastPolledMs = lastPollBy(p.dateMs, primeAt, schedule.pollTiers);
         if (p.lastPolledMs !== null) ledger.polledAt(work.channel.channelId, p.postId, p.dateMs, p.lastPolledMs);
       }
     }

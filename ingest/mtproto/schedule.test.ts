@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { chunk, DEFAULT_POLL_TIERS, duePosts, maxPollAge, pollBatch, pollInterval, pollsOverLife } from './schedule.ts';
+import {
+  chunk,
+  DEFAULT_POLL_TIERS,
+  duePosts,
+  lastPollBy,
+  maxPollAge,
+  nextPollAt,
+  pollBatch,
+  pollInterval,
+  pollsOverLife,
+} from './schedule.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/index.ts';
 
 describe('the counter poll schedule', () => {
@@ -47,6 +57,34 @@ describe('the counter poll schedule', () => {
     expect(pollBatch(posts, now)).toEqual([]);
     const withDue = [...posts, { postId: 3, dateMs: now - 30 * MINUTE_MS, lastPolledMs: now - 5 * MINUTE_MS }];
     expect(pollBatch(withDue, now)).toEqual([3, 1]);
+  });
+
+  it('predicts exactly when duePosts makes a post due next (the rule the request bench replays)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 8 * DAY_MS }), (sincePost) => {
+        const dateMs = 1_700_000_000_000;
+        const last = dateMs + sincePost;
+        const post = { postId: 1, dateMs, lastPolledMs: last };
+        const next = nextPollAt(last, dateMs, DEFAULT_POLL_TIERS);
+        if (next === null) {
+          // Aged out: never due again.
+          for (const t of [last + MINUTE_MS, last + DAY_MS, dateMs + maxPollAge()])
+            expect(duePosts([post], t)).toEqual([]);
+          return;
+        }
+        expect(duePosts([post], next)).toEqual([1]);
+        expect(duePosts([post], next - 1)).toEqual([]);
+      }),
+    );
+  });
+
+  it('replays a post’s polls from its date: each poll at the time the rule makes it due', () => {
+    const dateMs = 1_700_000_000_000;
+    expect(lastPollBy(dateMs, dateMs + 4 * MINUTE_MS, DEFAULT_POLL_TIERS)).toBe(dateMs);
+    expect(lastPollBy(dateMs, dateMs + 5 * MINUTE_MS, DEFAULT_POLL_TIERS)).toBe(dateMs + 5 * MINUTE_MS);
+    // Every 5 minutes up to 55; at 60 the post is an hour old and waits 15 minutes from 55.
+    expect(lastPollBy(dateMs, dateMs + HOUR_MS + MINUTE_MS, DEFAULT_POLL_TIERS)).toBe(dateMs + 55 * MINUTE_MS);
+    expect(lastPollBy(dateMs, dateMs + 70 * MINUTE_MS, DEFAULT_POLL_TIERS)).toBe(dateMs + 70 * MINUTE_MS);
   });
 
   it('costs 108 polls over a post’s life with the default tiers', () => {

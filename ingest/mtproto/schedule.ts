@@ -62,6 +62,31 @@ export function duePosts(
 }
 
 /**
+ * When {@link duePosts} makes a post due after a poll at `last`: the first
+ * time T with T − last ≥ interval(age at T). Null once it ages out.
+ */
+export function nextPollAt(last: number, dateMs: number, tiers: readonly PollTier[]): number | null {
+  let every = pollInterval(last - dateMs, tiers);
+  if (every === null) return null;
+  for (let i = 0; i <= tiers.length; i++) {
+    const at = last + every;
+    const then = pollInterval(at - dateMs, tiers);
+    if (then === null) return null;
+    if (then <= every) return at;
+    every = then;
+  }
+  return last + every;
+}
+
+/** Where a collector running since the post appeared would have polled it last, at `now`. */
+export function lastPollBy(dateMs: number, now: number, tiers: readonly PollTier[]): number {
+  let last = dateMs;
+  for (let next = nextPollAt(last, dateMs, tiers); next !== null && next <= now; next = nextPollAt(last, dateMs, tiers))
+    last = next;
+  return last;
+}
+
+/**
  * The posts to read in one poll of a channel: nothing while none is due;
  * otherwise the due posts plus those that will be due within `ahead` of their
  * interval. A call costs the same for 1 or 100 ids, so reading nearly-due
