@@ -1,12 +1,18 @@
 /** What the API reads and how it is configured, and what every route is handed. */
-import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { Warehouse } from '../clickhouse/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { ChannelFreshness } from '../read/index.ts';
 import type { ApiConfig } from './config.ts';
-import type { Memo } from './memo.ts';
 
 /** What the API reads and how it is configured. */
 export interface ApiDeps {
@@ -24,6 +30,15 @@ export interface ApiDeps {
   routes?: Array<(app: FastifyInstance) => void>;
 }
 
+/** The API's Fastify instance: routes take the types of their params, query, body and answers from their schemas. */
+export type ApiApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
 /** Everything a route needs. */
 export interface RouteContext extends ApiDeps {
   now: () => number;
@@ -32,6 +47,4 @@ export interface RouteContext extends ApiDeps {
    * every analytics answer needs it (see read/freshness-board.ts).
    */
   freshness(channelId: string): Promise<ChannelFreshness | null>;
-  /** Identical requests in flight at once share one computation (e.g. when a popular cache entry expires). */
-  inFlight: Memo<unknown>;
 }

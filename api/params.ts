@@ -5,11 +5,18 @@
  */
 import { Type } from '@sinclair/typebox';
 import { CHART_SIZE_LIMITS } from '../read/charts/index.ts';
+import { Granularity } from '../read/index.ts';
 
 export const ChannelParams = Type.Object(
   { id: Type.String({ pattern: '^-?[0-9]{1,20}$', description: 'Telegram channel id (decimal)' }) },
   { additionalProperties: false },
 );
+
+/** The channel a request is about: its `:id` path parameter, on the routes that have one. */
+export function channelIdOf(params: unknown): string | undefined {
+  if (typeof params !== 'object' || params === null || !('id' in params)) return undefined;
+  return typeof params.id === 'string' ? params.id : undefined;
+}
 
 const TimeParam = (what: string) =>
   Type.String({
@@ -22,7 +29,7 @@ export const PeriodQuery = {
   to: Type.Optional(TimeParam('end of the period, exclusive (default: now)')),
 };
 
-export const GranularityParam = Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')], {
+export const GranularityParam = Type.Union(Granularity.anyOf, {
   default: 'day',
   description: 'bucket size of the series (UTC; weeks start on Monday)',
 });

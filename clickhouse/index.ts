@@ -8,7 +8,7 @@ export { isTransient } from './retry.ts';
 export { readAnomaly, readWindowAgg, RowReader } from './row-reader.ts';
 export { RowEncodeError, type TableInsert } from './rowbinary.ts';
 export { createDatabaseIfMissing, openServerWarehouse } from './server.ts';
-export { type AnomalySummary, latestTrends, type TrendLatest } from './serving.ts';
+export { latestTrends } from './serving.ts';
 export { MAX_CH_TIME_MS, MIN_CH_TIME_MS, toChTime } from './values.ts';
 export type {
   ServerWarehouseConfig,

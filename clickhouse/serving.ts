@@ -7,12 +7,9 @@
  * `-Merge`/`max` and GROUP BY, so the answer is the same before and after
  * background merges, and duplicates never count twice.
  */
-import type { Anomaly, Trend } from '../streams/contract/index.ts';
+import type { Trend } from '../streams/contract/index.ts';
 import { RowReader } from './row-reader.ts';
 import type { Warehouse } from './warehouse.ts';
-
-/** The latest state of one anomaly. */
-export type AnomalySummary = Anomaly & { channel_id: string; updated_at: number; resolved_at: number | null };
 
 /** The latest trend point of a series. */
 export type TrendLatest = Trend & { channel_id: string; updated_at: number };

@@ -1,29 +1,31 @@
 /**
  * Read models over the serving tables, and CSV: what the API, the bot and the web app answer.
+ * Each answer shape is a TypeBox schema with its type of the same name (e.g. `Overview`):
+ * the API serializes and documents answers with these schemas.
  */
 export { type CsvColumn, type CsvRow, toCsv } from './csv.ts';
-export { channelAnomalies, type ChannelAnomaly } from './models/anomalies.ts';
-export { bestTime, type BestTime, type BestTimeCell } from './models/best-time.ts';
-export { type ChannelListing, listChannels } from './models/channels.ts';
+export { channelAnomalies, ChannelAnomaly } from './models/anomalies.ts';
+export { bestTime, BestTime, BestTimeCell } from './models/best-time.ts';
+export { ChannelListing, listChannels } from './models/channels.ts';
 export {
   allFreshness,
   answerMeta,
-  type AnswerMeta,
+  AnswerMeta,
   channelFreshness,
   type ChannelFreshness,
   knownChannels,
 } from './models/freshness.ts';
-export { overview, type Overview, type OverviewFigures } from './models/overview.ts';
-export { alignPeriod, bucketMs, GRANULARITIES, type Granularity, type Period } from './models/period.ts';
+export { overview, Overview } from './models/overview.ts';
+export { alignPeriod, bucketMs, GRANULARITIES, Granularity, type Period } from './models/period.ts';
 export {
   POST_METRICS,
   postDetail,
-  type PostDetail,
+  PostDetail,
   type PostMetric,
-  type PostPerformance,
+  PostPerformance,
   topPostsBy,
 } from './models/posts.ts';
-export { channelReport, type Report } from './models/report.ts';
-export { type ActivityPoint, activitySeries, type ReachPoint, reachSeries } from './models/series.ts';
-export { sources, type Sources } from './models/sources.ts';
-export { trending, type TrendPoint } from './models/trending.ts';
+export { channelReport, Report } from './models/report.ts';
+export { ActivityPoint, activitySeries, ReachPoint, reachSeries } from './models/series.ts';
+export { sources, Sources } from './models/sources.ts';
+export { trending, Trending } from './models/trending.ts';

@@ -4,13 +4,16 @@
  * the freshness block, and series routes also answer as CSV, at `….csv` or
  * with `Accept: text/csv`.
  */
-import type { FastifyInstance } from 'fastify';
-import type { Static, TObject, TSchema } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
+import type { FastifyRequest, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface } from 'fastify';
 import { toCsv, type CsvColumn, type CsvRow } from '../../read/index.ts';
 import { answerMeta, type ChannelFreshness } from '../../read/index.ts';
 import type { Granularity, Period } from '../../read/index.ts';
-import type { RouteContext } from '../context.ts';
+import type { ApiApp, RouteContext } from '../context.ts';
 import { ErrorBody, unknownChannel } from '../errors.ts';
+import { Memo } from '../memo.ts';
+import { channelIdOf } from '../params.ts';
 import { answer } from '../schemas.ts';
 
 export interface Loaded<D> {
@@ -19,6 +22,28 @@ export interface Loaded<D> {
   data: D;
 }
 
+/**
+ * A channel route's schema as Fastify takes it. Its answers are typed by the
+ * route's `data` (what `load` returns), so Fastify need not type them again.
+ */
+interface ChannelSchema<P extends TObject, Q extends TObject> {
+  summary: string;
+  description?: string;
+  tags: string[];
+  params: P;
+  querystring: Q;
+  response: Record<number, TSchema>;
+}
+
+/** A channel route's request, its params and query typed from their schemas by the TypeBox provider. */
+type ChannelRequest<P extends TObject, Q extends TObject> = FastifyRequest<
+  RouteGenericInterface,
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  ChannelSchema<P, Q>,
+  TypeBoxTypeProvider
+>;
+
 export interface ChannelRoute<P extends TObject, Q extends TObject, D extends TSchema> {
   /** Path after `/v1/channels/{id}`, e.g. `/growth`. */
   path: string;
@@ -26,11 +51,12 @@ export interface ChannelRoute<P extends TObject, Q extends TObject, D extends TS
   description?: string;
   params: P;
   querystring: Q;
+  /** The read model's answer schema: it serializes and documents `data`. */
   data: D;
   load(input: {
     channelId: string;
-    params: Static<P>;
-    query: Static<Q>;
+    params: ChannelRequest<P, Q>['params'];
+    query: ChannelRequest<P, Q>['query'];
     freshness: ChannelFreshness;
   }): Promise<Loaded<Static<D>>>;
   /** Rows and columns of the CSV form; routes without it answer JSON only. */
@@ -41,34 +67,37 @@ const ERRORS = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody,
 
 /** Register a channel route (and its `.csv` twin). */
 export function channelRoute<P extends TObject, Q extends TObject, D extends TSchema>(
-  app: FastifyInstance,
+  app: ApiApp,
   ctx: RouteContext,
   route: ChannelRoute<P, Q, D>,
 ): void {
   const url = `/v1/channels/:id${route.path}`;
+  // Identical requests in flight at once share one computation (e.g. when a popular cache entry expires).
+  const inFlight = new Memo<Loaded<Static<D>>>(0);
   const handler = async (
-    req: { params: unknown; query: unknown; wantsCsv: boolean; url: string },
+    req: ChannelRequest<P, Q>,
     reply: { type(t: string): unknown; header(k: string, v: string): unknown },
   ) => {
-    const params = req.params as Static<P> & { id: string };
-    const freshness = await ctx.freshness(params.id);
-    if (freshness === null) throw unknownChannel(params.id);
-    const load = () => route.load({ channelId: params.id, params, query: req.query as Static<Q>, freshness });
-    const loaded = (await ctx.inFlight.get(`${req.url}|${req.wantsCsv}`, load)) as Loaded<Static<D>>;
+    // Always there: the path is `/v1/channels/:id…`, validated by the schema (TypeScript cannot see through generic P).
+    const channelId = channelIdOf(req.params) ?? '';
+    const freshness = await ctx.freshness(channelId);
+    if (freshness === null) throw unknownChannel(channelId);
+    const load = () => route.load({ channelId, params: req.params, query: req.query, freshness });
+    const loaded = await inFlight.get(`${req.url}|${req.wantsCsv}`, load);
     const meta = {
       ...answerMeta(freshness, loaded.period),
       ...(loaded.granularity ? { granularity: loaded.granularity } : {}),
     };
     if (req.wantsCsv && route.csv) {
       const { rows, columns } = route.csv(loaded.data);
-      const name = `${params.id}${route.path.replace(/[^a-z0-9]+/gi, '-')}.csv`;
+      const name = `${channelId}${route.path.replace(/[^a-z0-9]+/gi, '-')}.csv`;
       reply.type('text/csv; charset=utf-8');
       reply.header('content-disposition', `attachment; filename="${name}"`);
       return toCsv(rows, columns);
     }
     return { meta, data: loaded.data };
   };
-  const schema = {
+  const schema: ChannelSchema<P, Q> = {
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: ['channels'],
@@ -82,17 +111,11 @@ export function channelRoute<P extends TObject, Q extends TObject, D extends TSc
     handler,
   );
   if (route.csv) {
-    app.get(
-      `${url}.csv`,
-      {
-        schema: {
-          ...schema,
-          summary: `${route.summary} (CSV)`,
-          response: { 200: { type: 'string', description: 'text/csv' }, ...ERRORS },
-        },
-        config: { scope: 'read', cache: true, csv: 'always' },
-      },
-      handler,
-    );
+    const csvSchema: ChannelSchema<P, Q> = {
+      ...schema,
+      summary: `${route.summary} (CSV)`,
+      response: { 200: Type.String({ description: 'text/csv' }), ...ERRORS },
+    };
+    app.get(`${url}.csv`, { schema: csvSchema, config: { scope: 'read', cache: true, csv: 'always' } }, handler);
   }
 }

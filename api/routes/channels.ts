@@ -1,43 +1,45 @@
 /**
  * `/v1/channels` and the analytics routes of one channel. Each route only
  * maps parameters to a read model (read/models/) and, for series, rows to
- * CSV columns; the request pipeline around them is in app.ts and
- * channel-route.ts.
+ * CSV columns; the request pipeline around them is in plugins/ (in the
+ * order app.ts registers them) and channel-route.ts.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { channelAnomalies } from '../../read/index.ts';
-import { bestTime } from '../../read/index.ts';
-import { listChannels } from '../../read/index.ts';
-import { overview } from '../../read/index.ts';
-import { postDetail, topPostsBy } from '../../read/index.ts';
-import { activitySeries, reachSeries } from '../../read/index.ts';
-import { sources } from '../../read/index.ts';
-import { trending } from '../../read/index.ts';
-import type { RouteContext } from '../context.ts';
-import { ApiError, ErrorBody, invalidParameter } from '../errors.ts';
+import {
+  ActivityPoint,
+  activitySeries,
+  BestTime,
+  bestTime,
+  ChannelAnomaly,
+  channelAnomalies,
+  ChannelListing,
+  type Granularity,
+  listChannels,
+  Overview,
+  overview,
+  PostDetail,
+  postDetail,
+  PostPerformance,
+  ReachPoint,
+  reachSeries,
+  Sources,
+  sources,
+  Trending,
+  trending,
+  topPostsBy,
+} from '../../read/index.ts';
 import { isTimeZone } from '../../common/index.ts';
+import type { ApiApp, RouteContext } from '../context.ts';
+import { ApiError, ErrorBody, invalidParameter } from '../errors.ts';
 import { ChannelParams, PostParams, Query } from '../params.ts';
 import { resolvePeriod } from '../period.ts';
-import {
-  ActivityPointSchema,
-  AnomalySchema,
-  BestTimeSchema,
-  ChannelListingSchema,
-  OverviewSchema,
-  PostDetailSchema,
-  PostPerformanceSchema,
-  ReachPointSchema,
-  SourcesSchema,
-  TrendingSchema,
-} from '../schemas.ts';
 import { channelRoute } from './channel-route.ts';
 
 const DEFAULT_DAYS = 30;
 
-export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function registerChannelRoutes(app: ApiApp, ctx: RouteContext): void {
   const wh = ctx.warehouse;
-  const period = (q: { from?: string; to?: string }, granularity?: 'hour' | 'day' | 'week') =>
+  const period = (q: { from?: string; to?: string }, granularity?: Granularity) =>
     resolvePeriod(q, {
       now: ctx.now(),
       defaultDays: granularity === 'hour' ? 7 : DEFAULT_DAYS,
@@ -60,7 +62,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
               offset: Type.Integer(),
               generated_at: Type.Number(),
             }),
-            data: Type.Array(ChannelListingSchema),
+            data: Type.Array(ChannelListing),
           }),
           401: ErrorBody,
           429: ErrorBody,
@@ -69,9 +71,8 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
       config: { scope: 'read', cache: true, perKey: true },
     },
     async (req) => {
-      const q = req.query as { limit?: number; offset?: number };
-      const limit = q.limit ?? 100;
-      const offset = q.offset ?? 0;
+      const limit = req.query.limit ?? 100;
+      const offset = req.query.offset ?? 0;
       const now = ctx.now();
       const page = await listChannels(wh, { ids: req.apiKey?.channels ?? null, limit, offset, now });
       return { meta: { total: page.total, limit, offset, generated_at: now }, data: page.channels };
@@ -83,7 +84,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     summary: 'Subscribers, posts, views, reach per post, ERR and engagement, with the previous period of equal length',
     params: ChannelParams,
     querystring: Query.period,
-    data: OverviewSchema,
+    data: Overview,
     async load({ channelId, query }) {
       const p = period(query);
       return { period: p, data: await overview(wh, { channel_id: channelId, period: p }) };
@@ -108,7 +109,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
       'Each bucket: subscribers at its last snapshot, subscribers gained and lost, and the views and interactions gained in it.',
     params: ChannelParams,
     querystring: Query.series,
-    data: Type.Array(ActivityPointSchema),
+    data: Type.Array(ActivityPoint),
     async load({ channelId, query }) {
       const granularity = query.granularity ?? 'day';
       const p = period(query, granularity);
@@ -126,7 +127,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     summary: 'Posts published per bucket, the views they reached, and views gained per bucket',
     params: ChannelParams,
     querystring: Query.series,
-    data: Type.Array(ReachPointSchema),
+    data: Type.Array(ReachPoint),
     async load({ channelId, query }) {
       const granularity = query.granularity ?? 'day';
       const p = period(query, granularity);
@@ -149,7 +150,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     summary: 'Best posts published in the period by views, forwards, reactions or engagement',
     params: ChannelParams,
     querystring: Query.topPosts,
-    data: Type.Array(PostPerformanceSchema),
+    data: Type.Array(PostPerformance),
     async load({ channelId, query }) {
       const p = period(query);
       const data = await topPostsBy(wh, {
@@ -182,7 +183,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     summary: "One post's counters over its age (the last snapshot of each hour)",
     params: PostParams,
     querystring: Type.Object({}, { additionalProperties: false }),
-    data: PostDetailSchema,
+    data: PostDetail,
     async load({ channelId, params }) {
       const detail = await postDetail(wh, { channel_id: channelId, post_id: params.postId });
       if (detail === null) {
@@ -212,7 +213,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
       'Forward sources, mentions, linked sites, tracked channels forwarding this one, and official statistics by source',
     params: ChannelParams,
     querystring: Query.period,
-    data: SourcesSchema,
+    data: Sources,
     async load({ channelId, query }) {
       const p = period(query);
       return { period: p, data: await sources(wh, { channel_id: channelId, period: p }) };
@@ -225,7 +226,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
       'Latest EWMA mean, standard deviation and z-score per metric, and the posts furthest above their expected views',
     params: ChannelParams,
     querystring: Query.trending,
-    data: TrendingSchema,
+    data: Trending,
     async load({ channelId, query, freshness }) {
       const data = await trending(wh, { channel_id: channelId, postLimit: query.limit ?? 10 });
       const starts = [...data.metrics, ...data.posts].map((t) => t.window_start);
@@ -245,7 +246,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     summary: 'Anomalies whose window starts in the period, at or above a severity, newest first',
     params: ChannelParams,
     querystring: Query.anomalies,
-    data: Type.Array(AnomalySchema),
+    data: Type.Array(ChannelAnomaly),
     async load({ channelId, query }) {
       const p = period(query);
       const data = await channelAnomalies(wh, {
@@ -283,7 +284,7 @@ export function registerChannelRoutes(app: FastifyInstance, ctx: RouteContext): 
     summary: 'Engagement by hour of the week of publishing, with how many posts back each cell',
     params: ChannelParams,
     querystring: Query.bestTime,
-    data: BestTimeSchema,
+    data: BestTime,
     async load({ channelId, query }) {
       const timeZone = query.tz ?? 'UTC';
       if (!isTimeZone(timeZone))

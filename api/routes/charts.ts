@@ -4,17 +4,25 @@
  * revalidated like any other answer. Freshness travels in headers, since an
  * image has no room for a meta block.
  */
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { channelChart, isChartMetric, type ChartName, CHART_METRICS } from '../../read/charts/index.ts';
 import { renderChart } from '../../read/charts/index.ts';
 import { answerMeta } from '../../read/index.ts';
-import type { RouteContext } from '../context.ts';
+import type { ApiApp, RouteContext } from '../context.ts';
 import { ErrorBody, invalidParameter, unknownChannel } from '../errors.ts';
 import { ChartParams, Query } from '../params.ts';
 import { resolvePeriod } from '../period.ts';
-import type { Static } from '@sinclair/typebox';
 
-export function registerChartRoutes(app: FastifyInstance, ctx: RouteContext): void {
+/** The image, in the format its file name asks for. */
+const Chart = {
+  description: 'the chart',
+  content: {
+    'image/svg+xml': { schema: Type.String() },
+    'image/png': { schema: Type.Unsafe<Buffer>({ type: 'string', format: 'binary' }) },
+  },
+};
+
+export function registerChartRoutes(app: ApiApp, ctx: RouteContext): void {
   app.get(
     '/v1/channels/:id/charts/:file',
     {
@@ -25,13 +33,13 @@ export function registerChartRoutes(app: FastifyInstance, ctx: RouteContext): vo
         tags: ['charts'],
         params: ChartParams,
         querystring: Query.chart,
-        response: { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody },
+        response: { 200: Chart, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody },
       },
       config: { scope: 'read', cache: true },
     },
     async (req, reply) => {
-      const { id, file } = req.params as Static<typeof ChartParams>;
-      const q = req.query as Static<typeof Query.chart>;
+      const { id, file } = req.params;
+      const q = req.query;
       const [chart, format] = file.split('.') as [ChartName, 'svg' | 'png'];
       const metric = q.metric ?? 'views';
       if (!isChartMetric(metric)) throw invalidParameter('metric', `one of ${Object.keys(CHART_METRICS).join(', ')}`);

@@ -1,9 +1,8 @@
 /** Liveness, readiness (the warehouse and Postgres answer) and Prometheus metrics. */
-import type { FastifyInstance } from 'fastify';
-import type { RouteContext } from '../context.ts';
+import type { ApiApp, RouteContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 
-export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function registerOpsRoutes(app: ApiApp, ctx: RouteContext): void {
   const hidden = { schema: { hide: true } };
   app.get('/healthz', hidden, async () => ({ status: 'ok' }));
   app.get('/readyz', hidden, async () => {

@@ -4,17 +4,15 @@
  * link reads that report, and only that, without a key until it expires.
  * A tampered token is 401; an expired, revoked or unknown one is 404.
  */
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { createShareLink, resolveShareToken, revokeShareLink, SHARE_TTL_SECONDS } from '../../control/index.ts';
-import { answerMeta } from '../../read/index.ts';
-import { REPORT_SECTIONS, type ReportSection } from '../../common/index.ts';
-import { channelReport } from '../../read/index.ts';
-import type { RouteContext } from '../context.ts';
+import { answerMeta, channelReport, Report } from '../../read/index.ts';
+import { REPORT_SECTIONS } from '../../common/index.ts';
+import type { ApiApp, RouteContext } from '../context.ts';
 import { ApiError, ErrorBody, unknownChannel } from '../errors.ts';
 import { ChannelParams, PeriodQuery } from '../params.ts';
 import { resolvePeriod } from '../period.ts';
-import { answer, ReportSchema } from '../schemas.ts';
+import { answer } from '../schemas.ts';
 
 const Section = Type.Union(REPORT_SECTIONS.map((s) => Type.Literal(s)));
 
@@ -47,7 +45,7 @@ const Created = Type.Object({
 
 const ERRORS = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody };
 
-export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function registerShareRoutes(app: ApiApp, ctx: RouteContext): void {
   app.post(
     '/v1/channels/:id/share',
     {
@@ -61,11 +59,12 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
       config: { scope: 'share' },
     },
     async (req, reply) => {
-      const { id } = req.params as Static<typeof ChannelParams>;
-      const body = (req.body ?? {}) as Static<typeof CreateBody>;
+      const { id } = req.params;
+      // Every field is optional, and a request may send no body at all.
+      const body = req.body ?? {};
       if ((await ctx.freshness(id)) === null) throw unknownChannel(id);
       const period = resolvePeriod(body, { now: ctx.now(), defaultDays: 30, maxRangeDays: ctx.config.maxRangeDays });
-      const sections = (body.sections ?? [...REPORT_SECTIONS]) as ReportSection[];
+      const sections = body.sections ?? [...REPORT_SECTIONS];
       const { link, token } = await createShareLink(
         ctx.control,
         ctx.shareSecret,
@@ -108,7 +107,7 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
       config: { scope: 'share' },
     },
     async (req, reply) => {
-      const { linkId } = req.params as { linkId: string };
+      const { linkId } = req.params;
       if (!(await revokeShareLink(ctx.control, linkId, { actor: req.apiKey ? `api_key:${req.apiKey.id}` : 'api' }))) {
         throw new ApiError(404, 'unknown_share_link', `share link ${linkId} does not exist or is already revoked`);
       }
@@ -125,13 +124,13 @@ export function registerShareRoutes(app: FastifyInstance, ctx: RouteContext): vo
         tags: ['share'],
         security: [],
         params: Type.Object({ token: Type.String({ maxLength: 200 }) }, { additionalProperties: false }),
-        response: { 200: answer(ReportSchema), 401: ErrorBody, 404: ErrorBody, 429: ErrorBody },
+        response: { 200: answer(Report), 401: ErrorBody, 404: ErrorBody, 429: ErrorBody },
       },
       // Not cached: a revoked link must stop working at once.
       config: { limitAnonymous: true },
     },
     async (req) => {
-      const { token } = req.params as { token: string };
+      const { token } = req.params;
       const resolved = await resolveShareToken(ctx.control, ctx.shareSecret, token, ctx.now());
       if (!resolved.ok) {
         if (resolved.reason === 'bad_signature' || resolved.reason === 'malformed') {

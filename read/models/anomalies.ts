@@ -1,17 +1,23 @@
 /** A channel's anomalies whose window starts in a period, at or above a severity. */
+import { Type, type Static } from '@sinclair/typebox';
 import { readAnomaly, RowReader } from '../../clickhouse/index.ts';
-import type { AnomalySummary } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
-import { SEVERITIES, type Severity } from '../../streams/contract/index.ts';
+import { AnomalyData, SEVERITIES, type Severity } from '../../streams/contract/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
+import { Nullable, Time } from './shape.ts';
 
 /** Severities at or above `min`. */
 export function severitiesFrom(min: Severity): Severity[] {
   return SEVERITIES.slice(SEVERITIES.indexOf(min));
 }
 
-export type ChannelAnomaly = Omit<AnomalySummary, 'channel_id'>;
+/** The latest state of one anomaly of a channel: the contract's anomaly, with when it was updated and resolved. */
+export const ChannelAnomaly = Type.Composite([
+  AnomalyData,
+  Type.Object({ updated_at: Time, resolved_at: Nullable(Time) }),
+]);
+export type ChannelAnomaly = Static<typeof ChannelAnomaly>;
 
 /** Latest state of each anomaly, newest window first. */
 export async function channelAnomalies(

@@ -6,36 +6,41 @@
  * Views grow with age, so only posts at least {@link MIN_POST_AGE_HOURS} old
  * are compared: by then most of a post's views have arrived.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { RowReader } from '../../clickhouse/index.ts';
 import { toChTime } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import type { Period } from './period.ts';
 import { PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';
+import { Count, Nullable, Ratio } from './shape.ts';
 
 export const MIN_POST_AGE_HOURS = 48;
 
-export type Confidence = 'low' | 'medium' | 'high';
+const Confidence = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], {
+  description: 'low: fewer than 3 posts, medium: fewer than 10, high: 10 or more',
+});
+type Confidence = Static<typeof Confidence>;
 
-export interface BestTimeCell {
-  /** ISO day of week, 1 = Monday. */
-  day_of_week: number;
-  hour: number;
-  posts: number;
-  avg_views: number;
-  engagement_rate: number | null;
-  /** avg_views relative to the channel's average post in the period (1 = average). */
-  index: number | null;
-  /** low: fewer than 3 posts, medium: fewer than 10, high: 10 or more. */
-  confidence: Confidence;
-}
+export const BestTimeCell = Type.Object({
+  day_of_week: Type.Integer({ description: 'ISO day of week, 1 = Monday' }),
+  hour: Type.Integer(),
+  posts: Count,
+  avg_views: Type.Number(),
+  engagement_rate: Ratio,
+  index: Nullable(Type.Number(), {
+    description: "avg_views relative to the channel's average post in the period (1 = average)",
+  }),
+  confidence: Confidence,
+});
+export type BestTimeCell = Static<typeof BestTimeCell>;
 
-export interface BestTime {
-  time_zone: string;
-  min_post_age_hours: number;
-  /** Posts compared (published in the period and old enough). */
-  posts: number;
-  cells: BestTimeCell[];
-}
+export const BestTime = Type.Object({
+  time_zone: Type.String(),
+  min_post_age_hours: Type.Number(),
+  posts: Type.Number({ description: 'posts compared (published in the period and old enough)' }),
+  cells: Type.Array(BestTimeCell),
+});
+export type BestTime = Static<typeof BestTime>;
 
 export function confidenceOf(posts: number): Confidence {
   return posts < 3 ? 'low' : posts < 10 ? 'medium' : 'high';

@@ -3,23 +3,25 @@
  * for), with their latest figures: subscribers, the last 24 hours of views
  * and posts, and open anomalies.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { RowReader } from '../../clickhouse/index.ts';
 import { toChTime } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
-import { provenanceOf, type Provenance } from './freshness.ts';
+import { Provenance, provenanceOf } from './freshness.ts';
+import { Count, Nullable, Time } from './shape.ts';
 
-export interface ChannelListing {
-  channel_id: string;
-  sources: Provenance[];
-  first_observed_at: number;
-  data_updated_at: number;
-  subscribers: number | null;
-  subscribers_as_of: number | null;
-  /** Views gained and posts published in the 24 hours before `now`. */
-  views_24h: number;
-  posts_24h: number;
-  open_anomalies: number;
-}
+export const ChannelListing = Type.Object({
+  channel_id: Type.String(),
+  sources: Type.Array(Provenance),
+  first_observed_at: Time,
+  data_updated_at: Time,
+  subscribers: Nullable(Count),
+  subscribers_as_of: Nullable(Time),
+  views_24h: Type.Number({ description: 'views gained in the 24 hours before the answer' }),
+  posts_24h: Type.Number({ description: 'posts published in the 24 hours before the answer' }),
+  open_anomalies: Count,
+});
+export type ChannelListing = Static<typeof ChannelListing>;
 
 export interface ChannelPage {
   total: number;

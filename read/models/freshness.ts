@@ -4,13 +4,22 @@
  * Every analytics answer carries this block so a reader can tell a quiet
  * channel from a stalled collector, and a final figure from a growing one.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { RowReader } from '../../clickhouse/index.ts';
 import { toChTime } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import type { Period } from './period.ts';
+import { Time } from './shape.ts';
 
 /** Where data came from, as a reader names it. Official statistics read over MTProto are told apart from other MTProto data. */
-export type Provenance = 'mtproto' | 'official_stats' | 'simulator' | 'replay' | 'botapi';
+export const Provenance = Type.Union([
+  Type.Literal('mtproto'),
+  Type.Literal('official_stats'),
+  Type.Literal('simulator'),
+  Type.Literal('replay'),
+  Type.Literal('botapi'),
+]);
+export type Provenance = Static<typeof Provenance>;
 
 export interface SourceFreshness {
   source: Provenance;
@@ -30,15 +39,15 @@ export interface ChannelFreshness {
 }
 
 /** The block every analytics answer carries. */
-export interface AnswerMeta {
-  channel_id: string;
-  from: number;
-  to: number;
-  data_updated_at: number;
-  sources: Provenance[];
-  /** True when part of the period is not final yet: its figures may still grow. */
-  window_open: boolean;
-}
+export const AnswerMeta = Type.Object({
+  channel_id: Type.String(),
+  from: Time,
+  to: Time,
+  data_updated_at: Type.Number({ description: 'latest observation of anything about the channel (epoch ms)' }),
+  sources: Type.Array(Provenance, { description: 'where the channel data came from' }),
+  window_open: Type.Boolean({ description: 'part of the period is not final yet: figures may still grow' }),
+});
+export type AnswerMeta = Static<typeof AnswerMeta>;
 
 /** Provenance label of a raw (source, kind) pair: Telegram's official statistics are named apart from other MTProto reads. */
 export function provenanceOf(source: string, kind: string): Provenance {

@@ -2,44 +2,46 @@
  * A channel's headline figures for a period, and the same figures for the
  * period of equal length before it.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { RowReader } from '../../clickhouse/index.ts';
 import { toChTime } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
-import { previousPeriod, type Period } from './period.ts';
+import { Period, previousPeriod } from './period.ts';
 import { engagementRate, PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';
+import { Count, Nullable } from './shape.ts';
 
-export interface OverviewFigures {
-  /** Subscribers at the last snapshot in the period (null when none). */
-  subscribers: number | null;
-  /** Subscribers at the last snapshot before the period (or the first one ever, when the period holds it). */
-  subscribers_start: number | null;
-  subscribers_change: number | null;
-  subscribers_gained: number;
-  subscribers_lost: number;
-  /** Views gained in the period by all posts, old ones included (backfill baselines excluded). */
-  views: number;
-  /** Posts published in the period (deleted ones left out). */
-  posts: number;
-  /** Current views, forwards, reactions and replies of the posts published in the period. */
-  post_views: number;
-  post_forwards: number;
-  post_reactions: number;
-  post_replies: number;
-  /** Average views per post published in the period. */
-  reach_per_post: number | null;
-  /** Engagement rate by reach: reach per post / subscribers. */
-  err: number | null;
-  /** (forwards + reactions + replies) / views of the posts published in the period. */
-  engagement_rate: number | null;
-}
+export const OverviewFigures = Type.Object({
+  subscribers: Nullable(Count, { description: 'at the last snapshot in the period (null when none)' }),
+  subscribers_start: Nullable(Count, {
+    description: 'at the last snapshot before the period (or the first one ever, when the period holds it)',
+  }),
+  subscribers_change: Nullable(Type.Number()),
+  subscribers_gained: Count,
+  subscribers_lost: Count,
+  views: Type.Number({
+    description: 'views gained in the period by all posts, old ones included (backfill baselines excluded)',
+  }),
+  posts: Type.Number({ description: 'posts published in the period (deleted ones left out)' }),
+  post_views: Type.Number({ description: 'current views of the posts published in the period' }),
+  post_forwards: Count,
+  post_reactions: Count,
+  post_replies: Count,
+  reach_per_post: Nullable(Type.Number(), { description: 'average views per post published in the period' }),
+  err: Nullable(Type.Number(), { description: 'engagement rate by reach: reach per post / subscribers' }),
+  engagement_rate: Nullable(Type.Number(), {
+    description: '(forwards + reactions + replies) / views of the posts published in the period',
+  }),
+});
+export type OverviewFigures = Static<typeof OverviewFigures>;
 
-export interface Overview {
-  period: Period;
-  current: OverviewFigures;
-  previous_period: Period;
-  previous: OverviewFigures;
-}
+export const Overview = Type.Object({
+  period: Period,
+  current: OverviewFigures,
+  previous_period: Period,
+  previous: OverviewFigures,
+});
+export type Overview = Static<typeof Overview>;
 
 /** Figures of one of the two periods as the warehouse sums them. */
 interface Sums {

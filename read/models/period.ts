@@ -1,18 +1,19 @@
-import { DAY_MS, HOUR_MS } from '../../common/index.ts';
 /**
  * Periods and buckets of the read side: a half-open `[from, to)` range of
  * epoch ms, and the grain its series are bucketed by. Buckets are UTC and
  * weeks start on Monday (ISO), as in ClickHouse's `toMonday`.
  */
+import { Type, type Static } from '@sinclair/typebox';
+import { DAY_MS, HOUR_MS } from '../../common/index.ts';
+import { Time } from './shape.ts';
 
-export type Granularity = 'hour' | 'day' | 'week';
+export const Granularity = Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')]);
+export type Granularity = Static<typeof Granularity>;
 export const GRANULARITIES: readonly Granularity[] = ['hour', 'day', 'week'];
 
 /** `[from, to)` in epoch ms. */
-export interface Period {
-  from: number;
-  to: number;
-}
+export const Period = Type.Object({ from: Time, to: Time });
+export type Period = Static<typeof Period>;
 
 /** 1970-01-01 was a Thursday; Monday 1970-01-05 anchors ISO weeks. */
 const MONDAY_EPOCH = 4 * DAY_MS;

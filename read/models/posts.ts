@@ -2,11 +2,13 @@
  * Post performance: a channel's best posts of a period by a metric, and one
  * post's counters over its age.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { RowReader } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
 import { engagementRate, postSummarySql, PUBLISHED_POSTS_SQL } from './posts-sql.ts';
+import { Count, Nullable, Ratio, Time } from './shape.ts';
 
 export type PostMetric = 'views' | 'forwards' | 'reactions' | 'engagement';
 export const POST_METRICS: readonly PostMetric[] = ['views', 'forwards', 'reactions', 'engagement'];
@@ -19,19 +21,19 @@ const ORDER_BY: Record<PostMetric, string> = {
   engagement: 'if(views > 0, (forwards + reactions + replies) / views, 0)',
 };
 
-export interface PostPerformance {
-  post_id: number;
-  date: number;
-  media_type: string;
-  text_length: number;
-  views: number;
-  forwards: number;
-  reactions: number;
-  replies: number;
-  engagement_rate: number | null;
-  /** When these counters were observed. */
-  as_of: number;
-}
+export const PostPerformance = Type.Object({
+  post_id: Type.Integer(),
+  date: Time,
+  media_type: Type.String(),
+  text_length: Count,
+  views: Count,
+  forwards: Count,
+  reactions: Count,
+  replies: Count,
+  engagement_rate: Ratio,
+  as_of: Type.Number({ description: 'when these counters were observed (epoch ms)' }),
+});
+export type PostPerformance = Static<typeof PostPerformance>;
 
 function readPost(row: Record<string, unknown>): PostPerformance {
   const r = new RowReader(row, 'post_summary');
@@ -67,27 +69,29 @@ export async function topPostsBy(
 }
 
 /** One hourly observation of a post. */
-export interface PostTimelinePoint {
-  /** Observation time of the snapshot (the last one of its hour). */
-  t: number;
-  /** Hours since publication at `t`. */
-  age_hours: number;
-  views: number;
-  forwards: number;
-  reactions: number;
-  replies: number;
-}
+const PostTimelinePoint = Type.Object({
+  t: Type.Number({ description: 'observation time of the snapshot, the last one of its hour (epoch ms)' }),
+  age_hours: Type.Number({ description: 'hours since publication at t' }),
+  views: Count,
+  forwards: Count,
+  reactions: Count,
+  replies: Count,
+});
 
-export interface PostDetail {
-  post: PostPerformance & {
-    deleted_at: number | null;
-    forward_from_channel_id: string | null;
-    mentions: string[];
-    hashtags: string[];
-    links: string[];
-  };
-  timeline: PostTimelinePoint[];
-}
+export const PostDetail = Type.Object({
+  post: Type.Composite([
+    PostPerformance,
+    Type.Object({
+      deleted_at: Nullable(Time),
+      forward_from_channel_id: Nullable(Type.String()),
+      mentions: Type.Array(Type.String()),
+      hashtags: Type.Array(Type.String()),
+      links: Type.Array(Type.String()),
+    }),
+  ]),
+  timeline: Type.Array(PostTimelinePoint),
+});
+export type PostDetail = Static<typeof PostDetail>;
 
 /**
  * A post with its counters over its age, or null when the post is unknown.

@@ -3,25 +3,28 @@
  * link serves it (and the bot may send it). Sections are the read models of
  * the API with fixed, sensible options.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import type { Warehouse } from '../../clickhouse/index.ts';
-import { channelAnomalies, type ChannelAnomaly } from './anomalies.ts';
-import { bestTime, type BestTime } from './best-time.ts';
-import { overview, type Overview } from './overview.ts';
+import { ChannelAnomaly, channelAnomalies } from './anomalies.ts';
+import { BestTime, bestTime } from './best-time.ts';
+import { Overview, overview } from './overview.ts';
 import type { ReportSection } from '../../common/index.ts';
-import type { Granularity, Period } from './period.ts';
+import { Granularity, type Period } from './period.ts';
 import { alignPeriod } from './period.ts';
-import { topPostsBy, type PostPerformance } from './posts.ts';
-import { activitySeries, reachSeries, type ActivityPoint, type ReachPoint } from './series.ts';
+import { PostPerformance, topPostsBy } from './posts.ts';
+import { ActivityPoint, activitySeries, ReachPoint, reachSeries } from './series.ts';
 
-export interface Report {
-  granularity: Granularity;
-  overview?: Overview;
-  growth?: ActivityPoint[];
-  reach?: ReachPoint[];
-  top_posts?: PostPerformance[];
-  anomalies?: ChannelAnomaly[];
-  best_time?: BestTime;
-}
+/** The sections asked for, each the answer of its read model. */
+export const Report = Type.Object({
+  granularity: Granularity,
+  overview: Type.Optional(Overview),
+  growth: Type.Optional(Type.Array(ActivityPoint)),
+  reach: Type.Optional(Type.Array(ReachPoint)),
+  top_posts: Type.Optional(Type.Array(PostPerformance)),
+  anomalies: Type.Optional(Type.Array(ChannelAnomaly)),
+  best_time: Type.Optional(BestTime),
+});
+export type Report = Static<typeof Report>;
 
 /** Hours for periods up to three days, days beyond. */
 export function reportGranularity(p: Period): Granularity {

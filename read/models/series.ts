@@ -7,27 +7,27 @@
  * being absent until the daily window closes. Subscribers of a bucket are its
  * last snapshot; weeks are ISO weeks (Monday).
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { RowReader } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import { bucketMs, bucketSql, type Granularity, type Period } from './period.ts';
 import { PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';
+import { Count, Nullable, Ratio, Time } from './shape.ts';
 
 /** One bucket of a channel's activity. */
-export interface ActivityPoint {
-  /** Bucket start (epoch ms, UTC). */
-  t: number;
-  subscribers: number | null;
-  subscribers_gained: number;
-  subscribers_lost: number;
-  /** Views, forwards, reactions and replies gained in the bucket by all posts. */
-  views: number;
-  forwards: number;
-  reactions: number;
-  replies: number;
-  /** False while a late event may still change the bucket. */
-  final: boolean;
-}
+export const ActivityPoint = Type.Object({
+  t: Type.Number({ description: 'bucket start (epoch ms, UTC)' }),
+  subscribers: Nullable(Count),
+  subscribers_gained: Count,
+  subscribers_lost: Count,
+  views: Type.Number({ description: 'views gained in the bucket by all posts (forwards, reactions, replies alike)' }),
+  forwards: Type.Number(),
+  reactions: Type.Number(),
+  replies: Type.Number(),
+  final: Type.Boolean({ description: 'false while a late event may still change the bucket' }),
+});
+export type ActivityPoint = Static<typeof ActivityPoint>;
 
 /** Activity per bucket with `from <= t < to`, oldest first; buckets without a window row are absent. */
 export async function activitySeries(
@@ -66,14 +66,14 @@ export async function activitySeries(
 }
 
 /** Posts published in one bucket and the views they have reached so far. */
-export interface ReachPoint {
-  t: number;
-  posts: number;
-  post_views: number;
-  reach_per_post: number | null;
-  /** Views gained in the bucket by all posts (from the activity series). */
-  views: number;
-}
+export const ReachPoint = Type.Object({
+  t: Time,
+  posts: Count,
+  post_views: Count,
+  reach_per_post: Ratio,
+  views: Type.Number({ description: 'views gained in the bucket by all posts' }),
+});
+export type ReachPoint = Static<typeof ReachPoint>;
 
 /** Reach per bucket: every bucket with a post or with views, oldest first. One query: views gained per bucket and the posts published in it, as two parts of one UNION. */
 export async function reachSeries(

@@ -4,31 +4,32 @@
  * that forward its posts, and official statistics by source where Telegram
  * provides them (e.g. views and new followers by source).
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { RowReader } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
+import { Count } from './shape.ts';
 
-export interface CountedName {
-  name: string;
-  posts: number;
-}
+const CountedName = Type.Object({ name: Type.String(), posts: Count });
 
-export interface OfficialSourceSeries {
-  metric: string;
-  series: string;
-  /** Sum of the series' points within the period. */
-  total: number;
-  points: number;
-}
+const OfficialSourceSeries = Type.Object({
+  metric: Type.String(),
+  series: Type.String(),
+  total: Type.Number({ description: "sum of the series' points within the period" }),
+  points: Count,
+});
 
-export interface Sources {
-  forwarded_from: CountedName[];
-  mentions: CountedName[];
-  link_domains: CountedName[];
-  forwarded_by: CountedName[];
-  official: OfficialSourceSeries[];
-}
+export const Sources = Type.Object({
+  forwarded_from: Type.Array(CountedName, { description: 'channels this channel forwards from' }),
+  mentions: Type.Array(CountedName),
+  link_domains: Type.Array(CountedName),
+  forwarded_by: Type.Array(CountedName, { description: 'tracked channels that forward this channel' }),
+  official: Type.Array(OfficialSourceSeries, {
+    description: 'official statistics by source (stats.getBroadcastStats), where the account may view them',
+  }),
+});
+export type Sources = Static<typeof Sources>;
 
 const TOP = 50;
 

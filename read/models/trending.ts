@@ -2,17 +2,21 @@
  * What is moving now: the latest EWMA mean, sd and z of each of a channel's
  * metrics, and the posts whose views run furthest above their expected curve.
  */
-import { latestTrends, type TrendLatest } from '../../clickhouse/index.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { latestTrends } from '../../clickhouse/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
+import { TrendData } from '../../streams/contract/index.ts';
+import { Time } from './shape.ts';
 
-export type TrendPoint = Omit<TrendLatest, 'channel_id'>;
+/** The latest point of a trend series: the contract's trend, and when it was last updated. */
+export const TrendPoint = Type.Composite([TrendData, Type.Object({ updated_at: Time })]);
+export type TrendPoint = Static<typeof TrendPoint>;
 
-export interface Trending {
-  /** Channel-level metrics, one entry per (metric, window). */
-  metrics: TrendPoint[];
-  /** Post-level metrics (views at age), highest z first. */
-  posts: TrendPoint[];
-}
+export const Trending = Type.Object({
+  metrics: Type.Array(TrendPoint, { description: 'channel-level metrics, one entry per (metric, window)' }),
+  posts: Type.Array(TrendPoint, { description: 'post-level metrics (views at age), highest z first' }),
+});
+export type Trending = Static<typeof Trending>;
 
 /** Latest trend points of a channel; `postLimit` bounds the post list. */
 export async function trending(wh: Warehouse, q: { channel_id: string; postLimit: number }): Promise<Trending> {

@@ -14,7 +14,7 @@ export const SCHEMA_VERSION = 1 as const;
 /** Telegram channel id as a decimal string: int64 does not fit a JS number safely. */
 export const ChannelId = Type.String({ pattern: '^-?[0-9]{1,20}$', description: 'Telegram channel id, decimal' });
 /** Milliseconds since the Unix epoch. */
-export const EpochMs = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000 });
+export const EpochMs = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'epoch ms (UTC)' });
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const SignedCount = Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
 const PostId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
@@ -175,12 +175,16 @@ export const TrendData = Type.Object(
     post_id: Type.Union([PostId, Type.Null()]),
     value: Type.Number(),
     /** EWMA mean/sd before this value was folded in (the expectation it is scored against). */
-    mean: Type.Number(),
-    sd: Type.Number(),
-    z: Type.Number(),
+    mean: Type.Number({ description: 'EWMA mean before this value (the expectation it is scored against)' }),
+    sd: Type.Number({ description: 'EWMA standard deviation before this value' }),
+    z: Type.Number({ description: '(value − mean) / sd' }),
     /** Values folded into the state so far (warm-up when below the configured minimum). */
-    n: Count,
-    warm: Type.Boolean(),
+    n: Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'values folded into the state so far',
+    }),
+    warm: Type.Boolean({ description: 'past the warm-up: the z-score may open anomalies' }),
   },
   { additionalProperties: false },
 );
@@ -221,10 +225,10 @@ export const AnomalyData = Type.Object(
     direction: AnomalyDirection,
     severity: Severity,
     value: Type.Number(),
-    expected: Type.Number(),
-    band_low: Type.Number(),
-    band_high: Type.Number(),
-    z: Type.Number(),
+    expected: Type.Number({ description: 'EWMA mean the value was scored against' }),
+    band_low: Type.Number({ description: 'lower end of the expected band' }),
+    band_high: Type.Number({ description: 'upper end of the expected band' }),
+    z: Type.Number({ description: '(value − expected) / sd' }),
     opened_at: EpochMs,
   },
   { additionalProperties: false },

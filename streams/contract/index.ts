@@ -5,6 +5,7 @@
 export { type DeadLetterReason, decodeBatch, type DecodeFailure, validateEvent } from './codec.ts';
 export {
   type Anomaly,
+  AnomalyData,
   AnomalyDirection,
   type AnomalyEvent,
   AnomalyState,
@@ -33,6 +34,7 @@ export {
   type Source,
   type TgEvent,
   type Trend,
+  TrendData,
   type TrendEvent,
   type WindowAgg,
   type WindowAggEvent,
