@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { privateEnv } from './private-env.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PAGE_KIB = 4;
@@ -56,16 +57,7 @@ function tree(root: number): Array<{ pid: number; name: string; rssKiB: number }
 
 async function measure(channels: number, days: number, seconds: number): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tgpulse-bench-memory-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TGPULSE_DATA_DIR: dataDir,
-    TGPULSE_LOG_LEVEL: 'warn',
-    TGPULSE_HTTP_PORT: '0',
-    TGPULSE_API_PORT: '0',
-    TGPULSE_WAREHOUSE_HTTP_PORT: '0',
-    TGPULSE_WAREHOUSE_NATIVE_PORT: '0',
-  };
-  delete env.TGPULSE_NATS_URL;
+  const env = privateEnv(dataDir);
   // Under setpriv --pdeathsig, `up` stops (and takes its servers along) even if this bench is killed.
   const guard = existsSync('/usr/bin/setpriv') ? ['/usr/bin/setpriv', '--pdeathsig', 'TERM', '--'] : [];
   const [cmd, ...args] = [

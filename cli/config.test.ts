@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.ts';
+import { loadCoreConfig } from './core-config.ts';
 
 describe('configuration is read once and validated', () => {
   it('has working defaults', () => {
@@ -8,8 +9,10 @@ describe('configuration is read once and validated', () => {
     expect(c.streams.partitions).toBe(8);
     expect(c.warehouse).toMatchObject({ driver: 'local', database: 'tgpulse', httpPort: 8123, nativePort: 9000 });
     // Without TGPULSE_NATS_URL the data folder's private nats-server is used, never whatever answers on :4222.
-    expect(c.natsUrlExplicit).toBe(false);
-    expect(loadConfig({ TGPULSE_NATS_URL: 'nats://10.0.0.1:4222' }).natsUrlExplicit).toBe(true);
+    expect(c.explicitNatsUrl).toBe(null);
+    const explicit = loadConfig({ TGPULSE_NATS_URL: 'nats://10.0.0.1:4222' });
+    expect(explicit.explicitNatsUrl).toBe('nats://10.0.0.1:4222');
+    expect(explicit.streams.natsUrl).toBe('nats://10.0.0.1:4222');
   });
 
   it('names the variable and what it expects on a bad value', () => {
@@ -23,6 +26,14 @@ describe('configuration is read once and validated', () => {
     expect(() => loadConfig({ TGPULSE_WAREHOUSE: 'server', TGPULSE_CLICKHOUSE_URL: 'ftp://x' })).toThrow(
       /TGPULSE_CLICKHOUSE_URL/,
     );
+    expect(() => loadConfig({ TGPULSE_NATS_URL: 'http://x' })).toThrow(/TGPULSE_NATS_URL/);
+  });
+
+  it('gives the light commands the same core as the roles', () => {
+    const env = { TGPULSE_DATA_DIR: '/tmp/x', TGPULSE_NATS_URL: 'nats://10.0.0.1:4222', TGPULSE_WAREHOUSE: 'server' };
+    const { dataDir, logLevel, explicitNatsUrl, warehouse, control } = loadConfig(env);
+    expect(loadCoreConfig(env)).toEqual({ dataDir, logLevel, explicitNatsUrl, warehouse, control });
+    expect(() => loadCoreConfig({ TGPULSE_POSTGRES_URL: 'mysql://x' })).toThrow(/TGPULSE_POSTGRES_URL/);
   });
 
   it('documents every variable in the README', () => {

@@ -2,32 +2,26 @@
  * The one configuration object of a tgpulse process, read from the
  * environment once at start and validated: a bad value stops the start with a
  * message naming the variable and what it expects. Each component owns the
- * shape and defaults of its own section.
+ * shape and defaults of its own section. Loading this module loads those
+ * components (their defaults live beside their code), so the commands that
+ * need only the core (core-config.ts) do not import it.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import { defaultStreamsConfig, type StreamsConfig } from '../streams/index.ts';
 import { defaultSinkConfig, type SinkConfig } from '../sinks/index.ts';
 import { defaultProcessorConfig, type ProcessorConfig } from '../processors/operators/index.ts';
-import type { WarehouseConfig } from '../clickhouse/index.ts';
-import type { ControlConfig } from '../control/index.ts';
 import type { ApiConfig } from '../api/index.ts';
 import type { BotConfig } from '../bot/index.ts';
 import { DEFAULT_MTPROTO_CONFIG, pollTiersUpTo, type MtprotoConfig } from '../ingest/mtproto/index.ts';
 import { parseSessionKey } from '../control/index.ts';
 import { checkProxy, redactProxy } from '../control/index.ts';
+import { type CoreConfig, ConfigError, type Env, int, loadCoreConfig, oneOf, str } from './core-config.ts';
 
-export interface TgpulseConfig {
-  dataDir: string;
-  logLevel: string;
+export { ConfigError } from './core-config.ts';
+
+/** Everything a role reads: the core (core-config.ts) and each component's section. */
+export interface TgpulseConfig extends CoreConfig {
   streams: StreamsConfig;
-  /**
-   * Whether TGPULSE_NATS_URL was set. Without it every command uses the data
-   * folder's private nats-server (started when none runs), never a NATS that
-   * merely happens to answer on the default port.
-   */
-  natsUrlExplicit: boolean;
-  warehouse: WarehouseConfig;
   processor: ProcessorConfig;
   /** Processors: checkpoint at least this often while input flows (ms). */
   checkpointIntervalMs: number;
@@ -37,41 +31,10 @@ export interface TgpulseConfig {
   workers: number;
   sink: SinkConfig;
   http: { host: string; port: number };
-  /** The Postgres control plane (API keys, share links, audit log; later accounts, bot users). */
-  control: ControlConfig;
   api: ApiConfig;
   bot: BotConfig;
   /** The MTProto collectors (`tgpulse ingest`, `login`, `channels add`). */
   mtproto: MtprotoConfig;
-}
-
-export class ConfigError extends Error {
-  constructor(variable: string, expected: string, got: string) {
-    super(`${variable}=${JSON.stringify(got)} is invalid: expected ${expected}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-function str(env: Env, name: string, def: string): string {
-  const v = env[name];
-  return v === undefined || v === '' ? def : v;
-}
-
-function int(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const v = env[name];
-  if (v === undefined || v === '') return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `an integer from ${min} to ${max}`, v);
-  return n;
-}
-
-function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
-  const v = env[name];
-  if (v === undefined || v === '') return def;
-  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, v);
-  return v as T;
 }
 
 /** Documented variables: the README's configuration table is generated from this list. */
@@ -290,33 +253,12 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
 ];
 
 export function loadConfig(env: Env = process.env): TgpulseConfig {
-  const dataDir = resolve(str(env, 'TGPULSE_DATA_DIR', './data'));
-  const driver = oneOf(env, 'TGPULSE_WAREHOUSE', 'local', ['local', 'server'] as const);
-  const natsUrl = str(env, 'TGPULSE_NATS_URL', defaultStreamsConfig.natsUrl);
-  if (!/^(nats|tls|ws|wss):\/\/[^\s]+$|^[\w.-]+:\d+/.test(natsUrl.split(',')[0].trim())) {
-    throw new ConfigError('TGPULSE_NATS_URL', 'a URL like nats://host:4222', natsUrl);
-  }
-  const url = str(env, 'TGPULSE_CLICKHOUSE_URL', 'http://127.0.0.1:8123');
-  if (driver === 'server' && !/^https?:\/\//.test(url))
-    throw new ConfigError('TGPULSE_CLICKHOUSE_URL', 'an http(s) URL', url);
-  const cluster = str(env, 'TGPULSE_CLICKHOUSE_CLUSTER', '');
-  const database = str(env, 'TGPULSE_CLICKHOUSE_DATABASE', 'tgpulse');
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))
-    throw new ConfigError('TGPULSE_CLICKHOUSE_DATABASE', 'an identifier (letters, digits, _)', database);
+  const core = loadCoreConfig(env);
   return {
-    dataDir,
-    logLevel: oneOf(env, 'TGPULSE_LOG_LEVEL', 'info', [
-      'trace',
-      'debug',
-      'info',
-      'warn',
-      'error',
-      'fatal',
-      'silent',
-    ] as const),
+    ...core,
     streams: {
       ...defaultStreamsConfig,
-      natsUrl,
+      natsUrl: core.explicitNatsUrl ?? defaultStreamsConfig.natsUrl,
       partitions: int(env, 'TGPULSE_PARTITIONS', defaultStreamsConfig.partitions, 1, 99),
       replicas: int(env, 'TGPULSE_REPLICAS', defaultStreamsConfig.replicas, 1, 5),
       maxAgeMs: int(env, 'TGPULSE_STREAM_MAX_AGE_HOURS', defaultStreamsConfig.maxAgeMs / 3600_000, 0) * 3600_000,
@@ -324,24 +266,6 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
         int(env, 'TGPULSE_DUPLICATE_WINDOW_S', defaultStreamsConfig.duplicateWindowMs / 1000, 1) * 1000,
       maxMessageBytes: int(env, 'TGPULSE_MAX_MESSAGE_BYTES', defaultStreamsConfig.maxMessageBytes, 1024),
     },
-    natsUrlExplicit: str(env, 'TGPULSE_NATS_URL', '') !== '',
-    warehouse:
-      driver === 'local'
-        ? {
-            driver,
-            dataDir,
-            database,
-            httpPort: int(env, 'TGPULSE_WAREHOUSE_HTTP_PORT', 8123, 0, 65535),
-            nativePort: int(env, 'TGPULSE_WAREHOUSE_NATIVE_PORT', 9000, 0, 65535),
-          }
-        : {
-            driver,
-            url,
-            username: str(env, 'TGPULSE_CLICKHOUSE_USER', 'default'),
-            password: str(env, 'TGPULSE_CLICKHOUSE_PASSWORD', ''),
-            database,
-            ...(cluster ? { cluster } : {}),
-          },
     processor: {
       ...defaultProcessorConfig,
       allowedLatenessMs:
@@ -359,7 +283,6 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
       maxDeliveries: int(env, 'TGPULSE_SINK_MAX_DELIVERIES', defaultSinkConfig.maxDeliveries, 2, 1_000_000),
     },
     http: { host: str(env, 'TGPULSE_HTTP_HOST', '127.0.0.1'), port: int(env, 'TGPULSE_HTTP_PORT', 9464, 0, 65535) },
-    control: controlConfig(env, dataDir),
     bot: botConfig(env),
     mtproto: mtprotoConfig(env),
     api: {
@@ -374,19 +297,6 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
         .filter((o) => o.length > 0),
     },
   };
-}
-
-function controlConfig(env: Env, dataDir: string): ControlConfig {
-  const url = str(env, 'TGPULSE_POSTGRES_URL', '');
-  if (url !== '' && !/^postgres(ql)?:\/\//.test(url))
-    throw new ConfigError('TGPULSE_POSTGRES_URL', 'a URL like postgres://user@host:5432/db', url);
-  const shareSecret = str(env, 'TGPULSE_SHARE_SECRET', '');
-  if (shareSecret !== '' && shareSecret.length < 32)
-    throw new ConfigError('TGPULSE_SHARE_SECRET', 'at least 32 characters', '<hidden>');
-  const secret = shareSecret === '' ? {} : { shareSecret };
-  return url === ''
-    ? { driver: 'embedded', path: resolve(dataDir, 'pglite'), ...secret }
-    : { driver: 'server', url, ...secret };
 }
 
 function botConfig(env: Env): BotConfig {

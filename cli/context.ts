@@ -71,7 +71,7 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
   const cfg = ctx.config;
   let url = cfg.streams.natsUrl;
   let local: LocalNats | null = null;
-  if (!cfg.natsUrlExplicit) {
+  if (cfg.explicitNatsUrl === null) {
     const storeDir = join(cfg.dataDir, 'nats');
     const running = runningLocalNats(storeDir);
     if (running !== null) url = running;

@@ -7,10 +7,10 @@
 import type { ControlConfig } from '../control/index.ts';
 import { openControlPlane, type ControlPlane } from '../control/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { TgpulseConfig } from './config.ts';
+import type { CoreConfig } from './core-config.ts';
 import { readInstance } from './instance.ts';
 
-export function controlConfigFor(config: TgpulseConfig): ControlConfig {
+export function controlConfigFor(config: CoreConfig): ControlConfig {
   const cfg = config.control;
   if (cfg.driver !== 'embedded') return cfg;
   const running = readInstance(config.dataDir);
@@ -24,6 +24,6 @@ export function controlConfigFor(config: TgpulseConfig): ControlConfig {
   return cfg;
 }
 
-export function openControlFor(config: TgpulseConfig, log: Logger): Promise<ControlPlane> {
+export function openControlFor(config: CoreConfig, log: Logger): Promise<ControlPlane> {
   return openControlPlane(controlConfigFor(config), { log });
 }

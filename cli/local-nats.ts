@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { natsReachable } from '../streams/index.ts';
 import { anyFreePort, dieWithParent, processAlive, stopChild } from '../clickhouse/local-server/index.ts';
 import { sleep } from '../common/index.ts';
 
@@ -72,6 +71,8 @@ export async function startLocalNats(storeDir: string, opts: { port?: number } =
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const url = `nats://127.0.0.1:${port}`;
+  // Imported here: `tgpulse status` reads server.json through this module and needs no NATS client.
+  const { natsReachable } = await import('../streams/index.ts');
   const deadline = Date.now() + 15_000;
   while (!(await natsReachable(url, 500))) {
     if (child.exitCode !== null) throw new Error(`nats-server exited with code ${child.exitCode}: ${stderr}`);

@@ -1,9 +1,11 @@
 /**
  * `tgpulse <command>`: argument parsing and composition of the roles.
- * Each command lives in its own module under cli/commands/.
+ * Each command lives in its own module under cli/commands/, imported only
+ * when it runs; so is the whole configuration (config.ts), which loads every
+ * component's defaults.
  */
-import { loadConfig, ConfigError } from './config.ts';
-import { COMMANDS, usage } from './commands/index.ts';
+import { ConfigError, loadCoreConfig } from './core-config.ts';
+import { COMMANDS, isCommandName, usage, type Command } from './commands/index.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -11,14 +13,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage());
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  if (!isCommandName(name)) {
     process.stderr.write(`tgpulse: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return 2;
   }
-  let config: ReturnType<typeof loadConfig>;
+  let run: () => Promise<number>;
   try {
-    config = loadConfig();
+    run = await configured(await COMMANDS[name](), rest);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tgpulse: ${err.message}\n`);
@@ -26,7 +27,18 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  return command.run(rest, config);
+  return run();
+}
+
+/** The command bound to the configuration it reads, read from the environment now. */
+async function configured(command: Command, argv: string[]): Promise<() => Promise<number>> {
+  if (command.reads === 'core') {
+    const config = loadCoreConfig();
+    return () => command.run(argv, config);
+  }
+  const { loadConfig } = await import('./config.ts');
+  const config = loadConfig();
+  return () => command.run(argv, config);
 }
 
 /**

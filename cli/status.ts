@@ -8,7 +8,7 @@ import { readRunningWarehouse, readerPasswordFile } from '../clickhouse/local-se
 import { READER_USER } from '../clickhouse/local-server/index.ts';
 import { runningLocalNats } from './local-nats.ts';
 import { readInstance } from './instance.ts';
-import type { TgpulseConfig } from './config.ts';
+import type { CoreConfig } from './core-config.ts';
 
 export interface Status {
   /** Whether a `tgpulse up` runs on the data folder. */
@@ -28,13 +28,11 @@ export interface Status {
   data_dir: string;
 }
 
-export function readStatus(config: TgpulseConfig): Status {
+export function readStatus(config: CoreConfig): Status {
   const instance = readInstance(config.dataDir);
   const wh = config.warehouse;
   const local = wh.driver === 'local' ? readRunningWarehouse(wh.dataDir) : null;
-  const nats =
-    instance?.nats_url ??
-    (config.natsUrlExplicit ? config.streams.natsUrl : runningLocalNats(join(config.dataDir, 'nats')));
+  const nats = instance?.nats_url ?? config.explicitNatsUrl ?? runningLocalNats(join(config.dataDir, 'nats'));
   const control =
     config.control.driver === 'embedded'
       ? `embedded PGlite in ${config.control.path}${instance?.postgres_url ? ` (wire ${redactUrl(instance.postgres_url)})` : ''}`

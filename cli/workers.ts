@@ -17,7 +17,13 @@ import { backoffMs } from '../common/index.ts';
 import { dieWithParent, stopChild } from '../clickhouse/local-server/index.ts';
 import type { Context } from './context.ts';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+/**
+ * How a worker runs this CLI: compiled (dist/cli/main.js, as `./tgpulse` runs
+ * it) with plain node, from the sources (tests, `node --import tsx`) through tsx.
+ */
+const COMPILED = import.meta.url.endsWith('.js');
+const MAIN = fileURLToPath(new URL(COMPILED ? './main.js' : './main.ts', import.meta.url));
+const NODE_ARGS = COMPILED ? ['--enable-source-maps', MAIN] : ['--import', 'tsx', MAIN];
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -49,7 +55,7 @@ export function startWorkers(ctx: Context, count: number, env: Record<string, st
   const waiting = new Map<number, (m: MetricsJson) => void>();
 
   const launch = (slot: Slot) => {
-    const [cmd, ...args] = [...dieWithParent(), process.execPath, '--import', 'tsx', MAIN, 'worker'];
+    const [cmd, ...args] = [...dieWithParent(), process.execPath, ...NODE_ARGS, 'worker'];
     const child = spawn(cmd, args, {
       env: { ...process.env, ...env, TGPULSE_WORKER_INDEX: String(slot.index), TGPULSE_HTTP_PORT: '0' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -15,6 +15,7 @@ import {
 } from '../../control/index.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
+import { CATALOG } from './catalog.ts';
 import type { Command } from './command.ts';
 import {
   CLI_ACTOR,
@@ -27,11 +28,7 @@ import {
   type ControlDeps,
 } from './cli-io.ts';
 
-const USAGE = [
-  'tgpulse accounts list',
-  'tgpulse accounts disable ID | enable ID | remove ID',
-  'tgpulse accounts proxy ID socks5://[user:pass@]host:port | mtproxy://secret@host:port | none',
-].join('\n      ');
+const USAGE = CATALOG.accounts.usage;
 
 /** One row of `accounts list`: no session, the proxy without its password or secret. */
 function tableRow(a: MtprotoAccount, now: number): Record<string, string> {
@@ -134,7 +131,6 @@ export async function runAccounts(argv: string[], config: TgpulseConfig, deps: C
 
 /** Lists and manages the MTProto accounts in the control plane. */
 export const accountsCommand: Command = {
-  summary: 'list, disable, enable, remove MTProto accounts and set their proxies (add them with `tgpulse login`)',
-  usage: USAGE,
+  reads: 'full',
   run: (argv, config) => runAccounts(argv, config),
 };

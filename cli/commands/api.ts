@@ -1,11 +1,11 @@
 import { Context, openWarehouseMigrated } from '../context.ts';
-import { openControlRole, startApiRole, superviseRole, untilAborted } from '../roles.ts';
+import { openControlRole, superviseRole, untilAborted } from '../roles.ts';
+import { startApiRole } from '../serving-roles.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';
 
 export const apiCommand: Command = {
-  summary: 'serve the read-only REST API (TGPULSE_API_HOST:TGPULSE_API_PORT, OpenAPI at /docs)',
-  usage: 'tgpulse api',
+  reads: 'full',
   async run(_argv, config) {
     const ctx = new Context(config);
     const life = lifecycle(ctx);

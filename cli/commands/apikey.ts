@@ -4,17 +4,13 @@ import { ControlError } from '../../control/index.ts';
 import { openControlFor } from '../control.ts';
 import { createLogger } from '../../observability/index.ts';
 import type { Pool } from 'pg';
-import type { TgpulseConfig } from '../config.ts';
+import type { CoreConfig } from '../core-config.ts';
 import { renderTable } from '../table.ts';
+import { CATALOG } from './catalog.ts';
 import type { Command } from './command.ts';
 import { CLI_ACTOR, planCommand, TERMINAL, UsageError, when } from './cli-io.ts';
 
-// Continuation lines are indented like the first line in `tgpulse --help`.
-const USAGE = [
-  'tgpulse apikey create --name NAME [--scopes read,export,share] [--channels ID,ID] [--rate N]',
-  'tgpulse apikey list',
-  'tgpulse apikey revoke ID',
-].join('\n      ');
+const USAGE = CATALOG.apikey.usage;
 
 /** The flag each control-plane field comes from, so errors name what the user typed. */
 const FLAG_OF: Record<string, string> = {
@@ -133,9 +129,8 @@ function usageError(message: string): number {
 
 /** Manages API keys of the REST API in the control plane; the token is printed once, at creation. */
 export const apikeyCommand: Command = {
-  summary: 'create, list and revoke API keys of the REST API',
-  usage: USAGE,
-  async run(argv: string[], config: TgpulseConfig) {
+  reads: 'core',
+  async run(argv: string[], config: CoreConfig) {
     const planned = planCommand('apikey', USAGE, argv, TERMINAL, () => plan(argv));
     if ('exit' in planned) return planned.exit;
     const { action } = planned;

@@ -1,11 +1,11 @@
 import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
-import { createBotRole, openControlRole, runBotRole, superviseRole } from '../roles.ts';
+import { openControlRole, superviseRole } from '../roles.ts';
+import { createBotRole, runBotRole } from '../serving-roles.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';
 
 export const botCommand: Command = {
-  summary: 'run the Telegram bot (long polling) and the alert notifier (needs TGPULSE_BOT_TOKEN)',
-  usage: 'tgpulse bot',
+  reads: 'full',
   async run(_argv, config) {
     if (config.bot.token === null) {
       process.stderr.write('tgpulse bot: set TGPULSE_BOT_TOKEN to the token @BotFather gave you\n');

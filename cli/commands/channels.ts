@@ -21,6 +21,7 @@ import { openAccounts, type ConnectTelegram } from '../../ingest/mtproto/index.t
 import { ChannelResolveError, parseChannelRef, resolveChannel } from '../../ingest/mtproto/index.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
+import { CATALOG } from './catalog.ts';
 import type { Command } from './command.ts';
 import {
   CLI_ACTOR,
@@ -33,11 +34,7 @@ import {
   type ControlDeps,
 } from './cli-io.ts';
 
-const USAGE = [
-  'tgpulse channels add @name|t.me/name|t.me/c/ID/POST|ID [--since YYYY-MM-DD] [--account ACCOUNT_ID]',
-  'tgpulse channels list [--all]',
-  'tgpulse channels remove ID|@name',
-].join('\n      ');
+const USAGE = CATALOG.channels.usage;
 
 export interface ChannelsDeps extends ControlDeps {
   /** How accounts connect (tests: a fake Telegram); default: the network. */
@@ -219,7 +216,6 @@ export async function runChannels(argv: string[], config: TgpulseConfig, deps: C
 
 /** Adds, lists and removes the channels the collectors track. */
 export const channelsCommand: Command = {
-  summary: 'add (resolving through a logged-in account), list and remove tracked channels',
-  usage: USAGE,
+  reads: 'full',
   run: (argv, config) => runChannels(argv, config),
 };

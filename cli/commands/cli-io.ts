@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import { ControlError } from '../../control/index.ts';
 import { createLogger, type Logger } from '../../observability/index.ts';
 import { openControlFor } from '../control.ts';
-import type { TgpulseConfig } from '../config.ts';
+import type { CoreConfig } from '../core-config.ts';
 
 /** Where a command writes: the terminal by default, a buffer in tests. */
 export interface CliIo {
@@ -80,7 +80,7 @@ export interface ControlDeps {
  */
 export async function withControl(
   command: string,
-  config: TgpulseConfig,
+  config: CoreConfig,
   deps: ControlDeps,
   action: (pool: Pool, log: Logger) => Promise<number>,
 ): Promise<number> {

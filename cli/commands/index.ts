@@ -1,49 +1,33 @@
-/** The table of `tgpulse` commands. */
+/**
+ * The table of `tgpulse` commands. Each command's module is imported only
+ * when that command runs: between them they load gramjs, grammY, Vega, resvg,
+ * the ClickHouse, NATS and Postgres clients, PGlite and Fastify, and a command
+ * needs a few of them at most (`tgpulse --help` none).
+ */
+import type { CommandName } from './catalog.ts';
 import type { Command } from './command.ts';
-import { accountsCommand } from './accounts.ts';
-import { apikeyCommand } from './apikey.ts';
-import { apiCommand } from './api.ts';
-import { botCommand } from './bot.ts';
-import { channelsCommand } from './channels.ts';
-import { detectCommand } from './detect.ts';
-import { ingestCommand } from './ingest.ts';
-import { loginCommand } from './login.ts';
-import { migrateCommand } from './migrate.ts';
-import { processCommand } from './process.ts';
-import { queryCommand } from './query.ts';
-import { recordCommand } from './record.ts';
-import { replayCommand } from './replay.ts';
-import { simulateCommand } from './simulate.ts';
-import { sinkCommand } from './sink.ts';
-import { statusCommand } from './status.ts';
-import { upCommand } from './up.ts';
-import { warehouseCommand } from './warehouse.ts';
-import { workerCommand } from './worker.ts';
 
-export const COMMANDS: Record<string, Command> = {
-  up: upCommand,
-  status: statusCommand,
-  warehouse: warehouseCommand,
-  process: processCommand,
-  sink: sinkCommand,
-  worker: workerCommand,
-  api: apiCommand,
-  bot: botCommand,
-  ingest: ingestCommand,
-  simulate: simulateCommand,
-  migrate: migrateCommand,
-  query: queryCommand,
-  detect: detectCommand,
-  apikey: apikeyCommand,
-  login: loginCommand,
-  accounts: accountsCommand,
-  channels: channelsCommand,
-  record: recordCommand,
-  replay: replayCommand,
+export { CATALOG, isCommandName, usage } from './catalog.ts';
+export type { Command } from './command.ts';
+
+export const COMMANDS: Record<CommandName, () => Promise<Command>> = {
+  up: async () => (await import('./up.ts')).upCommand,
+  status: async () => (await import('./status.ts')).statusCommand,
+  warehouse: async () => (await import('./warehouse.ts')).warehouseCommand,
+  process: async () => (await import('./process.ts')).processCommand,
+  sink: async () => (await import('./sink.ts')).sinkCommand,
+  worker: async () => (await import('./worker.ts')).workerCommand,
+  api: async () => (await import('./api.ts')).apiCommand,
+  bot: async () => (await import('./bot.ts')).botCommand,
+  ingest: async () => (await import('./ingest.ts')).ingestCommand,
+  simulate: async () => (await import('./simulate.ts')).simulateCommand,
+  migrate: async () => (await import('./migrate.ts')).migrateCommand,
+  query: async () => (await import('./query.ts')).queryCommand,
+  detect: async () => (await import('./detect.ts')).detectCommand,
+  apikey: async () => (await import('./apikey.ts')).apikeyCommand,
+  login: async () => (await import('./login.ts')).loginCommand,
+  accounts: async () => (await import('./accounts.ts')).accountsCommand,
+  channels: async () => (await import('./channels.ts')).channelsCommand,
+  record: async () => (await import('./record.ts')).recordCommand,
+  replay: async () => (await import('./replay.ts')).replayCommand,
 };
-
-export function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}\n      ${c.usage}`);
-  return `usage: tgpulse <command> [options]\n\n${lines.join('\n')}\n\nConfiguration comes from TGPULSE_* environment variables (see README).\n`;
-}

@@ -156,8 +156,7 @@ function terminalProgress(): (line: string) => void {
 
 /** The MTProto collector role. */
 export const ingestCommand: Command = {
-  summary: 'run the MTProto collectors: read tracked channels through the logged-in accounts into TG_RAW',
-  usage: 'tgpulse ingest',
+  reads: 'full',
   async run(argv, config) {
     if (argv[0] === '--help' || argv[0] === '-h') {
       process.stdout.write('usage: tgpulse ingest\n');

@@ -17,11 +17,11 @@ import { apiCredentials, sessionKeyOf } from '../../ingest/mtproto/index.ts';
 import { openTelegramClient, type ConnectTelegram } from '../../ingest/mtproto/index.ts';
 import { createLogger } from '../../observability/index.ts';
 import type { TgpulseConfig } from '../config.ts';
+import { CATALOG } from './catalog.ts';
 import type { Command } from './command.ts';
 import { CLI_ACTOR, isUsageProblem, TERMINAL, withControl, type CliIo, type ControlDeps } from './cli-io.ts';
 
-const USAGE =
-  'tgpulse login [--phone +4915112345678] [--proxy socks5://[user:pass@]host:port|mtproxy://secret@host:port]';
+const USAGE = CATALOG.login.usage;
 
 /** Codes and passwords Telegram says were wrong are asked again, this often. */
 const MAX_RETRIES = 3;
@@ -212,7 +212,6 @@ export async function runLogin(argv: string[], config: TgpulseConfig, deps: Logi
 
 /** Logs a Telegram account in for the collectors. */
 export const loginCommand: Command = {
-  summary: 'log a Telegram account in for the MTProto collectors (asks for phone, code and 2FA password)',
-  usage: USAGE,
+  reads: 'full',
   run: (argv, config) => runLogin(argv, config),
 };

@@ -2,8 +2,7 @@ import { Context, openWarehouseMigrated } from '../context.ts';
 import type { Command } from './command.ts';
 
 export const migrateCommand: Command = {
-  summary: 'apply pending ClickHouse migrations',
-  usage: 'tgpulse migrate',
+  reads: 'full',
   async run(_argv, config) {
     const ctx = new Context(config);
     try {

@@ -5,8 +5,7 @@ import { lifecycle, parseIntList } from './lifecycle.ts';
 import type { Command } from './command.ts';
 
 export const processCommand: Command = {
-  summary: 'run the stateful processors for some or all partitions',
-  usage: 'tgpulse process [--partitions 0,1,2]',
+  reads: 'full',
   async run(argv, config) {
     const { values } = parseArgs({ args: argv, options: { partitions: { type: 'string' } } });
     const partitions = parseIntList(values.partitions, 'partitions', config.streams.partitions);

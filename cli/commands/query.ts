@@ -33,8 +33,7 @@ async function withLocalReader<T>(cfg: LocalConfig, run: (server: ServerWarehous
 }
 
 export const queryCommand: Command = {
-  summary: 'run read-only SQL on the warehouse (as its read-only user) and print a table',
-  usage: 'tgpulse query "SELECT ..." [--format table|json]',
+  reads: 'core',
   async run(argv, config) {
     const { values, positionals } = parseArgs({
       args: argv,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { testConfig } from '../../test/support/pipeline.ts';
 import { tempDir } from '../../test/support/nats.ts';
-import { COMMANDS } from './index.ts';
+import { CATALOG, COMMANDS } from './index.ts';
 import { parseRecordArgs } from './record.ts';
 import { parseReplayArgs } from './replay.ts';
 
@@ -88,26 +88,26 @@ describe('running the commands', () => {
   const written = () => stderr.mock.calls.map((c) => String(c[0])).join('');
 
   it('are in the command table', () => {
-    expect(COMMANDS.record.usage).toMatch(/^tgpulse record FILE/);
-    expect(COMMANDS.replay.usage).toMatch(/^tgpulse replay FILE/);
+    expect(CATALOG.record.usage).toMatch(/^tgpulse record FILE/);
+    expect(CATALOG.replay.usage).toMatch(/^tgpulse replay FILE/);
   });
 
   it('a bad flag is a usage error with exit code 2', async () => {
-    expect(await COMMANDS.replay.run(['x.jsonl', '--speed', 'fast'], config)).toBe(2);
+    expect(await (await COMMANDS.replay()).run(['x.jsonl', '--speed', 'fast'], config)).toBe(2);
     expect(written()).toMatch(/tgpulse replay: --speed expects.*\nusage: tgpulse replay FILE/);
-    expect(await COMMANDS.record.run(['x.jsonl', '--nope'], config)).toBe(2);
+    expect(await (await COMMANDS.record()).run(['x.jsonl', '--nope'], config)).toBe(2);
     expect(written()).toMatch(/tgpulse record: Unknown option '--nope'/);
   });
 
   it('replaying a missing capture says so and exits 2', async () => {
-    expect(await COMMANDS.replay.run([join(dir, 'nowhere.jsonl')], config)).toBe(2);
+    expect(await (await COMMANDS.replay()).run([join(dir, 'nowhere.jsonl')], config)).toBe(2);
     expect(written()).toMatch(/capture .*nowhere\.jsonl does not exist; captures are written by `tgpulse record FILE`/);
   });
 
   it('recording over an existing capture is refused unless appending', async () => {
     const existing = join(dir, 'existing.jsonl');
     writeFileSync(existing, '');
-    expect(await COMMANDS.record.run([existing], config)).toBe(2);
+    expect(await (await COMMANDS.record()).run([existing], config)).toBe(2);
     expect(written()).toMatch(/existing\.jsonl already exists; choose another file, remove it, or pass --append/);
   });
 });

@@ -3,9 +3,10 @@ import { parseArgs } from 'node:util';
 import { record, type RecordStart } from '../../ingest/replay/index.ts';
 import { Context, openNats } from '../context.ts';
 import { lifecycle } from './lifecycle.ts';
+import { CATALOG } from './catalog.ts';
 import type { Command } from './command.ts';
 
-const USAGE = 'tgpulse record FILE [--from new|all|ISO-time] [--idle-seconds N] [--append]';
+const USAGE = CATALOG.record.usage;
 
 /** What `tgpulse record` was asked to do. */
 export interface RecordArgs {
@@ -73,8 +74,7 @@ export function parseRecordArgs(argv: string[]): { ok: true; args: RecordArgs } 
 
 /** Records what the collectors publish to TG_RAW into a JSONL capture for `tgpulse replay`. */
 export const recordCommand: Command = {
-  summary: 'record the raw events on TG_RAW to a JSONL capture file (replay it with `tgpulse replay`)',
-  usage: USAGE,
+  reads: 'full',
   async run(argv, config) {
     if (argv[0] === '--help' || argv[0] === '-h') {
       process.stdout.write(`usage: ${USAGE}\n`);

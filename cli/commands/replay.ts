@@ -4,9 +4,10 @@ import { replay } from '../../ingest/replay/index.ts';
 import { rawEventPublisher } from '../../streams/index.ts';
 import { Context, openNats } from '../context.ts';
 import { lifecycle } from './lifecycle.ts';
+import { CATALOG } from './catalog.ts';
 import type { Command } from './command.ts';
 
-const USAGE = 'tgpulse replay FILE [--speed N|max]';
+const USAGE = CATALOG.replay.usage;
 
 /** What `tgpulse replay` was asked to do. */
 export interface ReplayArgs {
@@ -48,8 +49,7 @@ export function parseReplayArgs(argv: string[]): { ok: true; args: ReplayArgs } 
 
 /** Republishes a capture written by `tgpulse record` to TG_RAW, with `source` set to `replay`. */
 export const replayCommand: Command = {
-  summary: 'republish a JSONL capture (from `tgpulse record`) to TG_RAW, paced by event time',
-  usage: USAGE,
+  reads: 'full',
   async run(argv, config) {
     if (argv[0] === '--help' || argv[0] === '-h') {
       process.stdout.write(`usage: ${USAGE}\n`);

@@ -107,8 +107,7 @@ export async function runSimulationRole(
 }
 
 export const simulateCommand: Command = {
-  summary: 'publish synthetic channels (with labelled anomalies) to TG_RAW',
-  usage: 'tgpulse simulate [--channels N] [--days D] [--speed X] [--live-days D] [--seed S] [--labels FILE]',
+  reads: 'full',
   async run(argv, config) {
     const { values } = parseArgs({ args: argv, options: SIMULATION_FLAGS });
     const opts = simulationOptions(values, config.dataDir);

@@ -9,8 +9,7 @@ import type { Command } from './command.ts';
 const SOURCES: readonly SinkSource[] = ['raw', 'derived', 'dlq'];
 
 export const sinkCommand: Command = {
-  summary: 'write TG_RAW, TG_DERIVED and TG_DLQ into ClickHouse',
-  usage: 'tgpulse sink [--sources raw,derived,dlq] [--rewind]',
+  reads: 'full',
   async run(argv, config) {
     const { values } = parseArgs({
       args: argv,

@@ -3,9 +3,7 @@ import { readStatus, renderStatus } from '../status.ts';
 import type { Command } from './command.ts';
 
 export const statusCommand: Command = {
-  summary:
-    'show what runs and where: API, ops, NATS, the warehouse ports and reader credentials, the control plane, the data folder',
-  usage: 'tgpulse status [--format text|json]',
+  reads: 'core',
   async run(argv, config) {
     const { values } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'text' } } });
     if (values.format !== 'text' && values.format !== 'json') throw new Error('--format expects text or json');

@@ -1,16 +1,8 @@
 import { parseArgs } from 'node:util';
 import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { removeInstance, writeInstance } from '../instance.ts';
-import {
-  createBotRole,
-  openControlRole,
-  runBotRole,
-  runProcessRole,
-  runSinkRole,
-  startApiRole,
-  superviseRole,
-  untilAborted,
-} from '../roles.ts';
+import { openControlRole, runProcessRole, runSinkRole, superviseRole, untilAborted } from '../roles.ts';
+import { createBotRole, runBotRole, startApiRole } from '../serving-roles.ts';
 import { startWorkers } from '../workers.ts';
 import { webhookRoute } from '../../bot/index.ts';
 import { listAccounts } from '../../control/index.ts';
@@ -21,9 +13,7 @@ import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simula
 import type { Command } from './command.ts';
 
 export const upCommand: Command = {
-  summary:
-    'run every role on the embedded stores: a private nats-server, the local warehouse, and one worker per core for processors and sinks',
-  usage: 'tgpulse up [--simulate] [--rewind-sinks] [--channels N] [--speed X] [--days D] [--seed S] [--labels FILE]',
+  reads: 'full',
   async run(argv, config) {
     const { values } = parseArgs({
       args: argv,

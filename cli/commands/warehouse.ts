@@ -4,9 +4,7 @@ import type { Command } from './command.ts';
 
 /** Runs the data folder's local warehouse server alone, migrated, until SIGTERM. */
 export const warehouseCommand: Command = {
-  summary:
-    'run the local ClickHouse server (chDB engine) of the data folder alone, for roles run as separate processes',
-  usage: 'tgpulse warehouse',
+  reads: 'full',
   async run(_argv, config) {
     if (config.warehouse.driver !== 'local')
       throw new Error('tgpulse warehouse runs the local server: TGPULSE_WAREHOUSE is not local');

@@ -5,8 +5,7 @@ import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';
 
 export const workerCommand: Command = {
-  summary: 'run processors and sinks together (what `up` starts on each core)',
-  usage: 'tgpulse worker',
+  reads: 'full',
   async run(_argv, config) {
     const ctx = new Context(config);
     const index = process.env.TGPULSE_WORKER_INDEX;

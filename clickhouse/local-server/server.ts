@@ -30,7 +30,8 @@ import {
 } from './config-files.ts';
 import { loadUsers, passwordFile } from './credentials.ts';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// Compiled (dist/clickhouse/local-server/server.js, see scripts/build.sh) the project root is one level further up.
+const PROJECT_ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../../' : '../../', import.meta.url));
 /** Built by scripts/build-warehouse.sh (bootstrap runs it). */
 export const LAUNCHER_PATH = join(PROJECT_ROOT, 'node_modules/.tgpulse/tgpulse-warehouse');
 const BUILD_SCRIPT = join(PROJECT_ROOT, 'scripts/build-warehouse.sh');
