@@ -11,13 +11,14 @@ if (!table) {
   process.exit(1);
 }
 
-const everyOther = (name) => Object.keys(modules).filter((m) => m !== name);
 const documented = new Map();
 for (const line of table[1].split('\n')) {
   const cells = line.match(/^\|\s*`([^`]+)`\s*\|\s*(.*?)\s*\|$/);
   if (!cells) continue;
   const [, name, deps] = cells;
-  documented.set(name, deps === '—' ? [] : deps === 'every module above' ? everyOther(name) : deps.split(/,\s*/));
+  // `every module above`: the rows before this one.
+  const above = [...documented.keys()];
+  documented.set(name, deps === '—' ? [] : deps === 'every module above' ? above : deps.split(/,\s*/));
 }
 
 const problems = [];
