@@ -4,6 +4,7 @@
  * around the routes is a plugin of plugins/ (named in brackets below), and
  * the order they are registered in below is the order a request meets them:
  *
+ *   (all)       a span per request and its handler [tracing]
  *   onRequest   URL size 414 [url-limit] → CORS [cors] → API key 401 [authentication] → rate limit 429 [rate-limit]
  *   preParsing  scope 403, and `export` for CSV [authentication]
  *   preHandler  channel allow-list 403 [authentication] → answer cache: 200/304 without a query [answer-cache]
@@ -24,6 +25,7 @@ import { cors } from './plugins/cors.ts';
 import { errorMapping } from './plugins/error-mapping.ts';
 import { apiMetrics, requestMetrics } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
+import { requestTracing } from './plugins/tracing.ts';
 import { urlLimit } from './plugins/url-limit.ts';
 import { registerChannelRoutes } from './routes/channels.ts';
 import { registerChartRoutes } from './routes/charts.ts';
@@ -59,6 +61,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   // First, so the OpenAPI document keeps naming it `def-0`.
   app.addSchema(Meta);
+  await app.register(requestTracing());
   await app.register(errorMapping, { log: deps.log });
   await app.register(requestMetrics, { metrics });
   await app.register(urlLimit, { maxLength: MAX_URL_LENGTH });

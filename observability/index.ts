@@ -2,5 +2,6 @@
  * Logs, metrics and the ops endpoint (health, readiness, /metrics) every role serves.
  */
 export { type OpsServer, type OpsServerOptions, startOpsServer } from './http.ts';
-export { createLogger, type Logger, silentLogger } from './log.ts';
+export { chooseLogFormat, createLogger, type LogFormat, type Logger, silentLogger } from './log.ts';
 export { PipelineMetrics } from './metrics.ts';
+export { startTracing, type Tracing } from './tracing.ts';

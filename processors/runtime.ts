@@ -24,6 +24,7 @@ import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '..
 import { reportRetry, retryNats } from '../streams/index.ts';
 import { EventPublisher } from '../streams/index.ts';
 import { CooperativeSlice, runConsumer } from '../streams/index.ts';
+import { inMessageSpan } from '../streams/index.ts';
 import { parseSubject, partitionFilter, partitionToken } from '../streams/contract/index.ts';
 import type { StreamsConfig } from '../streams/index.ts';
 import type { Logger } from '../observability/index.ts';
@@ -226,9 +227,12 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
               pending.push(m);
               continue;
             }
-            const { derived, dead } = handleMessage(state, changes, m, opts);
-            if (derived.length) await publisher.publish(derived);
-            if (dead.length) await dlq.send(dead);
+            // The derived publish joins the trace the raw message carries.
+            await inMessageSpan(`process ${spec.stream}`, m, { 'tgpulse.partition': p }, async () => {
+              const { derived, dead } = handleMessage(state, changes, m, opts);
+              if (derived.length) await publisher.publish(derived);
+              if (dead.length) await dlq.send(dead);
+            });
             lastSeq = m.seq;
             pending.push(m);
           }

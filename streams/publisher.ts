@@ -8,7 +8,8 @@
  * In-flight publish acks are bounded: `publish` waits for room, `flush`
  * waits for every ack and throws the first failure (after retries).
  */
-import { headers } from '@nats-io/transport-node';
+import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import { failSpan, startPublishSpan } from './tracing.ts';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { TgEvent } from './contract/index.ts';
 import { batchId, partitionOf } from './contract/index.ts';
@@ -168,6 +169,18 @@ export class EventPublisher {
     const h = headers();
     h.set('Tg-Kind', kind);
     h.set('Tg-Count', String(count));
+    const span = startPublishSpan(this.opts.stream, subject, count, h);
+    try {
+      await this.#publishAcked(subject, payload, msgId, h);
+    } catch (err) {
+      failSpan(span, err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
+  async #publishAcked(subject: string, payload: Uint8Array, msgId: string, h: MsgHdrs): Promise<void> {
     const ack = await withRetry(() => this.js.publish(subject, payload, { msgID: msgId, headers: h, timeout: 5000 }), {
       attempts: this.opts.attempts ?? Infinity,
       baseMs: 100,

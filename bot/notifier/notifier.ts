@@ -33,7 +33,7 @@ import { decodeBatch } from '../../streams/contract/index.ts';
 import type { StreamsConfig } from '../../streams/index.ts';
 import type { DurableSpec } from '../../streams/index.ts';
 import type { AnomalyEvent } from '../../streams/contract/index.ts';
-import { runConsumer } from '../../streams/index.ts';
+import { inMessageSpan, runConsumer } from '../../streams/index.ts';
 import { parseSubject } from '../../streams/contract/index.ts';
 import { decide } from './decide.ts';
 import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
@@ -90,7 +90,8 @@ export async function runNotifier(opts: NotifierOptions): Promise<void> {
     async handle(batch) {
       for (const msg of batch) {
         if (opts.signal.aborted) break; // unacked: redelivered to the next run
-        await handleMessage(msg, h);
+        // Alerts sent for an anomaly join the trace of the batch that raised it.
+        await inMessageSpan(`notify ${msg.info.stream}`, msg, {}, () => handleMessage(msg, h));
       }
     },
   });

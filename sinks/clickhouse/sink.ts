@@ -18,6 +18,8 @@ import type { DurableSpec } from '../../streams/index.ts';
 import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/index.ts';
 import { batchId } from '../../streams/contract/index.ts';
 import { CooperativeSlice, runConsumer } from '../../streams/index.ts';
+import { startBatchSpan, startMessageSpan } from '../../streams/index.ts';
+import type { Span } from '@opentelemetry/api';
 import { parseSubject } from '../../streams/contract/index.ts';
 import { withRetry } from '../../common/index.ts';
 import type { StreamsConfig } from '../../streams/index.ts';
@@ -151,6 +153,8 @@ const BACKLOG_WAIT_FACTOR = 4;
 class PendingInsert {
   readonly inserts = new Map<string, TableInsert>();
   messages: JsMsg[] = [];
+  /** One per message, continuing its trace until the insert holding it is written. */
+  spans: Span[] = [];
   rejected: DeadLetterRecord[] = [];
   #since: number | null = null;
   /** Messages the consumer still had for us after the last one added. */
@@ -193,6 +197,7 @@ class PendingInsert {
     }
     this.rejected.push(...rejected);
     this.messages.push(m);
+    this.spans.push(startMessageSpan(`sink ${m.info.stream}`, m, { 'tgpulse.sink': this.stage }));
     this.#since ??= Date.now();
     this.#backlog = m.info.pending;
   }
@@ -223,6 +228,7 @@ class PendingInsert {
   clear(): void {
     this.inserts.clear();
     this.messages = [];
+    this.spans = [];
     this.rejected = [];
     this.#since = null;
   }
@@ -324,6 +330,13 @@ async function writePending(
     for (const insert of pending.inserts.values()) {
       // The server driver already retries transient failures a few times; what
       // still fails here is either bad content or a ClickHouse that is down.
+      const span = startBatchSpan(`insert ${insert.table}`, pending.messages, {
+        'db.system': 'clickhouse',
+        'db.collection.name': insert.table,
+        'db.operation.name': 'INSERT',
+        'tgpulse.rows': insert.rows,
+        'messaging.batch.message_count': pending.messages.length,
+      });
       await untilWritten(
         async () => {
           try {
@@ -341,13 +354,14 @@ async function writePending(
         opts,
         stage,
         log,
-      );
+      ).finally(() => span.end());
     }
     if (pending.rejected.length) await dlq.send(pending.rejected);
   } finally {
     clearInterval(heartbeat);
   }
   for (const m of pending.messages) m.ack();
+  for (const span of pending.spans) span.end();
   opts.metrics.batchSize.observe(
     { stage: `${stage}_insert` },
     [...pending.inserts.values()].reduce((n, i) => n + i.rows, 0),
