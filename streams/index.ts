@@ -13,4 +13,4 @@ export { connectNats, natsReachable } from './nats.ts';
 export { EventPublisher, rawEventPublisher } from './publisher.ts';
 export { CooperativeSlice, runConsumer } from './runner.ts';
 export { ensureStreams, isNotFound, openCheckpointBucket } from './topology.ts';
-export { failSpan, inMessageSpan, startBatchSpan, startMessageSpan } from './tracing.ts';
+export { inMessageSpan, startBatchSpan, startMessageSpan } from './tracing.ts';
