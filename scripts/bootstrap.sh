@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what tgpulse needs on this machine, once: npm packages (when
-# node_modules is missing or older than package.json), and nats-server and
-# fonts-dejavu-core from the OS package manager when they are missing. Says
+# node_modules is missing or older than package.json), and nats-server,
+# fonts-dejavu-core and, for the tests (TGPULSE_BOOTSTRAP_TESTS=1, set by
+# scripts/test.sh), prometheus from the OS package manager when they are
+# missing. Says
 # exactly what to install when it cannot do it itself. Then builds the local
 # warehouse launcher (scripts/build-warehouse.sh), which needs gcc, and the
 # compiled CLI in dist/ (scripts/build.sh) when the sources changed.
@@ -62,13 +64,43 @@ fi
 if ! command -v gcc >/dev/null 2>&1 && ! command -v cc >/dev/null 2>&1 && [ "${TGPULSE_SKIP_GCC_INSTALL:-}" != "1" ]; then
   apt_missing+=(gcc libc6-dev)
 fi
+# The tests check the alert rules with promtool and scrape a running tgpulse with prometheus;
+# tgpulse itself never runs it, so only the test command (scripts/test.sh) asks for it.
+have_prometheus() {
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1
+}
+if [ "${TGPULSE_BOOTSTRAP_TESTS:-}" = "1" ] && ! have_prometheus && [ "${TGPULSE_SKIP_PROMETHEUS_INSTALL:-}" != "1" ]; then
+  apt_missing+=(prometheus)
+fi
+# Debian's prometheus starts its own service (a server on :9090) where services may start: under
+# systemd, or sysvinit without a policy-rc.d that forbids it. tgpulse needs only the binaries (each
+# test runs a prometheus of its own on a free port), so the service it just installed is stopped and
+# kept from starting at boot. $1 is the command prefix that runs as root ("" or "sudo -n").
+quiet_packaged_prometheus() {
+  local as_root="$1" again
+  if [ -d /run/systemd/system ]; then
+    $as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+    again="sudo systemctl enable --now prometheus"
+  elif [ -x /etc/init.d/prometheus ]; then
+    $as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    $as_root update-rc.d prometheus disable >/dev/null 2>&1 || true
+    again="sudo update-rc.d prometheus enable && sudo service prometheus start"
+  else
+    return 0
+  fi
+  echo "tgpulse: disabled the service of the prometheus package (tests run their own prometheus); to run it: $again" >&2
+}
 if [ "${#apt_missing[@]}" -gt 0 ]; then
+  # No recommends: prometheus's would add prometheus-node-exporter, another daemon; gcc's only
+  # recommend, libc6-dev, is listed explicitly.
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "tgpulse: installing ${apt_missing[*]} with apt-get..." >&2
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}") >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}") >&2
+    if [[ " ${apt_missing[*]} " == *" prometheus "* ]]; then quiet_packaged_prometheus ""; fi
   elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     echo "tgpulse: installing ${apt_missing[*]} with sudo apt-get..." >&2
-    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}") >&2
+    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}") >&2
+    if [[ " ${apt_missing[*]} " == *" prometheus "* ]]; then quiet_packaged_prometheus "sudo -n"; fi
   else
     for package in "${apt_missing[@]}"; do
       case "$package" in
@@ -81,6 +113,9 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
           ;;
         fonts-dejavu-core)
           echo "tgpulse: fonts-dejavu-core is missing (PNG charts need it). Install it with: sudo apt-get install fonts-dejavu-core" >&2
+          ;;
+        prometheus)
+          echo "tgpulse: prometheus is missing (the tests check infra/prometheus/ with it). Install it with: sudo apt-get install --no-install-recommends prometheus" >&2
           ;;
       esac
     done

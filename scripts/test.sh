@@ -4,7 +4,8 @@
 # boundaries, dead code) and vitest.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/bootstrap.sh"
+# The tests need a little more than tgpulse itself (promtool and prometheus).
+TGPULSE_BOOTSTRAP_TESTS=1 "$root/scripts/bootstrap.sh"
 cd "$root"
 "$root/scripts/lint.sh"
 npx vitest run "$@"
