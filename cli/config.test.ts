@@ -29,10 +29,22 @@ describe('configuration is read once and validated', () => {
     expect(() => loadConfig({ TGPULSE_NATS_URL: 'http://x' })).toThrow(/TGPULSE_NATS_URL/);
   });
 
+  it('reads the log format and the stop deadline', () => {
+    // Unset: chosen by whether stderr is a terminal (observability's chooseLogFormat).
+    expect(loadCoreConfig({}).logFormat).toBe(null);
+    expect(loadCoreConfig({ TGPULSE_LOG_FORMAT: '' }).logFormat).toBe(null);
+    expect(loadCoreConfig({ TGPULSE_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(loadCoreConfig({ TGPULSE_LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(() => loadCoreConfig({ TGPULSE_LOG_FORMAT: 'yaml' })).toThrow(/TGPULSE_LOG_FORMAT.*one of pretty, json/);
+    expect(loadConfig({}).stopDeadlineMs).toBe(25_000);
+    expect(loadConfig({ TGPULSE_STOP_DEADLINE_S: '3' }).stopDeadlineMs).toBe(3000);
+    expect(() => loadConfig({ TGPULSE_STOP_DEADLINE_S: '0' })).toThrow(/TGPULSE_STOP_DEADLINE_S/);
+  });
+
   it('gives the light commands the same core as the roles', () => {
     const env = { TGPULSE_DATA_DIR: '/tmp/x', TGPULSE_NATS_URL: 'nats://10.0.0.1:4222', TGPULSE_WAREHOUSE: 'server' };
-    const { dataDir, logLevel, explicitNatsUrl, warehouse, control } = loadConfig(env);
-    expect(loadCoreConfig(env)).toEqual({ dataDir, logLevel, explicitNatsUrl, warehouse, control });
+    const { dataDir, logLevel, logFormat, explicitNatsUrl, warehouse, control } = loadConfig(env);
+    expect(loadCoreConfig(env)).toEqual({ dataDir, logLevel, logFormat, explicitNatsUrl, warehouse, control });
     expect(() => loadCoreConfig({ TGPULSE_POSTGRES_URL: 'mysql://x' })).toThrow(/TGPULSE_POSTGRES_URL/);
   });
 

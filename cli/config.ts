@@ -29,6 +29,8 @@ export interface TgpulseConfig extends CoreConfig {
   leaseTtlMs: number;
   /** `up`: worker processes running processors and sinks (0: in the `up` process itself). */
   workers: number;
+  /** A stopping process exits at most this long after the first SIGTERM or SIGINT (ms). */
+  stopDeadlineMs: number;
   sink: SinkConfig;
   http: { host: string; port: number };
   api: ApiConfig;
@@ -45,6 +47,18 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
     meaning: 'Local data folder: chDB tables, the private nats-server store',
   },
   { name: 'TGPULSE_LOG_LEVEL', default: 'info', meaning: 'pino log level (trace, debug, info, warn, error)' },
+  {
+    name: 'TGPULSE_LOG_FORMAT',
+    default: '(by terminal)',
+    meaning:
+      '`pretty` (human-readable lines) or `json` (one object per line); unset = pretty when stderr is a terminal, json otherwise',
+  },
+  {
+    name: 'TGPULSE_STOP_DEADLINE_S',
+    default: '25',
+    meaning:
+      'A role exits at most this long after SIGTERM or Ctrl-C: what has not drained by then is left unacked (and redelivered), its child processes killed, exit code 1',
+  },
   {
     name: 'TGPULSE_NATS_URL',
     default: '(private)',
@@ -274,6 +288,7 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
     checkpointIntervalMs: int(env, 'TGPULSE_CHECKPOINT_INTERVAL_S', 5, 1, 3600) * 1000,
     leaseTtlMs: int(env, 'TGPULSE_PARTITION_LEASE_TTL_S', 10, 1, 600) * 1000,
     workers: int(env, 'TGPULSE_WORKERS', availableParallelism(), 0, 64),
+    stopDeadlineMs: int(env, 'TGPULSE_STOP_DEADLINE_S', 25, 1, 3600) * 1000,
     sink: {
       insertRows: int(env, 'TGPULSE_SINK_INSERT_ROWS', defaultSinkConfig.insertRows, 1, 10_000_000),
       insertBytes:

@@ -15,11 +15,12 @@ import { createDatabaseIfMissing } from '../clickhouse/index.ts';
 import { LocalWarehouse, LocalWarehouseError, readRunningWarehouse } from '../clickhouse/local-server/index.ts';
 import { sleep, withRetry } from '../common/index.ts';
 import { isNatsTimeout, reportRetry, retryNats } from '../streams/index.ts';
-import { createLogger, type Logger } from '../observability/index.ts';
+import { chooseLogFormat, createLogger, type LogFormat, type Logger } from '../observability/index.ts';
 import { PipelineMetrics } from '../observability/index.ts';
 import { runningLocalNats, startLocalNats, type LocalNats } from './local-nats.ts';
 import { startOpsServer, type OpsServer, type OpsServerOptions } from '../observability/index.ts';
 import type { TgpulseConfig } from './config.ts';
+import { Stopping } from './stopping.ts';
 
 export interface NatsContext {
   /** The server(s) connected to. */
@@ -33,31 +34,41 @@ export interface NatsContext {
 }
 
 export class Context {
+  /** The format of this process's logs, resolved once: its workers log the same way to the same stderr. */
+  readonly logFormat: LogFormat;
   readonly log: Logger;
   readonly metrics: PipelineMetrics;
   nats: NatsContext | null = null;
   warehouse: Warehouse | null = null;
   /** Set when this process started the local warehouse server (and so stops it). */
   localWarehouse: LocalWarehouse | null = null;
-  #closers: Array<() => Promise<void>> = [];
+  /** What is still running while the process stops, and its child processes (see lifecycle's deadline). */
+  readonly stopping = new Stopping();
+  #closers: Array<{ what: string; close: () => Promise<void> }> = [];
 
   constructor(
     readonly config: TgpulseConfig,
     opts: { log?: Logger; metrics?: PipelineMetrics } = {},
   ) {
-    this.log = opts.log ?? createLogger(config.logLevel);
+    this.logFormat = chooseLogFormat(config.logFormat, process.stderr.isTTY === true);
+    this.log = opts.log ?? createLogger(config.logLevel, { format: this.logFormat });
     this.metrics = opts.metrics ?? new PipelineMetrics({ defaultMetrics: true });
   }
 
-  /** Registers a resource to close; resources close in reverse order of opening. */
-  onClose(fn: () => Promise<void>): void {
-    this.#closers.push(fn);
+  /**
+   * Registers a resource to close; resources close in reverse order of opening.
+   * `what` names it in the stop deadline's log line when its closing hangs.
+   */
+  onClose(what: string, close: () => Promise<void>): void {
+    this.#closers.push({ what, close });
   }
 
   async close(): Promise<void> {
-    for (const c of this.#closers.reverse()) {
-      await c().catch((err) => this.log.error({ err }, 'error while closing a resource'));
+    for (const { what, close } of this.#closers.reverse()) {
+      this.stopping.closing(what);
+      await close().catch((err) => this.log.error({ err, resource: what }, 'error while closing a resource'));
     }
+    this.stopping.closing(null);
     this.#closers = [];
   }
 }
@@ -108,7 +119,8 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
   const kv = await retryNats(() => openCheckpointBucket(nc, cfg.streams), retry);
   const nats: NatsContext = { url, nc, js: jetstream(nc), jsm, kv, local };
   ctx.nats = nats;
-  ctx.onClose(async () => {
+  if (local) ctx.stopping.adoptChild('nats-server', local.process);
+  ctx.onClose(local ? 'the NATS connection and the private nats-server' : 'the NATS connection', async () => {
     await nc.drain().catch(() => nc.close());
     await local?.stop();
   });
@@ -128,7 +140,9 @@ export async function ensureLocalWarehouse(ctx: Context): Promise<void> {
     try {
       const server = await LocalWarehouse.start({ ...cfg, log: ctx.log });
       ctx.localWarehouse = server;
-      ctx.onClose(() => server.stop());
+      // Its pid changes when it restarts after a crash: read it when the deadline comes.
+      const release = ctx.stopping.adopt('the local warehouse', () => server.pid);
+      ctx.onClose('the local warehouse server', () => server.stop().finally(release));
       return;
     } catch (err) {
       // Another process may be starting the server on this folder right now: the engine's
@@ -148,7 +162,7 @@ export async function openWarehouseMigrated(ctx: Context): Promise<Warehouse> {
   if (cfg.driver === 'server') await createDatabaseIfMissing(cfg);
   const wh = await openWarehouse(cfg);
   ctx.warehouse = wh;
-  ctx.onClose(() => wh.close());
+  ctx.onClose('the warehouse connection', () => wh.close());
   const result = await migrate(wh, { target: renderTargetFor(ctx.config.warehouse) });
   if (result.applied.length) ctx.log.info({ applied: result.applied.map((m) => m.name) }, 'migrations applied');
   return wh;
@@ -170,6 +184,6 @@ export async function startOps(ctx: Context, more?: OpsServerOptions['more']): P
     readiness,
     more,
   });
-  ctx.onClose(() => ops.close());
+  ctx.onClose('the ops endpoint', () => ops.close());
   return ops;
 }

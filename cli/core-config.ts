@@ -9,10 +9,13 @@
 import { resolve } from 'node:path';
 import type { WarehouseConfig } from '../clickhouse/index.ts';
 import type { ControlConfig } from '../control/index.ts';
+import type { LogFormat } from '../observability/index.ts';
 
 export interface CoreConfig {
   dataDir: string;
   logLevel: string;
+  /** TGPULSE_LOG_FORMAT when set; null: pretty at a terminal, JSON elsewhere (observability's chooseLogFormat). */
+  logFormat: LogFormat | null;
   /**
    * TGPULSE_NATS_URL when set. Without it (null) every command uses the data
    * folder's private nats-server (started when none runs), never a NATS that
@@ -66,6 +69,10 @@ export function loadCoreConfig(env: Env = process.env): CoreConfig {
       'fatal',
       'silent',
     ] as const),
+    logFormat:
+      str(env, 'TGPULSE_LOG_FORMAT', '') === ''
+        ? null
+        : oneOf(env, 'TGPULSE_LOG_FORMAT', 'json', ['pretty', 'json'] as const satisfies readonly LogFormat[]),
     explicitNatsUrl: natsUrl(env),
     warehouse: warehouseConfig(env, dataDir),
     control: controlConfig(env, dataDir),

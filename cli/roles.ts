@@ -125,7 +125,7 @@ export function superviseRole(
   ctx: Context,
   stop: (reason: string) => void,
 ): Promise<void> {
-  return run.catch((err) => {
+  return ctx.stopping.role(name, run).catch((err) => {
     ctx.log.fatal({ err, role: name }, 'role failed; stopping');
     ctx.metrics.errors.inc({ stage: name, error: 'role_failed' });
     stop(`${name} failed: ${(err as Error).message}`);
@@ -136,7 +136,7 @@ export function superviseRole(
 /** Opens the control plane (closed through the context). */
 export async function openControlRole(ctx: Context): Promise<ControlPlane> {
   const control = await openControlFor(ctx.config, ctx.log);
-  ctx.onClose(() => control.close());
+  ctx.onClose('the control plane', () => control.close());
   return control;
 }
 

@@ -30,7 +30,7 @@ export async function startApiRole(
     registry: ctx.metrics.registry,
     routes,
   });
-  ctx.onClose(() => api.close());
+  ctx.onClose('the REST API', () => api.close());
   ctx.log.info({ url: api.url, docs: `${api.url}/docs`, control: control.driver }, 'REST API listening');
   return api;
 }

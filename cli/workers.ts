@@ -6,9 +6,14 @@
  * started `tgpulse process` and `tgpulse sink` would.
  *
  * The parent supervises them: a worker that exits unasked is restarted with
- * backoff; on stop each gets SIGTERM and drains. They never outlive the parent
- * (pdeathsig, and the IPC channel closing where that is missing). Their metrics
- * reach the parent's `/metrics` over IPC, labelled by worker.
+ * backoff; on stop each gets SIGTERM and drains, within a stop deadline shorter
+ * than the parent's (see {@link workerStopDeadlineS}). They never outlive the
+ * parent (pdeathsig, the IPC channel closing where that is missing, and the
+ * parent's own deadline kills them). Their metrics reach the parent's
+ * `/metrics` over IPC, labelled by worker.
+ *
+ * They write their logs straight to the parent's stderr (inherited), in the
+ * parent's format: pretty lines at a terminal, JSON for whatever reads it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -30,11 +35,23 @@ type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 /** What a worker and its parent say to each other over IPC. */
 export type WorkerMessage = { type: 'metrics?'; id: number } | { type: 'metrics'; id: number; metrics: MetricsJson };
 
+/**
+ * A worker's stop deadline (s): 60 % of its parent's, at least 1 s. The parent
+ * closes the warehouse and the nats-server the workers write through only
+ * after they stopped, so it keeps the rest of its own deadline for that.
+ */
+export function workerStopDeadlineS(parentDeadlineMs: number): number {
+  return Math.max(1, Math.floor((parentDeadlineMs / 1000) * 0.6));
+}
+
 export interface Workers {
   count: number;
   /** Every worker's metrics, for the parent's `/metrics`. */
   metrics(): Promise<MetricsJson[]>;
-  /** SIGTERM to each (they drain and checkpoint), SIGKILL after the grace period. */
+  /**
+   * SIGTERM to each (they drain and checkpoint), SIGKILL 1 s after their own
+   * stop deadline, for one that cannot even end itself.
+   */
   stop(): Promise<void>;
 }
 
@@ -52,18 +69,27 @@ export function startWorkers(ctx: Context, count: number, env: Record<string, st
   const slots: Slot[] = Array.from({ length: count }, (_, index) => ({ index, child: null, restarts: 0 }));
   let stopping = false;
   let nextId = 1;
+  const deadlineS = workerStopDeadlineS(ctx.config.stopDeadlineMs);
   const waiting = new Map<number, (m: MetricsJson) => void>();
 
   const launch = (slot: Slot) => {
     const [cmd, ...args] = [...dieWithParent(), process.execPath, ...NODE_ARGS, 'worker'];
     const child = spawn(cmd, args, {
-      env: { ...process.env, ...env, TGPULSE_WORKER_INDEX: String(slot.index), TGPULSE_HTTP_PORT: '0' },
+      env: {
+        ...process.env,
+        ...env,
+        TGPULSE_WORKER_INDEX: String(slot.index),
+        TGPULSE_HTTP_PORT: '0',
+        TGPULSE_LOG_FORMAT: ctx.logFormat,
+        TGPULSE_STOP_DEADLINE_S: String(deadlineS),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // A group of its own: Ctrl-C at the terminal reaches the parent alone, which then stops each
       // worker once (a second signal would make the worker exit without draining).
       detached: true,
     });
     slot.child = child;
+    ctx.stopping.adoptChild(`worker ${slot.index}`, child);
     child.on('message', (m: WorkerMessage) => {
       if (m.type === 'metrics') waiting.get(m.id)?.(m.metrics);
     });
@@ -79,7 +105,8 @@ export function startWorkers(ctx: Context, count: number, env: Record<string, st
       );
       setTimeout(() => !stopping && launch(slot), waitMs).unref();
     });
-    ctx.log.info({ worker: slot.index, pid: child.pid }, 'worker started');
+    // Not `pid`: that field is the logging process's own (pino's base), the parent here.
+    ctx.log.info({ worker: slot.index, worker_pid: child.pid }, 'worker started');
   };
   slots.forEach(launch);
 
@@ -102,7 +129,7 @@ export function startWorkers(ctx: Context, count: number, env: Record<string, st
     metrics: () => Promise.all(slots.flatMap((s) => (s.child?.connected ? [ask(s.child)] : []))),
     async stop() {
       stopping = true;
-      await Promise.all(slots.map((s) => (s.child ? stopChild(s.child, 30_000) : undefined)));
+      await Promise.all(slots.map((s) => (s.child ? stopChild(s.child, (deadlineS + 1) * 1000) : undefined)));
     },
   };
 }

@@ -15,8 +15,8 @@ export const apiCommand: Command = {
       await superviseRole('api', untilAborted(life.signal), ctx, life.stop);
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

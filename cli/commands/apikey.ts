@@ -134,7 +134,7 @@ export const apikeyCommand: Command = {
     const planned = planCommand('apikey', USAGE, argv, TERMINAL, () => plan(argv));
     if ('exit' in planned) return planned.exit;
     const { action } = planned;
-    const control = await openControlFor(config, createLogger(config.logLevel));
+    const control = await openControlFor(config, createLogger(config.logLevel, { format: config.logFormat }));
     try {
       return await action(control.pool);
     } catch (err) {

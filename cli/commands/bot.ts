@@ -28,8 +28,8 @@ export const botCommand: Command = {
       await superviseRole('bot', runBotRole(ctx, nats, warehouse, control, bot!, life.signal), ctx, life.stop);
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

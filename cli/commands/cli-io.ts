@@ -85,7 +85,7 @@ export async function withControl(
   action: (pool: Pool, log: Logger) => Promise<number>,
 ): Promise<number> {
   const io = deps.io ?? TERMINAL;
-  const log = deps.log ?? createLogger(config.logLevel);
+  const log = deps.log ?? createLogger(config.logLevel, { format: config.logFormat });
   const opened = deps.control === undefined ? await openControlFor(config, log) : null;
   try {
     return await action(deps.control ?? opened!.pool, log);

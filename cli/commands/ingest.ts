@@ -183,8 +183,8 @@ export const ingestCommand: Command = {
       await superviseRole('ingest', runIngestRole(ctx, nats, control.pool, life.signal, { progress }), ctx, life.stop);
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

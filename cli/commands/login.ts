@@ -166,7 +166,7 @@ export async function runLogin(argv: string[], config: TgpulseConfig, deps: Logi
     }
     throw err;
   }
-  const log = deps.log ?? createLogger(config.logLevel);
+  const log = deps.log ?? createLogger(config.logLevel, { format: config.logFormat });
   const prompter = terminalPrompter();
   try {
     const phone = normalizePhone(

@@ -17,8 +17,8 @@ export const processCommand: Command = {
       await superviseRole('process', runProcessRole(ctx, nats, life.signal, partitions), ctx, life.stop);
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

@@ -111,8 +111,8 @@ export const recordCommand: Command = {
       process.stdout.write(`recorded ${stats.events} events from ${stats.messages} messages to ${file}${invalid}\n`);
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

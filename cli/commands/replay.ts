@@ -100,8 +100,8 @@ export const replayCommand: Command = {
       }
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

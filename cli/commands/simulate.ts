@@ -118,8 +118,8 @@ export const simulateCommand: Command = {
       await superviseRole('simulate', runSimulationRole(ctx, nats, life.signal, opts), ctx, life.stop);
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

@@ -29,8 +29,8 @@ export const sinkCommand: Command = {
       await superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal, sources), ctx, life.stop);
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

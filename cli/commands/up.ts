@@ -44,7 +44,7 @@ export const upCommand: Command = {
         config.workers > 0
           ? startWorkers(ctx, config.workers, { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: config.dataDir })
           : null;
-      if (workers) ctx.onClose(() => workers.stop());
+      if (workers) ctx.onClose('the workers', () => workers.stop());
       const ops = await startOps(ctx, workers ? () => workers.metrics() : undefined);
       const control = await openControlRole(ctx);
       const bot = await createBotRole(ctx, warehouse, control);
@@ -59,7 +59,7 @@ export const upCommand: Command = {
         nats_url: nats.url,
         ...(control.wireUrl ? { postgres_url: control.wireUrl } : {}),
       });
-      ctx.onClose(async () => removeInstance(config.dataDir, process.pid));
+      ctx.onClose('the instance file', async () => removeInstance(config.dataDir, process.pid));
       ctx.log.info(
         {
           ops: ops.url,
@@ -73,7 +73,12 @@ export const upCommand: Command = {
       );
 
       const roles = workers
-        ? [untilAborted(life.signal).then(() => workers.stop())]
+        ? [
+            ctx.stopping.role(
+              'workers',
+              untilAborted(life.signal).then(() => workers.stop()),
+            ),
+          ]
         : [
             superviseRole('process', runProcessRole(ctx, nats, life.signal), ctx, life.stop),
             superviseRole('sink', runSinkRole(ctx, nats, warehouse, life.signal), ctx, life.stop),
@@ -102,8 +107,8 @@ export const upCommand: Command = {
       ctx.log.info('tgpulse up: stopped cleanly');
       return failed.length ? 1 : 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

@@ -22,8 +22,8 @@ export const warehouseCommand: Command = {
       await new Promise<void>((resolve) => life.signal.addEventListener('abort', () => resolve(), { once: true }));
       return 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
     }
   },
 };

@@ -29,8 +29,8 @@ export const workerCommand: Command = {
       const results = await Promise.allSettled(roles);
       return results.some((r) => r.status === 'rejected') ? 1 : 0;
     } finally {
-      life.dispose();
       await ctx.close();
+      life.dispose();
       letGo();
     }
   },
