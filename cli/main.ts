@@ -27,7 +27,14 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  return run();
+  // Off (nothing loaded) unless the OTEL_* environment names an endpoint; each role is its own service.
+  const { startTracing } = await import('../observability/tracing/index.ts');
+  const tracing = await startTracing(name);
+  try {
+    return await run();
+  } finally {
+    await tracing.shutdown();
+  }
 }
 
 /** The command bound to the configuration it reads, read from the environment now. */

@@ -4,4 +4,3 @@
 export { type OpsServer, type OpsServerOptions, startOpsServer } from './http.ts';
 export { chooseLogFormat, createLogger, type LogFormat, type Logger, silentLogger } from './log.ts';
 export { PipelineMetrics } from './metrics.ts';
-export { startTracing, type Tracing } from './tracing.ts';

@@ -16,7 +16,7 @@ import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import { silentLogger } from '../observability/log.ts';
-import { startTracing, type Tracing } from '../observability/tracing.ts';
+import { startTracing, type Tracing } from '../observability/tracing/tracing.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 import { publishSimulation } from './support/simulation.ts';
