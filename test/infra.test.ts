@@ -1,0 +1,201 @@
+/**
+ * infra/: the compose file and the Kubernetes manifests configure tgpulse only through
+ * documented variables and real commands and mount only files that exist; the NATS
+ * configs form a three-node JetStream cluster with authentication (run on loopback).
+ * Docker builds and `kubectl apply` are not run here (no registry, no cluster).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { parse, parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES } from '../cli/config.ts';
+import { isCommandName } from '../cli/commands/catalog.ts';
+import { anyFreePort, stopChild } from '../clickhouse/local-server/child.ts';
+import { findNatsServer } from '../cli/local-nats.ts';
+import { until } from './support/until.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const COMPOSE_DIR = join(ROOT, 'infra/compose');
+const DOCUMENTED = new Set(CONFIG_VARIABLES.map((v) => v.name));
+const ROLES = ['migrate', 'process', 'sink', 'api', 'bot', 'ingest'];
+
+const tgpulseVars = (env: Record<string, unknown>) => Object.keys(env).filter((k) => k.startsWith('TGPULSE_'));
+
+describe('compose.yaml', () => {
+  // Merge keys (`<<: *tgpulse`) as compose resolves them.
+  const compose = parse(readFileSync(join(COMPOSE_DIR, 'compose.yaml'), 'utf8'), { merge: true });
+  const services: Record<string, any> = compose.services;
+  const tgpulse = Object.entries(services).filter(([, s]) => String(s.image).startsWith('tgpulse:'));
+
+  it('runs each role as its own service, with a real tgpulse command', () => {
+    expect(tgpulse.map(([name]) => name).sort()).toEqual([...ROLES].sort());
+    for (const [name, s] of tgpulse) {
+      expect(isCommandName(s.command[0]), `${name}: ${s.command[0]}`).toBe(true);
+      expect(s.command[0]).toBe(name);
+    }
+    expect(services.process.deploy.replicas).toBeDefined();
+    expect(services.sink.deploy.replicas).toBeDefined();
+    expect(services.migrate.restart).toBe('no');
+  });
+
+  it('configures tgpulse only through documented variables, against the external stores', () => {
+    for (const [name, s] of tgpulse) {
+      for (const v of tgpulseVars(s.environment)) expect(DOCUMENTED.has(v), `${name}: ${v}`).toBe(true);
+      expect(s.environment.TGPULSE_WAREHOUSE).toBe('server');
+      expect(s.environment.TGPULSE_NATS_URL.split(',')).toHaveLength(3);
+      expect(s.environment.TGPULSE_POSTGRES_URL).toMatch(/^postgres:\/\//);
+    }
+  });
+
+  it('takes every secret from the environment and fails fast without it', () => {
+    const text = readFileSync(join(COMPOSE_DIR, 'compose.yaml'), 'utf8');
+    for (const key of [
+      'TGPULSE_CLICKHOUSE_PASSWORD',
+      'TGPULSE_SHARE_SECRET',
+      'TGPULSE_BOT_TOKEN',
+      'TGPULSE_SESSION_KEY',
+      'POSTGRES_PASSWORD',
+      'GF_SECURITY_ADMIN_PASSWORD',
+      'NATS_TGPULSE_PASSWORD',
+    ]) {
+      const m = text.match(new RegExp(`^\\s*${key}: (.*)$`, 'm'));
+      expect(m?.[1], key).toMatch(/^(\$\{[A-Z_]+:\?\}|'"\$\{[A-Z_]+:\?\}"')$/);
+    }
+  });
+
+  it('mounts and builds only files that exist', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const v of (s.volumes ?? []) as string[]) {
+        const source = v.split(':')[0];
+        if (!source.startsWith('.')) continue; // a named volume
+        expect(existsSync(resolve(COMPOSE_DIR, source)), `${name}: ${source}`).toBe(true);
+      }
+      if (s.build) expect(existsSync(resolve(COMPOSE_DIR, s.build.context, s.build.dockerfile))).toBe(true);
+    }
+  });
+});
+
+describe('k8s manifests', () => {
+  const dir = join(ROOT, 'infra/k8s');
+  const docs = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS()))
+    .filter((d) => d !== null);
+
+  it('sets only documented variables in the ConfigMap and the Secret', () => {
+    const maps = docs.filter((d) => d.kind === 'ConfigMap' || d.kind === 'Secret');
+    expect(maps).toHaveLength(2);
+    for (const m of maps) {
+      const keys = Object.keys(m.data ?? m.stringData);
+      for (const k of keys) expect(DOCUMENTED.has(k), `${m.kind}: ${k}`).toBe(true);
+    }
+  });
+
+  it('runs each role with a real command: migrate as a Job, the rest as Deployments', () => {
+    const runs = docs
+      .filter((d) => d.kind === 'Deployment' || d.kind === 'Job')
+      .map((d) => ({ kind: d.kind, args: d.spec.template.spec.containers[0].args }));
+    for (const r of runs) expect(isCommandName(r.args[0]), r.args[0]).toBe(true);
+    expect(runs.filter((r) => r.kind === 'Job').map((r) => r.args[0])).toEqual(['migrate']);
+    expect(runs.map((r) => r.args[0]).sort()).toEqual([...ROLES].sort());
+  });
+
+  it('lists every manifest in the kustomization', () => {
+    const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'));
+    for (const f of k.resources) expect(existsSync(join(dir, f)), f).toBe(true);
+  });
+});
+
+/** Replace `from` in `text`, failing when the config no longer contains it. */
+function swap(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`config has no ${JSON.stringify(from)}`);
+  return text.replace(from, to);
+}
+
+describe('infra/nats cluster', () => {
+  const work = mkdtempSync(join(tmpdir(), 'tgpulse-infra-nats-'));
+  const password = `0${randomBytes(12).toString('hex')}`;
+  const servers: ChildProcess[] = [];
+  const logs: string[] = ['', '', ''];
+  let clientPorts: number[] = [];
+  let httpPorts: number[] = [];
+
+  beforeAll(async () => {
+    const natsServer = findNatsServer();
+    if (natsServer === null) throw new Error('nats-server not found on PATH');
+    const ports = await Promise.all(Array.from({ length: 9 }, () => anyFreePort()));
+    clientPorts = ports.slice(0, 3);
+    httpPorts = ports.slice(3, 6);
+    const routePorts = ports.slice(6, 9);
+    // Quoted as compose passes them (nats-server parses the values as config text); the
+    // passwords start with a digit, which unquoted would be read as a number.
+    const routeSecret = `1${randomBytes(8).toString('hex')}`;
+    const env = {
+      PATH: process.env.PATH,
+      NATS_TGPULSE_PASSWORD: `"${password}"`,
+      NATS_SYS_PASSWORD: `"9${randomBytes(8).toString('hex')}"`,
+      NATS_ROUTE_PASSWORD: `"${routeSecret}"`,
+      ...Object.fromEntries(
+        routePorts.map((p, i) => [`NATS_ROUTE_${i + 1}`, `"nats://route:${routeSecret}@127.0.0.1:${p}"`]),
+      ),
+    };
+    for (let i = 0; i < 3; i++) {
+      let conf = readFileSync(join(ROOT, `infra/nats/nats-${i + 1}.conf`), 'utf8');
+      conf = swap(conf, 'listen: 0.0.0.0:4222', `listen: 127.0.0.1:${clientPorts[i]}`);
+      conf = swap(conf, 'http: 0.0.0.0:8222', `http: 127.0.0.1:${httpPorts[i]}`);
+      conf = swap(conf, 'listen: 0.0.0.0:6222', `listen: 127.0.0.1:${routePorts[i]}`);
+      conf = swap(conf, 'store_dir: /data/jetstream', `store_dir: "${join(work, `store-${i + 1}`)}"`);
+      const file = join(work, `nats-${i + 1}.conf`);
+      writeFileSync(file, conf);
+      const child = spawn(natsServer, ['-c', file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr?.on('data', (b: Buffer) => (logs[i] = (logs[i] + b.toString()).slice(-4000)));
+      servers.push(child);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => stopChild(s, 5000)));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('forms a cluster with a JetStream meta leader', async () => {
+    const jsz = async (port: number) => (await fetch(`http://127.0.0.1:${port}/jsz`)).json() as Promise<any>;
+    const formed = async () => {
+      const all = await Promise.all(httpPorts.map(jsz)).catch(() => null);
+      return all?.every((j) => j.meta_cluster?.leader && j.meta_cluster.cluster_size === 3) ?? false;
+    };
+    await until('JetStream meta leader on all three nodes', formed, 30_000, 200).catch((err) => {
+      throw new Error(`${err.message}\n${logs.join('\n---\n')}`);
+    });
+  });
+
+  it('keeps its nodes running', () => {
+    for (const s of servers) expect(s.exitCode, logs.join('\n---\n')).toBeNull();
+  });
+
+  it('takes an R3 stream from the tgpulse user; refuses a wrong password', async () => {
+    const urls = clientPorts.map((p) => `127.0.0.1:${p}`);
+    const nc = await connect({ servers: urls, user: 'tgpulse', pass: password });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const info = await jsm.streams.add({ name: 'INFRA_R3', subjects: ['infra.r3'], num_replicas: 3 });
+      expect(info.cluster?.replicas ?? []).toHaveLength(2);
+    } finally {
+      await nc.close();
+    }
+    await expect(connect({ servers: urls, user: 'tgpulse', pass: 'wrong', reconnect: false })).rejects.toThrow();
+    // What tgpulse does today (no credentials): lands in the TGPULSE account through no_auth_user.
+    const anon = await connect({ servers: urls, reconnect: false });
+    try {
+      expect((await (await jetstreamManager(anon)).streams.info('INFRA_R3')).config.num_replicas).toBe(3);
+    } finally {
+      await anon.close();
+    }
+  });
+});
