@@ -63,7 +63,7 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
     name: 'TGPULSE_NATS_URL',
     default: '(private)',
     meaning:
-      'NATS server(s) with JetStream, comma separated; unset = a private nats-server with its store in the data folder, on a free port',
+      'NATS server(s) with JetStream, comma separated, credentials in the first URL (`nats://user:password@host:4222,nats://host2:4222`); unset = a private nats-server with its store in the data folder, on a free port',
   },
   {
     name: 'TGPULSE_PARTITIONS',

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { readRunningWarehouse, readerPasswordFile } from '../clickhouse/local-server/index.ts';
 import { READER_USER } from '../clickhouse/local-server/index.ts';
 import { runningLocalNats } from './local-nats.ts';
+import { redactUrl } from '../common/index.ts';
 import { readInstance } from './instance.ts';
 import type { CoreConfig } from './core-config.ts';
 
@@ -41,7 +42,7 @@ export function readStatus(config: CoreConfig): Status {
     running: instance !== null,
     api_url: instance?.api_url ?? null,
     ops_url: instance?.url ?? null,
-    nats_url: nats,
+    nats_url: nats === null ? null : redactUrl(nats),
     warehouse: {
       driver: wh.driver,
       http_url: wh.driver === 'server' ? wh.url : (local?.http_url ?? null),
@@ -53,17 +54,6 @@ export function readStatus(config: CoreConfig): Status {
     control_plane: control,
     data_dir: config.dataDir,
   };
-}
-
-/** A URL without its password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 /** The status as lines for a terminal. */

@@ -6,4 +6,5 @@ export { SECOND_MS, MINUTE_MS, HOUR_MS, DAY_MS, isTimeZone } from './time.ts';
 export { backoffMs, sleep, withRetry, type RetryOptions } from './retry.ts';
 export { RateLimiter } from './token-bucket.ts';
 export { fnv1a32 } from './hash.ts';
+export { redactUrl } from './redact.ts';
 export { REPORT_SECTIONS, type ReportSection } from './report-sections.ts';

@@ -16,6 +16,7 @@ import pg, { type Pool } from 'pg';
 import { silentLogger, type Logger } from '../observability/index.ts';
 import type { ControlConfig } from './config.ts';
 import { migrateControl } from './migrate.ts';
+import { redactUrl } from '../common/index.ts';
 
 /**
  * An open control plane. Query through `pool`; `close()` when done.
@@ -254,17 +255,6 @@ function handle(
     },
     close: () => (closing ??= release()),
   };
-}
-
-/** The URL without its password, for messages and logs. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparsable URL>';
-  }
 }
 
 /** A one-line reason; connection failures to `localhost` arrive as an AggregateError with an empty message. */

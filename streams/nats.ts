@@ -4,12 +4,13 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../observability/index.ts';
-import { withRetry } from '../common/index.ts';
+import { redactUrl, withRetry } from '../common/index.ts';
+import { natsServers } from './nats-servers.ts';
 
 export async function connectNats(url: string, name: string, log?: Logger): Promise<NatsConnection> {
   const open = () =>
     connect({
-      servers: url.split(',').map((s) => s.trim()),
+      ...natsServers(url),
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
@@ -25,10 +26,13 @@ export async function connectNats(url: string, name: string, log?: Logger): Prom
     maxMs: 5000,
     isFatal: (err) => (err as Error)?.name !== 'TimeoutError',
     onRetry: (err, attempt) =>
-      log?.warn({ err: String(err), url, attempt }, 'NATS accepted the connection but did not answer; retrying'),
+      log?.warn(
+        { err: String(err), url: redactUrl(url), attempt },
+        'NATS accepted the connection but did not answer; retrying',
+      ),
   }).catch((err) => {
     throw new Error(
-      `cannot connect to NATS at ${url}: ${(err as Error).message}. Is nats-server running with JetStream (-js)?`,
+      `cannot connect to NATS at ${redactUrl(url)}: ${(err as Error).message}. Is nats-server running with JetStream (-js)?`,
       { cause: err },
     );
   });
@@ -54,7 +58,7 @@ export async function connectNats(url: string, name: string, log?: Logger): Prom
 export async function natsReachable(url: string, timeoutMs = 1500): Promise<boolean> {
   try {
     const nc = await connect({
-      servers: url.split(','),
+      ...natsServers(url),
       timeout: timeoutMs,
       maxReconnectAttempts: 0,
       reconnect: false,

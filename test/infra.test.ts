@@ -18,6 +18,7 @@ import { CONFIG_VARIABLES } from '../cli/config.ts';
 import { isCommandName } from '../cli/commands/catalog.ts';
 import { anyFreePort, stopChild } from '../clickhouse/local-server/child.ts';
 import { findNatsServer } from '../cli/local-nats.ts';
+import { connectNats } from '../streams/nats.ts';
 import { until } from './support/until.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -190,12 +191,17 @@ describe('infra/nats cluster', () => {
       await nc.close();
     }
     await expect(connect({ servers: urls, user: 'tgpulse', pass: 'wrong', reconnect: false })).rejects.toThrow();
-    // What tgpulse does today (no credentials): lands in the TGPULSE account through no_auth_user.
-    const anon = await connect({ servers: urls, reconnect: false });
+    // Nobody gets in without credentials.
+    await expect(connect({ servers: urls, reconnect: false })).rejects.toThrow();
+    // tgpulse logs in with the credentials of TGPULSE_NATS_URL, as compose writes it.
+    const tg = await connectNats(
+      [`nats://tgpulse:${password}@${urls[0]}`, ...urls.slice(1).map((u) => `nats://${u}`)].join(','),
+      'infra-test',
+    );
     try {
-      expect((await (await jetstreamManager(anon)).streams.info('INFRA_R3')).config.num_replicas).toBe(3);
+      expect((await (await jetstreamManager(tg)).streams.info('INFRA_R3')).config.num_replicas).toBe(3);
     } finally {
-      await anon.close();
+      await tg.close();
     }
   });
 });

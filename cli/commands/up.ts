@@ -11,6 +11,7 @@ import { lifecycle } from './lifecycle.ts';
 import { ackedButMissing, rewindSinks } from '../../sinks/index.ts';
 import { simulationOptions, SIMULATION_FLAGS, runSimulationRole } from './simulate.ts';
 import type { Command } from './command.ts';
+import { redactUrl } from '../../common/index.ts';
 
 export const upCommand: Command = {
   reads: 'full',
@@ -56,7 +57,8 @@ export const upCommand: Command = {
         url: ops.url,
         started_at: Date.now(),
         api_url: api.url,
-        nats_url: nats.url,
+        // instance.json is readable by other local users' tools: no password in it.
+        nats_url: redactUrl(nats.url),
         ...(control.wireUrl ? { postgres_url: control.wireUrl } : {}),
       });
       ctx.onClose('the instance file', async () => removeInstance(config.dataDir, process.pid));
