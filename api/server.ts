@@ -5,9 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Warehouse } from '../clickhouse/index.ts';
-import type { ControlPlane } from '../control/index.ts';
-import { shareSecret } from '../control/index.ts';
-import type { ControlConfig } from '../control/index.ts';
+import { type ControlPlane, shareSecret, type ControlConfig } from '../control/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { buildApi } from './app.ts';
 import type { ApiConfig } from './config.ts';

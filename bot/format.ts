@@ -3,8 +3,7 @@
  * (channel ids, metric names, post text fragments) is escaped; numbers are
  * formatted for people (1.2k, 3.4M; percentages with one decimal).
  */
-import type { AnswerMeta } from '../read/index.ts';
-import type { Period } from '../read/index.ts';
+import type { AnswerMeta, Period } from '../read/index.ts';
 
 /** Text cut to `max` characters with an ellipsis: data and input can be kilobytes, a message holds 4096. */
 export function clip(text: string, max: number): string {

@@ -13,8 +13,7 @@ import { defaultProcessorConfig, type ProcessorConfig } from '../processors/oper
 import type { ApiConfig } from '../api/index.ts';
 import type { BotConfig } from '../bot/index.ts';
 import { DEFAULT_MTPROTO_CONFIG, pollTiersUpTo, type MtprotoConfig } from '../ingest/mtproto/index.ts';
-import { parseSessionKey } from '../control/index.ts';
-import { checkProxy, redactProxy } from '../control/index.ts';
+import { parseSessionKey, checkProxy, redactProxy } from '../control/index.ts';
 import { type CoreConfig, ConfigError, type Env, int, loadCoreConfig, oneOf, str } from './core-config.ts';
 
 export { ConfigError } from './core-config.ts';

@@ -7,18 +7,34 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { join } from 'node:path';
-import { connectNats } from '../streams/index.ts';
-import { ensureStreams, openCheckpointBucket } from '../streams/index.ts';
-import { openWarehouse, type Warehouse } from '../clickhouse/index.ts';
-import { migrate, renderTargetFor } from '../clickhouse/index.ts';
-import { createDatabaseIfMissing } from '../clickhouse/index.ts';
+import {
+  connectNats,
+  ensureStreams,
+  openCheckpointBucket,
+  isNatsTimeout,
+  reportRetry,
+  retryNats,
+} from '../streams/index.ts';
+import {
+  openWarehouse,
+  type Warehouse,
+  migrate,
+  renderTargetFor,
+  createDatabaseIfMissing,
+} from '../clickhouse/index.ts';
 import { LocalWarehouse, LocalWarehouseError, readRunningWarehouse } from '../clickhouse/local-server/index.ts';
 import { sleep, withRetry } from '../common/index.ts';
-import { isNatsTimeout, reportRetry, retryNats } from '../streams/index.ts';
-import { chooseLogFormat, createLogger, type LogFormat, type Logger } from '../observability/index.ts';
-import { PipelineMetrics } from '../observability/index.ts';
+import {
+  chooseLogFormat,
+  createLogger,
+  type LogFormat,
+  type Logger,
+  PipelineMetrics,
+  startOpsServer,
+  type OpsServer,
+  type OpsServerOptions,
+} from '../observability/index.ts';
 import { runningLocalNats, startLocalNats, type LocalNats } from './local-nats.ts';
-import { startOpsServer, type OpsServer, type OpsServerOptions } from '../observability/index.ts';
 import type { TgpulseConfig } from './config.ts';
 import { Stopping } from './stopping.ts';
 

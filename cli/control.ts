@@ -4,8 +4,7 @@
  * (`tgpulse apikey`) reach the same store through the Postgres wire endpoint
  * that process serves and recorded in data/instance.json.
  */
-import type { ControlConfig } from '../control/index.ts';
-import { openControlPlane, type ControlPlane } from '../control/index.ts';
+import { type ControlConfig, openControlPlane, type ControlPlane } from '../control/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { CoreConfig } from './core-config.ts';
 import { readInstance } from './instance.ts';

@@ -14,8 +14,7 @@
  * number scores 0 and leaves the detector untouched.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { SeriesTransform } from '../processors/operators/index.ts';
-import { SeriesDetector, type SeriesDetectorConfig } from '../processors/operators/index.ts';
+import { type SeriesTransform, SeriesDetector, type SeriesDetectorConfig } from '../processors/operators/index.ts';
 
 /**
  * Defaults for a generic series of unknown scale and no known season (NAB

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TelegramClient } from 'telegram';
+import { type TelegramClient, Api } from 'telegram';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { addAccount } from '../control/mtproto-accounts.ts';
@@ -10,7 +10,6 @@ import { silentLogger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { dlqSubject, eventSubject } from '../streams/contract/subjects.ts';
 import type { DeadLetterRecord } from '../streams/dlq.ts';
-import { Api } from 'telegram';
 import { sleep } from '../common/retry.ts';
 import type { PostEvent } from '../streams/contract/events.ts';
 import { FakeTelegram } from '../test/support/fake-telegram.ts';

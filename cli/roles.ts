@@ -6,13 +6,9 @@
  */
 import type { ControlPlane } from '../control/index.ts';
 import { openControlFor } from './control.ts';
-import { runPartition } from '../processors/index.ts';
-import { runOwnership } from '../processors/index.ts';
+import { runPartition, runOwnership } from '../processors/index.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { LeaseTable } from '../streams/index.ts';
-import { connectNats } from '../streams/index.ts';
-import { reportRetry, retryNats } from '../streams/index.ts';
-import { openCheckpointBucket } from '../streams/index.ts';
+import { LeaseTable, connectNats, reportRetry, retryNats, openCheckpointBucket } from '../streams/index.ts';
 import { runSink, type SinkSource } from '../sinks/index.ts';
 import type { Context, NatsContext } from './context.ts';
 import type { Warehouse } from '../clickhouse/index.ts';

@@ -4,8 +4,7 @@
  * those files.
  */
 import { join } from 'node:path';
-import { readRunningWarehouse, readerPasswordFile } from '../clickhouse/local-server/index.ts';
-import { READER_USER } from '../clickhouse/local-server/index.ts';
+import { readRunningWarehouse, readerPasswordFile, READER_USER } from '../clickhouse/local-server/index.ts';
 import { runningLocalNats } from './local-nats.ts';
 import { redactUrl } from '../common/index.ts';
 import { readInstance } from './instance.ts';

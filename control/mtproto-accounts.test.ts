@@ -3,7 +3,7 @@ import { madeUpSession } from '../test/support/fake-telegram.ts';
 import { beforeAll, expect, it } from 'vitest';
 import { listAudit } from './audit.ts';
 import { acquireLeases } from './collector-leases.ts';
-import { leasesOf } from './testing.ts';
+import { leasesOf, describeControl } from './testing.ts';
 import { ControlError } from './errors.ts';
 import {
   accountSession,
@@ -18,7 +18,6 @@ import {
   setAccountStatus,
 } from './mtproto-accounts.ts';
 import { decryptSession, encryptSession, SessionKeyError } from './session-crypto.ts';
-import { describeControl } from './testing.ts';
 import { upsertChannel } from './tracked-channels.ts';
 
 const key = randomBytes(32);

@@ -15,12 +15,10 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { assignPartitions } from '../streams/index.ts';
-import type { LeaseTable, ObservedLease } from '../streams/index.ts';
+import { assignPartitions, type LeaseTable, type ObservedLease } from '../streams/index.ts';
 import { sleep } from '../common/index.ts';
 import { partitionToken } from '../streams/contract/index.ts';
-import type { Logger } from '../observability/index.ts';
-import type { PipelineMetrics } from '../observability/index.ts';
+import type { Logger, PipelineMetrics } from '../observability/index.ts';
 import type { PartitionLease } from './runtime.ts';
 
 export interface OwnershipOptions {

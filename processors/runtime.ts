@@ -16,29 +16,44 @@
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { RawEvent, TgEvent } from '../streams/contract/index.ts';
-import { decodeBatch, type DecodeFailure } from '../streams/contract/index.ts';
-import { CheckpointStore } from '../streams/index.ts';
-import { deleteConsumer, removeOtherConsumers, type DurableSpec } from '../streams/index.ts';
-import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../streams/index.ts';
-import { reportRetry, retryNats } from '../streams/index.ts';
-import { EventPublisher } from '../streams/index.ts';
-import { CooperativeSlice, runConsumer } from '../streams/index.ts';
-import { inMessageSpan } from '../streams/index.ts';
-import { parseSubject, partitionFilter, partitionToken } from '../streams/contract/index.ts';
-import type { StreamsConfig } from '../streams/index.ts';
-import type { Logger } from '../observability/index.ts';
-import type { PipelineMetrics } from '../observability/index.ts';
-import type { ProcessorConfig } from './operators/index.ts';
 import {
+  type RawEvent,
+  type TgEvent,
+  decodeBatch,
+  type DecodeFailure,
+  parseSubject,
+  partitionFilter,
+  partitionToken,
+} from '../streams/contract/index.ts';
+import {
+  CheckpointStore,
+  deleteConsumer,
+  removeOtherConsumers,
+  type DurableSpec,
+  DeadLetterPublisher,
+  deadLetterRecord,
+  type DeadLetterRecord,
+  reportRetry,
+  retryNats,
+  EventPublisher,
+  CooperativeSlice,
+  runConsumer,
+  inMessageSpan,
+  type StreamsConfig,
+} from '../streams/index.ts';
+import type { Logger, PipelineMetrics } from '../observability/index.ts';
+import {
+  type ProcessorConfig,
   createPartitionState,
   partitionWatermark,
   processEvent,
   restoreState,
   serializeState,
   type PartitionState,
+  applyDelta,
+  serializeDelta,
+  StateChanges,
 } from './operators/index.ts';
-import { applyDelta, serializeDelta, StateChanges } from './operators/index.ts';
 
 export const PROCESS_STAGE = 'process';
 

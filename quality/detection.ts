@@ -12,10 +12,13 @@
  * ```
  */
 import type { AnomalyLabel, Simulator } from '../ingest/simulator/index.ts';
-import type { AnomalyEvent, RawEvent } from '../streams/contract/index.ts';
-import { partitionOf } from '../streams/contract/index.ts';
-import type { ProcessorConfig } from '../processors/operators/index.ts';
-import { createPartitionState, processEvent, type PartitionState } from '../processors/operators/index.ts';
+import { type AnomalyEvent, type RawEvent, partitionOf } from '../streams/contract/index.ts';
+import {
+  type ProcessorConfig,
+  createPartitionState,
+  processEvent,
+  type PartitionState,
+} from '../processors/operators/index.ts';
 import { DAY_MS, HOUR_MS } from '../common/index.ts';
 
 /** An opened anomaly as the scorer sees it (one row of `anomaly_events` with state `opened`). */

@@ -11,8 +11,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { isNotFound } from './topology.ts';
-import type { PipelineMetrics } from '../observability/index.ts';
-import type { Logger } from '../observability/index.ts';
+import type { PipelineMetrics, Logger } from '../observability/index.ts';
 
 const NS = 1_000_000;
 

@@ -5,9 +5,7 @@
  * nothing is lost without a trace (the sink stores them in `dead_letters`).
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { DeadLetterReason, DecodeFailure } from './contract/index.ts';
-import { eventId } from './contract/index.ts';
-import { dlqSubject } from './contract/index.ts';
+import { type DeadLetterReason, type DecodeFailure, eventId, dlqSubject } from './contract/index.ts';
 import { retryNats } from './nats-errors.ts';
 import type { PipelineMetrics } from '../observability/index.ts';
 

@@ -6,8 +6,7 @@
  * someone else wrote the key, which is how fencing and leases work.
  */
 import { withRetry, type RetryOptions } from '../common/index.ts';
-import type { Logger } from '../observability/index.ts';
-import type { PipelineMetrics } from '../observability/index.ts';
+import type { Logger, PipelineMetrics } from '../observability/index.ts';
 
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'NoResponders', 'RequestError', 'ConnectionError']);
 

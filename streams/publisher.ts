@@ -11,13 +11,10 @@
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import { failSpan, startPublishSpan } from './tracing.ts';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { TgEvent } from './contract/index.ts';
-import { batchId, partitionOf } from './contract/index.ts';
-import { batchSubject, eventSubject } from './contract/index.ts';
+import { type TgEvent, batchId, partitionOf, batchSubject, eventSubject } from './contract/index.ts';
 import { withRetry } from '../common/index.ts';
 import { isTransientNatsError } from './nats-errors.ts';
-import type { PipelineMetrics } from '../observability/index.ts';
-import type { Logger } from '../observability/index.ts';
+import type { PipelineMetrics, Logger } from '../observability/index.ts';
 import type { StreamsConfig } from './config.ts';
 
 export interface PublisherOptions {

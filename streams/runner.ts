@@ -17,8 +17,7 @@ import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstrea
 import { ensureDurable, resetDurable, watchConsumerLag, type DurableSpec } from './consumers.ts';
 import { BatchPuller } from './puller.ts';
 import { reportRetry, retryNats } from './nats-errors.ts';
-import type { Logger } from '../observability/index.ts';
-import type { PipelineMetrics } from '../observability/index.ts';
+import type { Logger, PipelineMetrics } from '../observability/index.ts';
 
 export interface ConsumerHandler {
   /**

@@ -12,8 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelIdOf, generateData } from '../bench/api-data.ts';
 import { openTempWarehouse, sharedTestWarehouse, type TempWarehouse } from '../clickhouse/testing.ts';
 import { DAY_MS, HOUR_MS } from '../common/index.ts';
-import type { RecordedSql } from '../infra/grafana/clickhouse.ts';
-import { CLICKHOUSE } from '../infra/grafana/clickhouse.ts';
+import { type RecordedSql, CLICKHOUSE } from '../infra/grafana/clickhouse.ts';
 import { DASHBOARDS, DASHBOARDS_DIR, renderDashboard } from '../infra/grafana/dashboards.ts';
 import { expandMacros, interpolateVariables, type QueryContext, sqlAsGrafanaSendsIt } from '../infra/grafana/macros.ts';
 

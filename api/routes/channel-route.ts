@@ -7,9 +7,15 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Static, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyRequest, RawRequestDefaultExpression, RawServerDefault, RouteGenericInterface } from 'fastify';
-import { toCsv, type CsvColumn, type CsvRow } from '../../read/index.ts';
-import { answerMeta, type ChannelFreshness } from '../../read/index.ts';
-import type { Granularity, Period } from '../../read/index.ts';
+import {
+  toCsv,
+  type CsvColumn,
+  type CsvRow,
+  answerMeta,
+  type ChannelFreshness,
+  type Granularity,
+  type Period,
+} from '../../read/index.ts';
 import type { ApiApp, RouteContext } from '../context.ts';
 import { ErrorBody, unknownChannel } from '../errors.ts';
 import { Memo } from '../memo.ts';

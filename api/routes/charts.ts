@@ -5,8 +5,7 @@
  * image has no room for a meta block.
  */
 import { Type } from '@sinclair/typebox';
-import { channelChart, isChartMetric, type ChartName, CHART_METRICS } from '../../read/charts/index.ts';
-import { renderChart } from '../../read/charts/index.ts';
+import { channelChart, isChartMetric, type ChartName, CHART_METRICS, renderChart } from '../../read/charts/index.ts';
 import { answerMeta } from '../../read/index.ts';
 import type { ApiApp, RouteContext } from '../context.ts';
 import { ErrorBody, invalidParameter, unknownChannel } from '../errors.ts';

@@ -18,8 +18,13 @@ import { html, metricName } from '../format.ts';
 import { timeZoneOf } from './best-time.ts';
 import { oneOf } from './channel-command.ts';
 import { replyHtml, replyProblem } from './reply.ts';
-import { POST_VIEWS_METRIC, QUIET_METRIC, WINDOW_METRICS } from '../../streams/contract/index.ts';
-import { SEVERITIES, type Severity } from '../../streams/contract/index.ts';
+import {
+  POST_VIEWS_METRIC,
+  QUIET_METRIC,
+  WINDOW_METRICS,
+  SEVERITIES,
+  type Severity,
+} from '../../streams/contract/index.ts';
 
 /** Metrics the detectors alert on: the window metrics, a post's views at age, and a posting gap. */
 export const ALERT_METRICS: readonly string[] = [...WINDOW_METRICS, POST_VIEWS_METRIC, QUIET_METRIC];

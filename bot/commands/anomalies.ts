@@ -3,12 +3,10 @@
  * detectors found in the period, newest first, with what was observed
  * against what was expected.
  */
-import type { Severity } from '../../streams/contract/index.ts';
-import { channelAnomalies, type ChannelAnomaly } from '../../read/index.ts';
-import type { AnswerMeta } from '../../read/index.ts';
+import { type Severity, SEVERITIES } from '../../streams/contract/index.ts';
+import { channelAnomalies, type ChannelAnomaly, type AnswerMeta } from '../../read/index.ts';
 import { compact, freshnessNote, html, metricName, periodText, utc } from '../format.ts';
 import { chosen, messageCommand, oneOf } from './channel-command.ts';
-import { SEVERITIES } from '../../streams/contract/index.ts';
 
 /** Newest shown; one more is asked for to tell whether there are others. */
 const SHOWN = 15;

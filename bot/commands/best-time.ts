@@ -4,8 +4,7 @@
  * few posts over a single lucky one.
  */
 import { isTimeZone } from '../../common/index.ts';
-import { bestTime, type BestTime, type BestTimeCell } from '../../read/index.ts';
-import type { AnswerMeta } from '../../read/index.ts';
+import { bestTime, type BestTime, type BestTimeCell, type AnswerMeta } from '../../read/index.ts';
 import { compact, freshnessNote, html, percent, periodText } from '../format.ts';
 import { messageCommand } from './channel-command.ts';
 

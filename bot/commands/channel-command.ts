@@ -14,8 +14,14 @@ import { parseChannelArgs, words, type ChannelArgs } from '../args.ts';
 import type { BotContext, BotServices, CommandHandler } from '../context.ts';
 import { html } from '../format.ts';
 import { channelKeyboard, MAX_CHANNEL_BUTTONS, periodKeyboard, type ChoiceCommand } from '../keyboards.ts';
-import { answerMeta, type AnswerMeta, type ChannelFreshness } from '../../read/index.ts';
-import { alignPeriod, type Granularity, type Period } from '../../read/index.ts';
+import {
+  answerMeta,
+  type AnswerMeta,
+  type ChannelFreshness,
+  alignPeriod,
+  type Granularity,
+  type Period,
+} from '../../read/index.ts';
 import { DAY_MS } from '../../common/index.ts';
 import { replyHtml, replyProblem } from './reply.ts';
 

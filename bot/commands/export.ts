@@ -5,10 +5,16 @@
  * capped so a chat never receives a file nobody can open on a phone.
  */
 import { InputFile } from 'grammy';
-import { toCsv, type CsvColumn } from '../../read/index.ts';
-import { answerMeta, type AnswerMeta } from '../../read/index.ts';
-import { GRANULARITIES, type Granularity } from '../../read/index.ts';
-import { activitySeries, type ActivityPoint } from '../../read/index.ts';
+import {
+  toCsv,
+  type CsvColumn,
+  answerMeta,
+  type AnswerMeta,
+  GRANULARITIES,
+  type Granularity,
+  activitySeries,
+  type ActivityPoint,
+} from '../../read/index.ts';
 import { freshnessNote, html, periodText } from '../format.ts';
 import { chosen, oneOf, recentBuckets, type ChannelCommand } from './channel-command.ts';
 import { replyHtml } from './reply.ts';

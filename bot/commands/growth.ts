@@ -4,10 +4,8 @@
  * cannot be searched or quoted).
  */
 import { InputFile } from 'grammy';
-import { channelChart } from '../../read/charts/index.ts';
-import { renderChart } from '../../read/charts/index.ts';
-import { answerMeta, type AnswerMeta } from '../../read/index.ts';
-import { activitySeries, type ActivityPoint } from '../../read/index.ts';
+import { channelChart, renderChart } from '../../read/charts/index.ts';
+import { answerMeta, type AnswerMeta, activitySeries, type ActivityPoint } from '../../read/index.ts';
 import { compact, freshnessNote, html, periodText, signed } from '../format.ts';
 import { otherPeriods, recentBuckets, type ChannelCommand } from './channel-command.ts';
 import { replyHtml } from './reply.ts';

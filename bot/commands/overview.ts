@@ -3,8 +3,7 @@
  * (same read model, same period), each against the period of equal length
  * before it.
  */
-import type { AnswerMeta } from '../../read/index.ts';
-import { overview, type Overview } from '../../read/index.ts';
+import { type AnswerMeta, overview, type Overview } from '../../read/index.ts';
 import { compact, daysText, freshnessNote, html, percent, periodText, signed } from '../format.ts';
 import { messageCommand } from './channel-command.ts';
 

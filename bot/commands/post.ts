@@ -3,8 +3,7 @@
  * views at a few ages (how fast it took off), and where it came from, as the
  * API's post timeline has them.
  */
-import { answerMeta, type AnswerMeta } from '../../read/index.ts';
-import { postDetail, type PostDetail } from '../../read/index.ts';
+import { answerMeta, type AnswerMeta, postDetail, type PostDetail } from '../../read/index.ts';
 import { openChannel } from '../access.ts';
 import { parsePostRef, words } from '../args.ts';
 import type { BotServices, CommandHandler } from '../context.ts';

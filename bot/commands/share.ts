@@ -3,8 +3,7 @@
  * channel's report (every section), served by the REST API. Someone without
  * the bot or an API key can read that report, and only that, until it expires.
  */
-import { audit } from '../../control/index.ts';
-import { createShareLink, SHARE_SECTIONS } from '../../control/index.ts';
+import { audit, createShareLink, SHARE_SECTIONS } from '../../control/index.ts';
 import { html, periodText, utc } from '../format.ts';
 import { recentPeriod, type ChannelCommand } from './channel-command.ts';
 import { replyHtml } from './reply.ts';

@@ -3,8 +3,7 @@
  * posts published in the period, as the API's top posts rank them, each with
  * a link that `/post` understands.
  */
-import type { AnswerMeta } from '../../read/index.ts';
-import { POST_METRICS, topPostsBy, type PostMetric, type PostPerformance } from '../../read/index.ts';
+import { type AnswerMeta, POST_METRICS, topPostsBy, type PostMetric, type PostPerformance } from '../../read/index.ts';
 import { compact, freshnessNote, html, percent, periodText } from '../format.ts';
 import { chosen, messageCommand, oneOf } from './channel-command.ts';
 

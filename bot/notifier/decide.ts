@@ -6,8 +6,7 @@
  * earlier decision and nothing is sent twice.
  */
 import type { AlertDelivery, AlertStage, AlertSubscription, DeliveryOutcome } from '../../control/index.ts';
-import type { Anomaly } from '../../streams/contract/index.ts';
-import type { Severity } from '../../streams/contract/index.ts';
+import type { Anomaly, Severity } from '../../streams/contract/index.ts';
 
 const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 

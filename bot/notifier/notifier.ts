@@ -23,18 +23,11 @@ import {
   sentInLastHour,
   type AlertSubscription,
 } from '../../control/index.ts';
-import type { Logger } from '../../observability/index.ts';
-import type { PipelineMetrics } from '../../observability/index.ts';
-import { CHART_METRICS, isChartMetric } from '../../read/charts/index.ts';
-import { renderChart } from '../../read/charts/index.ts';
-import { anomaliesChart } from '../../read/charts/index.ts';
+import type { Logger, PipelineMetrics } from '../../observability/index.ts';
+import { CHART_METRICS, isChartMetric, renderChart, anomaliesChart } from '../../read/charts/index.ts';
 import { activitySeries } from '../../read/index.ts';
-import { decodeBatch } from '../../streams/contract/index.ts';
-import type { StreamsConfig } from '../../streams/index.ts';
-import type { DurableSpec } from '../../streams/index.ts';
-import type { AnomalyEvent } from '../../streams/contract/index.ts';
-import { inMessageSpan, runConsumer } from '../../streams/index.ts';
-import { parseSubject } from '../../streams/contract/index.ts';
+import { decodeBatch, type AnomalyEvent, parseSubject } from '../../streams/contract/index.ts';
+import { type StreamsConfig, type DurableSpec, inMessageSpan, runConsumer } from '../../streams/index.ts';
 import { decide } from './decide.ts';
 import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
 import { AlertSender, ChatUnreachable } from './sender.ts';

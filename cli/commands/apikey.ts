@@ -1,6 +1,12 @@
 import { parseArgs } from 'node:util';
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKey, type ApiScope } from '../../control/index.ts';
-import { ControlError } from '../../control/index.ts';
+import {
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  type ApiKey,
+  type ApiScope,
+  ControlError,
+} from '../../control/index.ts';
 import { openControlFor } from '../control.ts';
 import { createLogger } from '../../observability/index.ts';
 import type { Pool } from 'pg';

@@ -8,8 +8,8 @@
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
 import type { Logger } from '../../observability/index.ts';
-import { listAccounts } from '../../control/index.ts';
 import {
+  listAccounts,
   findChannel,
   listChannels,
   removeChannel,
@@ -17,8 +17,13 @@ import {
   upsertChannel,
   type TrackedChannel,
 } from '../../control/index.ts';
-import { openAccounts, type ConnectTelegram } from '../../ingest/mtproto/index.ts';
-import { ChannelResolveError, parseChannelRef, resolveChannel } from '../../ingest/mtproto/index.ts';
+import {
+  openAccounts,
+  type ConnectTelegram,
+  ChannelResolveError,
+  parseChannelRef,
+  resolveChannel,
+} from '../../ingest/mtproto/index.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import { CATALOG } from './catalog.ts';

@@ -8,17 +8,20 @@
  */
 import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
-import { listAccounts } from '../../control/index.ts';
-import { listChannels } from '../../control/index.ts';
-import { Collector, emitVia } from '../../ingest/mtproto/index.ts';
-import { apiCredentials, sessionKeyOf } from '../../ingest/mtproto/index.ts';
-import type { BackfillProgress } from '../../ingest/mtproto/index.ts';
-import { CollectorMetrics } from '../../ingest/mtproto/index.ts';
-import { openAccounts, type ConnectTelegram } from '../../ingest/mtproto/index.ts';
-import type { JobContext } from '../../ingest/mtproto/index.ts';
-import { deadLetterRecord, DeadLetterPublisher } from '../../streams/index.ts';
+import { listAccounts, listChannels } from '../../control/index.ts';
+import {
+  Collector,
+  emitVia,
+  apiCredentials,
+  sessionKeyOf,
+  type BackfillProgress,
+  CollectorMetrics,
+  openAccounts,
+  type ConnectTelegram,
+  type JobContext,
+} from '../../ingest/mtproto/index.ts';
+import { deadLetterRecord, DeadLetterPublisher, rawEventPublisher } from '../../streams/index.ts';
 import { eventId } from '../../streams/contract/index.ts';
-import { rawEventPublisher } from '../../streams/index.ts';
 import { sleep } from '../../common/index.ts';
 import { Context, openNats, startOps, type NatsContext } from '../context.ts';
 import { openControlRole, superviseRole } from '../roles.ts';

@@ -10,11 +10,15 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
 import { Api, type TelegramClient } from 'telegram';
-import { addAccount, checkProxy, redactProxy, type MtprotoAccount } from '../../control/index.ts';
-import { ControlError } from '../../control/index.ts';
-import { encryptSession } from '../../control/index.ts';
-import { apiCredentials, sessionKeyOf } from '../../ingest/mtproto/index.ts';
-import { openTelegramClient, type ConnectTelegram } from '../../ingest/mtproto/index.ts';
+import {
+  addAccount,
+  checkProxy,
+  redactProxy,
+  type MtprotoAccount,
+  ControlError,
+  encryptSession,
+} from '../../control/index.ts';
+import { apiCredentials, sessionKeyOf, openTelegramClient, type ConnectTelegram } from '../../ingest/mtproto/index.ts';
 import { createLogger } from '../../observability/index.ts';
 import type { TgpulseConfig } from '../config.ts';
 import { CATALOG } from './catalog.ts';

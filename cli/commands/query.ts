@@ -2,8 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalWarehouse, readRunningWarehouse, warehouseDir } from '../../clickhouse/local-server/index.ts';
-import { openServerWarehouse } from '../../clickhouse/index.ts';
-import { localServerConfig, type ServerWarehouseConfig, type WarehouseConfig } from '../../clickhouse/index.ts';
+import {
+  openServerWarehouse,
+  localServerConfig,
+  type ServerWarehouseConfig,
+  type WarehouseConfig,
+} from '../../clickhouse/index.ts';
 import { silentLogger } from '../../observability/index.ts';
 import { checkReadOnlySql } from '../read-only-sql.ts';
 import { renderTable } from '../table.ts';

@@ -2,12 +2,11 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { Simulator } from '../../ingest/simulator/index.ts';
 import { rawEventPublisher } from '../../streams/index.ts';
-import { sleep } from '../../common/index.ts';
+import { sleep, DAY_MS } from '../../common/index.ts';
 import { Context, openNats, type NatsContext } from '../context.ts';
 import { superviseRole } from '../roles.ts';
 import { lifecycle } from './lifecycle.ts';
 import type { Command } from './command.ts';
-import { DAY_MS } from '../../common/index.ts';
 
 export interface SimulationRoleOptions {
   channels: number;

@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import { Context, openNats, openWarehouseMigrated, startOps } from '../context.ts';
 import { runSinkRole, superviseRole } from '../roles.ts';
 import { lifecycle } from './lifecycle.ts';
-import { rewindSinks } from '../../sinks/index.ts';
-import type { SinkSource } from '../../sinks/index.ts';
+import { rewindSinks, type SinkSource } from '../../sinks/index.ts';
 import type { Command } from './command.ts';
 
 const SOURCES: readonly SinkSource[] = ['raw', 'derived', 'dlq'];

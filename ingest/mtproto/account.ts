@@ -6,8 +6,7 @@
  * move its work to other accounts instead of hammering on.
  */
 import type { Api, TelegramClient } from 'telegram';
-import { RateLimiter } from '../../common/index.ts';
-import { backoffMs, sleep } from '../../common/index.ts';
+import { RateLimiter, backoffMs, sleep } from '../../common/index.ts';
 import type { Logger } from '../../observability/index.ts';
 import { classifyRpcFailure, MtprotoCallError } from './rpc-errors.ts';
 import type { CollectorMetrics } from './metrics.ts';

@@ -5,9 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Api } from 'telegram';
-import { embeddedControlForSuite } from '../../control/testing.ts';
+import { embeddedControlForSuite, leasesOf } from '../../control/testing.ts';
 import { getChannel } from '../../control/tracked-channels.ts';
-import { leasesOf } from '../../control/testing.ts';
 import { validateEvent } from '../../streams/contract/codec.ts';
 import type { PostEvent } from '../../streams/contract/events.ts';
 import { chartGraph, FakeTelegram, type FakeChannel } from '../../test/support/fake-telegram.ts';

@@ -21,9 +21,17 @@ import { Api } from 'telegram';
 import type { RawEvent } from '../../streams/contract/index.ts';
 import { backoffMs, sleep } from '../../common/index.ts';
 import type { Logger } from '../../observability/index.ts';
-import { acquireLeases, moveLeases, releaseLeases } from '../../control/index.ts';
-import { recordAccountHealth, setAccountStatus } from '../../control/index.ts';
-import { listChannels, setChannelStatus, updateChannelFacts, type TrackedChannel } from '../../control/index.ts';
+import {
+  acquireLeases,
+  moveLeases,
+  releaseLeases,
+  recordAccountHealth,
+  setAccountStatus,
+  listChannels,
+  setChannelStatus,
+  updateChannelFacts,
+  type TrackedChannel,
+} from '../../control/index.ts';
 import type { AccountSession } from './account.ts';
 import { backfillStep, scanRecent, type BackfillProgress } from './history.ts';
 import { applyUpdate, channelOfUpdate, recoverDifference } from './live-updates.ts';

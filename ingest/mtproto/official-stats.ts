@@ -11,8 +11,7 @@
  * stops the other graphs.
  */
 import { Api } from 'telegram';
-import type { ChannelStatsEvent } from '../../streams/contract/index.ts';
-import { eventId } from '../../streams/contract/index.ts';
+import { type ChannelStatsEvent, eventId } from '../../streams/contract/index.ts';
 import { updateChannelFacts } from '../../control/index.ts';
 import { GraphFormatError, graphsOf, pointsOfGraph } from './stats-graph.ts';
 import { inputChannel, type ChannelWork, type JobContext } from './work.ts';

@@ -20,8 +20,8 @@ import {
   type PostCountersEvent,
   type PostDeletedEvent,
   type PostEvent,
+  eventId,
 } from '../../streams/contract/index.ts';
-import { eventId } from '../../streams/contract/index.ts';
 import { SECOND_MS } from '../../common/index.ts';
 
 /** Where and when something was read: the envelope fields a parser cannot know. */

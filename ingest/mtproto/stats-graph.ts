@@ -16,8 +16,7 @@
  * ```
  */
 import { Api } from 'telegram';
-import { SCHEMA_VERSION, type ChannelStatsEvent } from '../../streams/contract/index.ts';
-import { eventId } from '../../streams/contract/index.ts';
+import { SCHEMA_VERSION, type ChannelStatsEvent, eventId } from '../../streams/contract/index.ts';
 import { clampText, type Observation } from './parse.ts';
 
 /** Longest series name taken from a graph (before the caller's prefix). */

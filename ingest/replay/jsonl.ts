@@ -9,9 +9,7 @@
  * past it and the line stays in the file for a later look.
  */
 import { open } from 'node:fs/promises';
-import type { RawEvent } from '../../streams/contract/index.ts';
-import { isRawKind } from '../../streams/contract/index.ts';
-import { validateEvent } from '../../streams/contract/index.ts';
+import { type RawEvent, isRawKind, validateEvent } from '../../streams/contract/index.ts';
 
 /**
  * Longest line the reader accepts. Events are a few hundred bytes; the

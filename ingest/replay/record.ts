@@ -15,12 +15,9 @@ import {
   type JetStreamClient,
   type OrderedConsumerOptions,
 } from '@nats-io/jetstream';
-import type { RawEvent } from '../../streams/contract/index.ts';
-import { decodeBatch } from '../../streams/contract/index.ts';
+import { type RawEvent, decodeBatch, parseSubject } from '../../streams/contract/index.ts';
 import type { StreamsConfig } from '../../streams/index.ts';
-import { parseSubject } from '../../streams/contract/index.ts';
-import type { Logger } from '../../observability/index.ts';
-import type { PipelineMetrics } from '../../observability/index.ts';
+import type { Logger, PipelineMetrics } from '../../observability/index.ts';
 import { encodeLine } from './jsonl.ts';
 
 /** Stage label of the recorder in logs and metrics. */

@@ -14,11 +14,9 @@
  * partition sees the capture's events in the capture's order.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { RawEvent, RawKind } from '../../streams/contract/index.ts';
-import { partitionOf } from '../../streams/contract/index.ts';
+import { type RawEvent, type RawKind, partitionOf } from '../../streams/contract/index.ts';
 import type { EventPublisher } from '../../streams/index.ts';
-import type { Logger } from '../../observability/index.ts';
-import type { PipelineMetrics } from '../../observability/index.ts';
+import type { Logger, PipelineMetrics } from '../../observability/index.ts';
 import { EventTimePacer, type Sleep } from '../index.ts';
 import { readEvents } from './jsonl.ts';
 

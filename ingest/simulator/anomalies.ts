@@ -8,8 +8,7 @@
  * nor on when the generator happens to look ahead, and nothing is planted
  * during the warm-up in which detectors learn what normal looks like.
  */
-import type { ChannelProfile } from './model.ts';
-import { localHour, RngStream } from './model.ts';
+import { type ChannelProfile, localHour, RngStream } from './model.ts';
 import { deriveSeed, Rng } from './rng.ts';
 import { DAY_MS, HOUR_MS, SECOND_MS } from '../../common/index.ts';
 

@@ -8,16 +8,16 @@
  * temporaries beyond the event objects themselves, because the benchmark
  * needs hundreds of thousands of events per second from one core.
  */
-import type {
-  ChannelMembersEvent,
-  ChannelStatsEvent,
-  PostCountersEvent,
-  PostDeletedEvent,
-  PostEvent,
-  Source,
+import {
+  type ChannelMembersEvent,
+  type ChannelStatsEvent,
+  type PostCountersEvent,
+  type PostDeletedEvent,
+  type PostEvent,
+  type Source,
+  SCHEMA_VERSION,
+  eventId,
 } from '../../streams/contract/index.ts';
-import { SCHEMA_VERSION } from '../../streams/contract/index.ts';
-import { eventId } from '../../streams/contract/index.ts';
 import {
   burstMembers,
   isQuiet,

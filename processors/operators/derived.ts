@@ -19,8 +19,8 @@ import {
   type WindowAggEvent,
   type Anomaly,
   type Trend,
+  eventId,
 } from '../../streams/contract/index.ts';
-import { eventId } from '../../streams/contract/index.ts';
 
 /** The envelope fields a derived event takes from its context. */
 export interface EmitContext {

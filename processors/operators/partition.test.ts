@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../../streams/contract/codec.ts';
-import type {
-  AnomalyEvent,
-  DerivedEvent,
-  PostCountersEvent,
-  RawEvent,
-  TrendEvent,
-  WindowAggEvent,
+import {
+  type AnomalyEvent,
+  type DerivedEvent,
+  type PostCountersEvent,
+  type RawEvent,
+  type TrendEvent,
+  type WindowAggEvent,
+  QUIET_METRIC,
 } from '../../streams/contract/events.ts';
 import { eventId } from '../../streams/contract/ids.ts';
 import { defaultProcessorConfig, validateProcessorConfig, type ProcessorConfig } from './config.ts';
@@ -23,7 +24,6 @@ import {
 } from './partition.ts';
 
 import { makeStream } from './stream.fixture.ts';
-import { QUIET_METRIC } from '../../streams/contract/events.ts';
 
 const M = 60_000;
 const H = 60 * M;

@@ -21,13 +21,17 @@
  *   channel of the partition: their window_agg, trend and anomaly events are
  *   returned by that call.
  */
-import type {
-  Anomaly,
-  DerivedEvent,
-  PostCountersEvent,
-  PostEvent,
-  RawEvent,
-  Source,
+import {
+  type Anomaly,
+  type DerivedEvent,
+  type PostCountersEvent,
+  type PostEvent,
+  type RawEvent,
+  type Source,
+  POST_VIEWS_METRIC,
+  QUIET_METRIC,
+  WINDOW_METRICS,
+  type WindowMetric,
 } from '../../streams/contract/index.ts';
 import { ageLabel, windowByName, type ProcessorConfig } from './config.ts';
 import type { AlarmTransition } from './anomaly.ts';
@@ -54,7 +58,6 @@ import {
   type WindowsState,
 } from './windows.ts';
 import { DAY_MS, HOUR_MS } from '../../common/index.ts';
-import { POST_VIEWS_METRIC, QUIET_METRIC, WINDOW_METRICS, type WindowMetric } from '../../streams/contract/index.ts';
 
 /**
  * Version of the checkpointed state layout; {@link restoreState} refuses others.

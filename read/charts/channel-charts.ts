@@ -5,9 +5,14 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Warehouse } from '../../clickhouse/index.ts';
-import { channelAnomalies } from '../index.ts';
-import type { Granularity, Period } from '../index.ts';
-import { activitySeries, reachSeries, type ActivityPoint } from '../index.ts';
+import {
+  channelAnomalies,
+  type Granularity,
+  type Period,
+  activitySeries,
+  reachSeries,
+  type ActivityPoint,
+} from '../index.ts';
 import { anomaliesChart, growthChart, reachChart, viewsChart } from './specs.ts';
 import type { AnomalyMark } from './types.ts';
 

@@ -1,7 +1,6 @@
 /** A channel's anomalies whose window starts in a period, at or above a severity. */
 import { Type, type Static } from '@sinclair/typebox';
-import { readAnomaly, RowReader } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { readAnomaly, RowReader, type Warehouse } from '../../clickhouse/index.ts';
 import { AnomalyData, SEVERITIES, type Severity } from '../../streams/contract/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';

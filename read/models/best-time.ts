@@ -7,9 +7,7 @@
  * are compared: by then most of a post's views have arrived.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { RowReader } from '../../clickhouse/index.ts';
-import { toChTime } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { RowReader, toChTime, type Warehouse } from '../../clickhouse/index.ts';
 import type { Period } from './period.ts';
 import { PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';
 import { Count, Nullable, Ratio } from './shape.ts';

@@ -4,9 +4,7 @@
  * and posts, and open anomalies.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { RowReader } from '../../clickhouse/index.ts';
-import { toChTime } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { RowReader, toChTime, type Warehouse } from '../../clickhouse/index.ts';
 import { Provenance, provenanceOf } from './freshness.ts';
 import { Count, Nullable, Time } from './shape.ts';
 

@@ -5,9 +5,7 @@
  * channel from a stalled collector, and a final figure from a growing one.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { RowReader } from '../../clickhouse/index.ts';
-import { toChTime } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { RowReader, toChTime, type Warehouse } from '../../clickhouse/index.ts';
 import type { Period } from './period.ts';
 import { Time } from './shape.ts';
 

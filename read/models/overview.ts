@@ -3,9 +3,7 @@
  * period of equal length before it.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { RowReader } from '../../clickhouse/index.ts';
-import { toChTime } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { RowReader, toChTime, type Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import { Period, previousPeriod } from './period.ts';
 import { engagementRate, PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';

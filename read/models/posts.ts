@@ -3,8 +3,7 @@
  * post's counters over its age.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { RowReader } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { RowReader, type Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
 import { engagementRate, postSummarySql, PUBLISHED_POSTS_SQL } from './posts-sql.ts';

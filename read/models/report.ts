@@ -9,8 +9,7 @@ import { ChannelAnomaly, channelAnomalies } from './anomalies.ts';
 import { BestTime, bestTime } from './best-time.ts';
 import { Overview, overview } from './overview.ts';
 import type { ReportSection } from '../../common/index.ts';
-import { Granularity, type Period } from './period.ts';
-import { alignPeriod } from './period.ts';
+import { Granularity, type Period, alignPeriod } from './period.ts';
 import { PostPerformance, topPostsBy } from './posts.ts';
 import { ActivityPoint, activitySeries, ReachPoint, reachSeries } from './series.ts';
 

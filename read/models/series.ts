@@ -8,8 +8,7 @@
  * last snapshot; weeks are ISO weeks (Monday).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { RowReader } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { RowReader, type Warehouse } from '../../clickhouse/index.ts';
 import { periodParams } from './freshness.ts';
 import { bucketMs, bucketSql, type Granularity, type Period } from './period.ts';
 import { PUBLISHED_POSTS_SQL, ratio } from './posts-sql.ts';

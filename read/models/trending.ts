@@ -3,8 +3,7 @@
  * metrics, and the posts whose views run furthest above their expected curve.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { latestTrends } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
+import { latestTrends, type Warehouse } from '../../clickhouse/index.ts';
 import { TrendData } from '../../streams/contract/index.ts';
 import { Time } from './shape.ts';
 

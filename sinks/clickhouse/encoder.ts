@@ -19,8 +19,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { EVENT_SCHEMAS, type EventKind, type EventOf, type TgEvent } from '../../streams/contract/index.ts';
 import type { DeadLetterRecord } from '../../streams/index.ts';
-import { readAnomaly, readWindowAgg, RowReader } from '../../clickhouse/index.ts';
-import { MAX_CH_TIME_MS, MIN_CH_TIME_MS } from '../../clickhouse/index.ts';
+import { readAnomaly, readWindowAgg, RowReader, MAX_CH_TIME_MS, MIN_CH_TIME_MS } from '../../clickhouse/index.ts';
 
 export type { DeadLetterRecord };
 

@@ -7,9 +7,7 @@
  * idempotent (ReplacingMergeTree ids, insert deduplication tokens).
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { resetDurable } from '../../streams/index.ts';
-import { isNotFound } from '../../streams/index.ts';
-import type { StreamsConfig } from '../../streams/index.ts';
+import { resetDurable, isNotFound, type StreamsConfig } from '../../streams/index.ts';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import { sinkConsumer, type SinkSource } from './sink.ts';
 

@@ -12,22 +12,22 @@
  * its content is split per message and the rejected messages dead-lettered.
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { TgEvent } from '../../streams/contract/index.ts';
-import { decodeBatch } from '../../streams/contract/index.ts';
-import type { DurableSpec } from '../../streams/index.ts';
-import { DeadLetterPublisher, deadLetterRecord, type DeadLetterRecord } from '../../streams/index.ts';
-import { batchId } from '../../streams/contract/index.ts';
-import { CooperativeSlice, runConsumer } from '../../streams/index.ts';
-import { startBatchSpan, startMessageSpan } from '../../streams/index.ts';
+import { type TgEvent, decodeBatch, batchId, parseSubject } from '../../streams/contract/index.ts';
+import {
+  type DurableSpec,
+  DeadLetterPublisher,
+  deadLetterRecord,
+  type DeadLetterRecord,
+  CooperativeSlice,
+  runConsumer,
+  startBatchSpan,
+  startMessageSpan,
+  type StreamsConfig,
+} from '../../streams/index.ts';
 import type { Span } from '@opentelemetry/api';
-import { parseSubject } from '../../streams/contract/index.ts';
 import { withRetry } from '../../common/index.ts';
-import type { StreamsConfig } from '../../streams/index.ts';
-import { isContentError } from '../../clickhouse/index.ts';
-import type { Warehouse } from '../../clickhouse/index.ts';
-import type { Logger } from '../../observability/index.ts';
-import type { PipelineMetrics } from '../../observability/index.ts';
-import { RowEncodeError, type TableInsert } from '../../clickhouse/index.ts';
+import { isContentError, type Warehouse, RowEncodeError, type TableInsert } from '../../clickhouse/index.ts';
+import type { Logger, PipelineMetrics } from '../../observability/index.ts';
 import { DEAD_LETTERS_TABLE, deadLetterRow, tableFor, toRow, type TableRow } from './encoder.ts';
 
 export type SinkSource = 'raw' | 'derived' | 'dlq';
