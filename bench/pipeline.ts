@@ -19,12 +19,16 @@
  *
  * Sizes: BENCH_CHANNELS (default 1000), BENCH_HOURS (simulated, default 12),
  * BENCH_WORKERS (default "1,2"), BENCH_RATE (events/s of the paced phase,
- * default half the last end-to-end rate). Every process it starts is stopped,
- * also when it fails.
+ * default half the last end-to-end rate), BENCH_TRACING=1 (the workers trace
+ * every message and export over OTLP/HTTP to a receiver in this process, to
+ * weigh tracing's cost against a run without it). Every process it starts is
+ * stopped, also when it fails.
  */
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { setMaxListeners } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import type { RawEvent, TgEvent } from '../streams/contract/events.ts';
 import { batchId } from '../streams/contract/ids.ts';
@@ -51,6 +55,8 @@ const PARTITIONS = 8;
 const FRESH_HOURS = 3;
 /** Worker processes (processors + sinks) of each end-to-end run, e.g. "1,2". */
 const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((x) => Number(x.trim()));
+/** Whether the workers trace (every root sampled, the worst case) to {@link otlpReceiver}. */
+const TRACING = process.env.BENCH_TRACING === '1';
 
 interface Message {
   subject: string;
@@ -201,6 +207,37 @@ function stageProcesses(s: Stage): Array<[string, number | undefined]> {
   ];
 }
 
+/** Counts what the workers export, without decoding it (the bench process's CPU is measured too). */
+interface OtlpReceiver {
+  url: string;
+  requests: number;
+  bytes: number;
+  close(): void;
+}
+
+let receiver: OtlpReceiver | null = null;
+
+async function otlpReceiver(): Promise<OtlpReceiver> {
+  const counts = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    counts.requests++;
+    req.on('data', (c: Buffer) => (counts.bytes += c.length));
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1/traces`,
+    get requests() {
+      return counts.requests;
+    },
+    get bytes() {
+      return counts.bytes;
+    },
+    close: () => server.close(),
+  };
+}
+
 interface Stage {
   nats: TestNats;
   pipe: TestPipeline;
@@ -211,7 +248,13 @@ interface Stage {
 async function startStage(n: number): Promise<Stage> {
   const nats = await startTestNats();
   const pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('bench') });
-  const env = { TGPULSE_NATS_URL: nats.url, TGPULSE_DATA_DIR: pipe.config.dataDir, TGPULSE_LOG_LEVEL: 'warn' };
+  const env: Record<string, string> = {
+    TGPULSE_NATS_URL: nats.url,
+    TGPULSE_DATA_DIR: pipe.config.dataDir,
+    TGPULSE_LOG_LEVEL: 'warn',
+  };
+  if (receiver)
+    Object.assign(env, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'always_on' });
   return { nats, pipe, workers: Array.from({ length: n }, () => spawnRole('worker', [], env)) };
 }
 
@@ -265,6 +308,12 @@ async function endToEnd(s: Stage, w: Workload): Promise<number> {
     '  CPU seconds during the run',
     `${cpu.join(', ')} (of ${((availableParallelism() * e2eMs) / 1000).toFixed(1)} on ${availableParallelism()} cores)`,
   );
+  if (receiver) {
+    line(
+      '  traces exported',
+      `${receiver.requests} OTLP requests, ${(receiver.bytes / 2 ** 20).toFixed(1)} MiB so far`,
+    );
+  }
   const warnings = warningSummary(s.workers);
   if (warnings) line('  worker warnings (last 20 kB of output)', warnings);
   return (w.events / e2eMs) * 1000;
@@ -282,8 +331,11 @@ async function main(): Promise<void> {
   line('simulator generation + encoding', rate(w.events, w.genMs));
 
   const stages: Stage[] = [];
+  if (TRACING) receiver = await otlpReceiver();
+  line('tracing in the workers', TRACING ? `on, every message sampled, OTLP/HTTP to ${receiver!.url}` : 'off');
   // However the bench ends, nothing it started stays behind.
   const cleanup = async () => {
+    receiver?.close();
     for (const s of stages) for (const r of s.workers) await killRole(r);
     for (const s of stages) await s.pipe.close().catch(() => undefined);
     for (const s of stages) await s.nats.stop().catch(() => undefined);

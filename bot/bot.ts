@@ -27,6 +27,7 @@ import { topCommand } from './commands/top.ts';
 import type { BotConfig } from './config.ts';
 import type { BotContext, BotServices } from './context.ts';
 import { parseChoice, type ChoiceCommand } from './keyboards.ts';
+import { traceBotApi, traceUpdates } from './tracing.ts';
 
 /** Handlers' context, re-exported for callers that type the bot (`Bot<BotContext>`). */
 export type { BotContext } from './context.ts';
@@ -85,6 +86,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     maxRangeDays: deps.maxRangeDays ?? 400,
   };
   const bot = new Bot<BotContext>(deps.config.token, { client: { apiRoot: deps.config.apiRoot } });
+  bot.api.config.use(traceBotApi());
+  bot.use(traceUpdates());
   const apologize = async (err: BotError<BotContext>): Promise<void> => {
     s.log.error(
       { err: err.error, updateId: err.ctx.update.update_id, from: err.ctx.from?.id },

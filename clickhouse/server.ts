@@ -12,6 +12,7 @@ import { WarehouseError, clickhouseCodeOf, messageOf, sqlSnippet, type Warehouse
 import { DEFAULT_RETRY_POLICY, FailedAfterAttempts, withRetry } from './retry.ts';
 import { rowBinaryTable, TableInsert, type RowBinaryTable } from './rowbinary.ts';
 import { normalizeParams } from './values.ts';
+import { inClientSpan } from '../observability/index.ts';
 import {
   assertTableName,
   insertSettings,
@@ -20,9 +21,6 @@ import {
   type Warehouse,
   type ServerWarehouseConfig,
 } from './warehouse.ts';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-
-const tracer = trace.getTracer('tgpulse');
 
 type ServerConfig = ServerWarehouseConfig;
 
@@ -206,28 +204,19 @@ class ServerWarehouse implements Warehouse {
   ): Promise<R> {
     if (this.#closed) throw new WarehouseError({ driver: this.driver, operation, target }, 'the warehouse is closed');
     // A child of whatever the caller traces (an API request, a sink's insert); a no-op when tracing is off.
-    return tracer.startActiveSpan(
-      `warehouse ${operation}`,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: { 'db.system': 'clickhouse', 'db.operation.name': operation, 'db.query.summary': target },
-      },
-      async (span) => {
-        try {
-          return await withRetry(call, policy);
-        } catch (failure) {
-          const attempts = failure instanceof FailedAfterAttempts ? failure.attempts : 1;
-          const err = failure instanceof FailedAfterAttempts ? failure.lastError : failure;
-          span.setStatus({ code: SpanStatusCode.ERROR, message: messageOf(err) });
-          throw new WarehouseError(
-            { driver: this.driver, operation, target, clickhouseCode: clickhouseCodeOf(err), attempts },
-            messageOf(err),
-            { cause: err },
-          );
-        } finally {
-          span.end();
-        }
-      },
-    );
+    const attributes = { 'db.system': 'clickhouse', 'db.operation.name': operation, 'db.query.summary': target };
+    return inClientSpan(`warehouse ${operation}`, attributes, async () => {
+      try {
+        return await withRetry(call, policy);
+      } catch (failure) {
+        const attempts = failure instanceof FailedAfterAttempts ? failure.attempts : 1;
+        const err = failure instanceof FailedAfterAttempts ? failure.lastError : failure;
+        throw new WarehouseError(
+          { driver: this.driver, operation, target, clickhouseCode: clickhouseCodeOf(err), attempts },
+          messageOf(err),
+          { cause: err },
+        );
+      }
+    });
   }
 }

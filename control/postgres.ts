@@ -16,6 +16,7 @@ import pg, { type Pool } from 'pg';
 import { silentLogger, type Logger } from '../observability/index.ts';
 import type { ControlConfig } from './config.ts';
 import { migrateControl } from './migrate.ts';
+import { traceQueries } from './tracing.ts';
 import { redactUrl } from '../common/index.ts';
 
 /**
@@ -64,6 +65,7 @@ async function openServer(url: string, log: Logger): Promise<ControlPlane> {
   const where = redactUrl(url);
   // A connect timeout so an unreachable host fails the start instead of hanging it.
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+  traceQueries(pool, { driver: 'server', database: databaseOf(url) });
   pool.on('error', (err) => log.warn({ err }, 'idle control-plane connection failed; the pool will reconnect'));
   try {
     await pool.query('SELECT 1');
@@ -165,6 +167,7 @@ async function startEmbedded(path: string, log: Logger): Promise<EmbeddedStore> 
       // whatever the socket layer does, and queues waiting queries in pg.
       max: 1,
     });
+    traceQueries(pool, { driver: 'embedded', database: 'postgres' });
     pool.on('error', (err) => log.warn({ err }, 'embedded control-plane connection failed; the pool will reconnect'));
     stops.push(() => pool.end());
     await migrateControl(pool, { log });
@@ -262,4 +265,14 @@ function describeError(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(describeError).join('; ');
   if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
   return String(err);
+}
+
+/** The database a connection URL names (Postgres defaults it to the user's name). */
+function databaseOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return decodeURIComponent(u.pathname.slice(1)) || decodeURIComponent(u.username) || 'postgres';
+  } catch {
+    return 'postgres';
+  }
 }

@@ -46,6 +46,13 @@ export class PipelineMetrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly dataFreshness = new Histogram({
+    name: 'tgpulse_data_freshness_seconds',
+    help: 'Seconds from a message reaching JetStream until the sink made its rows queryable, per stream',
+    labelNames: ['stream'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 7200],
+    registers: [this.registry],
+  });
   readonly consumerLag = new Gauge({
     name: 'tgpulse_consumer_lag_messages',
     help: 'Messages in the stream not yet delivered to the consumer',
@@ -54,7 +61,7 @@ export class PipelineMetrics {
   });
   readonly checkpointAge = new Gauge({
     name: 'tgpulse_checkpoint_age_seconds',
-    help: 'Seconds since the partition state was last checkpointed',
+    help: 'Seconds the partition state has held changes its checkpoint lacks (0 when idle and covered)',
     labelNames: ['partition'] as const,
     registers: [this.registry],
   });

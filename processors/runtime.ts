@@ -178,7 +178,12 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   let needBase = !cp?.base;
 
   const checkpoint = async () => {
-    if (!pending.length && store.head?.seq === lastSeq && !needBase) return;
+    if (!pending.length && store.head?.seq === lastSeq && !needBase) {
+      // Nothing the checkpoint lacks: an idle partition is as covered as a fresh checkpoint, and its age
+      // must not grow into a "checkpoint too old" alert.
+      lastCheckpointAt = Date.now();
+      return;
+    }
     // Outputs first: a checkpoint may only cover inputs whose outputs are durable.
     await publisher.flush();
     if (!opts.lease.valid()) throw new LeaseExpiredError(opts.partition, opts.lease.epoch);
@@ -262,6 +267,10 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
     );
   } finally {
     clearInterval(ageTimer);
+    // This process no longer owns the partition: withdraw its series, so a dashboard's max over
+    // processes does not keep showing the figures it last saw (the new owner exports its own).
+    for (const gauge of [opts.metrics.checkpointAge, opts.metrics.checkpointBytes, opts.metrics.watermark])
+      gauge.remove({ partition: p });
     // The consumer goes with its owner: every owner makes its own. A stale owner that created it
     // after a newer owner had started (paused in between) would otherwise leave it behind, holding
     // messages nobody will ever pull.

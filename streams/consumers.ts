@@ -120,7 +120,12 @@ export async function consumerLag(jsm: JetStreamManager, stream: string, name: s
   return info.num_pending + info.num_ack_pending;
 }
 
-/** Reports the consumer's lag to the metrics every few seconds until the returned timer is cleared. */
+/**
+ * Reports the consumer's lag to the metrics every few seconds until the
+ * returned stop is called, which also withdraws the series: a process that
+ * no longer consumes (a partition handed over) must not go on exporting the
+ * last lag it saw, which the new owner exports too.
+ */
 export function watchConsumerLag(
   jsm: JetStreamManager,
   spec: DurableSpec,
@@ -128,11 +133,17 @@ export function watchConsumerLag(
   log: Logger,
   everyMs = 5000,
   label = spec.name,
-): NodeJS.Timeout {
-  return setInterval(() => {
+): () => void {
+  let watching = true;
+  const timer = setInterval(() => {
     consumerLag(jsm, spec.stream, spec.name).then(
-      (lag) => metrics.consumerLag.set({ consumer: label }, lag),
+      (lag) => watching && metrics.consumerLag.set({ consumer: label }, lag),
       (err) => log.debug({ err: String(err) }, 'consumer lag unavailable'),
     );
   }, everyMs);
+  return () => {
+    watching = false;
+    clearInterval(timer);
+    metrics.consumerLag.remove({ consumer: label });
+  };
 }

@@ -9,12 +9,12 @@
  * waits for every ack and throws the first failure (after retries).
  */
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
-import { failSpan, startPublishSpan } from './tracing.ts';
+import { startPublishSpan } from './tracing.ts';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { type TgEvent, batchId, partitionOf, batchSubject, eventSubject } from './contract/index.ts';
 import { withRetry } from '../common/index.ts';
 import { isTransientNatsError } from './nats-errors.ts';
-import type { PipelineMetrics, Logger } from '../observability/index.ts';
+import { failSpan, type PipelineMetrics, type Logger } from '../observability/index.ts';
 import type { StreamsConfig } from './config.ts';
 
 export interface PublisherOptions {

@@ -89,7 +89,7 @@ export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHan
     },
   });
   await puller.start();
-  const lagTimer = watchConsumerLag(opts.jsm, spec, metrics, log, 5000, opts.lagLabel);
+  const stopLagWatch = watchConsumerLag(opts.jsm, spec, metrics, log, 5000, opts.lagLabel);
   // Below the ack wait, so a slow handler (ClickHouse down, Telegram throttling) keeps its messages.
   const heartbeatMs = Math.max(500, Math.floor(spec.ackWaitMs / 3));
   try {
@@ -111,7 +111,7 @@ export async function runConsumer(opts: ConsumerRunOptions, handler: ConsumerHan
     }
     await handler.drain?.();
   } finally {
-    clearInterval(lagTimer);
+    stopLagWatch();
     await puller.close();
   }
 }

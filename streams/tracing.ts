@@ -18,11 +18,9 @@ import {
   ROOT_CONTEXT,
   type Span,
   SpanKind,
-  SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-
-const tracer = trace.getTracer('tgpulse');
+import { failSpan, tracer } from '../observability/index.ts';
 
 const headerGetter = {
   get: (h: MsgHdrs, key: string) => h.get(key) || undefined,
@@ -93,8 +91,3 @@ export function startBatchSpan(name: string, messages: readonly JsMsg[], attribu
 
 /** Links per batch span: enough to find the traces it served, bounded for batches of thousands. */
 const MAX_LINKS = 32;
-
-export function failSpan(span: Span, err: unknown): void {
-  span.recordException(err instanceof Error ? err : String(err));
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-}

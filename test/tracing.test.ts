@@ -3,7 +3,8 @@
  * Collector) receives them: an OTLP/HTTP endpoint in the test. One simulated
  * batch must be followed from its publish through the processor and its
  * derived publish to the sinks' inserts, as one trace; an API request must
- * carry its warehouse query in its trace.
+ * carry its warehouse query in its trace, a bot command its Postgres,
+ * warehouse and Bot API calls.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,12 +12,15 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { DAY_MS } from '../common/index.ts';
+import { createBot } from '../bot/bot.ts';
 import { createApiKey } from '../control/api-keys.ts';
+import { shareSecret } from '../control/share-links.ts';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { Simulator } from '../ingest/simulator/simulator.ts';
 import { silentLogger } from '../observability/log.ts';
 import { startTracing, type Tracing } from '../observability/tracing/tracing.ts';
+import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
 import { publishSimulation } from './support/simulation.ts';
@@ -137,6 +141,52 @@ describe('traces over OTLP/HTTP', () => {
     expect(inserts.some((i) => (i.links ?? []).some((l) => l.traceId === rawPublish.traceId))).toBe(true);
   });
 
+  it('traces a bot command with its Postgres, warehouse and Bot API calls', async () => {
+    const fake = new FakeBotApi();
+    await fake.start();
+    const admin = 900;
+    const bot = createBot({
+      config: {
+        token: fake.token,
+        apiRoot: fake.url,
+        admins: [String(admin)],
+        mode: 'polling',
+        webhookSecret: null,
+        publicApiUrl: 'https://tgpulse.example',
+        maxSendsPerSecond: 25,
+      },
+      warehouse: pipe.warehouse,
+      control: control.pool,
+      shareSecret: await shareSecret(control.pool),
+      log: silentLogger,
+    });
+    void bot.start({ timeout: 1 });
+    try {
+      const [{ channel_id }] = await pipe.warehouse.query<{ channel_id: string }>(
+        'SELECT channel_id FROM raw_posts LIMIT 1',
+      );
+      fake.say(admin, `/overview ${channel_id} 7d`);
+      await fake.waitFor(() => fake.delivered(admin)[0]);
+    } finally {
+      await bot.stop();
+      await fake.stop();
+    }
+    const byTrace = await traces();
+    const update = [...byTrace.values()].find((spans) =>
+      spans.some((s) => s.name === 'bot update' && attribute(s, 'tgpulse.bot.command') === 'overview'),
+    );
+    expect(update, 'no span for the /overview update').toBeDefined();
+    const names = new Set(update!.map((s) => s.name));
+    // The sender is recorded in Postgres, the figures read from the warehouse, the answer sent to Telegram.
+    expect([...names].some((n) => n.startsWith('postgres '))).toBe(true);
+    expect(names.has('warehouse query')).toBe(true);
+    expect(names.has('telegram sendMessage')).toBe(true);
+    const pgSpan = update!.find((s) => s.name.startsWith('postgres '))!;
+    expect(attribute(pgSpan, 'db.system.name')).toBe('postgresql');
+    // Long polling stays out of traces.
+    expect(receiver.spans.some((s) => s.name === 'telegram getUpdates')).toBe(false);
+  });
+
   it('traces an API request with the warehouse query it made', async () => {
     const { token } = await createApiKey(control.pool, { name: 'tracing', scopes: ['read'] });
     const res = await fetch(`${api.url}/v1/channels`, { headers: { authorization: `Bearer ${token}` } });
@@ -149,5 +199,9 @@ describe('traces over OTLP/HTTP', () => {
     );
     expect(request, 'no server span for GET /v1/channels').toBeDefined();
     expect(request!.some((s) => s.name === 'warehouse query')).toBe(true);
+    // The key check reads Postgres within the request; the key's hash is a parameter, never in the span.
+    const keyCheck = request!.find((s) => s.name.startsWith('postgres '));
+    expect(keyCheck, 'no Postgres span in the request').toBeDefined();
+    expect(attribute(keyCheck!, 'db.query.text')).toMatch(/\$1/);
   });
 });

@@ -100,12 +100,20 @@ export function pipelineHealth(): GeneratedDashboard {
   board
     .row('Lag and freshness')
     .panel(
-      timeSeries('Consumer lag', PROMETHEUS, THIRD, {
+      timeSeries('Consumer lag', PROMETHEUS, HALF, {
         description: 'Messages in the stream not yet delivered to or acknowledged by each durable consumer',
       }).withTarget(prom('A', `max by (consumer) (${sel('tgpulse_consumer_lag_messages')})`, '{{consumer}}')),
     )
     .panel(
-      timeSeries('Watermark behind now, per partition', PROMETHEUS, THIRD, {
+      timeSeries('Data freshness: JetStream → queryable', PROMETHEUS, HALF, {
+        unit: 's',
+        description: 'From a message reaching JetStream until its rows are queryable in the warehouse, per stream',
+      })
+        .withTarget(prom('A', quantile(0.5, 'tgpulse_data_freshness_seconds', 'stream'), 'p50 {{stream}}'))
+        .withTarget(prom('B', quantile(0.99, 'tgpulse_data_freshness_seconds', 'stream'), 'p99 {{stream}}')),
+    )
+    .panel(
+      timeSeries('Watermark behind now, per partition', PROMETHEUS, HALF, {
         unit: 's',
         description: 'Event-time freshness: now minus the partition watermark (large while a backfill replays history)',
       }).withTarget(
@@ -113,7 +121,7 @@ export function pipelineHealth(): GeneratedDashboard {
       ),
     )
     .panel(
-      timeSeries('Collector: read → JetStream ack', PROMETHEUS, THIRD, { unit: 's' })
+      timeSeries('Collector: read → JetStream ack', PROMETHEUS, HALF, { unit: 's' })
         // The collectors' own `job` label arrives as `exported_job`: Prometheus keeps `job` for the scrape job.
         .withTarget(
           prom('A', quantile(0.5, 'tgpulse_collector_publish_lag_seconds', 'exported_job'), 'p50 {{exported_job}}'),

@@ -360,7 +360,13 @@ async function writePending(
   } finally {
     clearInterval(heartbeat);
   }
-  for (const m of pending.messages) m.ack();
+  // Queryable from now on: how long each message took from JetStream to here is the data's freshness.
+  const now = Date.now();
+  for (const m of pending.messages) {
+    m.ack();
+    const publishedMs = m.info.timestampNanos / 1e6;
+    opts.metrics.dataFreshness.observe({ stream: m.info.stream }, Math.max(0, now - publishedMs) / 1000);
+  }
   for (const span of pending.spans) span.end();
   opts.metrics.batchSize.observe(
     { stage: `${stage}_insert` },
