@@ -1,8 +1,9 @@
 /**
  * Traces, received the way a collector (Jaeger, Tempo, the OpenTelemetry
  * Collector) receives them: an OTLP/HTTP endpoint in the test. One simulated
- * batch must be followed from its publish through the processor and its
- * derived publish to the sinks' inserts, as one trace; an API request must
+ * batch must be followed from its publish (this process) through the
+ * processor and its derived publish to the sinks' inserts (a `tgpulse worker`
+ * process), as one trace; an API request must
  * carry its warehouse query in its trace, a bot command its Postgres,
  * warehouse and Bot API calls.
  */
@@ -23,10 +24,12 @@ import { startTracing, type Tracing } from '../observability/tracing/tracing.ts'
 import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
+import { killRole, spawnRole, stopRole, type RoleProcess } from './support/roles.ts';
 import { publishSimulation } from './support/simulation.ts';
 
-/** A span as OTLP/JSON carries it (ids in hex). */
+/** A span as OTLP/JSON carries it (ids in hex), with the service that sent it. */
 interface ReceivedSpan {
+  service: string;
   traceId: string;
   spanId: string;
   parentSpanId?: string;
@@ -46,9 +49,15 @@ async function startReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; cl
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: ReceivedSpan[] }> }>;
+        resourceSpans?: Array<{
+          resource?: { attributes?: ReceivedSpan['attributes'] };
+          scopeSpans?: Array<{ spans?: Omit<ReceivedSpan, 'service'>[] }>;
+        }>;
       };
-      for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
+      for (const rs of body.resourceSpans ?? []) {
+        const service = rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '';
+        for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) spans.push({ ...s, service });
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -66,6 +75,7 @@ describe('traces over OTLP/HTTP', () => {
   let tracing: Tracing;
   let nats: TestNats;
   let pipe: TestPipeline;
+  let worker: RoleProcess | undefined;
   let testControl: TestControl;
   let control: ControlPlane;
   let api: ApiServer;
@@ -78,11 +88,16 @@ describe('traces over OTLP/HTTP', () => {
     tracing = await startTracing('test');
     nats = await startTestNats();
     pipe = await startPipeline({ natsUrl: nats.url, dataDir: tempDir('tracing') });
-    pipe.startRoles();
+    // The processors and sinks in a process of their own, as deployed: the trace crosses processes by NATS headers.
+    worker = spawnRole('worker', [], { ...pipe.env, TGPULSE_LOG_LEVEL: 'warn' });
+    await pipe.waitIdle();
     const sim = new Simulator({ seed: 5, channels: 2, start: Date.UTC(2026, 5, 1), durationMs: 2 * DAY_MS });
     await publishSimulation(pipe, sim);
     await pipe.publisher.flush();
     await pipe.waitIdle();
+    // Stopping flushes the worker's spans to the receiver.
+    const exit = await stopRole(worker);
+    expect(exit, worker.output()).toBe(0);
 
     testControl = await freshTestControl('embedded');
     control = await openControlPlane(testControl.config);
@@ -97,6 +112,7 @@ describe('traces over OTLP/HTTP', () => {
   });
 
   afterAll(async () => {
+    if (worker) await killRole(worker);
     await api?.close();
     await control?.close();
     await testControl?.dispose();
@@ -134,6 +150,9 @@ describe('traces over OTLP/HTTP', () => {
     const rawPublish = parentOf(spans, processing)!;
     expect(rawPublish.name).toBe('publish TG_RAW');
     expect(rawPublish.parentSpanId ?? '').toBe('');
+    // Two processes, one trace: the publish is this process's, the rest the worker's.
+    expect(rawPublish.service).toBe('tgpulse-test');
+    for (const s of [processing, derivedPublish, derivedSink]) expect(s.service).toBe('tgpulse-worker');
     // The raw sink continues the same publish.
     expect(parentOf(spans, spans.find((s) => s.name === 'sink TG_RAW')!)?.spanId).toBe(rawPublish.spanId);
     // The sinks' inserts link back to the messages they wrote.

@@ -16,6 +16,8 @@ import { waitIdle } from './idle.ts';
 
 export interface TestPipeline {
   config: TgpulseConfig;
+  /** The environment a `tgpulse` child process needs to join this pipeline's NATS and warehouse. */
+  env: Record<string, string>;
   ctx: Context;
   nats: NatsContext;
   warehouse: Warehouse;
@@ -35,6 +37,11 @@ export interface TestPipeline {
  * folder's own local server on free ports.
  */
 export function testConfig(env: Record<string, string>): TgpulseConfig {
+  return loadConfig(testEnv(env));
+}
+
+/** The environment {@link testConfig} loads. */
+function testEnv(env: Record<string, string>): Record<string, string> {
   const shared = sharedTestWarehouse();
   const warehouse: Record<string, string> = shared
     ? {
@@ -45,7 +52,7 @@ export function testConfig(env: Record<string, string>): TgpulseConfig {
         TGPULSE_CLICKHOUSE_DATABASE: uniqueDatabase('pipe'),
       }
     : { TGPULSE_WAREHOUSE_HTTP_PORT: '0', TGPULSE_WAREHOUSE_NATIVE_PORT: '0' };
-  return loadConfig({ TGPULSE_LOG_LEVEL: 'silent', TGPULSE_HTTP_PORT: '0', ...warehouse, ...env });
+  return { TGPULSE_LOG_LEVEL: 'silent', TGPULSE_HTTP_PORT: '0', ...warehouse, ...env };
 }
 
 export async function startPipeline(opts: {
@@ -54,7 +61,8 @@ export async function startPipeline(opts: {
   env?: Record<string, string>;
   configure?: (c: TgpulseConfig) => void;
 }): Promise<TestPipeline> {
-  const config = testConfig({ TGPULSE_NATS_URL: opts.natsUrl, TGPULSE_DATA_DIR: opts.dataDir, ...opts.env });
+  const env = testEnv({ TGPULSE_NATS_URL: opts.natsUrl, TGPULSE_DATA_DIR: opts.dataDir, ...opts.env });
+  const config = loadConfig(env);
   opts.configure?.(config);
   const ctx = new Context(config, { log: silentLogger, metrics: new PipelineMetrics() });
   const nats = await openNats(ctx, { name: 'tgpulse-test' });
@@ -64,6 +72,7 @@ export async function startPipeline(opts: {
   let running: Promise<unknown> | null = null;
   const pipeline: TestPipeline = {
     config,
+    env,
     ctx,
     nats,
     warehouse,
