@@ -160,10 +160,12 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
     };
     held.set(partition, h);
     metrics.ownershipChanges.inc({ partition: partitionToken(partition), change: 'acquired' });
-    mlog.info(
-      { partition: partitionToken(partition), epoch, previous_owner: lease?.owner ?? null },
-      'partition acquired',
-    );
+    const fields = { partition: partitionToken(partition), epoch, previous_owner: lease?.owner ?? null };
+    // A member paused right after winning may wake with the lease already gone: "acquired" is only
+    // said of a lease still valid, so the log never shows an ownership that did not happen. The run
+    // starts either way and stops at its first lease check.
+    if (table.now() < h.validUntil) mlog.info(fields, 'partition acquired');
+    else mlog.warn(fields, 'partition won, but its lease ran out before it started');
     start(h);
   };
 
