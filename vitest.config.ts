@@ -7,7 +7,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // One local warehouse server for the suite; each file uses databases of its own on it.
-    globalSetup: ['test/support/warehouse-global-setup.ts'],
+    // The fault suite (test/faults/) prints what it injected and survived at the end (fault-summary.ts).
+    globalSetup: ['test/support/warehouse-global-setup.ts', 'test/support/fault-summary-setup.ts'],
     // Integration tests each start their own nats-server; the machine has 2
     // cores, so keep file-level parallelism modest.
     maxWorkers: 2,
