@@ -21,6 +21,8 @@ import { alignPeriod } from '../read/models/period.ts';
 import { topPostsBy } from '../read/models/posts.ts';
 import { activitySeries } from '../read/models/series.ts';
 import { FakeBotApi, type BotApiCall } from '../test/support/fake-bot-api.ts';
+import { expectWellFormedHtml } from '../test/support/telegram-html.ts';
+import { fakeBotConfig } from '../test/support/test-bot.ts';
 import { HOSTILE_MENTION, produceReadSideData, type ReadSideData } from '../test/support/read-side.ts';
 import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import { createBot, registerCommands, type BotContext } from './bot.ts';
@@ -65,24 +67,6 @@ async function askText(user: number, text: string): Promise<string> {
   return reply;
 }
 
-/** Telegram's HTML subset, balanced, and no stray `<`, `>` or `&` outside tags and entities. */
-function expectWellFormedHtml(text: string): void {
-  const open: string[] = [];
-  const rest = text.replace(
-    /<(\/?)(b|i|u|s|code|pre|a)((?: href="[^"<>]*")?)>/g,
-    (_, close: string, tag: string, attrs: string) => {
-      if (close) expect(open.pop(), `closing </${tag}> in ${text}`).toBe(tag);
-      else {
-        expect(attrs === '' || tag === 'a', `attributes on <${tag}>`).toBe(true);
-        open.push(tag);
-      }
-      return '';
-    },
-  );
-  expect(open, `unclosed tags in ${text}`).toEqual([]);
-  expect(rest, 'stray markup').not.toMatch(/[<>]|&(?!(amp|lt|gt|quot);)/);
-}
-
 /** Posts published in [from, to) of a channel and not deleted, counted from the raw tables alone. */
 async function rawPostCount(c: string, from: number, to: number): Promise<number> {
   const [row] = await wh.query<{ n: string }>(
@@ -119,15 +103,7 @@ beforeAll(async () => {
     close: async () => undefined,
   };
   bot = createBot({
-    config: {
-      token: fake.token,
-      apiRoot: fake.url,
-      admins: [String(ADMIN)],
-      mode: 'polling',
-      webhookSecret: null,
-      publicApiUrl: 'https://tgpulse.example',
-      maxSendsPerSecond: 25,
-    },
+    config: fakeBotConfig(fake, [ADMIN]),
     warehouse: failing,
     control: control.pool,
     shareSecret: secret,

@@ -5,9 +5,14 @@
  */
 import type { AnswerMeta, Period } from '../read/index.ts';
 
-/** Text cut to `max` characters with an ellipsis: data and input can be kilobytes, a message holds 4096. */
+/**
+ * Text cut to `max` characters with an ellipsis: data and input can be kilobytes, a message holds 4096.
+ * Never between the two halves of a surrogate pair (an emoji): Telegram refuses a text with half of one.
+ */
 export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
 }
 
 /** Escape text for Telegram's HTML parse mode. */

@@ -42,6 +42,7 @@ import {
   type StreamsConfig,
 } from '../streams/index.ts';
 import type { Logger, PipelineMetrics } from '../observability/index.ts';
+import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import {
   type ProcessorConfig,
   createPartitionState,
@@ -284,6 +285,25 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   log.info({ seq: lastSeq }, 'partition drained and checkpointed');
 }
 
+/**
+ * How far an event may lie ahead of what the partition knows of time: the
+ * later of its latest event time and the moment the stream stored the
+ * message. Beyond it the event would drag the watermark along, close every
+ * open window at once and make all the true events after it late, so it is
+ * dead-lettered instead. Both references are fixed by the stream and the
+ * state, so a replay judges every event the same way. A simulator running
+ * faster than real time stays within it: its events follow each other.
+ */
+const FUTURE_TOLERANCE_MS = DAY_MS;
+
+/** Why an event is too far in the future to be applied, or null. */
+function futureEvent(state: PartitionState, event: TgEvent, publishedAt: number): string | null {
+  const known = Math.max(state.windows.maxEventTime ?? publishedAt, publishedAt);
+  const time = Math.max(event.event_time, event.observed_at);
+  if (time <= known + FUTURE_TOLERANCE_MS) return null;
+  return `event time ${new Date(time).toISOString()} is ${Math.round((time - known) / HOUR_MS)} h ahead of the partition's latest event and of the message's publication (${new Date(known).toISOString()}); at most ${FUTURE_TOLERANCE_MS / HOUR_MS} h allowed`;
+}
+
 /** Decodes one message and runs its events through the operators. */
 function handleMessage(
   state: PartitionState,
@@ -310,7 +330,14 @@ function handleMessage(
   const outcomes = new Map<string, number>();
   const count = (kind: string, outcome: string) =>
     outcomes.set(`${kind}\u0000${outcome}`, (outcomes.get(`${kind}\u0000${outcome}`) ?? 0) + 1);
+  const publishedAt = m.info.timestampNanos / 1e6;
   for (const event of decoded.events) {
+    const ahead = futureEvent(state, event, publishedAt);
+    if (ahead) {
+      failures.push({ reason: 'future_event', detail: ahead, payload: event });
+      count(event.kind, 'future');
+      continue;
+    }
     try {
       const out = processEvent(state, event as RawEvent, opts.processor);
       changes.note(out.changed);

@@ -44,12 +44,7 @@ export function deadLetterRecord(
   index: number,
   rawBytes?: number,
 ): DeadLetterRecord {
-  const text =
-    typeof failure.payload === 'string'
-      ? failure.payload
-      : failure.payload == null
-        ? ''
-        : JSON.stringify(failure.payload);
+  const text = payloadText(failure.payload);
   const obj =
     typeof failure.payload === 'object' && failure.payload !== null ? (failure.payload as Record<string, unknown>) : {};
   const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 128) : null);
@@ -67,6 +62,21 @@ export function deadLetterRecord(
     event_id: str(obj.id),
     channel_id: str(obj.channel_id),
   };
+}
+
+/**
+ * The payload as text. Serialising can fail on what a decoder let through
+ * (a structure too deep for the stack): the dead letter then says so rather
+ * than the stage failing on the message again and again.
+ */
+function payloadText(payload: unknown): string {
+  if (typeof payload === 'string') return payload;
+  if (payload == null) return '';
+  try {
+    return JSON.stringify(payload);
+  } catch (err) {
+    return `(payload not serialisable: ${String((err as Error)?.message ?? err)})`;
+  }
 }
 
 export class DeadLetterPublisher {

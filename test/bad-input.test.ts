@@ -116,7 +116,7 @@ describe('bad input is dead-lettered with its reason and the pipeline goes on', 
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0].payload).toContain("Robert'); DROP TABLE raw_posts;--");
     const [tables] = await pipe.warehouse.query<{ n: string | number }>(
-      "SELECT count() AS n FROM system.tables WHERE name = 'raw_posts'",
+      "SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'raw_posts'",
     );
     expect(Number(tables.n)).toBe(1);
   });

@@ -11,13 +11,26 @@ import { SEVERAL_CHANNELS, type Layer, type ParsedSubject } from './subjects.ts'
 import { partitionOf } from './ids.ts';
 
 export type DeadLetterReason =
+  /**
+   * Over the decoder's `maxMessageBytes`. A message over the NATS server's
+   * max_payload (1 MiB by default) never gets this far: the client refuses it
+   * at publish and the producer gets the error, so nothing of it is in the
+   * stream to dead-letter. The publisher splits batches well below it, so only
+   * a single event over 1 MiB can meet it.
+   */
   | 'oversized'
   | 'malformed_json'
+  /** The bytes are not UTF-8: decoding would silently replace them, so the message is refused whole. */
+  | 'invalid_utf8'
+  /** Nested deeper than any event is (see MAX_NESTING): refused before anything walks it recursively. */
+  | 'too_deep'
   | 'not_a_batch'
   | 'unknown_kind'
   | 'schema_violation'
   | 'subject_mismatch'
   | 'late_event'
+  /** Far ahead of both the partition's event time and the time the message was published. */
+  | 'future_event'
   | 'operator_error'
   | 'write_rejected'
   | 'redelivery_limit'
@@ -77,7 +90,31 @@ export interface DecodeOptions {
   layer?: Layer;
 }
 
-const textDecoder = new TextDecoder('utf-8', { fatal: false });
+/** Strict: a byte sequence that is not UTF-8 throws instead of becoming U+FFFD inside a valid-looking event. */
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+/** Lossy: only to show a refused message in its dead letter. */
+const lossyDecoder = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * Deepest nesting of arrays and objects an event may have: a batch holds
+ * events whose maps sit four levels down. Anything deeper is refused before
+ * its dead letter is written, since serialising it again would recurse once
+ * per level (and overflow the stack on a hostile 100,000-level payload).
+ */
+const MAX_NESTING = 16;
+
+/** Whether `value` nests deeper than `limit` levels; iterative, so any depth is safe to ask about. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(v))
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 export function decodeBatch(data: Uint8Array, opts: DecodeOptions): DecodedBatch {
   if (data.byteLength > opts.maxMessageBytes) {
@@ -92,7 +129,15 @@ export function decodeBatch(data: Uint8Array, opts: DecodeOptions): DecodedBatch
       ],
     };
   }
-  const text = textDecoder.decode(data);
+  let text: string;
+  try {
+    text = strictDecoder.decode(data);
+  } catch {
+    return {
+      events: [],
+      failures: [{ reason: 'invalid_utf8', detail: 'message is not valid UTF-8', payload: lossyDecoder.decode(data) }],
+    };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -115,7 +160,14 @@ export function decodeBatch(data: Uint8Array, opts: DecodeOptions): DecodedBatch
   for (const item of items) {
     const r = validateEvent(item);
     if (!r.ok) {
-      out.failures.push({ reason: r.reason, detail: r.detail, payload: item });
+      // Valid events are shallow by their schema: only a refused one can be deep.
+      if (nestsDeeperThan(item, MAX_NESTING))
+        out.failures.push({
+          reason: 'too_deep',
+          detail: `event nested deeper than ${MAX_NESTING} levels`,
+          payload: text,
+        });
+      else out.failures.push({ reason: r.reason, detail: r.detail, payload: item });
       continue;
     }
     const mismatch = subjectMismatch(r.event, opts);

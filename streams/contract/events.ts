@@ -13,15 +13,35 @@ export const SCHEMA_VERSION = 1 as const;
 
 /** Telegram channel id as a decimal string: int64 does not fit a JS number safely. */
 export const ChannelId = Type.String({ pattern: '^-?[0-9]{1,20}$', description: 'Telegram channel id, decimal' });
-/** Milliseconds since the Unix epoch. */
-export const EpochMs = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, description: 'epoch ms (UTC)' });
+/**
+ * Earliest time an event may carry: Telegram launched in August 2013, so nothing
+ * it reports can be older (the API's periods start at 2013 too).
+ */
+export const EARLIEST_EVENT_MS = Date.UTC(2013, 0, 1);
+/** Latest time an event may carry: the end of what the warehouse's DateTime64(3) holds. */
+export const LATEST_EVENT_MS = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+/** Milliseconds since the Unix epoch, within what Telegram can report and the warehouse can store. */
+export const EpochMs = Type.Integer({
+  minimum: EARLIEST_EVENT_MS,
+  maximum: LATEST_EVENT_MS,
+  description: 'epoch ms (UTC)',
+});
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const SignedCount = Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
 const PostId = Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1 });
 const ShortText = Type.String({ maxLength: 256 });
+/**
+ * A map in an event, keyed by at most 64 characters. A record's key schema
+ * only checks keys when other properties are refused, so say so: otherwise a
+ * key of any length passes. (`__proto__` is an ordinary key here: JSON.parse
+ * and every consumer keep it as an own property; see the encoder's tests.)
+ */
+function mapOf<V extends TSchema>(value: V) {
+  return Type.Record(Type.String({ pattern: '^[\\s\\S]{0,64}$' }), value, { additionalProperties: false });
+}
 /** Reaction counts keyed by emoji (or `custom:<document id>` for custom emoji). */
-const ReactionMap = Type.Record(Type.String({ maxLength: 64 }), Count);
-const ReactionDeltaMap = Type.Record(Type.String({ maxLength: 64 }), SignedCount);
+const ReactionMap = mapOf(Count);
+const ReactionDeltaMap = mapOf(SignedCount);
 
 export const Source = Type.Union([
   Type.Literal('mtproto'),
@@ -94,10 +114,7 @@ export const BotEventData = Type.Object(
     bot_id: Type.String({ pattern: '^[0-9]{1,20}$' }),
     event_type: Type.String({ minLength: 1, maxLength: 64 }),
     user_id: Type.Union([Type.String({ pattern: '^[0-9]{1,20}$' }), Type.Null()]),
-    properties: Type.Record(
-      Type.String({ maxLength: 64 }),
-      Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()]),
-    ),
+    properties: mapOf(Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()])),
   },
   { additionalProperties: false },
 );

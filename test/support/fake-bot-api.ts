@@ -33,7 +33,6 @@ export const BOT_USER = { id: 7000000001, is_bot: true, first_name: 'tgpulse', u
 
 export class FakeBotApi {
   readonly calls: BotApiCall[] = [];
-  readonly token = '7000000001:TEST-token_for_the_fake_api';
   #server: Server;
   #updates: Array<Record<string, unknown>> = [];
   #nextUpdateId = 1;
@@ -44,7 +43,8 @@ export class FakeBotApi {
   #pollWaiters: Array<() => void> = [];
   url = '';
 
-  constructor() {
+  /** `token`: the bot token the fake accepts (a test of secrets in logs wants one of its own). */
+  constructor(readonly token = '7000000001:TEST-token_for_the_fake_api') {
     this.#server = createServer((req, res) => {
       this.#handle(req).then(
         ({ status, body }) => {
@@ -99,6 +99,11 @@ export class FakeBotApi {
         ...(entities ? { entities } : {}),
       },
     });
+  }
+
+  /** Any other update, as Telegram would send it (an edited message, a channel post…); the update id is added. */
+  update(update: Record<string, unknown>): void {
+    this.#push(update);
   }
 
   /** A user presses an inline button carrying `data` under the bot's message `messageId`. */
