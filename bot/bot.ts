@@ -8,7 +8,8 @@
  */
 import { Bot, type BotError, type Filter } from 'grammy';
 import type pg from 'pg';
-import type { Warehouse } from '../clickhouse/index.ts';
+import { isTransient, type Warehouse, WarehouseError } from '../clickhouse/index.ts';
+import { isControlPlaneDown } from '../control/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { canSee, identify, refusal } from './access.ts';
 import { alertsCommand } from './commands/alerts.ts';
@@ -58,6 +59,13 @@ export const CHANNEL_COMMANDS: Record<ChoiceCommand, ChannelCommand> = {
 };
 
 const APOLOGY = 'Sorry, something went wrong on my side. Please try again in a minute.';
+const UNAVAILABLE =
+  'Sorry, I am temporarily unavailable: my database is not answering. Please try again in a few minutes.';
+
+/** A store (Postgres or the warehouse) that does not answer: an outage to wait out, not a bug. */
+function isOutage(err: unknown): boolean {
+  return isControlPlaneDown(err) || (err instanceof WarehouseError && isTransient(err.cause ?? err));
+}
 const STALE_BUTTON = 'This button is out of date: send the command again.';
 
 /**
@@ -66,7 +74,8 @@ const STALE_BUTTON = 'This button is out of date: send the command again.';
  * Telegram clients show the command menu.
  *
  * Every update first records its sender (`ctx.viewer`); an error in a
- * handler is logged and the user gets a short apology, never the error.
+ * handler is logged and the user gets a short apology, never the error:
+ * "temporarily unavailable" when Postgres or the warehouse does not answer.
  *
  * @example
  * const bot = createBot({ config: cfg.bot, warehouse, control: control.pool, shareSecret: await shareSecret(control.pool), log });
@@ -89,13 +98,13 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   bot.api.config.use(traceBotApi());
   bot.use(traceUpdates());
   const apologize = async (err: BotError<BotContext>): Promise<void> => {
-    s.log.error(
-      { err: err.error, updateId: err.ctx.update.update_id, from: err.ctx.from?.id },
-      'bot: handling an update failed',
-    );
+    const outage = isOutage(err.error);
+    const where = { err: err.error, updateId: err.ctx.update.update_id, from: err.ctx.from?.id };
+    if (outage) s.log.warn(where, 'bot: a store did not answer; told the user to try again later');
+    else s.log.error(where, 'bot: handling an update failed');
     if (err.ctx.chat === undefined) return;
     await err.ctx
-      .reply(APOLOGY)
+      .reply(outage ? UNAVAILABLE : APOLOGY)
       .catch((replyErr: unknown) => s.log.warn({ err: replyErr }, 'bot: could not send the apology'));
   };
   // bot.catch serves long polling; the boundary gives webhook updates the same treatment.

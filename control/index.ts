@@ -48,8 +48,10 @@ export {
 } from './mtproto-accounts.ts';
 export { type ControlPlane, openControlPlane } from './postgres.ts';
 export { decryptSession, encryptSession, parseSessionKey } from './session-crypto.ts';
+export { isControlPlaneDown } from './unavailable.ts';
 export {
   createShareLink,
+  findShareLink,
   resolveShareToken,
   revokeShareLink,
   SHARE_SECTIONS,

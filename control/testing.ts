@@ -13,23 +13,10 @@ import type { ControlConfig } from './config.ts';
 import type { Pool } from 'pg';
 import type { CollectorLease } from './collector-leases.ts';
 import { openControlPlane, type ControlPlane } from './postgres.ts';
+import { postgresAnswers } from './postgres-probe.ts';
 
 /** The server the `server` variant uses; it must allow creating databases. */
 export const TEST_POSTGRES_URL = process.env.TGPULSE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** Whether a Postgres server answers at `url` within two seconds. */
-export async function postgresAnswers(url: string = TEST_POSTGRES_URL): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 /** A control plane of its own for one test file. */
 export interface TestControl {
@@ -107,7 +94,7 @@ export function embeddedControlForSuite(): () => ControlPlane {
   };
 }
 
-const serverAvailable = await postgresAnswers();
+const serverAvailable = await postgresAnswers(TEST_POSTGRES_URL);
 
 /** What the specs of `describeControl` get: the driver and, once the suite started, its open control plane. */
 export interface ControlSuite {

@@ -2,8 +2,8 @@
 # Installs what tgpulse needs on this machine, once: npm packages (when
 # node_modules is missing or older than package.json), and nats-server,
 # fonts-dejavu-core and, for the tests (TGPULSE_BOOTSTRAP_TESTS=1, set by
-# scripts/test.sh), prometheus from the OS package manager when they are
-# missing. Says
+# scripts/test.sh), prometheus and postgresql from the OS package manager when
+# they are missing. Says
 # exactly what to install when it cannot do it itself. Then builds the local
 # warehouse launcher (scripts/build-warehouse.sh), which needs gcc, and the
 # compiled CLI in dist/ (scripts/build.sh) when the sources changed.
@@ -72,35 +72,51 @@ have_prometheus() {
 if [ "${TGPULSE_BOOTSTRAP_TESTS:-}" = "1" ] && ! have_prometheus && [ "${TGPULSE_SKIP_PROMETHEUS_INSTALL:-}" != "1" ]; then
   apt_missing+=(prometheus)
 fi
-# Debian's prometheus starts its own service (a server on :9090) where services may start: under
-# systemd, or sysvinit without a policy-rc.d that forbids it. tgpulse needs only the binaries (each
-# test runs a prometheus of its own on a free port), so the service it just installed is stopped and
-# kept from starting at boot. $1 is the command prefix that runs as root ("" or "sudo -n").
-quiet_packaged_prometheus() {
-  local as_root="$1" again
+# The Postgres outage test (test/faults/postgres-outage.test.ts) runs a private Postgres server
+# (initdb and postgres from /usr/lib/postgresql/*/bin) that it stops and starts; never the machine's.
+have_postgres() {
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1
+}
+if [ "${TGPULSE_BOOTSTRAP_TESTS:-}" = "1" ] && ! have_postgres && [ "${TGPULSE_SKIP_POSTGRES_INSTALL:-}" != "1" ]; then
+  apt_missing+=(postgresql)
+fi
+# Debian's prometheus and postgresql start their own service (a server on :9090, a cluster on :5432)
+# where services may start: under systemd, or sysvinit without a policy-rc.d that forbids it. tgpulse
+# needs only the binaries (each test runs a server of its own on a free port), so the service just
+# installed is stopped and kept from starting at boot. $1 is the command prefix that runs as root
+# ("" or "sudo -n"), $2 the service.
+quiet_packaged_service() {
+  local as_root="$1" service="$2" again
   if [ -d /run/systemd/system ]; then
-    $as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
-    again="sudo systemctl enable --now prometheus"
-  elif [ -x /etc/init.d/prometheus ]; then
-    $as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
-    $as_root update-rc.d prometheus disable >/dev/null 2>&1 || true
-    again="sudo update-rc.d prometheus enable && sudo service prometheus start"
+    $as_root systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+    again="sudo systemctl enable --now $service"
+  elif [ -x "/etc/init.d/$service" ]; then
+    $as_root "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+    $as_root update-rc.d "$service" disable >/dev/null 2>&1 || true
+    again="sudo update-rc.d $service enable && sudo service $service start"
   else
     return 0
   fi
-  echo "tgpulse: disabled the service of the prometheus package (tests run their own prometheus); to run it: $again" >&2
+  echo "tgpulse: disabled the service of the $service package (tests run their own $service); to run it: $again" >&2
+}
+# $1 as for quiet_packaged_service: quiets what this run installed.
+quiet_installed_services() {
+  local service
+  for service in prometheus postgresql; do
+    if [[ " ${apt_missing[*]} " == *" $service "* ]]; then quiet_packaged_service "$1" "$service"; fi
+  done
 }
 if [ "${#apt_missing[@]}" -gt 0 ]; then
-  # No recommends: prometheus's would add prometheus-node-exporter, another daemon; gcc's only
-  # recommend, libc6-dev, is listed explicitly.
+  # No recommends: prometheus's would add prometheus-node-exporter, another daemon; postgresql's
+  # would add sysstat; gcc's only recommend, libc6-dev, is listed explicitly.
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "tgpulse: installing ${apt_missing[*]} with apt-get..." >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}") >&2
-    if [[ " ${apt_missing[*]} " == *" prometheus "* ]]; then quiet_packaged_prometheus ""; fi
+    quiet_installed_services ""
   elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     echo "tgpulse: installing ${apt_missing[*]} with sudo apt-get..." >&2
     (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}") >&2
-    if [[ " ${apt_missing[*]} " == *" prometheus "* ]]; then quiet_packaged_prometheus "sudo -n"; fi
+    quiet_installed_services "sudo -n"
   else
     for package in "${apt_missing[@]}"; do
       case "$package" in
@@ -116,6 +132,10 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
           ;;
         prometheus)
           echo "tgpulse: prometheus is missing (the tests check infra/prometheus/ with it). Install it with: sudo apt-get install --no-install-recommends prometheus" >&2
+          ;;
+        postgresql)
+          echo "tgpulse: initdb/postgres are missing (the Postgres outage test runs a private server). Install them with: sudo apt-get install --no-install-recommends postgresql" >&2
+          echo "          (then stop the cluster it starts if you do not want it: sudo service postgresql stop)" >&2
           ;;
       esac
     done

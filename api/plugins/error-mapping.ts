@@ -1,11 +1,13 @@
 /**
  * Every failure answers in the API's one error shape (../errors.ts): our own
  * `ApiError`s as they are, Fastify's validation errors as 400 naming the
- * parameter, other 4xx as they came, a warehouse that does not answer as 503,
- * and anything else as 500, logged. Unknown routes are 404 in the same shape.
+ * parameter, other 4xx as they came, a warehouse or a control plane
+ * (Postgres) that does not answer as 503, and anything else as 500, logged.
+ * Unknown routes are 404 in the same shape.
  */
 import fp from 'fastify-plugin';
 import { isTransient, WarehouseError } from '../../clickhouse/index.ts';
+import { isControlPlaneDown } from '../../control/index.ts';
 import type { Logger } from '../../observability/index.ts';
 import { ApiError, ErrorBody } from '../errors.ts';
 
@@ -19,7 +21,10 @@ export const errorMapping = fp<ErrorMappingOptions>(
     app.addSchema(ErrorBody);
     app.setErrorHandler((err, req, reply) => {
       const e = toApiError(err);
-      if (e.status >= 500) log.error({ err, url: req.url.slice(0, 300), reqId: req.id }, 'API request failed');
+      const where = { err, url: req.url.slice(0, 300), reqId: req.id };
+      // A store that is away is an outage to see, not a bug to fix: one level lower.
+      if (e.status === 503) log.warn(where, 'API request failed: a store did not answer');
+      else if (e.status >= 500) log.error(where, 'API request failed');
       reply.headers(e.headers).code(e.status).send(e.body());
     });
     app.setNotFoundHandler((req, reply) => {
@@ -63,6 +68,16 @@ function toApiError(err: unknown): ApiError {
     return new ApiError(503, 'warehouse_unavailable', 'the analytics store did not answer; retry shortly', undefined, {
       'retry-after': '5',
     });
+  }
+  // Keys and share links live there: nothing can be checked until it is back.
+  if (isControlPlaneDown(err)) {
+    return new ApiError(
+      503,
+      'control_plane_unavailable',
+      'the control plane (Postgres, where API keys and share links are kept) did not answer; retry shortly',
+      undefined,
+      { 'retry-after': '5' },
+    );
   }
   return new ApiError(500, 'internal', 'the request failed on our side; it has been logged');
 }

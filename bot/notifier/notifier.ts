@@ -9,14 +9,22 @@
  *
  * It does not wait for ClickHouse: anomaly events come straight from the
  * processors, so an alert goes out seconds after its window closes.
+ *
+ * While Postgres does not answer, the event in hand is held (retried with
+ * backoff, its messages kept by the runner's heartbeats) and nothing is
+ * acked or sent: every decision needs the subscriptions and the deliveries.
+ * A send already made is recorded once Postgres is back instead of being
+ * redone, so an outage does not open the window in which an alert repeats.
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { Api } from 'grammy';
 import type pg from 'pg';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Warehouse } from '../../clickhouse/index.ts';
+import { withRetry } from '../../common/index.ts';
 import {
   channelSubscriptions,
+  isControlPlaneDown,
   deliveryOf,
   disableChat,
   recordDelivery,
@@ -109,7 +117,8 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
   try {
     // When the processor published the event: the start of the alert's own delay.
     const emittedAt = Math.floor(Number(msg.info.timestampNanos) / 1e6);
-    for (const e of decoded.events) if (e.kind === 'anomaly') await handleAnomaly(e as AnomalyEvent, emittedAt, h);
+    for (const e of decoded.events)
+      if (e.kind === 'anomaly') await untilControlAnswers(() => handleAnomaly(e as AnomalyEvent, emittedAt, h), h);
     msg.ack();
   } catch (err) {
     // Telegram or Postgres trouble that retries did not cure: leave it for redelivery.
@@ -153,7 +162,11 @@ async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): P
       } else {
         ({ messageId } = await h.sender.sendText(s.chatId, resolutionText(e.channel_id, a), decision.replyTo));
       }
-      await recordDelivery(h.control, { ...base, outcome: 'sent', messageId, at: h.now() });
+      // Sent: only the record is left to do, however long Postgres takes (repeating the send would double it).
+      await untilControlAnswers(
+        () => recordDelivery(h.control, { ...base, outcome: 'sent', messageId, at: h.now() }),
+        h,
+      );
       h.metrics.events.inc({ outcome: 'sent' });
       h.metrics.delay.observe(Math.max(0, Date.now() - emittedAt) / 1000);
     } catch (err) {
@@ -162,6 +175,28 @@ async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): P
       await recordDelivery(h.control, { ...base, outcome: 'skipped_disabled', messageId: null, at: h.now() });
     }
   }
+}
+
+/**
+ * Runs a control-plane step again and again while Postgres does not answer
+ * (other failures are thrown at once); gives up only when the role stops,
+ * leaving the event unacked for the next run.
+ */
+function untilControlAnswers<T>(step: () => Promise<T>, h: Handling): Promise<T> {
+  return withRetry(step, {
+    attempts: Infinity,
+    baseMs: 500,
+    maxMs: 5_000,
+    signal: h.signal,
+    isFatal: (err) => !isControlPlaneDown(err),
+    onRetry: (err, attempt, waitMs) => {
+      h.pipelineMetrics.errors.inc({ stage: 'notifier', error: 'control_plane' });
+      h.log.warn(
+        { err: String(err), attempt, waitMs },
+        'control plane (Postgres) did not answer; holding the alert (nothing sent or acked meanwhile)',
+      );
+    },
+  });
 }
 
 async function disableSubscriber(s: AlertSubscription, err: ChatUnreachable, h: Handling): Promise<void> {

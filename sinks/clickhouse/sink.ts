@@ -143,6 +143,9 @@ export async function runSink(opts: SinkOptions): Promise<void> {
   log.info('sink drained');
 }
 
+/** Longest wait between two attempts to write while the warehouse is down. */
+const RETRY_CAP_MS = 5_000;
+
 /** How much longer than `maxWaitMs` an insert may keep growing while a backlog remains. */
 const BACKLOG_WAIT_FACTOR = 4;
 
@@ -378,7 +381,10 @@ async function writePending(
 /**
  * Retries a warehouse call for as long as the sink runs: what still fails
  * after the driver's own retries is a ClickHouse that is down (content errors
- * are handled by the caller), and the messages stay unacked meanwhile.
+ * are handled by the caller), and the messages stay unacked meanwhile. The
+ * wait between attempts is capped at {@link RETRY_CAP_MS}: each attempt is
+ * one cheap request, and a longer cap only delays the catch-up once the
+ * warehouse is back (a 30 s cap cost up to 30 s after a 60 s outage).
  */
 function untilWritten<T>(
   call: () => Promise<T>,
@@ -390,7 +396,7 @@ function untilWritten<T>(
   return withRetry(call, {
     attempts: Infinity,
     baseMs: 500,
-    maxMs: 30_000,
+    maxMs: RETRY_CAP_MS,
     signal: opts.signal,
     onRetry: (err, attempt, waitMs) => {
       opts.metrics.errors.inc({ stage, error: 'insert' });
