@@ -8,7 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // One local warehouse server for the suite; each file uses databases of its own on it.
     // The fault suite (test/faults/) prints what it injected and survived at the end (fault-summary.ts).
-    globalSetup: ['test/support/warehouse-global-setup.ts', 'test/support/fault-summary-setup.ts'],
+    globalSetup: ['test/support/warehouse-global-setup.ts', 'test/support/suite-setup.ts'],
     // Integration tests each start their own nats-server; the machine has 2
     // cores, so keep file-level parallelism modest.
     maxWorkers: 2,

@@ -4,10 +4,7 @@
  * configs form a three-node JetStream cluster with authentication (run on loopback).
  * Docker builds and `kubectl apply` are not run here (no registry, no cluster).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
@@ -16,10 +13,8 @@ import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES } from '../cli/config.ts';
 import { isCommandName } from '../cli/commands/catalog.ts';
-import { anyFreePort, stopChild } from '../clickhouse/local-server/child.ts';
-import { findNatsServer } from '../cli/local-nats.ts';
 import { connectNats } from '../streams/nats.ts';
-import { until } from './support/until.ts';
+import { NatsCluster } from './support/nats-cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPOSE_DIR = join(ROOT, 'infra/compose');
@@ -113,75 +108,24 @@ describe('k8s manifests', () => {
   });
 });
 
-/** Replace `from` in `text`, failing when the config no longer contains it. */
-function swap(text: string, from: string, to: string): string {
-  if (!text.includes(from)) throw new Error(`config has no ${JSON.stringify(from)}`);
-  return text.replace(from, to);
-}
-
 describe('infra/nats cluster', () => {
-  const work = mkdtempSync(join(tmpdir(), 'tgpulse-infra-nats-'));
-  const password = `0${randomBytes(12).toString('hex')}`;
-  const servers: ChildProcess[] = [];
-  const logs: string[] = ['', '', ''];
-  let clientPorts: number[] = [];
-  let httpPorts: number[] = [];
+  let cluster: NatsCluster;
 
   beforeAll(async () => {
-    const natsServer = findNatsServer();
-    if (natsServer === null) throw new Error('nats-server not found on PATH');
-    const ports = await Promise.all(Array.from({ length: 9 }, () => anyFreePort()));
-    clientPorts = ports.slice(0, 3);
-    httpPorts = ports.slice(3, 6);
-    const routePorts = ports.slice(6, 9);
-    // Quoted as compose passes them (nats-server parses the values as config text); the
-    // passwords start with a digit, which unquoted would be read as a number.
-    const routeSecret = `1${randomBytes(8).toString('hex')}`;
-    const env = {
-      PATH: process.env.PATH,
-      NATS_TGPULSE_PASSWORD: `"${password}"`,
-      NATS_SYS_PASSWORD: `"9${randomBytes(8).toString('hex')}"`,
-      NATS_ROUTE_PASSWORD: `"${routeSecret}"`,
-      ...Object.fromEntries(
-        routePorts.map((p, i) => [`NATS_ROUTE_${i + 1}`, `"nats://route:${routeSecret}@127.0.0.1:${p}"`]),
-      ),
-    };
-    for (let i = 0; i < 3; i++) {
-      let conf = readFileSync(join(ROOT, `infra/nats/nats-${i + 1}.conf`), 'utf8');
-      conf = swap(conf, 'listen: 0.0.0.0:4222', `listen: 127.0.0.1:${clientPorts[i]}`);
-      conf = swap(conf, 'http: 0.0.0.0:8222', `http: 127.0.0.1:${httpPorts[i]}`);
-      conf = swap(conf, 'listen: 0.0.0.0:6222', `listen: 127.0.0.1:${routePorts[i]}`);
-      conf = swap(conf, 'store_dir: /data/jetstream', `store_dir: "${join(work, `store-${i + 1}`)}"`);
-      const file = join(work, `nats-${i + 1}.conf`);
-      writeFileSync(file, conf);
-      const child = spawn(natsServer, ['-c', file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      child.stderr?.on('data', (b: Buffer) => (logs[i] = (logs[i] + b.toString()).slice(-4000)));
-      servers.push(child);
-    }
+    cluster = await NatsCluster.start();
   });
 
   afterAll(async () => {
-    await Promise.all(servers.map((s) => stopChild(s, 5000)));
-    rmSync(work, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
-  it('forms a cluster with a JetStream meta leader', async () => {
-    const jsz = async (port: number) => (await fetch(`http://127.0.0.1:${port}/jsz`)).json() as Promise<any>;
-    const formed = async () => {
-      const all = await Promise.all(httpPorts.map(jsz)).catch(() => null);
-      return all?.every((j) => j.meta_cluster?.leader && j.meta_cluster.cluster_size === 3) ?? false;
-    };
-    await until('JetStream meta leader on all three nodes', formed, 30_000, 200).catch((err) => {
-      throw new Error(`${err.message}\n${logs.join('\n---\n')}`);
-    });
-  });
-
-  it('keeps its nodes running', () => {
-    for (const s of servers) expect(s.exitCode, logs.join('\n---\n')).toBeNull();
+  it('forms a cluster with a JetStream meta leader, all three nodes current', async () => {
+    await cluster.healthy(30_000);
   });
 
   it('takes an R3 stream from the tgpulse user; refuses a wrong password', async () => {
-    const urls = clientPorts.map((p) => `127.0.0.1:${p}`);
+    const { password } = cluster;
+    const urls = cluster.clientPorts.map((p) => `127.0.0.1:${p}`);
     const nc = await connect({ servers: urls, user: 'tgpulse', pass: password });
     try {
       const jsm = await jetstreamManager(nc);
@@ -194,10 +138,7 @@ describe('infra/nats cluster', () => {
     // Nobody gets in without credentials.
     await expect(connect({ servers: urls, reconnect: false })).rejects.toThrow();
     // tgpulse logs in with the credentials of TGPULSE_NATS_URL, as compose writes it.
-    const tg = await connectNats(
-      [`nats://tgpulse:${password}@${urls[0]}`, ...urls.slice(1).map((u) => `nats://${u}`)].join(','),
-      'infra-test',
-    );
+    const tg = await connectNats(cluster.url, 'infra-test');
     try {
       expect((await (await jetstreamManager(tg)).streams.info('INFRA_R3')).config.num_replicas).toBe(3);
     } finally {

@@ -34,8 +34,8 @@ export const upCommand: Command = {
         const missing = await ackedButMissing(nats.jsm, warehouse, config.streams);
         if (missing > 0) {
           ctx.log.warn(
-            { nats: nats.url, acked: missing },
-            `the warehouse holds no raw rows, but the sinks on ${nats.url} have already acked ${missing} messages of TG_RAW: ` +
+            { nats: redactUrl(nats.url), acked: missing },
+            `the warehouse holds no raw rows, but the sinks on ${redactUrl(nats.url)} have already acked ${missing} messages of TG_RAW: ` +
               'that history will not reach this warehouse. To write again what the streams still keep, restart with `tgpulse up --rewind-sinks`.',
           );
         }
@@ -66,7 +66,7 @@ export const upCommand: Command = {
         {
           ops: ops.url,
           api: api.url,
-          nats: nats.url,
+          nats: redactUrl(nats.url),
           warehouse: config.warehouse.driver,
           dataDir: config.dataDir,
           workers: config.workers,

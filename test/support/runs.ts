@@ -5,7 +5,7 @@
  * user can query, dumped in a canonical order to compare runs.
  */
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 import { readRunningWarehouse } from '../../clickhouse/local-server/server.ts';
 import { Simulator } from '../../ingest/simulator/simulator.ts';
@@ -16,9 +16,11 @@ import { sleep } from '../../common/retry.ts';
 import type { RawEvent } from '../../streams/contract/events.ts';
 import { waitIdle } from './idle.ts';
 import { startTestNats, tempDir, type TestNats } from './nats.ts';
-import { spawnRole, type RoleProcess } from './roles.ts';
+import { spawnRole, stopRole, type RoleProcess } from './roles.ts';
 import { DAY_MS } from '../../common/index.ts';
 import { openWarehouse } from '../../clickhouse/open.ts';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Every table a user can query, in a canonical order, without per-run columns (ingested_at). */
 export const TABLES: Record<string, string> = {
@@ -55,17 +57,32 @@ export async function publishAll(url: string, batches: RawEvent[][]): Promise<vo
   const nc = await connect({ servers: url });
   try {
     await ensureStreams(await jetstreamManager(nc), defaultStreamsConfig);
-    const pub = new EventPublisher(jetstream(nc), {
-      partitions: 8,
-      maxBatchBytes: 256 * 1024,
-      maxInflight: 256,
-      stream: 'TG_RAW',
-    });
-    for (const b of batches) await pub.publish(b);
-    await pub.flush();
+    await publishBatches(nc, batches);
   } finally {
     await nc.close();
   }
+}
+
+/**
+ * Publishes raw batches to TG_RAW as a collector does (the streams exist).
+ * `maxInflight: 1` keeps stream order equal to input order even when a
+ * publish is retried (with many in flight, a retried message lands after
+ * later ones: seconds late in real time, but hours of the compressed
+ * simulated time, past the processors' allowed lateness).
+ */
+export async function publishBatches(
+  nc: NatsConnection,
+  batches: RawEvent[][],
+  opts: { maxInflight?: number } = {},
+): Promise<void> {
+  const pub = new EventPublisher(jetstream(nc), {
+    partitions: 8,
+    maxBatchBytes: 256 * 1024,
+    maxInflight: opts.maxInflight ?? 256,
+    stream: 'TG_RAW',
+  });
+  for (const b of batches) await pub.publish(b);
+  await pub.flush();
 }
 
 /** The tables of the run's warehouse (the `tgpulse warehouse` role must be running). */
@@ -105,7 +122,7 @@ export async function startRun(batches: RawEvent[][], name: string): Promise<Run
 }
 
 /** Starts the run's warehouse role and waits until its server answers. */
-export async function startWarehouse(run: Run): Promise<RoleProcess> {
+export async function startWarehouse(run: Pick<Run, 'dataDir' | 'env'>): Promise<RoleProcess> {
   const role = spawnRole('warehouse', [], run.env);
   for (const until = Date.now() + 60_000; readRunningWarehouse(run.dataDir) === null; await sleep(200)) {
     if (Date.now() > until || role.child.exitCode !== null)
@@ -121,4 +138,81 @@ export async function untilIdle(run: Run, timeoutMs = 300_000): Promise<void> {
   } finally {
     await nc.close();
   }
+}
+
+/** Where the suite's global setup lets test files share results (test/support/suite-setup.ts). */
+export const SUITE_CACHE_ENV = 'TGPULSE_SUITE_CACHE_DIR';
+
+/**
+ * The tables of an uninterrupted run of {@link input}: what every fault test
+ * compares its run with. Made once per suite and shared by the files that
+ * need it (the first to ask makes it, the others wait for its file), since it
+ * costs half a minute of both cores; outside the suite it is made here.
+ */
+export async function uninterruptedDump(): Promise<Dump> {
+  const dir = process.env[SUITE_CACHE_ENV];
+  if (!dir) return uninterruptedRun();
+  const file = join(dir, 'uninterrupted-run.json');
+  const lock = join(dir, 'uninterrupted-run.lock');
+  for (;;) {
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Dump;
+    try {
+      mkdirSync(lock);
+    } catch {
+      // Another file is making it; a lock older than any run is a dead worker's, taken over.
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 300_000)
+        rmSync(lock, { recursive: true, force: true });
+      await sleep(500);
+      continue;
+    }
+    try {
+      const dump = await uninterruptedRun();
+      writeFileSync(`${file}.tmp`, JSON.stringify(dump));
+      renameSync(`${file}.tmp`, file);
+      return dump;
+    } catch (err) {
+      rmSync(lock, { recursive: true, force: true });
+      throw err;
+    }
+  }
+}
+
+async function uninterruptedRun(): Promise<Dump> {
+  const run = await startRun(input(), 'uninterrupted');
+  const roles: RoleProcess[] = [];
+  try {
+    roles.push(await startWarehouse(run));
+    roles.push(spawnRole('process', [], run.env), spawnRole('sink', [], run.env));
+    await untilIdle(run);
+    for (const r of roles.slice(1)) {
+      const code = await stopRole(r);
+      if (code !== 0) throw new Error(`${r.name} exited with ${code}: ${r.output()}`);
+    }
+    return await dumpTables(run.dataDir);
+  } finally {
+    for (const r of roles.reverse()) await stopRole(r);
+    await run.nats.stop();
+  }
+}
+
+/**
+ * Rows of `run` missing from `reference` and rows beyond it, over every
+ * table, as multisets of whole rows: what a fault lost and what it doubled
+ * (a row whose values differ counts once in each).
+ */
+export function rowDifference(reference: Dump, run: Dump): { lost: number; doubled: number } {
+  let lost = 0;
+  let doubled = 0;
+  for (const table of Object.keys(reference)) {
+    const counts = new Map<string, number>();
+    for (const row of reference[table]) counts.set(JSON.stringify(row), (counts.get(JSON.stringify(row)) ?? 0) + 1);
+    for (const row of run[table] ?? []) {
+      const key = JSON.stringify(row);
+      const left = counts.get(key) ?? 0;
+      if (left > 0) counts.set(key, left - 1);
+      else doubled++;
+    }
+    for (const left of counts.values()) lost += left;
+  }
+  return { lost, doubled };
 }
