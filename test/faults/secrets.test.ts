@@ -1,7 +1,8 @@
 /**
  * No secret reaches the logs. `tgpulse up --simulate` runs with every secret
- * it can be given (NATS password, MTProto session key, bot token, webhook and
- * share secrets, the warehouse passwords it generates) at the most verbose log
+ * it can be given (NATS and Postgres passwords, MTProto session key, bot
+ * token, webhook and share secrets, the warehouse passwords it generates) at
+ * the most verbose log
  * level, while a user creates an API key and calls the API with it and with a
  * wrong one, talks to the bot, and Telegram fails a send. Then every byte the
  * run logged (its stdout and stderr, and the warehouse server's log files) is
@@ -19,6 +20,7 @@ import { readInstance } from '../../cli/instance.ts';
 import { recordSummary } from '../support/fault-summary.ts';
 import { FakeBotApi } from '../support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from '../support/nats.ts';
+import { startPostgresServer, type PostgresServer } from '../support/postgres-server.ts';
 import { killRole, spawnRole, stopRole, type RoleProcess } from '../support/roles.ts';
 import { until } from '../support/until.ts';
 
@@ -28,12 +30,14 @@ const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 describe('a run logs none of its secrets', () => {
   let nats: TestNats;
+  let postgres: PostgresServer;
   let fake: FakeBotApi;
   let up: RoleProcess | null = null;
   const dataDir = tempDir('secrets');
   /** Every secret of the run, by what it is. */
   const secrets: Record<string, string> = {
     'NATS password': `pw${hex(12)}`,
+    'Postgres password': `pg${hex(12)}`,
     'MTProto session key': hex(32),
     'bot token': `${7_000_000_000 + randomBytes(2).readUInt16BE()}:${hex(17)}`,
     'bot webhook secret': `wh${hex(12)}`,
@@ -51,12 +55,16 @@ describe('a run logs none of its secrets', () => {
 
   beforeAll(async () => {
     nats = await startTestNats();
+    postgres = await startPostgresServer();
     fake = new FakeBotApi(secrets['bot token']);
     await fake.start();
     // The server has no users, so it takes any; the password in the URL is still one tgpulse must not print.
+    // Likewise the private Postgres trusts loopback logins: the password is still a secret.
     const natsUrl = nats.url.replace('nats://', `nats://tgpulse:${secrets['NATS password']}@`);
+    const postgresUrl = postgres.url.replace('postgres@', `postgres:${secrets['Postgres password']}@`);
     const env = {
       TGPULSE_NATS_URL: natsUrl,
+      TGPULSE_POSTGRES_URL: postgresUrl,
       TGPULSE_DATA_DIR: dataDir,
       TGPULSE_WAREHOUSE_HTTP_PORT: '0',
       TGPULSE_WAREHOUSE_NATIVE_PORT: '0',
@@ -117,6 +125,7 @@ describe('a run logs none of its secrets', () => {
     if (up) await killRole(up);
     await fake?.stop();
     await nats?.stop();
+    await postgres?.remove();
   });
 
   /** The warehouse server's own logs in the data folder (its password files and users.xml are not logs). */
