@@ -7,21 +7,25 @@
  *   (all)       a span per request and its handler [tracing]
  *   onRequest   URL size 414 [url-limit] → CORS [cors] → API key 401 [authentication] → rate limit 429 [rate-limit]
  *   preParsing  scope 403, and `export` for CSV [authentication]
+ *   preValidation  numeric query and path parameters written as plain decimals, else 400 [decimal-numbers]
  *   preHandler  channel allow-list 403 [authentication] → answer cache: 200/304 without a query [answer-cache]
  *   handler     read models → JSON (schema-serialized) or CSV
  *   onSend      Cache-Control (no-store on errors), ETag, 304 on a matching If-None-Match, cache fill [answer-cache]
  *   onResponse  request count and latency [metrics]
  *
- * A failure at any step answers in the one error shape [error-mapping], as does an unknown route (404).
+ * A failure at any step answers in the one error shape [error-mapping], as does an unknown route (404)
+ * and a request refused by Node's HTTP parser or Fastify's router before any hook runs [client-errors.ts].
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import type { ApiDeps, RouteContext } from './context.ts';
 import { FreshnessBoard } from './freshness-board.ts';
 import { answerCache } from './plugins/answer-cache.ts';
 import { authentication } from './plugins/authentication.ts';
 import { cors } from './plugins/cors.ts';
+import { decimalNumbers } from './plugins/decimal-numbers.ts';
 import { errorMapping } from './plugins/error-mapping.ts';
 import { apiMetrics, requestMetrics } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
@@ -55,6 +59,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     bodyLimit: 16 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    clientErrorHandler,
+    frameworkErrors,
   });
   const metrics = apiMetrics(deps.registry);
   const { config } = deps;
@@ -68,6 +74,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(cors, { origins: config.corsOrigins });
   await app.register(authentication, { control: deps.control, log: deps.log, now: ctx.now });
   await app.register(rateLimit, { ratePerMinute: config.ratePerMinute, now: ctx.now });
+  await app.register(decimalNumbers);
   await app.register(answerCache, {
     cacheSeconds: config.cacheSeconds,
     now: ctx.now,

@@ -35,6 +35,7 @@ import {
   type OpsServerOptions,
 } from '../observability/index.ts';
 import { runningLocalNats, startLocalNats, type LocalNats } from './local-nats.ts';
+import { opsListener, warnIfOpen } from './open-listeners.ts';
 import type { TgpulseConfig } from './config.ts';
 import { Stopping } from './stopping.ts';
 
@@ -201,5 +202,6 @@ export async function startOps(ctx: Context, more?: OpsServerOptions['more']): P
     more,
   });
   ctx.onClose('the ops endpoint', () => ops.close());
+  warnIfOpen(ctx.log, opsListener(ctx.config.http.host, Number(new URL(ops.url).port)));
   return ops;
 }

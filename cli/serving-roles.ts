@@ -10,6 +10,7 @@ import { createBot, registerCommands, retryTelegram, runNotifier, setWebhook, ty
 import type { Warehouse } from '../clickhouse/index.ts';
 import { shareSecret, type ControlPlane } from '../control/index.ts';
 import type { Context, NatsContext } from './context.ts';
+import { apiListener, warnIfOpen } from './open-listeners.ts';
 
 /**
  * Starts the REST API on an open warehouse and control plane (closed through
@@ -32,6 +33,7 @@ export async function startApiRole(
   });
   ctx.onClose('the REST API', () => api.close());
   ctx.log.info({ url: api.url, docs: `${api.url}/docs`, control: control.driver }, 'REST API listening');
+  warnIfOpen(ctx.log, apiListener(ctx.config.api.host, Number(new URL(api.url).port)));
   return api;
 }
 

@@ -164,12 +164,17 @@ export async function resolveShareToken(
   if (!sameBytes(Buffer.from(signature), Buffer.from(sign(secret, id, exp).toString('base64url'))))
     return { ok: false, reason: 'bad_signature' };
   if (now >= exp * 1000) return { ok: false, reason: 'expired' };
-  const { rows } = await pool.query<ShareLinkRow>(`SELECT ${COLUMNS} FROM share_links WHERE id = $1`, [id]);
-  if (rows.length === 0) return { ok: false, reason: 'unknown' };
-  const link = fromRow(rows[0]);
+  const link = await findShareLink(pool, id);
+  if (link === null) return { ok: false, reason: 'unknown' };
   if (link.revokedAt !== null) return { ok: false, reason: 'revoked' };
   if (now >= link.expiresAt) return { ok: false, reason: 'expired' };
   return { ok: true, link };
+}
+
+/** A link by its id, revoked and expired ones included; null when there is none. */
+export async function findShareLink(pool: Pool, id: string): Promise<ShareLink | null> {
+  const { rows } = await pool.query<ShareLinkRow>(`SELECT ${COLUMNS} FROM share_links WHERE id = $1`, [id]);
+  return rows.length === 0 ? null : fromRow(rows[0]);
 }
 
 /** Revokes a link at once; false when no such link exists or it was already revoked. */

@@ -2,10 +2,17 @@
  * Share links: a key with the `share` scope creates a signed, expiring,
  * revocable link to a report of one channel and period; anyone holding the
  * link reads that report, and only that, without a key until it expires.
- * A tampered token is 401; an expired, revoked or unknown one is 404.
+ * A tampered token is 401; an expired, revoked or unknown one is 404. A key
+ * limited to some channels creates and revokes links of those channels only.
  */
 import { Type } from '@sinclair/typebox';
-import { createShareLink, resolveShareToken, revokeShareLink, SHARE_TTL_SECONDS } from '../../control/index.ts';
+import {
+  createShareLink,
+  findShareLink,
+  resolveShareToken,
+  revokeShareLink,
+  SHARE_TTL_SECONDS,
+} from '../../control/index.ts';
 import { answerMeta, channelReport, Report } from '../../read/index.ts';
 import { REPORT_SECTIONS } from '../../common/index.ts';
 import type { ApiApp, RouteContext } from '../context.ts';
@@ -108,9 +115,15 @@ export function registerShareRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (req, reply) => {
       const { linkId } = req.params;
-      if (!(await revokeShareLink(ctx.control, linkId, { actor: req.apiKey ? `api_key:${req.apiKey.id}` : 'api' }))) {
-        throw new ApiError(404, 'unknown_share_link', `share link ${linkId} does not exist or is already revoked`);
-      }
+      const gone = () =>
+        new ApiError(404, 'unknown_share_link', `share link ${linkId} does not exist or is already revoked`);
+      // A key limited to some channels revokes only their links: to it, another channel's link is as
+      // unknown as one that never existed (a 403 would say that it exists, and for which channel).
+      const link = await findShareLink(ctx.control, linkId);
+      const channels = req.apiKey?.channels ?? null;
+      if (link === null || (channels !== null && !channels.includes(link.channelId))) throw gone();
+      if (!(await revokeShareLink(ctx.control, linkId, { actor: req.apiKey ? `api_key:${req.apiKey.id}` : 'api' })))
+        throw gone();
       reply.code(204);
       return null;
     },
