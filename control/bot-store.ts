@@ -264,7 +264,7 @@ export async function disableChat(pool: Pool, chatId: string, reason: string): P
 // ---- deliveries ------------------------------------------------------------------------------
 
 export type AlertStage = 'opened' | 'resolved';
-export type DeliveryOutcome = 'sent' | 'skipped_quiet' | 'skipped_cap' | 'skipped_disabled';
+export type DeliveryOutcome = 'sent' | 'skipped_quiet' | 'skipped_cap' | 'skipped_disabled' | 'skipped_filter';
 
 export interface AlertDelivery {
   anomalyId: string;

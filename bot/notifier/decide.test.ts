@@ -40,6 +40,7 @@ const input = (over: Partial<DecisionInput> = {}): DecisionInput => ({
   opened: null,
   sentLastHour: 0,
   now: NOON_UTC,
+  mayWait: false,
   ...over,
 });
 const delivery = (over: Partial<AlertDelivery>): AlertDelivery => ({
@@ -59,14 +60,16 @@ describe('what the notifier does with an anomaly for one subscription', () => {
     expect(decide(input({ subscription: { ...subscription, metrics: ['views', 'forwards'] } })).action).toBe('send');
   });
 
-  it('ignores lower severities, other metrics, updates and anything already decided', () => {
+  it('records lower severities and other metrics as filtered, ignores updates and anything already decided', () => {
     expect(decide(input({ subscription: { ...subscription, minSeverity: 'critical' } }))).toEqual({
-      action: 'ignore',
-      why: 'severity',
+      action: 'skip',
+      stage: 'opened',
+      outcome: 'skipped_filter',
     });
     expect(decide(input({ subscription: { ...subscription, metrics: ['subscribers_lost'] } }))).toEqual({
-      action: 'ignore',
-      why: 'metric',
+      action: 'skip',
+      stage: 'opened',
+      outcome: 'skipped_filter',
     });
     expect(decide(input({ anomaly: { ...anomaly, state: 'updated' } }))).toEqual({ action: 'ignore', why: 'updated' });
     expect(decide(input({ prior: delivery({}) }))).toEqual({ action: 'ignore', why: 'duplicate' });
@@ -96,6 +99,13 @@ describe('what the notifier does with an anomaly for one subscription', () => {
     expect(decide(input({ anomaly: resolved, opened: delivery({ outcome: 'skipped_cap', messageId: null }) }))).toEqual(
       { action: 'ignore', why: 'not_alerted' },
     );
+    // A resolution that may have overtaken its opening (a notifier died holding the opening) waits for it,
+    // unless it waited its longest; a decided opening (sent, filtered, skipped) does not wait.
+    expect(decide(input({ anomaly: resolved, opened: null, mayWait: true }))).toEqual({ action: 'wait' });
+    for (const outcome of ['skipped_filter', 'skipped_quiet'] as const)
+      expect(
+        decide(input({ anomaly: resolved, opened: delivery({ outcome, messageId: null }), mayWait: true })),
+      ).toEqual({ action: 'ignore', why: 'not_alerted' });
     // A resolution does not depend on the severity filter: the chat heard of the anomaly.
     expect(
       decide(

@@ -13,10 +13,17 @@ const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 export type Decision =
   /** Send the alert (opened) or the resolution (resolved, as a reply to the alert). */
   | { action: 'send'; stage: AlertStage; replyTo: number | null }
-  /** Deliberately not sent; recorded so it is not reconsidered. */
+  /** Deliberately not sent (filters, quiet hours, the hourly cap); recorded so it is not reconsidered. */
   | { action: 'skip'; stage: AlertStage; outcome: Exclude<DeliveryOutcome, 'sent'> }
   /** Nothing to do and nothing to record. */
-  | { action: 'ignore'; why: 'updated' | 'severity' | 'metric' | 'duplicate' | 'not_alerted' };
+  | { action: 'ignore'; why: 'updated' | 'duplicate' | 'not_alerted' }
+  /**
+   * A resolution that may have overtaken its opening: come back later. The
+   * opening can still be on its way when a notifier died holding it (it is
+   * redelivered only after the ack wait) while its successor already reads
+   * the resolution behind it.
+   */
+  | { action: 'wait' };
 
 export interface DecisionInput {
   anomaly: Anomaly;
@@ -27,6 +34,12 @@ export interface DecisionInput {
   opened: AlertDelivery | null;
   sentLastHour: number;
   now: number;
+  /**
+   * Whether a resolution without any decision on its opening may still wait
+   * for it (false once the event has waited its longest): a chat that
+   * subscribed after the opening was handled never gets one.
+   */
+  mayWait: boolean;
 }
 
 export function decide(x: DecisionInput): Decision {
@@ -36,11 +49,13 @@ export function decide(x: DecisionInput): Decision {
   if (x.prior !== null) return { action: 'ignore', why: 'duplicate' };
   if (stage === 'resolved') {
     // A resolution is news only to a chat that was told of the anomaly.
+    // No decision at all on the opening (filtered openings are recorded too): it is still on its way.
+    if (x.opened === null && x.mayWait) return { action: 'wait' };
     if (x.opened?.outcome !== 'sent') return { action: 'ignore', why: 'not_alerted' };
     return { action: 'send', stage, replyTo: x.opened.messageId };
   }
-  if (RANK[a.severity] < RANK[s.minSeverity]) return { action: 'ignore', why: 'severity' };
-  if (s.metrics !== null && !s.metrics.includes(a.metric)) return { action: 'ignore', why: 'metric' };
+  if (RANK[a.severity] < RANK[s.minSeverity] || (s.metrics !== null && !s.metrics.includes(a.metric)))
+    return { action: 'skip', stage, outcome: 'skipped_filter' };
   if (s.quiet !== null && inQuietHours(s.quiet, s.timeZone, x.now))
     return { action: 'skip', stage, outcome: 'skipped_quiet' };
   if (x.sentLastHour >= s.maxPerHour) return { action: 'skip', stage, outcome: 'skipped_cap' };

@@ -40,12 +40,18 @@ import { decide } from './decide.ts';
 import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
 import { AlertSender, ChatUnreachable } from './sender.ts';
 
+/** How long a notifier's unacked events stay its own: a dead notifier's events come back after this. */
+const ACK_WAIT_MS = 60_000;
+/** A resolution waiting for its opening comes back this often, for at most two ack waits. */
+const OPENING_RETRY_MS = 10_000;
+const MAX_OPENING_WAITS = Math.ceil((2 * ACK_WAIT_MS) / OPENING_RETRY_MS);
+
 export function notifierConsumer(streams: StreamsConfig): DurableSpec {
   return {
     stream: streams.names.derived,
     name: 'notifier',
     filterSubject: 'tg.derived.*.anomaly.>',
-    ackWaitMs: 60_000,
+    ackWaitMs: ACK_WAIT_MS,
     maxAckPending: 1000,
   };
 }
@@ -117,8 +123,18 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
   try {
     // When the processor published the event: the start of the alert's own delay.
     const emittedAt = Math.floor(Number(msg.info.timestampNanos) / 1e6);
+    const mayWait = msg.info.deliveryCount <= MAX_OPENING_WAITS;
+    let waiting = false;
     for (const e of decoded.events)
-      if (e.kind === 'anomaly') await untilControlAnswers(() => handleAnomaly(e as AnomalyEvent, emittedAt, h), h);
+      if (e.kind === 'anomaly')
+        waiting =
+          (await untilControlAnswers(() => handleAnomaly(e as AnomalyEvent, emittedAt, mayWait, h), h)) || waiting;
+    if (waiting) {
+      // Every other chat is done and recorded (a redelivery finds those decisions and repeats nothing).
+      h.metrics.events.inc({ outcome: 'waiting_for_opening' });
+      msg.nak(OPENING_RETRY_MS);
+      return;
+    }
     msg.ack();
   } catch (err) {
     // Telegram or Postgres trouble that retries did not cure: leave it for redelivery.
@@ -131,9 +147,11 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
   }
 }
 
-async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): Promise<void> {
+/** Handles one anomaly for every subscribed chat; true when a chat's resolution waits for its opening. */
+async function handleAnomaly(e: AnomalyEvent, emittedAt: number, mayWait: boolean, h: Handling): Promise<boolean> {
   const a = e.data;
-  if (a.state === 'updated') return;
+  let waiting = false;
+  if (a.state === 'updated') return waiting;
   const subscriptions = await channelSubscriptions(h.control, e.channel_id);
   let chart: Buffer | null | undefined;
   for (const s of subscriptions) {
@@ -143,8 +161,12 @@ async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): P
       stage === 'resolved' ? deliveryOf(h.control, a.anomaly_id, s.chatId, 'opened') : Promise.resolve(null),
       sentInLastHour(h.control, s.chatId, h.now()),
     ]);
-    const decision = decide({ anomaly: a, subscription: s, prior, opened, sentLastHour, now: h.now() });
+    const decision = decide({ anomaly: a, subscription: s, prior, opened, sentLastHour, now: h.now(), mayWait });
     if (decision.action === 'ignore') continue;
+    if (decision.action === 'wait') {
+      waiting = true;
+      continue;
+    }
     const base = { anomalyId: a.anomaly_id, chatId: s.chatId, stage: decision.stage, channelId: e.channel_id };
     if (decision.action === 'skip') {
       await recordDelivery(h.control, { ...base, outcome: decision.outcome, messageId: null, at: h.now() });
@@ -175,6 +197,7 @@ async function handleAnomaly(e: AnomalyEvent, emittedAt: number, h: Handling): P
       await recordDelivery(h.control, { ...base, outcome: 'skipped_disabled', messageId: null, at: h.now() });
     }
   }
+  return waiting;
 }
 
 /**
