@@ -189,11 +189,13 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
     // 1e999 parses to Infinity: the contract's value must be finite.
     const events = pointsOfGraph(
       'interactions',
-      graph('{"columns":[["x",1,2,3,4],["y0",1e999,"12",true,7]],"types":{"x":"x"},"names":{"y0":"Views"}}'),
+      graph(
+        `{"columns":[["x",${T0},${T0 + DAY_MS},${T0 + 2 * DAY_MS},${T0 + 3 * DAY_MS}],["y0",1e999,"12",true,7]],"types":{"x":"x"},"names":{"y0":"Views"}}`,
+      ),
       obs,
     );
     expectValid(events);
-    expect(events.map((e) => [e.data.t, e.data.value])).toEqual([[4, 7]]);
+    expect(events.map((e) => [e.data.t, e.data.value])).toEqual([[T0 + 3 * DAY_MS, 7]]);
   });
 
   it('gives the same ids when the same graph is read again later', () => {
@@ -346,6 +348,8 @@ describe('pointsOfGraph turns a loaded graph into channel_stats points', () => {
         }),
         /x value #0 \(-1\) is not a time in ms/,
       ],
+      // Seconds where milliseconds belong: 1970 as the contract sees it.
+      ['an x in seconds', '{"columns":[["x",1767225600],["y0",1]],"types":{"x":"x"}}', /is not a time in ms from 2013/],
     ];
     it.each(cases)('%s', (_name, json, reason) => {
       let error: unknown;

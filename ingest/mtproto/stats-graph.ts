@@ -16,15 +16,19 @@
  * ```
  */
 import { Api } from 'telegram';
-import { SCHEMA_VERSION, type ChannelStatsEvent, eventId } from '../../streams/contract/index.ts';
+import {
+  EARLIEST_EVENT_MS,
+  LATEST_EVENT_MS,
+  SCHEMA_VERSION,
+  type ChannelStatsEvent,
+  eventId,
+} from '../../streams/contract/index.ts';
 import { clampText, type Observation } from './parse.ts';
 
 /** Longest series name taken from a graph (before the caller's prefix). */
 export const MAX_SERIES_NAME = 64;
 /** Longest prefix accepted, so prefix + name stays within the contract's 256. */
 export const MAX_SERIES_PREFIX = 128;
-/** Largest time the contract accepts (EpochMs). */
-const MAX_EPOCH_MS = 8_640_000_000_000_000;
 
 /** A graph that cannot be read: why, for the log line, metric label and DLQ entry. */
 export class GraphFormatError extends Error {
@@ -147,8 +151,9 @@ export function pointsOfGraph(
   const times = x.values.map((t, i) => {
     if (typeof t !== 'number' || !Number.isFinite(t))
       throw new GraphFormatError(metric, `x value #${i} is not a finite number`);
-    if (!Number.isInteger(t) || t < 0 || t > MAX_EPOCH_MS)
-      throw new GraphFormatError(metric, `x value #${i} (${t}) is not a time in ms`);
+    // The contract's range of event times: a point outside it could only be dead-lettered downstream.
+    if (!Number.isInteger(t) || t < EARLIEST_EVENT_MS || t > LATEST_EVENT_MS)
+      throw new GraphFormatError(metric, `x value #${i} (${t}) is not a time in ms from 2013 to 2299`);
     return t;
   });
 

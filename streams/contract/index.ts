@@ -25,6 +25,8 @@ export {
   type RawEvent,
   type RawKind,
   SCHEMA_VERSION,
+  EARLIEST_EVENT_MS,
+  LATEST_EVENT_MS,
   SEVERITIES,
   Severity,
   POST_VIEWS_METRIC,
