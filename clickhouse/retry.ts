@@ -9,7 +9,7 @@
  */
 import { clickhouseCodeOf } from './errors.ts';
 import type { RetryPolicy } from './warehouse.ts';
-import { backoffMs, withRetry as retryLoop } from '../common/index.ts';
+import { backoffMs, withRetry as retryLoop, UNREACHABLE_SOCKET_CODES } from '../common/index.ts';
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 5, baseDelayMs: 200, maxDelayMs: 5000 };
 
@@ -31,17 +31,6 @@ export const TRANSIENT_CLICKHOUSE_CODES: ReadonlySet<number> = new Set([
   999, // KEEPER_EXCEPTION
 ]);
 
-const TRANSIENT_SOCKET_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
-
 /**
  * Whether a failure of one request may succeed when repeated.
  *
@@ -58,7 +47,7 @@ export function isTransient(err: unknown): boolean {
   if (code !== undefined) return TRANSIENT_CLICKHOUSE_CODES.has(code);
   if (!(err instanceof Error)) return false;
   const sysCode = (err as NodeJS.ErrnoException).code;
-  if (typeof sysCode === 'string' && TRANSIENT_SOCKET_CODES.has(sysCode)) return true;
+  if (typeof sysCode === 'string' && UNREACHABLE_SOCKET_CODES.has(sysCode)) return true;
   if (/socket hang up|timeout error/i.test(err.message)) return true;
   // Programming errors (TypeError, SyntaxError from parsing, …) are not worth repeating.
   return Object.getPrototypeOf(err) === Error.prototype;

@@ -8,3 +8,4 @@ export { RateLimiter } from './token-bucket.ts';
 export { fnv1a32 } from './hash.ts';
 export { redactUrl } from './redact.ts';
 export { REPORT_SECTIONS, type ReportSection } from './report-sections.ts';
+export { UNREACHABLE_SOCKET_CODES } from './socket-errors.ts';

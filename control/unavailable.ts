@@ -5,6 +5,7 @@
  * is temporarily unavailable, the notifier holds its alerts until Postgres is
  * back. Any other failure (a bug, a rejected statement) stays what it is.
  */
+import { UNREACHABLE_SOCKET_CODES } from '../common/index.ts';
 
 /**
  * SQLSTATEs of a server that is going away or not taking work: every
@@ -12,18 +13,6 @@
  * system is starting up / shutting down" (57P01–57P03), too many connections.
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
-
-/** Socket errors of an unreachable or vanished server. */
-const UNAVAILABLE_SOCKET = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
 
 /**
  * What `pg` says, without a code, when a connection dies under a query or
@@ -38,6 +27,6 @@ export function isControlPlaneDown(err: unknown): boolean {
   if (err instanceof AggregateError) return err.errors.length > 0 && err.errors.every(isControlPlaneDown);
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_SOCKET.has(code))) return true;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNREACHABLE_SOCKET_CODES.has(code))) return true;
   return UNAVAILABLE_MESSAGE.test(err.message);
 }

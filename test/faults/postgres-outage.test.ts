@@ -9,6 +9,7 @@
  * is started again, nothing else restarted, each held alert goes out exactly
  * once (counted per alert at the fake Bot API) and everything works again.
  */
+import { LOOPBACK_API_CONFIG } from '../support/api-target.ts';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Api, type Bot } from 'grammy';
@@ -178,14 +179,7 @@ describe('Postgres outage: 60 s without the control plane', () => {
       warehouse: warehouse.wh,
       control: control.pool,
       shareSecret: Buffer.alloc(32, 3),
-      config: {
-        host: '127.0.0.1',
-        port: 0,
-        ratePerMinute: 100_000,
-        cacheSeconds: 0,
-        maxRangeDays: 400,
-        corsOrigins: [],
-      },
+      config: LOOPBACK_API_CONFIG,
       log: silentLogger,
       registry: new Registry(),
     });

@@ -8,6 +8,7 @@
  * final tables equal those of an uninterrupted run of the same input, made
  * beside the outage run.
  */
+import { LOOPBACK_API_CONFIG } from '../support/api-target.ts';
 import { jetstreamManager, type ConsumerInfo, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { rmSync } from 'node:fs';
@@ -197,14 +198,7 @@ describe('warehouse outage: 60 s without the warehouse, mid-run', () => {
       warehouse: apiWarehouse,
       control: control.pool,
       shareSecret: Buffer.alloc(32, 7),
-      config: {
-        host: '127.0.0.1',
-        port: 0,
-        ratePerMinute: 100_000,
-        cacheSeconds: 0,
-        maxRangeDays: 400,
-        corsOrigins: [],
-      },
+      config: LOOPBACK_API_CONFIG,
       log: silentLogger,
       registry: new Registry(),
     });

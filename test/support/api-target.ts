@@ -17,6 +17,16 @@ import { produceReadSideData, type ReadSideData } from './read-side.ts';
  * The API's limits in the tests: a rate high enough that they meet validation and
  * access rules, not the rate limit; the answer cache on, as in production.
  */
+/** The API's configuration for tests that start it on a free loopback port, unthrottled and uncached. */
+export const LOOPBACK_API_CONFIG = {
+  host: '127.0.0.1',
+  port: 0,
+  ratePerMinute: 100_000,
+  cacheSeconds: 0,
+  maxRangeDays: 400,
+  corsOrigins: [],
+};
+
 const API_LIMITS = { ratePerMinute: 1_000_000, cacheSeconds: 30, maxRangeDays: 400, corsOrigins: [] };
 
 /** Tokens of the keys a target is started with. */
