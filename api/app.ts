@@ -27,6 +27,7 @@ import { authentication } from './plugins/authentication.ts';
 import { cors } from './plugins/cors.ts';
 import { decimalNumbers } from './plugins/decimal-numbers.ts';
 import { errorMapping } from './plugins/error-mapping.ts';
+import { accessLog } from './plugins/access-log.ts';
 import { apiMetrics, requestMetrics } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { requestTracing } from './plugins/tracing.ts';
@@ -73,6 +74,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(urlLimit, { maxLength: MAX_URL_LENGTH });
   await app.register(cors, { origins: config.corsOrigins });
   await app.register(authentication, { control: deps.control, log: deps.log, now: ctx.now });
+  await app.register(accessLog, { log: deps.log });
   await app.register(rateLimit, { ratePerMinute: config.ratePerMinute, now: ctx.now });
   await app.register(decimalNumbers);
   await app.register(answerCache, {

@@ -29,6 +29,7 @@ import type { BotConfig } from './config.ts';
 import type { BotContext, BotServices } from './context.ts';
 import { parseChoice, type ChoiceCommand } from './keyboards.ts';
 import { traceBotApi, traceUpdates } from './tracing.ts';
+import { logBotApi, logUpdates } from './update-log.ts';
 
 /** Handlers' context, re-exported for callers that type the bot (`Bot<BotContext>`). */
 export type { BotContext } from './context.ts';
@@ -95,8 +96,8 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
     maxRangeDays: deps.maxRangeDays ?? 400,
   };
   const bot = new Bot<BotContext>(deps.config.token, { client: { apiRoot: deps.config.apiRoot } });
-  bot.api.config.use(traceBotApi());
-  bot.use(traceUpdates());
+  bot.api.config.use(traceBotApi(), logBotApi(s.log));
+  bot.use(traceUpdates(), logUpdates(s.log));
   const apologize = async (err: BotError<BotContext>): Promise<void> => {
     const outage = isOutage(err.error);
     const where = { err: err.error, updateId: err.ctx.update.update_id, from: err.ctx.from?.id };

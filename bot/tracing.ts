@@ -50,7 +50,7 @@ export function traceUpdates<C extends Context>(): MiddlewareFn<C> {
 }
 
 /** The update's kind and command: never its text, which may hold anything a user typed. */
-function updateAttributes(ctx: Context): Record<string, string | number> {
+export function updateAttributes(ctx: Context): Record<string, string | number> {
   const kind = Object.keys(ctx.update).find((k) => k !== 'update_id') ?? 'unknown';
   const attributes: Record<string, string | number> = { 'tgpulse.bot.update_kind': kind };
   const text = ctx.message?.text ?? '';
