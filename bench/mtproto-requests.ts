@@ -37,7 +37,7 @@
  * BENCH_MTPROTO_STATS_PERCENT (10), BENCH_MTPROTO_PRIME (1: start the steady
  * window with each post's last poll where a week-long run would have left it).
  */
-import { Rng } from '../ingest/simulator/rng.ts';
+import { Rng } from '../common/rng.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

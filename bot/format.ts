@@ -4,6 +4,7 @@
  * formatted for people (1.2k, 3.4M; percentages with one decimal).
  */
 import type { AnswerMeta, Period } from '../read/index.ts';
+import type { AnomalyReason } from '../streams/contract/index.ts';
 
 /**
  * Text cut to `max` characters with an ellipsis: data and input can be kilobytes, a message holds 4096.
@@ -48,6 +49,18 @@ export function utc(t: number): string {
 /** Readable metric name: subscribers_lost → "subscribers lost". */
 export function metricName(metric: string): string {
   return metric.replace(/_/g, ' ');
+}
+
+/** Why an anomaly was raised, as a channel owner would say it. */
+const REASONS: Record<AnomalyReason, string> = {
+  outlier: 'far outside its usual range',
+  level_shift: 'its level moved away from the usual and stayed there',
+  variance: 'much more erratic than usual, or frozen',
+  silence: 'no posts for much longer than usual',
+};
+
+export function reasonText(reason: AnomalyReason): string {
+  return REASONS[reason];
 }
 
 /** Days as people say them: "1 day", "30 days". */

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { anomalyScore, defaultDetectConfig, parseDetectArgs, runDetect, scoreSeries, splitCsvLine } from './detect.ts';
+import { genericSeriesConfig, scoreSeries } from '../processors/operators/index.ts';
+import { parseDetectArgs, parseTimestamp, runDetect, splitCsvLine } from './detect.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -79,6 +80,8 @@ describe('tgpulse detect', () => {
       'log1p',
       '--robust',
       'off',
+      '--calibration',
+      'off',
     ]);
     expect(code).toBe(0);
   });
@@ -104,22 +107,39 @@ describe('tgpulse detect', () => {
     const z = parseDetectArgs(['--input', 'a', '--output', 'b', '--z-close', '9']);
     expect(z.ok === false && z.error).toContain('must not exceed --z-open');
     expect(parseDetectArgs(['--input', 'a', '--output', 'b', '--robust', 'maybe']).ok).toBe(false);
+    expect(parseDetectArgs(['--input', 'a', '--output', 'b', '--calibration', 'maybe']).ok).toBe(false);
   });
 });
 
 describe('scores', () => {
-  it('are high only where an anomaly opens, growing with |z|', () => {
-    expect(anomalyScore(4, true, 4)).toBe(0.5);
-    expect(anomalyScore(8, true, 4)).toBeGreaterThan(anomalyScore(5, true, 4));
-    expect(anomalyScore(100, false, 4)).toBeLessThan(0.5);
-    expect(anomalyScore(2, false, 4)).toBeLessThan(anomalyScore(3, false, 4));
+  it('reach 0.5 only where an anomaly opens; a lasting one scores below on its later rows', () => {
+    const values = Array.from({ length: 600 }, (_, i) => 10 + Math.sin(i * 7.1) + (i >= 400 ? 30 : 0));
+    const scores = Array.from(scoreSeries(values, null, genericSeriesConfig));
+    expect(scores.flatMap((s, i) => (s >= 0.5 ? [i] : []))).toEqual([400]);
+    expect(Math.max(...scores.slice(401))).toBeLessThanOrEqual(0.45);
   });
 
-  it('use only the rows up to the scored one (strictly online)', () => {
-    const values = Array.from({ length: 200 }, (_, i) => 10 + Math.sin(i * 7.1));
-    const full = scoreSeries(values, defaultDetectConfig);
-    const prefix = scoreSeries(values.slice(0, 120), defaultDetectConfig);
-    expect(full.slice(0, 120)).toEqual(prefix);
+  it('use only the rows up to the scored one (strictly online), seasons and all', () => {
+    const values = Array.from(
+      { length: 1500 },
+      (_, i) => 10 + 5 * Math.sin((2 * Math.PI * i) / 288) + Math.sin(i * 7.1),
+    );
+    const times = values.map((_, i) => Date.UTC(2014, 3, 10) + i * 300_000);
+    const full = scoreSeries(values, times, genericSeriesConfig);
+    const prefix = scoreSeries(values.slice(0, 1200), times.slice(0, 1200), genericSeriesConfig);
+    expect(Array.from(full.slice(0, 1200))).toEqual(Array.from(prefix));
+  });
+
+  it('read timestamps as benchmark files write them', () => {
+    const t = Date.UTC(2014, 3, 10, 7, 15);
+    expect(parseTimestamp('2014-04-10 07:15:00')).toBe(t);
+    expect(parseTimestamp('2014-04-10T07:15:00Z')).toBe(t);
+    expect(parseTimestamp('2014-04-10T09:15:00+02:00')).toBe(t);
+    expect(parseTimestamp(String(t / 1000))).toBe(t);
+    expect(parseTimestamp(String(t))).toBe(t);
+    expect(parseTimestamp('2014-04-10')).toBe(Date.UTC(2014, 3, 10));
+    expect(parseTimestamp('yesterday')).toBeNull();
+    expect(parseTimestamp('')).toBeNull();
   });
 
   it('split quoted CSV fields', () => {

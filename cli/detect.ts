@@ -5,50 +5,24 @@
  * and the row itself.
  *
  * ```sh
- * tgpulse detect --input series.csv --output scores.csv --z-open 4 --robust on
+ * tgpulse detect --input series.csv --output scores.csv --z-open 5
  * ```
  *
  * The input needs a header with `timestamp` and `value` columns (any order,
  * other columns ignored); the output has `timestamp,value,anomaly_score`, one
- * row per input row, in input order. A row whose value is empty or not a
- * number scores 0 and leaves the detector untouched.
+ * row per input row, in input order. Timestamps (ISO 8601, or epoch seconds
+ * or milliseconds) give the sampling interval, from which daily and weekly
+ * seasons are modelled; unreadable ones leave rows evenly spaced. A row whose
+ * value is empty or not a number scores 0 and leaves the detector untouched.
+ * Defaults: `genericSeriesConfig` in processors/operators/score-series.ts.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { type SeriesTransform, SeriesDetector, type SeriesDetectorConfig } from '../processors/operators/index.ts';
-
-/**
- * Defaults for a generic series of unknown scale and no known season (NAB
- * series are 5-minute samples, a few thousand rows). Chosen on synthetic
- * 5-minute series (spikes, level shifts, drops, ramps, variance bursts, a
- * random walk with no anomaly; Gaussian and heavy-tailed noise) scored the
- * way NAB scores (early detection in a window rewarded, each alarm outside
- * one charged):
- * - alpha 0.005 remembers ~200 points (~17 h at 5 min): slow enough that a
- *   ramp or a shift stands out instead of being followed, while the warm
- *   start (plain mean/variance until 1/alpha points) makes early scores sound;
- * - 30 points of warm-up: a usable variance, well inside the probationary
- *   stretch benchmarks leave unscored;
- * - open at |z| 4, close below 2: few false alarms, one alarm per lasting change;
- * - a cooldown of 150 points (~12 h at 5 min): on heavy-tailed series it
- *   halves the false alarms, and a benchmark rewards only the first detection
- *   of an anomaly anyway;
- * - robust on (clamp at 3σ): an anomaly does not widen the band and hide the next one;
- * - minSd 1 % of |mean|: a flat series does not alarm on its first tiny wiggle.
- */
-export const defaultDetectConfig: SeriesDetectorConfig = {
-  alpha: 0.005,
-  zOpen: 4,
-  zClose: 2,
-  warmup: 30,
-  cooldown: 150,
-  robust: true,
-  robustK: 3,
-  minSd: { absolute: 1e-9, relative: 0.01 },
-  transform: 'none',
-  seasonality: 0,
-  directions: ['spike', 'drop'],
-  severity: { warning: 6, critical: 9 },
-};
+import {
+  genericSeriesConfig,
+  scoreSeries,
+  type SeriesDetectorConfig,
+  type SeriesTransform,
+} from '../processors/operators/index.ts';
 
 export interface DetectOptions {
   input: string;
@@ -58,7 +32,7 @@ export interface DetectOptions {
 
 const USAGE =
   'usage: tgpulse detect --input series.csv --output scores.csv [--alpha A] [--z-open Z] [--z-close Z] [--warmup N] ' +
-  '[--cooldown N] [--seasonality N] [--transform none|log1p] [--robust on|off]';
+  '[--cooldown N] [--seasonality N] [--transform none|log1p] [--robust on|off] [--calibration on|off]';
 
 /** Parses the command line; returns the options or a message saying what is wrong. */
 export function parseDetectArgs(
@@ -66,7 +40,7 @@ export function parseDetectArgs(
 ): { ok: true; options: DetectOptions } | { ok: false; error: string } {
   let input: string | null = null;
   let output: string | null = null;
-  const det: SeriesDetectorConfig = { ...defaultDetectConfig };
+  const det: SeriesDetectorConfig = { ...genericSeriesConfig };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -112,8 +86,9 @@ export function parseDetectArgs(
         if (typeof r === 'number') det.cooldown = r;
         break;
       case '--seasonality':
+        // A period in rows, modelled besides the daily and weekly ones the timestamps give.
         r = num(0, 10_000, true);
-        if (typeof r === 'number') det.seasonality = r;
+        if (typeof r === 'number') det.periods = r > 1 ? [r] : [];
         break;
       case '--transform':
         if (value !== 'none' && value !== 'log1p')
@@ -125,6 +100,11 @@ export function parseDetectArgs(
           return { ok: false, error: `--robust expects on or off, got ${JSON.stringify(value)}` };
         det.robust = value === 'on';
         break;
+      case '--calibration':
+        if (value !== 'on' && value !== 'off')
+          return { ok: false, error: `--calibration expects on or off, got ${JSON.stringify(value)}` };
+        det.calibration = value === 'on' ? genericSeriesConfig.calibration : null;
+        break;
       default:
         return { ok: false, error: `unknown option ${flag}\n${USAGE}` };
     }
@@ -134,34 +114,6 @@ export function parseDetectArgs(
   if (det.zClose > det.zOpen)
     return { ok: false, error: `--z-close (${det.zClose}) must not exceed --z-open (${det.zOpen})` };
   return { ok: true, options: { input, output, detector: det } };
-}
-
-/**
- * Maps a row's detector outcome to [0, 1]. A benchmark like NAB thresholds
- * the score, rewards the earliest detection in an anomaly window and charges
- * every detection outside one, so only the row where an anomaly *opens* gets
- * a high score: ≥ 0.5, growing with |z| beyond zOpen (stronger opens survive a
- * higher threshold). Every other row stays below 0.45, growing with |z| up to
- * zOpen, so a lower threshold can still pick up near-misses, while a lasting
- * anomaly does not alarm on each of its rows.
- */
-export function anomalyScore(absZ: number, opened: boolean, zOpen: number): number {
-  if (opened) return 0.5 + 0.5 * (1 - Math.exp(-(absZ - zOpen) / zOpen));
-  const r = Math.min(1, absZ / zOpen);
-  return 0.45 * r * r;
-}
-
-/** Scores a series strictly online; `null` values score 0 and are skipped. */
-export function scoreSeries(values: ReadonlyArray<number | null>, cfg: SeriesDetectorConfig): number[] {
-  const det = new SeriesDetector(cfg);
-  let state = det.init();
-  return values.map((v, i) => {
-    if (v === null) return 0;
-    const step = det.step(state, v, { slot: det.slotOf(i), at: i });
-    state = step.state;
-    if (!step.score.warm) return 0;
-    return anomalyScore(Math.abs(step.score.z), step.transition?.state === 'opened', cfg.zOpen);
-  });
 }
 
 /** Splits one CSV line into fields (RFC 4180 quotes; no line breaks inside fields). */
@@ -189,6 +141,24 @@ export function splitCsvLine(line: string): string[] {
 
 function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * A timestamp cell in epoch ms: ISO 8601 (a zone-less one is read as UTC,
+ * as benchmark files mean it), or epoch seconds or milliseconds; null if unreadable.
+ */
+export function parseTimestamp(cell: string | undefined): number | null {
+  const s = (cell ?? '').trim();
+  if (s === '') return null;
+  if (/^-?\d+(\.\d+)?$/.test(s)) {
+    const n = Number(s);
+    // Below 1e11 it can only be seconds (1e11 ms is 1973; 1e11 s is the year 5138).
+    return Math.abs(n) < 1e11 ? n * 1000 : n;
+  }
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(s);
+  const withTime = /\d[ T]\d/.test(s);
+  const t = Date.parse(zoned || !withTime ? s : `${s.replace(' ', 'T')}Z`);
+  return Number.isFinite(t) ? t : null;
 }
 
 /** A parsed number, or null for an empty or non-numeric cell. */
@@ -236,6 +206,7 @@ export async function runDetect(
   const rows = lines.slice(1).map(splitCsvLine);
   const scores = scoreSeries(
     rows.map((r) => parseValue(r[vi])),
+    rows.map((r) => parseTimestamp(r[ti])),
     detector,
   );
   const outLines = ['timestamp,value,anomaly_score'];

@@ -6,7 +6,14 @@
 import { fromChTime, toBool, toFloat, toSafeInt, toSafeIntOrNull, toStr, toStrOrNull } from './values.ts';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { AnomalyDirection, AnomalyState, Severity, type Anomaly, type WindowAgg } from '../streams/contract/index.ts';
+import {
+  AnomalyDirection,
+  AnomalyReason,
+  AnomalyState,
+  Severity,
+  type Anomaly,
+  type WindowAgg,
+} from '../streams/contract/index.ts';
 
 /** A column value did not have the type the reader expected. */
 export class RowShapeError extends Error {
@@ -134,6 +141,8 @@ export function readAnomaly(r: RowReader, table: string): Anomaly {
     post_id: r.intOrNull('post_id'),
     direction: literal(AnomalyDirection, r.str('direction'), `${table}.direction`),
     severity: literal(Severity, r.str('severity'), `${table}.severity`),
+    // '' on rows written before the column (the reader's caller falls back with anomalyReasonOf).
+    reason: r.str('reason') === '' ? undefined : literal(AnomalyReason, r.str('reason'), `${table}.reason`),
     value: r.float('value'),
     expected: r.float('expected'),
     band_low: r.float('band_low'),

@@ -268,6 +268,7 @@ export function registerChannelRoutes(app: ApiApp, ctx: RouteContext): void {
         { name: 'post_id' },
         { name: 'direction' },
         { name: 'severity' },
+        { name: 'reason' },
         { name: 'value' },
         { name: 'expected' },
         { name: 'band_low' },

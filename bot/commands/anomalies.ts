@@ -5,7 +5,7 @@
  */
 import { type Severity, SEVERITIES } from '../../streams/contract/index.ts';
 import { channelAnomalies, type ChannelAnomaly, type AnswerMeta } from '../../read/index.ts';
-import { compact, freshnessNote, html, metricName, periodText, utc } from '../format.ts';
+import { compact, freshnessNote, html, metricName, periodText, reasonText, utc } from '../format.ts';
 import { chosen, messageCommand, oneOf } from './channel-command.ts';
 
 /** Newest shown; one more is asked for to tell whether there are others. */
@@ -34,7 +34,8 @@ export function anomalyLine(a: ChannelAnomaly): string {
   const state = a.resolved_at === null ? 'open' : `resolved ${utc(a.resolved_at)}`;
   return (
     `${MARK[a.severity]} <b>${html(a.severity)}</b> ${what} · ${utc(a.window_start)} (${html(a.window)}) · ` +
-    `<b>${compact(a.value)}</b>, expected ${compact(a.expected)} (${compact(a.band_low)}–${compact(a.band_high)}), z = ${a.z.toFixed(1)} · ${state}`
+    `<b>${compact(a.value)}</b>, expected ${compact(a.expected)} (${compact(a.band_low)}–${compact(a.band_high)}), z = ${a.z.toFixed(1)} · ` +
+    `${html(reasonText(a.reason))} · ${state}`
   );
 }
 

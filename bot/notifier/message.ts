@@ -3,8 +3,8 @@
  * in which window — and, later, that it is over. HTML parse mode; every
  * data-derived string is escaped.
  */
-import type { Anomaly } from '../../streams/contract/index.ts';
-import { compact, html, metricName, utc } from '../format.ts';
+import { type Anomaly, anomalyReasonOf } from '../../streams/contract/index.ts';
+import { compact, html, metricName, reasonText, utc } from '../format.ts';
 import { choiceData } from '../keyboards.ts';
 
 const ARROW: Record<Anomaly['direction'], string> = { spike: '🔺', drop: '🔻', quiet: '⏸' };
@@ -22,12 +22,13 @@ export function alertCaption(channelId: string, a: Anomaly): string {
     `Channel <code>${html(channelId)}</code>${post}`,
     `Window ${html(a.window)} from ${utc(a.window_start)}`,
     `Observed <b>${compact(a.value)}</b>, expected ${compact(a.expected)} (normal range ${compact(a.band_low)}–${compact(a.band_high)}), z = ${a.z.toFixed(1)}`,
+    `Why: ${reasonText(anomalyReasonOf(a))}`,
   ].join('\n');
 }
 
 export function resolutionText(channelId: string, a: Anomaly): string {
   return [
     `✅ <b>Resolved: ${html(metricName(a.metric))}</b> on <code>${html(channelId)}</code>`,
-    `Back within the normal range (${compact(a.band_low)}–${compact(a.band_high)}); last value ${compact(a.value)}.`,
+    `Back to normal. At its peak: ${compact(a.value)} against ${compact(a.expected)} expected (normal range ${compact(a.band_low)}–${compact(a.band_high)}).`,
   ].join('\n');
 }

@@ -9,7 +9,7 @@
  * during the warm-up in which detectors learn what normal looks like.
  */
 import { type ChannelProfile, localHour, RngStream } from './model.ts';
-import { deriveSeed, Rng } from './rng.ts';
+import { deriveSeed, Rng } from '../../common/index.ts';
 import { DAY_MS, HOUR_MS, SECOND_MS } from '../../common/index.ts';
 
 /** What can be planted. */

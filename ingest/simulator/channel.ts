@@ -28,7 +28,7 @@ import {
   type ScheduledAnomaly,
 } from './anomalies.ts';
 import { expectedViews, localHour, postContent, RngStream, type ChannelProfile } from './model.ts';
-import { deriveSeed, Rng } from './rng.ts';
+import { deriveSeed, Rng } from '../../common/index.ts';
 import { DAY_MS, HOUR_MS, SECOND_MS } from '../../common/index.ts';
 
 /**

@@ -8,7 +8,7 @@
  * detectors downstream face data with realistic scale and noise.
  */
 import type { PostEvent } from '../../streams/contract/index.ts';
-import { deriveSeed, Rng } from './rng.ts';
+import { deriveSeed, Rng } from '../../common/index.ts';
 import { HOUR_MS, MINUTE_MS, SECOND_MS } from '../../common/index.ts';
 
 /** Tags of the independent random sub-streams of one channel. */

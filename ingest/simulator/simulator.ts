@@ -21,13 +21,13 @@ import type { Source } from '../../streams/contract/index.ts';
 import { resolvePlans, type AnomalyLabel, type AnomalyMode, type ScheduledAnomaly } from './anomalies.ts';
 import { ChannelSim, type ChannelRunConfig, type PollBand, type SimBatch } from './channel.ts';
 import { channelProfile, type ChannelProfile } from './model.ts';
-import { seedToU32, type Seed } from './rng.ts';
+import { seedToU32, type Seed } from '../../common/index.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../../common/index.ts';
 
 export type { AnomalyLabel, AnomalyMode } from './anomalies.ts';
 export type { PollBand, SimBatch } from './channel.ts';
 export type { ChannelProfile } from './model.ts';
-export type { Seed } from './rng.ts';
+export type { Seed } from '../../common/index.ts';
 
 /**
  * Counters polling by post age, as a real collector would do it: fresh posts

@@ -7,6 +7,7 @@ import {
   type AlarmParams,
   type AlarmState,
   type AlarmTransition,
+  type AlarmInput,
 } from './anomaly.ts';
 
 const params: AlarmParams = {
@@ -17,7 +18,18 @@ const params: AlarmParams = {
   severity: { warning: 5, critical: 7 },
 };
 
-/** Runs a sequence of z values (value = z, at = index) and collects the transitions. */
+/** An outlier reading of z (value = 100 + z, expected 100, sd 1), or of another test with `strength`. */
+function reading(z: number, at: number, warm = true, other?: Pick<AlarmInput, 'strength' | 'reason'>): AlarmInput {
+  return {
+    strength: other?.strength ?? Math.abs(z),
+    reason: other?.reason ?? 'outlier',
+    warm,
+    at,
+    explanation: { value: 100 + z, expected: 100, bandLow: 96, bandHigh: 104, z },
+  };
+}
+
+/** Runs a sequence of z values (at = index × 10) and collects the transitions. */
 function run(
   zs: number[],
   p: AlarmParams = params,
@@ -25,7 +37,7 @@ function run(
 ): { transitions: (AlarmTransition | null)[]; state: AlarmState } {
   let state = closedAlarm();
   const transitions = zs.map((z, i) => {
-    const r = stepAlarm(state, { z, warm, value: z, at: i * 10 }, p);
+    const r = stepAlarm(state, reading(z, i * 10, warm), p);
     state = r.state;
     return r.transition;
   });
@@ -53,15 +65,50 @@ describe('anomaly state machine', () => {
     expect(transitions[3]).toMatchObject({ revision: 3, severity: 'info', openedAt: 0 });
   });
 
-  it('resolves below zClose (hysteresis), keeping the anomaly id key and counting revisions', () => {
-    const { transitions, state } = run([5, 3, 1.9]);
-    expect(transitions[2]).toMatchObject({ state: 'resolved', revision: 3, openedAt: 0, direction: 'spike' });
+  it('resolves below zClose (hysteresis), keeping the anomaly id key, counting revisions and repeating the peak', () => {
+    const { transitions, state } = run([5, 7, 3, -1.9]);
+    expect(transitions[3]).toMatchObject({
+      state: 'resolved',
+      revision: 4,
+      openedAt: 0,
+      direction: 'spike',
+      severity: 'critical',
+      reason: 'outlier',
+      value: 107,
+      expected: 100,
+      z: 7,
+    });
     expect(state.open).toBeNull();
   });
 
-  it('resolves when z crosses to the other side', () => {
+  it('resolves when an outlier crosses to the other side', () => {
     const { transitions } = run([5, -5]);
-    expect(transitions[1]).toMatchObject({ state: 'resolved', direction: 'spike' });
+    expect(transitions[1]).toMatchObject({ state: 'resolved', direction: 'spike', z: 5 });
+  });
+
+  it('holds a level shift open while single values fall on the other side, saying nothing about them', () => {
+    let state = closedAlarm();
+    const transitions = [
+      [3, 4.5],
+      [-0.5, 3],
+      [2, 1],
+    ].map(([z, strength], i) => {
+      const s = stepAlarm(state, reading(z, i * 10, true, { strength, reason: 'level_shift' }), params);
+      state = s.state;
+      return s.transition;
+    });
+    expect(transitions[0]).toMatchObject({ state: 'opened', reason: 'level_shift', direction: 'spike', z: 3 });
+    expect(transitions[1]).toBeNull();
+    expect(transitions[2]).toMatchObject({ state: 'resolved', reason: 'level_shift', direction: 'spike', z: 3 });
+  });
+
+  it('gives every event a direction that agrees with value − expected and z', () => {
+    const { transitions } = run([5, 6, -1, -6, -7, 4, 0, 0, 0, 9, 3, -3, 0]);
+    for (const t of transitions) {
+      if (!t) continue;
+      expect(Math.sign(t.z), JSON.stringify(t)).toBe(t.direction === 'spike' ? 1 : -1);
+      expect(Math.sign(t.value - t.expected), JSON.stringify(t)).toBe(t.direction === 'spike' ? 1 : -1);
+    }
   });
 
   it('does not reopen during the cooldown after a resolve', () => {
@@ -86,11 +133,11 @@ describe('anomaly state machine', () => {
     expect(severityOf(8, params.severity)).toBe('critical');
   });
 
-  it('can be ended from outside with the last score', () => {
+  it('can be ended from outside, repeating the peak', () => {
     const { state } = run([6]);
-    const closed = closeAlarm(state, { z: 6, value: 6 }, params);
-    expect(closed.transition).toMatchObject({ state: 'resolved', revision: 2, openedAt: 0 });
+    const closed = closeAlarm(state, params);
+    expect(closed.transition).toMatchObject({ state: 'resolved', revision: 2, openedAt: 0, z: 6, value: 106 });
     expect(closed.state.open).toBeNull();
-    expect(closeAlarm(closedAlarm(), { z: 0, value: 0 }, params).transition).toBeNull();
+    expect(closeAlarm(closedAlarm(), params).transition).toBeNull();
   });
 });

@@ -39,29 +39,58 @@ export interface MinSd {
   relative: number;
 }
 
-/** Settings of one EWMA z-score detector over a series of window values. */
+/**
+ * The tests a series detector runs (see detector.ts): the value against its
+ * band, the level moving away from its baseline (shifts and drifts), and the
+ * noise growing or the series freezing.
+ */
+export type SeriesTest = 'outlier' | 'level_shift' | 'variance';
+export const SERIES_TESTS: readonly SeriesTest[] = ['outlier', 'level_shift', 'variance'];
+
+/** Calibration of the tests' statistics against their own recent tails (see tail-calibration.ts). */
+export interface CalibrationParams {
+  /** The quantile tracked, e.g. 0.999. */
+  tau: number;
+  /** Relative step of the tracked quantile on an excursion above it. */
+  step: number;
+  /** Bounds of the calibration factor: how much a statistic may be damped (min) or sharpened (max). */
+  minFactor: number;
+  maxFactor: number;
+}
+
+/** Settings of one series detector over a series of window values. */
 export interface DetectorConfig {
   /** Name of the {@link WindowSpec} whose final windows feed this detector. */
   window: string;
-  /** EWMA smoothing factor in (0, 1]: weight of the newest value. */
+  /** Weight of the newest value in the slow level, the expectation (per value, in (0, 1]). */
   alpha: number;
-  /** |z| at or above which an anomaly opens. */
+  /** Weight of a value in its seasonal slot's offset (each slot sees one value per period). */
+  seasonAlpha: number;
+  /** Weight of the newest value in the fast level that the level-shift test compares with the slow one. */
+  fastAlpha: number;
+  /** Weight of the newest value in the short spread of the variance test. */
+  spreadAlpha: number;
+  /** Weight of a value in the learned scales (the band's width and each test's spread). */
+  scaleAlpha: number;
+  /** Calibrated strength (z units) at or above which an anomaly opens. */
   zOpen: number;
-  /** |z| below which an open anomaly resolves (hysteresis: zClose ≤ zOpen). */
+  /** Strength below which an open anomaly resolves (hysteresis: zClose ≤ zOpen). */
   zClose: number;
-  /** Values folded into a (seasonal slot's) state before it is scored. */
+  /** Values folded into the model before it is scored. */
   warmup: number;
   /** After a resolve, this many values cannot open a new anomaly. */
   cooldownWindows: number;
-  /** Clamp the value folded into the state at mean ± robustK·sd, so an anomaly does not inflate the variance. */
+  /** Clamp the residual folded into the level at ±robustK·σ, so an anomaly does not drag the expectation. */
   robust: boolean;
   robustK: number;
   minSd: MinSd;
   transform: SeriesTransform;
-  /** 0 = none; N = a separate EWMA state per slot `floor(window_start / hop) mod N` (24 on `1h` = hour of day, UTC). */
+  /** 0 = none; N = an offset per slot `floor(window_start / hop) mod N` on top of the level (24 on `1h` = hour of day, UTC). */
   seasonality: number;
-  /** With seasonality: `slot` = a variance per slot; `pooled` = a mean per slot and one spread shared by all slots. */
-  scale: 'slot' | 'pooled';
+  /** Tests that may raise an anomaly. */
+  tests: SeriesTest[];
+  /** Tail calibration of the tests; null = raw statistics against zOpen. */
+  calibration: CalibrationParams | null;
   /**
    * null: the detector scores the window's value of its metric. A metric:
    * it scores the difference `value − window[minus]` (e.g. net loss = lost − gained).
@@ -156,10 +185,14 @@ export interface ProcessorConfig {
 }
 
 /** Detector settings shared by the count metrics (views, forwards, ...). */
-const countDetector: Omit<
-  DetectorConfig,
-  'window' | 'directions' | 'seasonality' | 'alpha' | 'warmup' | 'scale' | 'minus'
-> = {
+const countDetector: Omit<DetectorConfig, 'window' | 'directions' | 'seasonality' | 'alpha' | 'warmup' | 'minus'> = {
+  // Each seasonal slot sees one value a period (a day for hourly windows): 0.15 remembers about two weeks.
+  seasonAlpha: 0.15,
+  // The level-shift test's fast level remembers about the last 10 values.
+  fastAlpha: 0.1,
+  spreadAlpha: 0.1,
+  // The band's width and the tests' spreads follow a few hundred values (~ two weeks of hours).
+  scaleAlpha: 0.005,
   // 4σ in log space is a ~3x jump for a typical channel: rare by chance, obvious to a person.
   zOpen: 4,
   // Hysteresis: stay open until the series is clearly back in band, so one anomaly is one alert.
@@ -167,12 +200,21 @@ const countDetector: Omit<
   // One quiet window after a resolve before the same series may alarm again (no flapping).
   cooldownWindows: 1,
   robust: true,
-  // Values beyond 3σ are folded in as 3σ: the state still adapts to a lasting change, but slowly.
+  // Residuals beyond 3σ move the level as 3σ: it still adapts to a lasting change, but slowly.
   robustK: 3,
   // Counts are heavy-tailed and multiplicative: log1p makes a doubling the same step at any scale.
   transform: 'log1p',
   // 0.2 in log space ≈ ±22 %: below that, changes are noise even on very regular channels.
   minSd: { absolute: 0.2, relative: 0 },
+  // A surge in an hour is what a channel owner wants to hear about; a level shift in hourly
+  // counts is mostly the audience's week, which the views-at-age detector judges better.
+  tests: ['outlier'],
+  // Channels whose hours are burstier than Gaussian noise get a wider band, learned from their own
+  // past: a surge must be as rare for this channel as 4σ is for a calm one (at most half as wide
+  // again; a very regular channel's band narrows by at most a tenth). The 99.5th percentile is
+  // learned within weeks of hours; on the simulator this beat a fixed band on precision, recall
+  // and calm alarms at once.
+  calibration: { tau: 0.995, step: 0.1, minFactor: 0.5, maxFactor: 1.1 },
 };
 
 /**
@@ -183,17 +225,13 @@ const countDetector: Omit<
 const hourly: DetectorConfig = {
   ...countDetector,
   window: '1h',
-  // Engagement follows the audience's day: a mean per UTC hour of day keeps the rhythm from
-  // looking anomalous. Each slot sees one value a day: 0.15 remembers about two weeks.
-  alpha: 0.15,
+  // Engagement follows the audience's day: an offset per UTC hour of day keeps the rhythm from
+  // looking anomalous, on top of a level that follows the channel over about two weeks of hours.
+  alpha: 0.003,
   seasonality: 24,
-  // ...but one spread shared by all hours: a slot's own variance would rest on a handful of
-  // values (its z-scores then have heavy, Student-t-like tails: dozens of false alarms per week
-  // on 12 simulated channels); the shared one rests on every hour of the last week.
-  scale: 'pooled',
-  // Five days per hour of day for the means, then a day of residuals for the shared spread:
-  // after the settle day, the first scores come on day 7 of a channel.
-  warmup: 5,
+  // Four days of residuals after the first two days (which set every hour of day's offset): with the settle
+  // day, the first scores come on day 8 of a channel.
+  warmup: 96,
   minus: null,
   // Spikes only. An hour with few views is mostly posting timing (the morning's first post came
   // an hour late: that hour has a tenth of its usual views), not a fall in reach; a fall in reach
@@ -249,8 +287,9 @@ export const defaultProcessorConfig: ProcessorConfig = {
       alpha: 0.1,
       warmup: 14,
       seasonality: 0,
-      scale: 'slot',
       minus: null,
+      // One value a day: the scales follow the last few weeks.
+      scaleAlpha: 0.1,
       zOpen: 3.5,
       minSd: { absolute: 0.3, relative: 0 },
       directions: ['spike', 'drop'],
@@ -379,7 +418,18 @@ export function validateProcessorConfig(cfg: ProcessorConfig): string[] {
     if (!Number.isInteger(d.seasonality) || d.seasonality < 0 || d.seasonality > 10_000)
       problems.push(`${p}.seasonality must be an integer in [0, 10000]`);
     if (d.transform !== 'none' && d.transform !== 'log1p') problems.push(`${p}.transform must be 'none' or 'log1p'`);
-    if (d.scale !== 'slot' && d.scale !== 'pooled') problems.push(`${p}.scale must be 'slot' or 'pooled'`);
+    for (const [name, w] of Object.entries({
+      seasonAlpha: d.seasonAlpha,
+      fastAlpha: d.fastAlpha,
+      spreadAlpha: d.spreadAlpha,
+      scaleAlpha: d.scaleAlpha,
+    }))
+      if (!(w > 0 && w <= 1)) problems.push(`${p}.${name} must be in (0, 1], got ${w}`);
+    if (d.tests.length === 0 || d.tests.some((t) => !SERIES_TESTS.includes(t)))
+      problems.push(`${p}.tests must list some of ${SERIES_TESTS.join(', ')}`);
+    const c = d.calibration;
+    if (c !== null && !(c.tau > 0.5 && c.tau < 1 && c.step > 0 && c.minFactor > 0 && c.maxFactor >= c.minFactor))
+      problems.push(`${p}.calibration must be null or have 0.5 < tau < 1, step > 0, 0 < minFactor ≤ maxFactor`);
     if (d.minus !== null && (!WINDOW_METRICS.includes(d.minus) || d.minus === metric))
       problems.push(`${p}.minus must be null or another window metric`);
   }

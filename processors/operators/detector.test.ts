@@ -1,91 +1,140 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../common/index.ts';
 import {
   applyTransform,
   invertTransform,
+  scoreOf,
   SeriesDetector,
   type SeriesDetectorConfig,
   type SeriesStep,
 } from './detector.ts';
+import { genericSeriesConfig } from './score-series.ts';
 
-const base: SeriesDetectorConfig = {
-  alpha: 0.1,
-  zOpen: 4,
-  zClose: 2,
-  warmup: 10,
-  cooldown: 3,
-  robust: true,
-  robustK: 3,
-  minSd: { absolute: 0, relative: 0.01 },
-  transform: 'none',
-  seasonality: 0,
-  directions: ['spike', 'drop'],
-  severity: { warning: 6, critical: 9 },
-};
+/** The defaults of `tgpulse detect`, with a short cooldown. */
+const base: SeriesDetectorConfig = { ...genericSeriesConfig, cooldown: 3 };
 
-/** A deterministic noisy series around `level`. */
-const noise = (i: number) => Math.sin(i * 12.9898) * 3;
-
-function run(det: SeriesDetector, values: number[]): SeriesStep[] {
-  let state = det.init();
-  return values.map((v, i) => {
-    const s = det.step(state, v, { slot: det.slotOf(i), at: i });
-    state = s.state;
-    return s;
-  });
+/** Gaussian noise around `level`, the same for a seed. */
+function gaussian(n: number, level: number, sd: number, seed = 1): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => level + sd * rng.normal());
 }
 
+function run(det: SeriesDetector, values: readonly number[]): SeriesStep[] {
+  const state = det.init();
+  // Each step's score is a fresh object; the state is advanced in place.
+  return values.map((v, i) => det.step(state, v, { index: i, at: i }));
+}
+
+const opened = (steps: SeriesStep[]) => steps.flatMap((s, i) => (s.transition?.state === 'opened' ? [i] : []));
+
 describe('SeriesDetector', () => {
-  it('opens on a spike, resolves after it, and scores each value against the values before it only', () => {
-    const values = Array.from({ length: 60 }, (_, i) => 100 + noise(i));
-    values[40] = 160;
+  it('opens on a spike as an outlier, resolves after it, and scores each value against the values before it only', () => {
+    const values = gaussian(400, 100, 2);
+    values[300] = 130;
     const steps = run(new SeriesDetector(base), values);
-    const transitions = steps.flatMap((s, i) =>
-      s.transition ? [[i, s.transition.state, s.transition.direction]] : [],
-    );
-    expect(transitions).toEqual([
-      [40, 'opened', 'spike'],
-      [41, 'resolved', 'spike'],
-    ]);
-    expect(steps[40].score.z).toBeGreaterThan(10);
+    expect(opened(steps)).toEqual([300]);
+    expect(steps[300].transition).toMatchObject({ state: 'opened', direction: 'spike', reason: 'outlier' });
+    expect(steps[301].transition?.state).toBe('resolved');
+    expect(steps[300].score.z).toBeGreaterThan(10);
     // Strictly online: the score of a value does not change when later values change.
-    const changed = run(new SeriesDetector(base), [...values.slice(0, 41), ...values.slice(41).map((v) => v * 3)]);
-    expect(changed[40].score).toEqual(steps[40].score);
+    const changed = run(new SeriesDetector(base), [...values.slice(0, 301), ...values.slice(301).map((v) => v * 3)]);
+    expect(changed[300].score).toEqual(steps[300].score);
   });
 
   it('does not alarm during warm-up', () => {
-    const values = [100, 101, 99, 500, 100];
-    expect(run(new SeriesDetector(base), values).every((s) => s.transition === null && !s.score.warm)).toBe(true);
+    const steps = run(new SeriesDetector(base), [100, 101, 99, 500, 100, 3, 100]);
+    expect(steps.every((s) => s.transition === null && !s.score.warm && s.score.score === 0)).toBe(true);
   });
 
   it('detects drops as well as spikes', () => {
-    const values = Array.from({ length: 40 }, (_, i) => 100 + noise(i));
-    values[30] = 40;
-    const opened = run(new SeriesDetector(base), values).find((s) => s.transition?.state === 'opened');
-    expect(opened?.transition?.direction).toBe('drop');
+    const values = gaussian(300, 100, 2);
+    values[250] = 70;
+    const steps = run(new SeriesDetector(base), values);
+    expect(opened(steps)).toEqual([250]);
+    expect(steps[250].transition?.direction).toBe('drop');
   });
 
-  it('keeps a separate state per seasonal slot, so a daily rhythm is not an anomaly', () => {
-    // Hourly values: 1000 at 18-21h, 100 otherwise, for 3 weeks.
-    const values = Array.from(
-      { length: 24 * 21 },
-      (_, i) => (i % 24 >= 18 && i % 24 < 22 ? 1000 : 100) * (1 + noise(i) / 100),
-    );
-    const seasonal = run(new SeriesDetector({ ...base, seasonality: 24, warmup: 5, alpha: 0.2 }), values);
-    const flat = run(new SeriesDetector({ ...base, warmup: 5, alpha: 0.2 }), values);
-    expect(seasonal.filter((s) => s.transition?.state === 'opened')).toHaveLength(0);
-    expect(flat.filter((s) => s.transition?.state === 'opened').length).toBeGreaterThan(0);
-    expect(seasonal[24 * 20 + 19].score.expected).toBeCloseTo(1000, -1);
+  it('raises a level shift too small for one value to stand out, early, as a level_shift', () => {
+    // 2.5σ: no single value is an outlier at zOpen 5, but the level has clearly moved.
+    const values = gaussian(800, 100, 2).map((v, i) => (i >= 500 ? v + 5 : v));
+    const steps = run(new SeriesDetector(base), values);
+    const found = opened(steps);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toBeGreaterThanOrEqual(500);
+    expect(found[0]).toBeLessThan(530);
+    expect(steps[found[0]].transition).toMatchObject({ reason: 'level_shift', direction: 'spike' });
+    const plain = run(new SeriesDetector({ ...base, tests: ['outlier'] }), values);
+    expect(opened(plain)).toEqual([]);
+  });
+
+  it('raises a growing noise and a frozen series as variance anomalies', () => {
+    const noisier = gaussian(800, 100, 1).map((v, i) => (i >= 500 ? 100 + (v - 100) * 4 : v));
+    const a = run(new SeriesDetector({ ...base, tests: ['variance'] }), noisier);
+    expect(opened(a)[0]).toBeGreaterThanOrEqual(500);
+    expect(opened(a)[0]).toBeLessThan(540);
+    const stuck = gaussian(800, 100, 1).map((v, i, all) => (i >= 500 && i < 700 ? all[499] : v));
+    const b = run(new SeriesDetector({ ...base, tests: ['variance'] }), stuck);
+    expect(opened(b)[0]).toBeGreaterThanOrEqual(500);
+    expect(opened(b)[0]).toBeLessThan(560);
+    expect(b[opened(b)[0]].transition?.reason).toBe('variance');
+    expect(opened(run(new SeriesDetector({ ...base, tests: ['variance'] }), gaussian(800, 100, 1)))).toEqual([]);
+  });
+
+  it('learns a daily rhythm from its period, and then finds a day that breaks it', () => {
+    // 5-minute samples: a square wave, high by day and low by night, over 12 days.
+    const day = 288;
+    const wave = gaussian(12 * day, 0, 1).map((e, i) => (i % day < day / 2 ? 80 : 20) + e);
+    const seasonal = new SeriesDetector({ ...base, periods: [day] });
+    expect(opened(run(seasonal, wave).slice(3 * day))).toEqual([]);
+    const broken = wave.slice();
+    for (let i = 9 * day; i < 9 * day + day / 2; i++) broken[i] = 50 + (broken[i] - 80);
+    const steps = run(seasonal, broken);
+    // Found where it starts; at most one more alarm, where the day returns to its shape.
+    const found = opened(steps.slice(3 * day)).map((i) => i + 3 * day);
+    expect(found[0]).toBe(9 * day);
+    expect(found.length).toBeLessThanOrEqual(2);
+    expect(found.every((i) => i <= 9 * day + day / 2 + 5)).toBe(true);
+    expect(steps[9 * day].transition?.direction).toBe('drop');
+    // Once chosen, the seasonal model expects the day's level at each hour.
+    expect(steps[8 * day + 10].score.expected).toBeCloseTo(80, -1);
+    expect(steps[8 * day + 200].score.expected).toBeCloseTo(20, -1);
+  });
+
+  it('calibrates against a heavy-tailed series’ own tails, widening its band', () => {
+    const rng = new Rng(7);
+    // Student t with 2 degrees of freedom: extreme values are routine.
+    const t2 = () => rng.normal() / Math.sqrt((rng.normal() ** 2 + rng.normal() ** 2) / 2);
+    const values = Array.from({ length: 5000 }, () => 100 + 2 * t2());
+    const calibrated = run(new SeriesDetector({ ...base, tests: ['outlier'] }), values);
+    const raw = run(new SeriesDetector({ ...base, tests: ['outlier'], calibration: null }), values);
+    expect(opened(calibrated).length).toBeLessThan(opened(raw).length / 2);
+    const last = calibrated[4999].score;
+    const lastRaw = raw[4999].score;
+    expect(last.bandHigh - last.expected).toBeGreaterThan(1.5 * (lastRaw.bandHigh - lastRaw.expected));
+  });
+
+  it('gives every value a score in [0, 1] that reaches 0.5 where the strength reaches zOpen', () => {
+    const values = gaussian(600, 50, 3, 3);
+    values[400] = 90;
+    for (const s of run(new SeriesDetector(base), values)) {
+      expect(s.score.score).toBeGreaterThanOrEqual(0);
+      expect(s.score.score).toBeLessThanOrEqual(1);
+      if (s.transition?.state === 'opened') expect(s.score.score).toBeGreaterThanOrEqual(0.5);
+    }
+    expect(scoreOf(5, 5)).toBe(0.5);
+    expect(scoreOf(10, 5)).toBeGreaterThan(0.99);
+    expect(scoreOf(2.5, 5)).toBeLessThan(0.05);
   });
 
   it('scores counts in log space but reports expectations and bands in the metric’s units', () => {
-    const det = new SeriesDetector({ ...base, transform: 'log1p', warmup: 5 });
     const steps = run(
-      det,
-      Array.from({ length: 30 }, (_, i) => 1000 * (1 + noise(i) / 50)),
+      new SeriesDetector({ ...base, transform: 'log1p' }),
+      gaussian(100, 1000, 20).map((v) => Math.round(v)),
     );
-    const last = steps[steps.length - 1].score;
-    expect(last.expected).toBeGreaterThan(900);
-    expect(last.expected).toBeLessThan(1100);
+    const last = steps[99].score;
+    expect(last.expected).toBeGreaterThan(950);
+    expect(last.expected).toBeLessThan(1050);
     expect(last.bandLow).toBeLessThan(last.expected);
     expect(last.bandHigh).toBeGreaterThan(last.expected);
     expect(last.sdValue).toBeGreaterThan(0);
@@ -97,69 +146,49 @@ describe('SeriesDetector', () => {
     expect(applyTransform('log1p', -9)).toBeCloseTo(-Math.log(10), 12);
   });
 
-  it('keeps one anomaly open through a lasting level shift and lets the state adapt', () => {
-    const values = Array.from({ length: 120 }, (_, i) => (i < 50 ? 100 : 200) + noise(i));
+  it('keeps one anomaly open through a lasting level shift, then lets the state adapt', () => {
+    const values = gaussian(2000, 100, 2).map((v, i) => (i >= 500 ? v + 40 : v));
     const steps = run(new SeriesDetector(base), values);
-    const states = steps.flatMap((s) => (s.transition ? [s.transition.state] : []));
-    expect(states.filter((s) => s === 'opened')).toHaveLength(1);
-    expect(states[states.length - 1]).toBe('resolved');
-    expect(Math.abs(steps[119].score.z)).toBeLessThan(2);
+    expect(opened(steps)).toEqual([500]);
+    expect(steps.slice(501).some((s) => s.transition?.state === 'resolved')).toBe(true);
+    expect(Math.abs(steps[1999].score.z)).toBeLessThan(3);
   });
 
-  it('starts missing slots empty when seasonality grew since the state was made', () => {
-    const small = new SeriesDetector(base).init();
-    const det = new SeriesDetector({ ...base, seasonality: 4 });
-    const s = det.step(small, 5, { slot: 3, at: 0 });
-    expect(s.state.slots).toHaveLength(4);
-    expect(s.state.slots[3].n).toBe(1);
-  });
-});
-
-describe('SeriesDetector with a pooled scale', () => {
-  const pooled: SeriesDetectorConfig = {
-    ...base,
-    seasonality: 24,
-    scale: 'pooled',
-    warmup: 5,
-    alpha: 0.15,
-    transform: 'log1p',
-    minSd: { absolute: 0, relative: 0 },
-  };
-  /** Hourly values with a daily rhythm (×10 in the evening) and ±3 % noise. */
-  const rhythm = (i: number) => (i % 24 >= 18 && i % 24 < 22 ? 1000 : 100) * (1 + noise(i) / 100);
-
-  it('keeps a mean per slot but one spread for all slots, scored against the slot’s mean', () => {
-    const values = Array.from({ length: 24 * 14 }, (_, i) => rhythm(i));
-    const steps = run(new SeriesDetector(pooled), values);
-    expect(steps.filter((s) => s.transition?.state === 'opened')).toHaveLength(0);
-    const evening = steps[24 * 13 + 19].score;
-    const night = steps[24 * 13 + 3].score;
-    expect(evening.expected).toBeCloseTo(1000, -1);
-    expect(night.expected).toBeCloseTo(100, 0);
-    // One spread: the same sd (in the detector's space) at every hour.
-    expect(Math.abs(evening.sd - night.sd)).toBeLessThan(1e-3);
-    // A ×3 value in one hour stands out, wherever it falls in the day.
-    const spiked = values.slice();
-    spiked[24 * 12 + 3] *= 3;
-    const found = run(new SeriesDetector(pooled), spiked).find((s) => s.transition?.state === 'opened');
-    expect(found?.transition?.openedAt).toBe(24 * 12 + 3);
+  it('starts missing models empty when a period was added since the state was made', () => {
+    const state = new SeriesDetector(base).init();
+    const det = new SeriesDetector({ ...base, periods: [4] });
+    det.step(state, 5, { index: 3, at: 0 });
+    expect(state.models).toHaveLength(2);
+    expect(state.models[1].season).toHaveLength(4);
+    expect(state.models[1].n).toBe(1);
   });
 
-  it('is warm only once the shared scale has a residual against a warm mean in every slot', () => {
-    const steps = run(
-      new SeriesDetector(pooled),
-      Array.from({ length: 24 * 8 }, (_, i) => rhythm(i)),
+  it('explains every anomaly event with a direction that agrees with value − expected and z', () => {
+    // Any series (counts, negatives, huge jumps, flat stretches), any tests, either transform.
+    const series = fc.array(
+      fc.oneof(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.integer({ min: 0, max: 50 }), fc.constant(7)),
+      { minLength: 40, maxLength: 400 },
     );
-    const firstWarm = steps.findIndex((s) => s.score.warm);
-    // Slots are warm after 5 days; the scale then needs one more day of residuals.
-    expect(firstWarm).toBe(24 * 6);
-    expect(steps[firstWarm].state.pooled?.n).toBe(25);
-  });
-
-  it('does not let the errors of young slot means reach the shared scale', () => {
-    // Wild values while the slots are young (a channel starting up) feed only the slot means.
-    const values = Array.from({ length: 24 * 5 }, (_, i) => (i % 7 === 0 ? 1 : 1e5) * (1 + noise(i) / 100));
-    const steps = run(new SeriesDetector(pooled), values);
-    expect(steps[steps.length - 1].state.pooled).toEqual({ n: 0, meanSquare: 0 });
+    const config = fc.record({
+      transform: fc.constantFrom('none' as const, 'log1p' as const),
+      tests: fc.subarray(['outlier', 'level_shift', 'variance'] as const, { minLength: 1 }),
+      warmup: fc.integer({ min: 1, max: 20 }),
+      zOpen: fc.double({ min: 1, max: 6, noNaN: true }),
+      periods: fc.constantFrom([], [7], [24]),
+    });
+    fc.assert(
+      fc.property(series, config, (values, over) => {
+        const det = new SeriesDetector({ ...base, ...over, zClose: over.zOpen / 2, tests: [...over.tests] });
+        for (const s of run(det, values)) {
+          const t = s.transition;
+          if (!t) continue;
+          const side = t.direction === 'spike' ? 1 : -1;
+          expect(Math.sign(t.z)).toBe(side);
+          expect(Math.sign(t.value - t.expected)).toBe(side);
+          expect(t.direction === 'spike' ? t.value > t.expected : t.value < t.expected).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 16 },
+    );
   });
 });

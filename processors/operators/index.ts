@@ -1,9 +1,10 @@
 /**
- * The pure operators of a partition: deltas, windows, EWMA trends, detectors, quiet channels,
+ * The pure operators of a partition: deltas, windows, trends, the series detector, quiet channels,
  * post views at age, and their checkpointable state. They import only the contract and common.
  */
 export { defaultProcessorConfig, type ProcessorConfig, type SeriesTransform } from './config.ts';
-export { SeriesDetector, type SeriesDetectorConfig } from './detector.ts';
+export type { SeriesDetectorConfig } from './detector.ts';
+export { genericSeriesConfig, scoreSeries } from './score-series.ts';
 export {
   createPartitionState,
   type PartitionState,

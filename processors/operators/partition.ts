@@ -42,7 +42,8 @@ import {
   createPostViewsChannel,
   createPostViewsPost,
   observePostViews,
-  postViewsDetector,
+  postViewsModel,
+  type PostViewsModel,
   type PostViewsChannel,
   type PostViewsPost,
 } from './post-views.ts';
@@ -63,8 +64,10 @@ import { DAY_MS, HOUR_MS } from '../../common/index.ts';
  * Version of the checkpointed state layout; {@link restoreState} refuses others.
  * 2: the quiet detector keeps posting rates per hour of day instead of recent
  * publication dates; seasonal detectors may keep a pooled scale.
+ * 3: the series detector keeps models (level, season, scales), tail
+ * quantiles and an alarm that remembers its reason and peak.
  */
-export const PARTITION_STATE_VERSION = 2;
+export const PARTITION_STATE_VERSION = 3;
 
 /** What is kept per post. */
 export interface PostRecord {
@@ -176,7 +179,7 @@ export function partitionWatermark(state: PartitionState, cfg: ProcessorConfig):
 /** Detectors built once per config object. */
 interface Compiled {
   detectors: Record<WindowMetric, SeriesDetector>;
-  postViews: SeriesDetector;
+  postViews: PostViewsModel;
 }
 const compiledByConfig = new WeakMap<ProcessorConfig, Compiled>();
 function compile(cfg: ProcessorConfig): Compiled {
@@ -184,7 +187,7 @@ function compile(cfg: ProcessorConfig): Compiled {
   if (!c) {
     const detectors = {} as Record<WindowMetric, SeriesDetector>;
     for (const m of WINDOW_METRICS) detectors[m] = new SeriesDetector(seriesConfigOf(cfg.detectors[m], cfg.severity));
-    c = { detectors, postViews: postViewsDetector(cfg.postViews, cfg.severity) };
+    c = { detectors, postViews: postViewsModel(cfg.postViews, cfg.severity) };
     compiledByConfig.set(cfg, c);
   }
   return c;
@@ -374,16 +377,14 @@ function scorePostViews(
     step.out.derived.push(trendEvent(ctx, trendData(POST_VIEWS_METRIC, window, postDate, postId, s.score)));
     for (const t of s.transitions) {
       step.out.derived.push(
-        anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, t, s.score)),
+        anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, t)),
       );
     }
   }
-  if (r.ended && r.lastScore) {
-    const last = r.lastScore;
-    const window = ageLabel(cfg.postViews.agesMs[last.index]);
-    const score = { expected: last.expected, bandLow: last.bandLow, bandHigh: last.bandHigh };
+  if (r.ended && r.lastIndex !== null) {
+    const window = ageLabel(cfg.postViews.agesMs[r.lastIndex]);
     step.out.derived.push(
-      anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, r.ended, score)),
+      anomalyEvent(ctx, anomalyData(ctx.channelId, POST_VIEWS_METRIC, 'age', window, postDate, postId, r.ended)),
     );
   }
 }
@@ -401,17 +402,17 @@ function onWindow(step: Step, em: WindowEmission): void {
     for (const metric of WINDOW_METRICS) {
       if (cfg.detectors[metric].window !== agg.window) continue;
       const det = compiled.detectors[metric];
-      const slot = det.slotOf(Math.floor(agg.window_start / spec.hopMs));
       const minus = cfg.detectors[metric].minus;
       const value = minus ? agg[metric] - agg[minus] : agg[metric];
-      const s = det.step(channel.detectors[metric] ?? det.init(), value, { slot, at: agg.window_start });
+      const index = Math.floor(agg.window_start / spec.hopMs);
+      const s = det.step(channel.detectors[metric] ?? det.init(), value, { index, at: agg.window_start });
       channel.detectors[metric] = s.state;
       step.out.derived.push(trendEvent(ctx, trendData(metric, agg.window, agg.window_start, null, s.score)));
       if (s.transition) {
         step.out.derived.push(
           anomalyEvent(
             ctx,
-            anomalyData(em.channelId, metric, agg.window, agg.window, agg.window_start, null, s.transition, s.score),
+            anomalyData(em.channelId, metric, agg.window, agg.window, agg.window_start, null, s.transition),
           ),
         );
       }
@@ -451,6 +452,7 @@ function emitQuiet(step: Step, t: QuietTransition, at: number, channelId = step.
       expected: hours(t.usualGapMs),
       band_low: 0,
       band_high: hours(t.thresholdMs),
+      reason: 'silence',
       // Posts the silence would usually have held (≈ usual gaps passed; not a z-score).
       z: t.expectedPosts,
       opened_at: t.openedAt,
@@ -466,7 +468,13 @@ function emitContext(step: Step, channelId: string, source: Source): EmitContext
  * Trend data in the metric's own units: `mean` is the back-transformed
  * expectation and `sd` half the ±1σ band; `z` is in the detector's space.
  */
-function trendData(metric: string, window: string, windowStart: number, postId: number | null, s: SeriesScore) {
+function trendData(
+  metric: string,
+  window: string,
+  windowStart: number,
+  postId: number | null,
+  s: Pick<SeriesScore, 'value' | 'expected' | 'sdValue' | 'z' | 'n' | 'warm' | 'score'>,
+) {
   return {
     metric,
     window,
@@ -478,6 +486,7 @@ function trendData(metric: string, window: string, windowStart: number, postId: 
     z: s.z,
     n: s.n,
     warm: s.warm,
+    score: s.score,
   };
 }
 
@@ -489,7 +498,6 @@ function anomalyData(
   windowStart: number,
   postId: number | null,
   t: AlarmTransition,
-  s: Pick<SeriesScore, 'expected' | 'bandLow' | 'bandHigh'>,
 ): Anomaly {
   return {
     anomaly_id: anomalyId(channelId, metric, seriesKey, postId, t.openedAt),
@@ -501,10 +509,11 @@ function anomalyData(
     post_id: postId,
     direction: t.direction,
     severity: t.severity,
+    reason: t.reason,
     value: t.value,
-    expected: s.expected,
-    band_low: s.bandLow,
-    band_high: s.bandHigh,
+    expected: t.expected,
+    band_low: t.bandLow,
+    band_high: t.bandHigh,
     z: t.z,
     opened_at: t.openedAt,
   };

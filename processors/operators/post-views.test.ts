@@ -5,7 +5,7 @@ import {
   createPostViewsChannel,
   createPostViewsPost,
   observePostViews,
-  postViewsDetector,
+  postViewsModel,
   type PostViewsChannel,
   type PostViewsScore,
 } from './post-views.ts';
@@ -26,7 +26,7 @@ const cfg: PostViewsConfig = {
   directions: ['spike', 'drop'],
   maxSpanFactor: 1,
 };
-const det = postViewsDetector(cfg, { warning: 5, critical: 7 });
+const det = postViewsModel(cfg, { warning: 5, critical: 7 });
 
 describe('views at age: interpolation', () => {
   it('interpolates linearly between the snapshots around the age, from 0 views at the post date', () => {

@@ -11,9 +11,16 @@
  * when its last age has been scored.
  */
 import type { PostViewsConfig, SeverityThresholds } from './config.ts';
-import { closeAlarm, closedAlarm, stepAlarm, type AlarmState, type AlarmTransition } from './anomaly.ts';
-import { SeriesDetector, type SeriesScore } from './detector.ts';
-import { emptyEwma, type EwmaState } from './ewma.ts';
+import {
+  type AlarmParams,
+  type AlarmState,
+  type AlarmTransition,
+  closeAlarm,
+  closedAlarm,
+  stepAlarm,
+} from './anomaly.ts';
+import { applyTransform, invertTransform, scoreOf, type SeriesScore } from './detector.ts';
+import { type EwmaParams, type EwmaState, emptyEwma, updateEwma } from './ewma.ts';
 
 /** How far a post's views curve has been read: the last snapshot and the next age to score. */
 export interface PostViewsProgress {
@@ -27,18 +34,8 @@ export interface PostViewsProgress {
 export interface PostViewsPost {
   progress: PostViewsProgress;
   alarm: AlarmState;
-  /** The last score, repeated by the `resolved` that ends the post's anomaly after its last age (null once the curve is done). */
-  last: LastPostViewsScore | null;
-}
-
-/** What an anomaly event needs of the last scored age. */
-export interface LastPostViewsScore {
-  index: number;
-  z: number;
-  value: number;
-  expected: number;
-  bandLow: number;
-  bandHigh: number;
+  /** The last age scored while the curve is read (null once the curve is done): the window of a resolution at its end. */
+  last: { index: number } | null;
 }
 
 /** Per channel: one EWMA per configured age (index-aligned with `agesMs`). */
@@ -68,22 +65,50 @@ export function createPostViewsPost(): PostViewsPost {
   return { progress: { lastAge: 0, lastViews: 0, next: 0 }, alarm: closedAlarm(), last: null };
 }
 
-/** The series detector scoring views at an age: log1p, no seasonality, the post's alarm is kept per post. */
-export function postViewsDetector(cfg: PostViewsConfig, severity: SeverityThresholds): SeriesDetector {
-  return new SeriesDetector({
-    alpha: cfg.alpha,
-    zOpen: cfg.zOpen,
-    zClose: cfg.zClose,
-    warmup: cfg.warmup,
-    cooldown: 0,
-    robust: cfg.robust,
-    robustK: cfg.robustK,
-    minSd: cfg.minSd,
-    transform: 'log1p',
-    seasonality: 0,
-    directions: cfg.directions,
-    severity,
-  });
+/**
+ * How views at an age are scored: log1p(views) against the channel's EWMA for
+ * that age, across posts. Not the series detector: consecutive values here are
+ * different posts, not one series over time, so there is no season, shift or
+ * spread to test, only how far this post sits from the channel's usual.
+ */
+export interface PostViewsModel {
+  ewma: EwmaParams;
+  alarm: AlarmParams;
+}
+
+export function postViewsModel(cfg: PostViewsConfig, severity: SeverityThresholds): PostViewsModel {
+  return {
+    ewma: { alpha: cfg.alpha, warmup: cfg.warmup, robust: cfg.robust, robustK: cfg.robustK, minSd: cfg.minSd },
+    alarm: { zOpen: cfg.zOpen, zClose: cfg.zClose, cooldown: 0, directions: cfg.directions, severity },
+  };
+}
+
+/** Scores `views` against an age's EWMA (in log1p space) and folds it in. */
+export function scoreViewsAtAge(
+  state: EwmaState,
+  views: number,
+  m: PostViewsModel,
+): { score: SeriesScore; next: EwmaState } {
+  const x = applyTransform('log1p', views);
+  const { score: s, next } = updateEwma(state, x, m.ewma);
+  const back = (v: number) => invertTransform('log1p', v);
+  const band = m.alarm.zOpen * s.sd;
+  return {
+    score: {
+      value: views,
+      expected: back(s.mean),
+      sdValue: (back(s.mean + s.sd) - back(s.mean - s.sd)) / 2,
+      z: s.z,
+      n: s.n,
+      warm: s.warm,
+      bandLow: back(s.mean - band),
+      bandHigh: back(s.mean + band),
+      strength: Math.abs(s.z),
+      reason: 'outlier',
+      score: s.warm ? scoreOf(Math.abs(s.z), m.alarm.zOpen) : 0,
+    },
+    next,
+  };
 }
 
 /**
@@ -122,14 +147,15 @@ export function observePostViews(
   channel: PostViewsChannel,
   post: PostViewsPost,
   snapshot: { ageMs: number; views: number; postDate: number },
-  det: SeriesDetector,
+  model: PostViewsModel,
   cfg: PostViewsConfig,
 ): {
   channel: PostViewsChannel;
   post: PostViewsPost;
   scored: PostViewsScore[];
   ended: AlarmTransition | null;
-  lastScore: LastPostViewsScore | null;
+  /** The last age scored before `ended` (its window), or null. */
+  lastIndex: number | null;
 } {
   const { progress, reached } = advanceProgress(
     post.progress,
@@ -144,36 +170,41 @@ export function observePostViews(
   const scored: PostViewsScore[] = [];
   for (const r of reached) {
     const ageMs = cfg.agesMs[r.index];
-    const { score, slots } = det.score([ages[r.index] ?? emptyEwma()], r.views, 0);
+    const { score, next } = scoreViewsAtAge(ages[r.index] ?? emptyEwma(), r.views, model);
     ages = ages.slice();
-    ages[r.index] = slots[0];
+    ages[r.index] = next;
     const transitions: AlarmTransition[] = [];
     const stepped = stepAlarm(
       alarm,
-      { z: score.z, warm: score.warm, value: r.views, at: snapshot.postDate + ageMs },
-      det.alarmParams,
+      {
+        strength: score.strength,
+        reason: 'outlier',
+        warm: score.warm,
+        at: snapshot.postDate + ageMs,
+        explanation: {
+          value: r.views,
+          expected: score.expected,
+          bandLow: score.bandLow,
+          bandHigh: score.bandHigh,
+          z: score.z,
+        },
+      },
+      model.alarm,
     );
     alarm = stepped.state;
     if (stepped.transition) transitions.push(stepped.transition);
-    last = {
-      index: r.index,
-      z: score.z,
-      value: r.views,
-      expected: score.expected,
-      bandLow: score.bandLow,
-      bandHigh: score.bandHigh,
-    };
+    last = { index: r.index };
     scored.push({ index: r.index, ageMs, score, transitions });
   }
   let ended: AlarmTransition | null = null;
-  const lastScore = last;
+  const lastIndex = last?.index ?? null;
   if (post.progress.next < cfg.agesMs.length && progress.next >= cfg.agesMs.length && last) {
     // The curve is complete: nothing will confirm or clear the anomaly any more.
-    const closed = closeAlarm(alarm, last, det.alarmParams);
+    const closed = closeAlarm(alarm, model.alarm);
     alarm = closed.state;
     ended = closed.transition;
   }
   // A finished curve with no open anomaly needs no last score: keep the checkpoint small.
   if (progress.next >= cfg.agesMs.length && !alarm.open) last = null;
-  return { channel: { ages }, post: { progress, alarm, last }, scored, ended, lastScore };
+  return { channel: { ages }, post: { progress, alarm, last }, scored, ended, lastIndex };
 }

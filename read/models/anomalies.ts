@@ -1,7 +1,13 @@
 /** A channel's anomalies whose window starts in a period, at or above a severity. */
 import { Type, type Static } from '@sinclair/typebox';
 import { readAnomaly, RowReader, type Warehouse } from '../../clickhouse/index.ts';
-import { AnomalyData, SEVERITIES, type Severity } from '../../streams/contract/index.ts';
+import {
+  AnomalyData,
+  AnomalyReason,
+  anomalyReasonOf,
+  SEVERITIES,
+  type Severity,
+} from '../../streams/contract/index.ts';
 import { periodParams } from './freshness.ts';
 import type { Period } from './period.ts';
 import { Nullable, Time } from './shape.ts';
@@ -11,10 +17,14 @@ export function severitiesFrom(min: Severity): Severity[] {
   return SEVERITIES.slice(SEVERITIES.indexOf(min));
 }
 
-/** The latest state of one anomaly of a channel: the contract's anomaly, with when it was updated and resolved. */
+/**
+ * The latest state of one anomaly of a channel: the contract's anomaly, with
+ * when it was updated and resolved, and always its reason (anomalies stored
+ * before reasons were recorded get the one their direction implies).
+ */
 export const ChannelAnomaly = Type.Composite([
-  AnomalyData,
-  Type.Object({ updated_at: Time, resolved_at: Nullable(Time) }),
+  Type.Omit(AnomalyData, ['reason']),
+  Type.Object({ reason: AnomalyReason, updated_at: Time, resolved_at: Nullable(Time) }),
 ]);
 export type ChannelAnomaly = Static<typeof ChannelAnomaly>;
 
@@ -34,8 +44,10 @@ export async function channelAnomalies(
   );
   return rows.map((row) => {
     const r = new RowReader(row, 'anomalies');
+    const a = readAnomaly(r, 'anomalies');
     return {
-      ...readAnomaly(r, 'anomalies'),
+      ...a,
+      reason: anomalyReasonOf(a),
       updated_at: r.time('updated_at'),
       resolved_at: r.timeOrNull('resolved_at'),
     };

@@ -108,6 +108,7 @@ export function anomalyEvent(
       post_id: null,
       direction: 'spike',
       severity: revision > 1 ? 'critical' : 'warning',
+      reason: 'outlier',
       value: 1234.5,
       expected: 100.25,
       band_low: 10.000000000000002,
@@ -137,6 +138,7 @@ export function trendEvent(
       z: -1.7976931348623157e308,
       n: 12,
       warm: true,
+      score: 0.015625,
     },
   };
 }

@@ -17,7 +17,13 @@
  * against the contract schema, which makes the round trip a test of the mapping.
  */
 import { Value } from '@sinclair/typebox/value';
-import { EVENT_SCHEMAS, type EventKind, type EventOf, type TgEvent } from '../../streams/contract/index.ts';
+import {
+  anomalyReasonOf,
+  EVENT_SCHEMAS,
+  type EventKind,
+  type EventOf,
+  type TgEvent,
+} from '../../streams/contract/index.ts';
 import type { DeadLetterRecord } from '../../streams/index.ts';
 import { readAnomaly, readWindowAgg, RowReader, MAX_CH_TIME_MS, MIN_CH_TIME_MS } from '../../clickhouse/index.ts';
 
@@ -264,6 +270,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       z: d.z,
       n: d.n,
       warm: d.warm,
+      score: d.score ?? 0,
     }),
     decode: (r) => ({
       metric: r.str('metric'),
@@ -276,6 +283,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       z: r.float('z'),
       n: r.int('n'),
       warm: r.bool('warm'),
+      score: r.float('score'),
     }),
   },
   anomaly: {
@@ -289,6 +297,7 @@ const CODECS: { readonly [K in EventKind]: KindCodec<K> } = {
       post_id: d.post_id,
       direction: d.direction,
       severity: d.severity,
+      reason: anomalyReasonOf(d),
       value: d.value,
       expected: d.expected,
       band_low: d.band_low,

@@ -202,12 +202,32 @@ export const TrendData = Type.Object(
       description: 'values folded into the state so far',
     }),
     warm: Type.Boolean({ description: 'past the warm-up: the z-score may open anomalies' }),
+    /** Optional only so events of processors older than the score still decode (read as 0). */
+    score: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'anomaly score in [0, 1] of the strongest test: 0.5 where an anomaly would open',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 export const AnomalyState = Type.Union([Type.Literal('opened'), Type.Literal('updated'), Type.Literal('resolved')]);
 export const AnomalyDirection = Type.Union([Type.Literal('spike'), Type.Literal('drop'), Type.Literal('quiet')]);
+/**
+ * The test that raised an anomaly: the value outside its band (`outlier`),
+ * the level moving away from its baseline (`level_shift`), the noise growing
+ * or the series freezing (`variance`), a channel that stopped posting (`silence`).
+ */
+export const AnomalyReason = Type.Union([
+  Type.Literal('outlier'),
+  Type.Literal('level_shift'),
+  Type.Literal('variance'),
+  Type.Literal('silence'),
+]);
+export type AnomalyReason = Static<typeof AnomalyReason>;
 export const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
 export type Severity = Static<typeof Severity>;
 /** Severities, lowest first: "at or above" compares positions in this list. */
@@ -241,11 +261,13 @@ export const AnomalyData = Type.Object(
     post_id: Type.Union([PostId, Type.Null()]),
     direction: AnomalyDirection,
     severity: Severity,
+    /** Optional only so events of processors older than the reason still decode (see `anomalyReasonOf`). */
+    reason: Type.Optional(AnomalyReason),
     value: Type.Number(),
-    expected: Type.Number({ description: 'EWMA mean the value was scored against' }),
+    expected: Type.Number({ description: 'the expectation the value was scored against' }),
     band_low: Type.Number({ description: 'lower end of the expected band' }),
     band_high: Type.Number({ description: 'upper end of the expected band' }),
-    z: Type.Number({ description: '(value − expected) / sd' }),
+    z: Type.Number({ description: '(value − expected) / sd: its sign is the side of value against expected' }),
     opened_at: EpochMs,
   },
   { additionalProperties: false },
@@ -323,6 +345,11 @@ export type PostDelta = Static<typeof PostDeltaData>;
 export type WindowAgg = Static<typeof WindowAggData>;
 export type Trend = Static<typeof TrendData>;
 export type Anomaly = Static<typeof AnomalyData>;
+
+/** An anomaly's reason; events from processors older than the field were silences or outliers. */
+export function anomalyReasonOf(a: Pick<Anomaly, 'reason' | 'direction'>): AnomalyReason {
+  return a.reason ?? (a.direction === 'quiet' ? 'silence' : 'outlier');
+}
 
 export type RawEvent = { [K in RawKind]: EventOf<K> }[RawKind];
 export type DerivedEvent = { [K in DerivedKind]: EventOf<K> }[DerivedKind];

@@ -8,6 +8,8 @@ export {
   AnomalyData,
   AnomalyDirection,
   type AnomalyEvent,
+  AnomalyReason,
+  anomalyReasonOf,
   AnomalyState,
   type ChannelMembersEvent,
   type ChannelStatsEvent,

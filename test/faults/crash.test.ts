@@ -24,7 +24,7 @@ import { sleep } from '../../common/retry.ts';
 import { upsertSubscription } from '../../control/bot-store.ts';
 import { openControlPlane, type ControlPlane } from '../../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../../control/testing.ts';
-import { Rng } from '../../ingest/simulator/rng.ts';
+import { Rng } from '../../common/rng.ts';
 import { listConsumers } from '../../streams/consumers.ts';
 import { deliveredSends, recordedSends, unrecordedSends, type DeliveredSend } from '../support/alert-ledger.ts';
 import {

@@ -1,5 +1,6 @@
 /**
- * A small seeded pseudo-random generator for the simulator.
+ * A small seeded pseudo-random generator: the simulator, the detection
+ * benchmark's series and the fault tests draw from it.
  *
  * Everything the simulator produces must be a pure function of its seed, so
  * `Math.random` is never used. Each concern of each channel (posting,
@@ -11,7 +12,7 @@
  * splitmix idea in 32 bits). Its period of 2^32 draws per sub-stream is far
  * more than one channel uses in a simulated year.
  */
-import { fnv1a32 } from '../../common/index.ts';
+import { fnv1a32 } from './hash.ts';
 
 const TWO_POW_32 = 4294967296;
 const GOLDEN_GAMMA = 0x9e3779b9;
