@@ -3,8 +3,9 @@
  * of the channel simulator so the simulator does not grade itself. Each
  * family is a kind of trouble the detector must find (spikes, level shifts,
  * drifts, variance changes, seasonal breaks, a stuck sensor, noise bursts on
- * a flat line, surges in bursty counts) or must not alarm on (heavy tails,
- * bursts that are normal, clean periodic shapes, missing points).
+ * a flat line, surges in bursty counts, a gauge that jumps) or must not alarm
+ * on (heavy tails, bursts that are normal, clean periodic shapes, sparse
+ * counts, missing points).
  *
  * Series are 5-minute samples unless a family says otherwise, with labels at
  * the row where the trouble starts, like the public benchmarks whose scoring
@@ -214,6 +215,26 @@ const families: Record<string, Family> = {
     for (let i = a; i < a + perDay; i++) values[i] *= rng.uniform(0.25, 0.45);
     return { values, anomalies: [a], stepMs: 30 * MINUTE_MS };
   },
+  quantized_step(rng) {
+    // An integer gauge (connections, replicas) that mostly holds still and now and then moves by one,
+    // until it jumps.
+    const n = rng.int(3000, 6000);
+    const values: number[] = [];
+    let v = rng.int(2, 40);
+    for (let i = 0; i < n; i++) {
+      if (rng.chance(0.02)) v = Math.max(0, v + (rng.chance(0.5) ? 1 : -1));
+      values.push(v);
+    }
+    const a = positions(rng, n, 1, 600)[0];
+    const jump = Math.max(5, Math.round(values[a] * rng.uniform(0.5, 1.5)));
+    for (let i = a; i < Math.min(n, a + rng.int(20, 200)); i++) values[i] += jump;
+    return { values, anomalies: [a] };
+  },
+  quiet_sparse_counts(rng) {
+    // Rare events per 5 minutes: mostly zeros, a one or a few now and then.
+    const rate = rng.uniform(0.05, 0.5);
+    return { values: Array.from({ length: rng.int(3000, 6000) }, () => rng.poisson(rate)), anomalies: [] };
+  },
   quiet_noise(rng) {
     return { values: noisyLevel(rng, rng.int(3000, 6000)).values, anomalies: [] };
   },
@@ -262,10 +283,12 @@ const MIX: Record<keyof typeof families, number> = {
   bursty_count_surge: 6,
   heavy_tail_spikes: 4,
   weekly_holiday: 3,
+  quantized_step: 3,
   quiet_noise: 2,
   quiet_heavy_tail: 2,
   quiet_square_wave: 2,
   quiet_bursty_counts: 2,
+  quiet_sparse_counts: 2,
 };
 
 /** Family names, in corpus order. */

@@ -101,4 +101,36 @@ describe('pipeline end to end on simulated channels (real NATS, real chDB)', () 
     expect(score.recall).toBeGreaterThanOrEqual(0.8);
     expect(score.precision).toBeGreaterThanOrEqual(0.7);
   });
+
+  it('explains every anomaly row: a reason, and a direction that agrees with value − expected and z', async () => {
+    const rows = await pipe.warehouse.query<{
+      state: string;
+      direction: string;
+      reason: string;
+      value: number;
+      expected: number;
+      z: number;
+    }>(`SELECT state, direction, reason, value, expected, z FROM anomaly_events FINAL WHERE direction != 'quiet'`);
+    expect(rows.length).toBeGreaterThan(5);
+    const disagreeing = rows.filter((r) => {
+      const side = r.direction === 'spike' ? 1 : -1;
+      return Math.sign(Number(r.value) - Number(r.expected)) !== side || Math.sign(Number(r.z)) !== side;
+    });
+    expect(disagreeing).toEqual([]);
+    expect(new Set(rows.map((r) => r.reason)).has('')).toBe(false);
+    expect(rows.some((r) => r.state === 'resolved')).toBe(true);
+    // Every trend point carries its score; the windows an anomaly opened on score at least 0.5.
+    const [scores] = await pipe.warehouse.query<{ below: string; above: string; invalid: string }>(
+      `SELECT countIf(t.score < 0.5) AS below, countIf(t.score >= 0.5) AS above,
+              countIf(t.score < 0 OR t.score > 1) AS invalid
+       FROM trends AS t FINAL
+       INNER JOIN (SELECT channel_id, metric, window, window_start FROM anomaly_events FINAL
+                   WHERE state = 'opened' AND post_id IS NULL AND direction != 'quiet') AS a
+         ON t.channel_id = a.channel_id AND t.metric = a.metric AND t.window = a.window AND t.window_start = a.window_start
+       WHERE t.post_id IS NULL`,
+    );
+    expect(Number(scores.invalid)).toBe(0);
+    expect(Number(scores.above)).toBeGreaterThan(0);
+    expect(Number(scores.below)).toBe(0);
+  });
 });

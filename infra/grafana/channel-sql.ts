@@ -184,7 +184,7 @@ export const ANOMALY_ANNOTATIONS: ChSql = {
 SELECT window_start AS time, window_start + toIntervalSecond(${WINDOW_SECONDS}) AS timeEnd,
        concat(severity, ' ', direction, ': ', metric) AS title,
        concat(metric, ' (', window, ') ', toString(round(value, 1)), ', expected ', toString(round(expected, 1)),
-              ', z ', toString(round(z, 1)), ', ', state) AS text,
+              ', z ', toString(round(z, 1)), ', ', if(reason = '', '', concat(reason, ', ')), state) AS text,
        concat(severity, ',', metric) AS tags
 ${ANOMALIES_IN_RANGE}
 ORDER BY time`,
@@ -193,8 +193,9 @@ ORDER BY time`,
 
 export const ANOMALIES: ChSql = {
   sql: `
-SELECT window_start, metric, window, post_id, direction, severity, state, value, expected, band_low, band_high, z,
-       opened_at, resolved_at
+SELECT window_start, metric, window, post_id, direction, severity, state,
+       if(reason = '', if(direction = 'quiet', 'silence', 'outlier'), reason) AS reason,
+       value, expected, band_low, band_high, z, opened_at, resolved_at
 ${ANOMALIES_IN_RANGE}
 ORDER BY window_start DESC, anomaly_id
 LIMIT 500`,
@@ -206,6 +207,7 @@ LIMIT 500`,
     'direction',
     'severity',
     'state',
+    'reason',
     'value',
     'expected',
     'band_low',

@@ -45,7 +45,8 @@ export const genericSeriesConfig: SeriesDetectorConfig = {
   cooldown: 150,
   robust: true,
   robustK: 3,
-  minSd: { absolute: 1e-9, relative: 0.001 },
+  // A flat stretch has no spread: 1 % of the level is the least a move must be to count.
+  minSd: { absolute: 1e-9, relative: 0.01 },
   transform: 'none',
   periods: [],
   withoutSeason: true,
