@@ -8,23 +8,25 @@
  *
  * ```text
  * expected = level + season[slot]        r = x − expected
- * level   += α·r_c                       season[slot] += γ·(r_c − α·r_c)
+ * level   += α·r_c                       season[slot] += γ·(1 − α)·r_c
  * ```
  *
- * where r_c is r clamped at ±k·σ once warm (robust: an outlier moves the
- * state by at most α·k·σ). The scale σ comes from a winsorised EW mean of
- * |r| (the sd for Gaussian noise), so a burst or a drift widens it by at
- * most a small factor per value.
+ * where r_c is r clamped at ±k·σ once the scale has a few residuals
+ * (robust: an outlier moves the state by at most α·k·σ), and the weights
+ * start at 1/n (a warm start: the first values are averaged, not the first
+ * one slowly forgotten). The scale σ comes from a winsorised EW mean of |r|
+ * (the sd for Gaussian noise), so a burst or a drift widens it by at most a
+ * small factor per value.
  *
- * The three statistics, each in units of its own usual spread:
- * - spike: z = r / σ, the value against its expectation;
- * - shift: (fast − level) / σ_shift, a fast EWMA of the deseasonalised value
- *   against the slow level: a level shift or a drift moves it and stays,
- *   while noise averages out. Its spread σ_shift is learned, so a series
- *   that wanders (autocorrelated noise) widens its own band;
- * - spread: ln(s / s̄), a short EW mean s of |x − fast| against its long one:
- *   above 0 when the noise grows, far below 0 when the series freezes (a
- *   stuck sensor), in units of its learned spread.
+ * The statistics of the three tests, each in units of its own usual spread:
+ * - outlier: z = r / σ, the value against its expectation;
+ * - level shift: (fast − level) / σ_shift, a fast EWMA of the deseasonalised
+ *   value against the slow level: a level shift or a drift moves it and
+ *   stays, while noise averages out. Its spread σ_shift is learned, so a
+ *   series that wanders (autocorrelated noise) widens its own band;
+ * - variance: ln(s / s̄), a short EW mean s of |x − fast| against its long
+ *   one: above 0 when the noise grows, far below 0 when the series freezes
+ *   (a stuck sensor), in units of its learned spread.
  *
  * The state is plain JSON data and is changed in place, so a long series
  * costs no allocation per value.
@@ -42,7 +44,7 @@ const ROBUST_AFTER = 10;
 /** Periods a seasonal model sees before its residuals feed its scales. */
 const SEASON_WARMUP_PERIODS = 2;
 /** E|N(0, σ)| over the winsorised spread of the same noise: the short spread is a plain mean. */
-const MEAN_TO_MEDIAN_ABS = 0.7978845608 / 0.7352011421787842;
+const MEAN_TO_SPREAD = 0.7978845608 / 0.7352011421787842;
 
 export interface BaselineParams {
   /** Slow level weight (the expectation). */
@@ -156,10 +158,9 @@ export function stepBaseline(
   const learned = s.n - (period > 1 ? SEASON_WARMUP_PERIODS * period : 0);
   const warm = learned >= p.warmup;
 
-  // The fast level and the short spread take residuals clamped like the level's once warm: one outlier is
-  // the outlier test's business, and must not read as a shift or a change of spread for the next values.
-  // Clamping starts once the scale has a few residuals, before the warm-up ends: an outlier in the warm-up
-  // must not become part of the expectation either.
+  // Residuals are clamped once the scale has a few of them, before the warm-up ends: an outlier in the
+  // warm-up must not become part of the expectation. The fast level takes them clamped too: one outlier is
+  // the outlier test's business, and must not read as a shift for the next values.
   const k = learned >= Math.min(p.warmup, ROBUST_AFTER) ? p.robustK * sd : Number.POSITIVE_INFINITY;
   const deseasoned = x - seasonal;
   const fastResidual = clamp(deseasoned - s.fast, k);
@@ -169,7 +170,7 @@ export function stepBaseline(
   // The spread takes residuals clamped twice as wide: it must see noise that grew several-fold.
   const absFast = Math.min(Math.abs(deseasoned - s.fast), 2 * k);
   const spread = s.spread + weight(s.n, p.spreadAlpha) * (absFast - s.spread);
-  const g = Math.log((spread + EPSILON + sd * 1e-3) / (MEAN_TO_MEDIAN_ABS * s.spreadLong + EPSILON + sd * 1e-3));
+  const g = Math.log((spread + EPSILON + sd * 1e-3) / (MEAN_TO_SPREAD * s.spreadLong + EPSILON + sd * 1e-3));
   const spreadSd = Math.max(MAD_TO_SD * s.spreadScale, 0.05);
 
   out.expected = expected;
@@ -180,15 +181,15 @@ export function stepBaseline(
   out.n = s.n;
   out.warm = warm;
 
-  // Fold: clamp residuals once warm so an outlier moves the state by a bounded step.
+  // Fold, with the residual clamped so an outlier moves the state by a bounded step.
   const rc = clamp(r, k);
   const a = weight(s.n, p.alpha);
   s.level += a * rc;
   if (slot >= 0) {
     // Warm start per slot as for the level: the k-th visit of a slot weighs max(γ, 1/k), so a slot's
     // offset is the plain mean of its first visits, not its first value slowly forgotten.
-    const g = weight(Math.floor(s.n / period), p.seasonAlpha);
-    s.season[slot] = offset === null ? x - s.level : offset + g * (1 - a) * rc;
+    const gamma = weight(Math.floor(s.n / period), p.seasonAlpha);
+    s.season[slot] = offset === null ? x - s.level : offset + gamma * (1 - a) * rc;
   }
   s.fast = fast;
   s.spread = spread;
@@ -214,7 +215,7 @@ export function rebaseBaseline(s: BaselineState, x: number, index: number): void
   const offset = period > 1 ? (s.season[((index % period) + period) % period] ?? 0) : 0;
   s.level = x - offset;
   s.fast = s.level;
-  s.spread = MEAN_TO_MEDIAN_ABS * s.spreadLong;
+  s.spread = MEAN_TO_SPREAD * s.spreadLong;
 }
 
 function clamp(v: number, k: number): number {
