@@ -163,9 +163,9 @@ describe('serving tables (chDB)', () => {
 
   it('latest trend point per series', async () => {
     const trends = await latestTrends(t.wh, { channel_id: CHANNEL });
-    expect(trends.map((x) => [x.metric, x.window, x.post_id, x.window_start, x.value])).toEqual([
-      ['views', '1h', null, T0 + HOUR_MS, 50],
-      ['views', '1h', 42, T0, 3.5],
+    expect(trends.map((x) => [x.metric, x.window, x.post_id, x.window_start, x.value, x.score])).toEqual([
+      ['views', '1h', null, T0 + HOUR_MS, 50, 0.015625],
+      ['views', '1h', 42, T0, 3.5, 0.015625],
     ]);
   });
 

@@ -12,7 +12,7 @@ import { RowReader } from './row-reader.ts';
 import type { Warehouse } from './warehouse.ts';
 
 /** The latest trend point of a series. */
-export type TrendLatest = Trend & { channel_id: string; updated_at: number };
+export type TrendLatest = Trend & { score: number; channel_id: string; updated_at: number };
 
 /** Latest trend point of every (metric, window, post) series of a channel. */
 export async function latestTrends(wh: Warehouse, q: { channel_id: string }): Promise<TrendLatest[]> {
@@ -37,6 +37,7 @@ export async function latestTrends(wh: Warehouse, q: { channel_id: string }): Pr
       z: r.float('z'),
       n: r.int('n'),
       warm: r.bool('warm'),
+      score: r.float('score'),
       updated_at: r.time('updated_at'),
     };
   });

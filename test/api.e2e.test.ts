@@ -327,11 +327,12 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     );
   });
 
-  it('trending: the latest EWMA point of every channel metric', async () => {
+  it('trending: the latest point (expectation, z, score) of every channel metric', async () => {
     const c = data.channels[1];
     const { data: t } = await json(`/v1/channels/${c}/trending`);
     const expected = await raw(
-      `SELECT metric, window, argMax(mean, window_start) AS mean, argMax(z, window_start) AS z, max(window_start) AS ws
+      `SELECT metric, window, argMax(mean, window_start) AS mean, argMax(z, window_start) AS z,
+              argMax(score, window_start) AS score, max(window_start) AS ws
        FROM trends FINAL WHERE channel_id = {c:String} AND post_id IS NULL GROUP BY metric, window ORDER BY metric, window`,
       { c },
     );
@@ -339,6 +340,9 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     for (const [i, e] of expected.entries()) {
       expect(t.metrics[i].mean).toBeCloseTo(Number(e.mean), 9);
       expect(t.metrics[i].z).toBeCloseTo(Number(e.z), 9);
+      expect(t.metrics[i].score).toBeCloseTo(Number(e.score), 9);
+      expect(t.metrics[i].score).toBeGreaterThanOrEqual(0);
+      expect(t.metrics[i].score).toBeLessThanOrEqual(1);
     }
   });
 

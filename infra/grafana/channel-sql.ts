@@ -219,14 +219,14 @@ LIMIT 500`,
   nullable: ['post_id', 'resolved_at'],
 };
 
-/** The latest EWMA point of each channel-level metric (post_id 0), as the API's trending. */
+/** The latest point of each channel-level metric (post_id 0), with its anomaly score, as the API's trending. */
 export const TRENDS: ChSql = {
   sql: `
-SELECT metric, window, window_start, value, mean, sd, z, n, warm, updated_at
+SELECT metric, window, window_start, value, mean, sd, z, score, n, warm, updated_at
 FROM trends_latest FINAL
 WHERE ${CHANNEL} AND post_id = 0
 ORDER BY metric, window`,
-  columns: ['metric', 'window', 'window_start', 'value', 'mean', 'sd', 'z', 'n', 'warm', 'updated_at'],
+  columns: ['metric', 'window', 'window_start', 'value', 'mean', 'sd', 'z', 'score', 'n', 'warm', 'updated_at'],
 };
 
 /** Posts of the channel published in the range, from their metadata (forward origin, mentions, links). */

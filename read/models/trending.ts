@@ -1,14 +1,24 @@
 /**
- * What is moving now: the latest EWMA mean, sd and z of each of a channel's
- * metrics, and the posts whose views run furthest above their expected curve.
+ * What is moving now: the latest expectation, sd, z and anomaly score of each
+ * of a channel's metrics, and the posts whose views run furthest above their
+ * expected curve.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { latestTrends, type Warehouse } from '../../clickhouse/index.ts';
 import { TrendData } from '../../streams/contract/index.ts';
 import { Time } from './shape.ts';
 
-/** The latest point of a trend series: the contract's trend, and when it was last updated. */
-export const TrendPoint = Type.Composite([TrendData, Type.Object({ updated_at: Time })]);
+/**
+ * The latest point of a trend series: the contract's trend, with always its
+ * score (0 for points stored before scores were), and when it was last updated.
+ */
+export const TrendPoint = Type.Composite([
+  Type.Omit(TrendData, ['score']),
+  Type.Object({
+    score: Type.Number({ minimum: 0, maximum: 1, description: 'anomaly score in [0, 1]: 0.5 where an anomaly opens' }),
+    updated_at: Time,
+  }),
+]);
 export type TrendPoint = Static<typeof TrendPoint>;
 
 export const Trending = Type.Object({
