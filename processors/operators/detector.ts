@@ -42,7 +42,7 @@ import type {
   SeverityThresholds,
 } from './config.ts';
 import { type AlarmParams, type AlarmState, type AlarmTransition, closedAlarm, sideOf, stepAlarm } from './anomaly.ts';
-import { calibrated, referenceQuantile, trackQuantile } from './tail-calibration.ts';
+import { calibrationFactor, referenceQuantile, trackQuantile } from './tail-calibration.ts';
 
 /** The tests, in the order of the state's tails. */
 const TESTS: readonly SeriesTest[] = ['outlier', 'level_shift', 'variance'];
@@ -267,7 +267,7 @@ export class SeriesDetector {
     let anyStrength = 0;
     for (let k = 0; k < TESTS.length; k++) {
       if (!this.enabled[k]) continue;
-      const u = cal ? calibrated(raw[k], state.tails[k], this.qRef, cal) : raw[k];
+      const u = cal ? raw[k] * calibrationFactor(state.tails[k], this.qRef, cal) : raw[k];
       if (u > anyStrength) anyStrength = u;
       if (open !== null) {
         // An open anomaly lasts as long as the test that raised it: a spike is over when the value is back
@@ -296,7 +296,7 @@ export class SeriesDetector {
     }
 
     const t = c.transform;
-    const outlierFactor = cal ? calibrated(1, state.tails[0], this.qRef, cal) : 1;
+    const outlierFactor = cal ? calibrationFactor(state.tails[0], this.qRef, cal) : 1;
     const halfBand = (c.zOpen / outlierFactor) * r.sd;
     const hi1 = invertTransform(t, r.expected + r.sd);
     const lo1 = invertTransform(t, r.expected - r.sd);
@@ -349,7 +349,7 @@ export class SeriesDetector {
       state.openFor = 0;
       return;
     }
-    state.openFor = (state.openFor ?? 0) + 1;
+    state.openFor++;
     const settled = state.openFor >= Math.ceil(1 / this.config.fastAlpha);
     if (!settled || Math.abs(shift) < this.config.zClose || sideOf(shift) !== open.direction) return;
     // The model in use only: the others judge the change at their own pace, and stay fair competitors.

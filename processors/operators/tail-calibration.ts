@@ -12,8 +12,9 @@
  * values exceed it. The calibrated statistic is u · qRef / q: the z a
  * Gaussian series would need to sit as deep in its tail. For Gaussian noise
  * it is u itself; for heavy tails it is smaller. The factor is bounded, so a
- * short or very regular series cannot make a detector hypersensitive, and
- * an anomaly moves q by a few steps at most (q is not updated while one is open).
+ * short or very regular series cannot make a detector hypersensitive. The
+ * caller feeds q one step per excursion above it (see detector.ts), so a long
+ * anomaly moves q by one step, while frequent bursts raise it.
  *
  * Pure functions of numbers; the caller keeps q in its state.
  */
@@ -30,8 +31,8 @@ export function trackQuantile(q: number, u: number, p: CalibrationParams): numbe
   return u > q ? q * (1 + p.step) : q / (1 + (p.step * (1 - p.tau)) / p.tau);
 }
 
-/** `u` in Gaussian-equivalent units, given the tracked quantile `q` and its reference `qRef`. */
-export function calibrated(u: number, q: number, qRef: number, p: CalibrationParams): number {
+/** The factor that turns a statistic into Gaussian-equivalent units, given its tracked quantile `q`. */
+export function calibrationFactor(q: number, qRef: number, p: CalibrationParams): number {
   const factor = q > 0 ? qRef / q : p.maxFactor;
-  return u * Math.min(p.maxFactor, Math.max(p.minFactor, factor));
+  return Math.min(p.maxFactor, Math.max(p.minFactor, factor));
 }
