@@ -7,12 +7,13 @@
  * need only the core (core-config.ts) do not import it.
  */
 import { availableParallelism } from 'node:os';
+import { DAY_MS } from '../common/index.ts';
 import { defaultStreamsConfig, type StreamsConfig } from '../streams/index.ts';
 import { defaultSinkConfig, type SinkConfig } from '../sinks/index.ts';
 import { defaultProcessorConfig, type ProcessorConfig } from '../processors/operators/index.ts';
 import type { ApiConfig } from '../api/index.ts';
 import type { BotConfig } from '../bot/index.ts';
-import { DEFAULT_MTPROTO_CONFIG, pollTiersUpTo, type MtprotoConfig } from '../ingest/mtproto/index.ts';
+import { DEFAULT_MTPROTO_CONFIG, freshnessUpTo, parseFreshness, type MtprotoConfig } from '../ingest/mtproto/index.ts';
 import { parseSessionKey, checkProxy, redactProxy } from '../control/index.ts';
 import { type CoreConfig, ConfigError, type Env, int, loadCoreConfig, oneOf, str } from './core-config.ts';
 
@@ -225,12 +226,30 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
     name: 'TGPULSE_POLL_MAX_AGE_DAYS',
     default: '7',
     meaning:
-      'Collectors: posts younger than this have their counters polled (often while fresh, rarely as they age); 0 = no polling',
+      'Collectors: posts younger than this have their counters polled (cuts or stretches the oldest `TGPULSE_FRESHNESS` band); 0 = no polling',
+  },
+  {
+    name: 'TGPULSE_FRESHNESS',
+    default: '1h:15m,1d:1h,7d:6h',
+    meaning:
+      "Collectors: how stale a post's counters may get, by post age (`AGE:STALENESS`, youngest first; a post whose views have flattened may go up to 4× its target)",
   },
   {
     name: 'TGPULSE_MEMBERS_INTERVAL_S',
     default: '900',
-    meaning: 'Collectors: seconds between member-count snapshots of a channel',
+    meaning:
+      'Collectors: shortest time between member-count snapshots of a channel (they space out while the count moves slowly)',
+  },
+  {
+    name: 'TGPULSE_MEMBERS_MAX_INTERVAL_S',
+    default: '21600',
+    meaning: 'Collectors: longest time between member-count snapshots of a channel',
+  },
+  {
+    name: 'TGPULSE_PTS_CHECK_S',
+    default: '3600',
+    meaning:
+      'Collectors: a joined channel whose update sequence nothing confirmed for this long gets a snapshot, which checks it (joined channels get no periodic getChannelDifference)',
   },
   {
     name: 'TGPULSE_STATS_INTERVAL_S',
@@ -240,7 +259,29 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   {
     name: 'TGPULSE_DIFFERENCE_INTERVAL_S',
     default: '900',
-    meaning: 'Collectors: seconds between getChannelDifference safety-net reads of a channel',
+    meaning:
+      'Collectors: shortest time between getChannelDifference reads of a channel the account has not joined (how its new posts are found); it grows while they come back empty',
+  },
+  {
+    name: 'TGPULSE_DIFFERENCE_MAX_INTERVAL_S',
+    default: '3600',
+    meaning: 'Collectors: longest time between getChannelDifference reads of a channel the account has not joined',
+  },
+  {
+    name: 'TGPULSE_JOIN_CHANNELS',
+    default: '0',
+    meaning:
+      "Collectors: 1 = join public channels (channels.joinChannel) so Telegram pushes their updates: fewer requests and new posts seen at once, but the join is visible to the channel's admins",
+  },
+  {
+    name: 'TGPULSE_JOIN_MAX_PER_ACCOUNT',
+    default: '450',
+    meaning: 'Collectors: channels one account joins at most (Telegram refuses past about 500 with CHANNELS_TOO_MUCH)',
+  },
+  {
+    name: 'TGPULSE_JOIN_EVERY_S',
+    default: '180',
+    meaning: 'Collectors: an account joins at most one channel per this many seconds',
   },
   {
     name: 'TGPULSE_BACKFILL_DAYS',
@@ -395,6 +436,20 @@ function mtprotoConfig(env: Env): MtprotoConfig {
       }
     });
   const maxAgeDays = int(env, 'TGPULSE_POLL_MAX_AGE_DAYS', 7, 0, 365);
+  const freshnessText = str(env, 'TGPULSE_FRESHNESS', '');
+  let freshness = d.schedule.freshness;
+  try {
+    if (freshnessText !== '') freshness = parseFreshness(freshnessText);
+  } catch (err) {
+    throw new ConfigError(
+      'TGPULSE_FRESHNESS',
+      `AGE:STALENESS bands such as 1h:15m,1d:1h,7d:6h (${(err as Error).message})`,
+      freshnessText,
+    );
+  }
+  const n = d.schedule.nets;
+  const membersFloorS = int(env, 'TGPULSE_MEMBERS_INTERVAL_S', n.membersFloorMs / 1000, 60, 86_400 * 7);
+  const differenceFloorS = int(env, 'TGPULSE_DIFFERENCE_INTERVAL_S', n.differenceFloorMs / 1000, 10, 86_400);
   const rate = int(env, 'TGPULSE_MTPROTO_RATE_PER_MINUTE', d.rateLimits.default, 1, 6000);
   return {
     apiId,
@@ -403,15 +458,40 @@ function mtprotoConfig(env: Env): MtprotoConfig {
     proxies,
     schedule: {
       ...d.schedule,
-      pollTiers: pollTiersUpTo(maxAgeDays * 86_400_000),
-      membersEveryMs: int(env, 'TGPULSE_MEMBERS_INTERVAL_S', d.schedule.membersEveryMs / 1000, 60, 86_400 * 7) * 1000,
+      // The targets' own oldest band ends the polling unless TGPULSE_POLL_MAX_AGE_DAYS says otherwise.
+      freshness:
+        str(env, 'TGPULSE_POLL_MAX_AGE_DAYS', '') === '' ? freshness : freshnessUpTo(maxAgeDays * DAY_MS, freshness),
+      nets: {
+        membersFloorMs: membersFloorS * 1000,
+        membersCeilingMs:
+          int(
+            env,
+            'TGPULSE_MEMBERS_MAX_INTERVAL_S',
+            Math.max(membersFloorS, n.membersCeilingMs / 1000),
+            membersFloorS,
+            86_400 * 7,
+          ) * 1000,
+        differenceFloorMs: differenceFloorS * 1000,
+        differenceCeilingMs:
+          int(
+            env,
+            'TGPULSE_DIFFERENCE_MAX_INTERVAL_S',
+            Math.max(differenceFloorS, n.differenceCeilingMs / 1000),
+            differenceFloorS,
+            86_400,
+          ) * 1000,
+        confirmMs: int(env, 'TGPULSE_PTS_CHECK_S', n.confirmMs / 1000, 60, 86_400) * 1000,
+      },
       statsEveryMs: int(env, 'TGPULSE_STATS_INTERVAL_S', d.schedule.statsEveryMs / 1000, 300, 86_400 * 7) * 1000,
-      differenceEveryMs:
-        int(env, 'TGPULSE_DIFFERENCE_INTERVAL_S', d.schedule.differenceEveryMs / 1000, 10, 86_400) * 1000,
       backfillDays: int(env, 'TGPULSE_BACKFILL_DAYS', d.schedule.backfillDays, 0, 3650),
     },
     leaseTtlMs: int(env, 'TGPULSE_LEASE_TTL_S', d.leaseTtlMs / 1000, 5, 3600) * 1000,
     channelsPerAccount: int(env, 'TGPULSE_CHANNELS_PER_ACCOUNT', d.channelsPerAccount, 1, 100_000),
     rateLimits: { ...d.rateLimits, default: rate, total: Math.max(d.rateLimits.total, rate) },
+    join: {
+      enabled: oneOf(env, 'TGPULSE_JOIN_CHANNELS', '0', ['0', '1'] as const) === '1',
+      maxPerAccount: int(env, 'TGPULSE_JOIN_MAX_PER_ACCOUNT', d.join.maxPerAccount, 0, 10_000),
+      everyMs: int(env, 'TGPULSE_JOIN_EVERY_S', d.join.everyMs / 1000, 1, 86_400) * 1000,
+    },
   };
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
-import { DEFAULT_POLL_TIERS } from '../ingest/mtproto/schedule.ts';
-import { DAY_MS, HOUR_MS } from '../common/index.ts';
-import { pollTiersUpTo } from '../ingest/mtproto/config.ts';
+import { DEFAULT_FRESHNESS } from '../ingest/mtproto/schedule.ts';
+import { DAY_MS, HOUR_MS, MINUTE_MS } from '../common/index.ts';
+import { freshnessUpTo, parseFreshness } from '../ingest/mtproto/config.ts';
 
 const KEY_HEX = 'a'.repeat(64);
 
@@ -13,11 +13,16 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
     expect(m.apiHash).toBeNull();
     expect(m.sessionKey).toBeNull();
     expect(m.proxies).toEqual([]);
-    expect(m.schedule.pollTiers).toEqual(DEFAULT_POLL_TIERS);
+    expect(m.schedule.freshness).toEqual(DEFAULT_FRESHNESS);
     expect(m.schedule).toMatchObject({
-      membersEveryMs: 900_000,
+      nets: {
+        membersFloorMs: 900_000,
+        membersCeilingMs: 21_600_000,
+        differenceFloorMs: 900_000,
+        differenceCeilingMs: 3_600_000,
+        confirmMs: 3_600_000,
+      },
       statsEveryMs: 21_600_000,
-      differenceEveryMs: 900_000,
       keepAliveEveryMs: 900_000,
       backfillDays: 30,
       backfillPagesPerStep: 5,
@@ -26,6 +31,7 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
     expect(m.leaseTtlMs).toBe(60_000);
     expect(m.channelsPerAccount).toBe(250);
     expect(m.rateLimits.default).toBe(30);
+    expect(m.join).toEqual({ enabled: false, maxPerAccount: 450, everyMs: 180_000 });
   });
 
   it('reads credentials, key, proxies and intervals', () => {
@@ -36,8 +42,14 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
       TGPULSE_MTPROTO_PROXIES:
         'socks5://u:p@10.0.0.1:1080, mtproxy://ee0123456789abcdef0123456789abcdef@proxy.example:443',
       TGPULSE_MEMBERS_INTERVAL_S: '600',
+      TGPULSE_MEMBERS_MAX_INTERVAL_S: '7200',
       TGPULSE_STATS_INTERVAL_S: '3600',
       TGPULSE_DIFFERENCE_INTERVAL_S: '120',
+      TGPULSE_PTS_CHECK_S: '1800',
+      TGPULSE_FRESHNESS: '30m:5m,12h:30m,3d:2h',
+      TGPULSE_JOIN_CHANNELS: '1',
+      TGPULSE_JOIN_MAX_PER_ACCOUNT: '200',
+      TGPULSE_JOIN_EVERY_S: '600',
       TGPULSE_BACKFILL_DAYS: '90',
       TGPULSE_LEASE_TTL_S: '30',
       TGPULSE_CHANNELS_PER_ACCOUNT: '50',
@@ -48,11 +60,23 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
     expect(m.sessionKey).toEqual(Buffer.alloc(32, 0xaa));
     expect(m.proxies).toHaveLength(2);
     expect(m.schedule).toMatchObject({
-      membersEveryMs: 600_000,
+      // The difference's ceiling is at least its floor: 120 s up to the default hour.
+      nets: {
+        membersFloorMs: 600_000,
+        membersCeilingMs: 7_200_000,
+        differenceFloorMs: 120_000,
+        differenceCeilingMs: 3_600_000,
+        confirmMs: 1_800_000,
+      },
       statsEveryMs: 3_600_000,
-      differenceEveryMs: 120_000,
       backfillDays: 90,
     });
+    expect(m.schedule.freshness).toEqual([
+      { maxAgeMs: 30 * MINUTE_MS, staleMs: 5 * MINUTE_MS },
+      { maxAgeMs: 12 * HOUR_MS, staleMs: 30 * MINUTE_MS },
+      { maxAgeMs: 3 * DAY_MS, staleMs: 2 * HOUR_MS },
+    ]);
+    expect(m.join).toEqual({ enabled: true, maxPerAccount: 200, everyMs: 600_000 });
     expect(m.leaseTtlMs).toBe(30_000);
     expect(m.channelsPerAccount).toBe(50);
     // Only the default per-method limit moves: the heavier methods keep theirs.
@@ -61,16 +85,24 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
   });
 
   it('cuts the counter polling at TGPULSE_POLL_MAX_AGE_DAYS', () => {
-    expect(loadConfig({ TGPULSE_POLL_MAX_AGE_DAYS: '2' }).mtproto.schedule.pollTiers).toEqual([
-      { maxAgeMs: HOUR_MS, everyMs: 5 * 60_000 },
-      { maxAgeMs: 6 * HOUR_MS, everyMs: 15 * 60_000 },
-      { maxAgeMs: DAY_MS, everyMs: 30 * 60_000 },
-      { maxAgeMs: 2 * DAY_MS, everyMs: 2 * HOUR_MS },
+    expect(loadConfig({ TGPULSE_POLL_MAX_AGE_DAYS: '2' }).mtproto.schedule.freshness).toEqual([
+      { maxAgeMs: HOUR_MS, staleMs: 15 * MINUTE_MS },
+      { maxAgeMs: DAY_MS, staleMs: HOUR_MS },
+      { maxAgeMs: 2 * DAY_MS, staleMs: 6 * HOUR_MS },
     ]);
-    expect(loadConfig({ TGPULSE_POLL_MAX_AGE_DAYS: '0' }).mtproto.schedule.pollTiers).toEqual([]);
-    const longer = pollTiersUpTo(14 * DAY_MS);
-    expect(longer.at(-1)).toEqual({ maxAgeMs: 14 * DAY_MS, everyMs: 6 * HOUR_MS });
-    expect(longer).toHaveLength(DEFAULT_POLL_TIERS.length);
+    expect(loadConfig({ TGPULSE_POLL_MAX_AGE_DAYS: '0' }).mtproto.schedule.freshness).toEqual([]);
+    const longer = freshnessUpTo(14 * DAY_MS);
+    expect(longer.at(-1)).toEqual({ maxAgeMs: 14 * DAY_MS, staleMs: 6 * HOUR_MS });
+    expect(longer).toHaveLength(DEFAULT_FRESHNESS.length);
+  });
+
+  it('reads freshness targets written as AGE:STALENESS bands', () => {
+    expect(parseFreshness('1h:15m,1d:1h,7d:6h')).toEqual(DEFAULT_FRESHNESS);
+    expect(parseFreshness('90s:0.5m')).toEqual([{ maxAgeMs: 90_000, staleMs: 30_000 }]);
+    expect(() => parseFreshness('1h')).toThrow(/AGE:STALENESS/);
+    expect(() => parseFreshness('1h:15x')).toThrow(/not a duration/);
+    expect(() => parseFreshness('1d:1h,1h:15m')).toThrow(/older posts/);
+    expect(() => parseFreshness('1h:1h,1d:15m')).toThrow(/no tighter/);
   });
 
   it.each([
@@ -81,6 +113,9 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
     [{ TGPULSE_MEMBERS_INTERVAL_S: '5' }, /TGPULSE_MEMBERS_INTERVAL_S="5" is invalid/],
     [{ TGPULSE_STATS_INTERVAL_S: 'often' }, /TGPULSE_STATS_INTERVAL_S/],
     [{ TGPULSE_DIFFERENCE_INTERVAL_S: '0' }, /TGPULSE_DIFFERENCE_INTERVAL_S/],
+    [{ TGPULSE_MEMBERS_MAX_INTERVAL_S: '60' }, /TGPULSE_MEMBERS_MAX_INTERVAL_S="60" is invalid/],
+    [{ TGPULSE_FRESHNESS: '1h:15m,1d' }, /TGPULSE_FRESHNESS=.*AGE:STALENESS/],
+    [{ TGPULSE_JOIN_CHANNELS: 'yes' }, /TGPULSE_JOIN_CHANNELS="yes" is invalid/],
     [{ TGPULSE_BACKFILL_DAYS: '1.5' }, /TGPULSE_BACKFILL_DAYS/],
     [{ TGPULSE_LEASE_TTL_S: '1' }, /TGPULSE_LEASE_TTL_S/],
     [{ TGPULSE_CHANNELS_PER_ACCOUNT: '0' }, /TGPULSE_CHANNELS_PER_ACCOUNT/],

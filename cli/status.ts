@@ -9,6 +9,7 @@ import { runningLocalNats } from './local-nats.ts';
 import { redactUrl } from '../common/index.ts';
 import { readInstance } from './instance.ts';
 import type { CoreConfig } from './core-config.ts';
+import type { MtprotoAccount } from '../control/index.ts';
 
 export interface Status {
   /** Whether a `tgpulse up` runs on the data folder. */
@@ -26,6 +27,33 @@ export interface Status {
   };
   control_plane: string;
   data_dir: string;
+  /** Per MTProto account, what its collector last reported; a string when the control plane could not be read. */
+  collectors?: CollectorStatus[] | string;
+}
+
+/** One account's work as `tgpulse status` shows it. */
+export interface CollectorStatus {
+  account: string;
+  status: string;
+  channels_held: number | null;
+  /** Share of its channels with every polled post's counters within the freshness targets. */
+  channels_fresh_share: number | null;
+  /** Share of its request budget used over the last hour. */
+  budget_used: number | null;
+  reported_at: string | null;
+}
+
+/** The collectors' part of the status, from the control plane's accounts. */
+export function collectorStatus(accounts: readonly MtprotoAccount[]): CollectorStatus[] {
+  return accounts.map((a) => ({
+    account: a.id,
+    status: a.status,
+    channels_held: a.load?.channelsHeld ?? null,
+    channels_fresh_share:
+      a.load && a.load.channelsHeld > 0 ? Number((a.load.channelsFresh / a.load.channelsHeld).toFixed(3)) : null,
+    budget_used: a.load ? Number(a.load.budgetUsed.toFixed(3)) : null,
+    reported_at: a.load ? new Date(a.load.at).toISOString() : null,
+  }));
 }
 
 export function readStatus(config: CoreConfig): Status {
@@ -73,6 +101,21 @@ export function renderStatus(s: Status): string {
     row('  reader password file', s.warehouse.reader_password_file),
     row('control plane', s.control_plane),
     row('data folder', s.data_dir),
+    ...collectorLines(s.collectors),
     '',
   ].join('\n');
+}
+
+function collectorLines(c: Status['collectors']): string[] {
+  if (c === undefined) return [];
+  if (typeof c === 'string') return [`collectors             ${c}`];
+  if (c.length === 0) return ['collectors             no Telegram account (tgpulse login)'];
+  const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 100)}%`);
+  return [
+    'collectors (account: channels, share within freshness targets, request budget used in the last hour)',
+    ...c.map(
+      (a) =>
+        `  ${a.account.padEnd(20)} ${a.status === 'active' ? '' : `${a.status} `}${a.channels_held ?? '-'} channels, ${pct(a.channels_fresh_share)} fresh, ${pct(a.budget_used)} of budget${a.reported_at ? ` (as of ${a.reported_at})` : ' (no report yet)'}`,
+    ),
+  ];
 }

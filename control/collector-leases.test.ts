@@ -3,7 +3,14 @@ import type { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
 import { acquireLeases, moveLeases, releaseLeases, spreadOverAccounts, type LeaseGrant } from './collector-leases.ts';
 import { ControlError } from './errors.ts';
-import { addAccount, recordAccountHealth, removeAccount, setAccountStatus } from './mtproto-accounts.ts';
+import {
+  forgetMembership,
+  membershipCount,
+  recordAccountLoad,
+  recordMembership,
+  refuseJoins,
+} from './channel-memberships.ts';
+import { addAccount, getAccount, recordAccountHealth, removeAccount, setAccountStatus } from './mtproto-accounts.ts';
 import { encryptSession } from './session-crypto.ts';
 import { describeControl, leasesOf } from './testing.ts';
 import { listChannels, removeChannel, setChannelStatus, upsertChannel } from './tracked-channels.ts';
@@ -91,6 +98,42 @@ describeControl('collector leases', (suite) => {
     expect(await leasesOf(pool(), 'spread', { now: T0 + 1000 })).toEqual(
       all.map((g) => ({ ...g, holder: 'spread', expiresAt: expect.any(Number), acquiredAt: expect.any(Number) })),
     );
+  });
+
+  it('leases a channel to the account that is a member of it, and records what accounts report', async () => {
+    const channels = channelRange(1150, 4);
+    await onlyChannels(pool(), channels);
+    const [a, b] = (await accounts(pool(), 2)).sort();
+    await recordMembership(pool(), '1150', b, { joinedByUs: true, now: T0 });
+    await recordMembership(pool(), '1151', b, { joinedByUs: false, now: T0 });
+    await recordMembership(pool(), '1151', b, { joinedByUs: false, now: T0 }); // again: no second row
+    expect(await membershipCount(pool(), b)).toBe(2);
+    const grants = await acquireLeases(pool(), {
+      holder: 'members',
+      accountIds: [a, b],
+      want: 4,
+      perAccount: 2,
+      ttlMs: TTL,
+      now: T0,
+    });
+    expect(grants.map((g) => `${g.channelId}:${g.accountId === a ? 'a' : 'b'}`)).toEqual([
+      '1150:b',
+      '1151:b',
+      '1152:a',
+      '1153:a',
+    ]);
+    await forgetMembership(pool(), '1150', b);
+    expect(await membershipCount(pool(), b)).toBe(1);
+    await refuseJoins(pool(), b, T0 + 86_400_000);
+    await recordAccountLoad(pool(), b, { budgetUsed: 0.42, channelsHeld: 2, channelsFresh: 1, at: T0 });
+    expect(await getAccount(pool(), b)).toMatchObject({
+      joinsRefusedUntil: T0 + 86_400_000,
+      load: { budgetUsed: 0.42, channelsHeld: 2, channelsFresh: 1, at: T0 },
+    });
+    await expect(
+      recordAccountLoad(pool(), b, { budgetUsed: -1, channelsHeld: 2, channelsFresh: 1, at: T0 }),
+    ).rejects.toMatchObject({ field: 'budgetUsed' });
+    await releaseLeases(pool(), 'members');
   });
 
   it('renews what the holder holds and takes no more than it wants (want 0 only renews)', async () => {
@@ -301,5 +344,22 @@ describe('spreading channels over accounts', () => {
     ]);
     expect(spreadOverAccounts(['1'], [], loads)).toEqual([]);
     expect(spreadOverAccounts([], ['a'], loads)).toEqual([]);
+  });
+
+  it('gives a channel to an account that is a member of it while that account has room', () => {
+    const members = new Map([
+      ['1', ['c']],
+      ['2', ['c']],
+      ['3', ['a', 'c']],
+      ['4', ['x']],
+    ]);
+    const grants = spreadOverAccounts(['1', '2', '3', '4'], ['a', 'b', 'c'], new Map([['a', 5]]), {
+      members,
+      perAccount: 6,
+    });
+    // c takes 1 and 2; for 3 the least-loaded member is a (5) or c (2): c; 4's member is not offered.
+    expect(grants.map((g) => g.accountId)).toEqual(['c', 'c', 'c', 'b']);
+    const full = spreadOverAccounts(['1', '2'], ['a', 'c'], new Map([['c', 6]]), { members, perAccount: 6 });
+    expect(full.map((g) => g.accountId)).toEqual(['a', 'a']);
   });
 });

@@ -40,6 +40,8 @@ export interface LeaseRequest {
   accountIds: string[];
   /** How many channels the process wants to hold in all, counting those it already holds. */
   want: number;
+  /** Channels one account takes at most (default: no limit beyond `want`). */
+  perAccount?: number;
   /** How long the leases last unless renewed (1 s .. 1 day). */
   ttlMs: number;
   /** Epoch ms; defaults to Date.now(). */
@@ -114,10 +116,17 @@ export async function acquireLeases(pool: Pool, request: LeaseRequest): Promise<
         'SELECT account_id, count(*)::int AS n FROM collector_leases WHERE account_id = ANY($1::text[]) AND expires_at > $2 GROUP BY account_id',
         [accounts, nowAt],
       );
+      const { rows: memberships } = await client.query<{ channel_id: string; account_id: string }>(
+        'SELECT channel_id, account_id FROM channel_memberships WHERE channel_id = ANY($1::text[]) AND account_id = ANY($2::text[])',
+        [candidates.map((r) => r.channel_id), accounts],
+      );
+      const members = new Map<string, string[]>();
+      for (const m of memberships) members.set(m.channel_id, [...(members.get(m.channel_id) ?? []), m.account_id]);
       const assigned = spreadOverAccounts(
         candidates.map((r) => r.channel_id),
         accounts,
         new Map(loads.map((r) => [r.account_id, r.n])),
+        { members, perAccount: request.perAccount },
       );
       // In channel order, so concurrent inserts lock rows in one order and cannot deadlock each other.
       assigned.sort((a, b) => compareIds(a.channelId, b.channelId));
@@ -199,22 +208,33 @@ export async function moveLeases(
 }
 
 /**
- * Assigns channels to accounts, each to the account with the fewest leases
- * so far (ties to the first in `accounts`), so the accounts of a process
- * share its load evenly. Pure: exported for its specification.
+ * Assigns channels to accounts: a channel goes to an account that is a member
+ * of it (Telegram pushes its updates there, see channel-memberships.ts) while
+ * that account has room under `perAccount`, else to the least-loaded account.
+ * Pure, so the spreading is tested apart from Postgres.
  */
 export function spreadOverAccounts(
   channelIds: readonly string[],
   accounts: readonly string[],
   loads: ReadonlyMap<string, number>,
+  opts: { members?: ReadonlyMap<string, readonly string[]>; perAccount?: number } = {},
 ): LeaseGrant[] {
   if (accounts.length === 0) return [];
   const load = accounts.map((id) => loads.get(id) ?? 0);
+  const index = new Map(accounts.map((id, i) => [id, i]));
+  const room = opts.perAccount ?? Number.POSITIVE_INFINITY;
   return channelIds.map((channelId) => {
-    let least = 0;
-    for (let i = 1; i < load.length; i++) if (load[i] < load[least]) least = i;
-    load[least]++;
-    return { channelId, accountId: accounts[least] };
+    let pick = -1;
+    for (const m of opts.members?.get(channelId) ?? []) {
+      const i = index.get(m);
+      if (i !== undefined && load[i] < room && (pick < 0 || load[i] < load[pick])) pick = i;
+    }
+    if (pick < 0) {
+      pick = 0;
+      for (let i = 1; i < load.length; i++) if (load[i] < load[pick]) pick = i;
+    }
+    load[pick]++;
+    return { channelId, accountId: accounts[pick] };
   });
 }
 

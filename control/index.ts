@@ -31,6 +31,13 @@ export {
   upsertBotUser,
   upsertSubscription,
 } from './bot-store.ts';
+export {
+  forgetMembership,
+  membershipCount,
+  recordAccountLoad,
+  recordMembership,
+  refuseJoins,
+} from './channel-memberships.ts';
 export { acquireLeases, moveLeases, releaseLeases } from './collector-leases.ts';
 export type { ControlConfig } from './config.ts';
 export { ControlError } from './errors.ts';
@@ -38,6 +45,7 @@ export {
   accountSession,
   addAccount,
   checkProxy,
+  getAccount,
   listAccounts,
   type MtprotoAccount,
   recordAccountHealth,

@@ -33,8 +33,24 @@ export interface MtprotoAccount {
   /** The account takes no work before this time (a flood wait); null = not parked. */
   parkedUntil: number | null;
   lastError: string | null;
+  /** Telegram refused a join (CHANNELS_TOO_MUCH): no joins before this time; null = joins allowed. */
+  joinsRefusedUntil: number | null;
+  /** What its collector last reported of its work; null before any report. */
+  load: AccountLoad | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** An account's work as its collector reports it (`tgpulse status`). */
+export interface AccountLoad {
+  /** Share of the account's total request budget used over the last hour (0..1, more when over). */
+  budgetUsed: number;
+  /** Channels it holds. */
+  channelsHeld: number;
+  /** Of them, channels whose every polled post was read within its freshness target. */
+  channelsFresh: number;
+  /** Epoch ms of the report. */
+  at: number;
 }
 
 /**
@@ -82,12 +98,18 @@ interface AccountRow {
   health: number;
   parked_until: Date | null;
   last_error: string | null;
+  joins_refused_until: Date | null;
+  budget_used: number | null;
+  channels_held: number | null;
+  channels_fresh: number | null;
+  load_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 // session_sealed is deliberately absent: only accountSession reads it.
-const COLUMNS = 'id, phone, user_id, status, proxy, health, parked_until, last_error, created_at, updated_at';
+const COLUMNS =
+  'id, phone, user_id, status, proxy, health, parked_until, last_error, joins_refused_until, budget_used, channels_held, channels_fresh, load_at, created_at, updated_at';
 
 function fromRow(r: AccountRow): MtprotoAccount {
   return {
@@ -100,6 +122,16 @@ function fromRow(r: AccountRow): MtprotoAccount {
     health: Number(r.health.toPrecision(6)),
     parkedUntil: epochMs(r.parked_until),
     lastError: r.last_error,
+    joinsRefusedUntil: epochMs(r.joins_refused_until),
+    load:
+      r.load_at === null
+        ? null
+        : {
+            budgetUsed: Number((r.budget_used ?? 0).toPrecision(6)),
+            channelsHeld: r.channels_held ?? 0,
+            channelsFresh: r.channels_fresh ?? 0,
+            at: epochMs(r.load_at),
+          },
     createdAt: epochMs(r.created_at),
     updatedAt: epochMs(r.updated_at),
   };

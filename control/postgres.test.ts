@@ -32,6 +32,7 @@ describeControl('control plane', (suite) => {
       'audit_log',
       'bot_users',
       'channel_grants',
+      'channel_memberships',
       'collector_leases',
       'control_migrations',
       'control_secrets',

@@ -161,6 +161,8 @@ describe('tgpulse up --simulate', () => {
     expect(status.api_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(status.warehouse.http_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(status.warehouse.native_port).toBeGreaterThan(0);
+    // The collectors' part comes from the control plane `up` serves: no Telegram account here.
+    expect((status as { collectors?: unknown }).collectors).toEqual([]);
 
     // A second process, as a SQL client would: @clickhouse/client over HTTP as the reader, the README's queries.
     const client = createClient({

@@ -132,6 +132,7 @@ export async function runIngestRole(
       schedule: cfg.schedule,
       leaseTtlMs: cfg.leaseTtlMs,
       channelsPerAccount: cfg.channelsPerAccount,
+      join: cfg.join,
       tickMs: TICK_MS,
       log,
       metrics,

@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
-import { readStatus, renderStatus } from '../status.ts';
+import { listAccounts } from '../../control/index.ts';
+import { createLogger } from '../../observability/index.ts';
+import { openControlFor } from '../control.ts';
+import { collectorStatus, readStatus, renderStatus } from '../status.ts';
 import type { Command } from './command.ts';
 
 export const statusCommand: Command = {
@@ -8,6 +11,17 @@ export const statusCommand: Command = {
     const { values } = parseArgs({ args: argv, options: { format: { type: 'string', default: 'text' } } });
     if (values.format !== 'text' && values.format !== 'json') throw new Error('--format expects text or json');
     const status = readStatus(config);
+    // The collectors report their accounts' work to the control plane; a status without it still prints.
+    try {
+      const control = await openControlFor(config, createLogger('silent'));
+      try {
+        status.collectors = collectorStatus(await listAccounts(control.pool));
+      } finally {
+        await control.close();
+      }
+    } catch (err) {
+      status.collectors = `control plane not readable: ${err instanceof Error ? err.message : String(err)}`;
+    }
     process.stdout.write(values.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
     return 0;
   },

@@ -33,6 +33,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
     'stats.GetMessageStats': 10,
     'stats.GetMessagePublicForwards': 10,
     'contacts.ResolveUsername': 5,
+    // Joining is throttled hard by Telegram; the collector spaces joins further (TGPULSE_JOIN_EVERY_S).
+    'channels.JoinChannel': 1,
   },
 };
 
@@ -92,6 +94,9 @@ export class AccountSession {
   readonly #reconnectAfter: number;
   readonly #updateHandlers: Array<(update: Api.TypeUpdate) => void> = [];
   #reconnecting: Promise<void> | null = null;
+  /** Calls sent per minute over the last hour (a ring by minute), for {@link budgetUsed}. */
+  readonly #sent = new Array<number>(60).fill(0);
+  #sentMinute = 0;
 
   constructor(opts: AccountSessionOptions) {
     this.accountId = opts.accountId;
@@ -139,6 +144,22 @@ export class AccountSession {
     })();
     await this.#reconnecting;
     return this.client !== before;
+  }
+
+  /**
+   * Share of the account's total budget (`limits.total` a minute) the calls of
+   * the last hour used: 1 = the account ran at its limit.
+   */
+  budgetUsed(now = this.#clock()): number {
+    this.#advanceSent(now);
+    return this.#sent.reduce((a, b) => a + b, 0) / (this.#limits.total * 60);
+  }
+
+  #advanceSent(now: number): void {
+    const minute = Math.floor(now / 60_000);
+    if (minute - this.#sentMinute >= 60) this.#sent.fill(0);
+    else for (let m = this.#sentMinute + 1; m <= minute; m++) this.#sent[m % 60] = 0;
+    this.#sentMinute = Math.max(this.#sentMinute, minute);
   }
 
   /** Whether FLOOD_WAIT keeps the account off Telegram at `now`. */
@@ -234,6 +255,9 @@ export class AccountSession {
       const perMinute = this.#limits.methods[method] ?? this.#limits.default;
       await this.#waitFor(method, perMinute, signal);
       await this.#waitFor('*', this.#limits.total, signal, method);
+      const now = this.#clock();
+      this.#advanceSent(now);
+      this.#sent[Math.floor(now / 60_000) % 60]++;
     } finally {
       release();
       if (this.#queues.get(method) === tail) this.#queues.delete(method);

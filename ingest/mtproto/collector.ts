@@ -24,6 +24,7 @@ import type { Logger } from '../../observability/index.ts';
 import {
   acquireLeases,
   moveLeases,
+  recordAccountLoad,
   releaseLeases,
   recordAccountHealth,
   setAccountStatus,
@@ -36,6 +37,9 @@ import type { AccountSession } from './account.ts';
 import { backfillStep, scanRecent, type BackfillProgress } from './history.ts';
 import { applyUpdate, channelOfUpdate, recoverDifference } from './live-updates.ts';
 import { snapshotMembers } from './members.ts';
+import { DEFAULT_JOIN_POLICY, joinChannel, type JoinPolicy } from './membership.ts';
+import { membersDueAt, nextDifferenceInterval } from './safety-nets.ts';
+import { freshnessOf, newChannelCurve } from './schedule.ts';
 import type { CollectorMetrics } from './metrics.ts';
 import { collectOfficialStats } from './official-stats.ts';
 import { pollCounters } from './counters.ts';
@@ -53,6 +57,8 @@ export interface CollectorOptions {
   leaseTtlMs: number;
   /** Channels one account takes at most. */
   channelsPerAccount: number;
+  /** Whether to join public channels so their updates are pushed (off by default). */
+  join?: JoinPolicy;
   /** How often the loop looks for due work. */
   tickMs: number;
   log: Logger;
@@ -71,6 +77,8 @@ export class Collector {
   readonly #chains = new Map<string, Promise<void>>();
   #lastLeases = 0;
   #lastKeepAlive = new Map<string, number>();
+  /** When each account last tried a join. */
+  #lastJoin = new Map<string, number>();
   #signal: AbortSignal | undefined;
 
   constructor(opts: CollectorOptions) {
@@ -152,6 +160,7 @@ export class Collector {
       holder: this.holder,
       accountIds: usable.map((a) => a.accountId),
       want: usable.length * this.#opts.channelsPerAccount,
+      perAccount: this.#opts.channelsPerAccount,
       ttlMs: this.#opts.leaseTtlMs,
       now: this.#clock(),
     });
@@ -179,19 +188,47 @@ export class Collector {
         channel,
         accountId,
         posts: new Map(),
-        next: { members: now, stats: now, difference: now },
+        curve: newChannelCurve(),
+        next: { stats: now, difference: now },
+        differenceIntervalMs: null,
+        members: null,
+        joined: null,
+        ptsConfirmedAt: null,
         pts: channel.pts,
         backoffUntil: 0,
         failures: 0,
         recentScanned,
+        joinTried: false,
       });
       this.#opts.metrics?.leaseChanges.inc({ change: 'acquired' });
     }
+    await this.#reportLoad();
+  }
+
+  /**
+   * Per account: the channels it holds, how many of them have every polled
+   * post within its freshness target, and the share of its request budget
+   * the last hour used; to the metrics and the control plane (`tgpulse status`).
+   */
+  async #reportLoad(): Promise<void> {
+    const now = this.#clock();
+    const { freshness } = this.#opts.schedule;
     for (const a of this.#accounts.values()) {
-      this.#opts.metrics?.leasedChannels.set(
-        { account: a.accountId },
-        [...this.works.values()].filter((w) => w.accountId === a.accountId).length,
-      );
+      const works = [...this.works.values()].filter((w) => w.accountId === a.accountId);
+      const fresh = works.filter((w) => {
+        const f = freshnessOf(w.posts.values(), w.curve, now, freshness);
+        return f.withinTarget === f.posts;
+      }).length;
+      const budgetUsed = a.budgetUsed(now);
+      this.#opts.metrics?.leasedChannels.set({ account: a.accountId }, works.length);
+      this.#opts.metrics?.channelsFresh.set({ account: a.accountId }, fresh);
+      this.#opts.metrics?.budgetUsed.set({ account: a.accountId }, budgetUsed);
+      await recordAccountLoad(this.#opts.control, a.accountId, {
+        budgetUsed,
+        channelsHeld: works.length,
+        channelsFresh: fresh,
+        at: now,
+      });
     }
   }
 
@@ -225,19 +262,28 @@ export class Collector {
     const ctx = this.#context(work);
     const s = this.#opts.schedule;
     const now = this.#clock();
+    // Telegram pushes nothing of a channel the account has not joined: the difference is how its posts arrive.
     // Until a pts is known (the member snapshot below reads it) there is nothing to take a difference from.
-    if (work.pts !== null && now >= work.next.difference) {
-      await recoverDifference(ctx, work, 'periodic');
-      work.next.difference = now + s.differenceEveryMs;
+    if (work.pts !== null && work.joined === false && now >= work.next.difference) {
+      const recovered = await recoverDifference(ctx, work, 'periodic');
+      work.differenceIntervalMs = nextDifferenceInterval(work.differenceIntervalMs, recovered, s.nets);
+      work.next.difference = now + work.differenceIntervalMs;
     }
     if (!work.recentScanned) {
       await scanRecent(ctx, work);
       work.recentScanned = true;
     }
     if (!work.channel.backfillDone) await backfillStep(ctx, work, this.#opts.onBackfillProgress);
-    if (now >= work.next.members) {
+    if (now >= membersDueAt(work.members, work.joined === true, work.ptsConfirmedAt, s.nets))
       await snapshotMembers(ctx, work);
-      work.next.members = now + s.membersEveryMs;
+    const join = this.#opts.join ?? DEFAULT_JOIN_POLICY;
+    if (join.enabled && work.joined === false && !work.joinTried) {
+      const last = this.#lastJoin.get(work.accountId) ?? Number.NEGATIVE_INFINITY;
+      if (now - last >= join.everyMs) {
+        this.#lastJoin.set(work.accountId, now);
+        work.joinTried = true;
+        this.#opts.metrics?.joins.inc({ outcome: await joinChannel(ctx, work, join) });
+      }
     }
     if (work.channel.canViewStats && now >= work.next.stats) {
       await collectOfficialStats(ctx, work);
@@ -261,6 +307,7 @@ export class Collector {
       metrics: this.#opts.metrics,
       clock: this.#clock,
       schedule: this.#opts.schedule,
+      passMs: this.#opts.tickMs,
       signal: this.#signal,
     };
   }

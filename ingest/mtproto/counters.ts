@@ -1,50 +1,48 @@
 /**
- * Counter polling. Pushed view and reaction updates are unreliable, so the
- * posts the schedule says are due are read with messages.getMessagesViews
- * (increment=false: reading must not add a view) and
- * messages.getMessagesReactions, 100 ids per call, and published as
- * `post_counters` snapshots. Posts nearly due ride along with the due ones
- * (see `pollBatch`), so a channel's posts share calls.
+ * Counter polling. The posts the schedule (schedule.ts) picks are read with
+ * channels.getMessages, 100 ids per call: one call gives views, forwards,
+ * replies and reactions of each post (getMessagesViews plus
+ * getMessagesReactions took two), and reading a message does not count as a
+ * view. Each read becomes a `post_counters` snapshot, and teaches the post's
+ * growth and the channel's curve, which space the next reads.
  */
 import { Api } from 'telegram';
-import { countersFromViews, reactionsFromUpdates } from './parse.ts';
-import { chunk, maxPollAge, pollBatch } from './schedule.ts';
-import { inputPeer, type ChannelWork, type JobContext } from './work.ts';
-
-const IDS_PER_CALL = 100;
+import { countersFromMessage } from './parse.ts';
+import { chunk, IDS_PER_CALL, maxPollAge, pollBatch, recordRead } from './schedule.ts';
+import { inputChannel, type ChannelWork, type JobContext } from './work.ts';
 
 /** Polls the due posts of one channel; returns how many snapshots it published. */
 export async function pollCounters(ctx: JobContext, work: ChannelWork): Promise<number> {
   const now = ctx.clock();
-  const due = pollBatch(work.posts.values(), now, ctx.schedule.pollTiers);
-  // Posts past the schedule's oldest age will never be due again.
-  for (const [id, p] of work.posts) if (now - p.dateMs >= maxPollAge(ctx.schedule.pollTiers)) work.posts.delete(id);
+  const { freshness } = ctx.schedule;
+  // Posts past the targets' oldest age will never be due again.
+  for (const [id, p] of work.posts) if (now - p.dateMs >= maxPollAge(freshness)) work.posts.delete(id);
+  const picked = pollBatch(work.posts.values(), work.curve, now, freshness, ctx.passMs);
   let published = 0;
-  for (const ids of chunk(due, IDS_PER_CALL)) {
+  for (const ids of chunk(picked, IDS_PER_CALL)) {
     if (ctx.signal?.aborted) break;
-    const peer = inputPeer(work.channel);
     const readAt = ctx.clock();
-    const views = await ctx.account.call(new Api.messages.GetMessagesViews({ peer, id: ids, increment: false }), {
-      signal: ctx.signal,
-    });
-    const reactions = await ctx.account.call(new Api.messages.GetMessagesReactions({ peer, id: ids }), {
-      signal: ctx.signal,
-    });
-    const dates = new Map(ids.map((id) => [id, work.posts.get(id)!.dateMs]));
-    const events = countersFromViews(
-      ids,
-      views,
-      reactionsFromUpdates(reactions, work.channel.channelId),
-      { channelId: work.channel.channelId, observedAt: readAt },
-      dates,
+    const answer = await ctx.account.call(
+      new Api.channels.GetMessages({
+        channel: inputChannel(work.channel),
+        id: ids.map((id) => new Api.InputMessageID({ id })),
+      }),
+      { signal: ctx.signal },
     );
+    const messages = 'messages' in answer ? answer.messages : [];
+    const obs = { channelId: work.channel.channelId, observedAt: readAt };
+    const events = messages.flatMap((m) => {
+      const e = countersFromMessage(m, obs);
+      return e && work.posts.has(e.data.post_id) ? [e] : [];
+    });
     await ctx.emit('counters', events, readAt);
     published += events.length;
-    const answered = new Set(events.map((e) => e.data.post_id));
+    const read = new Map(events.map((e) => [e.data.post_id, e.data.views]));
     for (const id of ids) {
-      // No view count in the answer: the post is gone; stop polling it.
-      if (!answered.has(id)) work.posts.delete(id);
-      else work.posts.get(id)!.lastPolledMs = readAt;
+      const views = read.get(id);
+      // An empty message or one without a view count: the post is gone or hidden; stop polling it.
+      if (views === undefined) work.posts.delete(id);
+      else recordRead(work.posts.get(id)!, work.curve, readAt, views);
     }
   }
   return published;

@@ -13,7 +13,7 @@ import bigInt from 'big-integer';
 import { Api } from 'telegram';
 import type { PostEvent } from '../../streams/contract/index.ts';
 import { saveBackfillCursor, saveLastPostId } from '../../control/index.ts';
-import { postEvent } from './parse.ts';
+import { postEvent, seenCounters } from './parse.ts';
 import { maxPollAge } from './schedule.ts';
 import { inputPeer, trackPost, type ChannelWork, type JobContext } from './work.ts';
 import { DAY_MS } from '../../common/index.ts';
@@ -59,7 +59,7 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
   );
   const messages = 'messages' in answer ? answer.messages : [];
   const page: Page = { events: [], lowest: offsetId, end: messages.length < PAGE, reachedMs: null };
-  const pollAge = maxPollAge(ctx.schedule.pollTiers);
+  const pollAge = maxPollAge(ctx.schedule.freshness);
   for (const msg of messages) {
     if (page.lowest === 0 || msg.id < page.lowest) page.lowest = msg.id;
     if (!(msg instanceof Api.Message)) continue;
@@ -71,7 +71,7 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
     const event = postEvent(msg, { channelId: ch.channelId, observedAt: readAt });
     if (!event) continue;
     page.events.push(event);
-    if (readAt - dateMs < pollAge) trackPost(work, msg.id, dateMs);
+    if (readAt - dateMs < pollAge) trackPost(work, msg.id, dateMs, seenCounters(msg, readAt));
     page.reachedMs = Math.min(page.reachedMs ?? dateMs, dateMs);
   }
   // A page without a lower id than the cursor would loop forever: treat it as the end.
@@ -117,7 +117,7 @@ export async function backfillStep(
 
 /** Reads the posts young enough to be polled, newest first, so the poller knows them again. */
 export async function scanRecent(ctx: JobContext, work: ChannelWork): Promise<number> {
-  const untilMs = ctx.clock() - maxPollAge(ctx.schedule.pollTiers);
+  const untilMs = ctx.clock() - maxPollAge(ctx.schedule.freshness);
   let offsetId = 0;
   let posts = 0;
   for (let n = 0; n < 50 && !ctx.signal?.aborted; n++) {

@@ -3,7 +3,14 @@
  * statistics, and the schedule that paces them.
  */
 export { Collector, emitVia } from './collector.ts';
-export { apiCredentials, DEFAULT_MTPROTO_CONFIG, type MtprotoConfig, pollTiersUpTo, sessionKeyOf } from './config.ts';
+export {
+  apiCredentials,
+  DEFAULT_MTPROTO_CONFIG,
+  type MtprotoConfig,
+  freshnessUpTo,
+  parseFreshness,
+  sessionKeyOf,
+} from './config.ts';
 export type { BackfillProgress } from './history.ts';
 export { CollectorMetrics } from './metrics.ts';
 export { ChannelResolveError, parseChannelRef, resolveChannel } from './resolve.ts';

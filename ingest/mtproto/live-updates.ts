@@ -14,7 +14,7 @@
 import { Api } from 'telegram';
 import type { RawEvent } from '../../streams/contract/index.ts';
 import { savePts } from '../../control/index.ts';
-import { channelIdOfPeer, deletedEvents, postEvent } from './parse.ts';
+import { channelIdOfPeer, deletedEvents, postEvent, seenCounters } from './parse.ts';
 import { maxPollAge } from './schedule.ts';
 import { inputChannel, trackPost, type ChannelWork, type JobContext } from './work.ts';
 
@@ -82,6 +82,8 @@ export async function applyUpdate(ctx: JobContext, work: ChannelWork, update: Ap
   const readAt = ctx.clock();
   await ctx.emit('live', eventsOf(ctx, work, [update], readAt), readAt);
   await advancePts(ctx, work, update.pts);
+  // In order, so everything up to this pts arrived: the safety net can wait.
+  work.ptsConfirmedAt = readAt;
 }
 
 /**
@@ -92,7 +94,7 @@ export async function applyUpdate(ctx: JobContext, work: ChannelWork, update: Ap
 export async function recoverDifference(
   ctx: JobContext,
   work: ChannelWork,
-  reason: 'gap' | 'too_long' | 'periodic',
+  reason: 'gap' | 'too_long' | 'periodic' | 'snapshot',
 ): Promise<number> {
   const channel = inputChannel(work.channel);
   if (work.pts === null) {
@@ -118,6 +120,7 @@ export async function recoverDifference(
     );
     if (diff instanceof Api.updates.ChannelDifferenceEmpty) {
       await advancePts(ctx, work, diff.pts);
+      work.ptsConfirmedAt = readAt;
       break;
     }
     if (diff instanceof Api.updates.ChannelDifferenceTooLong) {
@@ -140,7 +143,10 @@ export async function recoverDifference(
     await ctx.emit('difference', events, readAt);
     recovered += diff.newMessages.length + diff.otherUpdates.length;
     await advancePts(ctx, work, diff.pts);
-    if (diff.final) break;
+    if (diff.final) {
+      work.ptsConfirmedAt = readAt;
+      break;
+    }
   }
   if (recovered > 0) ctx.metrics?.gapsRecovered.inc({ reason });
   return recovered;
@@ -162,14 +168,14 @@ function eventsOf(ctx: JobContext, work: ChannelWork, updates: readonly Api.Type
 function postOf(ctx: JobContext, work: ChannelWork, msg: Api.TypeMessage, readAt: number): RawEvent[] {
   const event = postEvent(msg, { channelId: work.channel.channelId, observedAt: readAt });
   if (!event) return [];
-  if (readAt - event.data.date < maxPollAge(ctx.schedule.pollTiers))
-    trackPost(work, event.data.post_id, event.data.date);
+  if (readAt - event.data.date < maxPollAge(ctx.schedule.freshness))
+    trackPost(work, event.data.post_id, event.data.date, seenCounters(msg, readAt));
   return [event];
 }
 
 function markDue(work: ChannelWork, postId: number): void {
   const p = work.posts.get(postId);
-  if (p) p.lastPolledMs = null;
+  if (p) p.pushed = true;
 }
 
 /** Records that everything up to `pts` was published; only moves forward. */

@@ -3,11 +3,19 @@
  * participants count becomes a `channel_members` event; whether the account
  * may read official statistics (and on which DC) goes to the registry, so a
  * channel that lost its admin rights stops asking for stats with a log line.
+ *
+ * The same answer says whether the account is a member (so Telegram pushes
+ * the channel's updates) and Telegram's pts for the channel: a pts ahead of
+ * the one applied means an update was lost without a gap to show it, and the
+ * difference is fetched at once. That check is what lets a joined channel go
+ * without a periodic difference (safety-nets.ts).
  */
 import { Api } from 'telegram';
 import { updateChannelFacts } from '../../control/index.ts';
-import { advancePts } from './live-updates.ts';
+import { advancePts, recoverDifference } from './live-updates.ts';
+import { noteMembership } from './membership.ts';
 import { channelFacts, membersEvent } from './parse.ts';
+import { nextMembersTrack } from './safety-nets.ts';
 import { inputChannel, type ChannelWork, type JobContext } from './work.ts';
 
 export async function snapshotMembers(ctx: JobContext, work: ChannelWork): Promise<void> {
@@ -18,9 +26,27 @@ export async function snapshotMembers(ctx: JobContext, work: ChannelWork): Promi
   });
   const event = membersEvent(full, { channelId: ch.channelId, observedAt: readAt });
   if (event) await ctx.emit('members', [event], readAt);
-  // The first snapshot of a lease also gives the update state to follow from.
-  if (work.pts === null && full.fullChat instanceof Api.ChannelFull && full.fullChat.pts !== undefined)
-    await advancePts(ctx, work, full.fullChat.pts);
+  work.members = nextMembersTrack(
+    work.members,
+    event?.data.members ?? work.members?.count ?? 0,
+    readAt,
+    ctx.schedule.nets,
+  );
+  const entity = full.chats.find((c) => c instanceof Api.Channel && c.id.toString() === ch.channelId);
+  if (entity instanceof Api.Channel) await noteMembership(ctx, work, !entity.left);
+  const pts = full.fullChat instanceof Api.ChannelFull ? full.fullChat.pts : undefined;
+  if (pts !== undefined) {
+    // The first snapshot of a lease gives the update state to follow from; later ones check it.
+    if (work.pts === null) await advancePts(ctx, work, pts);
+    else if (pts > work.pts) {
+      ctx.log.info(
+        { channel: ch.channelId, local: work.pts, pts },
+        'Telegram is ahead of the applied updates without a gap having shown; fetching the difference',
+      );
+      await recoverDifference(ctx, work, 'snapshot');
+    }
+    if (work.pts !== null && pts <= work.pts) work.ptsConfirmedAt = readAt;
+  }
   const facts = channelFacts(full, ch.channelId);
   if (ch.canViewStats && !facts.canViewStats) {
     ctx.log.warn(

@@ -27,6 +27,12 @@ export class CollectorMetrics {
   readonly jobFailures: Counter<'job' | 'kind'>;
   /** Accounts that reconnected through the next proxy route after repeated connection failures. */
   readonly reconnects: Counter<'outcome'>;
+  /** Join decisions by outcome (joined, account_full, refused, not_public). */
+  readonly joins: Counter<'outcome'>;
+  /** Share of each account's request budget used over the last hour. */
+  readonly budgetUsed: Gauge<'account'>;
+  /** Channels of each account whose every polled post is within its freshness target. */
+  readonly channelsFresh: Gauge<'account'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -102,6 +108,24 @@ export class CollectorMetrics {
       name: 'tgpulse_mtproto_reconnects_total',
       help: 'Reconnects through the next route after repeated connection failures',
       labelNames: ['outcome'],
+      registers,
+    });
+    this.joins = new Counter({
+      name: 'tgpulse_collector_joins_total',
+      help: 'Decisions to join a channel, by outcome (joined, account_full, refused, not_public)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.budgetUsed = new Gauge({
+      name: 'tgpulse_collector_budget_used_ratio',
+      help: "Share of the account's request budget used over the last hour",
+      labelNames: ['account'],
+      registers,
+    });
+    this.channelsFresh = new Gauge({
+      name: 'tgpulse_collector_channels_fresh',
+      help: "Channels of the account whose every polled post's counters are within the freshness target",
+      labelNames: ['account'],
       registers,
     });
     this.jobFailures = new Counter({

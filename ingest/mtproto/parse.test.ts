@@ -7,14 +7,12 @@ import {
   channelFacts,
   channelIdOfPeer,
   countersFromMessage,
-  countersFromViews,
   deletedEvents,
   membersEvent,
   postEvent,
   reactionCounts,
-  reactionsFromUpdates,
   type Observation,
-  type ReactionCounts,
+  seenCounters,
 } from './parse.ts';
 
 const CHANNEL = '1234567890';
@@ -444,97 +442,6 @@ describe('countersFromMessage', () => {
   });
 });
 
-describe('countersFromViews pairs getMessagesViews answers with their ids', () => {
-  const answer = (...views: Api.MessageViews[]) => new Api.messages.MessageViews({ views, chats: [], users: [] });
-
-  it('makes one snapshot per post with its reactions and known post date', () => {
-    const reactions = new Map<number, ReactionCounts>([[11, { total: 4, byEmoji: { '👍': 3, paid: 1 } }]]);
-    const postDates = new Map([[11, DATE_S * 1000]]);
-    const events = countersFromViews(
-      [11, 12],
-      answer(
-        new Api.MessageViews({
-          views: 10,
-          forwards: 1,
-          replies: new Api.MessageReplies({ replies: 2, repliesPts: 5 }),
-        }),
-        new Api.MessageViews({ views: 20 }),
-      ),
-      reactions,
-      obs,
-      postDates,
-    );
-    expectValid(events);
-    expect(events.map((e) => e.data)).toEqual([
-      {
-        post_id: 11,
-        post_date: DATE_S * 1000,
-        views: 10,
-        forwards: 1,
-        replies: 2,
-        reactions_total: 4,
-        reactions: { '👍': 3, paid: 1 },
-      },
-      { post_id: 12, views: 20, forwards: 0, replies: 0, reactions_total: 0, reactions: {} },
-    ]);
-    expect(events.every((e) => e.event_time === OBSERVED)).toBe(true);
-    // The same post read from a message and from getMessagesViews at one instant is the same fact.
-    expect(events[1].id).toBe(countersFromMessage(message({ id: 12, views: 20 }), obs)!.id);
-  });
-
-  it('skips a post whose answer has no view count rather than reporting zero views', () => {
-    const events = countersFromViews(
-      [11, 12],
-      answer(new Api.MessageViews({}), new Api.MessageViews({ views: 3 })),
-      new Map(),
-      obs,
-    );
-    expectValid(events);
-    expect(events.map((e) => e.data.post_id)).toEqual([12]);
-  });
-
-  it('throws when the answer and the ids differ in length', () => {
-    expect(() => countersFromViews([1, 2, 3], answer(new Api.MessageViews({ views: 1 })), new Map(), obs)).toThrow(
-      /1 view counters for 3 post ids/,
-    );
-  });
-});
-
-describe('reactionsFromUpdates collects getMessagesReactions answers', () => {
-  const update = (channelId: string, msgId: number, emoticon: string, count: number) =>
-    new Api.UpdateMessageReactions({
-      peer: peer(channelId),
-      msgId,
-      reactions: new Api.MessageReactions({ results: [reaction(new Api.ReactionEmoji({ emoticon }), count)] }),
-    });
-
-  it('keys reactions by post id, for this channel only', () => {
-    const updates = new Api.Updates({
-      updates: [
-        update(CHANNEL, 11, '👍', 3),
-        update(CHANNEL, 12, '😢', 1),
-        update(OTHER_CHANNEL, 11, '🔥', 99),
-        new Api.UpdateConfig(),
-      ],
-      users: [],
-      chats: [],
-      date: DATE_S,
-      seq: 0,
-    });
-    const r = reactionsFromUpdates(updates, CHANNEL);
-    expect([...r.entries()]).toEqual([
-      [11, { total: 3, byEmoji: { '👍': 3 } }],
-      [12, { total: 1, byEmoji: { '😢': 1 } }],
-    ]);
-  });
-
-  it('reads a single update and nothing from an answer without updates', () => {
-    const short = new Api.UpdateShort({ update: update(CHANNEL, 5, '👍', 1), date: DATE_S });
-    expect(reactionsFromUpdates(short, CHANNEL).get(5)).toEqual({ total: 1, byEmoji: { '👍': 1 } });
-    expect(reactionsFromUpdates(new Api.UpdatesTooLong(), CHANNEL).size).toBe(0);
-  });
-});
-
 function chatFull(
   fields: Partial<ConstructorParameters<typeof Api.ChannelFull>[0]>,
   chats: Api.TypeChat[] = [],
@@ -567,6 +474,14 @@ function channel(id: string, fields: Partial<ConstructorParameters<typeof Api.Ch
     ...fields,
   });
 }
+
+describe('seenCounters', () => {
+  it('takes the view count a message carries as its first read, and nothing from a message without one', () => {
+    expect(seenCounters(message({ views: 42 }), OBSERVED)).toEqual({ at: OBSERVED, views: 42 });
+    expect(seenCounters(message({ views: undefined }), OBSERVED)).toBeUndefined();
+    expect(seenCounters(new Api.MessageEmpty({ id: 1 }), OBSERVED)).toBeUndefined();
+  });
+});
 
 describe('membersEvent', () => {
   it('snapshots the participants count', () => {

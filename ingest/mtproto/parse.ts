@@ -326,64 +326,9 @@ export function countersFromMessage(msg: Api.TypeMessage, obs: Observation): Pos
   );
 }
 
-/**
- * One `post_counters` snapshot per post from a messages.getMessagesViews
- * answer (its `views[i]` belongs to `ids[i]`) and the reactions read by
- * messages.getMessagesReactions (see {@link reactionsFromUpdates}; a post
- * absent from the map has no reactions). `postDates` (post id → ms) fills
- * `post_date` when the collector knows it. A post whose answer carries no view
- * count (deleted, or not visible) gets no event rather than a false zero.
- *
- * @throws Error when the answer and `ids` differ in length (the pairing would be a guess).
- * @throws RangeError when an id is not a valid post id.
- */
-export function countersFromViews(
-  ids: readonly number[],
-  answer: Api.messages.MessageViews,
-  reactions: ReadonlyMap<number, ReactionCounts>,
-  obs: Observation,
-  postDates?: ReadonlyMap<number, number>,
-): PostCountersEvent[] {
-  if (answer.views.length !== ids.length) {
-    throw new Error(
-      `messages.getMessagesViews for channel ${obs.channelId} answered ${answer.views.length} view counters for ${ids.length} post ids; ` +
-        'views are paired with ids by position, so the answer cannot be used — request again',
-    );
-  }
-  const none: ReactionCounts = { total: 0, byEmoji: {} };
-  const out: PostCountersEvent[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    const postId = requirePostId(ids[i], `getMessagesViews id #${i} of channel ${obs.channelId}`);
-    const v = answer.views[i];
-    if (!(v instanceof Api.MessageViews) || v.views === undefined || v.views === null) continue;
-    const postDate = postDates?.get(postId);
-    const knownDate = postDate !== undefined && Number.isInteger(postDate) && postDate >= 0 ? postDate : undefined;
-    out.push(
-      countersEvent(postId, obs, knownDate, v.views, v.forwards, v.replies?.replies, reactions.get(postId) ?? none),
-    );
-  }
-  return out;
-}
-
-function updatesOf(updates: Api.TypeUpdates): readonly Api.TypeUpdate[] {
-  if (updates instanceof Api.Updates || updates instanceof Api.UpdatesCombined) return updates.updates;
-  if (updates instanceof Api.UpdateShort) return [updates.update];
-  return [];
-}
-
-/**
- * Reactions per post id from the answer of messages.getMessagesReactions,
- * which arrives as updates holding one UpdateMessageReactions per message.
- * Only updates for `channelId` count: an answer may carry other peers' updates.
- */
-export function reactionsFromUpdates(updates: Api.TypeUpdates, channelId: string): Map<number, ReactionCounts> {
-  const out = new Map<number, ReactionCounts>();
-  for (const u of updatesOf(updates)) {
-    if (!(u instanceof Api.UpdateMessageReactions)) continue;
-    if (channelIdOfPeer(u.peer) !== channelId || !isPostId(u.msgId)) continue;
-    out.set(u.msgId, reactionCounts(u.reactions));
-  }
-  return out;
+/** The view count a message carries, as its post's first read at `at`; none when it has none. */
+export function seenCounters(msg: Api.TypeMessage, at: number): { at: number; views: number } | undefined {
+  return msg instanceof Api.Message && typeof msg.views === 'number' ? { at, views: msg.views } : undefined;
 }
 
 // ---- channel -------------------------------------------------------------------

@@ -54,6 +54,14 @@ export interface FakePostInit {
   fwdFrom?: Api.MessageFwdHeader;
 }
 
+/** Counters of a post. */
+export interface FakeCounters {
+  views?: number;
+  forwards?: number;
+  replies?: number;
+  reactions?: Record<string, number>;
+}
+
 export interface FakeChannelInit {
   id: string;
   title?: string;
@@ -86,7 +94,10 @@ export class FakeChannel {
   /** What getFullChannel says the stats DC is, when that is stale (default: `statsDc`). */
   advertisedStatsDc: number | undefined = undefined;
   megagroup: boolean;
+  /** Every account is a member (as for channels among their dialogs). */
   member: boolean;
+  /** Accounts that joined through channels.joinChannel. */
+  readonly joinedBy = new Set<string>();
   /** getChannelDifference from a pts below this answers ChannelDifferenceTooLong (Telegram's "too far behind"). */
   differenceHorizon = 0;
   /** Not readable any more: requests about it fail with this RPC error. */
@@ -118,8 +129,15 @@ export class FakeChannel {
     return new Api.PeerChannel({ channelId: bigInt(this.id) });
   }
 
-  entity(): Api.Channel {
+  /** Whether `account` is a member: Telegram pushes the channel's updates to it, and its `left` flag is off. */
+  isMember(account: string): boolean {
+    return this.member || this.joinedBy.has(account);
+  }
+
+  /** The channel as Telegram shows it, to `account` when given (its `left` flag). */
+  entity(account?: string): Api.Channel {
     return new Api.Channel({
+      left: account === undefined ? undefined : !this.isMember(account),
       id: bigInt(this.id),
       accessHash: bigInt(this.accessHash),
       title: this.title,
@@ -148,28 +166,28 @@ export class FakeChannel {
     return msg;
   }
 
-  /** Sets a post's counters (what getMessagesViews and getMessagesReactions will answer). */
-  setCounters(
-    id: number,
-    c: { views?: number; forwards?: number; replies?: number; reactions?: Record<string, number> },
-  ): void {
+  /** Sets a post's counters (what channels.getMessages will answer). */
+  setCounters(id: number, c: FakeCounters): void {
     const old = this.posts.get(id);
     if (!old) throw new Error(`fake channel ${this.id} has no post ${id}`);
-    this.posts.set(
-      id,
-      this.#message(id, {
-        date: old.date,
-        text: old.message,
-        views: c.views ?? old.views,
-        forwards: c.forwards ?? old.forwards,
-        replies: c.replies ?? old.replies?.replies,
-        reactions: c.reactions ?? reactionsOf(old),
-        entities: old.entities,
-        media: old.media,
-        fwdFrom: old.fwdFrom,
-        editDate: old.editDate,
-      }),
-    );
+    this.posts.set(id, this.withCounters(old, c));
+  }
+
+  /** The message with other counters (the stored post is not changed). */
+  withCounters(old: Api.Message, c: FakeCounters): Api.Message {
+    const id = old.id;
+    return this.#message(id, {
+      date: old.date,
+      text: old.message,
+      views: c.views ?? old.views,
+      forwards: c.forwards ?? old.forwards,
+      replies: c.replies ?? old.replies?.replies,
+      reactions: c.reactions ?? reactionsOf(old),
+      entities: old.entities,
+      media: old.media,
+      fwdFrom: old.fwdFrom,
+      editDate: old.editDate,
+    });
   }
 
   /** Edits a post's text (a new pts). */
@@ -326,6 +344,13 @@ export class FakeTelegram {
   readonly #clients = new Map<string, TelegramClient>();
   /** Unix seconds the fake's `date` fields use; tests move it. */
   now = 1_700_000_000;
+  /** Channels an account may be a member of: channels.joinChannel past it answers CHANNELS_TOO_MUCH. */
+  joinCap = 500;
+  /**
+   * A post's counters as they are at `nowSec`, when they change with time
+   * (the request bench's view curves); channels.getMessages answers with them.
+   */
+  countersAt: ((channelId: string, msg: Api.Message, nowSec: number) => FakeCounters) | null = null;
 
   addChannel(init: FakeChannelInit): FakeChannel {
     const ch = new FakeChannel(init);
@@ -573,9 +598,36 @@ export class FakeTelegram {
           canViewStats: ch.canViewStats,
           statsDc: ch.canViewStats ? (ch.advertisedStatsDc ?? ch.statsDc) : undefined,
         } as ConstructorParameters<typeof Api.ChannelFull>[0]),
+        chats: [ch.entity(account)],
+        users: [],
+      });
+    }
+    if (request instanceof Api.channels.GetMessages) {
+      const ch = this.#channelOf(request.channel);
+      if (request.id.length > 100) throw new RpcRefusal('LIMIT_INVALID', 400);
+      const messages = request.id.map((ref) => {
+        const id = ref instanceof Api.InputMessageID ? ref.id : 0;
+        const m = ch.posts.get(id);
+        if (!m) return new Api.MessageEmpty({ id });
+        return this.countersAt ? ch.withCounters(m, this.countersAt(ch.id, m, this.now)) : m;
+      });
+      return new Api.messages.ChannelMessages({
+        pts: ch.pts,
+        count: messages.length,
+        messages,
+        topics: [],
         chats: [ch.entity()],
         users: [],
       });
+    }
+    if (request instanceof Api.channels.JoinChannel) {
+      const ch = this.#channelOf(request.channel);
+      if (!ch.isMember(account)) {
+        const joined = [...this.channels.values()].filter((c) => c.isMember(account)).length;
+        if (joined >= this.joinCap) throw new RpcRefusal('CHANNELS_TOO_MUCH', 400);
+        ch.joinedBy.add(account);
+      }
+      return new Api.Updates({ updates: [], users: [], chats: [ch.entity(account)], date: this.now, seq: 0 });
     }
     if (request instanceof Api.messages.GetHistory) {
       const ch = this.#channelOf(request.peer);
@@ -597,36 +649,6 @@ export class FakeTelegram {
         chats: [ch.entity()],
         users: [],
       });
-    }
-    if (request instanceof Api.messages.GetMessagesViews) {
-      const ch = this.#channelOf(request.peer);
-      if (request.id.length > 100) throw new RpcRefusal('LIMIT_INVALID', 400);
-      return new Api.messages.MessageViews({
-        views: request.id.map((id) => {
-          const m = ch.posts.get(id);
-          return m
-            ? new Api.MessageViews({ views: m.views, forwards: m.forwards, replies: m.replies })
-            : new Api.MessageViews({});
-        }),
-        chats: [ch.entity()],
-        users: [],
-      });
-    }
-    if (request instanceof Api.messages.GetMessagesReactions) {
-      const ch = this.#channelOf(request.peer);
-      const updates = request.id.flatMap((id) => {
-        const m = ch.posts.get(id);
-        return m
-          ? [
-              new Api.UpdateMessageReactions({
-                peer: ch.peer(),
-                msgId: id,
-                reactions: m.reactions ?? new Api.MessageReactions({ results: [] }),
-              }),
-            ]
-          : [];
-      });
-      return new Api.Updates({ updates, users: [], chats: [ch.entity()], date: this.now, seq: 0 });
     }
     if (request instanceof Api.updates.GetState) {
       return new Api.updates.State({ pts: 1, qts: 0, date: this.now, seq: 1, unreadCount: 0 });

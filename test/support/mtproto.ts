@@ -15,22 +15,14 @@ import { encryptSession } from '../../control/session-crypto.ts';
 import { AccountSession } from '../../ingest/mtproto/account.ts';
 import { Collector } from '../../ingest/mtproto/collector.ts';
 import { CollectorMetrics } from '../../ingest/mtproto/metrics.ts';
-import { DEFAULT_POLL_TIERS } from '../../ingest/mtproto/schedule.ts';
+import type { JoinPolicy } from '../../ingest/mtproto/membership.ts';
+import { DEFAULT_COLLECTOR_SCHEDULE } from '../../ingest/mtproto/config.ts';
 import type { CollectorSchedule, Emit } from '../../ingest/mtproto/work.ts';
 import type { RawEvent } from '../../streams/contract/events.ts';
 import { createLogger } from '../../observability/log.ts';
 import { FakeTelegram, type FakeChannel } from './fake-telegram.ts';
 
-export const TEST_SCHEDULE: CollectorSchedule = {
-  pollTiers: DEFAULT_POLL_TIERS,
-  membersEveryMs: 15 * 60_000,
-  statsEveryMs: 6 * 3_600_000,
-  differenceEveryMs: 15 * 60_000,
-  keepAliveEveryMs: 15 * 60_000,
-  backfillDays: 30,
-  backfillPagesPerStep: 5,
-  topPostsForStats: 3,
-};
+export const TEST_SCHEDULE: CollectorSchedule = DEFAULT_COLLECTOR_SCHEDULE;
 
 export interface CollectorHarness {
   tg: FakeTelegram;
@@ -62,6 +54,8 @@ export interface HarnessOptions {
   schedule?: Partial<CollectorSchedule>;
   holder?: string;
   channelsPerAccount?: number;
+  /** Joining channels (off unless given). */
+  join?: JoinPolicy;
 }
 
 /**
@@ -127,6 +121,7 @@ export async function startCollectorHarness(opts: HarnessOptions): Promise<Colle
     schedule: { ...TEST_SCHEDULE, ...opts.schedule },
     leaseTtlMs: 60_000,
     channelsPerAccount: opts.channelsPerAccount ?? 100,
+    join: opts.join,
     tickMs: 1000,
     log,
     metrics,
