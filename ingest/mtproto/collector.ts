@@ -170,7 +170,10 @@ export class Collector {
         this.works.delete(id);
         this.#opts.metrics?.leaseChanges.inc({ change: 'lost' });
         this.#opts.log.info({ channel: id }, 'lease lost; another collector has the channel now');
-      } else work.accountId = granted.get(id)!;
+      } else if (work.accountId !== granted.get(id)) {
+        work.accountId = granted.get(id)!;
+        forgetAccountFacts(work);
+      }
     }
     const fresh = [...granted.keys()].filter((id) => !this.works.has(id));
     // One registry read for all newly leased channels, not one per channel.
@@ -274,7 +277,7 @@ export class Collector {
       work.recentScanned = true;
     }
     if (!work.channel.backfillDone) await backfillStep(ctx, work, this.#opts.onBackfillProgress);
-    if (now >= membersDueAt(work.members, work.joined === true, work.ptsConfirmedAt, s.nets))
+    if (now >= membersDueAt(work.members, work.joined, work.ptsConfirmedAt, s.nets))
       await snapshotMembers(ctx, work);
     const join = this.#opts.join ?? DEFAULT_JOIN_POLICY;
     if (join.enabled && work.joined === false && !work.joinTried) {
@@ -391,7 +394,10 @@ export class Collector {
     const moved = [...this.works.values()].filter((w) => w.accountId === accountId);
     if (to) {
       await moveLeases(this.#opts.control, this.holder, accountId, to.accountId, { now: this.#clock() });
-      for (const w of moved) w.accountId = to.accountId;
+      for (const w of moved) {
+        w.accountId = to.accountId;
+        forgetAccountFacts(w);
+      }
       this.#opts.metrics?.leaseChanges.inc({ change: 'moved' }, moved.length);
       this.#opts.log.info(
         { from: accountId, to: to.accountId, channels: moved.length },
@@ -418,6 +424,12 @@ export class Collector {
     await releaseLeases(this.#opts.control, this.holder, [channelId]);
     this.#opts.metrics?.leaseChanges.inc({ change: 'released' });
   }
+}
+
+/** Membership is the account's: a channel moved to another account learns it again from its next snapshot. */
+function forgetAccountFacts(work: ChannelWork): void {
+  work.joined = null;
+  work.joinTried = false;
 }
 
 /** Publishes through `publish` + `flush` and measures the lag from reading to the ack. */

@@ -39,6 +39,8 @@ describe('member snapshot spacing', () => {
     expect(membersDueAt(track, false, 0, SPACING)).toBe(6 * HOUR_MS);
     expect(membersDueAt(track, true, 30 * MINUTE_MS, SPACING)).toBe(90 * MINUTE_MS);
     expect(membersDueAt(null, true, 0, SPACING)).toBe(Number.NEGATIVE_INFINITY);
+    // Membership unknown (a lease that moved to another account): a snapshot now says what the channel needs.
+    expect(membersDueAt(track, null, 0, SPACING)).toBe(Number.NEGATIVE_INFINITY);
   });
 });
 

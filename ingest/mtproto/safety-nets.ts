@@ -73,14 +73,17 @@ export function nextDifferenceInterval(lastMs: number | null, recovered: number,
 
 /**
  * When the next member snapshot is due: the members' own spacing, or sooner
- * for a joined channel whose pts was last confirmed at `confirmedAt`.
+ * for a joined channel whose pts was last confirmed at `confirmedAt`, or now
+ * while the account's membership is unknown (a new lease, or a channel that
+ * moved to another account): the snapshot says whether differences are needed.
  */
 export function membersDueAt(
   track: MembersTrack | null,
-  joined: boolean,
+  joined: boolean | null,
   confirmedAt: number | null,
   spacing: SafetyNetSpacing,
 ): number {
+  if (joined === null) return Number.NEGATIVE_INFINITY;
   const own = track === null ? Number.NEGATIVE_INFINITY : track.at + track.intervalMs;
   if (!joined || confirmedAt === null) return own;
   return Math.min(own, confirmedAt + spacing.confirmMs);
