@@ -207,6 +207,21 @@ export function pipelineHealth(): GeneratedDashboard {
           { id: 'unit', value: 'short' },
           { id: 'custom.axisPlacement', value: 'right' },
         ]),
+    )
+    .panel(
+      timeSeries('Freshness and request budget per account', PROMETHEUS, THIRD, {
+        unit: 'percentunit',
+        description:
+          "Share of each account's channels whose every polled post is within its freshness target (TGPULSE_FRESHNESS), and share of its request budget the last hour used",
+      })
+        .withTarget(
+          prom(
+            'A',
+            `sum by (account) (${sel('tgpulse_collector_channels_fresh')}) / sum by (account) (${sel('tgpulse_collector_leased_channels')})`,
+            'fresh {{account}}',
+          ),
+        )
+        .withTarget(prom('B', `max by (account) (${sel('tgpulse_collector_budget_used_ratio')})`, 'budget {{account}}')),
     );
 
   board

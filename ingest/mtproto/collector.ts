@@ -277,8 +277,7 @@ export class Collector {
       work.recentScanned = true;
     }
     if (!work.channel.backfillDone) await backfillStep(ctx, work, this.#opts.onBackfillProgress);
-    if (now >= membersDueAt(work.members, work.joined, work.ptsConfirmedAt, s.nets))
-      await snapshotMembers(ctx, work);
+    if (now >= membersDueAt(work.members, work.joined, work.ptsConfirmedAt, s.nets)) await snapshotMembers(ctx, work);
     const join = this.#opts.join ?? DEFAULT_JOIN_POLICY;
     if (join.enabled && work.joined === false && !work.joinTried) {
       const last = this.#lastJoin.get(work.accountId) ?? Number.NEGATIVE_INFINITY;

@@ -29,7 +29,10 @@ export async function pollCounters(ctx: JobContext, work: ChannelWork): Promise<
       }),
       { signal: ctx.signal },
     );
-    const messages = 'messages' in answer ? answer.messages : [];
+    // Without a message list nothing says which posts are gone: fail the job rather than drop them all.
+    if (!('messages' in answer))
+      throw new Error(`channels.getMessages answered ${answer.className} for channel ${work.channel.channelId}`);
+    const { messages } = answer;
     const obs = { channelId: work.channel.channelId, observedAt: readAt };
     const events = messages.flatMap((m) => {
       const e = countersFromMessage(m, obs);

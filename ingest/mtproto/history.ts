@@ -13,7 +13,7 @@ import bigInt from 'big-integer';
 import { Api } from 'telegram';
 import type { PostEvent } from '../../streams/contract/index.ts';
 import { saveBackfillCursor, saveLastPostId } from '../../control/index.ts';
-import { postEvent, seenCounters } from './parse.ts';
+import { postEvent } from './parse.ts';
 import { maxPollAge } from './schedule.ts';
 import { inputPeer, trackPost, type ChannelWork, type JobContext } from './work.ts';
 import { DAY_MS } from '../../common/index.ts';
@@ -71,7 +71,8 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
     const event = postEvent(msg, { channelId: ch.channelId, observedAt: readAt });
     if (!event) continue;
     page.events.push(event);
-    if (readAt - dateMs < pollAge) trackPost(work, msg.id, dateMs, seenCounters(msg, readAt));
+    // Not a first read: the post event is the same on every read, so JetStream may drop a repeat (see live-updates.ts).
+    if (readAt - dateMs < pollAge) trackPost(work, msg.id, dateMs);
     page.reachedMs = Math.min(page.reachedMs ?? dateMs, dateMs);
   }
   // A page without a lower id than the cursor would loop forever: treat it as the end.

@@ -80,7 +80,7 @@ export async function applyUpdate(ctx: JobContext, work: ChannelWork, update: Ap
     return;
   }
   const readAt = ctx.clock();
-  await ctx.emit('live', eventsOf(ctx, work, [update], readAt), readAt);
+  await ctx.emit('live', eventsOf(ctx, work, [update], readAt, true), readAt);
   await advancePts(ctx, work, update.pts);
   // In order, so everything up to this pts arrived: the safety net can wait.
   work.ptsConfirmedAt = readAt;
@@ -152,11 +152,17 @@ export async function recoverDifference(
   return recovered;
 }
 
-function eventsOf(ctx: JobContext, work: ChannelWork, updates: readonly Api.TypeUpdate[], readAt: number): RawEvent[] {
+function eventsOf(
+  ctx: JobContext,
+  work: ChannelWork,
+  updates: readonly Api.TypeUpdate[],
+  readAt: number,
+  pushed = false,
+): RawEvent[] {
   const out: RawEvent[] = [];
   for (const u of updates) {
     if (u instanceof Api.UpdateNewChannelMessage || u instanceof Api.UpdateEditChannelMessage)
-      out.push(...postOf(ctx, work, u.message, readAt));
+      out.push(...postOf(ctx, work, u.message, readAt, pushed));
     else if (u instanceof Api.UpdateDeleteChannelMessages) {
       for (const id of u.messages) work.posts.delete(id);
       out.push(...deletedEvents(u.messages, { channelId: work.channel.channelId, observedAt: readAt }));
@@ -165,11 +171,18 @@ function eventsOf(ctx: JobContext, work: ChannelWork, updates: readonly Api.Type
   return out;
 }
 
-function postOf(ctx: JobContext, work: ChannelWork, msg: Api.TypeMessage, readAt: number): RawEvent[] {
+/**
+ * The post event of a message, tracking the post for polling. Only a pushed
+ * new post's counters count as its first read: a post event's id is the same
+ * whenever it is read again (a difference or history read after a restart),
+ * so JetStream may drop the repeat as a duplicate, and counters counted as
+ * read would then never reach the pipeline. Those posts are polled at once.
+ */
+function postOf(ctx: JobContext, work: ChannelWork, msg: Api.TypeMessage, readAt: number, pushed = false): RawEvent[] {
   const event = postEvent(msg, { channelId: work.channel.channelId, observedAt: readAt });
   if (!event) return [];
   if (readAt - event.data.date < maxPollAge(ctx.schedule.freshness))
-    trackPost(work, event.data.post_id, event.data.date, seenCounters(msg, readAt));
+    trackPost(work, event.data.post_id, event.data.date, pushed ? seenCounters(msg, readAt) : undefined);
   return [event];
 }
 

@@ -19,7 +19,7 @@ function counters(views: number, over: Partial<CounterValues> = {}): CounterValu
 }
 
 function snap(id: string, time: number, c: CounterValues, postDate: number | null = T0): CounterSnapshot {
-  return { id, postId: 7, postDate, time, counters: c };
+  return { id, sourceId: id, postId: 7, postDate, time, counters: c };
 }
 
 /** Applies snapshots in order; returns the deltas and the final tracked counters. */

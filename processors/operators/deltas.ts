@@ -37,8 +37,17 @@ export interface CounterValues {
 
 /** One observation of a post's counters (a `post_counters` event or a `post`'s embedded counters). */
 export interface CounterSnapshot {
-  /** Id of the event the snapshot came from: the derived delta's `source_id`. */
+  /**
+   * Identity of this observation: catches redelivery, and the derived delta's
+   * id comes from it. A `post_counters` event's id already is one; a `post`
+   * event keeps its id whenever the post is read again (a collector restart
+   * reads history again) while its counters move, so its observation is the
+   * id with the read time ({@link postObservationId}): two reads must not
+   * make two deltas of one id, of which the warehouse would keep one.
+   */
   id: string;
+  /** Id of the raw event the snapshot came from: the delta's `source_id`. */
+  sourceId: string;
   postId: number;
   /** Publication time when known (the caller merges what the snapshot and the post state know). */
   postDate: number | null;
@@ -66,6 +75,11 @@ export type DeltaOutcome =
   | { kind: 'delta'; tracked: TrackedCounters; delta: PostDelta }
   | { kind: 'duplicate' | 'stale' | 'expired' };
 
+/** The observation id of the counters a `post` event carries (see {@link CounterSnapshot.id}). */
+export function postObservationId(eventId: string, observedAt: number): string {
+  return `${eventId}@${observedAt}`;
+}
+
 /** Applies one snapshot to a post's tracked counters (null for an unknown post). Pure. */
 export function applySnapshot(prev: TrackedCounters | null, snap: CounterSnapshot, p: DeltaParams): DeltaOutcome {
   const now = Math.max(snap.time, p.watermark ?? snap.time);
@@ -91,7 +105,7 @@ export function applySnapshot(prev: TrackedCounters | null, snap: CounterSnapsho
   const byEmoji = stale ? {} : reactionDeltas(prev.reactions, reactions);
   const delta: PostDelta = {
     post_id: snap.postId,
-    source_id: snap.id,
+    source_id: snap.sourceId,
     post_date: snap.postDate,
     age_ms: ageOf(snap),
     flag: regressed ? 'regressed' : 'normal',
@@ -134,7 +148,7 @@ function firstDelta(snap: CounterSnapshot, p: DeltaParams): DeltaOutcome {
   };
   const delta: PostDelta = {
     post_id: snap.postId,
-    source_id: snap.id,
+    source_id: snap.sourceId,
     post_date: snap.postDate,
     age_ms: age,
     flag,

@@ -30,11 +30,17 @@ export interface EmitContext {
   observedAt: number;
 }
 
-export function postDeltaEvent(ctx: EmitContext, eventTime: number, data: PostDelta): PostDeltaEvent {
+/** The delta of one counters observation (`observationId`: CounterSnapshot.id). */
+export function postDeltaEvent(
+  ctx: EmitContext,
+  eventTime: number,
+  observationId: string,
+  data: PostDelta,
+): PostDeltaEvent {
   return {
     v: SCHEMA_VERSION,
     kind: 'post_delta',
-    id: eventId('pd', data.source_id),
+    id: eventId('pd', observationId),
     channel_id: ctx.channelId,
     event_time: eventTime,
     observed_at: ctx.observedAt,

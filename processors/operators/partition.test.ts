@@ -12,6 +12,7 @@ import {
 } from '../../streams/contract/events.ts';
 import { eventId } from '../../streams/contract/ids.ts';
 import { defaultProcessorConfig, validateProcessorConfig, type ProcessorConfig } from './config.ts';
+import { postObservationId } from './deltas.ts';
 import { applyDelta, serializeDelta, StateChanges } from './state-delta.ts';
 import {
   createPartitionState,
@@ -144,8 +145,17 @@ describe('processEvent', () => {
     }
     const wa = ofKind(derived, 'window_agg')[0];
     expect(wa.id).toBe(eventId('wa', wa.channel_id, wa.data.window, wa.data.window_start, wa.data.revision));
-    const pd = ofKind(derived, 'post_delta')[0];
-    expect(pd.id).toBe(eventId('pd', pd.data.source_id));
+    // A delta's id is its observation's: the counters event's id, or a post event's id with its read time.
+    const rawKind = new Map(events.map((e) => [e.id, e.kind]));
+    const pds = ofKind(derived, 'post_delta');
+    expect(new Set(pds.map((pd) => rawKind.get(pd.data.source_id)))).toEqual(new Set(['post', 'post_counters']));
+    for (const pd of pds) {
+      const observation =
+        rawKind.get(pd.data.source_id) === 'post'
+          ? postObservationId(pd.data.source_id, pd.event_time)
+          : pd.data.source_id;
+      expect(pd.id).toBe(eventId('pd', observation));
+    }
   });
 
   it('reports events behind the watermark as late, and applies them to no window', () => {
@@ -337,6 +347,24 @@ describe('event kinds', () => {
       observed_at: T0 + 5 * M,
       data: { flag: 'first', d_views: 1, age_ms: 5 * M, source_id: 'post:-6:3' },
     });
+  });
+
+  it('gives a post read again (same event id, later read, more views) a delta of its own', () => {
+    // A restarted collector reads history again: the post event keeps its id, its counters moved on.
+    const ch = '-9';
+    const first = postEvent(ch, 4, T0, T0 + M);
+    const again = postEvent(ch, 4, T0, T0 + 30 * M);
+    if (again.kind !== 'post') throw new Error('a post event');
+    again.data.counters = { ...again.data.counters, views: 371 };
+    const { outs } = runAll([first, again, again]);
+    const deltas = ofKind(derivedOf(outs), 'post_delta');
+    expect(deltas.map((d) => [d.data.flag, d.data.d_views, d.data.source_id])).toEqual([
+      ['first', 1, 'post:-9:4'],
+      ['normal', 370, 'post:-9:4'],
+    ]);
+    expect(new Set(deltas.map((d) => d.id)).size).toBe(2);
+    // The same read delivered twice is one observation.
+    expect(outs[2].skipped).toEqual([{ event_id: 'post:-9:4', reason: 'duplicate' }]);
   });
 
   it('forgets a deleted post: a later snapshot of it starts over', () => {

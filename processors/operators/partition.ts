@@ -36,7 +36,7 @@ import {
 import { ageLabel, windowByName, type ProcessorConfig } from './config.ts';
 import type { AlarmTransition } from './anomaly.ts';
 import { anomalyEvent, anomalyId, postDeltaEvent, trendEvent, windowAggEvent, type EmitContext } from './derived.ts';
-import { applySnapshot, type CounterSnapshot, type TrackedCounters } from './deltas.ts';
+import { applySnapshot, postObservationId, type CounterSnapshot, type TrackedCounters } from './deltas.ts';
 import { SeriesDetector, seriesConfigOf, type SeriesDetectorState, type SeriesScore } from './detector.ts';
 import {
   createPostViewsChannel,
@@ -262,6 +262,7 @@ function onCounters(step: Step, event: PostCountersEvent): void {
   const d = event.data;
   handleSnapshot(step, {
     id: event.id,
+    sourceId: event.id,
     postId: d.post_id,
     postDate: step.channel.posts[String(d.post_id)]?.date ?? d.post_date ?? null,
     time: event.event_time,
@@ -295,7 +296,8 @@ function onPost(step: Step, event: PostEvent): void {
     existing.views = null;
   }
   handleSnapshot(step, {
-    id: event.id,
+    id: postObservationId(event.id, event.observed_at),
+    sourceId: event.id,
     postId: d.post_id,
     postDate: d.date,
     time: event.observed_at,
@@ -331,7 +333,7 @@ function handleSnapshot(step: Step, snap: CounterSnapshot): void {
   post.counters = outcome.tracked;
   channel.posts[key] = post;
   const delta = outcome.delta;
-  out.derived.push(postDeltaEvent(emitContext(step, event.channel_id, event.source), snap.time, delta));
+  out.derived.push(postDeltaEvent(emitContext(step, event.channel_id, event.source), snap.time, snap.id, delta));
   contribute(step, {
     type: 'delta',
     time: snap.time,
