@@ -38,7 +38,10 @@ describe('the collectors in tgpulse status', () => {
   it("shows each account's channels, share within the freshness targets and budget use", () => {
     const at = Date.UTC(2026, 11, 7, 9, 0);
     const rows = collectorStatus([
-      { ...base, load: { budgetUsed: 0.4567, channelsHeld: 800, channelsFresh: 796, at } },
+      {
+        ...base,
+        load: { budgetUsed: 0.4567, channelsHeld: 800, channelsFresh: 796, staleChannels: ['1001', '1002'], at },
+      },
       { ...base, id: 'acc2', status: 'disabled' },
     ]);
     expect(rows).toEqual([
@@ -48,6 +51,7 @@ describe('the collectors in tgpulse status', () => {
         channels_held: 800,
         channels_fresh_share: 0.995,
         budget_used: 0.457,
+        stale_channels: ['1001', '1002'],
         reported_at: '2026-12-07T09:00:00.000Z',
       },
       {
@@ -56,6 +60,7 @@ describe('the collectors in tgpulse status', () => {
         channels_held: null,
         channels_fresh_share: null,
         budget_used: null,
+        stale_channels: [],
         reported_at: null,
       },
     ]);
@@ -63,6 +68,7 @@ describe('the collectors in tgpulse status', () => {
     expect(text).toContain(
       'acc1                 800 channels, 100% fresh, 46% of budget (as of 2026-12-07T09:00:00.000Z)',
     );
+    expect(text).toContain('    furthest behind: 1001, 1002');
     expect(text).toContain('acc2                 disabled - channels, - fresh, - of budget (no report yet)');
   });
 

@@ -40,6 +40,8 @@ export interface CollectorStatus {
   channels_fresh_share: number | null;
   /** Share of its request budget used over the last hour. */
   budget_used: number | null;
+  /** Channels furthest behind their targets, worst first (at most 20). */
+  stale_channels: string[];
   reported_at: string | null;
 }
 
@@ -52,6 +54,7 @@ export function collectorStatus(accounts: readonly MtprotoAccount[]): CollectorS
     channels_fresh_share:
       a.load && a.load.channelsHeld > 0 ? Number((a.load.channelsFresh / a.load.channelsHeld).toFixed(3)) : null,
     budget_used: a.load ? Number(a.load.budgetUsed.toFixed(3)) : null,
+    stale_channels: a.load?.staleChannels ?? [],
     reported_at: a.load ? new Date(a.load.at).toISOString() : null,
   }));
 }
@@ -113,9 +116,9 @@ function collectorLines(c: Status['collectors']): string[] {
   const pct = (v: number | null) => (v === null ? '-' : `${Math.round(v * 100)}%`);
   return [
     'collectors (account: channels, share within freshness targets, request budget used in the last hour)',
-    ...c.map(
-      (a) =>
-        `  ${a.account.padEnd(20)} ${a.status === 'active' ? '' : `${a.status} `}${a.channels_held ?? '-'} channels, ${pct(a.channels_fresh_share)} fresh, ${pct(a.budget_used)} of budget${a.reported_at ? ` (as of ${a.reported_at})` : ' (no report yet)'}`,
-    ),
+    ...c.flatMap((a) => [
+      `  ${a.account.padEnd(20)} ${a.status === 'active' ? '' : `${a.status} `}${a.channels_held ?? '-'} channels, ${pct(a.channels_fresh_share)} fresh, ${pct(a.budget_used)} of budget${a.reported_at ? ` (as of ${a.reported_at})` : ' (no report yet)'}`,
+      ...(a.stale_channels.length ? [`    furthest behind: ${a.stale_channels.join(', ')}`] : []),
+    ]),
   ];
 }

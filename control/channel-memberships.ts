@@ -8,7 +8,7 @@
  * Telegram refused.
  */
 import type { Pool } from 'pg';
-import type { AccountLoad } from './mtproto-accounts.ts';
+import { MAX_STALE_REPORTED, type AccountLoad } from './mtproto-accounts.ts';
 import { ControlError } from './errors.ts';
 
 function checkNowMs(name: string, value: number): Date {
@@ -54,7 +54,7 @@ export async function refuseJoins(pool: Pool, accountId: string, untilMs: number
 
 /** Stores what an account's collector reports of its work. */
 export async function recordAccountLoad(pool: Pool, accountId: string, load: AccountLoad): Promise<void> {
-  const { budgetUsed, channelsHeld, channelsFresh, at } = load;
+  const { budgetUsed, channelsHeld, channelsFresh, staleChannels, at } = load;
   if (!Number.isFinite(budgetUsed) || budgetUsed < 0)
     throw new ControlError('budgetUsed', `expected a share ≥ 0, got ${budgetUsed}`);
   for (const [name, n] of [
@@ -63,8 +63,17 @@ export async function recordAccountLoad(pool: Pool, accountId: string, load: Acc
   ] as const) {
     if (!Number.isInteger(n) || n < 0) throw new ControlError(name, `expected a count ≥ 0, got ${n}`);
   }
+  if (!Array.isArray(staleChannels) || staleChannels.some((c) => typeof c !== 'string'))
+    throw new ControlError('staleChannels', 'expected a list of channel ids');
   await pool.query(
-    'UPDATE mtproto_accounts SET budget_used = $2, channels_held = $3, channels_fresh = $4, load_at = $5 WHERE id = $1',
-    [accountId, budgetUsed, channelsHeld, channelsFresh, checkNowMs('at', at)],
+    'UPDATE mtproto_accounts SET budget_used = $2, channels_held = $3, channels_fresh = $4, stale_channels = $5, load_at = $6 WHERE id = $1',
+    [
+      accountId,
+      budgetUsed,
+      channelsHeld,
+      channelsFresh,
+      staleChannels.slice(0, MAX_STALE_REPORTED),
+      checkNowMs('at', at),
+    ],
   );
 }

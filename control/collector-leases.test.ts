@@ -125,13 +125,20 @@ describeControl('collector leases', (suite) => {
     await forgetMembership(pool(), '1150', b);
     expect(await membershipCount(pool(), b)).toBe(1);
     await refuseJoins(pool(), b, T0 + 86_400_000);
-    await recordAccountLoad(pool(), b, { budgetUsed: 0.42, channelsHeld: 2, channelsFresh: 1, at: T0 });
+    const stale = Array.from({ length: 25 }, (_, i) => String(2000 + i));
+    await recordAccountLoad(pool(), b, {
+      budgetUsed: 0.42,
+      channelsHeld: 30,
+      channelsFresh: 5,
+      staleChannels: stale,
+      at: T0,
+    });
     expect(await getAccount(pool(), b)).toMatchObject({
       joinsRefusedUntil: T0 + 86_400_000,
-      load: { budgetUsed: 0.42, channelsHeld: 2, channelsFresh: 1, at: T0 },
+      load: { budgetUsed: 0.42, channelsHeld: 30, channelsFresh: 5, staleChannels: stale.slice(0, 20), at: T0 },
     });
     await expect(
-      recordAccountLoad(pool(), b, { budgetUsed: -1, channelsHeld: 2, channelsFresh: 1, at: T0 }),
+      recordAccountLoad(pool(), b, { budgetUsed: -1, channelsHeld: 2, channelsFresh: 1, staleChannels: [], at: T0 }),
     ).rejects.toMatchObject({ field: 'budgetUsed' });
     await releaseLeases(pool(), 'members');
   });

@@ -41,6 +41,9 @@ export interface MtprotoAccount {
   updatedAt: number;
 }
 
+/** Stale channels an account report names at most. */
+export const MAX_STALE_REPORTED = 20;
+
 /** An account's work as its collector reports it (`tgpulse status`). */
 export interface AccountLoad {
   /** Share of the account's total request budget used over the last hour (0..1, more when over). */
@@ -49,6 +52,8 @@ export interface AccountLoad {
   channelsHeld: number;
   /** Of them, channels whose every polled post was read within its freshness target. */
   channelsFresh: number;
+  /** The channels furthest behind their targets, worst first (at most {@link MAX_STALE_REPORTED}). */
+  staleChannels: string[];
   /** Epoch ms of the report. */
   at: number;
 }
@@ -102,6 +107,7 @@ interface AccountRow {
   budget_used: number | null;
   channels_held: number | null;
   channels_fresh: number | null;
+  stale_channels: string[] | null;
   load_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -109,7 +115,7 @@ interface AccountRow {
 
 // session_sealed is deliberately absent: only accountSession reads it.
 const COLUMNS =
-  'id, phone, user_id, status, proxy, health, parked_until, last_error, joins_refused_until, budget_used, channels_held, channels_fresh, load_at, created_at, updated_at';
+  'id, phone, user_id, status, proxy, health, parked_until, last_error, joins_refused_until, budget_used, channels_held, channels_fresh, stale_channels, load_at, created_at, updated_at';
 
 function fromRow(r: AccountRow): MtprotoAccount {
   return {
@@ -130,6 +136,7 @@ function fromRow(r: AccountRow): MtprotoAccount {
             budgetUsed: Number((r.budget_used ?? 0).toPrecision(6)),
             channelsHeld: r.channels_held ?? 0,
             channelsFresh: r.channels_fresh ?? 0,
+            staleChannels: r.stale_channels ?? [],
             at: epochMs(r.load_at),
           },
     createdAt: epochMs(r.created_at),

@@ -24,4 +24,6 @@ ALTER TABLE mtproto_accounts
   ADD COLUMN budget_used real NULL CHECK (budget_used >= 0),
   ADD COLUMN channels_held int NULL CHECK (channels_held >= 0),
   ADD COLUMN channels_fresh int NULL CHECK (channels_fresh >= 0),
+  -- The channels furthest behind their targets (at most 20), worst first.
+  ADD COLUMN stale_channels text[] NULL,
   ADD COLUMN load_at timestamptz NULL;

@@ -221,7 +221,9 @@ export function pipelineHealth(): GeneratedDashboard {
             'fresh {{account}}',
           ),
         )
-        .withTarget(prom('B', `max by (account) (${sel('tgpulse_collector_budget_used_ratio')})`, 'budget {{account}}')),
+        .withTarget(
+          prom('B', `max by (account) (${sel('tgpulse_collector_budget_used_ratio')})`, 'budget {{account}}'),
+        ),
     );
 
   board

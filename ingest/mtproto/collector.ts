@@ -218,10 +218,11 @@ export class Collector {
     const { freshness } = this.#opts.schedule;
     for (const a of this.#accounts.values()) {
       const works = [...this.works.values()].filter((w) => w.accountId === a.accountId);
-      const fresh = works.filter((w) => {
-        const f = freshnessOf(w.posts.values(), w.curve, now, freshness);
-        return f.withinTarget === f.posts;
-      }).length;
+      const stale = works
+        .map((w) => ({ id: w.channel.channelId, worst: freshnessOf(w.posts.values(), w.curve, now, freshness).worst }))
+        .filter((c) => c.worst > 1)
+        .sort((x, y) => y.worst - x.worst);
+      const fresh = works.length - stale.length;
       const budgetUsed = a.budgetUsed(now);
       this.#opts.metrics?.leasedChannels.set({ account: a.accountId }, works.length);
       this.#opts.metrics?.channelsFresh.set({ account: a.accountId }, fresh);
@@ -230,6 +231,7 @@ export class Collector {
         budgetUsed,
         channelsHeld: works.length,
         channelsFresh: fresh,
+        staleChannels: stale.map((c) => c.id),
         at: now,
       });
     }

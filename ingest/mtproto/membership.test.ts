@@ -62,6 +62,11 @@ describe('safety nets and membership', () => {
       expect(await h.registry.getSingleMetricAsString('tgpulse_collector_gaps_recovered_total')).toMatch(
         /reason="snapshot"\} 1/,
       );
+      // The account's report (`tgpulse status`): its one channel, within target, a sliver of its budget.
+      const load = (await getAccount(controlPlane().pool, h.collector.works.get(ch.id)!.accountId))?.load;
+      expect(load).toMatchObject({ channelsHeld: 1, channelsFresh: 1, staleChannels: [] });
+      expect(load?.budgetUsed).toBeGreaterThan(0);
+      expect(load?.budgetUsed).toBeLessThan(0.01);
     } finally {
       await h.close();
     }
