@@ -1,7 +1,8 @@
 /**
- * `npm run bench:mtproto`: how many MTProto requests the collector's polling
- * schedule costs, and how many channels one account keeps fresh within the
- * request budget we assume Telegram tolerates.
+ * `npm run bench:mtproto`: how many MTProto requests the collector's schedule
+ * costs, how many channels one account serves within the request budget we
+ * assume Telegram tolerates, and how fresh and how right the counters it
+ * holds are against the truth.
  *
  * The real {@link Collector} and {@link AccountSession} run over real gramjs
  * clients wired to the fake Telegram (test/support/fake-telegram.ts), against
@@ -9,18 +10,35 @@
  *
  *   1. world     N channels posting at an even pace with a random phase each:
  *                "regular" = 50 posts over the 7 polled days (one every 3.4 h),
- *                "busy" = 50 posts a day (so 50 in any 24 h, 350 in the polled
- *                window); new posts keep arriving and are pushed to the
- *                accounts as Telegram pushes them to members. Official stats
- *                on a share of the channels, every graph async.
- *   2. passes    the first pass (pts, backfill, members, stats, first poll)
- *                measured apart, then a steady window of simulated hours with a
- *                collector pass every 60 s, as `Collector.run` does with a
- *                60 s tick.
- *   3. runs      demand (no budget: what the schedule asks for), budget (the
- *                account held to DEFAULT_RATE_LIMITS: what it achieves, and the
- *                backlog when it cannot keep up), and a check run at the
- *                computed capacity.
+ *                "busy" = 50 posts a day (350 in the polled days). Every post
+ *                has a true view curve that channels.getMessages answers with,
+ *                member counts drift (bench/mtproto-world.ts). The account is
+ *                a member of every channel ("joined": Telegram pushes each new
+ *                post) or of none ("not joined", the default, since joining is
+ *                off by default and an account may join only ~500 channels:
+ *                Telegram pushes nothing, new posts come through the
+ *                collector's periodic difference). Official stats on a share
+ *                of the channels, every graph async.
+ *   2. passes    the first pass (pts, backfill, members, stats) measured apart;
+ *                a warm-up of BENCH_MTPROTO_WARMUP_HOURS, unmeasured, so every
+ *                post was read at least twice and the 6 h band has cycled;
+ *                then the measured windows, a collector pass every 60 s as
+ *                `Collector.run` does with a 60 s tick.
+ *   3. measures  requests per channel-hour by method; every 10 simulated
+ *                minutes of a window, each post's staleness and the relative
+ *                error of the views held, by age band, against the freshness
+ *                targets, beside the fixed poll tiers of commit e3d5b27
+ *                replayed on the same curves; how long a new post takes to be
+ *                seen.
+ *   4. runs      each world (regular and busy, joined and not) runs its first
+ *                pass and warm-up without a budget, then a window without one
+ *                (demand: what the schedule asks for, and from it the channels
+ *                one account serves), then a window held to
+ *                DEFAULT_RATE_LIMITS (one account serving 1,000 regular or
+ *                400 busy channels). Check runs at the computed capacity are
+ *                held to DEFAULT_RATE_LIMITS from the start. Each run is a
+ *                child process of this file, two at a time
+ *                (BENCH_MTPROTO_PARALLEL).
  *
  * The clock is a discrete-event one: a rate-limiter wait is a timer, and time
  * moves to the next timer only once every job is blocked on a timer (no
@@ -32,20 +50,21 @@
  * this bench wires the same parts itself.)
  *
  * Sizes: BENCH_MTPROTO_CHANNELS (1000), BENCH_MTPROTO_POSTS (50 over 7 days),
- * BENCH_MTPROTO_BUSY_POSTS_PER_DAY (50), BENCH_MTPROTO_BUSY_CHANNELS (100;
- * see the note printed), BENCH_MTPROTO_ACCOUNTS (1), BENCH_MTPROTO_HOURS (2),
- * BENCH_MTPROTO_STATS_PERCENT (10), BENCH_MTPROTO_PRIME (1: start the steady
- * window with each post's last poll where a week-long run would have left it).
+ * BENCH_MTPROTO_BUSY_POSTS_PER_DAY (50), BENCH_MTPROTO_BUSY_CHANNELS (400;
+ * see the note printed), BENCH_MTPROTO_ACCOUNTS (1), BENCH_MTPROTO_WARMUP_HOURS
+ * (7), BENCH_MTPROTO_HOURS (2, each measured window),
+ * BENCH_MTPROTO_STATS_PERCENT (10), BENCH_MTPROTO_PARALLEL (2).
  */
-import { Rng } from '../common/rng.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Pool } from 'pg';
 import { Registry } from 'prom-client';
-import { Api } from 'telegram';
+import { dieWithParent } from '../clickhouse/local-server/child.ts';
 import { addAccount } from '../control/mtproto-accounts.ts';
 import { openControlPlane } from '../control/postgres.ts';
 import { encryptSession } from '../control/session-crypto.ts';
@@ -54,43 +73,32 @@ import { AccountSession, DEFAULT_RATE_LIMITS, type RateLimits } from '../ingest/
 import { Collector } from '../ingest/mtproto/collector.ts';
 import { DEFAULT_COLLECTOR_SCHEDULE } from '../ingest/mtproto/config.ts';
 import { CollectorMetrics } from '../ingest/mtproto/metrics.ts';
-import {
-  DEFAULT_POLL_TIERS,
-  lastPollBy,
-  maxPollAge,
-  nextPollAt,
-  pollsOverLife,
-  type PollTier,
-} from '../ingest/mtproto/schedule.ts';
+import { FLAT_GROWTH, FLAT_STRETCH, freshnessOf, IDS_PER_CALL, maxPollAge } from '../ingest/mtproto/schedule.ts';
 import type { CollectorSchedule } from '../ingest/mtproto/work.ts';
 import { silentLogger } from '../observability/log.ts';
-import type { RawEvent } from '../streams/contract/events.ts';
 import { DAY_MS, HOUR_MS, MINUTE_MS } from '../common/index.ts';
-import { chartGraph, FakeTelegram, type FakeChannel } from '../test/support/fake-telegram.ts';
-import * as ss from 'simple-statistics';
+import { FakeTelegram } from '../test/support/fake-telegram.ts';
+import {
+  BROADCAST_GRAPHS,
+  E3D5B27_READ_AGES,
+  E3D5B27_TIERS,
+  type Posting,
+  type Quality,
+  QualityBook,
+  TRUTH,
+  World,
+} from './mtproto-world.ts';
 
 /** One collector pass per simulated minute. */
 const TICK_MS = MINUTE_MS;
-/** Days of posts the poll schedule covers (its oldest tier). */
-const POLLED_DAYS = maxPollAge(DEFAULT_POLL_TIERS) / DAY_MS;
-/** Graph fields of stats.BroadcastStats; we assume Telegram sends every one async (the costliest case). */
-const BROADCAST_GRAPHS = [
-  'growthGraph',
-  'followersGraph',
-  'muteGraph',
-  'topHoursGraph',
-  'interactionsGraph',
-  'ivInteractionsGraph',
-  'viewsBySourceGraph',
-  'newFollowersBySourceGraph',
-  'languagesGraph',
-  'reactionsByEmotionGraph',
-  'storyInteractionsGraph',
-  'storyReactionsByEmotionGraph',
-] as const;
+/** Leases outlive many passes; see the Collector's options in run(). */
+const LEASE_TTL_MS = 30 * MINUTE_MS;
+/** Data quality is sampled this often in the measured window. */
+const SAMPLE_EVERY_MS = 10 * MINUTE_MS;
+/** Days of posts the freshness targets cover (their oldest band). */
+const POLLED_DAYS = maxPollAge(DEFAULT_COLLECTOR_SCHEDULE.freshness) / DAY_MS;
 /** Methods an account calls for itself, not per channel. */
 const PER_ACCOUNT_METHODS = new Set(['updates.GetState', 'users.GetUsers']);
-const IDS_PER_CALL = 100;
 
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -103,11 +111,13 @@ function envInt(name: string, fallback: number, min: number, max: number): numbe
 const CHANNELS = envInt('BENCH_MTPROTO_CHANNELS', 1000, 1, 100_000);
 const POSTS = envInt('BENCH_MTPROTO_POSTS', 50, 1, 10_000);
 const BUSY_POSTS_PER_DAY = envInt('BENCH_MTPROTO_BUSY_POSTS_PER_DAY', 50, 1, 10_000);
-const BUSY_CHANNELS = envInt('BENCH_MTPROTO_BUSY_CHANNELS', Math.min(CHANNELS, 100), 1, 100_000);
+const BUSY_CHANNELS = envInt('BENCH_MTPROTO_BUSY_CHANNELS', 400, 1, 100_000);
 const ACCOUNTS = envInt('BENCH_MTPROTO_ACCOUNTS', 1, 1, 100);
+const WARMUP_HOURS = envInt('BENCH_MTPROTO_WARMUP_HOURS', 7, 0, 168);
 const HOURS = envInt('BENCH_MTPROTO_HOURS', 2, 1, 168);
 const STATS_PERCENT = envInt('BENCH_MTPROTO_STATS_PERCENT', 10, 0, 100);
-const PRIME = envInt('BENCH_MTPROTO_PRIME', 1, 0, 1) === 1;
+/** Runs at a time, each in its own process (2: this machine's cores). */
+const PARALLEL = envInt('BENCH_MTPROTO_PARALLEL', 2, 1, 16);
 
 /** No budget at all: what the schedule asks for. */
 const UNLIMITED: RateLimits = { default: 1e12, total: 1e12, methods: {} };
@@ -201,172 +211,26 @@ function heapPop(h: number[]): void {
   }
 }
 
-// ---- the fake world -----------------------------------------------------------
-
-/** How a channel posts: evenly, `postsPerDay`, at its own phase. */
-interface Posting {
-  name: string;
-  describe: string;
-  postsPerDay: number;
-}
-
-/** A post that appeared during the run, and its push. */
-interface NewPost {
-  channelId: string;
-  postId: number;
-  dateMs: number;
-  update: Api.Updates;
-}
-
-interface WorldChannel {
-  fake: FakeChannel;
-  everyMs: number;
-  nextPostMs: number;
-}
-
-/** Channels with a posting history over the polled days, and posts arriving as time goes on. */
-class World {
-  readonly tg = new FakeTelegram();
-  readonly channels: WorldChannel[] = [];
-
-  constructor(opts: { channels: number; posting: Posting; statsShare: number; seed: number }) {
-    const rng = new Rng(opts.seed);
-    const rnd = () => rng.next();
-    // Start on a pass boundary, so periodic jobs fall on passes exactly (no window-edge drift).
-    this.tg.now = Math.floor(this.tg.now / (TICK_MS / 1000)) * (TICK_MS / 1000);
-    const now = this.tg.now * 1000;
-    const everyMs = DAY_MS / opts.posting.postsPerDay;
-    for (let i = 0; i < opts.channels; i++) {
-      const fake = this.tg.addChannel({
-        id: String(1_100_000_000 + i),
-        title: `Bench ${i}`,
-        members: 1000 + Math.floor(rnd() * 100_000),
-        canViewStats: rnd() < opts.statsShare,
-      });
-      if (fake.canViewStats) withAsyncGraphs(fake, now);
-      // Evenly spaced posts with a random phase, from the start of the polled window up to now.
-      let t = now - POLLED_DAYS * DAY_MS + rnd() * everyMs;
-      for (; t <= now; t += everyMs) fake.addPost({ date: Math.floor(t / 1000), text: 'post', views: 100 });
-      this.channels.push({ fake, everyMs, nextPostMs: t });
-    }
-  }
-
-  /** Posts what is due by `t`; returns them with the update Telegram would push for each. */
-  postUntil(t: number): NewPost[] {
-    const out: NewPost[] = [];
-    for (const ch of this.channels) {
-      for (; ch.nextPostMs <= t; ch.nextPostMs += ch.everyMs) {
-        const msg = ch.fake.addPost({ date: Math.floor(ch.nextPostMs / 1000), text: 'post', views: 100 });
-        const change = ch.fake.changes[ch.fake.changes.length - 1];
-        // Only this channel in `chats`: FakeTelegram.push would attach every channel of the world.
-        const update = new Api.Updates({
-          updates: [change.update],
-          users: [],
-          chats: [ch.fake.entity()],
-          date: this.tg.now,
-          seq: 0,
-        });
-        out.push({ channelId: ch.fake.id, postId: msg.id, dateMs: msg.date * 1000, update });
-      }
-    }
-    return out;
-  }
-
-  /** A post's date (ms), or null once the world has no such post. */
-  dateOf(channelId: string, postId: number): number | null {
-    const msg = this.tg.channels.get(channelId)?.posts.get(postId);
-    return msg ? msg.date * 1000 : null;
-  }
-}
-
-/** Every broadcast graph as an async token with a 30-day daily series behind it. */
-function withAsyncGraphs(ch: FakeChannel, now: number): void {
-  const days = Array.from({ length: 30 }, (_, i) => now - (30 - i) * DAY_MS);
-  for (const field of BROADCAST_GRAPHS) {
-    const token = `${ch.id}:${field}`;
-    ch.graphs.set(field, new Api.StatsGraphAsync({ token }));
-    ch.asyncGraphs.set(token, chartGraph(days, { y0: { name: 'Value', values: days.map((_, i) => 100 + i) } }));
-  }
-}
-
 // ---- measurements -----------------------------------------------------------
 
-/** Requests by method and by account. */
-class Tally {
-  readonly byMethod = new Map<string, number>();
-  readonly byAccount = new Map<string, number>();
-  total = 0;
-
-  add(requests: ReadonlyArray<{ className: string; account: string }>): void {
-    for (const r of requests) {
-      this.byMethod.set(r.className, (this.byMethod.get(r.className) ?? 0) + 1);
-      this.byAccount.set(r.account, (this.byAccount.get(r.account) ?? 0) + 1);
-      this.total++;
-    }
-  }
-
-  get(method: string): number {
-    return this.byMethod.get(method) ?? 0;
-  }
+/** Requests by method and by account (plain data: it crosses from a run's process as JSON). */
+interface Tally {
+  byMethod: Map<string, number>;
+  byAccount: Map<string, number>;
+  total: number;
 }
 
-/** How late each poll came against the schedule, and which posts are overdue. */
-class PollLedger {
-  /** Due time of each post's next poll, by `channel:post`. */
-  readonly #due = new Map<string, { dateMs: number; dueMs: number | null }>();
-  /** Lateness of each poll while recording (ms). */
-  readonly lateness: number[] = [];
-  recording = false;
-  polls = 0;
-  calls = 0;
+function tally(requests: ReadonlyArray<{ className: string; account: string }> = []): Tally {
+  const t: Tally = { byMethod: new Map(), byAccount: new Map(), total: 0 };
+  count(t, requests);
+  return t;
+}
 
-  constructor(private readonly tiers: readonly PollTier[]) {}
-
-  /** A post became known to the world at `at`: its first poll is due then. */
-  arrived(channelId: string, postId: number, dateMs: number, at: number): void {
-    this.#due.set(`${channelId}:${postId}`, { dateMs, dueMs: at });
-  }
-
-  /** The post was last polled at `last` (priming or a poll outside the window). */
-  polledAt(channelId: string, postId: number, dateMs: number, last: number): void {
-    this.#due.set(`${channelId}:${postId}`, { dateMs, dueMs: nextPollAt(last, dateMs, this.tiers) });
-  }
-
-  /** One counters call's snapshots. */
-  observe(
-    events: readonly RawEvent[],
-    readAt: number,
-    dateOf: (channelId: string, postId: number) => number | null,
-  ): void {
-    if (this.recording && events.length) this.calls++;
-    for (const e of events) {
-      if (e.kind !== 'post_counters') continue;
-      const key = `${e.channel_id}:${e.data.post_id}`;
-      const entry = this.#due.get(key);
-      const dateMs = entry?.dateMs ?? dateOf(e.channel_id, e.data.post_id);
-      if (dateMs === null) continue;
-      if (this.recording) {
-        this.polls++;
-        if (entry?.dueMs != null) this.lateness.push(Math.max(0, readAt - entry.dueMs));
-      }
-      this.#due.set(key, { dateMs, dueMs: nextPollAt(readAt, dateMs, this.tiers) });
-    }
-  }
-
-  /** Posts still within the polled age whose poll is late by more than one pass at `now`. */
-  backlog(now: number): { posts: number; oldestMs: number } {
-    let posts = 0;
-    let oldestMs = 0;
-    const maxAge = maxPollAge(this.tiers);
-    for (const { dateMs, dueMs } of this.#due.values()) {
-      if (dueMs === null || now - dateMs >= maxAge) continue;
-      const late = now - dueMs;
-      if (late > TICK_MS) {
-        posts++;
-        oldestMs = Math.max(oldestMs, late);
-      }
-    }
-    return { posts, oldestMs };
+function count(t: Tally, requests: ReadonlyArray<{ className: string; account: string }>): void {
+  for (const r of requests) {
+    t.byMethod.set(r.className, (t.byMethod.get(r.className) ?? 0) + 1);
+    t.byAccount.set(r.account, (t.byAccount.get(r.account) ?? 0) + 1);
+    t.total++;
   }
 }
 
@@ -419,14 +283,49 @@ function countingPool(pool: Pool): { pool: Pool; stats: { queries: number; trans
 
 // ---- one run ----------------------------------------------------------------
 
+/** A measured window of a run: its length and the account's budget in it. */
+interface WindowSpec {
+  name: string;
+  limits: RateLimits;
+  hours: number;
+}
+
 interface RunSpec {
   title: string;
   posting: Posting;
   channels: number;
   accounts: number;
-  limits: RateLimits;
-  hours: number;
+  /** The accounts are members of every channel (pushes), or of none (the periodic difference). */
+  joined: boolean;
+  /** The measured windows, one after the other; the first pass and the warm-up run under the first one's budget. */
+  windows: WindowSpec[];
   seed: number;
+}
+
+/** How the collector itself sees its posts at the end (what `tgpulse status` reports). */
+interface CollectorView {
+  channels: number;
+  /** Channels with every polled post within its allowance. */
+  freshChannels: number;
+  posts: number;
+  /** Polled posts past their allowance. */
+  late: number;
+  /** The worst staleness as a multiple of its allowance. */
+  worst: number;
+}
+
+interface WindowResult {
+  spec: WindowSpec;
+  steady: Tally;
+  wallMs: number;
+  /** Post counters read in the window (post_counters events). */
+  reads: number;
+  quality: Quality;
+  /** At the window's end. */
+  view: CollectorView;
+  /** Rate-limiter waits in the window. */
+  waits: number;
+  control: { queries: number; transactions: number; busyMs: number };
 }
 
 interface RunResult {
@@ -434,28 +333,30 @@ interface RunResult {
   firstPass: Tally;
   firstPassVirtualMs: number;
   firstPassWallMs: number;
-  steady: Tally;
-  steadyHours: number;
-  steadyWallMs: number;
-  ledger: PollLedger;
-  backlog: { posts: number; oldestMs: number };
-  trackedPosts: number;
-  control: { queries: number; transactions: number; busyMs: number };
+  warmupWallMs: number;
+  windows: WindowResult[];
   firstPassControl: { queries: number; transactions: number; busyMs: number };
+  warmupControl: { queries: number; transactions: number; busyMs: number };
   setupWallMs: number;
+  /** Over the whole run. */
   rateLimitedWaits: number;
   jobFailures: number;
   rssAfter: number;
+  peakRss: number;
 }
 
 /** Runs the real collector over a fresh world and control plane; see the file comment. */
 async function run(spec: RunSpec): Promise<RunResult> {
   const setupStart = performance.now();
+  const schedule: CollectorSchedule = DEFAULT_COLLECTOR_SCHEDULE;
   const world = new World({
     channels: spec.channels,
     posting: spec.posting,
     statsShare: STATS_PERCENT / 100,
     seed: spec.seed,
+    joined: spec.joined,
+    polledDays: POLLED_DAYS,
+    alignMs: TICK_MS,
   });
   const { tg } = world;
   const clock = new VirtualClock(tg.now * 1000, (now) => (tg.now = Math.floor(now / 1000)));
@@ -465,11 +366,13 @@ async function run(spec: RunSpec): Promise<RunResult> {
   const counted = countingPool(control.pool);
   const registry = new Registry();
   const metrics = new CollectorMetrics(registry);
-  const schedule: CollectorSchedule = DEFAULT_COLLECTOR_SCHEDULE;
-  const ledger = new PollLedger(schedule.pollTiers);
+  // The budget the sessions read at each call: the windows change it in place.
+  const limits: RateLimits = structuredClone(spec.windows[0].limits);
   const labels: string[] = [];
   const accounts: AccountSession[] = [];
   let activity = 0;
+  let recording = false;
+  let reads = 0;
   try {
     const key = randomBytes(32);
     for (let i = 0; i < spec.accounts; i++) {
@@ -487,7 +390,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
         new AccountSession({
           accountId: stored.id,
           client,
-          limits: spec.limits,
+          limits,
           log: silentLogger,
           clock: () => clock.now,
           sleep: clock.sleep,
@@ -510,16 +413,18 @@ async function run(spec: RunSpec): Promise<RunResult> {
       holder: `bench-${spec.seed}`,
       accounts,
       control: counted.pool,
-      emit: async (job, events, readAt) => {
+      emit: async (job, events) => {
         activity++;
-        if (job === 'counters') ledger.observe(events, readAt, (c, p) => world.dateOf(c, p));
+        world.noteReads(events);
+        if (recording && job === 'counters') reads += events.length;
       },
       deadLetter: async () => {
         activity++;
       },
       schedule,
-      // Longer than a pass, so leases never lapse between the passes of this 60 s tick.
-      leaseTtlMs: 3 * TICK_MS,
+      // Renewed every LEASE_TTL_MS / 3: leases never lapse, and the control plane does not renew
+      // a thousand leases every simulated minute (it dominated the bench's time; no Telegram request depends on it).
+      leaseTtlMs: LEASE_TTL_MS,
       channelsPerAccount: Math.ceil(spec.channels / spec.accounts),
       tickMs: TICK_MS,
       log: silentLogger,
@@ -551,11 +456,10 @@ async function run(spec: RunSpec): Promise<RunResult> {
       clock.moveTo(t);
     };
 
-    /** The world posts up to `t`; Telegram pushes each post to every account. */
+    /** The world posts and drifts up to `t`; Telegram pushes each new post to the accounts that are members. */
     const publish = (t: number): void => {
-      for (const post of world.postUntil(t)) {
-        ledger.arrived(post.channelId, post.postId, post.dateMs, t);
-        for (const label of labels) tg.push(label, post.update);
+      for (const post of world.advance(t)) {
+        for (const label of labels) if (post.channel.isMember(label)) tg.push(label, post.update);
       }
     };
 
@@ -575,59 +479,90 @@ async function run(spec: RunSpec): Promise<RunResult> {
       publish(nextTick);
       nextTick += TICK_MS;
     }
-    const firstPass = new Tally();
-    firstPass.add(tg.requests.splice(0));
+    const firstPass = tally(tg.requests.splice(0));
     const firstPassVirtualMs = clock.now - firstStart;
     const firstPassWallMs = performance.now() - firstWall;
     const firstPassControl = { ...counted.stats };
 
-    // The ledger learns every known post's schedule; priming moves the collector's poll times where a long run would have them.
-    const primeAt = Math.ceil((clock.now + 1) / TICK_MS) * TICK_MS;
-    for (const work of collector.works.values()) {
-      for (const p of work.posts.values()) {
-        if (PRIME) p.lastPolledMs = lastPollBy(p.dateMs, primeAt, schedule.pollTiers);
-        if (p.lastPolledMs !== null) ledger.polledAt(work.channel.channelId, p.postId, p.dateMs, p.lastPolledMs);
-      }
-    }
-
-    // Steady window: a pass every tick, new posts pushed before it.
-    await runUntil(primeAt);
-    tg.requests.splice(0);
-    const steady = new Tally();
-    const end = primeAt + spec.hours * HOUR_MS;
-    const steadyWall = performance.now();
-    ledger.recording = true;
-    for (let t = primeAt; t < end; t += TICK_MS) {
+    // Warm-up, unmeasured: a pass every tick, new posts pushed (or not) before it.
+    const warmStart = Math.ceil((clock.now + 1) / TICK_MS) * TICK_MS;
+    const windowStart = warmStart + WARMUP_HOURS * HOUR_MS;
+    const warmWall = performance.now();
+    for (let t = warmStart; t < windowStart; t += TICK_MS) {
       await runUntil(t);
-      steady.add(tg.requests.splice(0));
+      tg.requests.length = 0;
       publish(t);
       await collector.step();
     }
-    await runUntil(end);
-    steady.add(tg.requests.splice(0));
-    ledger.recording = false;
-    const steadyWallMs = performance.now() - steadyWall;
-    const backlog = ledger.backlog(end);
-    const trackedPosts = [...collector.works.values()].reduce((n, w) => n + w.posts.size, 0);
-    const rateLimitedWaits = clock.scheduled;
+    await runUntil(windowStart);
+    tg.requests.length = 0;
+    const warmupWallMs = performance.now() - warmWall;
+
+    const warmupControl = { ...counted.stats };
+
+    // The measured windows: the same passes, counted and sampled.
+    const windows: WindowResult[] = [];
+    let from = windowStart;
+    for (const w of spec.windows) {
+      Object.assign(limits, structuredClone(w.limits));
+      const book = new QualityBook(schedule.freshness);
+      const steady = tally();
+      const end = from + w.hours * HOUR_MS;
+      const wall = performance.now();
+      const waitsBefore = clock.scheduled;
+      const controlBefore = { ...counted.stats };
+      reads = 0;
+      recording = true;
+      for (let t = from; t < end; t += TICK_MS) {
+        await runUntil(t);
+        count(steady, tg.requests.splice(0));
+        if ((t - from) % SAMPLE_EVERY_MS === 0) book.sample(world, t);
+        publish(t);
+        await collector.step();
+      }
+      await runUntil(end);
+      count(steady, tg.requests.splice(0));
+      recording = false;
+      const view: CollectorView = { channels: 0, freshChannels: 0, posts: 0, late: 0, worst: 0 };
+      for (const work of collector.works.values()) {
+        const f = freshnessOf(work.posts.values(), work.curve, end, schedule.freshness);
+        view.channels++;
+        if (f.withinTarget === f.posts) view.freshChannels++;
+        view.posts += f.posts;
+        view.late += f.posts - f.withinTarget;
+        view.worst = Math.max(view.worst, f.worst);
+      }
+      windows.push({
+        spec: w,
+        steady,
+        wallMs: performance.now() - wall,
+        reads,
+        quality: book.result(world, from, end),
+        view,
+        waits: clock.scheduled - waitsBefore,
+        control: {
+          queries: counted.stats.queries - controlBefore.queries,
+          transactions: counted.stats.transactions - controlBefore.transactions,
+          busyMs: counted.stats.busyMs - controlBefore.busyMs,
+        },
+      });
+      from = end;
+    }
     const jobFailures = ((await metrics.jobFailures.get()).values ?? []).reduce((n, v) => n + v.value, 0);
     return {
       spec,
       firstPass,
       firstPassVirtualMs,
       firstPassWallMs,
-      steady,
-      steadyHours: spec.hours,
-      steadyWallMs,
-      ledger,
-      backlog,
-      trackedPosts,
-      control: counted.stats,
+      warmupWallMs,
+      windows,
       firstPassControl,
+      warmupControl,
       setupWallMs,
-      rateLimitedWaits,
+      rateLimitedWaits: clock.scheduled,
       jobFailures,
       rssAfter: process.memoryUsage().rss,
+      peakRss: 0,
     };
   } finally {
     // Jobs still waiting on the virtual clock are left unresolved; nothing else holds the process.
@@ -684,19 +619,22 @@ function capacity(
   return { channels: Math.floor(binding.channels), binding: binding.method, rows };
 }
 
-/** Demand per channel-hour by method, from a run: steady calls, plus the first pass's stats calls spread over the stats interval. */
+/**
+ * Demand per channel-hour by method, from a run's first window: its calls,
+ * plus the first pass's stats calls spread over the stats interval.
+ */
 function demandOf(
   r: RunResult,
   schedule: CollectorSchedule,
 ): { perChannel: Map<string, number>; perAccount: Map<string, number> } {
   const perChannel = new Map<string, number>();
   const perAccount = new Map<string, number>();
-  const hours = r.steadyHours;
-  for (const [method, n] of r.steady.byMethod) {
-    if (PER_ACCOUNT_METHODS.has(method)) perAccount.set(method, n / hours / r.spec.accounts);
-    else if (!method.startsWith('stats.')) perChannel.set(method, n / hours / r.spec.channels);
+  const w = r.windows[0];
+  for (const [method, n] of w.steady.byMethod) {
+    if (PER_ACCOUNT_METHODS.has(method)) perAccount.set(method, n / w.spec.hours / r.spec.accounts);
+    else if (!method.startsWith('stats.')) perChannel.set(method, n / w.spec.hours / r.spec.channels);
   }
-  // The steady window is shorter than the stats interval: one stats run per channel, as the first pass made, every statsEveryMs.
+  // The window is shorter than the stats interval: one stats run per channel, as the first pass made, every statsEveryMs.
   for (const [method, n] of r.firstPass.byMethod) {
     if (method.startsWith('stats.'))
       perChannel.set(method, (perChannel.get(method) ?? 0) + n / r.spec.channels / (schedule.statsEveryMs / HOUR_MS));
@@ -704,30 +642,36 @@ function demandOf(
   return { perChannel, perAccount };
 }
 
-/**
- * The schedule on paper: post polls per channel-hour from pollsOverLife, as
- * calls with perfect batching (100 ids a call, the issue's formula) and with
- * none (a call per post poll), plus the fixed jobs.
- */
-function analytic(
-  postsPerDay: number,
-  schedule: CollectorSchedule,
-  statsShare: number,
-): Array<[string, number, number]> {
-  const postPolls = (postsPerDay * pollsOverLife(schedule.pollTiers)) / 24;
-  const batched = postPolls / IDS_PER_CALL;
-  const statsRun = 1 + BROADCAST_GRAPHS.length + 2 * schedule.topPostsForStats;
-  return [
-    ['messages.GetMessagesViews', batched, postPolls],
-    ['messages.GetMessagesReactions', batched, postPolls],
-    ['updates.GetChannelDifference', HOUR_MS / schedule.differenceEveryMs, HOUR_MS / schedule.differenceEveryMs],
-    ['channels.GetFullChannel', HOUR_MS / schedule.membersEveryMs, HOUR_MS / schedule.membersEveryMs],
-    [
-      'stats.* (share × calls per run / interval)',
-      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR_MS),
-      (statsShare * statsRun) / (schedule.statsEveryMs / HOUR_MS),
-    ],
-  ];
+/** Post reads per channel-hour the freshness targets need on paper, what the e3d5b27 tiers read, and what was measured. */
+function printOnPaper(label: string, posting: Posting, schedule: CollectorSchedule, runs: RunResult[]): void {
+  let from = 0;
+  let perPost = 0;
+  for (const t of schedule.freshness) {
+    perPost += (t.maxAgeMs - from) / t.staleMs;
+    from = t.maxAgeMs;
+  }
+  const reads = (posting.postsPerDay * perPost) / 24;
+  const before = (posting.postsPerDay * E3D5B27_READ_AGES.length) / 24;
+  process.stdout.write(
+    `${label}: post reads on paper (${fmt(posting.postsPerDay, 2)} posts a day × reads per post over its ${POLLED_DAYS} days / 24)\n`,
+  );
+  line(
+    '  at the freshness targets, none stretched',
+    `${fmt(reads, 1)} reads per channel-h (${fmt(perPost)} per post); full calls of ${IDS_PER_CALL} ids would need ${fmt(reads / IDS_PER_CALL, 2)}`,
+  );
+  line(
+    '  e3d5b27 tiers',
+    `${fmt(before, 1)} reads per channel-h (${E3D5B27_READ_AGES.length} per post), each read in a getMessagesViews and a getMessagesReactions call`,
+  );
+  for (const r of runs) {
+    const w = r.windows[0];
+    const calls = w.steady.byMethod.get('channels.GetMessages') ?? 0;
+    const perCh = (n: number) => n / w.spec.hours / r.spec.channels;
+    line(
+      `  measured, ${r.spec.joined ? 'joined' : 'not joined'}`,
+      `${fmt(perCh(w.reads), 1)} reads per channel-h in ${fmt(perCh(calls), 2)} getMessages calls (${fmt(w.reads / Math.max(1, calls), 1)} ids per call)`,
+    );
+  }
 }
 
 // ---- printing -----------------------------------------------------------------
@@ -735,70 +679,132 @@ function analytic(
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const mins = (ms: number) => (ms < HOUR_MS ? `${fmt(ms / MINUTE_MS, 1)} min` : `${fmt(ms / HOUR_MS, 1)} h`);
+const pct = (x: number, digits = 1) => `${fmt(100 * x, digits)}%`;
 function line(label: string, value: string): void {
   process.stdout.write(`${label.padEnd(46)} ${value}\n`);
 }
 function heading(text: string): void {
   process.stdout.write(`\n== ${text} ==\n`);
 }
-function quantile(values: number[], q: number): number {
-  return values.length ? ss.quantile(values, q) : 0;
+const controlLine = (
+  c: { queries: number; transactions: number; busyMs: number },
+  channelHours: number,
+  wallMs: number,
+) =>
+  `${fmt(c.queries)} queries + ${fmt(c.transactions)} transactions (${fmt((c.queries + c.transactions) / channelHours, 1)} per channel-hour), in flight ${fmt(c.busyMs / 1000, 1)} s of ${fmt(wallMs / 1000, 1)} s wall`;
+
+function printQuality(q: Quality): void {
+  const postSamples = q.bands.reduce((n, b) => n + b.samples, 0);
+  process.stdout.write(
+    `data quality against the true counters: every ${SAMPLE_EVERY_MS / MINUTE_MS} min of the window (${q.samples} samples, ${fmt(postSamples)} post-samples)\n`,
+  );
+  const cols = (cells: string[]) =>
+    `  ${cells[0].padEnd(10)}${cells[1].padStart(8)}${cells[2].padStart(9)}${cells[3].padStart(22)}${cells[4].padStart(10)}${cells[5].padStart(9)}${cells[6].padStart(20)}${cells[7].padStart(22)}\n`;
+  process.stdout.write(
+    cols([
+      'age band',
+      'target',
+      'posts',
+      'staleness p50 / p95',
+      '≤ target',
+      `≤ ${FLAT_STRETCH}×`,
+      'views error p50/p95',
+      'e3d5b27 tiers p50/p95',
+    ]),
+  );
+  for (const b of q.bands) {
+    process.stdout.write(
+      cols([
+        b.label,
+        mins(b.targetMs),
+        fmt(b.samples / Math.max(1, q.samples)),
+        `${mins(b.staleness[0])} / ${mins(b.staleness[1])}`,
+        pct(b.withinTarget),
+        pct(b.withinFlat),
+        `${pct(b.error[0], 2)} / ${pct(b.error[1], 2)}`,
+        `${pct(b.before[0], 2)} / ${pct(b.before[1], 2)}`,
+      ]),
+    );
+  }
+  const d = q.discovery;
+  line(
+    'new posts: date -> first read (p50 / p95 / max)',
+    `${mins(d.p50)} / ${mins(d.p95)} / ${mins(d.max)} over ${fmt(d.read)} posts of the window; ${fmt(d.unread)} not read by its end`,
+  );
+  line(
+    'older posts never read (lost)',
+    `${fmt(q.neverRead)} (dated before the window, younger than ${POLLED_DAYS} days)`,
+  );
 }
 
-function printRun(r: RunResult, opts: { budget: boolean }): void {
+function printWindow(r: RunResult, w: WindowResult): void {
+  const { spec } = r;
+  const held = w.spec.limits !== UNLIMITED;
+  const hours = w.spec.hours;
+  process.stdout.write(
+    `-- ${w.spec.name}: ${hours} h window, ${fmt(w.wallMs / 1000, 1)} s wall (requests per hour per account; per channel-hour) --\n`,
+  );
+  const perHour = (n: number) => n / hours / spec.accounts;
+  for (const [m, n] of [...w.steady.byMethod].sort((a, b) => b[1] - a[1])) {
+    const limit = held ? `   (limit ${fmt(limitPerHour(w.spec.limits, m))}/h)` : '';
+    line(`  ${m}`, `${fmt(perHour(n)).padStart(9)} /h   ${fmt(n / hours / spec.channels, 2).padStart(7)}${limit}`);
+  }
+  const totalLimit = held ? `   (limit ${fmt(w.spec.limits.total * 60)}/h)` : '';
+  line(
+    '  total',
+    `${fmt(perHour(w.steady.total)).padStart(9)} /h   ${fmt(w.steady.total / hours / spec.channels, 2).padStart(7)}${totalLimit}`,
+  );
+  const calls = w.steady.byMethod.get('channels.GetMessages') ?? 0;
+  line(
+    'post reads in the window',
+    `${fmt(w.reads)} in ${fmt(calls)} channels.GetMessages calls (${fmt(w.reads / Math.max(1, calls), 1)} ids per call)`,
+  );
+  printQuality(w.quality);
+  const v = w.view;
+  line(
+    "the collector's own view at the end",
+    `${fmt(v.freshChannels)} of ${fmt(v.channels)} channels with every post within its allowance; ${fmt(v.late)} of ${fmt(v.posts)} posts past it (worst ${Number.isFinite(v.worst) ? `${fmt(v.worst, 2)}×` : 'a post never read'})`,
+  );
+  line('rate-limiter waits in the window', fmt(w.waits));
+  line('control plane in the window', controlLine(w.control, spec.channels * hours, w.wallMs));
+}
+
+function printRun(r: RunResult): void {
   const { spec } = r;
   heading(spec.title);
   line(
     'world',
-    `${fmt(spec.channels)} channels, ${spec.posting.describe}, ${spec.accounts} account(s), stats on ${STATS_PERCENT}%`,
+    `${fmt(spec.channels)} channels, ${spec.posting.describe}, ${spec.accounts} account(s) ${spec.joined ? 'joined to every channel' : 'joined to none'}, stats on ${STATS_PERCENT}%`,
   );
   line('setup (world, control plane, accounts, channels)', `${fmt(r.setupWallMs / 1000, 1)} s wall`);
   const fp = r.firstPass;
   line(
-    'first pass',
+    `first pass (${spec.windows[0].name})`,
     `${fmt(fp.total)} requests (${fmt(fp.total / spec.channels, 2)} per channel), ${mins(r.firstPassVirtualMs)} simulated, ${fmt(r.firstPassWallMs / 1000, 1)} s wall`,
   );
   for (const [m, n] of [...fp.byMethod].sort((a, b) => b[1] - a[1])) line(`  ${m}`, fmt(n));
-  const perHour = (n: number) => n / r.steadyHours / spec.accounts;
-  process.stdout.write(`steady state, ${r.steadyHours} h (requests per hour per account; per channel-hour)\n`);
-  for (const [m, n] of [...r.steady.byMethod].sort((a, b) => b[1] - a[1])) {
-    const limit = opts.budget ? `   (limit ${fmt(limitPerHour(spec.limits, m))}/h)` : '';
-    line(
-      `  ${m}`,
-      `${fmt(perHour(n)).padStart(9)} /h   ${fmt(n / r.steadyHours / spec.channels, 2).padStart(7)}${limit}`,
-    );
-  }
-  const totalLimit = opts.budget ? `   (limit ${fmt(spec.limits.total * 60)}/h)` : '';
-  line(
-    '  total',
-    `${fmt(perHour(r.steady.total)).padStart(9)} /h   ${fmt(r.steady.total / r.steadyHours / spec.channels, 2).padStart(7)}${totalLimit}`,
-  );
-  const lat = r.ledger.lateness;
-  line(
-    'post polls in the window',
-    `${fmt(r.ledger.polls)} post reads in ${fmt(r.ledger.calls)} getMessagesViews calls (${fmt(r.ledger.polls / Math.max(1, r.ledger.calls), 1)} ids per call)`,
-  );
-  line(
-    'poll lateness vs schedule (p50 / p95 / max)',
-    `${mins(quantile(lat, 0.5))} / ${mins(quantile(lat, 0.95))} / ${mins(lat.length ? Math.max(...lat) : 0)}   (${fmt((100 * lat.filter((l) => l <= TICK_MS).length) / Math.max(1, lat.length), 1)}% within one pass)`,
-  );
-  line(
-    'backlog at the end (polls late > 1 pass)',
-    `${fmt(r.backlog.posts)} of ${fmt(r.trackedPosts)} tracked posts; oldest ${mins(r.backlog.oldestMs)} overdue`,
-  );
-  line('rate-limiter waits / failed jobs', `${fmt(r.rateLimitedWaits)} / ${fmt(r.jobFailures)}`);
-  line('RSS after the run', `${fmt(r.rssAfter / 2 ** 20)} MiB`);
   const fc = r.firstPassControl;
   line(
-    'control plane (embedded PGlite), first pass',
-    `${fmt(fc.queries)} queries + ${fmt(fc.transactions)} transactions (${fmt((fc.queries + fc.transactions) / spec.channels, 1)} per channel), in flight ${fmt(fc.busyMs / 1000, 1)} s of ${fmt(r.firstPassWallMs / 1000, 1)} s wall`,
+    '  control plane (embedded PGlite)',
+    controlLine(fc, spec.channels, r.firstPassWallMs).replace('channel-hour', 'channel'),
   );
-  const sq = r.control.queries - fc.queries;
-  const st = r.control.transactions - fc.transactions;
+  line('warm-up (unmeasured)', `${WARMUP_HOURS} h simulated, ${fmt(r.warmupWallMs / 1000, 1)} s wall`);
+  const wc = r.warmupControl;
   line(
-    'control plane, after the first pass',
-    `${fmt(sq)} queries + ${fmt(st)} transactions (${fmt((sq + st) / spec.channels / r.steadyHours, 1)} per channel-hour), in flight ${fmt((r.control.busyMs - fc.busyMs) / 1000, 1)} s of ${fmt(r.steadyWallMs / 1000, 1)} s wall`,
+    '  control plane',
+    controlLine(
+      {
+        queries: wc.queries - fc.queries,
+        transactions: wc.transactions - fc.transactions,
+        busyMs: wc.busyMs - fc.busyMs,
+      },
+      spec.channels * WARMUP_HOURS,
+      r.warmupWallMs,
+    ),
   );
+  for (const w of r.windows) printWindow(r, w);
+  line('rate-limiter waits (whole run) / failed jobs', `${fmt(r.rateLimitedWaits)} / ${fmt(r.jobFailures)}`);
+  line('RSS after the run / peak', `${fmt(r.rssAfter / 2 ** 20)} / ${fmt(r.peakRss / 2 ** 20)} MiB`);
 }
 
 function printCapacity(label: string, r: RunResult, schedule: CollectorSchedule): Capacity {
@@ -813,83 +819,155 @@ function printCapacity(label: string, r: RunResult, schedule: CollectorSchedule)
     );
   }
   line(`  per-account calls`, [...perAccount].map(([m, n]) => `${m} ${fmt(n, 1)}/h`).join(', ') || 'none');
-  line(`  => channels one account keeps fresh`, `${fmt(cap.channels)} (bound by ${cap.binding})`);
+  line(`  => channels one account serves`, `${fmt(cap.channels)} (bound by ${cap.binding})`);
   return cap;
-}
-
-function printAnalytic(label: string, posting: Posting, schedule: CollectorSchedule, measured: RunResult): void {
-  const rows = analytic(posting.postsPerDay, schedule, STATS_PERCENT / 100);
-  const postPolls = (posting.postsPerDay * pollsOverLife(schedule.pollTiers)) / 24;
-  process.stdout.write(
-    `${label}: analytic cross-check (pollsOverLife ${fmt(pollsOverLife(schedule.pollTiers), 1)} polls per post × ${fmt(posting.postsPerDay, 2)} posts/day = ${fmt(postPolls, 1)} post polls per channel-hour)\n`,
-  );
-  const { perChannel } = demandOf(measured, schedule);
-  for (const [method, batched, unbatched] of rows) {
-    const m = method.startsWith('stats.')
-      ? [...perChannel].filter(([k]) => k.startsWith('stats.')).reduce((a, [, v]) => a + v, 0)
-      : (perChannel.get(method) ?? 0);
-    line(
-      `  ${method}`,
-      `${fmt(batched, 2).padStart(7)} .. ${fmt(unbatched, 2).padStart(7)} per channel-h on paper, measured ${fmt(m, 2)}`,
-    );
-  }
-  const lowViews = rows[0][1];
-  const fixed = rows.slice(2).reduce((a, r) => a + r[1], 0);
-  const views = perChannel.get('messages.GetMessagesViews') ?? 0;
-  line(
-    '  channels per account on paper',
-    `${fmt(Math.floor(limitPerHour(DEFAULT_RATE_LIMITS, 'messages.GetMessagesViews') / Math.max(lowViews, 1e-9)))} with 100 ids a call; ` +
-      `${fmt(Math.floor(limitPerHour(DEFAULT_RATE_LIMITS, 'messages.GetMessagesViews') / postPolls))} with one id a call; total-bound ${fmt(Math.floor((DEFAULT_RATE_LIMITS.total * 60) / (2 * lowViews + fixed)))} at best`,
-  );
-  line(
-    '  measured ids per views call',
-    `${fmt(postPolls / Math.max(views, 1e-9), 1)} (post polls per channel-h / measured views calls per channel-h)`,
-  );
 }
 
 function printAssumptions(): void {
   const l = DEFAULT_RATE_LIMITS;
+  const s = DEFAULT_COLLECTOR_SCHEDULE;
   const methods = Object.entries(l.methods)
     .map(([m, n]) => `${m} ${n}`)
     .join(', ');
+  const targets = s.freshness.map((t) => `${mins(t.staleMs)} < ${mins(t.maxAgeMs)}`).join(', ');
+  const tiers = E3D5B27_TIERS.map((t) => `${mins(t.everyMs)} < ${mins(t.maxAgeMs)}`).join(', ');
+  const n = s.nets;
   process.stdout.write(`
 Assumptions
   - Telegram publishes no request limits for user (MTProto) accounts. Its error reference only says that
     FLOOD_WAIT_X (420) means "wait X seconds" once a method was called too often; the thresholds are
     undocumented, vary by method and account, and are learnt from FLOOD_WAITs in practice. Heavy
-    messages.getHistory and messages.getMessagesViews use, and bursts of contacts.resolveUsername, are the
-    calls collectors commonly report FLOOD_WAITs on.
+    messages.getHistory and counter reads, and bursts of contacts.resolveUsername, are the calls collectors
+    commonly report FLOOD_WAITs on.
   - So the budget is ours: DEFAULT_RATE_LIMITS (ingest/mtproto/account.ts) holds each account to
     ${l.default}/min per method, ${l.total}/min over all methods, and less for heavy or sensitive calls (${methods}).
     That is one call every 2 s per method and one every 0.5 s overall: a pace a person's client reaches while
     scrolling, well below what triggers waits in practice, leaving headroom for pushes and retries.
-    "Keeps fresh" means the demand per hour fits every one of these limits.
-  - Posting: evenly spaced posts, a random phase per channel; new posts are pushed to the account (Telegram
-    pushes channel posts to members). Counters are read with messages.getMessagesViews + getMessagesReactions
-    (100 ids a call, one channel per call), the schedule being DEFAULT_COLLECTOR_SCHEDULE (poll tiers
-    5 min < 1 h, 15 min < 6 h, 30 min < 1 d, 2 h < 3 d, 6 h < 7 d; members and difference every 15 min,
-    stats every 6 h, keep-alive every 15 min per account).
+    "Serves" means the demand per hour fits every one of these limits.
+  - Schedule: DEFAULT_COLLECTOR_SCHEDULE. Counters have freshness targets by post age (${targets};
+    older posts are not read); a post whose views flattened (expected growth over its target < ${pct(FLAT_GROWTH, 0)}) may go
+    up to ${FLAT_STRETCH}× its target. When any post of a channel is due, one channels.getMessages call reads it, filled up
+    to ${IDS_PER_CALL} ids with the posts closest to due: views, forwards, replies and reactions in one call.
+  - Safety nets adapt: member snapshots (channels.getFullChannel) are spaced by how fast the member count moves
+    (${mins(n.membersFloorMs)} .. ${mins(n.membersCeilingMs)}); a joined channel gets no periodic updates.getChannelDifference (pushes, and a pts
+    check in a member snapshot at least every ${mins(n.confirmMs)}, replace it); a channel not joined gets one from ${mins(n.differenceFloorMs)},
+    growing ×1.5 while empty up to ${mins(n.differenceCeilingMs)}. Stats every ${mins(s.statsEveryMs)}, keep-alive every ${mins(s.keepAliveEveryMs)} per account.
+  - Membership: joined = the account is a member of every channel and Telegram pushes each new post to it;
+    not joined (the default: joining is off, and an account may be a member of ~500 channels at most) = nothing
+    is pushed. Joined runs above ~500 channels on one account are what-ifs.
+  - Truth: each channel has V∞ = members × reach (reach uniform ${TRUTH.reach[0]}–${TRUTH.reach[1]}) and τ uniform ${TRUTH.tauHours[0]}–${TRUTH.tauHours[1]} h;
+    each post views(age) = V∞ × m × (1 − exp(−age/τ)) with m = exp(N(0, ${TRUTH.postSigma})), forwards ${pct(TRUTH.forwardsShare, 0)} and one reaction
+    emoji ${pct(TRUTH.reactionShare, 0)} of views. getMessages and getChannelDifference answer the true counters at the time of the
+    call; a pushed post carries those of its posting (0 views); getHistory those of the world's start (the first
+    pass reads it). Members drift by ~${pct(TRUTH.membersDriftPerHour, 2)}/h of the count per channel (a random sign and size).
+  - Fidelity traded for time: channels.getMessages is answered from the fake's world without its serialization
+    round trip, and a channel difference lists only its own channel in \`chats\` (the fake lists every channel:
+    O(channels²)); leases are renewed every ${mins(LEASE_TTL_MS / 3)} rather than every pass. No Telegram request depends on these.
+  - Runs: each world (profile × membership) runs its first pass and warm-up without a budget, then a ${HOURS} h window
+    without a budget (its demand: requests per channel-hour, capacity), then ${HOURS} h held to DEFAULT_RATE_LIMITS (one account
+    serving that many channels). Check runs at the computed capacity are held to DEFAULT_RATE_LIMITS from the start.
+  - Data quality: every ${SAMPLE_EVERY_MS / MINUTE_MS} min of a window, every post younger than ${POLLED_DAYS} days: staleness = now − its last
+    read (a post_counters event, or the counters of a post event), its age while never read; error = (true views −
+    views held) / true views (a post never read holds 0). Beside it the fixed poll tiers of commit e3d5b27
+    (${tiers}), each post read exactly on schedule from its date, on the same curves.
   - Official stats: ${STATS_PERCENT}% of channels; every one of the ${BROADCAST_GRAPHS.length} broadcast graphs comes async (one
     stats.loadAsyncGraph each), the costliest case, plus stats.getMessageStats and getMessagePublicForwards
-    for the ${DEFAULT_COLLECTOR_SCHEDULE.topPostsForStats} top recent posts.
-  - The steady window (${HOURS} h) is shorter than the stats interval (6 h): stats are counted from the first
-    pass, which runs each stats channel once, spread over 6 h.${
-      PRIME
-        ? `
-  - The first pass polls every post at once; a collector that has run for a week has its posts' polls spread
-    over their intervals. Before the window each post's last poll is set where its schedule puts it
-    (BENCH_MTPROTO_PRIME=0 measures the window right after the first pass instead).`
-        : ''
-    }
-  - The world's history covers the ${POLLED_DAYS} polled days; backfill (${DEFAULT_COLLECTOR_SCHEDULE.backfillDays} days by default) of an older channel
+    for the ${s.topPostsForStats} top recent posts. A window (${HOURS} h) is shorter than the stats interval: stats are counted from
+    the first pass, which runs each stats channel once, spread over ${mins(s.statsEveryMs)}.
+  - The first pass reads every post at once; ${WARMUP_HOURS} h of unmeasured passes follow, so every post was read at least
+    twice and the ${mins(s.freshness[s.freshness.length - 1].staleMs)} band has cycled before the first window.
+  - The world's history covers the ${POLLED_DAYS} polled days; backfill (${s.backfillDays} days by default) of an older channel
     reads one getHistory page per 100 posts more in its first passes.
 `);
+}
+
+// ---- runs in child processes ------------------------------------------------------
+
+/** Maps survive JSON as tagged entry lists. */
+const toJson = (_key: string, value: unknown) => {
+  if (value instanceof Map) return { $map: [...value] };
+  if (value === UNLIMITED) return { $unlimited: true };
+  if (typeof value === 'number' && !Number.isFinite(value)) return { $number: String(value) };
+  return value;
+};
+const fromJson = (_key: string, value: unknown) => {
+  if (value && typeof value === 'object' && '$map' in value) return new Map(value.$map as Array<[unknown, unknown]>);
+  if (value && typeof value === 'object' && '$unlimited' in value) return UNLIMITED;
+  if (value && typeof value === 'object' && '$number' in value) return Number(value.$number);
+  return value;
+};
+
+/** Live child processes, for the peak RSS of the whole bench. */
+const children = new Set<number>();
+
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Runs one world in a child process (this file, with BENCH_MTPROTO_RUN set):
+ * runs share nothing, and a 2-core machine runs two at once.
+ */
+function inChild(spec: RunSpec): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    // A run dies with the bench (pdeathsig), also when the bench fails on another run or is killed.
+    const [cmd, ...prefix] = [...dieWithParent(), process.execPath];
+    const child = spawn(cmd, [...prefix, ...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_MTPROTO_RUN: JSON.stringify(spec, toJson) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (child.pid !== undefined) children.add(child.pid);
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (child.pid !== undefined) children.delete(child.pid);
+      if (code === 0) resolve(JSON.parse(out, fromJson) as RunResult);
+      else reject(new Error(`run "${spec.title}" ended with ${signal ?? `exit code ${code}`}`));
+    });
+  });
+}
+
+/** Runs `specs`, `PARALLEL` at a time, longest first; results in the order given. */
+async function runAll(specs: RunSpec[]): Promise<RunResult[]> {
+  const cost = (s: RunSpec) => s.channels * s.posting.postsPerDay ** 0.6 * (s.joined ? 1 : 1.1);
+  const order = specs.map((_, i) => i).sort((a, b) => cost(specs[b]) - cost(specs[a]));
+  const out: RunResult[] = new Array(specs.length);
+  const worker = async () => {
+    for (let i = order.shift(); i !== undefined; i = order.shift()) out[i] = await inChild(specs[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, specs.length) }, worker));
+  return out;
+}
+
+/** The child's side: one run, its result as JSON on stdout. */
+async function runOne(json: string): Promise<void> {
+  let peakRss = 0;
+  const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  const result = await run(JSON.parse(json, fromJson) as RunSpec);
+  clearInterval(timer);
+  result.peakRss = Math.max(peakRss, result.rssAfter);
+  process.stdout.write(JSON.stringify(result, toJson));
+  // Jobs left waiting on the virtual clock hold nothing, but say so plainly.
+  process.exit(0);
 }
 
 async function main(): Promise<void> {
   const wallStart = performance.now();
   let peakRss = 0;
-  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  const rssTimer = setInterval(() => {
+    let sum = process.memoryUsage().rss;
+    for (const pid of children) sum += rssOf(pid);
+    peakRss = Math.max(peakRss, sum);
+  }, 200);
   const schedule = DEFAULT_COLLECTOR_SCHEDULE;
   const regular: Posting = {
     name: 'regular',
@@ -899,81 +977,79 @@ async function main(): Promise<void> {
   const busy: Posting = {
     name: 'busy',
     postsPerDay: BUSY_POSTS_PER_DAY,
-    describe: `${BUSY_POSTS_PER_DAY} posts a day (${BUSY_POSTS_PER_DAY} in the last 24 h, ${BUSY_POSTS_PER_DAY * POLLED_DAYS} in the polled ${POLLED_DAYS} days)`,
+    describe: `${BUSY_POSTS_PER_DAY} posts a day (${BUSY_POSTS_PER_DAY * POLLED_DAYS} in the polled ${POLLED_DAYS} days)`,
   };
   process.stdout.write(
-    `tgpulse bench:mtproto: ${fmt(CHANNELS)} channels, ${ACCOUNTS} account(s), ${HOURS} simulated hours after the first pass, a pass every ${TICK_MS / 1000} s, node ${process.version}\n`,
+    `tgpulse bench:mtproto: ${fmt(CHANNELS)} regular and ${fmt(BUSY_CHANNELS)} busy channels, ${ACCOUNTS} account(s), ` +
+      `${WARMUP_HOURS} h warm-up then ${HOURS} h measured without a budget and ${HOURS} h held to DEFAULT_RATE_LIMITS, ` +
+      `a pass every ${TICK_MS / 1000} s, ${PARALLEL} runs at a time, node ${process.version}\n`,
   );
   printAssumptions();
 
-  const demand = await run({
-    title: `regular, no budget (demand): ${regular.describe}`,
-    posting: regular,
-    channels: CHANNELS,
+  const membership = (joined: boolean) => (joined ? 'joined' : 'not joined');
+  const demandThenHeld: WindowSpec[] = [
+    { name: 'no budget (demand)', limits: UNLIMITED, hours: HOURS },
+    { name: 'then held to DEFAULT_RATE_LIMITS', limits: DEFAULT_RATE_LIMITS, hours: HOURS },
+  ];
+  const world = (posting: Posting, channels: number, joined: boolean, seed: number): RunSpec => ({
+    title: `${posting.name}, ${membership(joined)}, ${fmt(channels)} channels: ${posting.describe}`,
+    posting,
+    channels,
     accounts: ACCOUNTS,
-    limits: UNLIMITED,
-    hours: HOURS,
-    seed: 1,
+    joined,
+    windows: demandThenHeld,
+    seed,
   });
-  printRun(demand, { budget: false });
-  const busyDemand = await run({
-    title: `busy, no budget (demand): ${busy.describe}`,
-    posting: busy,
-    channels: BUSY_CHANNELS,
-    accounts: ACCOUNTS,
-    limits: UNLIMITED,
-    hours: HOURS,
-    seed: 2,
-  });
-  printRun(busyDemand, { budget: false });
-  if (BUSY_CHANNELS !== CHANNELS) {
-    process.stdout.write(
-      `  note: busy case on ${fmt(BUSY_CHANNELS)} channels, not ${fmt(CHANNELS)}: the fake world holds every post as gramjs TL objects (~4 KB each with its pts change),\n` +
-        `  so ${fmt(CHANNELS * BUSY_POSTS_PER_DAY * POLLED_DAYS)} posts would take ~${fmt((CHANNELS * BUSY_POSTS_PER_DAY * POLLED_DAYS * 4) / 1024 / 1024, 1)} GB. Per-channel demand does not depend on the count\n` +
-        `  when there is no budget (channels share nothing but the account); BENCH_MTPROTO_BUSY_CHANNELS=${CHANNELS} runs it in full.\n`,
+  // The same seed for joined and not joined: the same channels and curves.
+  const [regularJoined, regularAlone, busyJoined, busyAlone] = await runAll([
+    world(regular, CHANNELS, true, 1),
+    world(regular, CHANNELS, false, 1),
+    world(busy, BUSY_CHANNELS, true, 2),
+    world(busy, BUSY_CHANNELS, false, 2),
+  ]);
+  for (const r of [regularJoined, regularAlone, busyJoined, busyAlone]) printRun(r);
+  process.stdout.write(
+    `\n  note: busy case on ${fmt(BUSY_CHANNELS)} channels: the fake world holds every post as gramjs TL objects (~4 KB each with its pts change),\n` +
+      `  ${fmt(BUSY_CHANNELS * BUSY_POSTS_PER_DAY * POLLED_DAYS)} posts here. Per-channel demand does not depend on the count when there is no budget\n` +
+      `  (channels share nothing but the account); BENCH_MTPROTO_BUSY_CHANNELS sets it.\n`,
+  );
+
+  heading('capacity: channels one account serves (from the windows without a budget)');
+  printCapacity('regular, joined', regularJoined, schedule);
+  const capRegular = printCapacity('regular, not joined', regularAlone, schedule);
+  printOnPaper('regular', regular, schedule, [regularJoined, regularAlone]);
+  printCapacity('busy, joined', busyJoined, schedule);
+  const capBusy = printCapacity('busy, not joined', busyAlone, schedule);
+  printOnPaper('busy', busy, schedule, [busyJoined, busyAlone]);
+
+  const checks = (
+    [
+      [capRegular, regular, 3],
+      [capBusy, busy, 4],
+    ] as const
+  )
+    .filter(([cap]) => cap.channels >= 1)
+    .map(
+      ([cap, posting, seed]): RunSpec => ({
+        title: `check: ${posting.name}, not joined, at the computed capacity, ${fmt(cap.channels)} channels on one account held to DEFAULT_RATE_LIMITS from the start`,
+        posting,
+        channels: cap.channels,
+        accounts: 1,
+        joined: false,
+        windows: [{ name: 'held to DEFAULT_RATE_LIMITS', limits: DEFAULT_RATE_LIMITS, hours: HOURS }],
+        seed,
+      }),
     );
-  }
-
-  heading('capacity: channels one account keeps fresh');
-  const capRegular = printCapacity('regular', demand, schedule);
-  printAnalytic('regular', regular, schedule, demand);
-  const capBusy = printCapacity('busy', busyDemand, schedule);
-  printAnalytic('busy', busy, schedule, busyDemand);
-
-  const starved = await run({
-    title: `regular, ${fmt(CHANNELS)} channels on ${ACCOUNTS} account(s) held to DEFAULT_RATE_LIMITS`,
-    posting: regular,
-    channels: CHANNELS,
-    accounts: ACCOUNTS,
-    limits: DEFAULT_RATE_LIMITS,
-    hours: HOURS,
-    seed: 1,
-  });
-  printRun(starved, { budget: true });
-  for (const [cap, posting, seed] of [
-    [capRegular, regular, 3],
-    [capBusy, busy, 4],
-  ] as const) {
-    if (cap.channels < 1) continue;
-    const check = await run({
-      title: `check: ${posting.name} at the computed capacity, ${fmt(cap.channels)} channels on one account held to DEFAULT_RATE_LIMITS`,
-      posting,
-      channels: cap.channels,
-      accounts: 1,
-      limits: DEFAULT_RATE_LIMITS,
-      hours: HOURS,
-      seed,
-    });
-    printRun(check, { budget: true });
-  }
+  for (const r of await runAll(checks)) printRun(r);
 
   clearInterval(rssTimer);
   heading('the bench itself');
   line('wall time', `${fmt((performance.now() - wallStart) / 1000, 1)} s`);
-  line('peak RSS', `${fmt(peakRss / 2 ** 20)} MiB`);
+  line('peak RSS (this process and its runs together)', `${fmt(peakRss / 2 ** 20)} MiB`);
 }
 
-main().catch((err) => {
+const child = process.env.BENCH_MTPROTO_RUN;
+(child ? runOne(child) : main()).catch((err) => {
   process.stderr.write(`bench:mtproto failed: ${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

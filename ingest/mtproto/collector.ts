@@ -190,6 +190,7 @@ export class Collector {
       this.works.set(id, {
         channel,
         accountId,
+        since: now,
         posts: new Map(),
         curve: newChannelCurve(),
         next: { stats: now, difference: now },
@@ -267,6 +268,9 @@ export class Collector {
     const ctx = this.#context(work);
     const s = this.#opts.schedule;
     const now = this.#clock();
+    // No update state yet (a channel never collected): take Telegram's pts before reading history, so a
+    // post published between the history read and the first snapshot is fetched by the difference.
+    if (work.pts === null) await snapshotMembers(ctx, work);
     // Telegram pushes nothing of a channel the account has not joined: the difference is how its posts arrive.
     // Until a pts is known (the member snapshot below reads it) there is nothing to take a difference from.
     if (work.pts !== null && work.joined === false && now >= work.next.difference) {

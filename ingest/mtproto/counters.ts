@@ -21,7 +21,6 @@ export async function pollCounters(ctx: JobContext, work: ChannelWork): Promise<
   let published = 0;
   for (const ids of chunk(picked, IDS_PER_CALL)) {
     if (ctx.signal?.aborted) break;
-    const readAt = ctx.clock();
     const answer = await ctx.account.call(
       new Api.channels.GetMessages({
         channel: inputChannel(work.channel),
@@ -33,6 +32,8 @@ export async function pollCounters(ctx: JobContext, work: ChannelWork): Promise<
     if (!('messages' in answer))
       throw new Error(`channels.getMessages answered ${answer.className} for channel ${work.channel.channelId}`);
     const { messages } = answer;
+    // Read when Telegram answered, not when the call started: it may have waited on the rate limit.
+    const readAt = ctx.clock();
     const obs = { channelId: work.channel.channelId, observedAt: readAt };
     const events = messages.flatMap((m) => {
       const e = countersFromMessage(m, obs);

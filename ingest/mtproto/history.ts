@@ -14,6 +14,7 @@ import { Api } from 'telegram';
 import type { PostEvent } from '../../streams/contract/index.ts';
 import { saveBackfillCursor, saveLastPostId } from '../../control/index.ts';
 import { postEvent } from './parse.ts';
+import { firstRead } from './live-updates.ts';
 import { maxPollAge } from './schedule.ts';
 import { inputPeer, trackPost, type ChannelWork, type JobContext } from './work.ts';
 import { DAY_MS } from '../../common/index.ts';
@@ -43,7 +44,6 @@ interface Page {
 /** Reads and publishes one page below `offsetId` (0 = from the newest), keeping posts not older than `untilMs`. */
 async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, untilMs: number): Promise<Page> {
   const ch = work.channel;
-  const readAt = ctx.clock();
   const answer = await ctx.account.call(
     new Api.messages.GetHistory({
       peer: inputPeer(ch),
@@ -57,6 +57,8 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
     }),
     { signal: ctx.signal },
   );
+  // Read when Telegram answered, not when the call started: it may have waited on the rate limit.
+  const readAt = ctx.clock();
   const messages = 'messages' in answer ? answer.messages : [];
   const page: Page = { events: [], lowest: offsetId, end: messages.length < PAGE, reachedMs: null };
   const pollAge = maxPollAge(ctx.schedule.freshness);
@@ -71,8 +73,7 @@ async function readPage(ctx: JobContext, work: ChannelWork, offsetId: number, un
     const event = postEvent(msg, { channelId: ch.channelId, observedAt: readAt });
     if (!event) continue;
     page.events.push(event);
-    // Not a first read: the post event is the same on every read, so JetStream may drop a repeat (see live-updates.ts).
-    if (readAt - dateMs < pollAge) trackPost(work, msg.id, dateMs);
+    if (readAt - dateMs < pollAge) trackPost(work, msg.id, dateMs, firstRead(work, msg, dateMs, readAt));
     page.reachedMs = Math.min(page.reachedMs ?? dateMs, dateMs);
   }
   // A page without a lower id than the cursor would loop forever: treat it as the end.

@@ -107,7 +107,6 @@ export async function recoverDifference(
   let recovered = 0;
   for (let page = 0; page < 100; page++) {
     if (ctx.signal?.aborted) break;
-    const readAt = ctx.clock();
     const diff = await ctx.account.call(
       new Api.updates.GetChannelDifference({
         channel,
@@ -118,6 +117,8 @@ export async function recoverDifference(
       }),
       { signal: ctx.signal },
     );
+    // Read when Telegram answered, not when the call started: it may have waited on the rate limit.
+    const readAt = ctx.clock();
     if (diff instanceof Api.updates.ChannelDifferenceEmpty) {
       await advancePts(ctx, work, diff.pts);
       work.ptsConfirmedAt = readAt;
@@ -171,19 +172,31 @@ function eventsOf(
   return out;
 }
 
-/**
- * The post event of a message, tracking the post for polling. Only a pushed
- * new post's counters count as its first read: a post event's id is the same
- * whenever it is read again (a difference or history read after a restart),
- * so JetStream may drop the repeat as a duplicate, and counters counted as
- * read would then never reach the pipeline. Those posts are polled at once.
- */
+/** The post event of a message, tracking the post for polling (see {@link firstRead}). */
 function postOf(ctx: JobContext, work: ChannelWork, msg: Api.TypeMessage, readAt: number, pushed = false): RawEvent[] {
   const event = postEvent(msg, { channelId: work.channel.channelId, observedAt: readAt });
   if (!event) return [];
   if (readAt - event.data.date < maxPollAge(ctx.schedule.freshness))
-    trackPost(work, event.data.post_id, event.data.date, pushed ? seenCounters(msg, readAt) : undefined);
+    trackPost(work, event.data.post_id, event.data.date, firstRead(work, msg, event.data.date, readAt, pushed));
   return [event];
+}
+
+/**
+ * Whether the counters a post event carries count as the post's first read.
+ * A post event's id is the same whenever the post is read again (a history
+ * read or a difference after a restart), so JetStream may drop the repeat as
+ * a duplicate, and counters counted as read would never reach the pipeline:
+ * such posts are polled at once instead. A pushed new post, or one dated
+ * after this process took the lease, cannot have been read before.
+ */
+export function firstRead(
+  work: ChannelWork,
+  msg: Api.TypeMessage,
+  dateMs: number,
+  readAt: number,
+  pushed = false,
+): { at: number; views: number } | undefined {
+  return pushed || dateMs >= work.since ? seenCounters(msg, readAt) : undefined;
 }
 
 function markDue(work: ChannelWork, postId: number): void {

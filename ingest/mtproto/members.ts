@@ -20,10 +20,11 @@ import { inputChannel, type ChannelWork, type JobContext } from './work.ts';
 
 export async function snapshotMembers(ctx: JobContext, work: ChannelWork): Promise<void> {
   const ch = work.channel;
-  const readAt = ctx.clock();
   const full = await ctx.account.call(new Api.channels.GetFullChannel({ channel: inputChannel(ch) }), {
     signal: ctx.signal,
   });
+  // Read when Telegram answered, not when the call started: it may have waited on the rate limit.
+  const readAt = ctx.clock();
   const event = membersEvent(full, { channelId: ch.channelId, observedAt: readAt });
   if (event) await ctx.emit('members', [event], readAt);
   work.members = nextMembersTrack(

@@ -33,13 +33,14 @@ export async function collectOfficialStats(ctx: JobContext, work: ChannelWork): 
   const onMigrate = (dcId: number) => {
     run.statsDc = dcId;
   };
-  const readAt = ctx.clock();
-  const obs: Observation = { channelId: ch.channelId, observedAt: readAt };
   const stats = await ctx.account.call(new Api.stats.GetBroadcastStats({ channel, dark: false }), {
     dcId: run.statsDc ?? undefined,
     signal: ctx.signal,
     onMigrate,
   });
+  // Read when Telegram answered, not when the call started: it may have waited on the rate limit.
+  const readAt = ctx.clock();
+  const obs: Observation = { channelId: ch.channelId, observedAt: readAt };
   if (run.statsDc !== ch.statsDc) {
     ctx.log.info(
       { channel: ch.channelId, statsDc: run.statsDc },

@@ -37,6 +37,8 @@ export interface ChannelWork {
   /** The registry row as last read or written. */
   channel: TrackedChannel;
   accountId: string;
+  /** When this process took the lease: no earlier holder can have read a post dated after it. */
+  since: number;
   /** Posts whose counters are polled, by post id. */
   posts: Map<number, PolledPost>;
   /** The channel's usual view growth by post age, learnt from its posts. */
