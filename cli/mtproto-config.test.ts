@@ -29,7 +29,7 @@ describe('the MTProto collectors are configured from TGPULSE_* variables', () =>
       topPostsForStats: 3,
     });
     expect(m.leaseTtlMs).toBe(60_000);
-    expect(m.channelsPerAccount).toBe(250);
+    expect(m.channelsPerAccount).toBe(1000);
     expect(m.rateLimits.default).toBe(30);
     expect(m.join).toEqual({ enabled: false, maxPerAccount: 450, everyMs: 180_000 });
   });
