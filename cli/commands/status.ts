@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { listAccounts } from '../../control/index.ts';
 import { createLogger } from '../../observability/index.ts';
@@ -12,16 +13,19 @@ export const statusCommand: Command = {
     if (values.format !== 'text' && values.format !== 'json') throw new Error('--format expects text or json');
     const status = readStatus(config);
     // The collectors report their accounts' work to the control plane; a status without it still prints.
-    try {
-      const control = await openControlFor(config, createLogger('silent'));
+    const embeddedAbsent = config.control.driver === 'embedded' && !status.running && !existsSync(config.control.path);
+    if (embeddedAbsent) status.collectors = 'no control plane yet (nothing has run on this data folder)';
+    else
       try {
-        status.collectors = collectorStatus(await listAccounts(control.pool));
-      } finally {
-        await control.close();
+        const control = await openControlFor(config, createLogger('silent'));
+        try {
+          status.collectors = collectorStatus(await listAccounts(control.pool));
+        } finally {
+          await control.close();
+        }
+      } catch (err) {
+        status.collectors = `control plane not readable: ${err instanceof Error ? err.message : String(err)}`;
       }
-    } catch (err) {
-      status.collectors = `control plane not readable: ${err instanceof Error ? err.message : String(err)}`;
-    }
     process.stdout.write(values.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
     return 0;
   },
