@@ -473,22 +473,7 @@ function quickAnswers(tg: FakeTelegram, beforeDifference: (channelId: string, pt
       const ch = all.get(r.channel.channelId.toString());
       if (ch && !ch.unavailable && r.channel.accessHash.toString() === ch.accessHash) {
         tg.requests.push({ className: r.className, dcId, account, request: r });
-        const messages = r.id.map((ref) => {
-          const id = ref instanceof Api.InputMessageID ? ref.id : 0;
-          const m = ch.posts.get(id);
-          if (!m) return new Api.MessageEmpty({ id });
-          return tg.countersAt ? ch.withCounters(m, tg.countersAt(ch.id, m, tg.now)) : m;
-        });
-        state.resolve(
-          new Api.messages.ChannelMessages({
-            pts: ch.pts,
-            count: messages.length,
-            messages,
-            topics: [],
-            chats: [ch.entity()],
-            users: [],
-          }),
-        );
+        state.resolve(tg.messagesOf(ch, r.id));
         return;
       }
     }

@@ -10,10 +10,11 @@
 import type { Pool } from 'pg';
 import { MAX_STALE_REPORTED, type AccountLoad } from './mtproto-accounts.ts';
 import { ControlError } from './errors.ts';
+import { checkInteger } from './validate.ts';
 
-function checkNowMs(name: string, value: number): Date {
-  if (!Number.isInteger(value) || value < 0) throw new ControlError(name, `expected epoch milliseconds, got ${value}`);
-  return new Date(value);
+/** Epoch ms as a Date for timestamptz. */
+function checkNowMs(field: string, value: unknown): Date {
+  return new Date(checkInteger(field, value, 0, Number.MAX_SAFE_INTEGER));
 }
 
 /** Records that `accountId` is a member of `channelId` (`joinedByUs`: tgpulse joined it). */
@@ -57,12 +58,8 @@ export async function recordAccountLoad(pool: Pool, accountId: string, load: Acc
   const { budgetUsed, channelsHeld, channelsFresh, staleChannels, at } = load;
   if (!Number.isFinite(budgetUsed) || budgetUsed < 0)
     throw new ControlError('budgetUsed', `expected a share ≥ 0, got ${budgetUsed}`);
-  for (const [name, n] of [
-    ['channelsHeld', channelsHeld],
-    ['channelsFresh', channelsFresh],
-  ] as const) {
-    if (!Number.isInteger(n) || n < 0) throw new ControlError(name, `expected a count ≥ 0, got ${n}`);
-  }
+  checkInteger('channelsHeld', channelsHeld, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('channelsFresh', channelsFresh, 0, channelsHeld);
   if (!Array.isArray(staleChannels) || staleChannels.some((c) => typeof c !== 'string'))
     throw new ControlError('staleChannels', 'expected a list of channel ids');
   await pool.query(

@@ -79,12 +79,14 @@ export class Collector {
   #lastKeepAlive = new Map<string, number>();
   /** When each account last tried a join. */
   #lastJoin = new Map<string, number>();
+  readonly #join: JoinPolicy;
   #signal: AbortSignal | undefined;
 
   constructor(opts: CollectorOptions) {
     this.#opts = opts;
     this.holder = opts.holder ?? `collector-${randomBytes(4).toString('hex')}`;
     this.#clock = opts.clock ?? Date.now;
+    this.#join = opts.join ?? DEFAULT_JOIN_POLICY;
     for (const a of opts.accounts) {
       this.#accounts.set(a.accountId, a);
       a.onUpdate((update) => this.onUpdate(a.accountId, update));
@@ -284,7 +286,7 @@ export class Collector {
     }
     if (!work.channel.backfillDone) await backfillStep(ctx, work, this.#opts.onBackfillProgress);
     if (now >= membersDueAt(work.members, work.joined, work.ptsConfirmedAt, s.nets)) await snapshotMembers(ctx, work);
-    const join = this.#opts.join ?? DEFAULT_JOIN_POLICY;
+    const join = this.#join;
     if (join.enabled && work.joined === false && !work.joinTried) {
       const last = this.#lastJoin.get(work.accountId) ?? Number.NEGATIVE_INFINITY;
       if (now - last >= join.everyMs) {

@@ -449,6 +449,28 @@ export class FakeTelegram {
     _handleUpdate(client, wire as unknown as Api.TypeUpdate);
   }
 
+  /**
+   * What channels.getMessages answers for `ids` of `ch`: each post with its
+   * current counters (see {@link countersAt}), an empty message for an id
+   * without a post.
+   */
+  messagesOf(ch: FakeChannel, ids: readonly Api.TypeInputMessage[]): Api.messages.ChannelMessages {
+    const messages = ids.map((ref) => {
+      const id = ref instanceof Api.InputMessageID ? ref.id : 0;
+      const m = ch.posts.get(id);
+      if (!m) return new Api.MessageEmpty({ id });
+      return this.countersAt ? ch.withCounters(m, this.countersAt(ch.id, m, this.now)) : m;
+    });
+    return new Api.messages.ChannelMessages({
+      pts: ch.pts,
+      count: messages.length,
+      messages,
+      topics: [],
+      chats: [ch.entity()],
+      users: [],
+    });
+  }
+
   /** Answers one request; called by the fake senders. */
   answer(state: SenderState, dcId: number, account: string): void {
     const { request } = state;
@@ -603,22 +625,8 @@ export class FakeTelegram {
       });
     }
     if (request instanceof Api.channels.GetMessages) {
-      const ch = this.#channelOf(request.channel);
       if (request.id.length > 100) throw new RpcRefusal('LIMIT_INVALID', 400);
-      const messages = request.id.map((ref) => {
-        const id = ref instanceof Api.InputMessageID ? ref.id : 0;
-        const m = ch.posts.get(id);
-        if (!m) return new Api.MessageEmpty({ id });
-        return this.countersAt ? ch.withCounters(m, this.countersAt(ch.id, m, this.now)) : m;
-      });
-      return new Api.messages.ChannelMessages({
-        pts: ch.pts,
-        count: messages.length,
-        messages,
-        topics: [],
-        chats: [ch.entity()],
-        users: [],
-      });
+      return this.messagesOf(this.#channelOf(request.channel), request.id);
     }
     if (request instanceof Api.channels.JoinChannel) {
       const ch = this.#channelOf(request.channel);
