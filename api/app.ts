@@ -32,11 +32,17 @@ import { apiMetrics, requestMetrics } from './plugins/metrics.ts';
 import { rateLimit } from './plugins/rate-limit.ts';
 import { requestTracing } from './plugins/tracing.ts';
 import { urlLimit } from './plugins/url-limit.ts';
+import { registerBotEventRoutes } from './routes/bot-events.ts';
 import { registerChannelRoutes } from './routes/channels.ts';
 import { registerChartRoutes } from './routes/charts.ts';
+import { registerForecastRoutes } from './routes/forecast.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
+import { registerRankingRoutes } from './routes/rankings.ts';
 import { registerShareRoutes } from './routes/share.ts';
+import { registerWebRoutes } from './routes/web.ts';
+import { registerWebAppRoutes } from './routes/webapp-session.ts';
 import { Meta } from './schemas.ts';
+import { WebFiles } from './web-files.ts';
 
 /** How long a channel's freshness is reused; its `data_updated_at` may be this much behind. */
 const FRESHNESS_TTL_MS = 2000;
@@ -52,6 +58,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ...deps,
     now: deps.now ?? Date.now,
     freshness: (channelId) => freshness.get(channelId),
+    web: new WebFiles(deps.config.webRoot),
   };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -73,7 +80,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(requestMetrics, { metrics });
   await app.register(urlLimit, { maxLength: MAX_URL_LENGTH });
   await app.register(cors, { origins: config.corsOrigins });
-  await app.register(authentication, { control: deps.control, log: deps.log, now: ctx.now });
+  await app.register(authentication, {
+    control: deps.control,
+    shareSecret: deps.shareSecret,
+    log: deps.log,
+    now: ctx.now,
+  });
   await app.register(accessLog, { log: deps.log });
   await app.register(rateLimit, { ratePerMinute: config.ratePerMinute, now: ctx.now });
   await app.register(decimalNumbers);
@@ -101,7 +113,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerOpsRoutes(api, ctx);
   registerChannelRoutes(api, ctx);
   registerChartRoutes(api, ctx);
+  registerBotEventRoutes(api, ctx);
+  registerForecastRoutes(api, ctx);
   registerShareRoutes(api, ctx);
+  registerRankingRoutes(api, ctx);
+  registerWebRoutes(api, ctx);
+  registerWebAppRoutes(api, ctx);
   for (const register of deps.routes ?? []) register(app);
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());

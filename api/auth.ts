@@ -18,7 +18,7 @@ import type { Logger } from '../observability/index.ts';
 import { Memo } from './memo.ts';
 import { ApiError } from './errors.ts';
 
-/** The key a request presents, or null when it presents none. */
+/** The key a request presents (an API key, or a Mini App session token: see webapp/), or null when it presents none. */
 export function presentedKey(headers: Record<string, string | string[] | undefined>): string | null {
   const auth = headers.authorization;
   if (typeof auth === 'string') {

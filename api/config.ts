@@ -10,4 +10,14 @@ export interface ApiConfig {
   maxRangeDays: number;
   /** Origins allowed by CORS; empty = CORS off. */
   corsOrigins: string[];
+  /**
+   * Absolute path of the built web app (`dist-web/`, see scripts/build-web.sh), served at `/`.
+   * Absent or not built yet: `/` answers 503 saying how to build it.
+   */
+  webRoot?: string;
+  /**
+   * Telegram Mini App sign-in (`POST /v1/webapp/session`): the bot token that signs initData
+   * (null or absent: the route answers 503) and the oldest initData accepted, in seconds.
+   */
+  webApp?: { botToken: string | null; maxAgeSeconds: number };
 }

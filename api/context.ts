@@ -12,7 +12,9 @@ import type { Registry } from 'prom-client';
 import type { Warehouse } from '../clickhouse/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { ChannelFreshness } from '../read/index.ts';
+import type { RawEvent } from '../streams/contract/index.ts';
 import type { ApiConfig } from './config.ts';
+import type { WebFiles } from './web-files.ts';
 
 /** What the API reads and how it is configured. */
 export interface ApiDeps {
@@ -28,6 +30,13 @@ export interface ApiDeps {
   now?: () => number;
   /** More routes on the same server, e.g. the bot's webhook. */
   routes?: Array<(app: FastifyInstance) => void>;
+  /**
+   * Publishes raw events to TG_RAW, resolving once the stream acked every one
+   * and rejecting otherwise: where `POST /v1/events` sends what it accepts.
+   * The API does not import the streams; the role that starts it (cli/)
+   * hands it this. Absent, that route answers 503.
+   */
+  publish?: (events: readonly RawEvent[]) => Promise<void>;
 }
 
 /** The API's Fastify instance: routes take the types of their params, query, body and answers from their schemas. */
@@ -47,4 +56,6 @@ export interface RouteContext extends ApiDeps {
    * every analytics answer needs it (see read/freshness-board.ts).
    */
   freshness(channelId: string): Promise<ChannelFreshness | null>;
+  /** The built web app (`config.webRoot`), served at `/` and by share links. */
+  web: WebFiles;
 }

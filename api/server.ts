@@ -9,6 +9,7 @@ import { type ControlPlane, shareSecret, type ControlConfig } from '../control/i
 import type { Logger } from '../observability/index.ts';
 import { buildApi } from './app.ts';
 import type { ApiConfig } from './config.ts';
+import type { ApiDeps } from './context.ts';
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -27,6 +28,8 @@ export async function startApiServer(opts: {
   registry: Registry;
   now?: () => number;
   routes?: Array<(app: FastifyInstance) => void>;
+  /** Where `POST /v1/events` publishes (see `ApiDeps.publish`). */
+  publish?: ApiDeps['publish'];
 }): Promise<ApiServer> {
   const secret = await shareSecret(opts.control.pool, opts.controlConfig.shareSecret);
   const app = await buildApi({
@@ -38,6 +41,7 @@ export async function startApiServer(opts: {
     registry: opts.registry,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.routes ? { routes: opts.routes } : {}),
+    ...(opts.publish ? { publish: opts.publish } : {}),
   });
   try {
     await app.listen({ host: opts.config.host, port: opts.config.port });

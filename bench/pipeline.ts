@@ -40,6 +40,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { startTestNats, tempDir, type TestNats } from '../test/support/nats.ts';
 import { startPipeline, type TestPipeline } from '../test/support/pipeline.ts';
+import { ensureCliBuilt } from '../test/support/cli.ts';
 import { killRole, spawnRole, stopRole, warningSummary, type RoleProcess } from '../test/support/roles.ts';
 import { readRunningWarehouse } from '../clickhouse/local-server/server.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
@@ -320,6 +321,8 @@ async function endToEnd(s: Stage, w: Workload): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  // The workers run the compiled CLI, as `./tgpulse` does.
+  ensureCliBuilt();
   process.stdout.write(
     `tgpulse bench: ${CHANNELS} channels, ${HOURS} simulated hours, ${PARTITIONS} partitions, node ${process.version}\n`,
   );

@@ -18,13 +18,17 @@ import { bestTimeCommand } from './commands/best-time.ts';
 import { COMMANDS } from './commands/catalog.ts';
 import { runChannelCommand, typedChannelCommand, type ChannelCommand } from './commands/channel-command.ts';
 import { exportCommand } from './commands/export.ts';
+import { forecastCommand } from './commands/forecast.ts';
 import { grantCommand, revokeCommand, verifyCommand } from './commands/grants.ts';
 import { growthCommand } from './commands/growth.ts';
 import { overviewCommand } from './commands/overview.ts';
 import { postCommand } from './commands/post.ts';
 import { shareCommand } from './commands/share.ts';
+import { dashboardCommand } from './commands/dashboard.ts';
 import { channelsCommand, helpCommand, startCommand, unknownCommand } from './commands/start.ts';
 import { topCommand } from './commands/top.ts';
+import { trackCommand } from './commands/track.ts';
+import { digestCommand } from './commands/digest.ts';
 import type { BotConfig } from './config.ts';
 import type { BotContext, BotServices } from './context.ts';
 import { parseChoice, type ChoiceCommand } from './keyboards.ts';
@@ -57,6 +61,7 @@ export const CHANNEL_COMMANDS: Record<ChoiceCommand, ChannelCommand> = {
   besttime: bestTimeCommand,
   export: exportCommand,
   share: shareCommand,
+  forecast: forecastCommand,
 };
 
 const APOLOGY = 'Sorry, something went wrong on my side. Please try again in a minute.';
@@ -117,11 +122,14 @@ export function createBot(deps: BotDeps): Bot<BotContext> {
   guarded.command('start', startCommand(s));
   guarded.command('help', helpCommand);
   guarded.command('channels', channelsCommand(s));
+  guarded.command('dashboard', dashboardCommand(s));
   guarded.command('post', postCommand(s));
   guarded.command('alerts', alertsCommand(s));
   guarded.command('verify', verifyCommand(s));
   guarded.command('grant', grantCommand(s));
   guarded.command('revoke', revokeCommand(s));
+  guarded.command('track', trackCommand(s));
+  guarded.command('digest', digestCommand(s));
   guarded.on('callback_query:data', pressedButton(s));
   guarded.on('message:text', async (ctx) => {
     if (isCommandForUs(ctx)) return unknownCommand(ctx);

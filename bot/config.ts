@@ -14,4 +14,6 @@ export interface BotConfig {
   publicApiUrl: string;
   /** Messages per second the notifier sends at most, across chats (Telegram allows ~30). */
   maxSendsPerSecond: number;
+  /** Channels one user may add with /track (TGPULSE_BOT_TRACK_LIMIT); default 5. */
+  trackLimit?: number;
 }

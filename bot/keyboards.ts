@@ -17,6 +17,7 @@ export const CHOICE_CODES = {
   besttime: 'bt',
   export: 'ex',
   share: 'sh',
+  forecast: 'fc',
 } as const;
 /** A command a button can run. */
 export type ChoiceCommand = keyof typeof CHOICE_CODES;

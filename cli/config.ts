@@ -7,15 +7,18 @@
  * need only the core (core-config.ts) do not import it.
  */
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { DAY_MS } from '../common/index.ts';
 import { defaultStreamsConfig, type StreamsConfig } from '../streams/index.ts';
 import { defaultSinkConfig, type SinkConfig } from '../sinks/index.ts';
 import { defaultProcessorConfig, type ProcessorConfig } from '../processors/operators/index.ts';
+import { DEFAULT_RETENTION, MAX_RETENTION_DAYS, type RetentionConfig } from '../clickhouse/index.ts';
 import type { ApiConfig } from '../api/index.ts';
 import type { BotConfig } from '../bot/index.ts';
 import { DEFAULT_MTPROTO_CONFIG, freshnessUpTo, parseFreshness, type MtprotoConfig } from '../ingest/mtproto/index.ts';
 import { parseSessionKey, checkProxy, redactProxy } from '../control/index.ts';
 import { type CoreConfig, ConfigError, type Env, int, loadCoreConfig, oneOf, str } from './core-config.ts';
+import { PROJECT_ROOT } from './project-root.ts';
 
 export { ConfigError } from './core-config.ts';
 
@@ -32,6 +35,8 @@ export interface TgpulseConfig extends CoreConfig {
   /** A stopping process exits at most this long after the first SIGTERM or SIGINT (ms). */
   stopDeadlineMs: number;
   sink: SinkConfig;
+  /** Days the raw and derived warehouse tables keep a row after writing it (0 = forever). */
+  retention: RetentionConfig;
   http: { host: string; port: number };
   api: ApiConfig;
   bot: BotConfig;
@@ -100,6 +105,12 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
     meaning: 'server driver: cluster name for Replicated/Distributed DDL',
   },
   {
+    name: 'TGPULSE_CLICKHOUSE_BACKUP_DISK',
+    default: '(empty)',
+    meaning:
+      'server driver: the backup disk (`<backups><allowed_disk>` in the server config) `tgpulse backup` writes the warehouse archive to; the local server backs up into the backup folder itself',
+  },
+  {
     name: 'TGPULSE_ALLOWED_LATENESS_S',
     default: '600',
     meaning: 'Event-time lateness a window waits for before it is final',
@@ -133,6 +144,32 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
     name: 'TGPULSE_SINK_MAX_DELIVERIES',
     default: '20',
     meaning: 'Sink: a message delivered this often is dead-lettered (poison protection)',
+  },
+  {
+    name: 'TGPULSE_RETENTION_RAW_DAYS',
+    default: String(DEFAULT_RETENTION.rawSnapshotsDays),
+    meaning:
+      'Warehouse: days raw counter, member and statistics snapshots are kept after they were written (0 = forever; see Retention)',
+  },
+  {
+    name: 'TGPULSE_RETENTION_POSTS_DAYS',
+    default: String(DEFAULT_RETENTION.rawPostsDays),
+    meaning: 'Warehouse: days raw posts and post deletions are kept (0 = forever)',
+  },
+  {
+    name: 'TGPULSE_RETENTION_BOT_EVENTS_DAYS',
+    default: String(DEFAULT_RETENTION.botEventsDays),
+    meaning: 'Warehouse: days raw bot events are kept (0 = forever)',
+  },
+  {
+    name: 'TGPULSE_RETENTION_DERIVED_DAYS',
+    default: String(DEFAULT_RETENTION.derivedDays),
+    meaning: 'Warehouse: days derived rows (post deltas, windows, trends, anomaly events) are kept (0 = forever)',
+  },
+  {
+    name: 'TGPULSE_RETENTION_DEAD_LETTERS_DAYS',
+    default: String(DEFAULT_RETENTION.deadLettersDays),
+    meaning: 'Warehouse: days dead letters are kept (0 = forever)',
   },
   {
     name: 'TGPULSE_HTTP_HOST',
@@ -196,12 +233,22 @@ export const CONFIG_VARIABLES: Array<{ name: string; default: string; meaning: s
   {
     name: 'TGPULSE_PUBLIC_API_URL',
     default: 'http://127.0.0.1:8080',
-    meaning: 'Public base URL of the REST API, used in share links the bot sends',
+    meaning: 'Public base URL of the REST API, used in share links and the /dashboard Mini App button the bot sends',
+  },
+  {
+    name: 'TGPULSE_WEBAPP_MAX_AGE_SECONDS',
+    default: '3600',
+    meaning: 'Mini App sign-in: oldest Telegram initData accepted, in seconds (60..86400)',
   },
   {
     name: 'TGPULSE_BOT_MAX_SENDS_PER_S',
     default: '25',
     meaning: 'Notifier: messages per second at most across chats (Telegram allows about 30)',
+  },
+  {
+    name: 'TGPULSE_BOT_TRACK_LIMIT',
+    default: '5',
+    meaning: 'Bot: channels one user may add with /track (pending and tracked; failed ones do not count)',
   },
   {
     name: 'TGPULSE_TG_API_ID',
@@ -337,6 +384,7 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
       ackWaitMs: int(env, 'TGPULSE_SINK_ACK_WAIT_S', defaultSinkConfig.ackWaitMs / 1000, 1, 3600) * 1000,
       maxDeliveries: int(env, 'TGPULSE_SINK_MAX_DELIVERIES', defaultSinkConfig.maxDeliveries, 2, 1_000_000),
     },
+    retention: retentionConfig(env),
     http: { host: str(env, 'TGPULSE_HTTP_HOST', '127.0.0.1'), port: int(env, 'TGPULSE_HTTP_PORT', 9464, 0, 65535) },
     bot: botConfig(env),
     mtproto: mtprotoConfig(env),
@@ -350,7 +398,26 @@ export function loadConfig(env: Env = process.env): TgpulseConfig {
         .split(',')
         .map((o) => o.trim())
         .filter((o) => o.length > 0),
+      // Built by scripts/build-web.sh (bootstrap runs it); served at `/`.
+      webRoot: fileURLToPath(new URL('dist-web', PROJECT_ROOT)),
+      // The bot's token signs the initData Telegram gives the Mini App (validated in botConfig).
+      webApp: {
+        botToken: str(env, 'TGPULSE_BOT_TOKEN', '') || null,
+        maxAgeSeconds: int(env, 'TGPULSE_WEBAPP_MAX_AGE_SECONDS', 3600, 60, 86_400),
+      },
     },
+  };
+}
+
+function retentionConfig(env: Env): RetentionConfig {
+  const d = DEFAULT_RETENTION;
+  const days = (name: string, def: number) => int(env, name, def, 0, MAX_RETENTION_DAYS);
+  return {
+    rawSnapshotsDays: days('TGPULSE_RETENTION_RAW_DAYS', d.rawSnapshotsDays),
+    rawPostsDays: days('TGPULSE_RETENTION_POSTS_DAYS', d.rawPostsDays),
+    botEventsDays: days('TGPULSE_RETENTION_BOT_EVENTS_DAYS', d.botEventsDays),
+    derivedDays: days('TGPULSE_RETENTION_DERIVED_DAYS', d.derivedDays),
+    deadLettersDays: days('TGPULSE_RETENTION_DEAD_LETTERS_DAYS', d.deadLettersDays),
   };
 }
 
@@ -386,6 +453,7 @@ function botConfig(env: Env): BotConfig {
     webhookSecret: webhookSecret === '' ? null : webhookSecret,
     publicApiUrl: publicApiUrl.replace(/\/+$/, ''),
     maxSendsPerSecond: int(env, 'TGPULSE_BOT_MAX_SENDS_PER_S', 25, 1, 30),
+    trackLimit: int(env, 'TGPULSE_BOT_TRACK_LIMIT', 5, 0, 1000),
   };
 }
 

@@ -21,6 +21,7 @@ import {
   migrate,
   renderTargetFor,
   createDatabaseIfMissing,
+  applyRetention,
 } from '../clickhouse/index.ts';
 import { LocalWarehouse, LocalWarehouseError, readRunningWarehouse } from '../clickhouse/local-server/index.ts';
 import { sleep, withRetry } from '../common/index.ts';
@@ -90,12 +91,16 @@ export class Context {
   }
 }
 
+/** A NATS connection with JetStream, before any stream or bucket is ensured. */
+export type NatsConnectionContext = Omit<NatsContext, 'kv'>;
+
 /**
- * Connects to NATS and ensures the topology. With `TGPULSE_NATS_URL` set that
- * server is used; otherwise the data folder's private nats-server, started
- * (and owned by this process) when none runs yet.
+ * Connects to NATS and checks it has JetStream, creating nothing (what
+ * `tgpulse restore` needs: the streams it restores must not exist yet). With
+ * `TGPULSE_NATS_URL` set that server is used; otherwise the data folder's
+ * private nats-server, started (and owned by this process) when none runs yet.
  */
-export async function openNats(ctx: Context, opts: { name: string }): Promise<NatsContext> {
+export async function connectJetStream(ctx: Context, opts: { name: string }): Promise<NatsConnectionContext> {
   const cfg = ctx.config;
   let url = cfg.streams.natsUrl;
   let local: LocalNats | null = null;
@@ -110,8 +115,29 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
     }
   }
   const nc = await connectNats(url, opts.name, ctx.log);
-  // A frozen or restarting server at start is waited out like one later on.
-  const retry = {
+  if (local) ctx.stopping.adoptChild('nats-server', local.process);
+  ctx.onClose(local ? 'the NATS connection and the private nats-server' : 'the NATS connection', async () => {
+    await nc.drain().catch(() => nc.close());
+    await local?.stop();
+  });
+  // A JetStream check that times out is retried (the server may be frozen); one nobody answers means no JetStream.
+  const jsm = await withRetry(() => jetstreamManager(nc), {
+    attempts: Infinity,
+    baseMs: 100,
+    maxMs: 5_000,
+    isFatal: (err) => !isNatsTimeout(err),
+    onRetry: natsSetupRetry(ctx, url).onRetry,
+  }).catch((err) => {
+    throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, {
+      cause: err,
+    });
+  });
+  return { url, nc, js: jetstream(nc), jsm, local };
+}
+
+/** Retries of NATS calls while setting up: a frozen or restarting server at start is waited out like one later on. */
+function natsSetupRetry(ctx: Context, url: string) {
+  return {
     onRetry: reportRetry(
       ctx.metrics,
       ctx.log,
@@ -120,27 +146,16 @@ export async function openNats(ctx: Context, opts: { name: string }): Promise<Na
       { url },
     ),
   };
-  // A JetStream check that times out is retried (the server may be frozen); one nobody answers means no JetStream.
-  const jsm = await withRetry(() => jetstreamManager(nc), {
-    attempts: Infinity,
-    baseMs: 100,
-    maxMs: 5_000,
-    isFatal: (err) => !isNatsTimeout(err),
-    onRetry: retry.onRetry,
-  }).catch((err) => {
-    throw new Error(`NATS at ${url} has no JetStream: start nats-server with -js (${(err as Error).message})`, {
-      cause: err,
-    });
-  });
-  await retryNats(() => ensureStreams(jsm, cfg.streams), retry);
-  const kv = await retryNats(() => openCheckpointBucket(nc, cfg.streams), retry);
-  const nats: NatsContext = { url, nc, js: jetstream(nc), jsm, kv, local };
+}
+
+/** Connects to NATS (see {@link connectJetStream}) and ensures the streams and the checkpoint bucket. */
+export async function openNats(ctx: Context, opts: { name: string }): Promise<NatsContext> {
+  const conn = await connectJetStream(ctx, opts);
+  const retry = natsSetupRetry(ctx, conn.url);
+  await retryNats(() => ensureStreams(conn.jsm, ctx.config.streams), retry);
+  const kv = await retryNats(() => openCheckpointBucket(conn.nc, ctx.config.streams), retry);
+  const nats: NatsContext = { ...conn, kv };
   ctx.nats = nats;
-  if (local) ctx.stopping.adoptChild('nats-server', local.process);
-  ctx.onClose(local ? 'the NATS connection and the private nats-server' : 'the NATS connection', async () => {
-    await nc.drain().catch(() => nc.close());
-    await local?.stop();
-  });
   return nats;
 }
 
@@ -172,7 +187,10 @@ export async function ensureLocalWarehouse(ctx: Context): Promise<void> {
   }
 }
 
-/** Opens the warehouse (starting the local server when needed) and applies pending migrations. */
+/**
+ * Opens the warehouse (starting the local server when needed), applies pending migrations,
+ * then the configured retention (TGPULSE_RETENTION_*) where a table's TTL differs from it.
+ */
 export async function openWarehouseMigrated(ctx: Context): Promise<Warehouse> {
   const cfg = ctx.config.warehouse;
   if (cfg.driver === 'local') await ensureLocalWarehouse(ctx);
@@ -180,8 +198,15 @@ export async function openWarehouseMigrated(ctx: Context): Promise<Warehouse> {
   const wh = await openWarehouse(cfg);
   ctx.warehouse = wh;
   ctx.onClose('the warehouse connection', () => wh.close());
-  const result = await migrate(wh, { target: renderTargetFor(ctx.config.warehouse) });
+  const target = renderTargetFor(ctx.config.warehouse);
+  const result = await migrate(wh, { target });
   if (result.applied.length) ctx.log.info({ applied: result.applied.map((m) => m.name) }, 'migrations applied');
+  const changes = await applyRetention(wh, ctx.config.retention, { target });
+  if (changes.length)
+    ctx.log.info(
+      { retention: ctx.config.retention, changed: changes.map((c) => `${c.table}: ${c.kind}`) },
+      'warehouse retention applied',
+    );
   return wh;
 }
 

@@ -94,6 +94,9 @@ function warehouseConfig(env: Env, dataDir: string): WarehouseConfig {
   if (driver === 'server' && !/^https?:\/\//.test(url))
     throw new ConfigError('TGPULSE_CLICKHOUSE_URL', 'an http(s) URL', url);
   const cluster = str(env, 'TGPULSE_CLICKHOUSE_CLUSTER', '');
+  const backupDisk = str(env, 'TGPULSE_CLICKHOUSE_BACKUP_DISK', '');
+  if (backupDisk !== '' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(backupDisk))
+    throw new ConfigError('TGPULSE_CLICKHOUSE_BACKUP_DISK', 'a disk name from the server configuration', backupDisk);
   const database = str(env, 'TGPULSE_CLICKHOUSE_DATABASE', 'tgpulse');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database))
     throw new ConfigError('TGPULSE_CLICKHOUSE_DATABASE', 'an identifier (letters, digits, _)', database);
@@ -112,6 +115,7 @@ function warehouseConfig(env: Env, dataDir: string): WarehouseConfig {
         password: str(env, 'TGPULSE_CLICKHOUSE_PASSWORD', ''),
         database,
         ...(cluster ? { cluster } : {}),
+        ...(backupDisk ? { backupDisk } : {}),
       };
 }
 

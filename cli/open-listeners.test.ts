@@ -17,6 +17,7 @@ import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { silentLogger } from '../observability/log.ts';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { startOpsServer } from '../observability/http.ts';
+import { cliArgs } from '../test/support/cli.ts';
 import { recordSummary } from '../test/support/fault-summary.ts';
 import { startTestNats } from '../test/support/nats.ts';
 import { loadConfig } from './config.ts';
@@ -178,7 +179,7 @@ describe('tgpulse api on a non-loopback host', () => {
         TGPULSE_LOG_FORMAT: 'json',
         TGPULSE_LOG_LEVEL: 'info',
       };
-      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'api'], {
+      const child = spawn(process.execPath, cliArgs('api'), {
         cwd: ROOT,
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

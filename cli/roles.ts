@@ -8,7 +8,14 @@ import type { ControlPlane } from '../control/index.ts';
 import { openControlFor } from './control.ts';
 import { runPartition, runOwnership } from '../processors/index.ts';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { LeaseTable, connectNats, reportRetry, retryNats, openCheckpointBucket } from '../streams/index.ts';
+import {
+  ForgottenChannels,
+  LeaseTable,
+  connectNats,
+  reportRetry,
+  retryNats,
+  openCheckpointBucket,
+} from '../streams/index.ts';
 import { runSink, type SinkSource } from '../sinks/index.ts';
 import type { Context, NatsContext } from './context.ts';
 import type { Warehouse } from '../clickhouse/index.ts';
@@ -28,6 +35,7 @@ export async function runProcessRole(
   // So do outputs and checkpoints: their acks must not queue behind the megabytes of pulled input
   // the server is still sending on the consuming connection.
   const outputConn = await connectNats(nats.url, 'tgpulse-outputs', ctx.log);
+  let forgotten: ForgottenChannels | null = null;
   const onError = reportRetry(
     ctx.metrics,
     ctx.log,
@@ -44,6 +52,10 @@ export async function runProcessRole(
       onRetry: onError,
     });
     const outputs = jetstream(outputConn);
+    forgotten = await retryNats(() => ForgottenChannels.watch(checkpoints, { log: ctx.log }), {
+      signal,
+      onRetry: onError,
+    });
     await runOwnership({
       table: new LeaseTable(bucket, { group: 'processor', ttlMs: ctx.config.leaseTtlMs, onError }),
       partitions: ctx.config.streams.partitions,
@@ -64,10 +76,12 @@ export async function runProcessRole(
           log: ctx.log,
           metrics: ctx.metrics,
           signal: partitionSignal,
+          forgotten: forgotten ?? undefined,
           checkpointIntervalMs: ctx.config.checkpointIntervalMs,
         }),
     });
   } finally {
+    await forgotten?.stop();
     await Promise.all([leaseConn.close(), outputConn.drain().catch(() => outputConn.close())]);
   }
 }
@@ -83,9 +97,10 @@ export async function runSinkRole(
   // A connection of their own: what a busy process has not read yet queues on the server per
   // connection, and past its slow-consumer limit the server drops the connection.
   const conn = await connectNats(nats.url, 'tgpulse-sinks', ctx.log);
+  let forgotten: ForgottenChannels | null = null;
   try {
     const js = jetstream(conn);
-    const jsm = await retryNats(() => jetstreamManager(conn), {
+    const retry = {
       signal,
       onRetry: reportRetry(
         ctx.metrics,
@@ -93,7 +108,10 @@ export async function runSinkRole(
         { stage: 'sink', error: 'nats_retry' },
         'NATS did not answer; retrying',
       ),
-    });
+    };
+    const jsm = await retryNats(() => jetstreamManager(conn), retry);
+    const bucket = await retryNats(() => openCheckpointBucket(conn, ctx.config.streams), retry);
+    forgotten = await retryNats(() => ForgottenChannels.watch(bucket, { log: ctx.log }), retry);
     await Promise.all(
       sources.map((source) =>
         runSink({
@@ -106,10 +124,12 @@ export async function runSinkRole(
           log: ctx.log,
           metrics: ctx.metrics,
           signal,
+          forgotten: forgotten ?? undefined,
         }),
       ),
     );
   } finally {
+    await forgotten?.stop();
     await conn.drain().catch(() => conn.close());
   }
 }

@@ -6,9 +6,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { Bot } from 'grammy';
 import { startApiServer, type ApiServer } from '../api/index.ts';
-import { createBot, registerCommands, retryTelegram, runNotifier, setWebhook, type BotContext } from '../bot/index.ts';
+import {
+  createBot,
+  registerCommands,
+  retryTelegram,
+  runDigests,
+  runNotifier,
+  setWebhook,
+  type BotContext,
+} from '../bot/index.ts';
 import type { Warehouse } from '../clickhouse/index.ts';
 import { shareSecret, type ControlPlane } from '../control/index.ts';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { rawEventPublisher } from '../streams/index.ts';
+import type { RawEvent } from '../streams/contract/index.ts';
 import type { Context, NatsContext } from './context.ts';
 import { apiListener, warnIfOpen } from './open-listeners.ts';
 
@@ -30,11 +41,33 @@ export async function startApiRole(
     log: ctx.log,
     registry: ctx.metrics.registry,
     routes,
+    // Custom bot events need NATS: a process that has it (`tgpulse up`) takes them.
+    ...(ctx.nats ? { publish: apiEventPublisher(ctx.nats.js, ctx) } : {}),
   });
   ctx.onClose('the REST API', () => api.close());
   ctx.log.info({ url: api.url, docs: `${api.url}/docs`, control: control.driver }, 'REST API listening');
   warnIfOpen(ctx.log, apiListener(ctx.config.api.host, Number(new URL(api.url).port)));
   return api;
+}
+
+/** How long `POST /v1/events` waits for NATS to take its events before it answers 503. */
+const EVENT_PUBLISH_TIMEOUT_MS = 10_000;
+
+/**
+ * What the API publishes custom bot events with: TG_RAW through the streams'
+ * publisher, one per request (a failure is that request's own) and bounded in
+ * time (a NATS outage answers 503, it does not hang the request).
+ */
+export function apiEventPublisher(js: JetStreamClient, ctx: Context): (events: readonly RawEvent[]) => Promise<void> {
+  return async (events) => {
+    const publisher = rawEventPublisher(js, ctx.config.streams, {
+      metrics: ctx.metrics,
+      log: ctx.log,
+      signal: AbortSignal.timeout(EVENT_PUBLISH_TIMEOUT_MS),
+    });
+    await publisher.publish(events);
+    await publisher.flush();
+  };
 }
 
 /** The bot, built but not started; null when no token is configured. */
@@ -64,8 +97,8 @@ export async function createBotRole(
 }
 
 /**
- * Runs the bot (long polling, unless updates come by webhook) and the alert
- * notifier until the signal aborts.
+ * Runs the bot (long polling, unless updates come by webhook), the alert
+ * notifier and the digest loop until the signal aborts.
  */
 export async function runBotRole(
   ctx: Context,
@@ -102,6 +135,14 @@ export async function runBotRole(
         pipelineMetrics: ctx.metrics,
         maxSendsPerSecond: cfg.maxSendsPerSecond,
         signal,
+      }),
+      runDigests({
+        control: control.pool,
+        warehouse,
+        api: bot.api,
+        log: ctx.log,
+        signal,
+        maxSendsPerSecond: cfg.maxSendsPerSecond,
       }),
     ]);
   } finally {

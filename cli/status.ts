@@ -1,12 +1,15 @@
 /**
  * What runs where for a data folder: the facts `tgpulse status` prints, read
- * from the files the running processes keep there. Pure apart from reading
- * those files.
+ * from the files the running processes keep there, and their rendering with
+ * the sizes of the tables and streams (asked for by status-sizes.ts). Pure
+ * apart from reading those files.
  */
 import { join } from 'node:path';
 import { readRunningWarehouse, readerPasswordFile, READER_USER } from '../clickhouse/local-server/index.ts';
+import { ttlDays, type TableSize } from '../clickhouse/index.ts';
+import type { StreamSize } from '../streams/index.ts';
 import { runningLocalNats } from './local-nats.ts';
-import { redactUrl } from '../common/index.ts';
+import { DAY_MS, formatBytes, HOUR_MS, redactUrl } from '../common/index.ts';
 import { readInstance } from './instance.ts';
 import type { CoreConfig } from './core-config.ts';
 import type { MtprotoAccount } from '../control/index.ts';
@@ -29,6 +32,10 @@ export interface Status {
   data_dir: string;
   /** Per MTProto account, what its collector last reported; a string when the control plane could not be read. */
   collectors?: CollectorStatus[] | string;
+  /** Rows, bytes and TTL per warehouse table; a string saying why when the warehouse could not be read. */
+  warehouse_tables?: TableSize[] | string;
+  /** Messages, bytes and limits per JetStream stream; a string saying why when NATS could not be read. */
+  streams?: StreamSize[] | string;
 }
 
 /** One account's work as `tgpulse status` shows it. */
@@ -59,11 +66,18 @@ export function collectorStatus(accounts: readonly MtprotoAccount[]): CollectorS
   }));
 }
 
+/** The NATS the data folder's processes use, credentials included: to connect to, never to print. */
+export function statusNatsUrl(config: CoreConfig): string | null {
+  return (
+    readInstance(config.dataDir)?.nats_url ?? config.explicitNatsUrl ?? runningLocalNats(join(config.dataDir, 'nats'))
+  );
+}
+
 export function readStatus(config: CoreConfig): Status {
   const instance = readInstance(config.dataDir);
   const wh = config.warehouse;
   const local = wh.driver === 'local' ? readRunningWarehouse(wh.dataDir) : null;
-  const nats = instance?.nats_url ?? config.explicitNatsUrl ?? runningLocalNats(join(config.dataDir, 'nats'));
+  const nats = statusNatsUrl(config);
   const control =
     config.control.driver === 'embedded'
       ? `embedded PGlite in ${config.control.path}${instance?.postgres_url ? ` (wire ${redactUrl(instance.postgres_url)})` : ''}`
@@ -105,8 +119,58 @@ export function renderStatus(s: Status): string {
     row('control plane', s.control_plane),
     row('data folder', s.data_dir),
     ...collectorLines(s.collectors),
+    ...tableLines(s.warehouse_tables),
+    ...streamLines(s.streams),
     '',
   ].join('\n');
+}
+
+function tableLines(t: Status['warehouse_tables']): string[] {
+  if (t === undefined) return [];
+  if (typeof t === 'string') return [`warehouse tables       ${t}`];
+  const width = Math.max(20, ...t.map((r) => r.table.length));
+  return [
+    'warehouse tables (rows, on disk, uncompressed, rows kept)',
+    ...t.map(
+      (r) =>
+        `  ${r.table.padEnd(width)} ${count(r.rows).padStart(13)} ${formatBytes(r.bytes_on_disk).padStart(10)} ${formatBytes(r.bytes_uncompressed).padStart(10)}  ${kept(r.ttl)}`,
+    ),
+  ];
+}
+
+function streamLines(st: Status['streams']): string[] {
+  if (st === undefined) return [];
+  if (typeof st === 'string') return [`streams                ${st}`];
+  return [
+    'streams (messages, size, oldest message, limits)',
+    ...st.map((s) => {
+      const limits = [
+        s.max_age_ms === null ? 'no age limit' : `max age ${duration(s.max_age_ms)}`,
+        ...(s.max_bytes === null ? [] : [`max ${formatBytes(s.max_bytes)}`]),
+      ].join(', ');
+      return `  ${s.stream.padEnd(20)} ${count(s.messages).padStart(13)} ${formatBytes(s.bytes).padStart(10)}  ${(s.oldest ?? '-').padEnd(24)}  ${limits}`;
+    }),
+  ];
+}
+
+/** How long a table keeps rows: the days of a tgpulse retention, or the TTL as written. */
+function kept(ttl: string | null): string {
+  if (ttl === null) return 'forever';
+  const days = ttlDays(ttl);
+  return days === null ? `TTL ${ttl}` : `${plural(days, 'day')} after written`;
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function duration(ms: number): string {
+  if (ms % DAY_MS === 0) return plural(ms / DAY_MS, 'day');
+  return ms % HOUR_MS === 0 ? `${ms / HOUR_MS} h` : `${Math.round(ms / 1000)} s`;
+}
+
+function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
 function collectorLines(c: Status['collectors']): string[] {

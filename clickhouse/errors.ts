@@ -7,7 +7,16 @@
 import { RowEncodeError } from './rowbinary.ts';
 
 /** What the warehouse was doing when it failed. */
-export type WarehouseOperation = 'open' | 'exec' | 'query' | 'insert' | 'ping' | 'close' | 'migrate';
+export type WarehouseOperation =
+  | 'open'
+  | 'exec'
+  | 'query'
+  | 'insert'
+  | 'ping'
+  | 'close'
+  | 'migrate'
+  | 'backup'
+  | 'restore';
 
 export interface WarehouseErrorContext {
   driver: 'server';

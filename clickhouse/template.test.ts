@@ -25,6 +25,7 @@ const ALL_TABLES = [
   'post_timeline',
   'channel_stats_latest',
   'channel_final_until',
+  'citations',
 ];
 const CLUSTER: RenderTarget = { kind: 'cluster', cluster: 'tg_cluster', database: 'tgpulse' };
 

@@ -106,6 +106,8 @@ export type WarehouseConfig =
       database: string;
       /** Cluster name: migrations then render ON CLUSTER, Replicated and Distributed DDL. */
       cluster?: string;
+      /** The server's backup disk (`<backups><allowed_disk>`) `tgpulse backup` writes its archive to. */
+      backupDisk?: string;
       retry?: Partial<RetryPolicy>;
       /** Per-request timeout in ms (default 30 000). */
       requestTimeoutMs?: number;

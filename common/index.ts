@@ -9,4 +9,5 @@ export { fnv1a32 } from './hash.ts';
 export { redactUrl } from './redact.ts';
 export { REPORT_SECTIONS, type ReportSection } from './report-sections.ts';
 export { UNREACHABLE_SOCKET_CODES } from './socket-errors.ts';
+export { formatBytes, formatMs } from './units.ts';
 export { deriveSeed, Rng, seedToU32, type Seed } from './rng.ts';

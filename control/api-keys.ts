@@ -15,9 +15,10 @@ import { checkChannelId, checkInteger, checkSubset, checkText } from './validate
 
 /**
  * What a key may do. `read`: analytics GETs and charts; `export`: CSV
- * export; `share`: create and revoke share links.
+ * export; `share`: create and revoke share links; `track`: send custom bot
+ * events (`POST /v1/events`), and nothing else unless the key also has `read`.
  */
-export const API_SCOPES = ['read', 'export', 'share'] as const;
+export const API_SCOPES = ['read', 'export', 'share', 'track'] as const;
 /** One of API_SCOPES; derived from the list so the two cannot drift apart. */
 export type ApiScope = (typeof API_SCOPES)[number];
 

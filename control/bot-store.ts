@@ -264,7 +264,14 @@ export async function disableChat(pool: Pool, chatId: string, reason: string): P
 // ---- deliveries ------------------------------------------------------------------------------
 
 export type AlertStage = 'opened' | 'resolved';
-export type DeliveryOutcome = 'sent' | 'skipped_quiet' | 'skipped_cap' | 'skipped_disabled' | 'skipped_filter';
+export type DeliveryOutcome =
+  | 'sent'
+  | 'skipped_quiet'
+  | 'skipped_cap'
+  | 'skipped_disabled'
+  | 'skipped_filter'
+  /** A webhook refused the alert for good (a 4xx such as 400 or 413, or a redirect). */
+  | 'skipped_rejected';
 
 export interface AlertDelivery {
   anomalyId: string;
@@ -312,6 +319,20 @@ export async function recordDelivery(pool: Pool, d: Omit<AlertDelivery, 'at'> & 
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
     [d.anomalyId, d.chatId, d.stage, d.outcome, d.messageId, d.channelId, new Date(d.at ?? Date.now())],
   );
+  return (rowCount ?? 0) > 0;
+}
+
+/** Marks an anomaly's opening as handled for every destination it had then (a repeat changes nothing). */
+export async function recordOpeningHandled(pool: Pool, anomalyId: string, channelId: string): Promise<void> {
+  await pool.query('INSERT INTO alert_openings (anomaly_id, channel_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
+    anomalyId,
+    channelId,
+  ]);
+}
+
+/** Whether the notifier has handled the anomaly's opening (see {@link recordOpeningHandled}). */
+export async function wasOpeningHandled(pool: Pool, anomalyId: string): Promise<boolean> {
+  const { rowCount } = await pool.query('SELECT 1 FROM alert_openings WHERE anomaly_id = $1', [anomalyId]);
   return (rowCount ?? 0) > 0;
 }
 

@@ -12,6 +12,9 @@ export {
   verifyApiKey,
 } from './api-keys.ts';
 export { audit } from './audit.ts';
+export { botUserSalt, hashBotUserId } from './bot-user-hash.ts';
+export { dumpControl, loadControl } from './dump.ts';
+export { loadControlMigrations } from './migrate.ts';
 export {
   type AlertDelivery,
   type AlertStage,
@@ -23,7 +26,9 @@ export {
   disableChat,
   grantChannel,
   grantedChannels,
+  wasOpeningHandled,
   recordDelivery,
+  recordOpeningHandled,
   removeSubscription,
   removeUserSubscriptions,
   revokeGrant,
@@ -31,6 +36,32 @@ export {
   upsertBotUser,
   upsertSubscription,
 } from './bot-store.ts';
+export { eraseChannelFromControl, lastForgotten } from './channel-erasure.ts';
+export {
+  type AlertWebhook,
+  addWebhook,
+  channelWebhooks,
+  disableWebhook,
+  listWebhooks,
+  redactWebhookUrl,
+  removeWebhook,
+  WEBHOOK_FORMATS,
+  type WebhookFormat,
+  type WebhookTarget,
+} from './webhooks.ts';
+export {
+  activeDigests,
+  chatDigests,
+  claimDigest,
+  type DigestCadence,
+  digestClaimed,
+  type DigestPeriodKey,
+  type DigestSubscription,
+  releaseDigest,
+  removeDigests,
+  settleDigest,
+  upsertDigest,
+} from './digests.ts';
 export {
   forgetMembership,
   membershipCount,
@@ -56,6 +87,13 @@ export {
 } from './mtproto-accounts.ts';
 export { type ControlPlane, openControlPlane } from './postgres.ts';
 export { decryptSession, encryptSession, parseSessionKey } from './session-crypto.ts';
+export {
+  pendingTrackRequests,
+  requestTracking,
+  settleTrackRequests,
+  type TrackRequest,
+  userTrackRequests,
+} from './track-requests.ts';
 export { isControlPlaneDown } from './unavailable.ts';
 export {
   createShareLink,

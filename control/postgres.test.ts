@@ -27,7 +27,9 @@ describeControl('control plane', (suite) => {
     );
     expect(tables.rows.map((r) => r.table_name)).toEqual([
       'alert_deliveries',
+      'alert_openings',
       'alert_subscriptions',
+      'alert_webhooks',
       'api_keys',
       'audit_log',
       'bot_users',
@@ -36,8 +38,11 @@ describeControl('control plane', (suite) => {
       'collector_leases',
       'control_migrations',
       'control_secrets',
+      'digest_deliveries',
+      'digest_subscriptions',
       'mtproto_accounts',
       'share_links',
+      'track_requests',
       'tracked_channels',
     ]);
   });

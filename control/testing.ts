@@ -14,6 +14,7 @@ import type { Pool } from 'pg';
 import type { CollectorLease } from './collector-leases.ts';
 import { openControlPlane, type ControlPlane } from './postgres.ts';
 import { postgresAnswers } from './postgres-probe.ts';
+import { seedEmbeddedFolder } from './pglite-template.ts';
 
 /** The server the `server` variant uses; it must allow creating databases. */
 export const TEST_POSTGRES_URL = process.env.TGPULSE_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -38,8 +39,10 @@ export async function freshTestControl(driver: ControlConfig['driver']): Promise
   const removeDir = () => rm(dataDir, { recursive: true, force: true });
   if (driver === 'embedded') {
     // The path cli/config.ts derives from TGPULSE_DATA_DIR.
+    const path = join(dataDir, 'pglite');
+    seedEmbeddedFolder(path);
     return {
-      config: { driver, path: join(dataDir, 'pglite') },
+      config: { driver, path },
       env: { TGPULSE_DATA_DIR: dataDir },
       dispose: removeDir,
     };

@@ -95,6 +95,12 @@ export class PipelineMetrics {
     labelNames: ['partition'] as const,
     registers: [this.registry],
   });
+  readonly forgottenDropped = new Counter({
+    name: 'tgpulse_forgotten_events_dropped_total',
+    help: 'Events and dead letters of forgotten channels dropped instead of processed or written (`tgpulse channels forget`), by stage',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
   readonly errors = new Counter({
     name: 'tgpulse_errors_total',
     help: 'Errors retried or surfaced, by stage and kind',

@@ -13,6 +13,12 @@
  * checkpoint and a consumer of this owner's epoch delivers from the next
  * sequence in stream order, so outputs are recomputed with the same ids (and
  * deduplicated downstream).
+ *
+ * Forgotten channels (`tgpulse channels forget`, streams/forgotten.ts): their
+ * events only move the partition's clock (`advanceClock`), so the other
+ * channels' outputs stay those of a run without the forget, and their state
+ * is removed once the register names them, followed by a full checkpoint so
+ * that no checkpoint segment keeps it.
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -33,6 +39,7 @@ import {
   DeadLetterPublisher,
   deadLetterRecord,
   type DeadLetterRecord,
+  type ForgottenLookup,
   reportRetry,
   retryNats,
   EventPublisher,
@@ -44,8 +51,10 @@ import {
 import type { Logger, PipelineMetrics } from '../observability/index.ts';
 import { DAY_MS, HOUR_MS } from '../common/index.ts';
 import {
+  advanceClock,
   type ProcessorConfig,
   createPartitionState,
+  forgetChannel,
   partitionWatermark,
   processEvent,
   restoreState,
@@ -104,6 +113,8 @@ export interface PartitionRuntimeOptions {
   log: Logger;
   metrics: PipelineMetrics;
   signal: AbortSignal;
+  /** The register of forgotten channels, whose events are dropped (none when omitted). */
+  forgotten?: ForgottenLookup;
   /** Checkpoint at least this often while messages flow (default 1 s). */
   checkpointIntervalMs?: number;
   /** Or after this many uncheckpointed messages (default 5,000). */
@@ -177,6 +188,22 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
   let lastCheckpointAt = Date.now();
   // A first base, so every later checkpoint can be a delta on it.
   let needBase = !cp?.base;
+  // The register version whose forgotten channels are out of the state.
+  let forgottenVersion: number | null = null;
+  const dropForgotten = () => {
+    const register = opts.forgotten;
+    if (!register || register.version === forgottenVersion) return;
+    forgottenVersion = register.version;
+    // Everything the state holds came from sequences up to lastSeq: what the register drops there goes.
+    const gone = Object.keys({ ...state.channels, ...state.windows.channels }).filter(
+      (id) => register.isForgotten(id, 'raw', lastSeq) && forgetChannel(state, id),
+    );
+    if (!gone.length) return;
+    // A delta would leave the channel in the base segment: write the whole state.
+    needBase = true;
+    log.info({ channels: gone.length }, 'removed forgotten channels from the partition state');
+  };
+  dropForgotten();
 
   const checkpoint = async () => {
     if (!pending.length && store.head?.seq === lastSeq && !needBase) {
@@ -230,6 +257,8 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
       },
       {
         async handle(batch) {
+          // Also when idle: a channel forgotten while nothing flows leaves the state and the next checkpoint.
+          dropForgotten();
           const slice = new CooperativeSlice();
           for (const m of batch) {
             // Stream order is what makes outputs reproducible, and `seq <= lastSeq` below trusts it. A
@@ -243,6 +272,7 @@ export async function runPartition(opts: PartitionRuntimeOptions): Promise<void>
             await slice.pause();
             // A paused or overloaded owner whose lease may have run out must not go on.
             if (!opts.lease.valid()) throw new LeaseExpiredError(opts.partition, opts.lease.epoch);
+            dropForgotten();
             if (m.seq <= lastSeq) {
               // Already covered by the state (a redelivery): ack with the next checkpoint.
               pending.push(m);
@@ -331,8 +361,21 @@ function handleMessage(
   const count = (kind: string, outcome: string) =>
     outcomes.set(`${kind}\u0000${outcome}`, (outcomes.get(`${kind}\u0000${outcome}`) ?? 0) + 1);
   const publishedAt = m.info.timestampNanos / 1e6;
+  const forgotten = (channelId: unknown) =>
+    typeof channelId === 'string' && opts.forgotten?.isForgotten(channelId, 'raw', m.seq) === true;
+  let dropped = 0;
   for (const event of decoded.events) {
     const ahead = futureEvent(state, event, publishedAt);
+    if (forgotten(event.channel_id)) {
+      // Its time still counts, as it did before the forget (a future event never did).
+      if (!ahead) {
+        const out = advanceClock(state, event as RawEvent, opts.processor);
+        changes.note(out.changed);
+        for (const d of out.derived) derived.push(d);
+      }
+      dropped++;
+      continue;
+    }
     if (ahead) {
       failures.push({ reason: 'future_event', detail: ahead, payload: event });
       count(event.kind, 'future');
@@ -363,11 +406,18 @@ function handleMessage(
       failures.push({ reason: 'operator_error', detail: String((err as Error)?.message ?? err), payload: event });
     }
   }
-  for (const f of failures) if (f.reason !== 'late_event') count('unknown', 'dead_letter');
+  // A dead letter of a forgotten channel would name it in TG_DLQ and in the warehouse. The others keep
+  // their index in the message, hence their ids.
+  const dead: DeadLetterRecord[] = [];
+  failures.forEach((f, i) => {
+    if (forgotten((f.payload as { channel_id?: unknown } | null)?.channel_id)) dropped++;
+    else dead.push(deadLetterRecord(origin, f, i, m.data.byteLength));
+  });
+  if (dropped) opts.metrics.forgottenDropped.inc({ stage: PROCESS_STAGE }, dropped);
+  for (const d of dead) if (d.reason !== 'late_event') count('unknown', 'dead_letter');
   for (const [key, n] of outcomes) {
     const [kind, outcome] = key.split('\u0000');
     opts.metrics.events.inc({ stage: PROCESS_STAGE, kind, outcome }, n);
   }
-  const dead = failures.map((f, i) => deadLetterRecord(origin, f, i, m.data.byteLength));
   return { derived, dead };
 }

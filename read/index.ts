@@ -5,8 +5,25 @@
  */
 export { type CsvColumn, type CsvRow, toCsv } from './csv.ts';
 export { channelAnomalies, ChannelAnomaly } from './models/anomalies.ts';
+export { ChannelCitations, channelCitations, type ChannelHandle } from './models/citations.ts';
 export { bestTime, BestTime, BestTimeCell } from './models/best-time.ts';
+export { botActiveUsers, BotActiveUsersPoint, botRetention, BotRetentionCohort } from './models/bot-audience.ts';
+export {
+  botEventCounts,
+  BotEventPoint,
+  BotTopEvent,
+  BotUserEvent,
+  botUserTimeline,
+  topBotEvents,
+} from './models/bot-events.ts';
 export { ChannelListing, listChannels } from './models/channels.ts';
+export {
+  channelForecast,
+  ChannelForecast,
+  FORECAST_METRICS,
+  type ForecastMetric,
+  MAX_HORIZON_DAYS,
+} from './models/forecast.ts';
 export {
   allFreshness,
   answerMeta,
@@ -25,7 +42,8 @@ export {
   PostPerformance,
   topPostsBy,
 } from './models/posts.ts';
-export { channelReport, Report } from './models/report.ts';
+export { RankedChannel, rankChannels, RANKINGS, type RankingBy } from './models/rankings.ts';
+export { channelReport, Report, reportGranularity } from './models/report.ts';
 export { ActivityPoint, activitySeries, ReachPoint, reachSeries } from './models/series.ts';
 export { sources, Sources } from './models/sources.ts';
 export { trending, Trending } from './models/trending.ts';

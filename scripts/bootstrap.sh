@@ -2,11 +2,12 @@
 # Installs what tgpulse needs on this machine, once: npm packages (when
 # node_modules is missing or older than package.json), and nats-server,
 # fonts-dejavu-core and, for the tests (TGPULSE_BOOTSTRAP_TESTS=1, set by
-# scripts/test.sh), prometheus and postgresql from the OS package manager when
+# scripts/test.sh), prometheus, postgresql and chromium from the OS package manager when
 # they are missing. Says
 # exactly what to install when it cannot do it itself. Then builds the local
-# warehouse launcher (scripts/build-warehouse.sh), which needs gcc, and the
-# compiled CLI in dist/ (scripts/build.sh) when the sources changed.
+# warehouse launcher (scripts/build-warehouse.sh), which needs gcc, the
+# compiled CLI in dist/ (scripts/build.sh) and the web app in dist-web/
+# (scripts/build-web.sh) when their sources changed.
 #
 # It runs before every `tgpulse` command, so the path where everything is in
 # place only compares file times (no node process besides `node --version`):
@@ -80,6 +81,11 @@ have_postgres() {
 if [ "${TGPULSE_BOOTSTRAP_TESTS:-}" = "1" ] && ! have_postgres && [ "${TGPULSE_SKIP_POSTGRES_INSTALL:-}" != "1" ]; then
   apt_missing+=(postgresql)
 fi
+# The web app's tests (test/web.browser.test.ts) and bench:web drive Debian's chromium through
+# playwright-core, which downloads no browser of its own.
+if [ "${TGPULSE_BOOTSTRAP_TESTS:-}" = "1" ] && [ ! -x /usr/bin/chromium ] && [ "${TGPULSE_SKIP_CHROMIUM_INSTALL:-}" != "1" ]; then
+  apt_missing+=(chromium)
+fi
 # Debian's prometheus and postgresql start their own service (a server on :9090, a cluster on :5432)
 # where services may start: under systemd, or sysvinit without a policy-rc.d that forbids it. tgpulse
 # needs only the binaries (each test runs a server of its own on a free port), so the service just
@@ -108,7 +114,8 @@ quiet_installed_services() {
 }
 if [ "${#apt_missing[@]}" -gt 0 ]; then
   # No recommends: prometheus's would add prometheus-node-exporter, another daemon; postgresql's
-  # would add sysstat; gcc's only recommend, libc6-dev, is listed explicitly.
+  # would add sysstat; gcc's only recommend, libc6-dev, is listed explicitly; headless chromium
+  # needs none of its desktop recommends (its text falls back to DejaVu, which this script installs).
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "tgpulse: installing ${apt_missing[*]} with apt-get..." >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${apt_missing[@]}") >&2
@@ -136,6 +143,9 @@ if [ "${#apt_missing[@]}" -gt 0 ]; then
         postgresql)
           echo "tgpulse: initdb/postgres are missing (the Postgres outage test runs a private server). Install them with: sudo apt-get install --no-install-recommends postgresql" >&2
           echo "          (then stop the cluster it starts if you do not want it: sudo service postgresql stop)" >&2
+          ;;
+        chromium)
+          echo "tgpulse: /usr/bin/chromium is missing (the web app's tests run in it). Install it with: sudo apt-get install --no-install-recommends chromium" >&2
           ;;
       esac
     done
@@ -165,5 +175,10 @@ runner=dist
 if ! "$root/scripts/build.sh" --if-stale; then
   echo "tgpulse: could not build dist/ (see above); running the TypeScript sources through tsx instead (slower start)" >&2
   runner=tsx
+fi
+# The web app the API serves at `/` (dist-web/). Everything else works without it,
+# and `/` then says how to build it, so a failed build only warns.
+if ! "$root/scripts/build-web.sh" --if-stale; then
+  echo "tgpulse: could not build the web app in dist-web/ (see above); the API serves it at / once scripts/build-web.sh succeeds" >&2
 fi
 if $print_runner; then echo "$runner" >&3; fi

@@ -40,9 +40,9 @@ stale() {
 
 if [ "${1:-}" = "--if-stale" ] && ! stale; then exit 0; fi
 
-mkdir -p "$root/node_modules/.tgpulse"
-exec 9>"$root/node_modules/.tgpulse/build.lock"
-flock 9
+# shellcheck source=lib/staged-build.sh
+. "$root/scripts/lib/staged-build.sh"
+take_build_lock build
 # Another tgpulse may have built while this one waited for the lock.
 if [ "${1:-}" = "--if-stale" ] && ! stale; then exit 0; fi
 
@@ -60,8 +60,5 @@ start=$(date +%s%N)
   d="${d##*/}"
   find "$d" -type f ! -name '*.ts' ! -name '*.c' -exec cp --parents {} "$next/" \;
 done)
-rm -rf "$root/dist.old"
-if [ -d "$dist" ]; then mv "$dist" "$root/dist.old"; fi
-mv "$next" "$dist"
-rm -rf "$root/dist.old"
+swap_in "$next" "$dist"
 echo "tgpulse: built dist/ in $(( ($(date +%s%N) - start) / 1000000 )) ms" >&2

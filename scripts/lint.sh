@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Static checks, each timed: format and lint (Biome), types (tsc), folder
-# boundaries (dependency-cruiser), dead code (knip), and ARCHITECTURE.md's
-# folder table against layers.json. Part of `npm test`; `npm run lint` alone.
+# Static checks, each timed: format and lint (Biome), types (tsc; `tsc -p api/web`
+# for the browser app), folder boundaries (dependency-cruiser), dead code (knip),
+# and ARCHITECTURE.md's folder table against layers.json. Part of `npm test`; `npm run lint` alone.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -18,6 +18,7 @@ step() {
 
 step biome biome ci --colors=off --reporter=summary .
 step tsc tsc --noEmit -p .
+step tsc-web tsc --noEmit -p api/web
 step boundaries depcruise --config .dependency-cruiser.cjs --output-type err .
 step knip knip --no-progress
 step architecture node scripts/check-architecture.mjs

@@ -62,6 +62,14 @@ export class CheckpointStore {
   /** Revision of the head as this owner last wrote or claimed it. */
   #revision = 0;
   #epoch = 0;
+  /**
+   * The save last tried and when: a save retried after its answer was lost
+   * (the caller retries NATS timeouts) sends the same head bytes again, so
+   * casWrite recognises a head write that landed. With a new timestamp it
+   * would look like another owner's write: the owner would stop as fenced
+   * and purge the very segments the stored head names.
+   */
+  #attempt: { id: string; at: number } | null = null;
 
   constructor(
     private readonly kv: KV,
@@ -108,7 +116,8 @@ export class CheckpointStore {
   async saveBase(seq: number, text: string): Promise<CheckpointHead> {
     const segment = await this.#writeSegment(text);
     const previous = this.#head;
-    const head = await this.#writeHead({ seq, epoch: this.#epoch, base: segment, deltas: [], written_at: Date.now() }, [
+    const writtenAt = this.#writtenAt(`base ${seq} ${segment.key} ${segment.sha1}`);
+    const head = await this.#writeHead({ seq, epoch: this.#epoch, base: segment, deltas: [], written_at: writtenAt }, [
       segment,
     ]);
     if (previous) await this.#purge([...(previous.base ? [previous.base] : []), ...previous.deltas]);
@@ -121,10 +130,17 @@ export class CheckpointStore {
     if (!current?.base)
       throw new Error(`checkpoint ${this.owner}: a delta needs a base; write one with saveBase first`);
     const segment = await this.#writeSegment(text);
+    const writtenAt = this.#writtenAt(`delta ${seq} ${segment.key} ${segment.sha1}`);
     return this.#writeHead(
-      { ...current, seq, epoch: this.#epoch, deltas: [...current.deltas, segment], written_at: Date.now() },
+      { ...current, seq, epoch: this.#epoch, deltas: [...current.deltas, segment], written_at: writtenAt },
       [segment],
     );
+  }
+
+  /** The timestamp of a save: the first try's for a retry of the same save (same content, same revision). */
+  #writtenAt(id: string): number {
+    if (this.#attempt?.id !== id) this.#attempt = { id, at: Date.now() };
+    return this.#attempt.at;
   }
 
   async #writeHead(head: CheckpointHead, written: Segment[]): Promise<CheckpointHead> {

@@ -1,8 +1,8 @@
 /**
  * The stream machinery against a real nats-server: topology is idempotent,
  * republished batches are dropped by their Nats-Msg-Id, large batches are
- * split under the size limit, checkpoints survive in chunks and fence stale
- * owners, and the puller
+ * split under the size limit, checkpoints survive in chunks, fence stale
+ * owners and survive a head write whose answer was lost, and the puller
  * hands out batches and an empty batch when idle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import type { ChannelMembersEvent } from './contract/events.ts';
 import { defaultStreamsConfig } from './config.ts';
 import { CheckpointStore, FencedError } from './checkpoint.ts';
 import { ensureDurable } from './consumers.ts';
+import { retryNats } from './nats-errors.ts';
 import { eventId } from './contract/ids.ts';
 import { EventPublisher } from './publisher.ts';
 import { BatchPuller } from './puller.ts';
@@ -116,6 +117,46 @@ describe('streams on a real nats-server', () => {
     await newer.saveDelta(210, '{"still":"mine"}');
     expect((await new CheckpointStore(kv, 'test.p02').claim(21))?.deltas).toEqual(['{"still":"mine"}']);
   });
+
+  it.each(['base', 'delta'] as const)(
+    'keeps a %s checkpoint whose head write landed but whose answer was lost, when the save is retried',
+    async (kind) => {
+      const kv = await openCheckpointBucket(nc, defaultStreamsConfig);
+      const key = `test.p0${kind === 'base' ? 3 : 4}`;
+      const real = new CheckpointStore(kv, key);
+      await real.claim(30);
+      await real.saveBase(300, '{"n":0}');
+      let loseNext = false;
+      const lossy = new Proxy(kv, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target) as unknown;
+          if (prop !== 'update' || typeof value !== 'function')
+            return typeof value === 'function' ? value.bind(target) : value;
+          return async (...args: Parameters<typeof kv.update>) => {
+            const revision = await target.update(...args);
+            if (!loseNext) return revision;
+            loseNext = false;
+            throw Object.assign(new Error('TIMEOUT'), { name: 'TimeoutError' });
+          };
+        },
+      });
+      const store = new CheckpointStore(lossy, key);
+      await store.claim(31);
+      // The next head update reaches the server, and then its answer is lost (a NATS failover).
+      loseNext = true;
+      // As the processors save: NATS timeouts are retried.
+      const save = () => (kind === 'base' ? store.saveBase(310, '{"n":1}') : store.saveDelta(310, '{"n":1}'));
+      await retryNats(save, { maxMs: 50 });
+      expect(loseNext).toBe(false);
+      // The owner goes on: it was not taken for fenced, and the segment the head names is still there.
+      await store.saveDelta(320, '{"n":2}');
+      const loaded = await new CheckpointStore(kv, key).claim(32);
+      expect(loaded?.head.seq).toBe(320);
+      expect([loaded?.base, ...(loaded?.deltas ?? [])]).toEqual(
+        kind === 'base' ? ['{"n":1}', '{"n":2}'] : ['{"n":0}', '{"n":1}', '{"n":2}'],
+      );
+    },
+  );
 
   it('pulls batches, and an empty batch when idle', async () => {
     const spec = {

@@ -5,8 +5,14 @@
  * tables, and the access rules, caching, CSV, charts and share links are
  * exercised as a client sees them.
  */
+import { request as httpRequest } from 'node:http';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import type { TopLevelSpec } from 'vega-lite';
+import { compileChart } from '../read/charts/render.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
 import { toChTime } from '../clickhouse/values.ts';
 import { createApiKey, listApiKeys, type ApiScope } from '../control/api-keys.ts';
@@ -27,6 +33,9 @@ let testControl: TestControl;
 let api: ApiServer;
 let clock: number;
 const keys: Record<string, string> = {};
+/** A built web app on disk (a stand-in index.html and assets) and the API serving it. */
+let webRoot: string;
+let site: ApiServer;
 
 async function key(
   name: string,
@@ -66,6 +75,61 @@ async function raw(sql: string, params: Record<string, unknown> = {}): Promise<A
 }
 
 const iso = (t: number) => new Date(t).toISOString();
+
+/** A share link of the data's last week, for an hour, made by the complete key. */
+function shareLastWeek(channel: string, sections: string[]): Promise<Response> {
+  return fetch(`${api.url}/v1/channels/${channel}/share`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys.all}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ from: iso(data.end - 7 * DAY_MS), to: iso(data.end), sections, ttl_seconds: 3600 }),
+  });
+}
+
+/** What a browser sends when it opens a page. */
+const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
+const INDEX_HTML =
+  '<!doctype html><html><head><script type="module" src="/assets/index-B4c9.js"></script></head></html>';
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "connect-src 'self'; frame-ancestors 'self' https://web.telegram.org https://*.telegram.org; base-uri 'none'; form-action 'self'";
+
+/** A GET exactly as written, `..` and all (fetch would normalise the path first). */
+function rawGet(base: string, path: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/`, { path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A chart's spec as the API answers it, after checking it is JSON that Vega-Lite compiles without a warning. */
+async function chartSpec(path: string, k?: string | null): Promise<TopLevelSpec & { layer: any[] }> {
+  const res = await get(path, { key: k });
+  expect(res.status, path).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  expect(res.headers.get('x-data-sources'), path).toContain('simulator');
+  expect(res.headers.get('x-data-updated-at'), path).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  expect(res.headers.get('x-window-open'), path).toMatch(/^(true|false)$/);
+  const spec = (await res.json()) as TopLevelSpec & { layer: any[] };
+  expect(spec.$schema).toMatch(/^https:\/\/vega\.github\.io\/schema\/vega-lite\/v\d+\.json$/);
+  expect(compileChart(spec).warnings, path).toEqual([]);
+  expect(spec.description, path).toMatch(/\. \S/);
+  return spec;
+}
+
+/** The values of the first layer drawing `field`. */
+function valuesOf(spec: { layer: any[] }, field: string): unknown[] {
+  const layer = spec.layer.find((l) => l.data.values.some((v: object) => field in v));
+  if (!layer) throw new Error(`no layer draws ${field}`);
+  return layer.data.values.map((v: Record<string, unknown>) => v[field]);
+}
 
 /**
  * Latest counters of every post published in [from, to), from the raw tables
@@ -126,12 +190,20 @@ async function rawMembersBefore(c: string, t: number): Promise<number> {
 }
 
 /** The API on the test's control plane and clock, with an answer cache of `cacheSeconds` (0 = off). */
-function startTestApi(warehouse: Warehouse, cacheSeconds: number): Promise<ApiServer> {
+function startTestApi(warehouse: Warehouse, cacheSeconds: number, web?: string): Promise<ApiServer> {
   return startApiServer({
     warehouse,
     control,
     controlConfig: testControl.config,
-    config: { host: '127.0.0.1', port: 0, ratePerMinute: 10_000, cacheSeconds, maxRangeDays: 400, corsOrigins: [] },
+    config: {
+      host: '127.0.0.1',
+      port: 0,
+      ratePerMinute: 10_000,
+      cacheSeconds,
+      maxRangeDays: 400,
+      corsOrigins: [],
+      ...(web ? { webRoot: web } : {}),
+    },
     log: silentLogger,
     registry: new Registry(),
     now: () => clock,
@@ -148,9 +220,18 @@ beforeAll(async () => {
   keys.all = await key('analyst', ['read', 'export', 'share']);
   keys.readOnly = await key('dashboard', ['read']);
   keys.oneChannel = await key('owner of one', ['read', 'export'], { channels: [data.channels[0]] });
+  webRoot = await mkdtemp(join(tmpdir(), 'tgpulse-dist-web-'));
+  await mkdir(join(webRoot, 'assets'));
+  await writeFile(join(webRoot, 'index.html'), INDEX_HTML);
+  await writeFile(join(webRoot, 'assets', 'index-B4c9.js'), 'document.title = "tgpulse";');
+  await writeFile(join(webRoot, 'assets', 'index-77aa.css'), 'body { margin: 0 }');
+  await writeFile(join(webRoot, 'secret.js'), 'outside assets/');
+  site = await startTestApi(wh, 30, webRoot);
 }, 600_000);
 
 afterAll(async () => {
+  await site?.close();
+  if (webRoot) await rm(webRoot, { recursive: true, force: true });
   await api?.close();
   await control?.close();
   await testControl?.dispose();
@@ -321,6 +402,11 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     expect(of1.link_domains).toContainEqual({ name: 'example.org', posts: 1 });
     const { data: of0 } = await json(`/v1/channels/${f.from_channel_id}/sources?${p}`);
     expect(of0.forwarded_by).toEqual([{ name: f.channel_id, posts: 1 }]);
+    // A key limited to the forwarded channel does not learn which other channels forward it.
+    expect(f.from_channel_id).toBe(data.channels[0]);
+    const { data: limited } = await json(`/v1/channels/${f.from_channel_id}/sources?${p}`, keys.oneChannel);
+    expect(limited.forwarded_by).toEqual([]);
+    expect(limited.official).toEqual(of0.official);
     const totals = Object.fromEntries(of0.official.map((s: any) => [s.series, s.total]));
     expect(totals).toEqual(
       Object.fromEntries(Object.entries(data.officialBySource).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0)])),
@@ -481,6 +567,227 @@ describe('exports, charts and caching', () => {
   });
 });
 
+describe('chart specs for the web app, its pages, and share links in a browser', () => {
+  it('answers every chart as the Vega-Lite spec its image is drawn from, with the series of the JSON answers', async () => {
+    const c = data.channels[4];
+    const q = `from=${data.end - 7 * DAY_MS}&to=${data.end}`;
+    const { data: days } = await json<any[]>(`/v1/channels/${c}/growth?${q}`);
+    const { data: reach } = await json<any[]>(`/v1/channels/${c}/reach?${q}`);
+    const { data: hours } = await json<any[]>(`/v1/channels/${c}/growth?${q}&granularity=hour`);
+    const { data: best } = await json(`/v1/channels/${c}/best-time?${q}&tz=Asia/Tokyo`);
+    const { data: forecast } = await json(`/v1/channels/${c}/forecast`);
+    const [{ post_id: postId }] = (await json<any[]>(`/v1/channels/${c}/posts/top?${q}&limit=1`)).data;
+    const { data: post } = await json(`/v1/channels/${c}/posts/${postId}`);
+
+    const growth = await chartSpec(`/v1/channels/${c}/charts/growth.json?${q}`);
+    expect(valuesOf(growth, 'subscribers')).toEqual(days.map((p) => p.subscribers));
+    const reachSpec = await chartSpec(`/v1/channels/${c}/charts/reach.json?${q}`);
+    expect(valuesOf(reachSpec, 'posts')).toEqual(reach.map((p) => p.posts));
+    expect(valuesOf(reachSpec, 'reachPerPost')).toEqual(reach.map((p) => p.reach_per_post));
+    const views = await chartSpec(`/v1/channels/${c}/charts/views.json?${q}`);
+    expect(valuesOf(views, 'value').slice(0, days.length)).toEqual(days.map((p) => p.views));
+    const anomalies = await chartSpec(`/v1/channels/${c}/charts/anomalies.json?${q}&granularity=hour`);
+    const observed = anomalies.layer.find((l) => l.encoding.color.datum === 'Observed');
+    expect(observed.data.values.map((v: any) => v.value)).toEqual(hours.map((p) => p.views));
+    const heatmap = await chartSpec(`/v1/channels/${c}/charts/best-time.json?${q}&tz=Asia/Tokyo`);
+    const weekday = (d: number) => ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][d - 1];
+    expect(heatmap.layer[1].data.values).toEqual(
+      best.cells.map((cell: any) => ({
+        day: weekday(cell.day_of_week),
+        hour: cell.hour,
+        posts: cell.posts,
+        avgViews: cell.avg_views,
+        engagementRate: cell.engagement_rate,
+      })),
+    );
+    expect(JSON.stringify(heatmap.title)).toContain('hours in Asia/Tokyo');
+    const timeline = await chartSpec(`/v1/channels/${c}/charts/post.json?post_id=${postId}`);
+    expect(valuesOf(timeline, 'views')).toEqual(post.timeline.map((p: any) => p.views));
+    expect(valuesOf(timeline, 'age')).toEqual(post.timeline.map((p: any) => p.age_hours));
+    const forecastSpec = await chartSpec(`/v1/channels/${c}/charts/forecast.json`);
+    const band80 = forecastSpec.layer.find((l) => l.encoding.color.datum === '80 % interval');
+    expect(band80.data.values.map((v: any) => [v.low, v.high])).toEqual(
+      forecast.points.map((p: any) => [p.low_80, p.high_80]),
+    );
+
+    // The same charts as images, drawn from those specs.
+    for (const path of [`best-time.svg?${q}&tz=Asia/Tokyo`, `post.svg?post_id=${postId}`, 'forecast.svg']) {
+      const res = await get(`/v1/channels/${c}/charts/${path}`);
+      expect([path, res.status, res.headers.get('content-type')]).toEqual([path, 200, 'image/svg+xml; charset=utf-8']);
+    }
+    const png = await get(`/v1/channels/${c}/charts/post.png?post_id=${postId}&width=640&height=320`);
+    const bytes = Buffer.from(await png.arrayBuffer());
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([640, 320]);
+
+    // A cached spec repeats its freshness headers.
+    const again = await get(`/v1/channels/${c}/charts/growth.json?${q}`);
+    expect(again.headers.get('x-data-sources')).toContain('simulator');
+
+    for (const [path, status, code, parameter] of [
+      ['post.json', 400, 'invalid_parameter', 'post_id'],
+      ['best-time.json?tz=Mars/Olympus', 400, 'invalid_parameter', 'tz'],
+      ['post.svg?post_id=99999999', 404, 'unknown_post', undefined],
+      ['heatmap.json', 400, 'invalid_parameter', 'params.file'],
+    ] as const) {
+      const res = await get(`/v1/channels/${c}/charts/${path}`);
+      const body = (await res.json()) as any;
+      expect([path, res.status, body.error.code, body.error.details?.parameter]).toEqual([
+        path,
+        status,
+        code,
+        parameter,
+      ]);
+    }
+  });
+
+  it('serves the built app at / and its assets, with the CSP, and nothing outside assets/', async () => {
+    for (const path of ['/', '/index.html']) {
+      const res = await fetch(`${site.url}${path}`, { headers: { accept: BROWSER_ACCEPT } });
+      expect([path, res.status]).toEqual([path, 200]);
+      expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(res.headers.get('content-security-policy')).toBe(CSP);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('cache-control')).toBe('no-cache');
+      expect(await res.text()).toBe(INDEX_HTML);
+    }
+    const js = await fetch(`${site.url}/assets/index-B4c9.js`);
+    expect([js.status, js.headers.get('content-type'), js.headers.get('cache-control')]).toEqual([
+      200,
+      'text/javascript; charset=utf-8',
+      'public, max-age=31536000, immutable',
+    ]);
+    expect(js.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await js.text()).toBe('document.title = "tgpulse";');
+    expect((await fetch(`${site.url}/assets/index-77aa.css`)).headers.get('content-type')).toBe(
+      'text/css; charset=utf-8',
+    );
+
+    for (const path of [
+      '/assets/nothing-1.js',
+      '/assets/../secret.js',
+      '/assets/..%2Fsecret.js',
+      '/assets/%2e%2e/secret.js',
+      '/assets/%2E%2E%2Fsecret.js',
+      '/assets/..%5Csecret.js',
+      '/assets/index-B4c9.js%00.css',
+      '/assets/.index-B4c9.js',
+      '/assets/index-B4c9.js/',
+      '/assets/../../../../etc/passwd',
+    ]) {
+      const res = await rawGet(site.url, path);
+      expect([path, res.status, res.type]).toEqual([path, 404, 'application/json; charset=utf-8']);
+      expect(res.body).not.toContain('outside assets/');
+    }
+
+    // A rebuild is served without a restart.
+    await writeFile(join(webRoot, 'index.html'), INDEX_HTML.replace('index-B4c9', 'index-C5d0'));
+    await utimes(join(webRoot, 'index.html'), new Date(), new Date(Date.now() + 10_000));
+    expect(await (await fetch(`${site.url}/`)).text()).toContain('index-C5d0');
+    await writeFile(join(webRoot, 'index.html'), INDEX_HTML);
+    await utimes(join(webRoot, 'index.html'), new Date(), new Date(Date.now() + 20_000));
+
+    // Not part of the API's document.
+    const docs = (await (await fetch(`${site.url}/docs`)).json()) as any;
+    expect(Object.keys(docs.paths).filter((p) => !p.startsWith('/v1/'))).toEqual([]);
+    expect(docs.paths['/v1/channels/{id}/charts/{file}'].get.responses['200'].content).toHaveProperty(
+      'application/json',
+    );
+  });
+
+  it('says how to build the app when it is not built', async () => {
+    for (const path of ['/', '/index.html']) {
+      const res = await fetch(`${api.url}${path}`, { headers: { accept: BROWSER_ACCEPT } });
+      expect([path, res.status, res.headers.get('content-type')]).toEqual([path, 503, 'text/html; charset=utf-8']);
+      expect(res.headers.get('content-security-policy')).toBe(CSP);
+      const page = await res.text();
+      expect(page).toContain('scripts/build-web.sh');
+      expect(page).not.toMatch(/<script/i);
+    }
+    expect((await fetch(`${api.url}/assets/index-B4c9.js`)).status).toBe(404);
+  });
+
+  it('opens a share link as the report page in a browser and as JSON otherwise; charts of its sections only', async () => {
+    const c = data.channels[3];
+    const created = await shareLastWeek(c, ['overview', 'growth', 'best_time']);
+    const link = (await created.json()) as any;
+    const open = (path: string, accept?: string) => fetch(`${site.url}${path}`, { headers: accept ? { accept } : {} });
+
+    const page = await open(link.url, BROWSER_ACCEPT);
+    expect([page.status, page.headers.get('content-type'), page.headers.get('vary')]).toEqual([
+      200,
+      'text/html; charset=utf-8',
+      'Accept',
+    ]);
+    expect(page.headers.get('content-security-policy')).toBe(CSP);
+    expect(await page.text()).toBe(INDEX_HTML);
+    for (const accept of ['application/json', undefined, '*/*']) {
+      const res = await open(link.url, accept);
+      expect([accept, res.status, res.headers.get('content-type'), res.headers.get('vary')]).toEqual([
+        accept,
+        200,
+        'application/json; charset=utf-8',
+        'Accept',
+      ]);
+      expect(Object.keys(((await res.json()) as any).data).sort()).toEqual([
+        'best_time',
+        'granularity',
+        'growth',
+        'overview',
+      ]);
+    }
+
+    // Its charts, without a key: the report's own series, daily over a week.
+    const report = ((await (await open(link.url)).json()) as any).data;
+    const growth = await chartSpec(`${link.url}/charts/growth.json`, null);
+    expect(valuesOf(growth, 'subscribers')).toEqual(report.growth.map((p: any) => p.subscribers));
+    const heatmap = await chartSpec(`${link.url}/charts/best-time.json?tz=Europe/Berlin`, null);
+    expect(JSON.stringify(heatmap.title)).toContain('hours in Europe/Berlin');
+    const png = await get(`${link.url}/charts/growth.png`, { key: null });
+    expect([png.status, png.headers.get('content-type')]).toEqual([200, 'image/png']);
+    for (const name of ['reach', 'views', 'anomalies']) {
+      const res = await get(`${link.url}/charts/${name}.svg`, { key: null });
+      expect([name, res.status, ((await res.json()) as any).error.code]).toEqual([name, 404, 'chart_not_shared']);
+    }
+    expect((await get(`${link.url}/charts/post.json`, { key: null })).status).toBe(400);
+
+    // A link that does not work: a page saying so, naming neither the token nor the channel.
+    const tampered = `${link.url.slice(0, -1)}${link.url.endsWith('A') ? 'B' : 'A'}`;
+    const bad = await open(tampered, BROWSER_ACCEPT);
+    expect([bad.status, bad.headers.get('content-type'), bad.headers.get('vary')]).toEqual([
+      401,
+      'text/html; charset=utf-8',
+      'Accept',
+    ]);
+    expect(bad.headers.get('content-security-policy')).toBe(CSP);
+    expect(await bad.text()).toContain('<h1>This link is not valid</h1>');
+    expect((await open(tampered)).status).toBe(401);
+    expect((await get(`${tampered}/charts/growth.json`, { key: null })).status).toBe(401);
+
+    clock += 2 * HOUR_MS;
+    try {
+      const expired = await open(link.url, BROWSER_ACCEPT);
+      expect(expired.status).toBe(410);
+      const text = await expired.text();
+      expect(text).toContain('<h1>This link has expired or was revoked</h1>');
+      for (const secret of [link.token, link.id, c]) expect(text).not.toContain(secret);
+      expect(text).not.toMatch(/<script/i);
+      expect((await open(link.url, 'application/json')).status).toBe(404);
+      expect((await get(`${link.url}/charts/growth.json`, { key: null })).status).toBe(404);
+    } finally {
+      clock -= 2 * HOUR_MS;
+    }
+    await fetch(`${api.url}/v1/share/${link.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${keys.all}` },
+    });
+    const revoked = await open(link.url, BROWSER_ACCEPT);
+    expect([revoked.status, revoked.headers.get('cache-control')]).toEqual([410, 'no-store']);
+    expect(await revoked.text()).not.toContain(link.token);
+    const chart = await get(`${link.url}/charts/growth.svg`, { key: null });
+    expect([chart.status, ((await chart.json()) as any).error.code]).toEqual([404, 'share_link_gone']);
+  });
+});
+
 describe('read path', () => {
   it('every answer costs at most 2 warehouse queries, freshness included', async () => {
     // The same data behind a second API without an answer cache, whose warehouse counts queries.
@@ -580,16 +887,7 @@ describe('access', () => {
 
   it('share links: a report without a key until revoked or expired; tampering is refused', async () => {
     const c = data.channels[2];
-    const created = await fetch(`${api.url}/v1/channels/${c}/share`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${keys.all}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        from: iso(data.end - 7 * DAY_MS),
-        to: iso(data.end),
-        sections: ['overview', 'growth'],
-        ttl_seconds: 3600,
-      }),
-    });
+    const created = await shareLastWeek(c, ['overview', 'growth']);
     expect(created.status).toBe(201);
     const link = (await created.json()) as any;
     expect(link.url).toBe(`/v1/share/${link.token}`);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processAlive as alive } from '../clickhouse/local-server/child.ts';
 import { sleep } from '../common/retry.ts';
+import { CLI_MAIN, cliArgs } from './support/cli.ts';
 import { FakeBotApi } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 
@@ -28,7 +29,7 @@ function workersOf(dataDir: string): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (!cmd.includes('worker') || !cmd.some((a) => a.endsWith('main.ts'))) continue;
+      if (!cmd.includes('worker') || !cmd.includes(CLI_MAIN)) continue;
       if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`TGPULSE_DATA_DIR=${dataDir}`))
         out.push(Number(entry));
     } catch {
@@ -39,7 +40,7 @@ function workersOf(dataDir: string): number[] {
 }
 
 function tgpulse(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: ROOT, env, encoding: 'utf8' });
+  return spawnSync(process.execPath, cliArgs(...args), { cwd: ROOT, env, encoding: 'utf8' });
 }
 
 /** The README's example queries ("Look at the results"). */
@@ -50,7 +51,7 @@ function readmeQueries(): string[] {
 }
 
 function query(env: NodeJS.ProcessEnv, sql: string): Array<Record<string, unknown>> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'query', sql, '--format', 'json'], {
+  const r = spawnSync(process.execPath, cliArgs('query', sql, '--format', 'json'), {
     cwd: ROOT,
     env,
     encoding: 'utf8',
@@ -91,11 +92,11 @@ describe('tgpulse up --simulate', () => {
       TGPULSE_BOT_API_ROOT: fake.url,
       TGPULSE_BOT_ADMINS: '4242',
     };
-    const up = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'cli/main.ts', 'up', '--simulate', '--channels', '12', '--days', '12'],
-      { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const up = spawn(process.execPath, cliArgs('up', '--simulate', '--channels', '12', '--days', '12'), {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     up.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-10_000)));
     const exited = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
@@ -195,7 +196,7 @@ describe('tgpulse up --simulate', () => {
     // control plane (through its Postgres wire endpoint) opens the REST API.
     const created = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'cli/main.ts', 'apikey', 'create', '--name', 'cli test', '--scopes', 'read'],
+      cliArgs('apikey', 'create', '--name', 'cli test', '--scopes', 'read,track'),
       { cwd: ROOT, env, encoding: 'utf8' },
     );
     expect(created.status, created.stderr).toBe(0);
@@ -208,6 +209,16 @@ describe('tgpulse up --simulate', () => {
     expect(channels.status).toBe(200);
     expect(((await channels.json()) as { meta: { total: number } }).meta.total).toBe(12);
     expect((await fetch(`${api_url}/v1/channels`)).status).toBe(401);
+    // A bot's event sent to the API of `up` (which has NATS) reaches the warehouse.
+    const sent = await fetch(`${api_url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify([{ bot_id: 5550001, user_id: 42, event: 'start', event_time: Date.now() }]),
+    });
+    expect(((await sent.json()) as { accepted: number }).accepted).toBe(1);
+    const botEvents = () => Number(query(env, 'SELECT count() AS n FROM raw_bot_events')[0].n);
+    for (const until = Date.now() + 30_000; botEvents() === 0 && Date.now() < until; ) await sleep(500);
+    expect(botEvents()).toBe(1);
     // The bot of the running instance answers an admin with the channels.
     expect(fake.sent('setMyCommands').length).toBeGreaterThan(0);
     fake.say(4242, '/channels');

@@ -6,11 +6,18 @@
  * higher severity threshold gets nothing; a chat that blocked the bot is
  * disabled; a 429 and a 500 on the way neither lose nor double the alert.
  * The delay from the window closing to the send is printed.
+ *
+ * The same anomalies reach webhook destinations (an in-test HTTP receiver) as
+ * Slack and Discord JSON: once each, signed with each destination's secret,
+ * through 5xx answers and a 429, and not again when the notifier reruns the
+ * whole history; a destination answering 410 is disabled after one attempt.
  */
+import { createHmac } from 'node:crypto';
 import { Api } from 'grammy';
 import { PipelineMetrics } from '../observability/metrics.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chatSubscriptions, upsertSubscription } from '../control/bot-store.ts';
+import { addWebhook, listWebhooks } from '../control/webhooks.ts';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { Simulator } from '../ingest/simulator/simulator.ts';
@@ -24,6 +31,8 @@ import type { RawEvent } from '../streams/contract/events.ts';
 import { FakeBotApi, type BotApiCall } from './support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
+import { until } from './support/until.ts';
+import { WebhookReceiver, type WebhookRequest } from './support/webhook-receiver.ts';
 import { DAY_MS, HOUR_MS } from '../common/index.ts';
 
 const START = Date.UTC(2026, 4, 4);
@@ -31,6 +40,8 @@ const ANOMALY_AT = START + 9 * DAY_MS + 13 * HOUR_MS;
 const CHAT_ALL = '5001';
 const CHAT_CRITICAL_ONLY = '5002';
 const CHAT_BLOCKED = '5003';
+/** Subscribes once the alert went out: the resolution is no news to it. */
+const CHAT_LATE = '5004';
 
 let nats: TestNats;
 let pipe: TestPipeline;
@@ -43,6 +54,10 @@ let channel: string;
 let delayMs = Number.NaN;
 let deliveredMs = Number.NaN;
 let alert: BotApiCall;
+let receiver: WebhookReceiver;
+const notifierMetrics = new PipelineMetrics();
+/** Signing secret by receiver path, as `addWebhook` handed it out once. */
+const secrets = new Map<string, string>();
 
 /** The notifier as `tgpulse bot` runs it, against the fake Bot API. */
 function startNotifier(signal: AbortSignal): Promise<void> {
@@ -54,7 +69,7 @@ function startNotifier(signal: AbortSignal): Promise<void> {
     warehouse: pipe.warehouse,
     api: new Api(fake.token, { apiRoot: fake.url }),
     log: silentLogger,
-    pipelineMetrics: new PipelineMetrics(),
+    pipelineMetrics: notifierMetrics,
     maxSendsPerSecond: 25,
     signal,
   });
@@ -99,6 +114,31 @@ beforeAll(async () => {
     });
   }
   fake.block(CHAT_BLOCKED);
+  receiver = new WebhookReceiver();
+  await receiver.start();
+  for (const [path, format] of [
+    ['/slack', undefined],
+    ['/discord', 'discord'],
+    ['/gone', undefined],
+  ] as const) {
+    const { secret } = await addWebhook(control.pool, {
+      url: `${receiver.url}${path}`,
+      channelId: channel,
+      format,
+      minSeverity: 'info',
+      maxPerHour: 100,
+      createdBy: 'test',
+    });
+    secrets.set(path, secret);
+  }
+  // The Slack endpoint fails its first attempts (5xx, and a 429 naming when to come back) and then takes them.
+  receiver.answer(
+    '/slack',
+    { status: 503 },
+    { status: 429, headers: { 'retry-after': '1' } },
+    { status: 500, body: 'internal error' },
+  );
+  receiver.always('/gone', { status: 410, body: 'channel_is_archived' });
   // Telegram pushes back once on the way: the alert must still arrive exactly once.
   fake.fail({
     method: 'sendPhoto',
@@ -133,6 +173,13 @@ beforeAll(async () => {
       // The first attempt is the notifier's delay; the scripted 429 (retry after 1 s) and 500 come on top of it.
       delayMs = fake.sent('sendPhoto', CHAT_ALL)[0].at - publishedAt;
       deliveredMs = found.at - publishedAt;
+      await upsertSubscription(control.pool, {
+        chatId: CHAT_LATE,
+        channelId: channel,
+        minSeverity: 'info',
+        maxPerHour: 100,
+        createdBy: null,
+      });
       break;
     }
   }
@@ -151,6 +198,7 @@ afterAll(async () => {
   await control?.close();
   await testControl?.dispose();
   await fake?.stop();
+  await receiver?.stop();
   await pipe?.close();
   await nats?.stop();
 });
@@ -163,6 +211,51 @@ async function anomalyEvents(): Promise<Array<Record<string, string | number>>> 
     { c: channel },
   );
 }
+
+/** Whether a request carries a valid signature of its raw body by `secret`. */
+function signedBy(r: WebhookRequest, secret: string): boolean {
+  const timestamp = String(r.headers['x-tgpulse-timestamp']);
+  const expected = createHmac('sha256', secret).update(`${timestamp}.${r.body}`).digest('hex');
+  return r.headers['x-tgpulse-signature'] === `sha256=${expected}`;
+}
+
+describe('webhook alerts through an in-test receiver', () => {
+  it('reach each destination once per anomaly and stage, signed with its secret', async () => {
+    const events = (await anomalyEvents()).filter((e) => e.state !== 'updated');
+    const expected = events.map((e) => `${e.anomaly_id}:${e.state}`).sort();
+    expect(expected.length).toBeGreaterThanOrEqual(2);
+    for (const path of ['/slack', '/discord']) {
+      await until(`${path} received every alert`, () => receiver.accepted(path).length >= expected.length, 60_000);
+      const accepted = receiver.accepted(path);
+      expect(accepted.map((r) => String(r.headers['x-tgpulse-delivery'])).sort()).toEqual(expected);
+      for (const r of receiver.to(path)) {
+        expect(signedBy(r, secrets.get(path)!), `${path} signature`).toBe(true);
+        expect(signedBy(r, secrets.get('/discord' === path ? '/slack' : '/discord')!)).toBe(false);
+      }
+    }
+    const planted = events.find((e) => e.state === 'opened' && e.metric === 'subscribers_lost')!;
+    const slack = JSON.parse(receiver.accepted('/slack')[0].body);
+    expect(slack.text).toContain(`*subscribers lost: `);
+    expect(slack.text).toContain(`Observed *${compact(Number(planted.value))}*`);
+    expect(slack.blocks[0]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: slack.text } });
+    const discord = JSON.parse(receiver.accepted('/discord')[0].body);
+    expect(discord.content).toContain(`Observed **${compact(Number(planted.value))}**`);
+    expect(discord.allowed_mentions).toEqual({ parse: [] });
+    expect(JSON.parse(receiver.accepted('/discord').at(-1)!.body).content).toMatch(/Resolved: subscribers lost/);
+  });
+
+  it('retried 5xx answers and waited out the 429 for the same alert, without doubling it', () => {
+    const first = receiver.to('/slack').slice(0, 4);
+    expect(first.map((r) => r.status)).toEqual([503, 429, 500, 200]);
+    expect(new Set(first.map((r) => r.headers['x-tgpulse-delivery'])).size).toBe(1);
+  });
+
+  it('disabled the destination that answered 410 after its one attempt', async () => {
+    expect(receiver.to('/gone')).toHaveLength(1);
+    const gone = (await listWebhooks(control.pool)).find((w) => w.url.endsWith('/gone'));
+    expect(gone).toMatchObject({ enabled: false, disabledReason: expect.stringMatching(/410.*channel_is_archived/) });
+  });
+});
 
 describe('alert notifications through the fake Bot API', () => {
   it('sends the planted anomaly once, with the numbers the pipeline computed, within seconds of its window closing', async () => {
@@ -201,6 +294,15 @@ describe('alert notifications through the fake Bot API', () => {
     expect(JSON.stringify(replies[0].params.reply_parameters)).toContain('"message_id"');
   });
 
+  it('gives a chat that subscribed after the alert no resolution, and does not hold it waiting for an opening', async () => {
+    expect(fake.delivered(CHAT_ALL).some((c) => c.method === 'sendMessage')).toBe(true);
+    expect(fake.calls.filter((c) => String(c.params.chat_id) === CHAT_LATE && /^send/.test(c.method))).toEqual([]);
+    // The opening was handled for every destination it had, so the late chat's resolution did not wait for it.
+    const alerts = await notifierMetrics.registry.getSingleMetric('tgpulse_alerts_total')?.get();
+    const waited = alerts?.values.find((v) => v.labels.outcome === 'waiting_for_opening')?.value ?? 0;
+    expect(waited).toBe(0);
+  });
+
   it('gives a chat with a higher severity threshold nothing', async () => {
     const opened = (await anomalyEvents()).filter((e) => e.state === 'opened');
     expect(
@@ -213,6 +315,7 @@ describe('alert notifications through the fake Bot API', () => {
 
   it('sends nothing again when every anomaly event is delivered a second time (as after a crash before the ack)', async () => {
     const before = fake.calls.filter((c) => /^send/.test(c.method)).length;
+    const webhookRequestsBefore = receiver.requests.length;
     stop.abort();
     await notifier;
     // Redeliver the whole anomaly history to a fresh notifier run.
@@ -227,6 +330,7 @@ describe('alert notifications through the fake Bot API', () => {
     again.abort();
     await rerun;
     expect(fake.calls.filter((c) => /^send/.test(c.method)).length).toBe(before);
+    expect(receiver.requests.length).toBe(webhookRequestsBefore);
   });
 
   it('survived a 429 and a 500 without doubling, and disabled the chat that blocked the bot', async () => {

@@ -216,13 +216,17 @@ describe('Prometheus scraping tgpulse up --simulate', () => {
       );
       return Number(result[0]?.value[1] ?? 0);
     };
-    // Samples from the parent, from its worker (through the parent's endpoint) and from the collector process.
+    // Samples from the parent, from its worker (through the parent's endpoint) and from the collector process,
+    // whose collector families exist once it has opened its control plane (its endpoint serves before that).
     await until(
       'tgpulse samples in Prometheus',
       async () =>
         (await count('{job="tgpulse-up", __name__=~"tgpulse_.+", worker=""}')) > 0 &&
         (await count('tgpulse_partition_owned{job="tgpulse-up", worker="0"}')) > 0 &&
-        (await count('{job="tgpulse-ingest", __name__=~"tgpulse_.+"}')) > 0,
+        (await count('{job="tgpulse-ingest", __name__=~"tgpulse_.+"}')) > 0 &&
+        declaredNames(await (await fetch(`http://${ops.ingest}/metrics`)).text()).includes(
+          'tgpulse_mtproto_requests_total',
+        ),
       60_000,
       500,
     );

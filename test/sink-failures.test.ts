@@ -4,18 +4,17 @@
  * doubled); rows ClickHouse rejects for their content are dead-lettered per
  * message while the rest of the batch is written.
  */
-import { setMaxListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WarehouseError } from '../clickhouse/errors.ts';
 import type { Warehouse } from '../clickhouse/warehouse.ts';
 import type { ChannelMembersEvent } from '../streams/contract/events.ts';
 import { eventId } from '../streams/contract/ids.ts';
-import { sleep } from '../common/retry.ts';
-import { runSink, type SinkSource } from '../sinks/clickhouse/sink.ts';
+import type { SinkSource } from '../sinks/clickhouse/sink.ts';
 import { windowAggEvent } from '../sinks/clickhouse/encoder.fixtures.ts';
 import { EventPublisher } from '../streams/publisher.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 import { startPipeline, type TestPipeline } from './support/pipeline.ts';
+import { runSinkUntil } from './support/sink-run.ts';
 
 function members(channel: string, i: number, count = 1000 + i): ChannelMembersEvent {
   const t = Date.UTC(2026, 1, 1) + i * 60_000;
@@ -66,29 +65,8 @@ describe('sink under ClickHouse failures', () => {
     await nats?.stop();
   });
 
-  async function runRawSinkUntil(
-    wh: Warehouse,
-    done: () => Promise<boolean>,
-    source: SinkSource = 'raw',
-  ): Promise<void> {
-    const ac = new AbortController();
-    setMaxListeners(50, ac.signal);
-    const running = runSink({
-      js: pipe.nats.js,
-      jsm: pipe.nats.jsm,
-      warehouse: wh,
-      streams: pipe.config.streams,
-      sink: pipe.config.sink,
-      source,
-      log: pipe.ctx.log,
-      metrics: pipe.ctx.metrics,
-      signal: ac.signal,
-    });
-    const deadline = Date.now() + 60_000;
-    while (!(await done()) && Date.now() < deadline) await sleep(200);
-    ac.abort();
-    await running;
-  }
+  const runRawSinkUntil = (wh: Warehouse, done: () => Promise<boolean>, source: SinkSource = 'raw') =>
+    runSinkUntil(pipe, { source, warehouse: wh }, done);
 
   const count = async (channel: string) =>
     Number(

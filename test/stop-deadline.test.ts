@@ -20,6 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dieWithParent, processAlive } from '../clickhouse/local-server/child.ts';
 import { sleep } from '../common/retry.ts';
 import { STOP_DEADLINE_EXIT_CODE } from '../cli/commands/lifecycle.ts';
+import { cliArgs, seedControlFolder } from './support/cli.ts';
 import { startTestNats, tempDir, type TestNats } from './support/nats.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -46,12 +47,14 @@ function processesOf(dataDir: string): Array<{ pid: number; cmd: string[] }> {
   return out;
 }
 
-/** `tgpulse <args>` from the sources, dying with the test process; its stderr is kept for assertions. */
+/** `tgpulse <args>` (compiled, see support/cli.ts), dying with the test process; its stderr is kept for assertions. */
 function tgpulse(args: string[], env: Record<string, string>) {
   const [cmd, ...prefix] = [...dieWithParent(), process.execPath];
-  const child = spawn(cmd, [...prefix, '--import', 'tsx', 'cli/main.ts', ...args], {
+  const fullEnv = { ...process.env, TGPULSE_HTTP_PORT: '0', ...env };
+  seedControlFolder(args[0], fullEnv);
+  const child = spawn(cmd, [...prefix, ...cliArgs(...args)], {
     cwd: ROOT,
-    env: { ...process.env, TGPULSE_HTTP_PORT: '0', ...env },
+    env: fullEnv,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -3,7 +3,7 @@
  * in its config (`scope`); routes without one are public. The checks are
  * spread over three steps of the request, each as early as it can be:
  *
- *   onRequest   the API key (401), so the rate limit after it can charge the key
+ *   onRequest   the API key or Mini App session token (401), so the rate limit after it can charge it
  *   preParsing  the route's scope (403), and `export` for a CSV answer: after
  *               the rate limit, so a refused request still counts, and before
  *               a body is read
@@ -15,6 +15,8 @@ import type { ApiKey, ApiScope } from '../../control/index.ts';
 import type { Logger } from '../../observability/index.ts';
 import { KeyVerifier, presentedKey, requireChannel, requireScope } from '../auth.ts';
 import { channelIdOf } from '../params.ts';
+import { isSessionToken, sessionKey } from '../webapp/session-token.ts';
+import { WebAppSessions } from '../webapp/sessions.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -34,19 +36,27 @@ declare module 'fastify' {
 export interface AuthenticationOptions {
   /** The control plane, where keys are kept. */
   control: pg.Pool;
+  /** The deployment's share secret: Mini App session tokens are signed with a key derived from it. */
+  shareSecret: Buffer;
   log: Logger;
   now: () => number;
 }
 
 export const authentication = fp<AuthenticationOptions>(
-  async (app, { control, log, now }) => {
+  async (app, { control, shareSecret, log, now }) => {
     const verifier = new KeyVerifier(control, log);
+    const sessions = new WebAppSessions(control, sessionKey(shareSecret));
     app.decorateRequest('apiKey', null);
     app.decorateRequest('wantsCsv', false);
 
     app.addHook('onRequest', async (req) => {
       if (!req.routeOptions.config.scope) return;
-      req.apiKey = await verifier.authenticate(presentedKey(req.headers), now());
+      const token = presentedKey(req.headers);
+      // A Mini App session (`tgw_…`) stands in for a key: read and export of the user's granted channels.
+      req.apiKey =
+        token !== null && isSessionToken(token)
+          ? await sessions.authenticate(token, now())
+          : await verifier.authenticate(token, now());
     });
 
     app.addHook('preParsing', async (req) => {

@@ -59,8 +59,15 @@ export interface ChannelRoute<P extends TObject, Q extends TObject, D extends TS
   querystring: Q;
   /** The read model's answer schema: it serializes and documents `data`. */
   data: D;
+  /**
+   * The answer depends on the caller's channel allow-list (it names other
+   * channels): cached and computed per key, and `load` filters by `visible`.
+   */
+  perKey?: boolean;
   load(input: {
     channelId: string;
+    /** The channels the caller's key may see; null for every channel. */
+    visible: readonly string[] | null;
     params: ChannelRequest<P, Q>['params'];
     query: ChannelRequest<P, Q>['query'];
     freshness: ChannelFreshness;
@@ -88,8 +95,10 @@ export function channelRoute<P extends TObject, Q extends TObject, D extends TSc
     const channelId = channelIdOf(req.params) ?? '';
     const freshness = await ctx.freshness(channelId);
     if (freshness === null) throw unknownChannel(channelId);
-    const load = () => route.load({ channelId, params: req.params, query: req.query, freshness });
-    const loaded = await inFlight.get(`${req.url}|${req.wantsCsv}`, load);
+    const visible = req.apiKey?.channels ?? null;
+    const load = () => route.load({ channelId, visible, params: req.params, query: req.query, freshness });
+    const caller = route.perKey ? (req.apiKey?.id ?? '') : '';
+    const loaded = await inFlight.get(`${req.url}|${req.wantsCsv}|${caller}`, load);
     const meta = {
       ...answerMeta(freshness, loaded.period),
       ...(loaded.granularity ? { granularity: loaded.granularity } : {}),
@@ -113,7 +122,15 @@ export function channelRoute<P extends TObject, Q extends TObject, D extends TSc
   };
   app.get(
     url,
-    { schema, config: { scope: 'read', cache: true, ...(route.csv ? { csv: 'negotiate' as const } : {}) } },
+    {
+      schema,
+      config: {
+        scope: 'read',
+        cache: true,
+        ...(route.perKey ? { perKey: true } : {}),
+        ...(route.csv ? { csv: 'negotiate' as const } : {}),
+      },
+    },
     handler,
   );
   if (route.csv) {
@@ -122,6 +139,13 @@ export function channelRoute<P extends TObject, Q extends TObject, D extends TSc
       summary: `${route.summary} (CSV)`,
       response: { 200: Type.String({ description: 'text/csv' }), ...ERRORS },
     };
-    app.get(`${url}.csv`, { schema: csvSchema, config: { scope: 'read', cache: true, csv: 'always' } }, handler);
+    app.get(
+      `${url}.csv`,
+      {
+        schema: csvSchema,
+        config: { scope: 'read', cache: true, csv: 'always', ...(route.perKey ? { perKey: true } : {}) },
+      },
+      handler,
+    );
   }
 }

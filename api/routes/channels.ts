@@ -214,9 +214,11 @@ export function registerChannelRoutes(app: ApiApp, ctx: RouteContext): void {
     params: ChannelParams,
     querystring: Query.period,
     data: Sources,
-    async load({ channelId, query }) {
+    // `forwarded_by` names other tracked channels: only those the key may see.
+    perKey: true,
+    async load({ channelId, visible, query }) {
       const p = period(query);
-      return { period: p, data: await sources(wh, { channel_id: channelId, period: p }) };
+      return { period: p, data: await sources(wh, { channel_id: channelId, period: p, visible }) };
     },
   });
 

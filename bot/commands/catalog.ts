@@ -20,12 +20,18 @@ export interface CommandInfo {
 export const COMMANDS: readonly CommandInfo[] = [
   { command: 'start', args: '', description: 'What this bot does, and your channels' },
   { command: 'channels', args: '', description: 'Your channels: subscribers and views in the last 24 hours' },
+  { command: 'dashboard', args: '', description: 'Charts of your channels in a Mini App, inside Telegram' },
   {
     command: 'overview',
     args: '[channel] [7d|30d|90d]',
     description: 'Headline figures of a period, against the period before',
   },
   { command: 'growth', args: '[channel] [period]', description: 'Subscribers chart of a period' },
+  {
+    command: 'forecast',
+    args: '[channel] [7d|30d|90d] [subscribers|views]',
+    description: 'Where subscribers or daily views are heading, with 80 % and 95 % bands',
+  },
   {
     command: 'top',
     args: '[channel] [period] [views|forwards|reactions|engagement]',
@@ -50,6 +56,12 @@ export const COMMANDS: readonly CommandInfo[] = [
     description: 'Anomaly alerts in this chat',
   },
   { command: 'verify', args: '<channel>', description: 'Get access to a channel you administer' },
+  { command: 'track', args: '[@channel]', description: 'Add a channel you administer, or see the ones you added' },
+  {
+    command: 'digest',
+    args: '[daily|weekly [channel] [time zone] | off [channel]]',
+    description: 'A daily or weekly summary of a channel in this chat',
+  },
   { command: 'grant', args: '<user id> <channel>', description: 'Let a user see a channel', adminOnly: true },
   {
     command: 'revoke',

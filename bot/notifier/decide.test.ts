@@ -40,7 +40,8 @@ const input = (over: Partial<DecisionInput> = {}): DecisionInput => ({
   opened: null,
   sentLastHour: 0,
   now: NOON_UTC,
-  mayWait: false,
+  openingHandled: false,
+  mayWait: true,
   ...over,
 });
 const delivery = (over: Partial<AlertDelivery>): AlertDelivery => ({
@@ -60,7 +61,7 @@ describe('what the notifier does with an anomaly for one subscription', () => {
     expect(decide(input({ subscription: { ...subscription, metrics: ['views', 'forwards'] } })).action).toBe('send');
   });
 
-  it('records lower severities and other metrics as filtered, ignores updates and anything already decided', () => {
+  it('records lower severities and other metrics as filtered, ignores updates, anything already decided and replays', () => {
     expect(decide(input({ subscription: { ...subscription, minSeverity: 'critical' } }))).toEqual({
       action: 'skip',
       stage: 'opened',
@@ -73,6 +74,8 @@ describe('what the notifier does with an anomaly for one subscription', () => {
     });
     expect(decide(input({ anomaly: { ...anomaly, state: 'updated' } }))).toEqual({ action: 'ignore', why: 'updated' });
     expect(decide(input({ prior: delivery({}) }))).toEqual({ action: 'ignore', why: 'duplicate' });
+    // A replayed opening (the consumer reset) is not news to a chat that subscribed after it was handled.
+    expect(decide(input({ openingHandled: true }))).toEqual({ action: 'ignore', why: 'subscribed_later' });
     expect(decide(input({ prior: delivery({ outcome: 'skipped_quiet' }) }))).toEqual({
       action: 'ignore',
       why: 'duplicate',
@@ -95,17 +98,24 @@ describe('what the notifier does with an anomaly for one subscription', () => {
       stage: 'resolved',
       replyTo: 77,
     });
-    expect(decide(input({ anomaly: resolved, opened: null }))).toEqual({ action: 'ignore', why: 'not_alerted' });
+    // A chat with no decision on a handled opening subscribed later: the resolution is no news to it.
+    expect(decide(input({ anomaly: resolved, opened: null, openingHandled: true }))).toEqual({
+      action: 'ignore',
+      why: 'not_alerted',
+    });
     expect(decide(input({ anomaly: resolved, opened: delivery({ outcome: 'skipped_cap', messageId: null }) }))).toEqual(
       { action: 'ignore', why: 'not_alerted' },
     );
-    // A resolution that may have overtaken its opening (a notifier died holding the opening) waits for it,
-    // unless it waited its longest; a decided opening (sent, filtered, skipped) does not wait.
-    expect(decide(input({ anomaly: resolved, opened: null, mayWait: true }))).toEqual({ action: 'wait' });
+    // A resolution that overtook its opening (a notifier died holding the opening) waits for it, unless it
+    // waited its longest; a decided opening (sent, filtered, skipped) does not wait.
+    const unhandled = { anomaly: resolved, opened: null, openingHandled: false };
+    expect(decide(input(unhandled))).toEqual({ action: 'wait' });
+    expect(decide(input({ ...unhandled, mayWait: false }))).toEqual({ action: 'ignore', why: 'not_alerted' });
     for (const outcome of ['skipped_filter', 'skipped_quiet'] as const)
-      expect(
-        decide(input({ anomaly: resolved, opened: delivery({ outcome, messageId: null }), mayWait: true })),
-      ).toEqual({ action: 'ignore', why: 'not_alerted' });
+      expect(decide(input({ ...unhandled, opened: delivery({ outcome, messageId: null }) }))).toEqual({
+        action: 'ignore',
+        why: 'not_alerted',
+      });
     // A resolution does not depend on the severity filter: the chat heard of the anomaly.
     expect(
       decide(

@@ -1,8 +1,8 @@
 /**
  * What the notifier does with one anomaly event for one subscription, as a
  * pure function of what it knows: the subscription, what was already decided
- * for this anomaly and chat, and how many alerts the chat got in the last
- * hour. The notifier records every decision, so a redelivered event finds its
+ * for this anomaly and destination (a chat or a webhook), and how many alerts
+ * it got in the last hour. The notifier records every decision, so a redelivered event finds its
  * earlier decision and nothing is sent twice.
  */
 import type { AlertDelivery, AlertStage, AlertSubscription, DeliveryOutcome } from '../../control/index.ts';
@@ -16,7 +16,7 @@ export type Decision =
   /** Deliberately not sent (filters, quiet hours, the hourly cap); recorded so it is not reconsidered. */
   | { action: 'skip'; stage: AlertStage; outcome: Exclude<DeliveryOutcome, 'sent'> }
   /** Nothing to do and nothing to record. */
-  | { action: 'ignore'; why: 'updated' | 'duplicate' | 'not_alerted' }
+  | { action: 'ignore'; why: 'updated' | 'duplicate' | 'not_alerted' | 'subscribed_later' }
   /**
    * A resolution that may have overtaken its opening: come back later. The
    * opening can still be on its way when a notifier died holding it (it is
@@ -25,9 +25,15 @@ export type Decision =
    */
   | { action: 'wait' };
 
+/**
+ * What a decision reads of a destination's subscription: a chat's, or a
+ * webhook's (which is never quiet).
+ */
+export type AlertRules = Pick<AlertSubscription, 'metrics' | 'minSeverity' | 'quiet' | 'timeZone' | 'maxPerHour'>;
+
 export interface DecisionInput {
   anomaly: Anomaly;
-  subscription: AlertSubscription;
+  subscription: AlertRules;
   /** The earlier decision for this anomaly, chat and the event's stage. */
   prior: AlertDelivery | null;
   /** For a resolution: the decision made when it opened. */
@@ -35,9 +41,15 @@ export interface DecisionInput {
   sentLastHour: number;
   now: number;
   /**
-   * Whether a resolution without any decision on its opening may still wait
-   * for it (false once the event has waited its longest): a chat that
-   * subscribed after the opening was handled never gets one.
+   * Whether the notifier has handled the anomaly's opening for every
+   * destination it had then: a destination with no decision on it subscribed
+   * later, and neither a replayed opening nor the resolution is news to it.
+   */
+  openingHandled: boolean;
+  /**
+   * Whether a resolution whose opening is not handled may still wait for it
+   * (false once it has waited its longest: an opening from before the
+   * handled openings were recorded never will be).
    */
   mayWait: boolean;
 }
@@ -49,11 +61,13 @@ export function decide(x: DecisionInput): Decision {
   if (x.prior !== null) return { action: 'ignore', why: 'duplicate' };
   if (stage === 'resolved') {
     // A resolution is news only to a chat that was told of the anomaly.
-    // No decision at all on the opening (filtered openings are recorded too): it is still on its way.
-    if (x.opened === null && x.mayWait) return { action: 'wait' };
+    // No decision on the opening (filtered openings are recorded too) and the opening not handled at all: it is
+    // still on its way, held by a notifier that died (it comes back after an ack wait, per kill).
+    if (x.opened === null && !x.openingHandled && x.mayWait) return { action: 'wait' };
     if (x.opened?.outcome !== 'sent') return { action: 'ignore', why: 'not_alerted' };
     return { action: 'send', stage, replyTo: x.opened.messageId };
   }
+  if (x.openingHandled) return { action: 'ignore', why: 'subscribed_later' };
   if (RANK[a.severity] < RANK[s.minSeverity] || (s.metrics !== null && !s.metrics.includes(a.metric)))
     return { action: 'skip', stage, outcome: 'skipped_filter' };
   if (s.quiet !== null && inQuietHours(s.quiet, s.timeZone, x.now))

@@ -1,11 +1,13 @@
 /**
  * The alert notifier: a durable consumer of anomaly events on TG_DERIVED.
- * For each opened or resolved anomaly it asks every subscription of the
- * channel what to do ({@link decide}), sends what must be sent, records each
- * decision in the control plane, and only then acks the message. A crash
- * before the ack redelivers the event; the recorded decisions make the second
- * pass send nothing twice. (A crash between Telegram's answer and the record
- * could still repeat one message: Telegram has no idempotency key.)
+ * For each opened or resolved anomaly it asks every destination of the
+ * channel (subscribed chats and webhooks, destinations.ts) what to do
+ * ({@link decide}), sends what must be sent, records each decision in the
+ * control plane, and only then acks the message. A crash before the ack
+ * redelivers the event; the recorded decisions make the second pass send
+ * nothing twice. (A crash between the answer and the record could still
+ * repeat one message: Telegram has no idempotency key; a webhook receiver can
+ * deduplicate on `X-Tgpulse-Delivery`.)
  *
  * It does not wait for ClickHouse: anomaly events come straight from the
  * processors, so an alert goes out seconds after its window closes.
@@ -24,12 +26,13 @@ import type { Warehouse } from '../../clickhouse/index.ts';
 import { withRetry } from '../../common/index.ts';
 import {
   channelSubscriptions,
+  channelWebhooks,
   isControlPlaneDown,
   deliveryOf,
-  disableChat,
   recordDelivery,
+  recordOpeningHandled,
+  wasOpeningHandled,
   sentInLastHour,
-  type AlertSubscription,
 } from '../../control/index.ts';
 import type { Logger, PipelineMetrics } from '../../observability/index.ts';
 import { CHART_METRICS, isChartMetric, renderChart, anomaliesChart } from '../../read/charts/index.ts';
@@ -37,14 +40,20 @@ import { activitySeries } from '../../read/index.ts';
 import { decodeBatch, type AnomalyEvent, parseSubject } from '../../streams/contract/index.ts';
 import { type StreamsConfig, type DurableSpec, inMessageSpan, runConsumer } from '../../streams/index.ts';
 import { decide } from './decide.ts';
-import { alertCaption, overviewButtonData, resolutionText } from './message.ts';
-import { AlertSender, ChatUnreachable } from './sender.ts';
+import { chatDestination, type Destination, isGone, webhookDestination } from './destinations.ts';
+import { AlertSender } from './sender.ts';
+import { WebhookRejected, WebhookSender } from './webhook-sender.ts';
 
 /** How long a notifier's unacked events stay its own: a dead notifier's events come back after this. */
 const ACK_WAIT_MS = 60_000;
-/** A resolution waiting for its opening comes back this often, for at most two ack waits. */
+/** A resolution waiting for its opening comes back this often… */
 const OPENING_RETRY_MS = 10_000;
-const MAX_OPENING_WAITS = Math.ceil((2 * ACK_WAIT_MS) / OPENING_RETRY_MS);
+/**
+ * …for at most this long after it was emitted: each notifier killed while it
+ * holds the opening delays it by an ack wait, and an opening handled before
+ * handled openings were recorded (migration 008) never shows as handled.
+ */
+const MAX_OPENING_WAIT_MS = 30 * 60_000;
 
 export function notifierConsumer(streams: StreamsConfig): DurableSpec {
   return {
@@ -81,7 +90,13 @@ export async function runNotifier(opts: NotifierOptions): Promise<void> {
     log,
     onRateLimited: () => metrics.rateLimited.inc(),
   });
-  const h: Handling = { ...opts, log, metrics, sender, now: opts.now ?? Date.now };
+  const webhookSender = new WebhookSender({
+    signal: opts.signal,
+    log,
+    onRateLimited: () => metrics.rateLimited.inc(),
+    now: opts.now,
+  });
+  const h: Handling = { ...opts, log, metrics, sender, webhookSender, now: opts.now ?? Date.now };
   const runner = {
     js: opts.js,
     jsm: opts.jsm,
@@ -108,6 +123,7 @@ export async function runNotifier(opts: NotifierOptions): Promise<void> {
 interface Handling extends NotifierOptions {
   metrics: ReturnType<typeof notifierMetrics>;
   sender: AlertSender;
+  webhookSender: WebhookSender;
   now: () => number;
 }
 
@@ -123,7 +139,7 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
   try {
     // When the processor published the event: the start of the alert's own delay.
     const emittedAt = Math.floor(Number(msg.info.timestampNanos) / 1e6);
-    const mayWait = msg.info.deliveryCount <= MAX_OPENING_WAITS;
+    const mayWait = Date.now() - emittedAt < MAX_OPENING_WAIT_MS;
     let waiting = false;
     for (const e of decoded.events)
       if (e.kind === 'anomaly')
@@ -147,57 +163,83 @@ async function handleMessage(msg: JsMsg, h: Handling): Promise<void> {
   }
 }
 
-/** Handles one anomaly for every subscribed chat; true when a chat's resolution waits for its opening. */
+/**
+ * Handles one anomaly for every destination of its channel (subscribed chats,
+ * then webhooks); true when a destination's resolution waits for its opening.
+ */
 async function handleAnomaly(e: AnomalyEvent, emittedAt: number, mayWait: boolean, h: Handling): Promise<boolean> {
-  const a = e.data;
+  if (e.data.state === 'updated') return false;
+  const [subscriptions, webhooks] = await Promise.all([
+    channelSubscriptions(h.control, e.channel_id),
+    channelWebhooks(h.control, e.channel_id),
+  ]);
+  const c = { event: e, control: h.control, log: h.log, count: (outcome: string) => h.metrics.events.inc({ outcome }) };
+  let chart: Promise<Buffer | null> | undefined;
+  const destinations = [
+    ...subscriptions.map((s) => chatDestination(s, h.sender, () => (chart ??= alertChart(e, h)), c)),
+    ...webhooks.map((w) => webhookDestination(w, h.webhookSender, c)),
+  ];
+  const openingHandled = await wasOpeningHandled(h.control, e.data.anomaly_id);
   let waiting = false;
-  if (a.state === 'updated') return waiting;
-  const subscriptions = await channelSubscriptions(h.control, e.channel_id);
-  let chart: Buffer | null | undefined;
-  for (const s of subscriptions) {
-    const stage = a.state;
-    const [prior, opened, sentLastHour] = await Promise.all([
-      deliveryOf(h.control, a.anomaly_id, s.chatId, stage),
-      stage === 'resolved' ? deliveryOf(h.control, a.anomaly_id, s.chatId, 'opened') : Promise.resolve(null),
-      sentInLastHour(h.control, s.chatId, h.now()),
-    ]);
-    const decision = decide({ anomaly: a, subscription: s, prior, opened, sentLastHour, now: h.now(), mayWait });
-    if (decision.action === 'ignore') continue;
-    if (decision.action === 'wait') {
-      waiting = true;
-      continue;
-    }
-    const base = { anomalyId: a.anomaly_id, chatId: s.chatId, stage: decision.stage, channelId: e.channel_id };
-    if (decision.action === 'skip') {
-      await recordDelivery(h.control, { ...base, outcome: decision.outcome, messageId: null, at: h.now() });
-      h.metrics.events.inc({ outcome: decision.outcome });
-      continue;
-    }
-    try {
-      let messageId: number;
-      if (decision.stage === 'opened') {
-        chart ??= await alertChart(e, h);
-        const keyboard = {
-          inline_keyboard: [[{ text: 'Channel overview', callback_data: overviewButtonData(e.channel_id) }]],
-        };
-        ({ messageId } = await h.sender.sendAlert(s.chatId, chart, alertCaption(e.channel_id, a), keyboard));
-      } else {
-        ({ messageId } = await h.sender.sendText(s.chatId, resolutionText(e.channel_id, a), decision.replyTo));
-      }
-      // Sent: only the record is left to do, however long Postgres takes (repeating the send would double it).
-      await untilControlAnswers(
-        () => recordDelivery(h.control, { ...base, outcome: 'sent', messageId, at: h.now() }),
-        h,
-      );
-      h.metrics.events.inc({ outcome: 'sent' });
-      h.metrics.delay.observe(Math.max(0, Date.now() - emittedAt) / 1000);
-    } catch (err) {
-      if (!(err instanceof ChatUnreachable)) throw err;
-      await disableSubscriber(s, err, h);
-      await recordDelivery(h.control, { ...base, outcome: 'skipped_disabled', messageId: null, at: h.now() });
-    }
-  }
+  for (const d of destinations) waiting = (await notify(d, e, { emittedAt, openingHandled, mayWait }, h)) || waiting;
+  // Every destination of the opening has its decision recorded: a later subscriber's resolution need not wait.
+  if (e.data.state === 'opened' && !openingHandled)
+    await recordOpeningHandled(h.control, e.data.anomaly_id, e.channel_id);
   return waiting;
+}
+
+/** When an anomaly event was emitted, and what a resolution knows of its opening. */
+interface EventTiming {
+  emittedAt: number;
+  openingHandled: boolean;
+  mayWait: boolean;
+}
+
+/** Decides, sends and records one anomaly event for one destination; true when it waits for the opening. */
+async function notify(d: Destination, e: AnomalyEvent, at: EventTiming, h: Handling): Promise<boolean> {
+  const a = e.data;
+  const stage = a.state === 'resolved' ? 'resolved' : 'opened';
+  const [prior, opened, sentLastHour] = await Promise.all([
+    deliveryOf(h.control, a.anomaly_id, d.key, stage),
+    stage === 'resolved' ? deliveryOf(h.control, a.anomaly_id, d.key, 'opened') : Promise.resolve(null),
+    sentInLastHour(h.control, d.key, h.now()),
+  ]);
+  const decision = decide({
+    anomaly: a,
+    subscription: d.rules,
+    prior,
+    opened,
+    sentLastHour,
+    now: h.now(),
+    openingHandled: at.openingHandled,
+    mayWait: at.mayWait,
+  });
+  if (decision.action === 'ignore') return false;
+  if (decision.action === 'wait') return true;
+  const base = { anomalyId: a.anomaly_id, chatId: d.key, stage: decision.stage, channelId: e.channel_id };
+  if (decision.action === 'skip') {
+    await recordDelivery(h.control, { ...base, outcome: decision.outcome, messageId: null, at: h.now() });
+    h.metrics.events.inc({ outcome: decision.outcome });
+    return false;
+  }
+  try {
+    const messageId = await d.send(decision.stage, decision.replyTo);
+    // Sent: only the record is left to do, however long Postgres takes (repeating the send would double it).
+    await untilControlAnswers(() => recordDelivery(h.control, { ...base, outcome: 'sent', messageId, at: h.now() }), h);
+    h.metrics.events.inc({ outcome: 'sent' });
+    h.metrics.delay.observe(Math.max(0, Date.now() - at.emittedAt) / 1000);
+  } catch (err) {
+    if (err instanceof WebhookRejected) {
+      h.log.error({ err: err.message, destination: d.key }, 'webhook refused the alert; it is recorded as rejected');
+      await recordDelivery(h.control, { ...base, outcome: 'skipped_rejected', messageId: null, at: h.now() });
+      h.metrics.events.inc({ outcome: 'skipped_rejected' });
+      return false;
+    }
+    if (!isGone(err)) throw err;
+    await d.disable(err);
+    await recordDelivery(h.control, { ...base, outcome: 'skipped_disabled', messageId: null, at: h.now() });
+  }
+  return false;
 }
 
 /**
@@ -220,15 +262,6 @@ function untilControlAnswers<T>(step: () => Promise<T>, h: Handling): Promise<T>
       );
     },
   });
-}
-
-async function disableSubscriber(s: AlertSubscription, err: ChatUnreachable, h: Handling): Promise<void> {
-  const n = await disableChat(h.control, s.chatId, err.reason);
-  h.metrics.events.inc({ outcome: 'chat_disabled' });
-  h.log.warn(
-    { chatId: s.chatId, reason: err.reason, subscriptions: n },
-    'chat unreachable: its alert subscriptions are disabled',
-  );
 }
 
 /** A small chart of the day around the anomaly; null when it cannot be drawn (the alert goes out as text). */
@@ -286,7 +319,7 @@ function notifierMetrics(registry: Registry) {
     }),
     rateLimited: new Counter({
       name: 'tgpulse_alert_rate_limited_total',
-      help: '429 answers from Telegram waited out',
+      help: '429 answers from Telegram and webhooks waited out',
       registers: [registry],
     }),
   };

@@ -75,9 +75,18 @@ export const CATALOG = {
   apikey: {
     summary: 'create, list and revoke API keys of the REST API',
     usage: lines(
-      'tgpulse apikey create --name NAME [--scopes read,export,share] [--channels ID,ID] [--rate N]',
+      'tgpulse apikey create --name NAME [--scopes read,export,share,track] [--channels ID,ID] [--rate N]',
       'tgpulse apikey list',
       'tgpulse apikey revoke ID',
+    ),
+  },
+  alerts: {
+    summary:
+      'add, list and remove webhook alert destinations (Slack- or Discord-compatible JSON, HMAC-signed); the secret is printed once',
+    usage: lines(
+      'tgpulse alerts webhook add URL --channel ID [--format slack|discord] [--severity info|warning|critical] [--metrics M,M] [--max-per-hour N]',
+      'tgpulse alerts webhook list',
+      'tgpulse alerts webhook remove ID',
     ),
   },
   login: {
@@ -93,11 +102,13 @@ export const CATALOG = {
     ),
   },
   channels: {
-    summary: 'add (resolving through a logged-in account), list and remove tracked channels',
+    summary:
+      'add (resolving through a logged-in account), list and remove tracked channels; forget one: erase it everywhere',
     usage: lines(
       'tgpulse channels add @name|t.me/name|t.me/c/ID/POST|ID [--since YYYY-MM-DD] [--account ACCOUNT_ID]',
       'tgpulse channels list [--all]',
       'tgpulse channels remove ID|@name',
+      'tgpulse channels forget ID|@name [--yes]',
     ),
   },
   record: {
@@ -107,6 +118,15 @@ export const CATALOG = {
   replay: {
     summary: 'republish a JSONL capture (from `tgpulse record`) to TG_RAW, paced by event time',
     usage: 'tgpulse replay FILE [--speed N|max]',
+  },
+  backup: {
+    summary:
+      'back up a running deployment into a new folder: control plane, streams with consumers and checkpoints, warehouse (incremental over --base)',
+    usage: 'tgpulse backup DIR [--base PREVIOUS_BACKUP_DIR]',
+  },
+  restore: {
+    summary: 'restore a backup into an empty data folder (or empty configured stores), checking it first',
+    usage: 'tgpulse restore DIR',
   },
 } as const satisfies Record<string, CommandHelp>;
 

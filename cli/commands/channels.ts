@@ -3,7 +3,8 @@
  * resolves the channel through one logged-in account (a username, t.me link
  * or, for channels the account has joined, an id), so the registry holds the
  * access hash and facts the collectors need; `--since` sets how far back its
- * history is read.
+ * history is read. `forget` erases a channel everywhere (channels-forget.ts);
+ * adding a forgotten channel again lets its new events in.
  */
 import { parseArgs } from 'node:util';
 import type { Pool } from 'pg';
@@ -28,6 +29,7 @@ import type { TgpulseConfig } from '../config.ts';
 import { renderTable } from '../table.ts';
 import { CATALOG } from './catalog.ts';
 import type { Command } from './command.ts';
+import { type Confirm, forgetChannel, readmitIfForgotten } from './channels-forget.ts';
 import {
   CLI_ACTOR,
   planCommand,
@@ -44,6 +46,8 @@ const USAGE = CATALOG.channels.usage;
 export interface ChannelsDeps extends ControlDeps {
   /** How accounts connect (tests: a fake Telegram); default: the network. */
   connect?: ConnectTelegram;
+  /** How `forget` asks for confirmation without `--yes`; default: the terminal, if any. */
+  confirm?: Confirm;
 }
 
 /** `YYYY-MM-DD` as UTC midnight (epoch ms), or UsageError. */
@@ -125,6 +129,8 @@ function planAdd(rest: string[], config: TgpulseConfig, deps: ChannelsDeps): Act
       }
       try {
         const facts = await resolveChannel(account, ref);
+        // Before it is tracked: the events collected from then on must not be dropped.
+        const forgottenAt = await readmitIfForgotten(pool, facts.channelId, config, log);
         const channel = await upsertChannel(pool, facts, { actor: CLI_ACTOR });
         if (since !== null) await setBackfillFrom(pool, channel.channelId, since, { actor: CLI_ACTOR });
         const name = channel.username === null ? channel.channelId : `@${channel.username}`;
@@ -137,6 +143,10 @@ function planAdd(rest: string[], config: TgpulseConfig, deps: ChannelsDeps): Act
         io.out(
           `tracking ${name} (${channel.title ?? 'untitled'}, id ${channel.channelId}, ${channel.members ?? '?'} members, official stats: ${channel.canViewStats ? 'yes' : 'no'}); history ${depth}\n`,
         );
+        if (forgottenAt !== null)
+          io.out(
+            `it was forgotten on ${when(forgottenAt)}: it starts afresh, and what the streams held of it before stays dropped\n`,
+          );
         io.out('`tgpulse ingest` (or `tgpulse up`) collects it.\n');
         return 0;
       } catch (err) {
@@ -192,6 +202,17 @@ function plan(argv: string[], config: TgpulseConfig, deps: ChannelsDeps): Action
         return 0;
       };
     }
+    case 'forget': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        strict: true,
+        allowPositionals: true,
+        options: { yes: { type: 'boolean', default: false } },
+      });
+      if (positionals.length !== 1) throw new UsageError('forget needs exactly one channel id or @name');
+      const request = { ref: positionals[0], yes: values.yes };
+      return (pool, io, log) => forgetChannel(request, pool, io, log, config, deps.confirm);
+    }
     default:
       throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand ${JSON.stringify(sub)}`);
   }
@@ -219,7 +240,7 @@ export async function runChannels(argv: string[], config: TgpulseConfig, deps: C
   return withControl('channels', config, deps, (pool, log) => action(pool, io, log));
 }
 
-/** Adds, lists and removes the channels the collectors track. */
+/** Adds, lists, removes and forgets the channels the collectors track. */
 export const channelsCommand: Command = {
   reads: 'full',
   run: (argv, config) => runChannels(argv, config),

@@ -25,9 +25,12 @@ export const COMMANDS: Record<CommandName, () => Promise<Command>> = {
   query: async () => (await import('./query.ts')).queryCommand,
   detect: async () => (await import('./detect.ts')).detectCommand,
   apikey: async () => (await import('./apikey.ts')).apikeyCommand,
+  alerts: async () => (await import('./alerts.ts')).alertsCommand,
   login: async () => (await import('./login.ts')).loginCommand,
   accounts: async () => (await import('./accounts.ts')).accountsCommand,
   channels: async () => (await import('./channels.ts')).channelsCommand,
   record: async () => (await import('./record.ts')).recordCommand,
   replay: async () => (await import('./replay.ts')).replayCommand,
+  backup: async () => (await import('./backup.ts')).backupCommand,
+  restore: async () => (await import('./restore.ts')).restoreCommand,
 };

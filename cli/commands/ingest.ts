@@ -26,6 +26,8 @@ import { sleep } from '../../common/index.ts';
 import { Context, openNats, startOps, type NatsContext } from '../context.ts';
 import { openControlRole, superviseRole } from '../roles.ts';
 import type { Command } from './command.ts';
+import { readmitIfForgotten } from './channels-forget.ts';
+import { runTrackRequests } from './track-requests.ts';
 import { lifecycle } from './lifecycle.ts';
 
 /** How often a waiting collector looks again for accounts. */
@@ -142,8 +144,18 @@ export async function runIngestRole(
       { holder: collector.holder, accounts: opened.sessions.map((s) => s.accountId), skipped: opened.skipped.length },
       'MTProto collector running',
     );
+    // Channels owners add with the bot's /track reach the registry through these accounts.
+    const trackRequests = runTrackRequests(
+      {
+        control,
+        accounts: opened.sessions,
+        readmit: (channelId) => readmitIfForgotten(control, channelId, ctx.config, log),
+        log,
+      },
+      signal,
+    );
     try {
-      await collector.run(signal);
+      await Promise.all([collector.run(signal), trackRequests]);
       await publisher.flush();
     } finally {
       await opened.close();

@@ -4,8 +4,9 @@
  * and `users.xml` (users, profiles, quotas). Pure: text in, text out.
  *
  * Read-only access is the engine's job, never a keyword check of ours:
- * - `writer` (the roles) may create, alter and write tables, but holds no
- *   source grant, so `file()`, `url()`, `remote()`, `s3()` are refused;
+ * - `writer` (the roles) may create, alter and write tables, and back them
+ *   up into the warehouse's own backups folder, but holds no source grant, so
+ *   `file()`, `url()`, `remote()`, `s3()` are refused;
  * - `reader` (queries, Grafana, SQL clients) may only SELECT and SHOW, runs
  *   with `readonly = 2` (settings may change, data may not; `readonly` itself
  *   is constant) and bounded memory and time;
@@ -48,9 +49,19 @@ function sha256Hex(s: string): string {
   return createHash('sha256').update(s, 'utf8').digest('hex');
 }
 
-/** `config.xml`: where the users file is; everything else comes from the command line. */
-export function renderConfigXml(usersXmlPath: string): string {
-  return `<clickhouse>\n  <users_config>${xmlText(usersXmlPath)}</users_config>\n</clickhouse>\n`;
+/**
+ * `config.xml`: where the users file is and the one folder `BACKUP … TO
+ * File(…)` may write and `RESTORE` read (the engine refuses file backups
+ * without it); everything else comes from the command line.
+ */
+export function renderConfigXml(usersXmlPath: string, backupsDir: string): string {
+  return `<clickhouse>
+  <users_config>${xmlText(usersXmlPath)}</users_config>
+  <backups>
+    <allowed_path>${xmlText(backupsDir)}</allowed_path>
+  </backups>
+</clickhouse>
+`;
 }
 
 /** One password user, reachable from loopback only, with its profile and grants. */
@@ -96,7 +107,7 @@ export function renderUsersXml(
         <query>GRANT SELECT ON system.numbers</query>
       </grants>
     </default>
-${userXml(users.writer, 'default', database, ['GRANT SHOW, SELECT, INSERT, ALTER, CREATE, DROP, TRUNCATE, OPTIMIZE ON *.*', 'GRANT TABLE ENGINE ON *'])}
+${userXml(users.writer, 'default', database, ['GRANT SHOW, SELECT, INSERT, ALTER, CREATE, DROP, TRUNCATE, OPTIMIZE, BACKUP ON *.*', 'GRANT TABLE ENGINE ON *'])}
 ${userXml(users.reader, 'reader', database, ['GRANT SHOW, SELECT ON *.*'])}
   </users>
   <profiles>

@@ -4,6 +4,7 @@
 export { anyFreePort, dieWithParent, processAlive, stopChild } from './child.ts';
 export { READER_USER } from './credentials.ts';
 export {
+  backupsDir,
   LocalWarehouse,
   localWarehouseUsers,
   LocalWarehouseError,

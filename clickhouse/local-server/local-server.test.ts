@@ -134,14 +134,16 @@ describe('local warehouse server', () => {
     const before = server.pid;
     process.kill(before, 'SIGKILL');
     let answer = { status: 0, body: '' };
-    for (const until = Date.now() + 30_000; Date.now() < until; await sleep(100)) {
+    // Back once the supervisor has the new server and has recorded it (a start may take its whole 60 s
+    // timeout on a loaded machine, and one attempt more).
+    for (const until = Date.now() + 150_000; Date.now() < until; await sleep(100)) {
       answer = await asReader('SELECT body FROM notes').catch(() => ({ status: 0, body: '' }));
-      if (answer.status === 200 && server.pid !== before) break;
+      if (answer.status === 200 && server.pid !== before && readRunningWarehouse(dir)?.pid === server.pid) break;
     }
     expect(answer).toEqual({ status: 200, body: 'kept' });
     expect(server.restarts).toBe(1);
     expect(readRunningWarehouse(dir)?.pid).toBe(server.pid);
-  });
+  }, 180_000);
 
   it('refuses a second server on the same data folder', async () => {
     await expect(

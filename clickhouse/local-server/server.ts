@@ -74,6 +74,14 @@ export function warehouseDir(dataDir: string): string {
   return join(dataDir, 'warehouse');
 }
 
+/**
+ * The one folder the local server may write backups to and restore them from
+ * (`backups.allowed_path`): `tgpulse backup` stages its archive here.
+ */
+export function backupsDir(dataDir: string): string {
+  return join(warehouseDir(dataDir), 'backups');
+}
+
 function endpointFile(dataDir: string): string {
   return join(warehouseDir(dataDir), 'server.json');
 }
@@ -199,7 +207,10 @@ export class LocalWarehouse {
       renderUsersXml(users, opts.database, opts.readerLimits ?? DEFAULT_READER_LIMITS),
       { mode: 0o600 },
     );
-    writeFileSync(join(dir, 'config.xml'), renderConfigXml(join(dir, 'users.xml')), { mode: 0o600 });
+    mkdirSync(backupsDir(opts.dataDir), { recursive: true });
+    writeFileSync(join(dir, 'config.xml'), renderConfigXml(join(dir, 'users.xml'), `${backupsDir(opts.dataDir)}/`), {
+      mode: 0o600,
+    });
     const httpPort = await choosePort(opts.httpPort, [], opts.log, 'HTTP');
     const nativePort = await choosePort(opts.nativePort, [httpPort], opts.log, 'native');
     const child = await launch(launcher, opts, users, httpPort, nativePort);
@@ -304,9 +315,12 @@ async function launch(
   });
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  const failed = (why: string): LocalWarehouseError => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    return new LocalWarehouseError(`the local warehouse did not start: ${why}${stderr ? `\n${stderr.trim()}` : ''}`);
+  const failed = (why: string): LocalWarehouseError =>
+    new LocalWarehouseError(`the local warehouse did not start: ${why}${stderr ? `\n${stderr.trim()}` : ''}`);
+  /** Ends a half-started server before giving up: the next attempt needs the folder lock it holds until it exits. */
+  const abandon = async (why: string): Promise<LocalWarehouseError> => {
+    await stopChild(child, 0);
+    return failed(why);
   };
   for (;;) {
     const early = await Promise.race([spawnError, sleep(100).then(() => null)]);
@@ -314,13 +328,15 @@ async function launch(
     if (child.exitCode !== null || child.signalCode !== null)
       throw failed(`the launcher exited (code ${child.exitCode}, signal ${child.signalCode})`);
     if (Date.now() > deadline)
-      throw failed(`no answer on ports ${httpPort}/${nativePort} within ${opts.startTimeoutMs ?? 60_000} ms`);
+      throw await abandon(`no answer on ports ${httpPort}/${nativePort} within ${opts.startTimeoutMs ?? 60_000} ms`);
     if ((await httpPing(httpPort)) && (await tcpListening(nativePort)) && (await launcherBlocked(httpPort, users)))
       break;
   }
-  await lockLauncherUser(httpPort).catch((err: Error) => {
-    throw failed(err.message);
-  });
+  try {
+    await lockLauncherUser(httpPort);
+  } catch (err) {
+    throw await abandon((err as Error).message);
+  }
   return child;
 }
 

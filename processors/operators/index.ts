@@ -6,7 +6,9 @@ export { defaultProcessorConfig, type ProcessorConfig, type SeriesTransform } fr
 export type { SeriesDetectorConfig } from './detector.ts';
 export { genericSeriesConfig, scoreSeries } from './score-series.ts';
 export {
+  advanceClock,
   createPartitionState,
+  forgetChannel,
   type PartitionState,
   partitionWatermark,
   processEvent,

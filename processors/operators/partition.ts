@@ -193,14 +193,18 @@ function compile(cfg: ProcessorConfig): Compiled {
   return c;
 }
 
-/** Everything a handler needs for one event. */
-interface Step {
+/** What moving the partition's clock needs: the event that moves it and where outputs go. */
+interface Tick {
   state: PartitionState;
   cfg: ProcessorConfig;
   compiled: Compiled;
   event: RawEvent;
-  channel: ChannelState;
   out: ProcessOutput;
+}
+
+/** Everything a handler needs for one event. */
+interface Step extends Tick {
+  channel: ChannelState;
   late: boolean;
 }
 
@@ -212,20 +216,16 @@ export function processEvent(state: PartitionState, event: RawEvent, cfg: Proces
   const out: ProcessOutput = { derived: [], late: [], skipped: [], changed: [] };
   // Statistics graphs and bot events go to raw tables only.
   if (event.kind === 'channel_stats' || event.kind === 'bot_event') return out;
-  const sweptBefore = [state.windows.sweptMaxPane, state.windows.sweptWmPane, state.evictedDay];
 
   const channel = (state.channels[event.channel_id] ??= newChannel(event.source, cfg));
   channel.source = event.source;
   const step: Step = { state, cfg, compiled: compile(cfg), event, channel, out, late: false };
-  let observed = event.event_time;
   switch (event.kind) {
     case 'post_counters':
       onCounters(step, event);
       break;
     case 'post':
       onPost(step, event);
-      // The embedded counters are a snapshot taken at observed_at.
-      observed = Math.max(event.event_time, event.observed_at);
       break;
     case 'channel_members':
       contribute(step, { type: 'members', time: event.event_time, members: event.data.members });
@@ -235,17 +235,57 @@ export function processEvent(state: PartitionState, event: RawEvent, cfg: Proces
       break;
   }
   if (step.late) out.late.push(event);
+  const emitted = tick(step);
+  out.changed = emitted === 'all' ? 'all' : [event.channel_id, ...emitted];
+  return out;
+}
 
-  observeTime(state.windows, observed);
+/**
+ * What an event of a forgotten channel still does (`tgpulse channels
+ * forget`): it moves the partition's clock exactly as {@link processEvent}
+ * would, closing the other channels' windows at the same point, and leaves
+ * nothing of its own channel. The other channels' outputs are then the same
+ * whether the event was processed before its channel was forgotten or dropped
+ * after, so a replay across the forget gives them the same ids.
+ */
+export function advanceClock(state: PartitionState, event: RawEvent, cfg: ProcessorConfig): ProcessOutput {
+  const out: ProcessOutput = { derived: [], late: [], skipped: [], changed: [] };
+  if (event.kind === 'channel_stats' || event.kind === 'bot_event') return out;
+  const emitted = tick({ state, cfg, compiled: compile(cfg), event, out });
+  out.changed = emitted;
+  return out;
+}
+
+/**
+ * Removes everything the state keeps of a channel: posts, detectors, quiet
+ * and views-at-age state, windows (its open windows are never emitted).
+ * Returns whether there was anything to remove.
+ */
+export function forgetChannel(state: PartitionState, channelId: string): boolean {
+  const had = Object.hasOwn(state.channels, channelId) || Object.hasOwn(state.windows.channels, channelId);
+  delete state.channels[channelId];
+  delete state.windows.channels[channelId];
+  return had;
+}
+
+/**
+ * The event's time moves the partition's clock: windows it closes in any
+ * channel are emitted, expired posts evicted on a new day. Returns the
+ * channels with emissions, or `'all'` when a sweep went over every channel.
+ */
+function tick(t: Tick): string[] | 'all' {
+  const { state, cfg, event } = t;
+  const sweptBefore = [state.windows.sweptMaxPane, state.windows.sweptWmPane, state.evictedDay];
+  // A post's embedded counters are a snapshot taken at observed_at.
+  observeTime(state.windows, event.kind === 'post' ? Math.max(event.event_time, event.observed_at) : event.event_time);
   const emissions = flush(state.windows, event.channel_id, cfg);
-  for (const em of emissions) onWindow(step, em);
+  for (const em of emissions) onWindow(t, em);
   evictOnNewDay(state, cfg);
   const swept =
     sweptBefore[0] !== state.windows.sweptMaxPane ||
     sweptBefore[1] !== state.windows.sweptWmPane ||
     sweptBefore[2] !== state.evictedDay;
-  out.changed = swept ? 'all' : [event.channel_id, ...emissions.map((em) => em.channelId)];
-  return out;
+  return swept ? 'all' : emissions.map((em) => em.channelId);
 }
 
 function newChannel(source: Source, cfg: ProcessorConfig): ChannelState {
@@ -392,7 +432,7 @@ function scorePostViews(
 }
 
 /** A window emission: its window_agg, and on final complete windows the detectors and the quiet check. */
-function onWindow(step: Step, em: WindowEmission): void {
+function onWindow(step: Tick, em: WindowEmission): void {
   const { cfg, compiled } = step;
   const channel = step.state.channels[em.channelId];
   const ctx = emitContext(step, em.channelId, channel.source);
@@ -431,7 +471,7 @@ function onWindow(step: Step, em: WindowEmission): void {
   }
 }
 
-function emitQuiet(step: Step, t: QuietTransition, at: number, channelId = step.event.channel_id): void {
+function emitQuiet(step: Tick, t: QuietTransition, at: number, channelId = step.event.channel_id): void {
   const { cfg } = step;
   const channel = step.state.channels[channelId];
   const spec = windowByName(cfg, cfg.quiet.window);
@@ -462,7 +502,7 @@ function emitQuiet(step: Step, t: QuietTransition, at: number, channelId = step.
   );
 }
 
-function emitContext(step: Step, channelId: string, source: Source): EmitContext {
+function emitContext(step: Tick, channelId: string, source: Source): EmitContext {
   return { channelId, source, observedAt: step.event.observed_at };
 }
 

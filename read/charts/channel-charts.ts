@@ -1,22 +1,27 @@
 /**
  * A channel's charts from the read models: loads the series a chart needs
- * and builds its Vega-Lite spec. The API renders them as SVG or PNG; the bot
- * sends them as photos.
+ * and builds its Vega-Lite spec. The API renders them as SVG or PNG or hands
+ * the spec to the web app as JSON; the bot sends them as photos.
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Warehouse } from '../../clickhouse/index.ts';
 import {
+  bestTime,
   channelAnomalies,
+  postDetail,
   type Granularity,
   type Period,
   activitySeries,
   reachSeries,
   type ActivityPoint,
 } from '../index.ts';
+import { bestTimeChart } from './best-time-chart.ts';
+import { postTimelineChart } from './post-chart.ts';
 import { anomaliesChart, growthChart, reachChart, viewsChart } from './specs.ts';
 import type { AnomalyMark } from './types.ts';
+import { HOUR_MS } from '../../common/index.ts';
 
-export const CHART_NAMES = ['growth', 'reach', 'views', 'anomalies'] as const;
+export const CHART_NAMES = ['growth', 'reach', 'views', 'anomalies', 'best-time', 'post'] as const;
 export type ChartName = (typeof CHART_NAMES)[number];
 
 /** Channel metrics an anomalies chart can plot, and where each comes from in the activity series. */
@@ -43,8 +48,25 @@ export interface ChannelChartRequest {
   granularity: Granularity;
   /** Anomalies chart only (default views). */
   metric?: ChartMetric;
+  /** Best-time chart only: IANA zone of its hours, checked by the caller (default UTC). */
+  timeZone?: string;
+  /** Best-time chart only: posts younger than the read model's minimum age by then are left out (default now). */
+  now?: number;
+  /** Post chart only, required: the post. Its timeline is drawn whatever `period` says. */
+  postId?: number;
   width?: number;
   height?: number;
+}
+
+/** The post a post chart was asked for is not known (or not of this channel). */
+export class UnknownPostError extends Error {
+  override readonly name = 'UnknownPostError';
+  constructor(
+    readonly channelId: string,
+    readonly postId: number | undefined,
+  ) {
+    super(`post ${postId ?? '(none given)'} of channel ${channelId} is not known`);
+  }
 }
 
 /** Window names of the detectors per bucket size: an anomaly's own value is drawn where they match. */
@@ -96,6 +118,38 @@ export async function channelChart(
       return viewsChart(
         frame,
         points.map((p) => ({ t: p.t, views: p.views, forwards: p.forwards, reactions: p.reactions })),
+      );
+    }
+    case 'best-time': {
+      const timeZone = q.timeZone ?? 'UTC';
+      const best = await bestTime(wh, {
+        channel_id: q.channelId,
+        period: q.period,
+        timeZone,
+        now: q.now ?? Date.now(),
+      });
+      return bestTimeChart(
+        frame,
+        timeZone,
+        best.cells.map((c) => ({
+          dayOfWeek: c.day_of_week,
+          hour: c.hour,
+          posts: c.posts,
+          avgViews: c.avg_views,
+          engagementRate: c.engagement_rate,
+        })),
+      );
+    }
+    case 'post': {
+      const detail =
+        q.postId === undefined ? null : await postDetail(wh, { channel_id: q.channelId, post_id: q.postId });
+      if (detail === null) throw new UnknownPostError(q.channelId, q.postId);
+      const { post, timeline } = detail;
+      const life = { from: post.date, to: Math.max(post.date + HOUR_MS, post.as_of, ...timeline.map((p) => p.t)) };
+      return postTimelineChart(
+        { ...frame, ...life, granularity: 'hour' },
+        post.post_id,
+        timeline.map((p) => ({ ageHours: p.age_hours, views: p.views, forwards: p.forwards, reactions: p.reactions })),
       );
     }
     case 'anomalies': {

@@ -2,8 +2,19 @@ import { describe, expect, it } from 'vitest';
 
 import { oneLine, periodLabel } from './labels.ts';
 import { assertChartFonts, ChartFontsMissingError, ChartRenderError, compileChart, renderChart } from './render.ts';
-import { SAMPLE_FRAME, sampleAlert, sampleAnomalies, sampleGrowth, sampleReach, sampleViews } from './sample-data.ts';
-import { anomaliesChart, growthChart, NO_DATA_TEXT, reachChart, viewsChart } from './specs.ts';
+import { bestTimeChart, WEEKDAYS } from './best-time-chart.ts';
+import { postTimelineChart } from './post-chart.ts';
+import {
+  SAMPLE_FRAME,
+  sampleAlert,
+  sampleAnomalies,
+  sampleBestTime,
+  sampleGrowth,
+  samplePostTimeline,
+  sampleReach,
+  sampleViews,
+} from './sample-data.ts';
+import { anomaliesChart, forecastChart, growthChart, NO_DATA_TEXT, reachChart, viewsChart } from './specs.ts';
 import type { ChartFrame } from './types.ts';
 import type { TopLevelSpec } from 'vega-lite';
 import { DAY_MS, HOUR_MS } from '../../common/time.ts';
@@ -18,6 +29,12 @@ function svgTexts(svg: string): string[] {
       .replace(/&#39;|&#x27;/g, "'")
       .replace(/&amp;/g, '&');
   return Array.from(svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g), (m) => decode(m[1]));
+}
+
+/** The data of a spec's layers as a client receives them: JSON (Vega tags the rows it drew with symbols). */
+function layerValues(spec: TopLevelSpec): object[][] {
+  const { layer } = JSON.parse(JSON.stringify(spec)) as { layer: Array<{ data: { values: object[] } }> };
+  return layer.map((l) => l.data.values);
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -100,6 +117,101 @@ describe.each(cases)('$name chart', (c) => {
     const svg = await renderChart(c.empty(SAMPLE_FRAME), 'svg');
     expect(svgTexts(svg)).toEqual(expect.arrayContaining([c.title, NO_DATA_TEXT]));
     expect(pngSize(await renderChart(c.empty(SAMPLE_FRAME), 'png'))).toEqual({ width: 800, height: 400 });
+  });
+
+  it('describes itself for screen readers: title, channel, period and what the marks show', () => {
+    const { description } = c.build(SAMPLE_FRAME);
+    expect(description).toMatch(new RegExp(`^${c.title}, Tech Digest Daily · Jan 01 – Jan 31, 2024 UTC\\. \\S`));
+    expect(c.empty(SAMPLE_FRAME).description).toContain(NO_DATA_TEXT);
+  });
+});
+
+describe('best-time heatmap', () => {
+  const cells = sampleBestTime();
+  const spec = bestTimeChart(SAMPLE_FRAME, 'Europe/Berlin', cells);
+
+  it('compiles without warnings, at the API size and the smallest one', () => {
+    expect(compileChart(spec).warnings).toEqual([]);
+    const small = bestTimeChart({ ...SAMPLE_FRAME, width: 320, height: 200 }, 'UTC', cells);
+    expect(compileChart(small).warnings).toEqual([]);
+  });
+
+  it('has an hour axis in the chosen zone, Monday to Sunday down, and names the zone in the subtitle', async () => {
+    const texts = svgTexts(await renderChart(spec, 'svg'));
+    expect(texts).toContain('Best time to post');
+    expect(texts).toContain('Tech Digest Daily · Jan 01 – Jan 31, 2024 UTC · hours in Europe/Berlin');
+    expect(texts).toContain('Hour of publishing (Europe/Berlin)');
+    expect(texts).toEqual(expect.arrayContaining([...WEEKDAYS, '0', '12', '23', 'Engagement rate']));
+    expect(pngSize(await renderChart(spec, 'png'))).toEqual({ width: 800, height: 400 });
+  });
+
+  it('draws one coloured cell per hour with posts, with its posts for the tooltip, on a grey week', () => {
+    const [grid, heat] = layerValues(spec);
+    expect(grid).toHaveLength(7 * 24);
+    expect(heat).toEqual(
+      cells.map((c) => ({
+        day: WEEKDAYS[c.dayOfWeek - 1],
+        hour: c.hour,
+        posts: c.posts,
+        avgViews: c.avgViews,
+        engagementRate: c.engagementRate,
+      })),
+    );
+    expect(JSON.stringify(spec)).toContain('"title":"Posts"');
+    // The evening posts engage most (see sampleBestTime).
+    expect(spec.description).toMatch(/ at 18:00 \(\d posts\)\.$/);
+  });
+
+  it('says there is no data for a channel without old enough posts, still naming the zone', async () => {
+    const texts = svgTexts(await renderChart(bestTimeChart(SAMPLE_FRAME, 'Asia/Tokyo', []), 'svg'));
+    expect(texts).toEqual(expect.arrayContaining(['Best time to post', NO_DATA_TEXT]));
+    expect(texts.some((t) => t.endsWith('hours in Asia/Tokyo'))).toBe(true);
+  });
+});
+
+describe('post timeline', () => {
+  const life = {
+    ...SAMPLE_FRAME,
+    from: Date.UTC(2024, 0, 5, 13),
+    to: Date.UTC(2024, 0, 8, 13),
+    granularity: 'hour' as const,
+  };
+  const points = samplePostTimeline();
+  const spec = postTimelineChart(life, 4242, points);
+
+  it('compiles without warnings', () => {
+    expect(compileChart(spec).warnings).toEqual([]);
+  });
+
+  it("shows the post's counters against hours since publication, views on their own axis", async () => {
+    const texts = svgTexts(await renderChart(spec, 'svg'));
+    expect(texts).toEqual(
+      expect.arrayContaining([
+        'Post 4242: views, forwards and reactions',
+        'Tech Digest Daily · Jan 05 13:00 – Jan 08 13:00, 2024 UTC',
+        'Hours since publication',
+        'Views',
+        'Forwards & reactions',
+        'Forwards',
+        'Reactions',
+        '10k',
+      ]),
+    );
+    const [views] = layerValues(spec);
+    expect(views).toEqual(points.map((p) => ({ age: p.ageHours, views: p.views })));
+    expect(spec.description).toContain('11,998 views, 90 forwards and 240 reactions at 72 hours');
+  });
+
+  it('says there is no data for a post never observed after publication', async () => {
+    const texts = svgTexts(await renderChart(postTimelineChart(life, 7, []), 'svg'));
+    expect(texts).toEqual(expect.arrayContaining(['Post 7: views, forwards and reactions', NO_DATA_TEXT]));
+  });
+});
+
+describe('forecast chart', () => {
+  it('describes its forecast, or the lack of one', () => {
+    const history = sampleGrowth().map((p) => ({ t: p.t, value: p.subscribers }));
+    expect(forecastChart(SAMPLE_FRAME, 'Subscribers', history, []).description).toContain('too little history');
   });
 });
 

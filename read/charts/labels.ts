@@ -85,14 +85,15 @@ export function periodLabel(frame: ChartFrame): string {
 }
 
 /**
- * The subtitle: channel, then period. The channel's share of `maxUnits` is
- * whatever the period leaves, but never less than a readable stub.
+ * The subtitle: channel, then period, then `note` if any (e.g. "hours in
+ * Europe/Berlin"). The channel's share of `maxUnits` is whatever the rest
+ * leaves, but never less than a readable stub.
  */
-export function subtitleLabel(frame: ChartFrame, maxUnits: number): string {
-  const period = periodLabel(frame);
-  const channel = frame.channelTitle?.trim() ? frame.channelTitle : frame.channelId;
+export function subtitleLabel(frame: ChartFrame, maxUnits: number, note?: string): string {
   const separator = ' · ';
-  return oneLine(channel, Math.max(12, maxUnits - period.length - separator.length)) + separator + period;
+  const rest = separator + periodLabel(frame) + (note ? separator + note : '');
+  const channel = frame.channelTitle?.trim() ? frame.channelTitle : frame.channelId;
+  return oneLine(channel, Math.max(12, maxUnits - rest.length)) + rest;
 }
 
 /**

@@ -5,7 +5,17 @@
  * run draws the same charts.
  */
 
-import type { AnomalyMark, BandPoint, ChartFrame, GrowthPoint, MetricPoint, ReachPoint, ViewsPoint } from './types.ts';
+import type {
+  AnomalyMark,
+  BandPoint,
+  ChartFrame,
+  GrowthPoint,
+  HourOfWeekCell,
+  MetricPoint,
+  PostAgePoint,
+  ReachPoint,
+  ViewsPoint,
+} from './types.ts';
 import { DAY_MS, HOUR_MS } from '../../common/index.ts';
 
 /** January 2024, daily: `[Jan 1, Feb 1)`. */
@@ -161,4 +171,35 @@ export function sampleAlert(): { frame: ChartFrame; series: MetricPoint[]; anoma
       bandHigh: 6_600,
     },
   };
+}
+
+/**
+ * A month of posting by hour of the week: two posts a day on weekdays at
+ * 9:00 and 18:00, one on Saturday at 11:00, none on Sunday; evening posts
+ * engage more.
+ */
+export function sampleBestTime(): HourOfWeekCell[] {
+  const next = random(11);
+  const cells: HourOfWeekCell[] = [];
+  for (let dayOfWeek = 1; dayOfWeek <= 6; dayOfWeek++) {
+    for (const hour of dayOfWeek === 6 ? [11] : [9, 18]) {
+      const posts = dayOfWeek === 6 ? 4 : 4 + Math.floor(next() * 2);
+      const avgViews = 8000 + next() * 4000;
+      cells.push({ dayOfWeek, hour, posts, avgViews, engagementRate: (hour === 18 ? 0.03 : 0.015) + next() * 0.005 });
+    }
+  }
+  return cells;
+}
+
+/** A post's first three days, hourly: views saturate within a day, forwards and reactions follow. */
+export function samplePostTimeline(): PostAgePoint[] {
+  return Array.from({ length: 72 }, (_, i) => {
+    const age = i + 0.5;
+    return {
+      ageHours: age,
+      views: Math.round(12_000 * (1 - Math.exp(-age / 8))),
+      forwards: Math.round(90 * (1 - Math.exp(-age / 10))),
+      reactions: Math.round(240 * (1 - Math.exp(-age / 6))),
+    };
+  });
 }

@@ -21,6 +21,7 @@ import type {
   AnomalyMark,
   AnomalySeverity,
   BandPoint,
+  ForecastBand,
   ChartFrame,
   Granularity,
   GrowthPoint,
@@ -51,7 +52,7 @@ export const CHART_SIZE_LIMITS = {
 export const NO_DATA_TEXT = 'No data in this period';
 
 /** Colours of every series, fixed so a series looks the same on every chart. */
-const COLOR = {
+export const COLOR = {
   primary: '#4c78a8',
   gained: '#54a24b',
   lost: '#e45756',
@@ -204,7 +205,7 @@ const CONFIG: Config = {
   },
 };
 
-type Layer = UnitSpec<string>;
+export type Layer = UnitSpec<string>;
 
 /** How many letters of `fontSize` fit in `pixels`, at `emPerChar` each. */
 function textUnits(pixels: number, fontSize: number, emPerChar: number): number {
@@ -286,7 +287,7 @@ interface CountAxis {
   titleColor?: string;
 }
 
-function countY(field: string, options: CountAxis): PositionDef<string> {
+export function countY(field: string, options: CountAxis): PositionDef<string> {
   const axis: Axis<ExprRef> = { title: options.title, orient: options.orient, labelExpr: COUNT_LABEL };
   if (options.whole ?? true) axis.tickMinStep = 1;
   if (options.titleColor) axis.titleColor = options.titleColor;
@@ -300,7 +301,7 @@ function countY(field: string, options: CountAxis): PositionDef<string> {
  * order. `shown` limits the legend to the entries on this chart while the
  * colours stay fixed.
  */
-function seriesScale(
+export function seriesScale(
   entries: readonly (readonly [label: string, color: string])[],
   shown?: readonly string[],
 ): { scale: { domain: string[]; range: string[] }; legend: Legend<ExprRef> } {
@@ -310,14 +311,14 @@ function seriesScale(
 }
 
 /** A series drawn as one layer: its rows, its y channel, and its colour (a field or a fixed legend entry). */
-interface Series {
+export interface Series {
   values: object[];
   y: PositionDef<string>;
   color: ColorDef<string>;
 }
 
 /** A line through the series; point markers too while there are few enough buckets to tell apart. */
-function lineLayer({ values, y, color }: Series, buckets: number): Layer {
+export function lineLayer({ values, y, color }: Series, buckets: number): Layer {
   const point = buckets <= MAX_MARKED_POINTS ? { size: 18, filled: true } : false;
   return { data: { values }, mark: { type: 'line', clip: true, strokeWidth: 2, point }, encoding: { y, color } };
 }
@@ -350,34 +351,63 @@ function barLayer({ values, y, color }: Series): Layer {
  * A volume as bars with a line over them, each on its own y axis: the shape
  * of the growth, reach and views charts.
  */
-function barsAndLine(frame: ChartFrame, title: string, buckets: number, bars: Series, line: Series): TopLevelSpec {
-  return chart(frame, title, [barLayer(bars), lineLayer(line, buckets)], 'independent');
+function barsAndLine(frame: ChartFrame, text: ChartText, buckets: number, bars: Series, line: Series): TopLevelSpec {
+  return chart(frame, text, [barLayer(bars), lineLayer(line, buckets)], { yScales: 'independent' });
 }
 
-function chart(frame: ChartFrame, title: string, layers: Layer[], yScales: 'shared' | 'independent'): TopLevelSpec {
+/** The words of a chart besides its axes and legend. */
+export interface ChartText {
+  title: string;
+  /**
+   * What the marks show, as a sentence ("Subscribers as a line, …"). With the
+   * title and subtitle it makes the spec's `description`, which Vega puts on
+   * the chart's container as its aria-label: what a screen reader says.
+   */
+  shows: string;
+  /** Said in the subtitle after the period, e.g. the time zone of a heatmap's hours. */
+  note?: string;
+}
+
+export interface ChartLayout {
+  yScales: 'shared' | 'independent';
+  /** The x channel every layer shares; the UTC time axis over the frame's period by default. */
+  x?: PositionDef<string>;
+  /** Named mark styles (`config.style`) the layers refer to, so a viewer's theme can restyle them. */
+  styles?: Config['style'];
+}
+
+/**
+ * The frame every chart shares: size, white background, padding, fonts,
+ * title with the channel and period (and `note`) as subtitle, description,
+ * and one x channel for all layers.
+ */
+export function chart(frame: ChartFrame, text: ChartText, layers: Layer[], layout: ChartLayout): TopLevelSpec {
   const size = frameSize(frame);
   const subtitleUnits = textUnits(size.width - 2 * PADDING, SUBTITLE_FONT_SIZE, VEGA_EM_PER_CHAR);
+  const subtitle = subtitleLabel(frame, subtitleUnits, text.note);
   return {
     ...size,
     autosize: { type: 'fit', contains: 'padding' },
     padding: PADDING,
     background: 'white',
-    title: { text: title, subtitle: subtitleLabel(frame, subtitleUnits) },
-    config: CONFIG,
-    encoding: { x: timeX(frame, size.width, yScales === 'independent' ? 2 : 1) },
+    title: { text: text.title, subtitle },
+    description: `${text.title}, ${subtitle}. ${text.shows}`,
+    config: layout.styles ? { ...CONFIG, style: layout.styles } : CONFIG,
+    encoding: { x: layout.x ?? timeX(frame, size.width, layout.yScales === 'independent' ? 2 : 1) },
     layer: layers,
-    resolve: { scale: { y: yScales } },
+    resolve: { scale: { y: layout.yScales } },
   };
 }
 
 /** The frame with a message in the middle, for a period without data. */
-function noDataChart(frame: ChartFrame, title: string): TopLevelSpec {
+export function noDataChart(frame: ChartFrame, title: string, note?: string): TopLevelSpec {
   const message: Layer = {
     data: { values: [{ message: NO_DATA_TEXT }] },
     mark: { type: 'text', fontSize: 14, color: '#666', align: 'center', baseline: 'middle' },
     encoding: { text: { field: 'message' }, x: { value: { expr: 'width / 2' } }, y: { value: { expr: 'height / 2' } } },
   };
-  return chart(frame, title, [message], 'shared');
+  const text = { title, shows: `${NO_DATA_TEXT}.`, ...(note ? { note } : {}) };
+  return chart(frame, text, [message], { yScales: 'shared' });
 }
 
 /**
@@ -404,7 +434,10 @@ export function growthChart(frame: ChartFrame, points: readonly GrowthPoint[]): 
   const totals = points.map((p) => ({ t: p.t + TIME_AXIS[frame.granularity].bucketMs, subscribers: p.subscribers }));
   return barsAndLine(
     frame,
-    title,
+    {
+      title,
+      shows: `Subscribers as a line on the left axis; subscribers gained and lost per ${frame.granularity} as bars above and below zero on the right axis.`,
+    },
     points.length,
     {
       values: changes,
@@ -438,7 +471,10 @@ export function reachChart(frame: ChartFrame, points: readonly ReachPoint[]): To
   const reach = points.map((p) => ({ t: midBucket(frame, p.t), reachPerPost: p.reachPerPost }));
   return barsAndLine(
     frame,
-    title,
+    {
+      title,
+      shows: `Views per post as a line on the left axis; posts published per ${frame.granularity} as bars on the right axis.`,
+    },
     points.length,
     {
       values: posts,
@@ -487,7 +523,10 @@ export function viewsChart(frame: ChartFrame, points: readonly ViewsPoint[]): To
   const per = frame.granularity;
   return barsAndLine(
     frame,
-    title,
+    {
+      title,
+      shows: `Views per ${per} as bars on the left axis; forwards and reactions per ${per} as lines on the right axis.`,
+    },
     points.length,
     {
       values: views,
@@ -592,5 +631,77 @@ export function anomaliesChart(
       },
     },
   );
-  return chart(frame, title, layers, 'shared');
+  const shows =
+    `${label} per ${frame.granularity} as a line${showsRange ? ' with its expected range' : ''}; ` +
+    `${shownAnomalies.length} anomal${shownAnomalies.length === 1 ? 'y' : 'ies'} marked by severity.`;
+  return chart(frame, { title, shows }, layers, { yScales: 'shared' });
+}
+
+/**
+ * A daily series and its forecast: the history (line), the point forecast
+ * (dashed line) and its 80 % and 95 % prediction intervals (bands, the
+ * wider one lighter). The frame spans the history shown and the forecast;
+ * `label` names the series (the y axis and the title).
+ *
+ * @example
+ * const png = await renderChart(forecastChart({ ...frame, width: 640, height: 320 }, 'Subscribers', history, forecast), 'png');
+ */
+export function forecastChart(
+  frame: ChartFrame,
+  label: string,
+  history: readonly { t: number; value: number | null }[],
+  forecast: readonly ForecastBand[],
+): TopLevelSpec {
+  const title = `Forecast: ${label}`;
+  if (history.length === 0 && forecast.length === 0) return noDataChart(frame, title);
+  const color = seriesScale(
+    [
+      ['History', COLOR.primary],
+      ['Forecast', COLOR.forwards],
+      ['80 % interval', COLOR.band],
+      // Lighter than the 80 % band it surrounds, as a colour rather than an opacity so the legend shows it.
+      ['95 % interval', '#d4e8f7'],
+    ],
+    ['History', ...(forecast.length > 0 ? ['Forecast', '80 % interval', '95 % interval'] : [])],
+  );
+  const y = (field: string): PositionDef<string> =>
+    countY(field, { title: label, orient: 'left', whole: false, zero: false });
+  const mid = (t: number) => midBucket(frame, t);
+  const band = (low: 'low80' | 'low95', high: 'high80' | 'high95', name: string): Layer => ({
+    data: { values: forecast.map((p) => ({ t: mid(p.t), low: p[low], high: p[high] })) },
+    mark: { type: 'area', clip: true },
+    encoding: { y: y('low'), y2: { field: 'high' }, color: { datum: name, ...color } },
+  });
+  const buckets = history.length + forecast.length;
+  // The forecast line starts at the last observed day, so the two lines join.
+  const last = history.filter((p) => p.value !== null).at(-1);
+  const expected = [
+    ...(last ? [{ t: mid(last.t), value: last.value }] : []),
+    ...forecast.map((p) => ({ t: mid(p.t), value: p.expected })),
+  ];
+  const layers: Layer[] = [];
+  if (forecast.length > 0)
+    layers.push(band('low95', 'high95', '95 % interval'), band('low80', 'high80', '80 % interval'));
+  layers.push(
+    lineLayer(
+      {
+        values: history.map((p) => ({ t: mid(p.t), value: p.value })),
+        y: y('value'),
+        color: { datum: 'History', ...color },
+      },
+      buckets,
+    ),
+  );
+  if (forecast.length > 0) {
+    layers.push({
+      data: { values: expected },
+      mark: { type: 'line', clip: true, strokeWidth: 2, strokeDash: [6, 4] },
+      encoding: { y: y('value'), color: { datum: 'Forecast', ...color } },
+    });
+  }
+  const shows =
+    forecast.length > 0
+      ? `${label} per day as a line, then its forecast for ${forecast.length} days as a dashed line in its 80 % and 95 % prediction intervals.`
+      : `${label} per day as a line; too little history for a forecast.`;
+  return chart(frame, { title, shows }, layers, { yScales: 'shared' });
 }

@@ -96,3 +96,37 @@ export interface BandPoint {
   low: number;
   high: number;
 }
+
+/** One forecast day: the point forecast and its 80 % and 95 % prediction intervals. */
+export interface ForecastBand {
+  /** Day start. */
+  t: number;
+  expected: number;
+  low80: number;
+  high80: number;
+  low95: number;
+  high95: number;
+}
+
+/** How the posts published in one hour of the week did (an hour of the reader's time zone). */
+export interface HourOfWeekCell {
+  /** ISO day of week, 1 = Monday … 7 = Sunday. */
+  dayOfWeek: number;
+  /** Hour of the day, 0–23. */
+  hour: number;
+  /** Posts published in this hour of the week over the period. */
+  posts: number;
+  /** Their mean views. */
+  avgViews: number;
+  /** (forwards + reactions + replies) / views of those posts; null when they have no views. */
+  engagementRate: number | null;
+}
+
+/** One observation of a post's counters, by its age. */
+export interface PostAgePoint {
+  /** Hours since the post was published. */
+  ageHours: number;
+  views: number;
+  forwards: number;
+  reactions: number;
+}

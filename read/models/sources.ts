@@ -51,6 +51,7 @@ const COUNTED: Record<'forwarded_from' | 'mentions' | 'link_domains' | 'forwarde
     SELECT channel_id AS name, count() AS posts FROM post_meta FINAL
     WHERE forward_from_channel_id = {channel_id:String}
       AND date >= {from:DateTime64(3, 'UTC')} AND date < {to:DateTime64(3, 'UTC')}
+      AND ({everyone:Bool} OR channel_id IN {visible:Array(String)})
     GROUP BY name`,
 };
 
@@ -74,9 +75,23 @@ const SOURCES_SQL = [
     )`,
 ].join('\n    UNION ALL');
 
-/** Source figures of posts published in the period (official stats: points within it). One query. */
-export async function sources(wh: Warehouse, q: { channel_id: string; period: Period }): Promise<Sources> {
-  const rows = await wh.query(SOURCES_SQL, { channel_id: q.channel_id, ...periodParams(q.period), top: TOP });
+/**
+ * Source figures of posts published in the period (official stats: points
+ * within it). One query. `forwarded_by` names other tracked channels: with
+ * `visible` given (a key's allow-list), only those.
+ */
+export async function sources(
+  wh: Warehouse,
+  q: { channel_id: string; period: Period; visible?: readonly string[] | null },
+): Promise<Sources> {
+  const visible = q.visible ?? null;
+  const rows = await wh.query(SOURCES_SQL, {
+    channel_id: q.channel_id,
+    ...periodParams(q.period),
+    top: TOP,
+    everyone: visible === null,
+    visible: visible ?? [],
+  });
   const out: Sources = { forwarded_from: [], mentions: [], link_domains: [], forwarded_by: [], official: [] };
   for (const row of rows) {
     const r = new RowReader(row, 'post_meta');

@@ -10,6 +10,10 @@
  * ClickHouse failures are retried with backoff for as long as the role runs
  * (the messages stay unacked meanwhile); a batch that ClickHouse rejects for
  * its content is split per message and the rejected messages dead-lettered.
+ *
+ * Rows of forgotten channels (`tgpulse channels forget`) are left out as
+ * messages are added, and each write first checks its rows against the
+ * register again: a channel forgotten meanwhile is taken out before the write.
  */
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { type TgEvent, decodeBatch, batchId, parseSubject } from '../../streams/contract/index.ts';
@@ -18,6 +22,7 @@ import {
   DeadLetterPublisher,
   deadLetterRecord,
   type DeadLetterRecord,
+  type ForgottenLookup,
   CooperativeSlice,
   runConsumer,
   startBatchSpan,
@@ -76,6 +81,8 @@ export interface SinkOptions {
   log: Logger;
   metrics: PipelineMetrics;
   signal: AbortSignal;
+  /** The register of forgotten channels, whose rows are not written (none when omitted). */
+  forgotten?: ForgottenLookup;
 }
 
 export function sinkConsumer(
@@ -94,10 +101,12 @@ export function sinkConsumer(
   };
 }
 
-/** What one message becomes: rows per table, and what is dead-lettered instead of stored. */
+/** What one message becomes: rows per table, what is dead-lettered instead of stored, and what is dropped. */
 interface MessageRows {
   rows: Array<{ table: string; row: TableRow; event: TgEvent | DeadLetterRecord }>;
   rejected: DeadLetterRecord[];
+  /** Events (or the dead letter) of forgotten channels. */
+  dropped: number;
 }
 
 /** Runs the sink for one stream until the signal aborts; what it holds is written and acked first. */
@@ -159,6 +168,10 @@ class PendingInsert {
   /** One per message, continuing its trace until the insert holding it is written. */
   spans: Span[] = [];
   rejected: DeadLetterRecord[] = [];
+  /** Each channel with rows here, and the sequence of its first message: what the register is asked about. */
+  readonly channels = new Map<string, number>();
+  /** The register's version when the rows were last checked against it (null: not yet). */
+  checkedVersion: number | null = null;
   #since: number | null = null;
   /** Messages the consumer still had for us after the last one added. */
   #backlog = 0;
@@ -170,7 +183,39 @@ class PendingInsert {
   ) {}
 
   async add(m: JsMsg): Promise<void> {
-    const { rows, rejected } = rowsOf(m, this.opts, this.stage);
+    // The oldest check decides: rows added under an older register may hold a channel forgotten since.
+    if (this.messages.length === 0) this.checkedVersion = this.opts.forgotten?.version ?? null;
+    const { rows, rejected, dropped } = rowsOf(m, this.opts, this.stage);
+    if (dropped) this.opts.metrics.forgottenDropped.inc({ stage: this.stage }, dropped);
+    await this.#addRows(m, rows, rejected);
+    this.rejected.push(...rejected);
+    this.messages.push(m);
+    this.spans.push(startMessageSpan(`sink ${m.info.stream}`, m, { 'tgpulse.sink': this.stage }));
+    this.#since ??= Date.now();
+    this.#backlog = m.info.pending;
+  }
+
+  /**
+   * Encodes the rows of every message again, as the register says now; returns how many rows that
+   * left out. Rows that could not be encoded were set aside when first added.
+   */
+  async rebuild(): Promise<number> {
+    const before = this.rows;
+    this.inserts.clear();
+    this.channels.clear();
+    for (const m of this.messages) await this.#addRows(m, rowsOf(m, this.opts, this.stage).rows, []);
+    this.checkedVersion = this.opts.forgotten?.version ?? null;
+    return before - this.rows;
+  }
+
+  /** Rows held, all tables together. */
+  get rows(): number {
+    let n = 0;
+    for (const i of this.inserts.values()) n += i.rows;
+    return n;
+  }
+
+  async #addRows(m: JsMsg, rows: MessageRows['rows'], rejected: DeadLetterRecord[]): Promise<void> {
     for (const r of rows) {
       let insert = this.inserts.get(r.table);
       if (!insert) {
@@ -196,13 +241,11 @@ class PendingInsert {
             rejected.length,
           ),
         );
+        continue;
       }
+      const channel = r.event.channel_id;
+      if (channel !== null && !this.channels.has(channel)) this.channels.set(channel, m.seq);
     }
-    this.rejected.push(...rejected);
-    this.messages.push(m);
-    this.spans.push(startMessageSpan(`sink ${m.info.stream}`, m, { 'tgpulse.sink': this.stage }));
-    this.#since ??= Date.now();
-    this.#backlog = m.info.pending;
   }
 
   /**
@@ -213,13 +256,9 @@ class PendingInsert {
    */
   due(): boolean {
     if (this.#since === null) return false;
-    let rows = 0;
     let bytes = 0;
-    for (const i of this.inserts.values()) {
-      rows += i.rows;
-      bytes += i.bytes;
-    }
-    if (rows >= this.opts.sink.insertRows || bytes >= this.opts.sink.insertBytes) return true;
+    for (const i of this.inserts.values()) bytes += i.bytes;
+    if (this.rows >= this.opts.sink.insertRows || bytes >= this.opts.sink.insertBytes) return true;
     const waited = Date.now() - this.#since;
     return waited >= this.opts.sink.maxWaitMs * (this.#backlog > 0 ? BACKLOG_WAIT_FACTOR : 1);
   }
@@ -230,6 +269,8 @@ class PendingInsert {
 
   clear(): void {
     this.inserts.clear();
+    this.channels.clear();
+    this.checkedVersion = null;
     this.messages = [];
     this.spans = [];
     this.rejected = [];
@@ -253,8 +294,10 @@ function rowsOf(m: JsMsg, opts: SinkOptions, stage: string): MessageRows {
       0,
       m.data.byteLength,
     );
-    return { rows: [], rejected: [rec] };
+    return { rows: [], rejected: [rec], dropped: 0 };
   }
+  const forgotten = (channelId: string | null) =>
+    channelId !== null && opts.forgotten?.isForgotten(channelId, opts.source, m.seq) === true;
   if (opts.source === 'dlq') {
     let rec: DeadLetterRecord;
     try {
@@ -271,7 +314,8 @@ function rowsOf(m: JsMsg, opts: SinkOptions, stage: string): MessageRows {
         0,
       );
     }
-    return { rows: [{ table: DEAD_LETTERS_TABLE, row: deadLetterRow(rec), event: rec }], rejected: [] };
+    if (forgotten(rec.channel_id)) return { rows: [], rejected: [], dropped: 1 };
+    return { rows: [{ table: DEAD_LETTERS_TABLE, row: deadLetterRow(rec), event: rec }], rejected: [], dropped: 0 };
   }
   // Invalid raw input is dead-lettered by the processor (the decode stage); the sink only counts it.
   const decoded = decodeBatch(m.data, {
@@ -282,8 +326,12 @@ function rowsOf(m: JsMsg, opts: SinkOptions, stage: string): MessageRows {
   });
   if (decoded.failures.length)
     opts.metrics.events.inc({ stage, kind: 'unknown', outcome: 'invalid' }, decoded.failures.length);
-  const out: MessageRows = { rows: [], rejected: [] };
+  const out: MessageRows = { rows: [], rejected: [], dropped: 0 };
   decoded.events.forEach((e: TgEvent, i) => {
+    if (forgotten(e.channel_id)) {
+      out.dropped++;
+      return;
+    }
     try {
       out.rows.push({ table: tableFor(e.kind), row: toRow(e), event: e });
     } catch (err) {
@@ -330,18 +378,22 @@ async function writePending(
     Math.max(500, Math.floor(opts.sink.ackWaitMs / 3)),
   );
   try {
-    for (const insert of pending.inserts.values()) {
+    for (const table of [...pending.inserts.keys()]) {
       // The server driver already retries transient failures a few times; what
       // still fails here is either bad content or a ClickHouse that is down.
-      const span = startBatchSpan(`insert ${insert.table}`, pending.messages, {
+      const span = startBatchSpan(`insert ${table}`, pending.messages, {
         'db.system': 'clickhouse',
-        'db.collection.name': insert.table,
+        'db.collection.name': table,
         'db.operation.name': 'INSERT',
-        'tgpulse.rows': insert.rows,
+        'tgpulse.rows': pending.inserts.get(table)?.rows ?? 0,
         'messaging.batch.message_count': pending.messages.length,
       });
       await untilWritten(
         async () => {
+          // Checked, then written: each attempt takes out a channel forgotten since the rows were added.
+          await leaveOutForgotten(pending, opts, stage);
+          const insert = pending.inserts.get(table);
+          if (!insert) return;
           try {
             await sendTable(insert, dedupToken(insert.table, pending.messages), opts);
           } catch (err) {
@@ -353,7 +405,7 @@ async function writePending(
             await isolateRejected(insert.table, pending.messages, opts, dlq, stage);
           }
         },
-        { table: insert.table, rows: insert.rows },
+        { table, rows: pending.inserts.get(table)?.rows },
         opts,
         stage,
         log,
@@ -376,6 +428,22 @@ async function writePending(
     [...pending.inserts.values()].reduce((n, i) => n + i.rows, 0),
   );
   pending.clear();
+}
+
+/**
+ * Takes the rows of channels forgotten since they were added out of the
+ * pending insert (rebuilding it from its messages), counted as dropped.
+ * Costs nothing while the register has not changed.
+ */
+async function leaveOutForgotten(pending: PendingInsert, opts: SinkOptions, stage: string): Promise<void> {
+  const register = opts.forgotten;
+  if (!register || register.version === pending.checkedVersion) return;
+  let stale = false;
+  for (const [channel, seq] of pending.channels) stale ||= register.isForgotten(channel, opts.source, seq);
+  pending.checkedVersion = register.version;
+  if (!stale) return;
+  const dropped = await pending.rebuild();
+  if (dropped) opts.metrics.forgottenDropped.inc({ stage }, dropped);
 }
 
 /**

@@ -36,8 +36,11 @@ const ShortText = Type.String({ maxLength: 256 });
  * key of any length passes. (`__proto__` is an ordinary key here: JSON.parse
  * and every consumer keep it as an own property; see the encoder's tests.)
  */
-function mapOf<V extends TSchema>(value: V) {
-  return Type.Record(Type.String({ pattern: '^[\\s\\S]{0,64}$' }), value, { additionalProperties: false });
+function mapOf<V extends TSchema>(value: V, maxProperties?: number) {
+  return Type.Record(Type.String({ pattern: '^[\\s\\S]{0,64}$' }), value, {
+    additionalProperties: false,
+    ...(maxProperties === undefined ? {} : { maxProperties }),
+  });
 }
 /** Reaction counts keyed by emoji (or `custom:<document id>` for custom emoji). */
 const ReactionMap = mapOf(Count);
@@ -109,12 +112,23 @@ export const PostDeletedData = Type.Object(
   { additionalProperties: false },
 );
 
+/** Most properties one bot event carries: a flat object, so its keys, depth and size are all bounded. */
+const MAX_BOT_EVENT_PROPERTIES = 32;
+
+/**
+ * A custom event a bot reported (`POST /v1/events`). Its envelope's
+ * `channel_id` is the bot id, so a bot's events share one partition.
+ */
 export const BotEventData = Type.Object(
   {
     bot_id: Type.String({ pattern: '^[0-9]{1,20}$' }),
     event_type: Type.String({ minLength: 1, maxLength: 64 }),
+    /** The salted hash of the Telegram user id (control/bot-user-hash.ts), never the id itself. */
     user_id: Type.Union([Type.String({ pattern: '^[0-9]{1,20}$' }), Type.Null()]),
-    properties: mapOf(Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()])),
+    properties: mapOf(
+      Type.Union([Type.String({ maxLength: 1024 }), Type.Number(), Type.Boolean(), Type.Null()]),
+      MAX_BOT_EVENT_PROPERTIES,
+    ),
   },
   { additionalProperties: false },
 );

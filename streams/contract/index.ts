@@ -11,6 +11,7 @@ export {
   AnomalyReason,
   anomalyReasonOf,
   AnomalyState,
+  BotEventData,
   type ChannelMembersEvent,
   type ChannelStatsEvent,
   type DeltaFlag,

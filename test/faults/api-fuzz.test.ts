@@ -52,13 +52,22 @@ beforeAll(async () => {
     'SELECT channel_id, groupArray(20)(toString(post_id)) AS posts FROM raw_posts GROUP BY channel_id',
   );
   const gets = await Promise.all(target.channels.map(share));
+  // A Mini App session of a user without grants: a key-like token that reads no channel.
+  const session = await fetch(`${target.api.url}/v1/webapp/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ init_data: target.initData(42) }),
+  });
+  if (session.status !== 201) throw new Error(`Mini App sign-in: ${session.status} ${await session.text()}`);
+  const { token: miniApp } = (await session.json()) as { token: string };
   const revocable = await Promise.all(target.channels.map(share));
   world = {
     channels: target.channels,
     posts: Object.fromEntries(rows.map((r) => [r.channel_id, r.posts.map(Number)])),
-    keys: { ...target.keys },
+    keys: { ...target.keys, miniApp },
     shareTokens: gets.map((l) => l.token),
     linkIds: revocable.map((l) => l.id),
+    initData: [target.initData(42), target.initData(43)],
     start: target.data.start,
     end: target.data.end,
   };

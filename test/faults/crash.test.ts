@@ -15,7 +15,8 @@
  * except where a kill fell between Telegram's answer and the notifier's record
  * of it, the one window bot/notifier/notifier.ts documents.
  */
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type pg from 'pg';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRunningWarehouse } from '../../clickhouse/local-server/server.ts';
@@ -26,6 +27,10 @@ import { openControlPlane, type ControlPlane } from '../../control/postgres.ts';
 import { freshTestControl, type TestControl } from '../../control/testing.ts';
 import { Rng } from '../../common/rng.ts';
 import { listConsumers } from '../../streams/consumers.ts';
+import { defaultStreamsConfig } from '../../streams/config.ts';
+import { decodeBatch } from '../../streams/contract/codec.ts';
+import { parseSubject } from '../../streams/contract/subjects.ts';
+import type { AnomalyEvent } from '../../streams/contract/events.ts';
 import { deliveredSends, recordedSends, unrecordedSends, type DeliveredSend } from '../support/alert-ledger.ts';
 import {
   changingPosts,
@@ -194,9 +199,10 @@ describe('crash ×20: SIGKILLed roles, notifier, collector and `up` restart to t
       if (kind === 'bot') {
         // Alerts come in bursts as windows close: the notifier is killed while it sends one, at a seeded
         // point of its send cycle (two a second). The wait for a burst is short, so the other roles'
-        // backlog lasts through the schedule; a kill that found no burst counts as idle.
+        // backlog lasts through the schedule, but longer than a restarted notifier takes to start
+        // (a second kill of it can follow the first); a kill that found no burst counts as idle.
         const sends = fake.calls.length;
-        underLoad = await within(() => fake?.calls.slice(sends).some((c) => /^send/.test(c.method)), 8_000);
+        underLoad = await within(() => fake?.calls.slice(sends).some((c) => /^send/.test(c.method)), 15_000);
         await sleep(rng.int(0, 500));
       } else if (kind === 'collector') {
         // Likewise within a collector step (one starts every few seconds).
@@ -301,7 +307,8 @@ describe('crash ×20: SIGKILLed roles, notifier, collector and `up` restart to t
   it('sent each alert once to each subscribed chat, but for sends a kill caught between answer and record', async () => {
     const expected = expectedAlerts(clean, inputChannels).sort();
     const recorded = await recordedSends(control!.pool);
-    expect(recorded.map((r) => `${r.anomalyId}/${r.chatId}/${r.stage}`).sort()).toEqual(expected);
+    const got = recorded.map((r) => `${r.anomalyId}/${r.chatId}/${r.stage}`).sort();
+    expect(got, await missingAlertFacts(control!.pool, nc!, expected, got)).toEqual(expected);
     const delivered = deliveredSends(fake!);
     const byId = new Map(delivered.map((s) => [s.messageId, s]));
     // The ledger's message ids match the notifier's records: same chat, a photo or text for an alert, text for a resolution.
@@ -363,7 +370,64 @@ function shuffled<T>(items: T[], rng: Rng): T[] {
 
 // ---- what the run must show -------------------------------------------------------------------------
 
-/** `anomaly/chat/stage` of every alert the notifier owes: each opening and resolution, to both chats of its channel. */
+/**
+ * For a shortfall: what the control plane holds of each anomaly with a missing alert (every decision,
+ * whatever its outcome, and whether its opening counts as handled), and the notifier's messages that
+ * carry its events, so a failure says where it was lost.
+ */
+async function missingAlertFacts(
+  pool: pg.Pool,
+  nc: NatsConnection,
+  expected: string[],
+  got: string[],
+): Promise<string> {
+  const have = new Set(got);
+  const anomalies = [...new Set(expected.filter((e) => !have.has(e)).map((e) => e.split('/')[0]))];
+  if (anomalies.length === 0) return 'no alert missing';
+  const decisions = await pool.query(
+    'SELECT anomaly_id, chat_id, stage, outcome, message_id, at FROM alert_deliveries WHERE anomaly_id = ANY($1) ORDER BY at',
+    [anomalies],
+  );
+  const openings = await pool.query('SELECT anomaly_id, handled_at FROM alert_openings WHERE anomaly_id = ANY($1)', [
+    anomalies,
+  ]);
+  const notifier = await (await jetstreamManager(nc)).consumers.info('TG_DERIVED', 'notifier');
+  return (
+    `missing alerts of ${anomalies.join(', ')}; decisions: ${JSON.stringify(decisions.rows)}; ` +
+    `handled openings: ${JSON.stringify(openings.rows)}; in TG_DERIVED: ${JSON.stringify(await anomalyMessages(nc, anomalies))}; ` +
+    `notifier consumer: ${JSON.stringify({ delivered: notifier.delivered, ack_floor: notifier.ack_floor, redelivered: notifier.num_redelivered })}`
+  );
+}
+
+/** The notifier's messages (stream sequence, publish time) that carry events of these anomalies. */
+async function anomalyMessages(nc: NatsConnection, anomalies: string[]): Promise<object[]> {
+  const wanted = new Set(anomalies);
+  const consumer = await jetstream(nc).consumers.get('TG_DERIVED', { filter_subjects: 'tg.derived.*.anomaly.>' });
+  const out: object[] = [];
+  for (;;) {
+    let n = 0;
+    for await (const m of await consumer.fetch({ max_messages: 500, expires: 2000 })) {
+      n++;
+      const { events } = decodeBatch(m.data, {
+        maxMessageBytes: defaultStreamsConfig.maxMessageBytes,
+        layer: 'derived',
+        subject: parseSubject(m.subject),
+        partitions: defaultStreamsConfig.partitions,
+      });
+      for (const e of events)
+        if (e.kind === 'anomaly' && wanted.has((e as AnomalyEvent).data.anomaly_id))
+          out.push({
+            seq: m.seq,
+            at: new Date(Number(m.info.timestampNanos) / 1e6).toISOString(),
+            state: (e as AnomalyEvent).data.state,
+            id: e.id,
+          });
+    }
+    if (n === 0) return out;
+  }
+}
+
+/** `anomaly/chat/stage` of every alert the notifier owes: each opening and resolution, to every chat of its channel. */
 function expectedAlerts(dump: Dump, channels: string[]): string[] {
   const out: string[] = [];
   for (const row of dump.anomaly_events as Array<{ anomaly_id: string; channel_id: string; state: string }>) {

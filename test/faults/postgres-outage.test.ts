@@ -139,6 +139,17 @@ describe('Postgres outage: 60 s without the control plane', () => {
     const spec = notifierConsumer(defaultStreamsConfig);
     return jsm.consumers.info(spec.stream, spec.name);
   };
+  /** Waits until the notifier has nothing pending and nothing unacked. */
+  const untilNotifierAcked = (what: string) =>
+    until(
+      what,
+      async () => {
+        const i = await notifierInfo();
+        return i.num_ack_pending === 0 && i.num_pending === 0;
+      },
+      30_000,
+      200,
+    );
   const publish = async (events: AnomalyEvent[]) => {
     const publisher = new EventPublisher(jetstream(nc!), {
       partitions: defaultStreamsConfig.partitions,
@@ -219,6 +230,8 @@ describe('Postgres outage: 60 s without the control plane', () => {
     before.bot = await botAnswer(USER, '/channels');
     await publish([anomaly(BEFORE, 'opened')]);
     await fake.waitFor(() => sends().length === 1, 60_000);
+    // Settled: the opening is recorded and acked, so the outage holds only what is published during it.
+    await untilNotifierAcked('the notifier acked the first alert');
 
     // Down: fast shutdown, sessions ended at once.
     const stoppedAt = performance.now();
@@ -256,15 +269,7 @@ describe('Postgres outage: 60 s without the control plane', () => {
     const expected = sentBefore + HELD.length + 1;
     await fake.waitFor(() => sends().filter((c) => c.status === 200).length >= expected, 60_000);
     after.sentAfterRestartMs = performance.now() - backAt;
-    await until(
-      'the notifier acked everything',
-      async () => {
-        const i = await notifierInfo();
-        return i.num_ack_pending === 0 && i.num_pending === 0;
-      },
-      30_000,
-      200,
-    );
+    await untilNotifierAcked('the notifier acked everything');
     after.verified = (await get(verifiedKey)).status;
     after.unverified = (await get(unverifiedKey)).status;
     after.bot = await botAnswer(USER, '/channels');

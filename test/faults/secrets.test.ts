@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { warehouseDir } from '../../clickhouse/local-server/server.ts';
 import { loadUsers } from '../../clickhouse/local-server/credentials.ts';
 import { readInstance } from '../../cli/instance.ts';
+import { cliArgs } from '../support/cli.ts';
 import { recordSummary } from '../support/fault-summary.ts';
 import { FakeBotApi } from '../support/fake-bot-api.ts';
 import { startTestNats, tempDir, type TestNats } from '../support/nats.ts';
@@ -45,7 +46,7 @@ describe('a run logs none of its secrets', () => {
 
   /** `tgpulse <args>` beside the running instance, as a user types it. */
   const tgpulse = (env: Record<string, string>, ...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
+    spawnSync(process.execPath, cliArgs(...args), {
       cwd: ROOT,
       env: { ...process.env, ...env },
       encoding: 'utf8',

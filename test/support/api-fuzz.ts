@@ -36,6 +36,8 @@ export interface FuzzWorld {
   shareTokens: string[];
   /** Share link ids the run may revoke. */
   linkIds: string[];
+  /** Mini App initData the target's bot token signed, fresh at its clock. */
+  initData: string[];
   /** The data's time span (ms). */
   start: number;
   end: number;
@@ -177,13 +179,17 @@ function validValue(p: { name: string; schema: JsonSchema }, world: FuzzWorld, c
         { weight: 1, arbitrary: fc.constantFrom('-1001234567890', '1', '0', '-0', `-${'9'.repeat(20)}`) },
       );
     case 'postId':
+    case 'post_id':
       return fc.oneof(
         { weight: 4, arbitrary: fc.constantFrom(...(world.posts[channel] ?? [1])).map(String) },
         { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 ** 31 - 1 }).map(String) },
       );
     case 'file':
       return fc
-        .tuple(fc.constantFrom('growth', 'reach', 'views', 'anomalies'), fc.constantFrom('svg', 'png'))
+        .tuple(
+          fc.constantFrom('growth', 'reach', 'views', 'anomalies', 'best-time', 'post'),
+          fc.constantFrom('svg', 'png', 'json'),
+        )
         .map(([c, f]) => `${c}.${f}`);
     case 'token':
       return fc.constantFrom(...world.shareTokens);
@@ -286,6 +292,8 @@ function credentialsArb(world: FuzzWorld): fc.Arbitrary<Record<string, string>> 
       weight: 2,
       arbitrary: fc.constantFrom(
         `tgp_000000000000_${'A'.repeat(43)}`,
+        `tgw_42.9999999999.${'A'.repeat(43)}`,
+        'tgw_',
         'tgp_zzzz',
         'tgp__',
         "tgp_' OR 1=1 --",
@@ -342,6 +350,34 @@ const otherHeadersArb: fc.Arbitrary<Record<string, string>> = fc
     return headers;
   });
 
+/** A custom bot event as `POST /v1/events` takes it (the channels stand for bots), at a time around the data. */
+function botEventArb(world: FuzzWorld): fc.Arbitrary<Record<string, unknown>> {
+  return fc.record({
+    bot_id: fc.constantFrom(...world.channels),
+    user_id: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constant(null)),
+    event: fc.constantFrom('start', 'click', 'buy'),
+    properties: fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ maxLength: 20 }), fc.integer()), {
+      maxKeys: 3,
+    }),
+    event_time: fc.integer({ min: world.end - 2 * 86_400_000, max: world.end }),
+  });
+}
+
+/** A Mini App sign-in: initData the target signed, or a forged, repeated or hostile string in its place. */
+function signInBodyArb(world: FuzzWorld): fc.Arbitrary<string> {
+  const signed = fc.constantFrom(...world.initData);
+  const refused = fc.oneof(
+    signed.map((d) => d.replace(/hash=[0-9a-f]{4}/, 'hash=0000')),
+    signed.map((d) => `${d}&auth_date=1`),
+    signed.map((d) => d.replace(/(^|&)hash=[^&]*/, '')),
+    fc.constantFrom('hash=', `hash=${'0'.repeat(64)}`, '%', '&&&', '=&=', `user=${'%7B'.repeat(1000)}`),
+    fc.string({ maxLength: 300 }),
+  );
+  return fc
+    .oneof({ weight: 3, arbitrary: signed }, { weight: 2, arbitrary: refused })
+    .map((initData) => JSON.stringify({ init_data: initData }));
+}
+
 /** A request body that matches the schema, or one that must be refused. */
 function bodyArb(
   schema: JsonSchema | undefined,
@@ -350,17 +386,22 @@ function bodyArb(
   // The report sections the schema lists (a body sent to an operation without one still gets some).
   const listed = schema?.properties?.sections?.items?.anyOf?.flatMap((a) => a.enum ?? []).map(String) ?? [];
   const sections = listed.length > 0 ? listed : ['overview'];
-  const valid = fc
-    .record(
-      {
-        from: timeValue(world),
-        to: timeValue(world),
-        sections: fc.subarray(sections, { minLength: 1 }),
-        ttl_seconds: fc.integer({ min: 60, max: 90 * 86_400 }),
-      },
-      { requiredKeys: [] },
-    )
-    .map((b) => JSON.stringify(b));
+  const valid =
+    schema?.type === 'array'
+      ? fc.array(botEventArb(world), { minLength: 1, maxLength: 5 }).map((b) => JSON.stringify(b))
+      : schema?.properties?.init_data
+        ? signInBodyArb(world)
+        : fc
+            .record(
+              {
+                from: timeValue(world),
+                to: timeValue(world),
+                sections: fc.subarray(sections, { minLength: 1 }),
+                ttl_seconds: fc.integer({ min: 60, max: 90 * 86_400 }),
+              },
+              { requiredKeys: [] },
+            )
+            .map((b) => JSON.stringify(b));
   const hostile = fc.oneof(
     fc.constantFrom(
       '{"ttl_seconds":1e309}',
@@ -444,8 +485,15 @@ function operationArb(method: string, path: string, op: OpenApiOperation, world:
     }));
 }
 
-/** Paths outside the document: the hidden ops routes, unknown ones, traversal and junk. */
+/** Paths outside the document: the hidden ops and web app routes, unknown ones, traversal and junk. */
 const EXTRA_PATHS = [
+  '/index.html',
+  '/assets/index-1a2b.js',
+  '/assets/nothing.js',
+  '/assets/../index.html',
+  '/assets/..%2f..%2fetc%2fpasswd',
+  '/assets/%2e%2e/%2e%2e/metrics',
+  '/assets/index-1a2b.js%00.css',
   '/healthz',
   '/readyz',
   '/metrics',

@@ -40,6 +40,9 @@ export class FakeBotApi {
   #failures: Failure[] = [];
   #blocked = new Map<string, string>();
   #admins = new Map<string, number[]>();
+  #chats = new Map<string, Record<string, unknown>>();
+  /** Types of the chats users wrote in, by chat id: Telegram allows some buttons in private chats only. */
+  #chatTypes = new Map<string, string>();
   #pollWaiters: Array<() => void> = [];
   url = '';
 
@@ -78,6 +81,7 @@ export class FakeBotApi {
   /** A user writes `text` in a private chat (chat id = user id). */
   say(userId: number, text: string, opts: { username?: string; chatId?: number } = {}): void {
     const chatId = opts.chatId ?? userId;
+    this.#chatTypes.set(String(chatId), chatId === userId ? 'private' : 'group');
     const entities = text.startsWith('/')
       ? [{ type: 'bot_command', offset: 0, length: text.split(/\s/)[0].length }]
       : undefined;
@@ -127,6 +131,18 @@ export class FakeBotApi {
   /** The answer of getChatAdministrators for a channel (Bot API chat id, e.g. -1001234). */
   setAdministrators(chatId: string, userIds: number[]): void {
     this.#admins.set(chatId, userIds);
+  }
+
+  /** The answer of getChat for a chat, by its id and (when it has one) by `@username`. */
+  setChat(chat: {
+    id: number;
+    type: 'channel' | 'supergroup' | 'group' | 'private';
+    title?: string;
+    username?: string;
+  }): void {
+    const full = { ...chat, accent_color_id: 0, max_reaction_count: 11 };
+    this.#chats.set(String(chat.id), full);
+    if (chat.username !== undefined) this.#chats.set(`@${chat.username.toLowerCase()}`, full);
   }
 
   /** From now on, sends to this chat fail with 403 like Telegram's for a blocked bot. */
@@ -219,8 +235,10 @@ export class FakeBotApi {
         return ok(BOT_USER);
       case 'getUpdates':
         return ok(await this.#poll(Number(params.offset ?? 0), Math.min(Number(params.timeout ?? 0), 1)));
-      case 'sendMessage':
-        return message({ text: params.text });
+      case 'sendMessage': {
+        const refusal = webAppButtonRefusal(params.reply_markup, this.#chatTypes.get(chatId ?? ''));
+        return refusal ? error(400, refusal) : message({ text: params.text });
+      }
       case 'sendPhoto':
         if (files.photo?.subarray(1, 4).toString() !== 'PNG')
           return error(400, 'Bad Request: photo must be a PNG file upload here');
@@ -236,6 +254,10 @@ export class FakeBotApi {
         });
       case 'editMessageText':
         return message({ text: params.text });
+      case 'getChat': {
+        const chat = this.#chats.get(chatId?.startsWith('@') ? chatId.toLowerCase() : (chatId ?? ''));
+        return chat ? ok(chat) : error(400, 'Bad Request: chat not found');
+      }
       case 'getChatAdministrators': {
         const admins = this.#admins.get(chatId ?? '');
         if (!admins) return error(400, 'Bad Request: chat not found');
@@ -267,6 +289,17 @@ export class FakeBotApi {
     }
     return this.#updates.slice(0, 100);
   }
+}
+
+/** Telegram's rules for Mini App buttons: https URLs only, and only in private chats. */
+function webAppButtonRefusal(markup: unknown, chatType: string | undefined): string | null {
+  const rows = (markup as { inline_keyboard?: Array<Array<{ web_app?: { url?: unknown } }>> } | undefined)
+    ?.inline_keyboard;
+  const apps = (rows ?? []).flat().filter((b) => b.web_app !== undefined);
+  if (apps.length === 0) return null;
+  if (chatType !== undefined && chatType !== 'private') return 'Bad Request: BUTTON_TYPE_INVALID';
+  const bad = apps.find((b) => typeof b.web_app?.url !== 'string' || !b.web_app.url.startsWith('https://'));
+  return bad ? 'Bad Request: inline keyboard button Web App URL is invalid: Only HTTPS links are allowed' : null;
 }
 
 function ok(result: unknown) {

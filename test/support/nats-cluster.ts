@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findNatsServer } from '../../cli/local-nats.ts';
-import { anyFreePort, dieWithParent, stopChild } from '../../clickhouse/local-server/child.ts';
+import { dieWithParent, stopChild } from '../../clickhouse/local-server/child.ts';
+import { restartablePort } from './restart-port.ts';
 import { until } from './until.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,7 +40,9 @@ export class NatsCluster {
   /** Writes the three configs (loopback ports, a temp store per node) and starts every node. */
   static async start(): Promise<NatsCluster> {
     const c = new NatsCluster();
-    const ports = await Promise.all(Array.from({ length: 3 * NODES }, () => anyFreePort()));
+    // Nodes restart on the same ports: keep them where outgoing connections cannot take them meanwhile.
+    const ports: number[] = [];
+    for (let i = 0; i < 3 * NODES; i++) ports.push(await restartablePort());
     c.clientPorts = ports.slice(0, NODES);
     c.httpPorts = ports.slice(NODES, 2 * NODES);
     const routePorts = ports.slice(2 * NODES);

@@ -3,10 +3,8 @@
  * kill them with SIGKILL at any point like a crash would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { dieWithParent } from '../../clickhouse/local-server/child.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { cliArgs, REPO_ROOT, seedControlFolder } from './cli.ts';
 
 export interface RoleProcess {
   name: string;
@@ -22,9 +20,11 @@ export function spawnRole(role: string, args: string[], env: Record<string, stri
   const [cmd, ...prefix] = [...dieWithParent(), process.execPath];
   // BENCH_CPU_PROF=<dir>: each role writes a V8 CPU profile there when it exits (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(cmd, [...prefix, ...profile, '--import', 'tsx', 'cli/main.ts', role, ...args], {
-    cwd: ROOT,
-    env: { ...process.env, TGPULSE_HTTP_PORT: '0', TGPULSE_LOG_LEVEL: 'warn', ...env },
+  const fullEnv = { ...process.env, TGPULSE_HTTP_PORT: '0', TGPULSE_LOG_LEVEL: 'warn', ...env };
+  seedControlFolder(role, fullEnv);
+  const child = spawn(cmd, [...prefix, ...profile, ...cliArgs(role, ...args)], {
+    cwd: REPO_ROOT,
+    env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

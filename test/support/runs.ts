@@ -105,10 +105,8 @@ export interface Run {
   env: Record<string, string>;
 }
 
-export async function startRun(batches: RawEvent[][], name: string): Promise<Run> {
-  const nats = await startTestNats();
-  const dataDir = tempDir(name);
-  await publishAll(nats.url, batches);
+/** A run of roles on a nats-server and a data folder, with nothing published yet. */
+export function runOn(nats: TestNats, dataDir: string): Run {
   // A short ack wait and lease TTL: what a killed sink or processor held comes back within seconds.
   const env = {
     TGPULSE_NATS_URL: nats.url,
@@ -119,6 +117,12 @@ export async function startRun(batches: RawEvent[][], name: string): Promise<Run
     TGPULSE_WAREHOUSE_NATIVE_PORT: '0',
   };
   return { nats, dataDir, env };
+}
+
+export async function startRun(batches: RawEvent[][], name: string): Promise<Run> {
+  const run = runOn(await startTestNats(), tempDir(name));
+  await publishAll(run.nats.url, batches);
+  return run;
 }
 
 /** Starts the run's warehouse role and waits until its server answers. */
