@@ -11,7 +11,8 @@
  * - nats-server itself is paused for 10 s, so every request times out: every
  *   role survives and resumes.
  *
- * In each case the final tables equal those of an uninterrupted run, and the
+ * In each case the final tables equal those of an uninterrupted run (one
+ * processor, one sink; made once per suite, see support/runs.ts), and the
  * processors' logs show that no partition ever had two owners at once.
  */
 import { listConsumers } from '../streams/consumers.ts';
@@ -25,7 +26,18 @@ import { sleep } from '../common/retry.ts';
 import type { RawEvent } from '../streams/contract/events.ts';
 import { killRole, spawnRole, stopRole, warningSummary, type RoleProcess } from './support/roles.ts';
 import { until } from './support/until.ts';
-import { dumpTables, input, startRun, startWarehouse, TABLES, untilIdle, type Dump, type Run } from './support/runs.ts';
+import {
+  dumpTables,
+  input,
+  publishAll,
+  startRun,
+  startWarehouse,
+  TABLES,
+  uninterruptedDump,
+  untilIdle,
+  type Dump,
+  type Run,
+} from './support/runs.ts';
 
 const TTL_MS = 2000;
 const TICK_MS = TTL_MS / 3;
@@ -43,6 +55,8 @@ interface Scenario {
   warehouse: RoleProcess;
   /** Wall time each killed processor died, by pid. */
   killedAt: Map<number, number>;
+  /** Publishes the input held back at the start: call it just before the fault. */
+  publishRest: () => Promise<void>;
 }
 
 async function startScenario(
@@ -51,7 +65,11 @@ async function startScenario(
   processors: number,
   sinks: number,
 ): Promise<Scenario> {
-  const run = await startRun(batches, name);
+  // Two thirds of the input are held back until the fault is due, so it lands mid-run however
+  // fast the roles get through the first third. Event time alone drives the processors, so
+  // when the input arrives does not change the tables.
+  const start = Math.ceil(batches.length / 3);
+  const run = await startRun(batches.slice(0, start), name);
   const warehouse = await startWarehouse(run);
   const nc = await connect({ servers: run.nats.url });
   const kv = await openCheckpointBucket(nc, defaultStreamsConfig);
@@ -64,6 +82,7 @@ async function startScenario(
     processors: Array.from({ length: processors }, () => spawnRole('process', [], env, LOG_CHARS)),
     sinks: Array.from({ length: sinks }, () => spawnRole('sink', [], env, LOG_CHARS)),
     killedAt: new Map(),
+    publishRest: () => publishAll(run.nats.url, batches.slice(start)),
   };
 }
 
@@ -195,9 +214,8 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
 
   beforeAll(async () => {
     batches = input();
-    const s = await startScenario(batches, 'scale-clean', 1, 1);
-    runs.push(s.run);
-    clean = await finish(s);
+    // One processor and one sink, shared with the other fault tests that compare against it.
+    clean = await uninterruptedDump();
   }, 300_000);
 
   afterAll(async () => {
@@ -216,7 +234,7 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
       runs.push(s.run);
       scenarios.push(s);
       const pids = s.processors.map((p) => p.child.pid!);
-      // Wait for the three-way split (each holds at least two), while there is still work.
+      // Wait for the three-way split (each holds at least two).
       const holders = await until(
         'three-way split',
         async () => {
@@ -225,6 +243,7 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
         },
         WAIT_MS,
       );
+      await s.publishRest();
       expect(await processorBacklog(s.nc)).toBeGreaterThan(0);
       const victim = s.processors[0];
       moved = [...holders].filter(([, pid]) => pid === victim.child.pid).map(([p]) => p);
@@ -277,6 +296,7 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
         },
         WAIT_MS,
       );
+      await s.publishRest();
       a.child.kill('SIGSTOP');
       // B takes everything over once A's leases expire, and makes progress on A's partitions.
       await allHeldBy(s, [b.child.pid!]);
@@ -329,6 +349,7 @@ describe('scale-out: processors and sinks as separate processes, under faults', 
             .stream_seq,
         WAIT_MS,
       );
+      await s.publishRest();
       expect(await processorBacklog(s.nc)).toBeGreaterThan(0);
       const server = s.run.nats.process;
       server.kill('SIGSTOP');
