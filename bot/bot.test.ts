@@ -13,6 +13,7 @@ import { grantChannel, grantedChannels } from '../control/bot-store.ts';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
 import { resolveShareToken, shareSecret } from '../control/share-links.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
+import { upsertChannel } from '../control/tracked-channels.ts';
 import { silentLogger } from '../observability/log.ts';
 import { channelAnomalies } from '../read/models/anomalies.ts';
 import { answerMeta, channelFreshness } from '../read/models/freshness.ts';
@@ -232,8 +233,20 @@ describe('figures for a granted channel', () => {
     expect(lines).toHaveLength(Math.min(15, found.length));
     expect(lines[0]).toContain(`<b>${compact(found[0].value)}</b>, expected ${compact(found[0].expected)}`);
     expect(await askText(OWNER, `/besttime ${c} europe/berlin`)).toContain('best time to post (Europe/Berlin)');
+    await upsertChannel(control.pool, {
+      channelId: channels[0],
+      username: 'pulse_news',
+      title: '<b>Breaking</b> & more',
+      accessHash: '77',
+      canViewStats: false,
+      statsDc: null,
+      members: null,
+    });
     const listing = await askText(OWNER, '/channels');
-    expect(listing).toContain(`<code>${channels[0]}</code>`);
+    expect(listing).toContain(
+      `<b>&lt;b&gt;Breaking&lt;/b&gt; &amp; more</b> @pulse_news · <code>${channels[0]}</code>`,
+    );
+    expect(listing).toContain(`\n<code>${channels[1]}</code> · `);
     expect(listing).toContain(`<code>${channels[1]}</code>`);
     expect(listing).not.toContain(channels[2]);
     expect(await askText(OWNER, '/start')).toContain(

@@ -106,6 +106,7 @@ export {
 } from './share-links.ts';
 export {
   type ChannelFacts,
+  channelNames,
   findChannel,
   listChannels,
   removeChannel,

@@ -235,6 +235,23 @@ export async function listChannels(pool: Pool, opts: { includeRemoved?: boolean 
   return rows.map(fromRow);
 }
 
+/** What people call a channel: its title and public username, as Telegram last told a collector. */
+export type ChannelName = Pick<TrackedChannel, 'title' | 'username'>;
+
+/**
+ * The names of the given channels (removed ones too: their data stays
+ * readable); a channel the registry does not know (simulated, or forgotten)
+ * is missing from the map.
+ */
+export async function channelNames(pool: Pool, ids: readonly string[]): Promise<Map<string, ChannelName>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await pool.query<{ channel_id: string; username: string | null; title: string | null }>(
+    'SELECT channel_id, username, title FROM tracked_channels WHERE channel_id = ANY($1::text[])',
+    [[...ids]],
+  );
+  return new Map(rows.map((r) => [r.channel_id, { title: r.title, username: r.username }]));
+}
+
 /** One channel (removed or not) by its bare id, or null. */
 export async function getChannel(pool: Pool, id: string): Promise<TrackedChannel | null> {
   const { rows } = await pool.query<ChannelRow>(`SELECT ${COLUMNS} FROM tracked_channels WHERE channel_id = $1`, [id]);

@@ -17,6 +17,7 @@ import type { Warehouse } from '../clickhouse/warehouse.ts';
 import { toChTime } from '../clickhouse/values.ts';
 import { createApiKey, listApiKeys, type ApiScope } from '../control/api-keys.ts';
 import { openControlPlane, type ControlPlane } from '../control/postgres.ts';
+import { upsertChannel } from '../control/tracked-channels.ts';
 import { freshTestControl, type TestControl } from '../control/testing.ts';
 import { startApiServer, type ApiServer } from '../api/server.ts';
 import { silentLogger } from '../observability/log.ts';
@@ -241,8 +242,19 @@ afterAll(async () => {
 describe('analytics figures equal a recomputation from the raw tables', () => {
   const weekPeriod = () => ({ from: data.end - 7 * DAY_MS, to: data.end });
 
-  it('lists every channel with its latest subscribers and provenance', async () => {
-    const { meta, data: list } = await json<any[]>('/v1/channels');
+  it('lists every channel with its latest subscribers and provenance, named as the registry knows it', async () => {
+    // A collector registered the second channel; the simulator's channels have no names.
+    const title = '<Новости> & "more" 📰';
+    await upsertChannel(control.pool, {
+      channelId: data.channels[1],
+      username: 'pulse_news',
+      title,
+      accessHash: '77',
+      canViewStats: false,
+      statsDc: null,
+      members: null,
+    });
+    const { meta, data: list } = await json<any[]>('/v1/channels?limit=50');
     expect(meta.total).toBe(5);
     expect(list.map((c) => c.channel_id)).toEqual(data.channels);
     for (const c of list) {
@@ -250,6 +262,9 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
       expect(c.sources).toContain('simulator');
     }
     expect(list[0].sources).toContain('official_stats');
+    expect(list.map((c) => [c.title, c.username])).toEqual(
+      data.channels.map((id) => (id === data.channels[1] ? [title, 'pulse_news'] : [null, null])),
+    );
   });
 
   it('overview: subscribers, posts, views, reach, ERR and engagement, and the previous period', async () => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantChannel, upsertBotUser } from '../control/bot-store.ts';
+import { upsertChannel } from '../control/tracked-channels.ts';
 import { DESKTOP, ensureWebBuilt, launchBrowser, PHONE, REPO_ROOT, type TestBrowser } from './support/browser.ts';
 import { forgeHash, miniAppUrl, signInitData } from './support/telegram-init-data.ts';
 import { startWebStack, TEST_BOT_TOKEN, type WebStack } from './support/web-stack.ts';
@@ -31,6 +32,7 @@ const UI = {
   keyInput: '#api-key',
   /** A row of the channel list, with the channel's id in `data-channel-id`. */
   channelRow: 'tr[data-channel-id]',
+  search: '#channel-search',
   kpiValue: '.kpi .kpi-value',
   postLink: 'a[href*="/posts/"]',
   /** A shown alert (the page keeps an empty, hidden one for notices). */
@@ -146,6 +148,17 @@ async function createShare(channelId: string): Promise<{ url: string; id: string
 
 describe('a channel owner with an API key', () => {
   it('signs in, and the list, the channel page and a post page render with data and drawn charts', async () => {
+    // A collector registered the first channel by name; the simulated others are known by id only.
+    const named = stack.data.channels[0];
+    await upsertChannel(stack.control.pool, {
+      channelId: named,
+      username: 'pulse_news',
+      title: 'Pulse News',
+      accessHash: '77',
+      canViewStats: false,
+      statsDc: null,
+      members: null,
+    });
     const page = await (await browser.newContext()).newPage();
     await page.goto(url('/'));
     await page.locator(UI.keyInput).waitFor();
@@ -161,7 +174,16 @@ describe('a channel owner with an API key', () => {
       stack.data.channels,
     );
     for (const text of await rows.allInnerTexts()) expect(text).toMatch(/\d/);
+    expect(await page.locator(`${UI.channelRow}[data-channel-id="${named}"]`).textContent()).toContain('Pulse News');
     await screenshot(page, 'channels-desktop');
+    // The search hides the rows that do not match.
+    const shown = page.locator(`${UI.channelRow}:visible`);
+    await page.locator(UI.search).fill('@pulse_news');
+    await expect
+      .poll(() => shown.evaluateAll((els) => els.map((e) => e.getAttribute('data-channel-id'))))
+      .toEqual([named]);
+    await page.locator(UI.search).fill('');
+    await expect.poll(() => shown.count()).toBe(stack.data.channels.length);
 
     const channel = stack.data.channels[0];
     await page.locator(`${UI.channelRow} a[href="#/channels/${channel}"]`).click();

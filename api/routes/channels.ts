@@ -28,6 +28,7 @@ import {
   trending,
   topPostsBy,
 } from '../../read/index.ts';
+import { channelNames, isControlPlaneDown } from '../../control/index.ts';
 import { isTimeZone } from '../../common/index.ts';
 import type { ApiApp, RouteContext } from '../context.ts';
 import { ApiError, ErrorBody, invalidParameter } from '../errors.ts';
@@ -74,7 +75,14 @@ export function registerChannelRoutes(app: ApiApp, ctx: RouteContext): void {
       const limit = req.query.limit ?? 100;
       const offset = req.query.offset ?? 0;
       const now = ctx.now();
-      const page = await listChannels(wh, { ids: req.apiKey?.channels ?? null, limit, offset, now });
+      // Names only decorate the list: while the control plane is down it still answers, without them.
+      const names = (ids: readonly string[]) =>
+        channelNames(ctx.control, ids).catch((err: unknown) => {
+          if (!isControlPlaneDown(err)) throw err;
+          req.log.warn({ err }, 'channel names unavailable: the control plane is down');
+          return new Map();
+        });
+      const page = await listChannels(wh, { ids: req.apiKey?.channels ?? null, limit, offset, now, names });
       return { meta: { total: page.total, limit, offset, generated_at: now }, data: page.channels };
     },
   );

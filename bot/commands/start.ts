@@ -2,6 +2,7 @@
  * The commands that are about the bot rather than one channel: `/start`,
  * `/help`, `/channels`, and the answer to anything it does not understand.
  */
+import { channelNames } from '../../control/index.ts';
 import { listChannels, type ChannelListing } from '../../read/index.ts';
 import { visibleChannels } from '../access.ts';
 import type { BotContext, BotServices, CommandHandler } from '../context.ts';
@@ -12,6 +13,11 @@ import { replyHtml } from './reply.ts';
 
 /** Channels listed in one message; beyond, a note says how many more. */
 const LISTED = 40;
+/**
+ * Channels `/channels` lists with their figures: at most about 190 visible characters a line
+ * (a 48-character title, a 32-character username), so the list stays within Telegram's 4,096.
+ */
+const LISTED_WITH_FIGURES = 20;
 
 const ABOUT =
   'I show analytics of Telegram channels: subscribers and views, charts, top posts, anomalies and the best time to post, ' +
@@ -48,7 +54,17 @@ export function channelLine(c: ChannelListing): string {
   const subscribers = c.subscribers === null ? 'subscribers unknown' : `<b>${compact(c.subscribers)}</b> subscribers`;
   const open =
     c.open_anomalies === 0 ? '' : ` · ${c.open_anomalies} open anomal${c.open_anomalies === 1 ? 'y' : 'ies'}`;
-  return `<code>${html(c.channel_id)}</code> · ${subscribers} · ${compact(c.views_24h)} views and ${c.posts_24h} posts in 24 h${open}`;
+  return `${channelName(c)}<code>${html(c.channel_id)}</code> · ${subscribers} · ${compact(c.views_24h)} views and ${c.posts_24h} posts in 24 h${open}`;
+}
+
+/** The channel's title and @username ahead of its id (which commands take), when the registry knows them. */
+function channelName(c: Pick<ChannelListing, 'title' | 'username'>): string {
+  const parts = [
+    c.title === null ? '' : `<b>${html(clip(c.title, 48))}</b>`,
+    c.username === null ? '' : `@${html(c.username)}`,
+  ];
+  const name = parts.filter((p) => p !== '').join(' ');
+  return name === '' ? '' : `${name} · `;
 }
 
 /** `/channels`: the user's channels at a glance, to pick one by id. */
@@ -57,9 +73,16 @@ export function channelsCommand(s: BotServices): CommandHandler {
     const ids = await visibleChannels(s, ctx.viewer);
     if (ids.length === 0) return replyHtml(ctx, NO_CHANNELS);
     const now = s.now();
-    const page = await listChannels(s.warehouse, { ids: ids.slice(0, LISTED), limit: LISTED, offset: 0, now });
+    const listed = ids.slice(0, LISTED_WITH_FIGURES);
+    const page = await listChannels(s.warehouse, {
+      ids: listed,
+      limit: LISTED_WITH_FIGURES,
+      offset: 0,
+      now,
+      names: (page) => channelNames(s.control, page),
+    });
     const known = new Set(page.channels.map((c) => c.channel_id));
-    const waiting = ids.slice(0, LISTED).filter((id) => !known.has(id));
+    const waiting = listed.filter((id) => !known.has(id));
     const latest = Math.max(0, ...page.channels.map((c) => c.data_updated_at));
     await replyHtml(
       ctx,
@@ -67,7 +90,7 @@ export function channelsCommand(s: BotServices): CommandHandler {
         '<b>Your channels</b>',
         ...page.channels.map(channelLine),
         ...waiting.map((id) => `<code>${html(id)}</code> · no data yet`),
-        ...(ids.length > LISTED ? [`…and ${ids.length - LISTED} more.`] : []),
+        ...(ids.length > listed.length ? [`…and ${ids.length - listed.length} more.`] : []),
         '',
         latest > 0
           ? `<i>Data as of ${utc(latest)}; the last 24 hours end ${utc(now)}.</i>`

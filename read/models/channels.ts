@@ -10,6 +10,10 @@ import { Count, Nullable, Time } from './shape.ts';
 
 export const ChannelListing = Type.Object({
   channel_id: Type.String(),
+  title: Nullable(Type.String({ description: "the channel's title as a collector last saw it; null when unknown" })),
+  username: Nullable(
+    Type.String({ description: 'its public username without @; null when it has none or is unknown' }),
+  ),
   sources: Type.Array(Provenance),
   first_observed_at: Time,
   data_updated_at: Time,
@@ -20,6 +24,11 @@ export const ChannelListing = Type.Object({
   open_anomalies: Count,
 });
 export type ChannelListing = Static<typeof ChannelListing>;
+
+/** Looks up channels' names (the control plane's registry; the warehouse keeps ids only). */
+export type ChannelNameLookup = (
+  ids: readonly string[],
+) => Promise<ReadonlyMap<string, Pick<ChannelListing, 'title' | 'username'>>>;
 
 export interface ChannelPage {
   total: number;
@@ -32,10 +41,11 @@ export interface ChannelPage {
  * parts, each a primary-key lookup of the listed ids).
  *
  * @param q.ids only these channels (an API key's allow-list); null = all
+ * @param q.names the page's names, asked for alongside its figures
  */
 export async function listChannels(
   wh: Warehouse,
-  q: { ids: readonly string[] | null; limit: number; offset: number; now: number },
+  q: { ids: readonly string[] | null; limit: number; offset: number; now: number; names: ChannelNameLookup },
 ): Promise<ChannelPage> {
   const filter = q.ids === null ? '' : 'WHERE has({ids:Array(String)}, channel_id)';
   const pageRows = await wh.query(
@@ -53,10 +63,7 @@ export async function listChannels(
     { ...(q.ids === null ? {} : { ids: [...q.ids] }), limit: q.limit, offset: q.offset },
   );
   let total = 0;
-  const page: Omit<
-    ChannelListing,
-    'subscribers' | 'subscribers_as_of' | 'views_24h' | 'posts_24h' | 'open_anomalies'
-  >[] = [];
+  const page: Omit<ChannelListing, keyof Figures | 'title' | 'username'>[] = [];
   for (const row of pageRows) {
     const r = new RowReader(row, 'channel_sources');
     if (r.str('part') === 'total') {
@@ -73,20 +80,23 @@ export async function listChannels(
   }
   // A UNION keeps no order between its parts.
   page.sort((a, b) => (a.channel_id < b.channel_id ? -1 : a.channel_id > b.channel_id ? 1 : 0));
-  const figures =
+  const ids = page.map((c) => c.channel_id);
+  const [figures, names] =
     page.length === 0
-      ? new Map<string, Figures>()
-      : await latestFigures(
-          wh,
-          page.map((c) => c.channel_id),
-          q.now,
-        );
+      ? [new Map<string, Figures>(), new Map()]
+      : await Promise.all([latestFigures(wh, ids, q.now), q.names(ids)]);
   return {
     total,
     channels: page.map((c) => {
       const f = figures.get(c.channel_id);
+      const name = names.get(c.channel_id);
       return {
-        ...c,
+        channel_id: c.channel_id,
+        title: name?.title ?? null,
+        username: name?.username ?? null,
+        sources: c.sources,
+        first_observed_at: c.first_observed_at,
+        data_updated_at: c.data_updated_at,
         subscribers: f?.subscribers ?? null,
         subscribers_as_of: f?.subscribers_as_of ?? null,
         views_24h: f?.views_24h ?? 0,

@@ -14,12 +14,9 @@ import { channelHash } from '../routes.ts';
 import { sparkline } from '../sparkline.ts';
 import { pageTitle } from './chrome.ts';
 
-/** A listing, with the names the server may add (the control plane knows titles and usernames). */
-type Listing = ChannelListing & { title?: string | null; username?: string | null };
-
 interface ChannelsAnswer {
   meta: { total: number };
-  data: Listing[];
+  data: ChannelListing[];
 }
 
 const TREND_DAYS = 30;
@@ -40,7 +37,7 @@ const SPARKLINES = 24;
 const PARALLEL = 4;
 
 /** Whether a channel matches the search: its id, title or username contains every word typed. */
-export function matchesSearch(c: Listing, search: string): boolean {
+export function matchesSearch(c: ChannelListing, search: string): boolean {
   const haystack = [c.channel_id, c.title ?? '', c.username ? `@${c.username}` : ''].join(' ').toLowerCase();
   return search
     .toLowerCase()
@@ -59,7 +56,7 @@ export function subscriberTrend(points: readonly ActivityPoint[]): {
   return { values, change: known.length >= 2 ? known[known.length - 1] - known[0] : null };
 }
 
-const channelName = (c: Listing) => c.title || (c.username ? `@${c.username}` : `Channel ${c.channel_id}`);
+const channelName = (c: ChannelListing) => c.title || (c.username ? `@${c.username}` : `Channel ${c.channel_id}`);
 
 export async function renderChannels(main: HTMLElement): Promise<void> {
   main.replaceChildren(pageTitle('Channels'));
@@ -135,7 +132,7 @@ interface Row {
   trend: HTMLElement;
 }
 
-function channelRow(c: Listing): Row {
+function channelRow(c: ChannelListing): Row {
   const change = h('td', { class: 'num' }, '…');
   const trend = h('td', { class: 'trend' });
   const row = h(
@@ -163,7 +160,7 @@ function channelRow(c: Listing): Row {
 }
 
 /** Sparklines and changes for the first channels, {@link PARALLEL} requests at a time. */
-async function fillTrends(channels: Listing[], rows: Row[]): Promise<void> {
+async function fillTrends(channels: ChannelListing[], rows: Row[]): Promise<void> {
   const period = lastDays(TREND_DAYS, Date.now());
   let next = 0;
   const worker = async () => {

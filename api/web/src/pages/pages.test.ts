@@ -7,8 +7,10 @@ import { explainAnomaly } from './report-parts.ts';
 import { growthSummary, reachSummary } from './share.ts';
 import { sharePath } from './sign-in.ts';
 
-const listing = (over: Partial<ChannelListing> & { title?: string; username?: string }) => ({
+const listing = (over: Partial<ChannelListing>): ChannelListing => ({
   channel_id: '1001234567',
+  title: null,
+  username: null,
   sources: [],
   first_observed_at: 0,
   data_updated_at: 0,
