@@ -4,7 +4,7 @@
  * port, and a stop that escalates to SIGKILL.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { sleep } from '../../common/index.ts';
 
@@ -18,7 +18,49 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** A port on 127.0.0.1 that was free a moment ago. */
+/** The first port of the kernel's ephemeral range (Linux), 32768 when it cannot be read. */
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Whether a loopback listener could take this port now. */
+export function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** Ports {@link serverPort} handed out, so two servers of one process never get the same. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port for a server that is restarted on the same port
+ * after a crash (the local warehouse, a test's NATS node or Postgres).
+ * A port from `listen(0)` lies in the kernel's ephemeral range: while the
+ * server is down, any outgoing connection on the machine may take it, and
+ * the restart fails with "address already in use" (seen with a NATS node
+ * down for 10 s). Below that range only listeners take ports.
+ */
+export async function serverPort(): Promise<number> {
+  const top = ephemeralStart();
+  const bottom = Math.max(1024, top - 12_000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (top - bottom));
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port between ${bottom} and ${top}`);
+}
+
+/** A port on 127.0.0.1 that was free a moment ago (for a client, or a server never restarted). */
 export async function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

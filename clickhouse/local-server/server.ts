@@ -5,7 +5,8 @@
  *
  * - Data, configuration and passwords live in `<dataDir>/warehouse/`.
  * - Listeners are on loopback only. The preferred ports are taken when free,
- *   otherwise free ones; a restart keeps the ports it had.
+ *   otherwise free ones below the kernel's ephemeral range; a restart keeps
+ *   the ports it had.
  * - `server.json` records where it listens while it runs, so every other
  *   tgpulse command (query, status, roles run alone) finds it.
  * - It never outlives its owner: the launcher dies with its parent process
@@ -13,8 +14,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { anyFreePort, processAlive, stopChild } from './child.ts';
-import { createConnection, createServer } from 'node:net';
+import { bindable, processAlive, serverPort, stopChild } from './child.ts';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -102,19 +103,11 @@ export function readerPasswordFile(dataDir: string): string {
   return passwordFile(warehouseDir(dataDir), 'reader');
 }
 
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
 async function choosePort(preferred: number, taken: number[], log: Logger, what: string): Promise<number> {
-  if (preferred !== 0 && !taken.includes(preferred) && (await portFree(preferred))) return preferred;
-  let port = await anyFreePort();
-  while (taken.includes(port)) port = await anyFreePort();
+  if (preferred !== 0 && !taken.includes(preferred) && (await bindable(preferred))) return preferred;
+  // A restart keeps the port, so it must not be one an outgoing connection may take meanwhile.
+  let port = await serverPort();
+  while (taken.includes(port)) port = await serverPort();
   if (preferred !== 0)
     log.warn({ preferred, port }, `warehouse ${what} port is busy; using a free one (tgpulse status shows it)`);
   return port;

@@ -16,7 +16,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../api/app.ts';
 import { openWarehouse } from '../../clickhouse/open.ts';
-import { anyFreePort } from '../../clickhouse/local-server/child.ts';
+import { anyFreePort, serverPort } from '../../clickhouse/local-server/child.ts';
 import { readRunningWarehouse } from '../../clickhouse/local-server/server.ts';
 import type { Warehouse } from '../../clickhouse/warehouse.ts';
 import { DAY_MS } from '../../common/index.ts';
@@ -170,8 +170,9 @@ describe('warehouse outage: 60 s without the warehouse, mid-run', () => {
     runs.push(run);
     const env = {
       ...run.env,
-      TGPULSE_WAREHOUSE_HTTP_PORT: String(await anyFreePort()),
-      TGPULSE_WAREHOUSE_NATIVE_PORT: String(await anyFreePort()),
+      // Ports the warehouse finds free again after 60 s down (see serverPort).
+      TGPULSE_WAREHOUSE_HTTP_PORT: String(await serverPort()),
+      TGPULSE_WAREHOUSE_NATIVE_PORT: String(await serverPort()),
     };
     const opsPort = await anyFreePort();
     sinkOps = `http://127.0.0.1:${opsPort}`;

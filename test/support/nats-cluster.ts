@@ -11,8 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findNatsServer } from '../../cli/local-nats.ts';
-import { dieWithParent, stopChild } from '../../clickhouse/local-server/child.ts';
-import { restartablePort } from './restart-port.ts';
+import { dieWithParent, serverPort, stopChild } from '../../clickhouse/local-server/child.ts';
 import { until } from './until.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,7 +41,7 @@ export class NatsCluster {
     const c = new NatsCluster();
     // Nodes restart on the same ports: keep them where outgoing connections cannot take them meanwhile.
     const ports: number[] = [];
-    for (let i = 0; i < 3 * NODES; i++) ports.push(await restartablePort());
+    for (let i = 0; i < 3 * NODES; i++) ports.push(await serverPort());
     c.clientPorts = ports.slice(0, NODES);
     c.httpPorts = ports.slice(NODES, 2 * NODES);
     const routePorts = ports.slice(2 * NODES);

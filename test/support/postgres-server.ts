@@ -17,8 +17,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dieWithParent } from '../../clickhouse/local-server/child.ts';
-import { restartablePort } from './restart-port.ts';
+import { dieWithParent, serverPort } from '../../clickhouse/local-server/child.ts';
 import { sleep } from '../../common/retry.ts';
 import { postgresAnswers } from '../../control/postgres-probe.ts';
 
@@ -84,7 +83,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     throw new Error(`initdb failed: ${(init.stderr || init.error?.message || '').trim()}`);
   }
   // Stopped and started again on the same port by the outage tests.
-  const port = await restartablePort();
+  const port = await serverPort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let child: ChildProcess | null = null;
   let output = '';
