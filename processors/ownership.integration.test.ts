@@ -41,15 +41,25 @@ describe('partition ownership', () => {
     await nats?.stop();
   });
 
-  /** A member whose KV requests can be made to time out, as when its link to NATS freezes. */
+  /**
+   * A member whose KV requests can be made to time out, as when its link to NATS freezes, or
+   * whose next update can reach the server and then lose its answer, as in a NATS failover.
+   */
   function startMember(id: string, pinned: number[] | null = null, group = 'owners') {
     let frozen = false;
+    let loseNextAnswer = false;
     const flaky = new Proxy(kv, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver) as unknown;
         if (typeof v !== 'function') return v;
-        return (...args: unknown[]) =>
-          frozen ? Promise.reject(new TimeoutError()) : (v as (...a: unknown[]) => unknown).apply(target, args);
+        const call = (args: unknown[]) => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        return async (...args: unknown[]) => {
+          if (frozen) throw new TimeoutError();
+          if (prop !== 'update' || !loseNextAnswer) return call(args);
+          loseNextAnswer = false;
+          await call(args);
+          throw new TimeoutError();
+        };
       },
     });
     const controller = new AbortController();
@@ -86,6 +96,8 @@ describe('partition ownership', () => {
       id,
       owned,
       freeze: () => (frozen = true),
+      loseNextAnswer: () => (loseNextAnswer = true),
+      answerLost: () => !loseNextAnswer,
       stop: async () => {
         controller.abort();
         await done;
@@ -124,6 +136,18 @@ describe('partition ownership', () => {
           spans[i - 1].to,
         );
     }
+  });
+
+  it('keeps a lease whose renewal landed but lost its answer: the retry finds its own write', async () => {
+    const m = startMember('lossy', null, 'lossy');
+    await until('it owns everything', () => m.owned.size === PARTITIONS, 10_000);
+    m.loseNextAnswer();
+    await until('a renewal lost its answer', m.answerLost, 5000);
+    // A few heartbeats later every run is still the first one: no lease was taken for lost.
+    await sleep(TTL * 3);
+    expect(m.owned.size).toBe(PARTITIONS);
+    expect(intervals.filter((i) => i.member === 'lossy')).toEqual([]);
+    await m.stop();
   });
 
   it('keeps a pinned member on exactly its partitions and shares the rest among the others', async () => {

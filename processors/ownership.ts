@@ -15,7 +15,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { assignPartitions, type LeaseTable, type ObservedLease } from '../streams/index.ts';
+import { assignPartitions, type LeaseTable, type LeaseValue, type ObservedLease } from '../streams/index.ts';
 import { sleep } from '../common/index.ts';
 import { partitionToken } from '../streams/contract/index.ts';
 import type { Logger, PipelineMetrics } from '../observability/index.ts';
@@ -38,8 +38,15 @@ interface Held {
   partition: number;
   epoch: number;
   revision: number;
+  /** The value the lease was taken with; every renewal writes it again. */
+  value: LeaseValue;
   /** Monotonic time until which no one else can have taken the lease. */
   validUntil: number;
+  /**
+   * When the first renewal without an answer (a NATS timeout) was sent, until one is answered:
+   * it may have landed, so the lease may have been renewed as early as then.
+   */
+  unansweredSince: number | null;
   controller: AbortController;
   /** The partition's run, while one is going. */
   running: Promise<void> | null;
@@ -111,10 +118,19 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
       table.heartbeat(me),
       ...[...held.values()].map(async (h) => {
         const sent = table.now();
-        const revision = await table.renew(h.partition, owner, h.revision);
+        let revision: number | null;
+        try {
+          revision = await table.renew(h.partition, h.value, h.revision);
+        } catch (err) {
+          h.unansweredSince ??= sent;
+          throw err;
+        }
         if (revision === null) return lose(h, 'renewal refused: another member holds it');
         h.revision = revision;
-        h.validUntil = sent + table.ttlMs;
+        // A renewal that landed unanswered is adopted by this one (same bytes, see LeaseValue.at); others
+        // have seen its revision since it was sent, so the validity runs from that send, not this one.
+        h.validUntil = Math.min(sent, h.unansweredSince ?? sent) + table.ttlMs;
+        h.unansweredSince = null;
       }),
     ]);
     const snapshot = table.snapshot();
@@ -146,13 +162,16 @@ export async function runOwnership(opts: OwnershipOptions): Promise<void> {
 
   const acquire = async (partition: number, lease: ObservedLease | undefined) => {
     const sent = table.now();
-    const epoch = await table.acquire(partition, owner, lease);
+    const value = { ...owner, at: Date.now() };
+    const epoch = await table.acquire(partition, value, lease);
     if (epoch === null) return;
     const h: Held = {
       partition,
       epoch,
       revision: epoch,
+      value,
       validUntil: sent + table.ttlMs,
+      unansweredSince: null,
       controller: childController(opts.signal),
       running: null,
       releasing: false,

@@ -16,7 +16,7 @@ export {
   registerForgotten,
 } from './forgotten.ts';
 export { ForgottenChannels, type ForgottenLookup } from './forgotten-watch.ts';
-export { LeaseTable, type ObservedLease } from './leases.ts';
+export { LeaseTable, type LeaseValue, type ObservedLease } from './leases.ts';
 export { isNatsTimeout, reportRetry, retryNats } from './nats-errors.ts';
 export { connectNats, natsReachable } from './nats.ts';
 export { EventPublisher, rawEventPublisher } from './publisher.ts';

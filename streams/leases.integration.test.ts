@@ -32,7 +32,7 @@ describe('partition leases in NATS KV', () => {
     const table = new LeaseTable(kv, { group, ttlMs: TTL, now: () => t });
     await table.open();
     tables.push(table);
-    return { table, id, advance: (ms: number) => (t += ms), owner: { owner: id, host: 'test', pid: 1 } };
+    return { table, id, advance: (ms: number) => (t += ms), owner: { owner: id, host: 'test', pid: 1, at: 0 } };
   }
 
   /** The snapshot once the watches show what `ready` expects (they are pushed, so shortly after a write). */

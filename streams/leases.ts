@@ -25,7 +25,11 @@ export interface LeaseValue {
   owner: string;
   host: string;
   pid: number;
-  /** Wall time of the write, for people reading the bucket (expiry never uses it). */
+  /**
+   * Wall time the owner took the lease, for people reading the bucket (expiry never uses it).
+   * Renewals rewrite the same bytes, so a retried renewal whose first try landed (its answer
+   * lost) finds its own value at the newer revision and keeps the lease.
+   */
   at: number;
 }
 
@@ -193,22 +197,16 @@ export class LeaseTable {
    * owner's epoch (unique and increasing: the fencing token), or null when
    * another member got there first.
    */
-  acquire(
-    partition: number,
-    owner: Omit<LeaseValue, 'at'>,
-    expired: ObservedLease | undefined,
-  ): Promise<number | null> {
-    return casWrite(
-      this.kv,
-      this.leaseKey(partition),
-      JSON.stringify({ ...owner, at: Date.now() }),
-      expired?.revision ?? 0,
-    );
+  acquire(partition: number, lease: LeaseValue, expired: ObservedLease | undefined): Promise<number | null> {
+    return casWrite(this.kv, this.leaseKey(partition), leaseBytes(lease), expired?.revision ?? 0);
   }
 
-  /** Rewrites a held lease at the revision last written; null when it is no longer ours. */
-  renew(partition: number, owner: Omit<LeaseValue, 'at'>, revision: number): Promise<number | null> {
-    return casWrite(this.kv, this.leaseKey(partition), JSON.stringify({ ...owner, at: Date.now() }), revision);
+  /**
+   * Rewrites a held lease (the value it was acquired with) at the revision
+   * last written; null when it is no longer ours.
+   */
+  renew(partition: number, lease: LeaseValue, revision: number): Promise<number | null> {
+    return casWrite(this.kv, this.leaseKey(partition), leaseBytes(lease), revision);
   }
 
   /** Gives a held lease up (only if still at our revision), so the next owner need not wait for the TTL. */
@@ -219,6 +217,11 @@ export class LeaseTable {
       if (!isWrongRevision(err)) throw err;
     }
   }
+}
+
+/** A lease's stored bytes, the same for every write of one ownership (fields in a fixed order). */
+function leaseBytes(l: LeaseValue): string {
+  return JSON.stringify({ owner: l.owner, host: l.host, pid: l.pid, at: l.at });
 }
 
 function parse<T>(entry: KvEntry): T | null {
