@@ -64,6 +64,7 @@ export const GranularityParam = Type.Union(Granularity.anyOf, {
 });
 
 export const Query = {
+  none: Type.Object({}, { additionalProperties: false }),
   period: Type.Object(PeriodQuery, { additionalProperties: false }),
   series: Type.Object(
     { ...PeriodQuery, granularity: Type.Optional(GranularityParam) },

@@ -265,6 +265,15 @@ describe('analytics figures equal a recomputation from the raw tables', () => {
     expect(list.map((c) => [c.title, c.username])).toEqual(
       data.channels.map((id) => (id === data.channels[1] ? [title, 'pulse_news'] : [null, null])),
     );
+    // One channel on its own answers its line of the list, with the freshness block.
+    for (const c of list.slice(0, 2)) {
+      const one = await json(`/v1/channels/${c.channel_id}`);
+      expect(one.data).toEqual(c);
+      expect(one.meta).toMatchObject({ channel_id: c.channel_id, sources: expect.arrayContaining(['simulator']) });
+    }
+    const unknown = await get('/v1/channels/1999999999');
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('unknown_channel');
   });
 
   it('overview: subscribers, posts, views, reach, ERR and engagement, and the previous period', async () => {

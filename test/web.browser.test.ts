@@ -189,6 +189,8 @@ describe('a channel owner with an API key', () => {
     await page.locator(`${UI.channelRow} a[href="#/channels/${channel}"]`).click();
     await page.waitForURL(new RegExp(`#/channels/${channel}`));
     expectMarks(await chartsDrawn(page));
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Pulse News');
+    expect(await page.title()).toBe('Pulse News · tgpulse');
     const kpis = await page.locator(UI.kpiValue).allInnerTexts();
     expect(kpis.length).toBeGreaterThanOrEqual(6);
     for (const text of kpis) expect(text).toMatch(/\d/);

@@ -29,9 +29,9 @@ import {
   topPostsBy,
 } from '../../read/index.ts';
 import { channelNames, isControlPlaneDown } from '../../control/index.ts';
-import { isTimeZone } from '../../common/index.ts';
+import { DAY_MS, isTimeZone } from '../../common/index.ts';
 import type { ApiApp, RouteContext } from '../context.ts';
-import { ApiError, ErrorBody, invalidParameter } from '../errors.ts';
+import { ApiError, ErrorBody, invalidParameter, unknownChannel } from '../errors.ts';
 import { ChannelParams, PostParams, Query } from '../params.ts';
 import { resolvePeriod } from '../period.ts';
 import { channelRoute } from './channel-route.ts';
@@ -40,6 +40,13 @@ const DEFAULT_DAYS = 30;
 
 export function registerChannelRoutes(app: ApiApp, ctx: RouteContext): void {
   const wh = ctx.warehouse;
+  // Names only decorate a listing: while the control plane is down it still answers, without them.
+  const names = (ids: readonly string[]) =>
+    channelNames(ctx.control, ids).catch((err: unknown) => {
+      if (!isControlPlaneDown(err)) throw err;
+      ctx.log.warn({ err }, 'channel names unavailable: the control plane is down');
+      return new Map();
+    });
   const period = (q: { from?: string; to?: string }, granularity?: Granularity) =>
     resolvePeriod(q, {
       now: ctx.now(),
@@ -75,17 +82,25 @@ export function registerChannelRoutes(app: ApiApp, ctx: RouteContext): void {
       const limit = req.query.limit ?? 100;
       const offset = req.query.offset ?? 0;
       const now = ctx.now();
-      // Names only decorate the list: while the control plane is down it still answers, without them.
-      const names = (ids: readonly string[]) =>
-        channelNames(ctx.control, ids).catch((err: unknown) => {
-          if (!isControlPlaneDown(err)) throw err;
-          req.log.warn({ err }, 'channel names unavailable: the control plane is down');
-          return new Map();
-        });
       const page = await listChannels(wh, { ids: req.apiKey?.channels ?? null, limit, offset, now, names });
       return { meta: { total: page.total, limit, offset, generated_at: now }, data: page.channels };
     },
   );
+
+  channelRoute(app, ctx, {
+    path: '',
+    summary: 'One channel with its name and latest figures, as the list shows it',
+    params: ChannelParams,
+    querystring: Query.none,
+    data: ChannelListing,
+    async load({ channelId }) {
+      const now = ctx.now();
+      const page = await listChannels(wh, { ids: [channelId], limit: 1, offset: 0, now, names });
+      // The freshness board (a few seconds old) may still know a channel forgotten since.
+      if (page.channels.length === 0) throw unknownChannel(channelId);
+      return { period: { from: now - DAY_MS, to: now }, data: page.channels[0] };
+    },
+  });
 
   channelRoute(app, ctx, {
     path: '/overview',

@@ -3,6 +3,7 @@
  * compact form, ratios as percentages, times in the viewer's local time.
  * Pure functions of their input and the browser's locale.
  */
+import type { ChannelListing } from '../../../read/index.ts';
 
 const count = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 2 });
@@ -31,4 +32,9 @@ export const formatDecimal = (n: number | null | undefined): string =>
 /** The viewer's IANA time zone, for the best-time heatmap. */
 export function viewerTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** What a channel is called: its title, else its @username, else its id. */
+export function channelName(c: Pick<ChannelListing, 'channel_id' | 'title' | 'username'>): string {
+  return c.title || (c.username ? `@${c.username}` : `Channel ${c.channel_id}`);
 }

@@ -4,10 +4,10 @@
  * post (in the viewer's time zone), sources, the forecast, and CSV exports.
  * Each section loads on its own, so a slow one does not hold up the others.
  */
-import type { ChannelAnomaly, Overview, PostPerformance, Sources } from '../../../../read/index.ts';
+import type { ChannelAnomaly, ChannelListing, Overview, PostPerformance, Sources } from '../../../../read/index.ts';
 import { type Answer, getJson } from '../api.ts';
 import { h, labelledSelect } from '../dom.ts';
-import { formatCount, formatDecimal, formatPercent, formatTime, viewerTimeZone } from '../format.ts';
+import { channelName, formatCount, formatDecimal, formatPercent, formatTime, viewerTimeZone } from '../format.ts';
 import { announce, reportFailure } from '../notices.ts';
 import { lastDays, type PagePeriod } from '../period.ts';
 import {
@@ -21,7 +21,7 @@ import {
 } from '../routes.ts';
 import { channelCsv, chartFigure, csvButton, dataTable, section } from '../widgets.ts';
 import { anomalyTable, kpiCards } from './report-parts.ts';
-import { freshnessLine, pageTitle } from './chrome.ts';
+import { freshnessLine, pageTitle, renameTitle } from './chrome.ts';
 
 const METRIC_LABEL: Record<TopPostMetric, string> = {
   views: 'Views',
@@ -38,11 +38,12 @@ export function renderChannel(main: HTMLElement, channelId: string, view: Channe
     location.hash = channelHash(channelId, { ...view, ...change });
   };
 
+  const heading = pageTitle(`Channel ${channelId}`);
   const freshness = h('div', { class: 'freshness-slot' });
   const kpis = h('div', { class: 'kpi-slot' }, h('p', { class: 'loading' }, 'Loading figures…'));
   main.replaceChildren(
     h('nav', { 'aria-label': 'Breadcrumb', class: 'crumbs' }, h('a', { href: '#/channels' }, 'Channels'), ' / '),
-    pageTitle(`Channel ${channelId}`),
+    heading,
     freshness,
     h(
       'form',
@@ -114,6 +115,11 @@ export function renderChannel(main: HTMLElement, channelId: string, view: Channe
     ),
   );
   announce(`Loading channel ${channelId}…`);
+  // The heading says the channel's name when the registry knows it. A failure here leaves the id,
+  // and the overview below (same API, same channel) reports it.
+  getJson<Answer<ChannelListing>>(base)
+    .then((answer) => renameTitle(heading, channelName(answer.data)))
+    .catch(() => undefined);
   getJson<Answer<Overview>>(`${base}/overview`, period)
     .then((answer) => {
       freshness.replaceChildren(freshnessLine(answer.meta));

@@ -7,7 +7,7 @@
 import type { ActivityPoint, ChannelListing } from '../../../../read/index.ts';
 import { type Answer, getJson } from '../api.ts';
 import { h } from '../dom.ts';
-import { formatCount, formatSigned, formatTime, UNKNOWN } from '../format.ts';
+import { channelName, formatCount, formatSigned, formatTime, UNKNOWN } from '../format.ts';
 import { announce, reportFailure } from '../notices.ts';
 import { lastDays } from '../period.ts';
 import { channelHash } from '../routes.ts';
@@ -55,8 +55,6 @@ export function subscriberTrend(points: readonly ActivityPoint[]): {
   const known = values.filter((v): v is number => v !== null);
   return { values, change: known.length >= 2 ? known[known.length - 1] - known[0] : null };
 }
-
-const channelName = (c: ChannelListing) => c.title || (c.username ? `@${c.username}` : `Channel ${c.channel_id}`);
 
 export async function renderChannels(main: HTMLElement): Promise<void> {
   main.replaceChildren(pageTitle('Channels'));

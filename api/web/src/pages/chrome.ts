@@ -51,3 +51,9 @@ export function pageTitle(text: string): HTMLElement {
   document.title = `${text} · tgpulse`;
   return h('h1', {}, text);
 }
+
+/** Gives a page's `<h1>` (and the document title) a better name once it is known. */
+export function renameTitle(heading: HTMLElement, text: string): void {
+  document.title = `${text} · tgpulse`;
+  heading.textContent = text;
+}
