@@ -180,6 +180,16 @@ async function handleAnomaly(e: AnomalyEvent, emittedAt: number, mayWait: boolea
     ...webhooks.map((w) => webhookDestination(w, h.webhookSender, c)),
   ];
   const openingHandled = await wasOpeningHandled(h.control, e.data.anomaly_id);
+  h.log.debug(
+    {
+      anomalyId: e.data.anomaly_id,
+      channelId: e.channel_id,
+      state: e.data.state,
+      destinations: destinations.map((d) => d.key),
+      openingHandled,
+    },
+    'anomaly event: deciding for its destinations',
+  );
   let waiting = false;
   for (const d of destinations) waiting = (await notify(d, e, { emittedAt, openingHandled, mayWait }, h)) || waiting;
   // Every destination of the opening has its decision recorded: a later subscriber's resolution need not wait.

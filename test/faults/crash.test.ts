@@ -86,6 +86,9 @@ interface Kill {
  * so each anomaly is several sends and the notifier has work in hand for a
  * while (it is also held to two sends a second).
  */
+/** A notifier's log kept for a failure's story (debug level: each anomaly event and Bot API call). */
+const BOT_LOG_CHARS = 4_000_000;
+
 const chatsOf = (i: number) => Array.from({ length: 8 }, (_, k) => String(5000 + 100 * i + k));
 
 describe('crash ×20: SIGKILLed roles, notifier, collector and `up` restart to the same tables and alerts', () => {
@@ -104,6 +107,8 @@ describe('crash ×20: SIGKILLed roles, notifier, collector and `up` restart to t
   const kills: Kill[] = [];
   let warehouseKills = 0;
   let inputChannels: string[] = [];
+  /** Every notifier of the run, killed ones too, for their logs. */
+  const bots: RoleProcess[] = [];
   let collectorFacts: CollectorFacts;
   let seconds = 0;
 
@@ -147,13 +152,19 @@ describe('crash ×20: SIGKILLed roles, notifier, collector and `up` restart to t
       TGPULSE_BOT_TOKEN: fake.token,
       TGPULSE_BOT_API_ROOT: fake.url,
       TGPULSE_BOT_MAX_SENDS_PER_S: '2',
+      // Each anomaly event's destinations are logged at debug: a missing alert's story (missingAlertFacts).
+      TGPULSE_LOG_LEVEL: 'debug',
     };
     const collectorUrl = collectorControl.wireUrl!;
     const natsUrl = run.nats.url;
     const start: Record<Kind, (killed?: RoleProcess) => RoleProcess> = {
       process: () => spawnRole('process', [], env),
       sink: () => spawnRole('sink', [], env),
-      bot: () => spawnRole('bot', [], botEnv),
+      bot: () => {
+        const bot = spawnRole('bot', [], botEnv, BOT_LOG_CHARS);
+        bots.push(bot);
+        return bot;
+      },
       up: () => spawnRole('up', [], env),
       // A restarted collector begins at the first step its predecessor did not finish.
       collector: (killed) => spawnCollector(natsUrl, collectorUrl, killed ? (killed as CollectorChild).done + 1 : 0),
@@ -308,7 +319,7 @@ describe('crash ×20: SIGKILLed roles, notifier, collector and `up` restart to t
     const expected = expectedAlerts(clean, inputChannels).sort();
     const recorded = await recordedSends(control!.pool);
     const got = recorded.map((r) => `${r.anomalyId}/${r.chatId}/${r.stage}`).sort();
-    expect(got, await missingAlertFacts(control!.pool, nc!, expected, got)).toEqual(expected);
+    expect(got, await missingAlertFacts(control!.pool, nc!, fake!, bots, expected, got)).toEqual(expected);
     const delivered = deliveredSends(fake!);
     const byId = new Map(delivered.map((s) => [s.messageId, s]));
     // The ledger's message ids match the notifier's records: same chat, a photo or text for an alert, text for a resolution.
@@ -378,12 +389,30 @@ function shuffled<T>(items: T[], rng: Rng): T[] {
 async function missingAlertFacts(
   pool: pg.Pool,
   nc: NatsConnection,
+  fake: FakeBotApi,
+  bots: RoleProcess[],
   expected: string[],
   got: string[],
 ): Promise<string> {
   const have = new Set(got);
-  const anomalies = [...new Set(expected.filter((e) => !have.has(e)).map((e) => e.split('/')[0]))];
+  const missing = expected.filter((e) => !have.has(e));
+  const anomalies = [...new Set(missing.map((e) => e.split('/')[0]))];
   if (anomalies.length === 0) return 'no alert missing';
+  // The chats owed an alert: their subscriptions now, and what Telegram got for them at all.
+  const chats = [...new Set(missing.map((e) => e.split('/')[1]))];
+  const subscriptions = await pool.query(
+    'SELECT chat_id, channel_id, enabled, disabled_reason FROM alert_subscriptions WHERE chat_id = ANY($1) ORDER BY chat_id',
+    [chats],
+  );
+  const delivered = deliveredSends(fake).filter((d) => chats.includes(d.chatId)).length;
+  // What each notifier logged of these anomalies (their events are logged at debug with their destinations).
+  const logged = bots.flatMap((b, i) =>
+    b
+      .output()
+      .split('\n')
+      .filter((l) => anomalies.some((a) => l.includes(a)) || /"level":(40|50|60)/.test(l))
+      .map((l) => `bot #${i} (pid ${b.child.pid}): ${l.slice(0, 600)}`),
+  );
   const decisions = await pool.query(
     'SELECT anomaly_id, chat_id, stage, outcome, message_id, at FROM alert_deliveries WHERE anomaly_id = ANY($1) ORDER BY at',
     [anomalies],
@@ -394,6 +423,8 @@ async function missingAlertFacts(
   const notifier = await (await jetstreamManager(nc)).consumers.info('TG_DERIVED', 'notifier');
   return (
     `missing alerts of ${anomalies.join(', ')}; decisions: ${JSON.stringify(decisions.rows)}; ` +
+    `their chats' subscriptions: ${JSON.stringify(subscriptions.rows)}; sends Telegram got for those chats: ${delivered}; ` +
+    `notifier logs:\n${logged.slice(-60).join('\n')}\n` +
     `handled openings: ${JSON.stringify(openings.rows)}; in TG_DERIVED: ${JSON.stringify(await anomalyMessages(nc, anomalies))}; ` +
     `notifier consumer: ${JSON.stringify({ delivered: notifier.delivered, ack_floor: notifier.ack_floor, redelivered: notifier.num_redelivered })}`
   );
