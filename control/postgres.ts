@@ -4,7 +4,6 @@
  * on both. Migrations are applied before the handle is returned.
  */
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +15,7 @@ import pg, { type Pool } from 'pg';
 import { silentLogger, type Logger } from '../observability/index.ts';
 import type { ControlConfig } from './config.ts';
 import { migrateControl } from './migrate.ts';
+import { serveWire } from './pglite-wire.ts';
 import { traceQueries } from './tracing.ts';
 import { redactUrl } from '../common/index.ts';
 
@@ -150,21 +150,19 @@ async function startEmbedded(path: string, log: Logger): Promise<EmbeddedStore> 
     if (!existsSync(join(path, 'PG_VERSION'))) await initEmbeddedFolder(path);
     const db = await PGlite.create(path, PGLITE_OPTIONS);
     stops.push(() => db.close());
-    const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
-    await server.start();
+    const server = await serveWire(db, {
+      host: '127.0.0.1',
+      port: 0,
+      onError: (err) => log.error({ err }, 'embedded control plane: cleaning up after a closed connection failed'),
+    });
     stops.push(() => server.stop());
-    const conn = server.getServerConn();
-    const colon = conn.lastIndexOf(':');
     const pool = new pg.Pool({
-      host: conn.slice(0, colon),
-      port: Number(conn.slice(colon + 1)),
+      host: server.host,
+      port: server.port,
       user: 'postgres',
       database: 'postgres',
-      // PGlite is one backend session shared by every socket connection, so
-      // Postgres does not isolate transactions on separate connections;
-      // pglite-socket 0.2 merely parks the other connections until a
-      // transaction ends. One pooled connection keeps BEGIN…COMMIT correct
-      // whatever the socket layer does, and queues waiting queries in pg.
+      // PGlite is one backend session shared by every connection: the wire server runs one
+      // exchange or transaction at a time (pglite-wire.ts), so more connections here would only wait.
       max: 1,
     });
     traceQueries(pool, { driver: 'embedded', database: 'postgres' });
@@ -173,7 +171,7 @@ async function startEmbedded(path: string, log: Logger): Promise<EmbeddedStore> 
     await migrateControl(pool, { log });
     return {
       pool,
-      wireUrl: `postgres://postgres@${conn.slice(0, colon)}:${conn.slice(colon + 1)}/postgres`,
+      wireUrl: `postgres://postgres@${server.host}:${server.port}/postgres`,
       stop: stopAll,
     };
   } catch (err) {
