@@ -54,11 +54,11 @@ export function channelLine(c: ChannelListing): string {
   const subscribers = c.subscribers === null ? 'subscribers unknown' : `<b>${compact(c.subscribers)}</b> subscribers`;
   const open =
     c.open_anomalies === 0 ? '' : ` · ${c.open_anomalies} open anomal${c.open_anomalies === 1 ? 'y' : 'ies'}`;
-  return `${channelName(c)}<code>${html(c.channel_id)}</code> · ${subscribers} · ${compact(c.views_24h)} views and ${c.posts_24h} posts in 24 h${open}`;
+  return `${namePrefix(c)}<code>${html(c.channel_id)}</code> · ${subscribers} · ${compact(c.views_24h)} views and ${c.posts_24h} posts in 24 h${open}`;
 }
 
-/** The channel's title and @username ahead of its id (which commands take), when the registry knows them. */
-function channelName(c: Pick<ChannelListing, 'title' | 'username'>): string {
+/** The channel's title and @username (HTML), to stand before its id (which commands take); empty when unknown. */
+function namePrefix(c: Pick<ChannelListing, 'title' | 'username'>): string {
   const parts = [
     c.title === null ? '' : `<b>${html(clip(c.title, 48))}</b>`,
     c.username === null ? '' : `@${html(c.username)}`,
